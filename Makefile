@@ -1,0 +1,89 @@
+# kanon - top-level build.  `make demo` and `make test` install what they need.
+#
+#   make            build build/bin/{kanon,kanon-conductor,kanon-cartridge}
+#   make demo       deps + build + conductor on the default backend + play + record demo.wav
+#   make test       deps + unit tests (ASan/UBSan) + end-to-end tests
+#   make bench      benchmarks (figures for docs/benchmarks.md)
+#   make format     clang-format every C file
+
+CC      ?= cc
+B       := build
+BIN     := $(B)/bin
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=c11 -D_GNU_SOURCE
+CFLAGS  ?= -O2 -g
+ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Ishm -MMD -MP
+INCDIR  := $(abspath cartridge/include)
+
+SHM_SRC  := shm/segment.c
+COND_SRC := $(wildcard conductor/*.c)
+CART_SRC := $(wildcard cartridge/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+PROGS := $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
+TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+
+COND_LIBS := -lsoundio -lnng -lcjson -lsndfile -lpthread -lm
+CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
+CLI_LIBS  := -lnng -lcjson -lpthread -lm
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps demo test unit e2e bench format clean tools
+all: $(PROGS) $(TOOLS)
+tools: $(TOOLS)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
+	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) -o $@ $(COND_LIBS)
+
+$(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) | $(BIN)
+	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include -DKANON_INCLUDE_DIR='"$(INCDIR)"' \
+	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic
+
+$(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) | $(BIN)
+	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
+
+$(B)/tools/%: tests/tools/%.c | $(B)/tools
+	$(CC) $(ALLCFLAGS) $< -o $@ -lsndfile -ljack -lm -lpthread
+
+# Unit tests: each tests/unit/test_X.c is a program; built with sanitizers,
+# linked with the shm code and every non-main source it names in a
+# "// link: path.c ..." first line.
+$(B)/unit/%: tests/unit/%.c $(SHM_SRC) | $(B)/unit
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Ishm -Iconductor -Icartridge -Icartridge/include \
+	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson
+
+$(BIN) $(B)/tools $(B)/unit:
+	mkdir -p $@
+
+unit: $(UNITS)
+	@tests/run-unit.sh $(UNITS)
+
+e2e: all
+	@tests/run-e2e.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+demo: deps
+	$(MAKE) all
+	@scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	@scripts/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/*/*.d)

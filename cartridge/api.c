@@ -1,0 +1,164 @@
+/*
+ * api.c - kanon.h's functions: persistent state regions and parameters.
+ *
+ * State: a directory of named regions plus a bump heap in the deck's state
+ * segment. A region asked for with a new size is re-allocated and the
+ * common prefix copied, so appending a field to a struct keeps the old
+ * fields. Only one cartridge of a deck touches the segment at a time, so
+ * no atomics are needed; offsets are still validated (never trusted).
+ *
+ * Parameters: slots in the deck's parameter segment, found again by name.
+ * The value lives in shared memory (the conductor writes it); each block the
+ * cartridge copies it, clamped, into a private kn_param that kn_get reads,
+ * so a value is constant within a block.
+ */
+#include "cartridge.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void (*kn_fatal_hook)(const char *msg);
+
+static void fatal(kn_cart *c, const char *fmt, const char *name) {
+    char msg[512];
+    char what[256];
+    snprintf(what, sizeof what, fmt, name);
+    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
+    kn_fatal_hook(msg);
+}
+
+static int name_ok(const char *name) {
+    size_t n = name ? strnlen(name, KN_NAME_MAX) : 0;
+    return n > 0 && n < KN_NAME_MAX;
+}
+
+static kn_region *region_find(kn_state_seg *s, const char *name) {
+    uint32_t n = s->count < KN_MAX_REGIONS ? s->count : KN_MAX_REGIONS;
+    for (uint32_t i = 0; i < n; i++)
+        if (!strncmp(s->region[i].name, name, KN_NAME_MAX)) return &s->region[i];
+    return NULL;
+}
+
+/* Hands out `bytes` (64-byte aligned) from the heap, zero-filled. */
+static uint64_t heap_alloc(kn_state_seg *s, size_t total, uint64_t bytes) {
+    uint64_t need = (bytes + 63) & ~(uint64_t)63;
+    uint64_t at = s->heap_offset + s->heap_used;
+    if (s->heap_offset > total || at > total || need > total - at) return 0;
+    s->heap_used += need;
+    memset((char *)s + at, 0, need);
+    return at;
+}
+
+void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
+    kn_cart *c = (kn_cart *)k;
+    kn_state_seg *s = c->state;
+    if (!name_ok(name)) fatal(c, "kn_state: name must be 1..%s characters", "31");
+    if (bytes == 0) bytes = 1;
+    kn_region *r = region_find(s, name);
+    if (r && r->size == bytes && r->offset >= s->heap_offset && r->offset <= c->state_bytes &&
+        r->size <= c->state_bytes - r->offset)
+        return (char *)s + r->offset;
+    uint64_t at = heap_alloc(s, c->state_bytes, bytes);
+    if (!at) fatal(c, "kn_state(\"%s\"): the deck's state segment is full", name);
+    if (r) { /* resized: keep the common prefix */
+        if (r->offset >= s->heap_offset && r->offset <= c->state_bytes &&
+            r->size <= c->state_bytes - r->offset)
+            memcpy((char *)s + at, (char *)s + r->offset, r->size < bytes ? r->size : bytes);
+    } else {
+        if (s->count >= KN_MAX_REGIONS) fatal(c, "kn_state(\"%s\"): too many state regions", name);
+        r = &s->region[s->count];
+        memset(r->name, 0, sizeof r->name);
+        strncpy(r->name, name, KN_NAME_MAX - 1);
+        s->count++;
+    }
+    r->offset = at;
+    r->size = bytes;
+    return (char *)s + at;
+}
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static kn_param_slot *slot_find(kn_param_seg *ps, const char *name, uint32_t *index) {
+    uint32_t n = atomic_load_explicit(&ps->count, memory_order_acquire);
+    if (n > KN_MAX_PARAMS) n = KN_MAX_PARAMS;
+    for (uint32_t i = 0; i < n; i++)
+        if (!strncmp(ps->slot[i].name, name, KN_NAME_MAX)) {
+            *index = i;
+            return &ps->slot[i];
+        }
+    return NULL;
+}
+
+/* Adds a slot with its name and value; min/max/def are filled by the caller
+ * before anyone can see them only if it wants; published by the count. */
+static kn_param_slot *slot_add(kn_param_seg *ps, const char *name, double min, double max,
+                               double def, double value, uint32_t *index) {
+    uint32_t n = atomic_load_explicit(&ps->count, memory_order_acquire);
+    if (n >= KN_MAX_PARAMS) return NULL;
+    kn_param_slot *sl = &ps->slot[n];
+    memset(sl->name, 0, sizeof sl->name);
+    strncpy(sl->name, name, KN_NAME_MAX - 1);
+    atomic_store(&sl->min, kn_dbits(min));
+    atomic_store(&sl->max, kn_dbits(max));
+    atomic_store(&sl->def, kn_dbits(def));
+    atomic_store(&sl->value, kn_dbits(value));
+    atomic_store(&sl->declared_by, 0);
+    atomic_store_explicit(&ps->count, n + 1, memory_order_release);
+    *index = n;
+    return sl;
+}
+
+kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def) {
+    kn_cart *c = (kn_cart *)k;
+    if (!name_ok(name)) fatal(c, "kn_param_decl: name must be 1..%s characters", "31");
+    if (!(isfinite(min) && isfinite(max) && isfinite(def) && min <= max))
+        fatal(c, "kn_param_decl(\"%s\"): min, max and default must be finite with min <= max",
+              name);
+    def = clampd(def, min, max);
+    for (int i = 0; i < c->nlocal; i++)
+        if (!strncmp(c->params->slot[c->local[i].slot].name, name, KN_NAME_MAX))
+            return &c->local[i];
+    if (c->nlocal >= KN_MAX_PARAMS) fatal(c, "kn_param_decl(\"%s\"): too many parameters", name);
+    uint32_t idx;
+    kn_param_slot *sl = slot_find(c->params, name, &idx);
+    if (sl) { /* known from an earlier cartridge or a preset: keep its value */
+        double v = kn_bitsd(atomic_load(&sl->value));
+        atomic_store(&sl->min, kn_dbits(min));
+        atomic_store(&sl->max, kn_dbits(max));
+        atomic_store(&sl->def, kn_dbits(def));
+        atomic_store(&sl->value, kn_dbits(isfinite(v) ? clampd(v, min, max) : def));
+    } else {
+        sl = slot_add(c->params, name, min, max, def, def, &idx);
+        if (!sl) fatal(c, "kn_param_decl(\"%s\"): too many parameters", name);
+    }
+    atomic_store(&sl->declared_by, c->id);
+    kn_param *p = &c->local[c->nlocal++];
+    p->slot = idx;
+    p->value = kn_bitsd(atomic_load(&sl->value));
+    return p;
+}
+
+double kn_get(const kn_param *p) { return p->value; }
+
+int kn_param_preset(kn_param_seg *ps, const char *name, double value) {
+    uint32_t idx;
+    if (!name_ok(name) || !isfinite(value)) return -1;
+    kn_param_slot *sl = slot_find(ps, name, &idx);
+    if (sl) {
+        atomic_store(&sl->value, kn_dbits(value));
+        return 0;
+    }
+    return slot_add(ps, name, -INFINITY, INFINITY, value, value, &idx) ? 0 : -1;
+}
+
+/* Real-time safe: bounded by the number of declared knobs. */
+void kn_params_refresh(kn_cart *c) {
+    for (int i = 0; i < c->nlocal; i++) {
+        kn_param_slot *sl = &c->params->slot[c->local[i].slot];
+        double v = kn_bitsd(atomic_load_explicit(&sl->value, memory_order_relaxed));
+        double lo = kn_bitsd(atomic_load_explicit(&sl->min, memory_order_relaxed));
+        double hi = kn_bitsd(atomic_load_explicit(&sl->max, memory_order_relaxed));
+        if (isfinite(v)) c->local[i].value = clampd(v, lo, hi);
+    }
+}

@@ -1,0 +1,87 @@
+/*
+ * cartridge.h - internals of kanon-cartridge, the disposable process that
+ * compiles one user file with libtcc and renders it block by block.
+ *
+ *   compile.c  libtcc in memory; errors in file:line: error: form
+ *   api.c      kn_state / kn_param_decl / kn_get behind kanon.h
+ *   render.c   the block renderer shared by live and offline modes
+ *   live.c     the ring loop of a live deck (conductor's child)
+ *   main.c     command line: check, render, live
+ *
+ * Depends on shm/ only (never on conductor/).
+ */
+#ifndef KANON_CARTRIDGE_H
+#define KANON_CARTRIDGE_H
+
+#include "kanon_shm.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/kanon.h"
+
+typedef void (*kn_setup_fn)(kn_ctx *);
+typedef void (*kn_process_fn)(kn_ctx *, float **, int);
+
+/* A compiled user program. */
+typedef struct kn_program {
+    void *tcc; /* TCCState, owns the code */
+    kn_setup_fn setup;
+    kn_process_fn process;
+    double compile_ms;
+} kn_program;
+
+/* Compiles `path` (shown to the user as `display`). On failure returns -1
+ * and leaves a message in err ("display:LINE: error: ..."). */
+int kn_compile(kn_program *p, const char *path, const char *display, char *err, size_t errlen);
+void kn_program_free(kn_program *p);
+
+struct kn_param {
+    double value;  /* what kn_get returns for the current block */
+    uint32_t slot; /* index in the parameter segment */
+};
+
+/* Everything a cartridge needs to run a program against a deck's state and
+ * parameters. Live mode maps them from shared memory; offline render uses
+ * private memory of the same layout, so the code path is the same. */
+typedef struct kn_cart {
+    kn_ctx ctx; /* first: kn_ctx* passed to user code converts back */
+    kn_state_seg *state;
+    size_t state_bytes;
+    kn_param_seg *params;
+    uint32_t id; /* this cartridge's id (declared_by in param slots) */
+    struct kn_param local[KN_MAX_PARAMS];
+    int nlocal;
+    float *out[KN_MAX_CHANNELS]; /* planar block buffers */
+    uint64_t nonfinite;          /* samples replaced by 0 */
+    const char *display;         /* user's file name, for messages */
+} kn_cart;
+
+/* Reports a fatal API misuse (e.g. state segment full) and exits. Live mode
+ * routes it to the conductor; set by main.c. */
+extern void (*kn_fatal_hook)(const char *msg);
+
+int kn_cart_init(kn_cart *c, double rate, int channels, int block);
+void kn_cart_free(kn_cart *c);
+/* Renders one block at absolute frame `frame` into c->out; returns the
+ * nanoseconds spent in process(). Real-time safe. */
+uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
+/* Refreshes every declared knob's block value from the parameter segment. */
+void kn_params_refresh(kn_cart *c);
+/* Sets (or pre-declares) a parameter's value by name; used by --set. */
+int kn_param_preset(kn_param_seg *ps, const char *name, double value);
+uint64_t kn_now_ns(void);
+
+/* Offline render to a sound file; 0 on success, else prints why. */
+int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path);
+
+/* Live mode: runs until told to stop; returns the process exit status. */
+typedef struct kn_live_opts {
+    const char *instance;
+    int deck;
+    uint32_t id;
+    int report_fd;
+    const char *path, *display;
+} kn_live_opts;
+int kn_live_run(const kn_live_opts *o);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * compile.c - compile a user's file in memory with libtcc.
+ *
+ * The file is read once and compiled from that snapshot with a leading
+ * `#line 1 "<display>"`, so every diagnostic names the user's own file and
+ * lines (there is no prelude: kanon.h is an ordinary include). Symbols
+ * resolve against kanon's API (added explicitly) and then libc/libm in this
+ * process. libtcc keeps global state, so a cartridge compiles exactly once.
+ */
+#include "cartridge.h"
+
+#include <libgen.h>
+#include <libtcc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef KANON_INCLUDE_DIR
+#define KANON_INCLUDE_DIR "/usr/local/include/kanon"
+#endif
+#ifndef KN_TCC_LIB_DIR
+#define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
+#endif
+#define KN_SOURCE_MAX (8u << 20)
+
+typedef struct diag {
+    char *buf;
+    size_t len, cap;
+    int errors;
+    const char *file; /* the user's file as shown in messages */
+} diag;
+
+static void diag_add(diag *d, const char *msg) {
+    size_t n = strlen(msg);
+    if (d->len + n + 2 > d->cap) n = d->cap > d->len + 2 ? d->cap - d->len - 2 : 0;
+    memcpy(d->buf + d->len, msg, n);
+    d->len += n;
+    if (d->len + 1 < d->cap) d->buf[d->len++] = '\n';
+    d->buf[d->len] = 0;
+}
+
+/* libtcc reports errors and warnings here; only "error" lines count. */
+static void on_tcc_message(void *opaque, const char *msg) {
+    diag *d = opaque;
+    if (strstr(msg, "error:")) d->errors++;
+    /* Link errors carry no file: attach them to the user's file. */
+    if (!strncmp(msg, "tcc: ", 5)) msg += 5;
+    if (d->file && strncmp(msg, d->file, strlen(d->file))) {
+        char m[1024];
+        snprintf(m, sizeof m, "%s: %s", d->file, msg);
+        diag_add(d, m);
+        return;
+    }
+    diag_add(d, msg);
+}
+
+static char *read_source(const char *path, const char *display, diag *d) {
+    char m[512];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(m, sizeof m, "%s: error: cannot open: %m", display);
+        diag_add(d, m);
+        return NULL;
+    }
+    char *src = malloc(KN_SOURCE_MAX + 1);
+    size_t n = src ? fread(src, 1, KN_SOURCE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!src) return NULL;
+    if (n > KN_SOURCE_MAX) {
+        snprintf(m, sizeof m, "%s: error: file is larger than %u MiB", display, KN_SOURCE_MAX >> 20);
+        diag_add(d, m);
+        free(src);
+        return NULL;
+    }
+    if (memchr(src, 0, n)) {
+        snprintf(m, sizeof m, "%s:1: error: not C source (the file contains NUL bytes)", display);
+        diag_add(d, m);
+        free(src);
+        return NULL;
+    }
+    src[n] = 0;
+    return src;
+}
+
+/* A display name safe to put inside a #line directive. */
+static void line_name(const char *display, char *out, size_t n) {
+    size_t j = 0;
+    for (size_t i = 0; display[i] && j + 1 < n; i++)
+        if (display[i] != '"' && display[i] != '\\' && display[i] != '\n') out[j++] = display[i];
+    out[j] = 0;
+}
+
+int kn_compile(kn_program *p, const char *path, const char *display, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    diag d = {err, 0, errlen, 0, NULL};
+    err[0] = 0;
+    uint64_t t0 = kn_now_ns();
+    char *src = read_source(path, display, &d);
+    if (!src) {
+        while (d.len && d.buf[d.len - 1] == '\n') d.buf[--d.len] = 0;
+        return -1;
+    }
+
+    char name[256], dir[4096];
+    line_name(display, name, sizeof name);
+    d.file = name;
+    snprintf(dir, sizeof dir, "%s", path);
+    size_t prefix_len = strlen(name) + 16;
+    size_t srclen = strlen(src);
+    char *text = malloc(prefix_len + srclen + 1);
+    if (!text) {
+        free(src);
+        return -1;
+    }
+    int off = snprintf(text, prefix_len, "#line 1 \"%s\"\n", name);
+    memcpy(text + off, src, srclen + 1);
+    free(src);
+
+    TCCState *s = tcc_new();
+    tcc_set_error_func(s, &d, on_tcc_message);
+    tcc_set_lib_path(s, KN_TCC_LIB_DIR);
+    tcc_add_include_path(s, KANON_INCLUDE_DIR);
+    tcc_add_include_path(s, dirname(dir));
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    int rc = tcc_compile_string(s, text);
+    free(text);
+    if (rc == 0) {
+        tcc_add_symbol(s, "kn_state", (const void *)kn_state);
+        tcc_add_symbol(s, "kn_param_decl", (const void *)kn_param_decl);
+        tcc_add_symbol(s, "kn_get", (const void *)kn_get);
+        rc = tcc_relocate(s, TCC_RELOCATE_AUTO);
+    }
+    if (rc == 0) {
+        p->process = (kn_process_fn)tcc_get_symbol(s, "process");
+        p->setup = (kn_setup_fn)tcc_get_symbol(s, "setup");
+        if (!p->process) {
+            char m[512];
+            snprintf(m, sizeof m,
+                     "%s:1: error: no process() function; define "
+                     "void process(kn_ctx *k, float **out, int frames)",
+                     name);
+            diag_add(&d, m);
+            rc = -1;
+        }
+    }
+    if (rc < 0 || d.errors) {
+        while (d.len && d.buf[d.len - 1] == '\n') d.buf[--d.len] = 0;
+        tcc_delete(s);
+        return -1;
+    }
+    p->tcc = s;
+    p->compile_ms = (double)(kn_now_ns() - t0) / 1e6;
+    return 0;
+}
+
+void kn_program_free(kn_program *p) {
+    if (p->tcc) tcc_delete(p->tcc);
+    p->tcc = NULL;
+}

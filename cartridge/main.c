@@ -1,0 +1,176 @@
+/*
+ * main.c - kanon-cartridge's command line. Users reach it through `kanon
+ * check` and `kanon render`; the conductor starts it in live mode.
+ *
+ *   kanon-cartridge check  FILE [--display NAME]
+ *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
+ *                          [--block B] [--set NAME=VALUE]... [--display NAME]
+ *   kanon-cartridge live   FILE --instance I --deck N --id ID --report-fd FD
+ *                          [--display NAME]
+ *
+ * Exit status: 0 ok, 1 the user's code is wrong (compile error), 2 usage,
+ * 3 internal failure (e.g. shared memory missing).
+ */
+#include "cartridge.h"
+#include "segment.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_RENDER_BYTES (16u << 20)
+
+static void usage(void) {
+    fputs("usage: kanon-cartridge check FILE | render FILE -o OUT --seconds S [options] |\n"
+          "       live FILE --instance I --deck N --id ID --report-fd FD\n",
+          stderr);
+    exit(2);
+}
+
+static void print_fatal(const char *msg) {
+    fprintf(stderr, "%s\n", msg);
+    exit(1);
+}
+
+typedef struct opts {
+    const char *mode, *file, *display, *out, *instance;
+    double seconds, rate;
+    int channels, block, deck, report_fd;
+    uint32_t id;
+    const char *sets[KN_MAX_PARAMS];
+    int nsets;
+} opts;
+
+static double num(const char *s, const char *what) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) {
+        fprintf(stderr, "kanon: error: %s must be a number, got '%s'\n", what, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void parse(int argc, char **argv, opts *o) {
+    static const struct option lo[] = {
+        {"display", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"seconds", 1, 0, 's'},
+        {"rate", 1, 0, 'r'},    {"channels", 1, 0, 'c'}, {"block", 1, 0, 'b'},
+        {"set", 1, 0, 'S'},     {"instance", 1, 0, 'I'}, {"deck", 1, 0, 'D'},
+        {"id", 1, 0, 'i'},      {"report-fd", 1, 0, 'f'}, {0, 0, 0, 0}};
+    *o = (opts){.rate = 48000, .channels = 2, .block = 64, .seconds = -1, .report_fd = -1};
+    if (argc < 3) usage();
+    o->mode = argv[1];
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->display = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 's': o->seconds = num(optarg, "--seconds"); break;
+        case 'r': o->rate = num(optarg, "--rate"); break;
+        case 'c': o->channels = (int)num(optarg, "--channels"); break;
+        case 'b': o->block = (int)num(optarg, "--block"); break;
+        case 'I': o->instance = optarg; break;
+        case 'D': o->deck = (int)num(optarg, "--deck"); break;
+        case 'i': o->id = (uint32_t)num(optarg, "--id"); break;
+        case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
+        case 'S':
+            if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
+            break;
+        default: usage();
+        }
+    }
+    if (optind != argc - 1) usage();
+    o->file = argv[optind];
+    if (!o->display) o->display = o->file;
+}
+
+static int check_geometry(const opts *o) {
+    if (o->rate < 8000 || o->rate > 384000 || o->channels < 1 || o->channels > KN_MAX_CHANNELS ||
+        o->block < 1 || o->block > 8192) {
+        fprintf(stderr, "kanon: error: need 8000 <= rate <= 384000, 1 <= channels <= %d, "
+                        "1 <= block <= 8192\n",
+                KN_MAX_CHANNELS);
+        return -1;
+    }
+    return 0;
+}
+
+/* Offline: private memory laid out like the deck segments. */
+static int run_render(const opts *o) {
+    if (!o->out || o->seconds < 0) {
+        fputs("kanon render: error: need -o OUT.wav and --seconds S\n", stderr);
+        return 2;
+    }
+    if (check_geometry(o)) return 2;
+    kn_state_seg *state = calloc(1, STATE_RENDER_BYTES);
+    kn_param_seg *params = calloc(1, sizeof *params);
+    kn_cart c;
+    if (!state || !params || kn_cart_init(&c, o->rate, o->channels, o->block)) return 3;
+    kn_state_format(state, STATE_RENDER_BYTES);
+    kn_param_format(params);
+    for (int i = 0; i < o->nsets; i++) {
+        char name[KN_NAME_MAX];
+        const char *eq = strchr(o->sets[i], '=');
+        size_t n = eq ? (size_t)(eq - o->sets[i]) : 0;
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : 0;
+        if (!eq || n == 0 || n >= KN_NAME_MAX || end == eq + 1 || *end ||
+            (memcpy(name, o->sets[i], n), name[n] = 0, kn_param_preset(params, name, v))) {
+            fprintf(stderr, "kanon render: error: --set wants NAME=NUMBER, got '%s'\n",
+                    o->sets[i]);
+            return 2;
+        }
+    }
+    c.state = state;
+    c.state_bytes = STATE_RENDER_BYTES;
+    c.params = params;
+    c.id = 1;
+    c.display = o->display;
+    kn_program prog;
+    char err[8192];
+    if (kn_compile(&prog, o->file, o->display, err, sizeof err)) {
+        fputs(err, stderr);
+        return 1;
+    }
+    if (prog.setup) prog.setup(&c.ctx);
+    int rc = kn_render_file(&prog, &c, o->seconds, o->out) ? 1 : 0;
+    kn_program_free(&prog);
+    kn_cart_free(&c);
+    free(state);
+    free(params);
+    return rc;
+}
+
+static int run_check(const opts *o) {
+    kn_program prog;
+    char err[8192];
+    if (kn_compile(&prog, o->file, o->display, err, sizeof err)) {
+        fputs(err, stderr);
+        return 1;
+    }
+    printf("%s: ok (compiled in %.2f ms%s)\n", o->display, prog.compile_ms,
+           prog.setup ? "" : ", no setup()");
+    kn_program_free(&prog);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    opts o;
+    parse(argc, argv, &o);
+    kn_fatal_hook = print_fatal;
+    if (!strcmp(o.mode, "check")) return run_check(&o);
+    if (!strcmp(o.mode, "render")) return run_render(&o);
+    if (!strcmp(o.mode, "live")) {
+        char inst[KN_NAME_MAX];
+        if (kn_instance(o.instance, inst) || o.deck < 0 || o.deck >= KN_MAX_DECKS || !o.id ||
+            o.report_fd < 0)
+            usage();
+        kn_live_opts lo = {inst, o.deck, o.id, o.report_fd, o.file, o.display};
+        return kn_live_run(&lo);
+    }
+    usage();
+    return 2;
+}

@@ -1,0 +1,147 @@
+/*
+ * lifecycle.c - `kanon up` and `kanon down`.
+ *
+ * up: starts kanon-conductor detached (its own session, stdio to the log
+ * file in the runtime directory) with every option passed through, and
+ * waits for the one JSON line it writes on --ready-fd: what it opened, or
+ * why it could not start. The conductor's own instance lock decides
+ * whether one is already running.
+ *
+ * down: asks the conductor to stop, then waits until its lock is released,
+ * so that when `kanon down` returns nothing of kanon is left.
+ */
+#include "cli.h"
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void print_up(const cJSON *r) {
+    printf("kanon: conductor up (pid %.0f, instance %s)\n"
+           "  backend  %s\n"
+           "  rate     %.0f Hz, %.0f channels\n"
+           "  block    %.0f frames\n"
+           "  latency  device %.1f ms + ring %.1f ms\n"
+           "  socket   %s\n"
+           "  log      %s\n",
+           kn_jnum(r, "pid"), kn_cli_instance, kn_jstr(r, "backend"), kn_jnum(r, "rate"),
+           kn_jnum(r, "channels"), kn_jnum(r, "block"), kn_jnum(r, "device_latency_ms"),
+           kn_jnum(r, "ring_target_ms"), kn_jstr(r, "socket"), kn_jstr(r, "log"));
+}
+
+/* Reads the ready line (up to 10 s). */
+static cJSON *read_ready(int fd) {
+    char buf[4096];
+    size_t len = 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    while (len < sizeof buf - 1 && poll(&p, 1, 10000) > 0) {
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (memchr(buf, '\n', len)) break;
+    }
+    buf[len] = 0;
+    return len ? cJSON_Parse(buf) : NULL;
+}
+
+int cmd_up(int argc, char **argv) {
+    char log[KN_PATH_MAX], bin[4200];
+    if (kn_runtime_path(kn_cli_instance, "log", log)) {
+        fprintf(stderr, "kanon up: error: cannot use the runtime directory\n");
+        return KN_EXIT_INTERNAL;
+    }
+    snprintf(bin, sizeof bin, "%s/kanon-conductor", kn_bindir());
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC)) return KN_EXIT_INTERNAL;
+    /* argv: conductor, the user's options, --instance, --ready-fd 3 */
+    char **cargv = calloc((size_t)argc + 6, sizeof *cargv);
+    int n = 0;
+    cargv[n++] = bin;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json")) cargv[n++] = argv[i]; /* ours, not the conductor's */
+    cargv[n++] = "--instance";
+    cargv[n++] = kn_cli_instance;
+    cargv[n++] = "--ready-fd";
+    cargv[n++] = "3";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, &at, cargv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    free(cargv);
+    close(pfd[1]);
+    if (rc) {
+        fprintf(stderr, "kanon up: error: cannot start %s: %s\n", bin, strerror(rc));
+        return KN_EXIT_INTERNAL;
+    }
+    cJSON *r = read_ready(pfd[0]);
+    close(pfd[0]);
+    int st = KN_EXIT_OK;
+    if (!r) {
+        fprintf(stderr, "kanon up: error: the conductor did not start; see %s\n", log);
+        st = KN_EXIT_INTERNAL;
+    } else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
+        fprintf(stderr, "kanon up: error: %s\n", kn_jstr(r, "error"));
+        st = KN_EXIT_ERR;
+    } else if (kn_has_flag(argc, argv, "--json")) {
+        char *s = cJSON_PrintUnformatted(r);
+        puts(s);
+        free(s);
+    } else {
+        print_up(r);
+    }
+    if (st) waitpid(pid, NULL, 0); /* it exited: don't leave a zombie behind */
+    cJSON_Delete(r);
+    return st;
+}
+
+/* 1 once nobody holds the instance lock (or its file is gone). */
+static int lock_free(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    int free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd);
+    return free_;
+}
+
+int cmd_down(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    char lock[KN_PATH_MAX];
+    kn_runtime_path(kn_cli_instance, "lock", lock);
+    cJSON *r = kn_request_quiet(kn_cmd("down"), 5000);
+    if (!r) {
+        printf("kanon: no conductor is running for instance '%s'\n", kn_cli_instance);
+        return KN_EXIT_OK;
+    }
+    cJSON_Delete(r);
+    for (int i = 0; i < 1000 && !lock_free(lock); i++) {
+        struct timespec t = {0, 5000000};
+        nanosleep(&t, NULL);
+    }
+    if (!lock_free(lock)) {
+        fprintf(stderr, "kanon down: error: the conductor did not exit within 5 s\n");
+        return KN_EXIT_INTERNAL;
+    }
+    printf("kanon: conductor stopped\n");
+    return KN_EXIT_OK;
+}

@@ -1,0 +1,61 @@
+/*
+ * offline.c - `kanon render` and `kanon check`: no conductor, no device.
+ *
+ * Both run kanon-cartridge directly, so they use exactly the compile and
+ * block-render code of a live deck (same input, same output, bit for bit).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int exec_cartridge(char **argv) {
+    char bin[4200];
+    snprintf(bin, sizeof bin, "%s/kanon-cartridge", kn_bindir());
+    argv[0] = bin;
+    execv(bin, argv);
+    fprintf(stderr, "kanon: error: cannot run %s: %m\n", bin);
+    return KN_EXIT_INTERNAL;
+}
+
+/* kanon render FILE [options]  ->  kanon-cartridge render FILE [options] */
+int cmd_render(int argc, char **argv) {
+    const char *file = NULL;
+    int has_out = 0, has_seconds = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) has_out = 1;
+        else if (!strcmp(argv[i], "--seconds")) has_seconds = 1;
+        if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || !strcmp(argv[i - 1], "--")))
+            file = file ? file : argv[i];
+    }
+    if (!file) {
+        fprintf(stderr, "kanon render: error: give a FILE.c (see `kanon render --help`)\n");
+        return KN_EXIT_ERR;
+    }
+    /* Defaults: 10 seconds into STEM.wav beside the current directory. */
+    char out[4096], stem[256];
+    const char *base = strrchr(file, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
+    char *dot = strrchr(stem, '.');
+    if (dot) *dot = 0;
+    snprintf(out, sizeof out, "%s.wav", stem);
+    char **a = calloc((size_t)argc + 8, sizeof *a);
+    int n = 0;
+    a[n++] = NULL;
+    a[n++] = "render";
+    for (int i = 1; i < argc; i++) a[n++] = argv[i];
+    if (!has_out) a[n++] = "-o", a[n++] = out;
+    if (!has_seconds) a[n++] = "--seconds", a[n++] = "10";
+    return exec_cartridge(a);
+}
+
+int cmd_check(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "kanon check: error: give one FILE.c\n");
+        return KN_EXIT_ERR;
+    }
+    char *a[] = {NULL, "check", argv[1], NULL};
+    return exec_cartridge(a);
+}

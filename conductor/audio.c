@@ -1,0 +1,270 @@
+/*
+ * audio.c - the output device, through libsoundio.
+ *
+ * Backend choice: `auto` tries jack, pulseaudio, alsa, dummy in that order
+ * and keeps a sentence per refusal (kn_audio_why), so `kanon up` can say
+ * which it picked and why. A backend counts only if it connects, has a
+ * default output device and opens a stream.
+ *
+ * Callbacks (libsoundio requires error_callback and on_backend_disconnect,
+ * or it aborts the process on device loss):
+ *   write_callback       audio thread: mix, limit, tap recorder, convert.
+ *   underflow_callback   audio thread: counts device underflows (the dummy
+ *                        backend reports false ones below ~0.1 s latency).
+ *   error_callback       any thread: flags the stream as lost.
+ *   on_backend_disconnect  control thread (from soundio_flush_events):
+ *                        flags the backend as lost.
+ * kn_audio_poll (control thread) reacts to a flag by reopening on the dummy
+ * backend, so the conductor keeps running with its decks intact.
+ */
+#include "conductor.h"
+
+#include <math.h>
+#include <soundio/soundio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kn_audio {
+    struct SoundIo *sio;
+    struct SoundIoDevice *dev;
+    struct SoundIoOutStream *os;
+    kn_mix *mix;
+    kn_recorder *rec;
+    kn_audio_opts opts;
+    float master[KN_MIX_CHUNK * KN_MAX_CHANNELS];
+    char backend[32], device[256], why[1024];
+    _Atomic int lost;
+    _Atomic uint64_t underflows, frames, callbacks;
+    uint32_t failovers;
+};
+
+static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
+    switch (f) {
+    case SoundIoFormatS16NE: {
+        float c = fminf(fmaxf(v, -1.0f), 1.0f);
+        int16_t s = (int16_t)lrintf(c * 32767.0f);
+        memcpy(dst, &s, sizeof s);
+        break;
+    }
+    case SoundIoFormatS32NE: {
+        double c = fmin(fmax((double)v, -1.0), 1.0);
+        int32_t s = (int32_t)lrint(c * 2147483647.0);
+        memcpy(dst, &s, sizeof s);
+        break;
+    }
+    case SoundIoFormatFloat64NE: {
+        double d = v;
+        memcpy(dst, &d, sizeof d);
+        break;
+    }
+    default: memcpy(dst, &v, sizeof v); break;
+    }
+}
+
+/* Audio thread. Real-time safe: the mixer and recorder are, and every loop
+ * is bounded by frame_count_max. */
+static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame_count_max) {
+    (void)frame_count_min;
+    kn_audio *a = os->userdata;
+    int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
+    while (left > 0) {
+        struct SoundIoChannelArea *areas;
+        int n = left;
+        if (soundio_outstream_begin_write(os, &areas, &n) || n <= 0) {
+            atomic_store(&a->lost, 1);
+            break;
+        }
+        for (int done = 0; done < n;) {
+            int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
+            kn_mix_run(a->mix, a->master, k);
+            kn_rec_tap(a->rec, a->master, k);
+            for (int i = 0; i < k; i++)
+                for (int c = 0; c < dch; c++) {
+                    fmt_write(os->format, areas[c].ptr, a->master[i * ch + c % ch]);
+                    areas[c].ptr += areas[c].step;
+                }
+            done += k;
+        }
+        if (soundio_outstream_end_write(os)) {
+            atomic_store(&a->lost, 1);
+            break;
+        }
+        atomic_fetch_add_explicit(&a->frames, (uint64_t)n, memory_order_relaxed);
+        left -= n;
+    }
+    atomic_fetch_add_explicit(&a->callbacks, 1, memory_order_release);
+}
+
+static void on_underflow(struct SoundIoOutStream *os) {
+    kn_audio *a = os->userdata;
+    atomic_fetch_add_explicit(&a->underflows, 1, memory_order_relaxed);
+}
+
+static void on_stream_error(struct SoundIoOutStream *os, int err) {
+    (void)err;
+    kn_audio *a = os->userdata;
+    atomic_store(&a->lost, 1);
+}
+
+static void on_disconnect(struct SoundIo *sio, int err) {
+    (void)err;
+    kn_audio *a = sio->userdata;
+    atomic_store(&a->lost, 1);
+}
+
+static void close_stream(kn_audio *a) {
+    if (a->os) soundio_outstream_destroy(a->os);
+    if (a->dev) soundio_device_unref(a->dev);
+    if (a->sio) soundio_destroy(a->sio);
+    a->os = NULL;
+    a->dev = NULL;
+    a->sio = NULL;
+}
+
+static enum SoundIoFormat pick_format(struct SoundIoDevice *dev) {
+    static const enum SoundIoFormat pref[] = {SoundIoFormatFloat32NE, SoundIoFormatFloat64NE,
+                                              SoundIoFormatS32NE, SoundIoFormatS16NE};
+    for (size_t i = 0; i < sizeof pref / sizeof pref[0]; i++)
+        if (soundio_device_supports_format(dev, pref[i])) return pref[i];
+    return SoundIoFormatInvalid;
+}
+
+static const struct {
+    const char *name;
+    enum SoundIoBackend b;
+} backends[] = {{"jack", SoundIoBackendJack},
+                {"pulseaudio", SoundIoBackendPulseAudio},
+                {"alsa", SoundIoBackendAlsa},
+                {"dummy", SoundIoBackendDummy}};
+
+/* Tries one backend; 0 on success, else a reason in `why`. */
+static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, size_t n) {
+    a->sio = soundio_create();
+    if (!a->sio) return snprintf(why, n, "out of memory"), -1;
+    a->sio->app_name = "kanon";
+    a->sio->userdata = a;
+    a->sio->on_backend_disconnect = on_disconnect;
+    int e = soundio_connect_backend(a->sio, b);
+    if (e) goto fail;
+    soundio_flush_events(a->sio);
+    int idx = soundio_default_output_device_index(a->sio);
+    if (idx < 0) {
+        snprintf(why, n, "no output device");
+        close_stream(a);
+        return -1;
+    }
+    a->dev = soundio_get_output_device(a->sio, idx);
+    if (!a->dev || a->dev->probe_error) {
+        e = a->dev ? a->dev->probe_error : SoundIoErrorNoMem;
+        goto fail;
+    }
+    a->os = soundio_outstream_create(a->dev);
+    a->os->userdata = a;
+    a->os->name = "kanon";
+    a->os->write_callback = on_write;
+    a->os->underflow_callback = on_underflow;
+    a->os->error_callback = on_stream_error;
+    a->os->format = pick_format(a->dev);
+    if (a->os->format == SoundIoFormatInvalid) {
+        snprintf(why, n, "no float or integer sample format");
+        close_stream(a);
+        return -1;
+    }
+    a->os->sample_rate = soundio_device_nearest_sample_rate(a->dev, rate);
+    const struct SoundIoChannelLayout *want = soundio_channel_layout_get_default(a->mix->channels);
+    if (want && soundio_device_supports_layout(a->dev, want)) a->os->layout = *want;
+    a->os->software_latency = a->opts.latency_ms / 1000.0;
+    if ((e = soundio_outstream_open(a->os))) goto fail;
+    if (a->os->layout_error) {
+        e = a->os->layout_error;
+        goto fail;
+    }
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (backends[i].b == b) snprintf(a->backend, sizeof a->backend, "%s", backends[i].name);
+    snprintf(a->device, sizeof a->device, "%s", a->dev->name ? a->dev->name : "?");
+    kn_mix_set_rate(a->mix, a->os->sample_rate); /* the audio thread isn't running yet */
+    if ((e = soundio_outstream_start(a->os))) goto fail;
+    return 0;
+fail:
+    snprintf(why, n, "%s", soundio_strerror(e));
+    close_stream(a);
+    return -1;
+}
+
+static int open_by_name(kn_audio *a, const char *name, int rate) {
+    int n = 0;
+    a->why[0] = 0;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (strcmp(name, "auto") && strcmp(name, backends[i].name)) continue;
+        char reason[256];
+        if (try_backend(a, backends[i].b, rate, reason, sizeof reason) == 0) {
+            n = (int)strlen(a->why);
+            snprintf(a->why + n, sizeof a->why - (size_t)n, "%s%s: ok", n ? "; " : "",
+                     backends[i].name);
+            return 0;
+        }
+        n = (int)strlen(a->why);
+        snprintf(a->why + n, sizeof a->why - (size_t)n, "%s%s: %s", n ? "; " : "",
+                 backends[i].name, reason);
+    }
+    return -1;
+}
+
+kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, char *err,
+                        size_t errlen) {
+    kn_audio *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->opts = *o;
+    a->mix = mix;
+    a->rec = rec;
+    int known = !strcmp(o->backend, "auto");
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        known |= !strcmp(o->backend, backends[i].name);
+    if (!known) {
+        snprintf(err, errlen, "unknown backend '%s' (use auto, jack, pulseaudio, alsa or dummy)",
+                 o->backend);
+        free(a);
+        return NULL;
+    }
+    if (open_by_name(a, o->backend, o->rate)) {
+        snprintf(err, errlen, "no audio output could be opened (%s)", a->why);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void kn_audio_close(kn_audio *a) {
+    if (!a) return;
+    close_stream(a);
+    free(a);
+}
+
+void kn_audio_poll(kn_audio *a) {
+    if (a->sio) soundio_flush_events(a->sio);
+    if (!atomic_load(&a->lost)) return;
+    char old[32];
+    snprintf(old, sizeof old, "%s", a->backend);
+    close_stream(a);
+    atomic_store(&a->lost, 0);
+    a->failovers++;
+    if (open_by_name(a, "dummy", a->opts.rate) == 0)
+        kn_log("audio device lost on %s; failed over to dummy", old);
+    else
+        kn_log("audio device lost on %s and the dummy backend failed: %s", old, a->why);
+}
+
+const char *kn_audio_backend(const kn_audio *a) { return a->backend; }
+const char *kn_audio_device(const kn_audio *a) { return a->device; }
+const char *kn_audio_why(const kn_audio *a) { return a->why; }
+int kn_audio_rate(const kn_audio *a) { return a->os ? a->os->sample_rate : a->opts.rate; }
+double kn_audio_latency(const kn_audio *a) { return a->os ? a->os->software_latency : 0; }
+int kn_audio_period(const kn_audio *a) {
+    double l = kn_audio_latency(a) * kn_audio_rate(a);
+    return l > 1 ? (int)ceil(l) : a->opts.block;
+}
+uint64_t kn_audio_underflows(const kn_audio *a) { return atomic_load(&a->underflows); }
+uint64_t kn_audio_frames(const kn_audio *a) { return atomic_load(&a->frames); }
+_Atomic uint64_t *kn_audio_callbacks(kn_audio *a) { return &a->callbacks; }
+uint32_t kn_audio_failovers(const kn_audio *a) { return a->failovers; }

@@ -1,0 +1,191 @@
+/*
+ * conductor.h - internals of kanon-conductor, the process that never
+ * restarts. Two threads matter:
+ *
+ *   audio thread   libsoundio's write callback (audio.c) runs the mixer
+ *                  (mixer.c): reads every deck's ring, scrubs NaN/Inf,
+ *                  fades on underrun, sums, limits, taps the recorder.
+ *                  Real-time: no allocation, locks, blocking calls or
+ *                  unbounded loops.
+ *   control thread the event loop (main.c): nng requests (control.c),
+ *                  cartridge reports and exits (decks.c), recording
+ *                  (record.c), device failover (audio.c).
+ *
+ * They share only kn_mix (atomics with a documented owner per field).
+ * Depends on shm/ only (never on cartridge/).
+ */
+#ifndef KANON_CONDUCTOR_H
+#define KANON_CONDUCTOR_H
+
+#include "kanon_shm.h"
+#include "ring.h"
+#include "segment.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#define KN_MIX_CHUNK 256 /* frames mixed per inner step */
+
+/* ------------------------------------------------------------- mixer */
+
+enum kn_mix_state {
+    KN_MIX_OFF = 0,  /* slot unused (control thread owns everything) */
+    KN_MIX_PLAY,     /* audio thread reads the ring */
+    KN_MIX_STOPPING, /* control asked for a fade-out */
+    KN_MIX_DONE      /* audio thread finished the fade; control may free */
+};
+
+typedef struct kn_mix_deck {
+    _Atomic int state;  /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
+    kn_ring_view ring;  /* set by control before state becomes PLAY */
+    uint32_t prefill;   /* frames needed before (re)starting */
+    /* audio-thread private */
+    int playing;     /* reading (1) or waiting for data (0) */
+    int started;     /* has played once: later starts fade in */
+    uint32_t fade_i; /* fade-in progress, frames */
+    /* counters: written by audio, read by control */
+    _Atomic uint64_t underruns, nonfinite, frames, corrupt;
+    _Atomic uint32_t buffered; /* frames in the ring at the last read */
+} kn_mix_deck;
+
+typedef struct kn_mix {
+    int channels;
+    int fade_frames; /* ~1 ms */
+    _Atomic int limiter_on;
+    float lim_env, lim_release; /* audio-thread private */
+    kn_mix_deck deck[KN_MAX_DECKS];
+    float *scratch; /* KN_MIX_CHUNK * channels, preallocated */
+    _Atomic uint64_t limited; /* frames the limiter touched */
+} kn_mix;
+
+int kn_mix_init(kn_mix *m, int channels, double rate);
+void kn_mix_free(kn_mix *m);
+/* Only while no audio thread runs: the rate the device actually runs at. */
+void kn_mix_set_rate(kn_mix *m, double rate);
+/* Mixes `frames` (<= KN_MIX_CHUNK) interleaved frames into master. */
+void kn_mix_run(kn_mix *m, float *master, int frames);
+/* The safety limiter alone (transparent below -6 dBFS, never above 0 dBFS). */
+void kn_limit(kn_mix *m, float *master, int frames);
+
+/* ---------------------------------------------------------- recorder */
+
+typedef struct kn_recorder kn_recorder;
+kn_recorder *kn_rec_new(int channels);
+void kn_rec_free(kn_recorder *r);
+/* Audio thread: append frames if recording (never blocks; counts drops). */
+void kn_rec_tap(kn_recorder *r, const float *frames, int n);
+/* Control thread. start returns 0 or fills err. */
+int kn_rec_start(kn_recorder *r, const char *path, int rate, char *err, size_t errlen);
+int kn_rec_active(kn_recorder *r, char *path, size_t n, uint64_t *frames, uint64_t *dropped);
+/* Stops after the audio thread let go (cb_counter advanced twice). */
+int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames,
+                uint64_t *dropped, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- audio */
+
+typedef struct kn_audio_opts {
+    const char *backend; /* auto|jack|pulseaudio|alsa|dummy */
+    int rate, channels, block;
+    double latency_ms;
+} kn_audio_opts;
+
+typedef struct kn_audio kn_audio;
+/* Opens the device; on failure fills err (says what was tried and why). */
+kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, char *err,
+                        size_t errlen);
+void kn_audio_close(kn_audio *a);
+/* Control thread: handle device loss by failing over (to dummy). */
+void kn_audio_poll(kn_audio *a);
+const char *kn_audio_backend(const kn_audio *a);
+const char *kn_audio_device(const kn_audio *a);
+const char *kn_audio_why(const kn_audio *a); /* how the backend was chosen */
+int kn_audio_rate(const kn_audio *a);
+double kn_audio_latency(const kn_audio *a); /* device software latency, s */
+int kn_audio_period(const kn_audio *a);     /* largest frames per callback expected */
+uint64_t kn_audio_underflows(const kn_audio *a);
+uint64_t kn_audio_frames(const kn_audio *a);
+_Atomic uint64_t *kn_audio_callbacks(kn_audio *a);
+uint32_t kn_audio_failovers(const kn_audio *a);
+
+/* ------------------------------------------------------------- decks */
+
+enum kn_proc_state { KN_PROC_NONE, KN_PROC_COMPILING, KN_PROC_READY, KN_PROC_RUNNING };
+
+typedef struct kn_proc {
+    enum kn_proc_state st;
+    pid_t pid;
+    int pidfd, rfd; /* exit notification, report pipe */
+    uint32_t id;
+    double compile_ms;
+    uint64_t spawned_ns;
+    char line[16384]; /* partial report line */
+    size_t len;
+} kn_proc;
+
+#define KN_OUTCOMES 16
+typedef struct kn_outcome {
+    uint32_t id;
+    int ok; /* 1 compiled and took over, 0 failed */
+    double compile_ms;
+    char message[4096];
+} kn_outcome;
+
+typedef struct kn_deck {
+    int used;
+    char name[KN_NAME_MAX];
+    char path[4096], display[512];
+    kn_ring_seg *ring;
+    kn_state_seg *state;
+    kn_param_seg *params;
+    size_t ring_bytes, state_bytes, param_bytes;
+    kn_proc cur, next; /* producing cartridge, and its successor while it compiles */
+    kn_outcome outcome[KN_OUTCOMES];
+    int noutcome;
+    char last_event[1024];
+    uint64_t blocks0, busy0, load_t0; /* load meter baseline */
+    double load;                      /* % of real time, last measurement */
+} kn_deck;
+
+typedef struct kn_conductor {
+    char instance[KN_NAME_MAX];
+    char sock_path[KN_PATH_MAX], log_path[KN_PATH_MAX];
+    char cartridge_bin[4200];
+    int rate, channels, block;
+    uint32_t target; /* ring fill target, frames */
+    size_t state_bytes;
+    kn_mix mix;
+    kn_recorder *rec;
+    kn_audio *audio;
+    kn_deck deck[KN_MAX_DECKS];
+    uint32_t next_id;
+    int reap_fd[64]; /* pidfds of killed cartridges awaiting reaping */
+    pid_t reap_pid[64];
+    int quit;
+} kn_conductor;
+
+int kn_deck_play(kn_conductor *c, const char *path, const char *display, const char *name,
+                 uint32_t *id, char *err, size_t errlen);
+int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen);
+kn_deck *kn_deck_find(kn_conductor *c, const char *name);
+/* Event-loop hooks: collect fds to poll, handle readiness, housekeeping. */
+int kn_decks_pollfds(kn_conductor *c, struct pollfd *fds, int max);
+void kn_decks_handle(kn_conductor *c);
+void kn_decks_tick(kn_conductor *c);
+void kn_decks_shutdown(kn_conductor *c);
+/* Cartridge outcome for `kanon play` to wait on: -1 unknown id. */
+const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
+void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ----------------------------------------------------------- control */
+
+int kn_control_open(kn_conductor *c, char *err, size_t errlen);
+int kn_control_fd(void);
+void kn_control_handle(kn_conductor *c);
+void kn_control_close(void);
+/* One request (JSON text) -> one reply (JSON text, malloc'd). Public for
+ * the fuzz harness. */
+char *kn_control_dispatch(kn_conductor *c, const char *req, size_t len);
+
+#endif

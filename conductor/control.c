@@ -1,0 +1,354 @@
+/*
+ * control.c - the conductor's command socket.
+ *
+ * nng REP on ipc://<runtime dir>/<instance>.sock (mode 0600, directory
+ * 0700). One request is one JSON object {"cmd": NAME, ...}; one reply is
+ * {"ok": true, ...} or {"ok": false, "error": "what happened; what to do"}.
+ * Requests are handled on the control thread's event loop and never wait on
+ * a cartridge: `play` answers with the new cartridge's id at once and the
+ * CLI polls `result` for the compile outcome. Every command is idempotent
+ * or names what it acts on (REQ may resend on reconnect).
+ *
+ *   ping | status | play{file,display,deck} | result{deck,id} | stop{deck}
+ *   set{deck,name,value} | params{deck} | record_start{path} | record_stop
+ *   down
+ */
+#include "conductor.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/transport/ipc/ipc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static nng_socket sock = NNG_SOCKET_INITIALIZER;
+static int sock_fd = -1;
+
+int kn_control_open(kn_conductor *c, char *err, size_t errlen) {
+    char url[KN_PATH_MAX + 8];
+    snprintf(url, sizeof url, "ipc://%s", c->sock_path);
+    unlink(c->sock_path); /* stale from a killed conductor; we hold the lock */
+    nng_listener l;
+    int rc;
+    if ((rc = nng_rep0_open(&sock)) || (rc = nng_listener_create(&l, sock, url)) ||
+        (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) ||
+        (rc = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 1 << 16)) ||
+        (rc = nng_listener_start(l, 0)) || (rc = nng_socket_get_int(sock, NNG_OPT_RECVFD, &sock_fd))) {
+        snprintf(err, errlen, "cannot listen on %s: %s", c->sock_path, nng_strerror(rc));
+        return -1;
+    }
+    chmod(c->sock_path, 0600);
+    return 0;
+}
+
+int kn_control_fd(void) { return sock_fd; }
+
+void kn_control_close(void) {
+    nng_close(sock);
+    sock_fd = -1;
+}
+
+/* ------------------------------------------------------------ replies */
+
+static cJSON *ok_reply(void) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "ok", 1);
+    return r;
+}
+
+static cJSON *err_reply(const char *msg) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "ok", 0);
+    cJSON_AddStringToObject(r, "error", msg);
+    return r;
+}
+
+static const char *str_arg(const cJSON *req, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, key));
+}
+
+static int name_ok(const char *s) {
+    if (!s || !*s || strlen(s) >= KN_NAME_MAX) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static kn_deck *deck_arg(kn_conductor *c, const cJSON *req, cJSON **reply) {
+    const char *name = str_arg(req, "deck");
+    kn_deck *d = name ? kn_deck_find(c, name) : NULL;
+    if (!d) {
+        char m[128];
+        snprintf(m, sizeof m, "no deck named '%.40s' (see `kanon status`)", name ? name : "");
+        *reply = err_reply(m);
+    }
+    return d;
+}
+
+/* ------------------------------------------------------------ status */
+
+static const char *proc_state(const kn_proc *p) {
+    switch (p->st) {
+    case KN_PROC_COMPILING: return "compiling";
+    case KN_PROC_READY: return "waiting";
+    case KN_PROC_RUNNING: return "running";
+    default: return "none";
+    }
+}
+
+static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
+    kn_mix_deck *m = &c->mix.deck[d - c->deck];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", d->name);
+    cJSON_AddStringToObject(o, "file", d->display);
+    cJSON_AddStringToObject(o, "path", d->path);
+    cJSON_AddNumberToObject(o, "slot", (double)(d - c->deck));
+    cJSON *cart = cJSON_AddObjectToObject(o, "cartridge");
+    cJSON_AddNumberToObject(cart, "id", d->cur.id);
+    cJSON_AddNumberToObject(cart, "pid", d->cur.pid);
+    cJSON_AddStringToObject(cart, "state", proc_state(&d->cur));
+    cJSON_AddNumberToObject(cart, "compile_ms", d->cur.compile_ms);
+    if (d->next.st != KN_PROC_NONE) {
+        cJSON *n = cJSON_AddObjectToObject(o, "next");
+        cJSON_AddNumberToObject(n, "id", d->next.id);
+        cJSON_AddStringToObject(n, "state", proc_state(&d->next));
+    }
+    cJSON_AddNumberToObject(o, "underruns", (double)atomic_load(&m->underruns));
+    cJSON_AddNumberToObject(o, "nonfinite", (double)atomic_load(&m->nonfinite));
+    cJSON_AddNumberToObject(o, "corrupt", (double)atomic_load(&m->corrupt));
+    cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
+    cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
+    cJSON_AddNumberToObject(o, "load", d->load);
+    cJSON_AddStringToObject(o, "last_event", d->last_event);
+    return o;
+}
+
+static cJSON *cmd_status(kn_conductor *c) {
+    cJSON *r = ok_reply();
+    cJSON_AddNumberToObject(r, "pid", getpid());
+    cJSON_AddStringToObject(r, "instance", c->instance);
+    cJSON_AddStringToObject(r, "socket", c->sock_path);
+    cJSON_AddStringToObject(r, "log", c->log_path);
+    cJSON_AddStringToObject(r, "backend", kn_audio_backend(c->audio));
+    cJSON_AddStringToObject(r, "device", kn_audio_device(c->audio));
+    cJSON_AddStringToObject(r, "backend_choice", kn_audio_why(c->audio));
+    cJSON_AddNumberToObject(r, "rate", c->rate);
+    cJSON_AddNumberToObject(r, "channels", c->channels);
+    cJSON_AddNumberToObject(r, "block", c->block);
+    cJSON_AddNumberToObject(r, "device_latency_ms", kn_audio_latency(c->audio) * 1000);
+    cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
+    cJSON_AddNumberToObject(r, "device_underflows", (double)kn_audio_underflows(c->audio));
+    cJSON_AddNumberToObject(r, "frames", (double)kn_audio_frames(c->audio));
+    cJSON_AddNumberToObject(r, "failovers", kn_audio_failovers(c->audio));
+    cJSON_AddBoolToObject(r, "limiter", atomic_load(&c->mix.limiter_on));
+    cJSON_AddNumberToObject(r, "limited_frames", (double)atomic_load(&c->mix.limited));
+    char path[4096];
+    uint64_t frames, dropped;
+    if (kn_rec_active(c->rec, path, sizeof path, &frames, &dropped)) {
+        cJSON *rec = cJSON_AddObjectToObject(r, "recording");
+        cJSON_AddStringToObject(rec, "path", path);
+        cJSON_AddNumberToObject(rec, "frames", (double)frames);
+        cJSON_AddNumberToObject(rec, "dropped", (double)dropped);
+    } else {
+        cJSON_AddNullToObject(r, "recording");
+    }
+    cJSON *decks = cJSON_AddArrayToObject(r, "decks");
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used && c->deck[i].name[0])
+            cJSON_AddItemToArray(decks, deck_json(c, &c->deck[i]));
+    return r;
+}
+
+/* ---------------------------------------------------------- commands */
+
+static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
+    const char *file = str_arg(req, "file"), *deck = str_arg(req, "deck");
+    const char *display = str_arg(req, "display");
+    if (!file || file[0] != '/' || strlen(file) >= 4096)
+        return err_reply("play needs \"file\": an absolute path to a .c file");
+    if (!name_ok(deck))
+        return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-]");
+    char err[1024];
+    uint32_t id;
+    if (kn_deck_play(c, file, display && strlen(display) < 512 ? display : file, deck, &id, err,
+                     sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddStringToObject(r, "deck", deck);
+    cJSON_AddNumberToObject(r, "id", id);
+    cJSON_AddBoolToObject(r, "created", kn_deck_find(c, deck)->cur.st == KN_PROC_NONE);
+    return r;
+}
+
+static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(req, "id");
+    if (!cJSON_IsNumber(idj)) return err_reply("result needs a numeric \"id\"");
+    uint32_t id = (uint32_t)idj->valuedouble;
+    const kn_outcome *o = kn_deck_outcome(d, id);
+    r = ok_reply();
+    if (o) {
+        cJSON_AddStringToObject(r, "state", o->ok ? "running" : "error");
+        cJSON_AddNumberToObject(r, "compile_ms", o->compile_ms);
+        if (!o->ok) cJSON_AddStringToObject(r, "message", o->message);
+    } else if (d->next.id == id || d->cur.id == id) {
+        cJSON_AddStringToObject(r, "state", "compiling");
+    } else {
+        cJSON_Delete(r);
+        return err_reply("unknown cartridge id for this deck");
+    }
+    return r;
+}
+
+static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
+    const char *deck = str_arg(req, "deck");
+    char err[256];
+    if (!deck) return err_reply("stop needs \"deck\"");
+    if (kn_deck_stop(c, deck, err, sizeof err)) return err_reply(err);
+    return ok_reply();
+}
+
+static kn_param_slot *param_find(kn_deck *d, const char *name) {
+    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
+        if (!strncmp(d->params->slot[i].name, name, KN_NAME_MAX)) return &d->params->slot[i];
+    return NULL;
+}
+
+static cJSON *param_json(kn_param_slot *s) {
+    cJSON *o = cJSON_CreateObject();
+    char name[KN_NAME_MAX];
+    snprintf(name, sizeof name, "%.*s", KN_NAME_MAX - 1, s->name); /* bounded: untrusted */
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddNumberToObject(o, "value", kn_bitsd(atomic_load(&s->value)));
+    cJSON_AddNumberToObject(o, "min", kn_bitsd(atomic_load(&s->min)));
+    cJSON_AddNumberToObject(o, "max", kn_bitsd(atomic_load(&s->max)));
+    cJSON_AddNumberToObject(o, "default", kn_bitsd(atomic_load(&s->def)));
+    return o;
+}
+
+static cJSON *cmd_set(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    const char *name = str_arg(req, "name");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "value");
+    if (!name || !cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return err_reply("set needs \"name\" and a finite numeric \"value\"");
+    kn_param_slot *s = param_find(d, name);
+    if (!s) {
+        char m[160];
+        snprintf(m, sizeof m, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
+                 name, d->name);
+        return err_reply(m);
+    }
+    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
+    double x = v->valuedouble;
+    x = x < lo ? lo : x > hi ? hi : x;
+    atomic_store(&s->value, kn_dbits(x));
+    r = ok_reply();
+    cJSON_AddItemToObject(r, "param", param_json(s));
+    return r;
+}
+
+static cJSON *cmd_params(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    r = ok_reply();
+    cJSON *a = cJSON_AddArrayToObject(r, "params");
+    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
+        cJSON_AddItemToArray(a, param_json(&d->params->slot[i]));
+    return r;
+}
+
+static cJSON *cmd_record_start(kn_conductor *c, const cJSON *req) {
+    const char *path = str_arg(req, "path");
+    if (!path || path[0] != '/') return err_reply("record_start needs an absolute \"path\"");
+    char err[4200];
+    if (kn_rec_start(c->rec, path, c->rate, err, sizeof err)) return err_reply(err);
+    kn_log("recording to %s", path);
+    cJSON *r = ok_reply();
+    cJSON_AddStringToObject(r, "path", path);
+    return r;
+}
+
+static cJSON *cmd_record_stop(kn_conductor *c) {
+    uint64_t frames = 0, dropped = 0;
+    char err[4200], path[4096] = "";
+    uint64_t f0, d0;
+    kn_rec_active(c->rec, path, sizeof path, &f0, &d0);
+    if (kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &frames, &dropped, err, sizeof err))
+        return err_reply(err);
+    kn_log("recording stopped: %llu frames, %llu dropped", (unsigned long long)frames,
+           (unsigned long long)dropped);
+    cJSON *r = ok_reply();
+    cJSON_AddStringToObject(r, "path", path);
+    cJSON_AddNumberToObject(r, "frames", (double)frames);
+    cJSON_AddNumberToObject(r, "dropped", (double)dropped);
+    cJSON_AddNumberToObject(r, "seconds", (double)frames / c->rate);
+    return r;
+}
+
+char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
+    cJSON *req = cJSON_ParseWithLength(text, len);
+    const char *cmd = str_arg(req, "cmd");
+    cJSON *r;
+    if (!req || !cJSON_IsObject(req))
+        r = err_reply("malformed request: expected a JSON object like {\"cmd\":\"status\"}");
+    else if (!cmd)
+        r = err_reply("malformed request: missing \"cmd\"");
+    else if (!strcmp(cmd, "ping")) {
+        r = ok_reply();
+        cJSON_AddNumberToObject(r, "pid", getpid());
+    } else if (!strcmp(cmd, "status"))
+        r = cmd_status(c);
+    else if (!strcmp(cmd, "play"))
+        r = cmd_play(c, req);
+    else if (!strcmp(cmd, "result"))
+        r = cmd_result(c, req);
+    else if (!strcmp(cmd, "stop"))
+        r = cmd_stop(c, req);
+    else if (!strcmp(cmd, "set"))
+        r = cmd_set(c, req);
+    else if (!strcmp(cmd, "params"))
+        r = cmd_params(c, req);
+    else if (!strcmp(cmd, "record_start"))
+        r = cmd_record_start(c, req);
+    else if (!strcmp(cmd, "record_stop"))
+        r = cmd_record_stop(c);
+    else if (!strcmp(cmd, "down")) {
+        c->quit = 1;
+        r = ok_reply();
+    } else {
+        char m[128];
+        snprintf(m, sizeof m, "unknown command '%.40s' (see `kanon --help`)", cmd);
+        r = err_reply(m);
+    }
+    char *out = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    cJSON_Delete(req);
+    return out;
+}
+
+void kn_control_handle(kn_conductor *c) {
+    for (int i = 0; i < 64; i++) { /* bounded: the loop gets back to other fds */
+        nng_msg *m;
+        if (nng_recvmsg(sock, &m, NNG_FLAG_NONBLOCK)) return;
+        char *reply = kn_control_dispatch(c, nng_msg_body(m), nng_msg_len(m));
+        nng_msg_clear(m);
+        if (reply) nng_msg_append(m, reply, strlen(reply));
+        free(reply);
+        if (nng_sendmsg(sock, m, 0)) nng_msg_free(m);
+    }
+}

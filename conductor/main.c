@@ -1,0 +1,246 @@
+/*
+ * main.c - kanon-conductor: the process that never restarts.
+ *
+ * Start-up: take the instance lock (a second conductor is refused with the
+ * first one's pid), reclaim segments and the socket a killed conductor left
+ * behind, open the device, listen on the control socket, tell whoever
+ * started us (--ready-fd, used by `kanon up`) what we opened.
+ *
+ * The event loop, in one sitting:
+ *
+ *     poll(control socket, signalfd, cartridge pipes and pidfds; 20 ms)
+ *     control requests  -> kn_control_handle
+ *     cartridge events  -> kn_decks_handle   (reports, exits, handovers)
+ *     housekeeping      -> kn_decks_tick     (free faded decks, load meters)
+ *     device loss       -> kn_audio_poll     (fail over to dummy)
+ *
+ * The audio thread (audio.c, mixer.c) runs beside this loop and shares
+ * only the kn_mix atomics with it.
+ */
+#include "conductor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fputs("usage: kanon-conductor [options]   (normally started by `kanon up`)\n"
+          "  --backend auto|jack|pulseaudio|alsa|dummy   output backend (default auto)\n"
+          "  --rate HZ          sample rate (default 48000; JACK imposes its own)\n"
+          "  --block FRAMES     frames per cartridge block (default 64)\n"
+          "  --latency MS       device buffer (default 20; JACK uses its period)\n"
+          "  --channels N       output channels (default 2)\n"
+          "  --no-limiter       turn the master safety limiter off\n"
+          "  --state-mb MB      size of each deck's state segment (default 16)\n"
+          "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
+          "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
+          f);
+}
+
+typedef struct opts {
+    kn_audio_opts audio;
+    const char *instance;
+    int no_limiter, ready_fd;
+    double state_mb;
+} opts;
+
+static int parse(int argc, char **argv, opts *o) {
+    static const struct option lo[] = {
+        {"backend", 1, 0, 'B'}, {"rate", 1, 0, 'r'},       {"block", 1, 0, 'b'},
+        {"latency", 1, 0, 'l'}, {"channels", 1, 0, 'c'},   {"no-limiter", 0, 0, 'L'},
+        {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'}, {"state-mb", 1, 0, 'S'},
+        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 20}, .ready_fd = -1, .state_mb = 16};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'B': o->audio.backend = optarg; break;
+        case 'r': o->audio.rate = atoi(optarg); break;
+        case 'b': o->audio.block = atoi(optarg); break;
+        case 'l': o->audio.latency_ms = atof(optarg); break;
+        case 'c': o->audio.channels = atoi(optarg); break;
+        case 'L': o->no_limiter = 1; break;
+        case 'I': o->instance = optarg; break;
+        case 'R': o->ready_fd = atoi(optarg); break;
+        case 'S': o->state_mb = atof(optarg); break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind != argc) return usage(stderr), -1;
+    return 0;
+}
+
+static const char *check_opts(const opts *o) {
+    if (o->audio.rate < 8000 || o->audio.rate > 384000) return "--rate must be 8000..384000";
+    if (o->audio.block < 16 || o->audio.block > 4096) return "--block must be 16..4096";
+    if (o->audio.channels < 1 || o->audio.channels > KN_MAX_CHANNELS)
+        return "--channels must be 1..8";
+    if (!(o->audio.latency_ms >= 1 && o->audio.latency_ms <= 2000))
+        return "--latency must be 1..2000 ms";
+    if (!(o->state_mb >= 1 && o->state_mb <= 1024)) return "--state-mb must be 1..1024";
+    return NULL;
+}
+
+/* One JSON line to `kanon up` (or stderr when run by hand). */
+static void tell_ready(int fd, const char *json) {
+    if (fd < 0) {
+        fprintf(stderr, "%s\n", json);
+        return;
+    }
+    dprintf(fd, "%s\n", json);
+    close(fd);
+}
+
+static void fail_start(int fd, const char *msg) {
+    char buf[2048];
+    snprintf(buf, sizeof buf, "{\"ok\":false,\"error\":\"%s\"}", msg);
+    for (char *p = buf + 23; *p; p++) /* keep the JSON valid whatever msg holds */
+        if (*p == '"' && p[1] && p[1] != '}') *p = '\'';
+    tell_ready(fd, buf);
+    kn_log("cannot start: %s", msg);
+}
+
+/* Holds the instance lock for the process's life. */
+static int take_lock(const char *instance, char *err, size_t errlen) {
+    char path[KN_PATH_MAX];
+    if (kn_runtime_path(instance, "lock", path)) {
+        snprintf(err, errlen, "cannot use the runtime directory");
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "?";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        snprintf(err, errlen,
+                 "a conductor is already running for instance '%s' (pid %s); "
+                 "use it, or stop it with `kanon down`",
+                 instance, pid);
+        close(fd);
+        return -1;
+    }
+    if (ftruncate(fd, 0) == 0) dprintf(fd, "%d\n", getpid());
+    return fd;
+}
+
+static int signal_fd(void) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void find_cartridge(kn_conductor *c, const char *argv0) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) n = (ssize_t)snprintf(self, sizeof self, "%s", argv0);
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    snprintf(c->cartridge_bin, sizeof c->cartridge_bin, "%s/kanon-cartridge", self);
+}
+
+static void event_loop(kn_conductor *c, int sfd) {
+    struct pollfd fds[2 + 4 * KN_MAX_DECKS + 64];
+    while (!c->quit) {
+        fds[0] = (struct pollfd){kn_control_fd(), POLLIN, 0};
+        fds[1] = (struct pollfd){sfd, POLLIN, 0};
+        int n = 2 + kn_decks_pollfds(c, fds + 2, (int)(sizeof fds / sizeof fds[0]) - 2);
+        poll(fds, (nfds_t)n, 20);
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof si) == sizeof si) {
+            kn_log("signal %u: shutting down", si.ssi_signo);
+            c->quit = 1;
+        }
+        kn_control_handle(c);
+        kn_decks_handle(c);
+        kn_decks_tick(c);
+        kn_audio_poll(c->audio);
+    }
+}
+
+static void shutdown_all(kn_conductor *c) {
+    char path[4096], err[256];
+    uint64_t f, d;
+    if (kn_rec_active(c->rec, path, sizeof path, &f, &d))
+        kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &f, &d, err, sizeof err);
+    kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
+    kn_decks_shutdown(c);
+    kn_control_close();
+    unlink(c->sock_path);
+    kn_seg_reclaim(c->instance);
+}
+
+int main(int argc, char **argv) {
+    opts o;
+    if (parse(argc, argv, &o)) return 2;
+    static kn_conductor c;
+    for (int i = 0; i < 64; i++) c.reap_fd[i] = -1;
+    const char *bad = check_opts(&o);
+    char err[2048];
+    if (bad) return fail_start(o.ready_fd, bad), 2;
+    if (kn_instance(o.instance, c.instance))
+        return fail_start(o.ready_fd, "instance names are 1-31 characters of [A-Za-z0-9_-]"), 2;
+    int lock = take_lock(c.instance, err, sizeof err);
+    if (lock < 0) return fail_start(o.ready_fd, err), 1;
+    kn_runtime_path(c.instance, "sock", c.sock_path);
+    kn_runtime_path(c.instance, "log", c.log_path);
+    int stale = kn_seg_reclaim(c.instance);
+    if (stale > 0) kn_log("reclaimed %d shared-memory segments left by a previous conductor", stale);
+    find_cartridge(&c, argv[0]);
+    c.channels = o.audio.channels;
+    c.block = o.audio.block;
+    c.state_bytes = (size_t)(o.state_mb * 1024 * 1024);
+    c.rec = kn_rec_new(c.channels);
+    if (!c.rec || kn_mix_init(&c.mix, c.channels, o.audio.rate))
+        return fail_start(o.ready_fd, "out of memory"), 1;
+    if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
+    c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
+    if (!c.audio) return fail_start(o.ready_fd, err), 1;
+    c.rate = kn_audio_rate(c.audio);
+    /* Ring target: the device's largest request, 10 ms for the cartridge's
+     * wake-up jitter, and two blocks; a whole number of blocks. */
+    uint32_t t = (uint32_t)kn_audio_period(c.audio) + (uint32_t)(c.rate / 100) + 2u * c.block;
+    c.target = (t + (uint32_t)c.block - 1) / (uint32_t)c.block * (uint32_t)c.block;
+    if (kn_control_open(&c, err, sizeof err)) {
+        kn_audio_close(c.audio);
+        return fail_start(o.ready_fd, err), 1;
+    }
+    int sfd = signal_fd();
+    char ready[2048];
+    snprintf(ready, sizeof ready,
+             "{\"ok\":true,\"pid\":%d,\"backend\":\"%s\",\"rate\":%d,\"channels\":%d,"
+             "\"block\":%d,\"device_latency_ms\":%.2f,\"ring_target_ms\":%.2f,"
+             "\"socket\":\"%s\",\"log\":\"%s\"}",
+             getpid(), kn_audio_backend(c.audio), c.rate, c.channels, c.block,
+             kn_audio_latency(c.audio) * 1000, c.target * 1000.0 / c.rate, c.sock_path,
+             c.log_path);
+    kn_log("conductor up: %s (%s)", ready, kn_audio_why(c.audio));
+    tell_ready(o.ready_fd, ready);
+    event_loop(&c, sfd);
+    shutdown_all(&c);
+    kn_log("conductor down");
+    char lockpath[KN_PATH_MAX];
+    kn_runtime_path(c.instance, "lock", lockpath);
+    unlink(lockpath);
+    close(lock);
+    return 0;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs kanon's build and test dependencies from Debian's packages,
+# only if something is missing (so `make test` stays fast after the first run).
+set -euo pipefail
+PKGS=(build-essential pkg-config libsoundio-dev libtcc-dev tcc libnng-dev nng-utils
+      liblo-dev liblo-tools libsndfile1-dev libsamplerate0-dev libcjson-dev
+      jackd2 libjack-jackd2-dev clang-format)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "kanon: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,147 @@
+/*
+ * kanon_shm.h - the one cross-process contract.
+ *
+ * Every byte that the conductor and a cartridge share is described here.
+ * A deck owns three POSIX shared-memory segments, created by the conductor
+ * when the deck is born and unlinked when it is stopped:
+ *
+ *   ring   kn_ring_seg   SPSC ring of interleaved float frames plus the
+ *                        deck control block (owner, heartbeat, load).
+ *   state  kn_state_seg  named regions handed out by kn_state(); survives
+ *                        every cartridge of the deck (phase continuity).
+ *   param  kn_param_seg  named knobs declared by kn_param_decl().
+ *
+ * Rules, enforced by both sides:
+ *   - Never a pointer in shared memory: only offsets and sizes.
+ *   - Every segment starts with kn_seg_header (magic, layout version, kind,
+ *     size). Openers check all four before trusting anything else.
+ *   - Positions are 64-bit frame counts that only ever increase, so full
+ *     and empty never look alike and wrap-around is not a concern.
+ *   - Only lock-free atomics cross the process boundary (checked below).
+ *   - The conductor never trusts what it reads: it keeps its own copy of
+ *     the ring geometry and its own read position, and validates the
+ *     producer's write position before every read.
+ *
+ * This directory depends on nothing but libc.
+ */
+#ifndef KANON_SHM_H
+#define KANON_SHM_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define KN_LAYOUT_VERSION 1
+#define KN_MAGIC          0x4b414e4fu /* "KANO" */
+
+#define KN_MAX_DECKS    16
+#define KN_MAX_CHANNELS 8
+#define KN_NAME_MAX     32 /* deck, parameter and state-region names, with NUL */
+#define KN_MAX_PARAMS   64
+#define KN_MAX_REGIONS  64
+#define KN_CACHELINE    64
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
+
+enum kn_seg_kind { KN_SEG_RING = 1, KN_SEG_STATE = 2, KN_SEG_PARAM = 3 };
+
+typedef struct kn_seg_header {
+    uint32_t magic;   /* KN_MAGIC */
+    uint16_t version; /* KN_LAYOUT_VERSION */
+    uint16_t kind;    /* enum kn_seg_kind */
+    uint64_t bytes;   /* total size of the segment, header included */
+} kn_seg_header;
+
+/* ------------------------------------------------------------------ ring */
+
+/*
+ * Deck control block: how the conductor and the deck's cartridges talk
+ * without the audio thread. Only the cartridge whose id equals `owner` may
+ * publish frames. Ownership moves like a token:
+ *   - a new deck: the conductor sets owner before any producer exists;
+ *   - a swap: the conductor sets next_owner; the owner, at its next block
+ *     boundary (after its last publish), stores owner = next_owner and
+ *     wakes everyone; the successor attaches at write_pos;
+ *   - a dead owner: the conductor, having seen it exit (pidfd), stores
+ *     owner = next_owner itself. A dead process cannot publish.
+ * Every change bumps `wake` (a futex word) so sleepers react at once.
+ */
+typedef struct kn_deck_ctl {
+    _Atomic uint32_t owner;      /* cartridge id allowed to produce; 0 = none */
+    _Atomic uint32_t next_owner; /* conductor: the successor; 0 = none */
+    _Atomic uint32_t stop;       /* conductor: "owner, stop at your next block boundary" */
+    _Atomic uint32_t wake;       /* futex word, bumped on every change */
+    _Atomic uint64_t heartbeat; /* producer: incremented every loop iteration */
+    _Atomic uint64_t busy_ns;   /* producer: total ns spent inside process() */
+    _Atomic uint64_t blocks;    /* producer: total blocks rendered */
+} kn_deck_ctl;
+
+typedef struct kn_ring_seg {
+    kn_seg_header hdr;
+    /* Geometry: written by the conductor before any cartridge exists,
+     * read-only afterwards. The conductor keeps its own copy. */
+    uint32_t capacity;    /* frames, a power of two */
+    uint32_t channels;    /* 1..KN_MAX_CHANNELS */
+    uint32_t block;       /* frames per process() call */
+    uint32_t target;      /* frames the producer keeps buffered ahead of the reader */
+    double rate;          /* Hz */
+    uint64_t data_offset; /* bytes from the segment start to frame 0 */
+
+    alignas(KN_CACHELINE) _Atomic uint64_t write_pos; /* producer: frames ever published */
+    alignas(KN_CACHELINE) _Atomic uint64_t read_pos;  /* consumer: frames ever consumed */
+    alignas(KN_CACHELINE) kn_deck_ctl ctl;
+    /* float data[capacity * channels] at data_offset, interleaved */
+} kn_ring_seg;
+
+/* ----------------------------------------------------------------- state */
+
+typedef struct kn_region {
+    char name[KN_NAME_MAX];
+    uint64_t offset; /* from the segment start */
+    uint64_t size;   /* bytes the code asked for */
+} kn_region;
+
+/* Touched only by the deck's producing cartridge (one at a time). */
+typedef struct kn_state_seg {
+    kn_seg_header hdr;
+    uint32_t count; /* regions in use */
+    uint32_t pad;
+    uint64_t heap_offset; /* first byte of the region heap */
+    uint64_t heap_used;   /* bump allocator: bytes handed out */
+    kn_region region[KN_MAX_REGIONS];
+} kn_state_seg;
+
+/* ----------------------------------------------------------------- param */
+
+/* Doubles travel as their bit patterns in 64-bit atomics (never torn). */
+typedef struct kn_param_slot {
+    char name[KN_NAME_MAX]; /* written once, before the slot is published */
+    _Atomic uint64_t min, max, def, value;
+    _Atomic uint32_t declared_by; /* id of the last cartridge that declared it */
+    uint32_t pad;
+} kn_param_slot;
+
+typedef struct kn_param_seg {
+    kn_seg_header hdr;
+    _Atomic uint32_t count; /* published slots; release-stored after a slot is filled */
+    uint32_t pad;
+    kn_param_slot slot[KN_MAX_PARAMS];
+} kn_param_seg;
+
+static inline uint64_t kn_dbits(double d) {
+    union {
+        double d;
+        uint64_t u;
+    } x = {.d = d};
+    return x.u;
+}
+static inline double kn_bitsd(uint64_t u) {
+    union {
+        uint64_t u;
+        double d;
+    } x = {.u = u};
+    return x.d;
+}
+
+#endif

@@ -1,0 +1,144 @@
+/* segment.c - see segment.h. */
+#include "segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int kn_instance(const char *arg, char out[KN_NAME_MAX]) {
+    const char *s = arg ? arg : getenv("KANON_INSTANCE");
+    if (!s || !*s) s = "default";
+    size_t n = strlen(s);
+    if (n >= KN_NAME_MAX) return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return -EINVAL;
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+int kn_runtime_dir(char out[KN_PATH_MAX]) {
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    int n = (x && *x) ? snprintf(out, KN_PATH_MAX, "%s/kanon", x)
+                      : snprintf(out, KN_PATH_MAX, "/tmp/kanon-%u", (unsigned)getuid());
+    if (n < 0 || n >= KN_PATH_MAX) return -ENAMETOOLONG;
+    if (mkdir(out, 0700) < 0 && errno != EEXIST) return -errno;
+    struct stat st;
+    /* lstat: refuse a symlink planted by someone else in a shared /tmp. */
+    if (lstat(out, &st) < 0) return -errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) return -EPERM;
+    if ((st.st_mode & 0777) != 0700 && chmod(out, 0700) < 0) return -errno;
+    return 0;
+}
+
+int kn_runtime_path(const char *instance, const char *suffix, char out[KN_PATH_MAX]) {
+    char dir[KN_PATH_MAX];
+    int rc = kn_runtime_dir(dir);
+    if (rc < 0) return rc;
+    int n = snprintf(out, KN_PATH_MAX, "%s/%s.%s", dir, instance, suffix);
+    return (n < 0 || n >= KN_PATH_MAX) ? -ENAMETOOLONG : 0;
+}
+
+static const char *kind_name(enum kn_seg_kind k) {
+    return k == KN_SEG_RING ? "ring" : k == KN_SEG_STATE ? "state" : "param";
+}
+
+void kn_seg_name(char out[KN_PATH_MAX], const char *instance, int deck, enum kn_seg_kind kind) {
+    snprintf(out, KN_PATH_MAX, "/kanon.%u.%s.d%02d.%s", (unsigned)getuid(), instance, deck,
+             kind_name(kind));
+}
+
+int kn_seg_create(const char *name, size_t bytes, void **map) {
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    int rc = 0;
+    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)bytes) < 0) rc = -errno;
+    void *p = rc ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (!rc && p == MAP_FAILED) rc = -errno;
+    close(fd);
+    if (rc) {
+        shm_unlink(name);
+        return rc;
+    }
+    *map = p;
+    return 0;
+}
+
+int kn_seg_open(const char *name, enum kn_seg_kind kind, void **map, size_t *bytes) {
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    if ((size_t)st.st_size < sizeof(kn_seg_header)) {
+        close(fd);
+        return -EPROTO;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return -errno;
+    const kn_seg_header *h = p;
+    if (h->magic != KN_MAGIC || h->version != KN_LAYOUT_VERSION || h->kind != kind ||
+        h->bytes != (uint64_t)st.st_size) {
+        munmap(p, (size_t)st.st_size);
+        return -EPROTO;
+    }
+    *map = p;
+    *bytes = (size_t)st.st_size;
+    return 0;
+}
+
+void kn_seg_unmap(void *map, size_t bytes) {
+    if (map) munmap(map, bytes);
+}
+
+int kn_seg_unlink(const char *name) { return shm_unlink(name) < 0 ? -errno : 0; }
+
+int kn_seg_reclaim(const char *instance) {
+    char prefix[KN_PATH_MAX];
+    int plen = snprintf(prefix, sizeof prefix, "kanon.%u.%s.", (unsigned)getuid(), instance);
+    DIR *d = opendir("/dev/shm");
+    if (!d) return -errno;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)plen) != 0) continue;
+        char name[KN_PATH_MAX + 2];
+        snprintf(name, sizeof name, "/%s", e->d_name);
+        if (shm_unlink(name) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void kn_state_format(kn_state_seg *s, size_t bytes) {
+    s->hdr.magic = KN_MAGIC;
+    s->hdr.version = KN_LAYOUT_VERSION;
+    s->hdr.kind = KN_SEG_STATE;
+    s->hdr.bytes = bytes;
+    s->count = 0;
+    s->heap_offset = (sizeof *s + 63) & ~(uint64_t)63;
+    s->heap_used = 0;
+}
+
+size_t kn_param_bytes(void) { return sizeof(kn_param_seg); }
+
+void kn_param_format(kn_param_seg *p) {
+    p->hdr.magic = KN_MAGIC;
+    p->hdr.version = KN_LAYOUT_VERSION;
+    p->hdr.kind = KN_SEG_PARAM;
+    p->hdr.bytes = sizeof *p;
+    atomic_store_explicit(&p->count, 0, memory_order_release);
+}
