@@ -32,7 +32,8 @@ typedef struct kn_program {
 
 /* Compiles `path` (shown to the user as `display`). On failure returns -1
  * and leaves a message in err ("display:LINE: error: ..."). */
-int kn_compile(kn_program *p, const char *path, const char *display, char *err, size_t errlen);
+int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
+               char *err, size_t errlen);
 void kn_program_free(kn_program *p);
 
 struct kn_param {
@@ -53,6 +54,9 @@ typedef struct kn_cart {
     int nlocal;
     float *out[KN_MAX_CHANNELS]; /* planar block buffers */
     uint64_t nonfinite;          /* samples replaced by 0 */
+    uint64_t first_bad;          /* frame of the first non-finite sample + 1 (0 = none) */
+    kn_state_seg *priv_state;    /* private snapshot buffers (kn_cart_bind_private) */
+    kn_param_seg *priv_params;
     const char *display;         /* user's file name, for messages */
 } kn_cart;
 
@@ -61,6 +65,14 @@ typedef struct kn_cart {
 extern void (*kn_fatal_hook)(const char *msg);
 
 int kn_cart_init(kn_cart *c, double rate, int channels, int block);
+/* Points the cartridge at these state and parameter segments and runs the
+ * program's setup() against them (again), so its kn_state pointers follow. */
+void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
+                  kn_param_seg *params);
+/* Copies the bound segments' used bytes into private buffers (allocated on
+ * first use) and binds to the copies: a snapshot to render on privately. */
+int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state,
+                         size_t state_bytes, kn_param_seg *params);
 void kn_cart_free(kn_cart *c);
 /* Renders one block at absolute frame `frame` into c->out; returns the
  * nanoseconds spent in process(). Real-time safe. */
@@ -80,7 +92,8 @@ typedef struct kn_live_opts {
     int deck;
     uint32_t id;
     int report_fd;
-    const char *path, *display;
+    const char *path, *display, *include_dir;
+    int test_blocks; /* blocks rendered on a scratch copy before takeover */
 } kn_live_opts;
 int kn_live_run(const kn_live_opts *o);
 

@@ -90,7 +90,8 @@ static void line_name(const char *display, char *out, size_t n) {
     out[j] = 0;
 }
 
-int kn_compile(kn_program *p, const char *path, const char *display, char *err, size_t errlen) {
+int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
+               char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
     diag d = {err, 0, errlen, 0, NULL};
     err[0] = 0;
@@ -120,7 +121,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, char *err, 
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
     tcc_add_include_path(s, KANON_INCLUDE_DIR);
-    tcc_add_include_path(s, dirname(dir));
+    tcc_add_include_path(s, include_dir ? include_dir : dirname(dir));
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);
     free(text);

@@ -1,19 +1,26 @@
 /*
- * live.c - a live deck's cartridge: keep the deck's ring filled.
+ * live.c - a live deck's cartridge: keep the deck's ring filled, and hand
+ * it over to a successor without losing, repeating or delaying a frame.
  *
- *   1. map the deck's ring, state and parameter segments (made by the conductor)
- *   2. compile the file; report "compiled" or "error" on the report pipe
- *   3. wait until the conductor makes this cartridge the ring's owner
- *   4. setup(), then render blocks until the ring holds `target` frames,
- *      sleep until about one block has been consumed, repeat
- *   5. when the conductor names a successor (next_owner), hand the ring
- *      over at the block boundary: store owner = successor, wake, exit.
- *      Also exit when asked to stop or when the conductor dies
- *      (PR_SET_PDEATHSIG).
+ *   1. map the deck's ring, state and parameter segments (the conductor's)
+ *   2. compile; test-render a few blocks on a private copy of the state and
+ *      parameters (NaN/Inf refuses the code); report "compiled" or "error"
+ *   3. wait for the ownership token (kanon_shm.h, kn_deck_ctl)
+ *   4. bind to the shared state (setup() runs against it), attach at the
+ *      ring's write position P: the frame right after the predecessor's
+ *      last one. If the predecessor left a fade lane for us starting at P,
+ *      crossfade from it; report "running"
+ *   5. render blocks until the ring holds `target` frames, sleep on the
+ *      deck's futex until about one block has played, repeat
+ *   6. when the conductor names a successor: at this block boundary, copy
+ *      state and parameters privately, render `fade` frames of this code on
+ *      the copy into the lane (the shadow), pass the token, exit
  *
  * The render loop follows the real-time rules: no allocation, no locks and
- * no blocking calls besides the deliberate sleep when the ring is full
- * (an idle cartridge costs ~0% CPU; nothing busy-waits).
+ * no blocking calls besides the deliberate futex sleep when the ring is
+ * full (an idle cartridge costs ~0% CPU; nothing busy-waits). The handover
+ * in step 6 copies and re-runs setup(), once, off the device's path: the
+ * ring's runway covers it.
  */
 #include "cartridge.h"
 #include "futex.h"
@@ -21,7 +28,7 @@
 #include "segment.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,38 +39,47 @@
 
 static int report_fd = -1;
 
-/* One JSON object per line on the report pipe. */
-static void report(const char *event, const char *message, double ms) {
+static double realtime_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* One JSON object per line on the report pipe; "t" is the wall time at
+ * which it happened (the conductor measures save-to-takeover with it). */
+static void report(const char *event, const char *message, double ms, double test_ms) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", event);
+    cJSON_AddNumberToObject(o, "t", realtime_s());
     if (message) cJSON_AddStringToObject(o, "message", message);
     if (ms >= 0) cJSON_AddNumberToObject(o, "ms", ms);
+    if (test_ms >= 0) cJSON_AddNumberToObject(o, "test_ms", test_ms);
     char *s = cJSON_PrintUnformatted(o);
-    if (s && report_fd >= 0) {
+    if (s) {
         size_t n = strlen(s);
-        s[n] = '\n'; /* replaces the NUL; write n+1 bytes below */
+        s[n] = '\n'; /* replaces the NUL; n+1 bytes go out */
         ssize_t w = write(report_fd, s, n + 1);
         (void)w;
-    } else if (s) {
-        fprintf(stderr, "%s\n", message ? message : event);
     }
     free(s);
     cJSON_Delete(o);
 }
 
 static void live_fatal(const char *msg) {
-    report("fatal", msg, -1);
+    report("fatal", msg, -1, -1);
     _exit(3);
 }
 
-typedef struct deck_maps {
+typedef struct deck {
     kn_ring_seg *ring;
     kn_state_seg *state;
     kn_param_seg *params;
     size_t ring_bytes, state_bytes, param_bytes;
-} deck_maps;
+    kn_ring_view v;
+    float *lane; /* the ring segment's fade lane, interleaved */
+} deck;
 
-static int map_deck(const kn_live_opts *o, deck_maps *m) {
+static int map_deck(const kn_live_opts *o, deck *m) {
     char name[KN_PATH_MAX];
     kn_seg_name(name, o->instance, o->deck, KN_SEG_RING);
     if (kn_seg_open(name, KN_SEG_RING, (void **)&m->ring, &m->ring_bytes)) return -1;
@@ -71,11 +87,34 @@ static int map_deck(const kn_live_opts *o, deck_maps *m) {
     if (kn_seg_open(name, KN_SEG_STATE, (void **)&m->state, &m->state_bytes)) return -1;
     kn_seg_name(name, o->instance, o->deck, KN_SEG_PARAM);
     if (kn_seg_open(name, KN_SEG_PARAM, (void **)&m->params, &m->param_bytes)) return -1;
-    return m->param_bytes >= sizeof(kn_param_seg) ? 0 : -1;
+    if (m->param_bytes < sizeof(kn_param_seg) || kn_ring_view_init(&m->v, m->ring, m->ring_bytes))
+        return -1;
+    m->lane = (float *)((char *)m->ring + m->ring->lane_offset);
+    return 0;
+}
+
+/* Step 2: render on a scratch copy; refuse NaN/Inf before taking over. */
+static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, char *why,
+                       size_t n) {
+    if (kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
+        snprintf(why, n, "%s: error: cannot copy the deck's state for the test render",
+                 c->display);
+        return -1;
+    }
+    uint64_t frame = atomic_load(&m->ring->write_pos);
+    c->nonfinite = 0;
+    for (int b = 0; b < blocks && !c->nonfinite; b++)
+        kn_render_block(c, p, frame + (uint64_t)b * (uint64_t)c->ctx.block);
+    if (!c->nonfinite) return 0;
+    snprintf(why, n,
+             "%s: error: refused: process() produced NaN or Inf in its test render "
+             "(frame %llu); the previous code plays on",
+             c->display, (unsigned long long)(c->first_bad - 1));
+    return -1;
 }
 
 /* Waits for the ownership token; 0 when granted, -1 if orphaned. */
-static int wait_for_ownership(kn_deck_ctl *ctl, uint32_t id) {
+static int wait_for_token(kn_deck_ctl *ctl, uint32_t id) {
     for (;;) {
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
         if (atomic_load_explicit(&ctl->owner, memory_order_acquire) == id) return 0;
@@ -84,23 +123,57 @@ static int wait_for_ownership(kn_deck_ctl *ctl, uint32_t id) {
     }
 }
 
-/* Called after this owner's last publish: pass the token on. */
-static void hand_over(kn_deck_ctl *ctl, uint32_t successor) {
+/* Step 6: render this code's shadow into the lane on a private snapshot
+ * taken at the block boundary, then pass the token. */
+static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t successor) {
+    kn_deck_ctl *ctl = &m->ring->ctl;
+    uint64_t at = m->v.pos;
+    uint32_t fade = atomic_load(&ctl->fade), ch = m->v.channels, block = (uint32_t)c->ctx.block;
+    if (fade > m->ring->lane_capacity) fade = m->ring->lane_capacity;
+    atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
+    if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
+        for (uint32_t done = 0; done < fade; done += block) {
+            kn_render_block(c, p, at + done);
+            for (uint32_t i = 0; i < block && done + i < fade; i++)
+                for (uint32_t k = 0; k < ch; k++)
+                    m->lane[(size_t)(done + i) * ch + k] = c->out[k][i];
+        }
+        atomic_store_explicit(&ctl->lane_start, at, memory_order_relaxed);
+        atomic_store_explicit(&ctl->lane_frames, fade, memory_order_relaxed);
+        atomic_store_explicit(&ctl->lane_for, successor, memory_order_release);
+    }
     atomic_store_explicit(&ctl->owner, successor, memory_order_release);
     kn_futex_wake(&ctl->wake);
 }
 
-static void render_loop(kn_ring_view *v, kn_cart *c, const kn_program *p, uint32_t id) {
-    kn_ring_seg *r = v->seg;
-    kn_deck_ctl *ctl = &r->ctl;
-    uint32_t block = r->block, target = r->target, cap = v->capacity;
-    double rate = r->rate;
+/* Linear crossfade from the lane (old code) to c->out (new code) for the
+ * block starting at `frame`: out = old + g*(new - old), g = f/F. Linear, so
+ * the level never exceeds the larger of the two; equal inputs stay exact. */
+static void crossfade(kn_cart *c, const deck *m, uint64_t frame, uint64_t start, uint32_t frames) {
+    uint32_t ch = m->v.channels;
+    for (int i = 0; i < c->ctx.block; i++) {
+        uint64_t f = frame + (uint64_t)i - start;
+        if (f >= frames) break;
+        float g = (float)f / (float)frames;
+        for (uint32_t k = 0; k < ch; k++) {
+            float old = m->lane[f * ch + k], x = c->out[k][i];
+            c->out[k][i] = old + g * (x - old);
+        }
+    }
+}
+
+static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, uint64_t lane_start,
+                        uint32_t lane_frames) {
+    kn_ring_view *v = &m->v;
+    kn_deck_ctl *ctl = &m->ring->ctl;
+    uint32_t block = (uint32_t)c->ctx.block, target = m->ring->target, cap = v->capacity;
+    double rate = c->ctx.rate;
     for (;;) {
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
         atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed);
         uint32_t next = atomic_load_explicit(&ctl->next_owner, memory_order_acquire);
         if (next && next != id) {
-            hand_over(ctl, next);
+            hand_over(c, p, m, next);
             return;
         }
         if (atomic_load_explicit(&ctl->stop, memory_order_acquire) ||
@@ -110,6 +183,7 @@ static void render_loop(kn_ring_view *v, kn_cart *c, const kn_program *p, uint32
         if (fill == KN_RING_CORRUPT) live_fatal("ring positions corrupted; cartridge stops");
         if (fill < target && cap - fill >= block) {
             uint64_t ns = kn_render_block(c, p, v->pos);
+            if (v->pos < lane_start + lane_frames) crossfade(c, m, v->pos, lane_start, lane_frames);
             kn_ring_write_planar(v, c->out, block);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&ctl->blocks, 1, memory_order_relaxed);
@@ -129,35 +203,43 @@ int kn_live_run(const kn_live_opts *o) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* die with the conductor */
     if (getppid() == 1) return 1;
 
-    deck_maps m = {0};
+    deck m = {0};
     if (map_deck(o, &m)) {
-        report("fatal", "cannot map the deck's shared memory", -1);
-        return 3;
-    }
-    kn_ring_view v;
-    if (kn_ring_view_init(&v, m.ring, m.ring_bytes)) {
-        report("fatal", "the deck's ring segment is malformed", -1);
+        report("fatal", "cannot map the deck's shared memory", -1, -1);
         return 3;
     }
     kn_program prog;
     char err[8192];
-    if (kn_compile(&prog, o->path, o->display, err, sizeof err)) {
-        report("error", err, -1);
+    if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
+        report("error", err, -1, -1);
         return 1;
     }
-    report("compiled", NULL, prog.compile_ms);
-
-    if (wait_for_ownership(&m.ring->ctl, o->id)) return 0;
     kn_cart c;
-    if (kn_cart_init(&c, m.ring->rate, (int)v.channels, (int)m.ring->block)) return 3;
-    c.state = m.state;
-    c.state_bytes = m.state_bytes;
-    c.params = m.params;
+    if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
     c.display = o->display;
-    if (prog.setup) prog.setup(&c.ctx);
-    kn_ring_writer_attach(&v);
-    report("running", NULL, -1);
-    render_loop(&v, &c, &prog, o->id);
+    uint64_t t0 = kn_now_ns();
+    if (test_render(&c, &prog, &m, o->test_blocks, err, sizeof err)) {
+        report("error", err, -1, -1);
+        return 1;
+    }
+    report("compiled", NULL, prog.compile_ms, (double)(kn_now_ns() - t0) / 1e6);
+
+    kn_deck_ctl *ctl = &m.ring->ctl;
+    if (wait_for_token(ctl, o->id)) return 0;
+    kn_cart_bind(&c, &prog, m.state, m.state_bytes, m.params);
+    c.nonfinite = 0;
+    kn_ring_writer_attach(&m.v);
+    uint64_t lane_start = 0;
+    uint32_t lane_frames = 0;
+    if (atomic_load_explicit(&ctl->lane_for, memory_order_acquire) == o->id &&
+        atomic_load(&ctl->lane_start) == m.v.pos) {
+        lane_start = m.v.pos;
+        lane_frames = atomic_load(&ctl->lane_frames);
+        if (lane_frames > m.ring->lane_capacity) lane_frames = m.ring->lane_capacity;
+    }
+    /* Taken over: the first block at P is about to be published. */
+    report("running", NULL, -1, -1);
+    render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;
 }

@@ -6,7 +6,11 @@
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
  *   kanon-cartridge live   FILE --instance I --deck N --id ID --report-fd FD
- *                          [--display NAME]
+ *                          [--display NAME] [--include DIR]
+ *   kanon-cartridge spare  started ahead of need by the conductor: waits for
+ *                          one line on stdin, a JSON array of `live`'s
+ *                          arguments, then runs exactly like `live`. Saves
+ *                          the exec and dynamic linking on a swap.
  *
  * Exit status: 0 ok, 1 the user's code is wrong (compile error), 2 usage,
  * 3 internal failure (e.g. shared memory missing).
@@ -14,6 +18,9 @@
 #include "cartridge.h"
 #include "segment.h"
 
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +42,7 @@ static void print_fatal(const char *msg) {
 }
 
 typedef struct opts {
-    const char *mode, *file, *display, *out, *instance;
+    const char *mode, *file, *display, *out, *instance, *include_dir;
     double seconds, rate;
     int channels, block, deck, report_fd;
     uint32_t id;
@@ -58,7 +65,8 @@ static void parse(int argc, char **argv, opts *o) {
         {"display", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"seconds", 1, 0, 's'},
         {"rate", 1, 0, 'r'},    {"channels", 1, 0, 'c'}, {"block", 1, 0, 'b'},
         {"set", 1, 0, 'S'},     {"instance", 1, 0, 'I'}, {"deck", 1, 0, 'D'},
-        {"id", 1, 0, 'i'},      {"report-fd", 1, 0, 'f'}, {0, 0, 0, 0}};
+        {"id", 1, 0, 'i'},      {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
+        {0, 0, 0, 0}};
     *o = (opts){.rate = 48000, .channels = 2, .block = 64, .seconds = -1, .report_fd = -1};
     if (argc < 3) usage();
     o->mode = argv[1];
@@ -76,6 +84,7 @@ static void parse(int argc, char **argv, opts *o) {
         case 'D': o->deck = (int)num(optarg, "--deck"); break;
         case 'i': o->id = (uint32_t)num(optarg, "--id"); break;
         case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
+        case 'n': o->include_dir = optarg; break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
             break;
@@ -124,18 +133,15 @@ static int run_render(const opts *o) {
             return 2;
         }
     }
-    c.state = state;
-    c.state_bytes = STATE_RENDER_BYTES;
-    c.params = params;
     c.id = 1;
     c.display = o->display;
     kn_program prog;
     char err[8192];
-    if (kn_compile(&prog, o->file, o->display, err, sizeof err)) {
-        fputs(err, stderr);
+    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
         return 1;
     }
-    if (prog.setup) prog.setup(&c.ctx);
+    kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
     int rc = kn_render_file(&prog, &c, o->seconds, o->out) ? 1 : 0;
     kn_program_free(&prog);
     kn_cart_free(&c);
@@ -147,8 +153,8 @@ static int run_render(const opts *o) {
 static int run_check(const opts *o) {
     kn_program prog;
     char err[8192];
-    if (kn_compile(&prog, o->file, o->display, err, sizeof err)) {
-        fputs(err, stderr);
+    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
         return 1;
     }
     printf("%s: ok (compiled in %.2f ms%s)\n", o->display, prog.compile_ms,
@@ -157,9 +163,36 @@ static int run_check(const opts *o) {
     return 0;
 }
 
+/* Spare mode: block on stdin for the job, then parse it as live arguments. */
+static int wait_for_job(opts *o) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) return -1;
+    static char line[1 << 16];
+    if (!fgets(line, sizeof line, stdin)) return -1;
+    cJSON *a = cJSON_Parse(line);
+    int n = cJSON_GetArraySize(a);
+    if (!cJSON_IsArray(a) || n < 1 || n > 60) return -1;
+    static char *argv[64];
+    argv[0] = "kanon-cartridge";
+    argv[1] = "live";
+    for (int i = 0; i < n; i++) {
+        const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
+        if (!s) return -1;
+        argv[i + 2] = strdup(s);
+    }
+    argv[n + 2] = NULL;
+    cJSON_Delete(a);
+    parse(n + 2, argv, o);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     opts o;
-    parse(argc, argv, &o);
+    if (argc == 2 && !strcmp(argv[1], "spare")) {
+        if (wait_for_job(&o)) return 0;
+    } else {
+        parse(argc, argv, &o);
+    }
     kn_fatal_hook = print_fatal;
     if (!strcmp(o.mode, "check")) return run_check(&o);
     if (!strcmp(o.mode, "render")) return run_render(&o);
@@ -168,7 +201,7 @@ int main(int argc, char **argv) {
         if (kn_instance(o.instance, inst) || o.deck < 0 || o.deck >= KN_MAX_DECKS || !o.id ||
             o.report_fd < 0)
             usage();
-        kn_live_opts lo = {inst, o.deck, o.id, o.report_fd, o.file, o.display};
+        kn_live_opts lo = {inst, o.deck, o.id, o.report_fd, o.file, o.display, o.include_dir, 16};
         return kn_live_run(&lo);
     }
     usage();

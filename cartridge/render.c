@@ -34,6 +34,30 @@ int kn_cart_init(kn_cart *c, double rate, int channels, int block) {
 
 void kn_cart_free(kn_cart *c) {
     for (int ch = 0; ch < KN_MAX_CHANNELS; ch++) free(c->out[ch]);
+    free(c->priv_state);
+    free(c->priv_params);
+}
+
+void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
+                  kn_param_seg *params) {
+    c->state = state;
+    c->state_bytes = state_bytes;
+    c->params = params;
+    c->nlocal = 0; /* kn_param handles refer to slots of the bound segment */
+    if (p->setup) p->setup(&c->ctx);
+}
+
+int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state,
+                         size_t state_bytes, kn_param_seg *params) {
+    if (!c->priv_state) c->priv_state = calloc(1, state_bytes); /* pages touched lazily */
+    if (!c->priv_params) c->priv_params = calloc(1, sizeof *c->priv_params);
+    if (!c->priv_state || !c->priv_params) return -1;
+    uint64_t used = state->heap_offset + state->heap_used;
+    if (state->heap_offset > state_bytes || used > state_bytes) return -1;
+    memcpy(c->priv_state, state, used);
+    memcpy(c->priv_params, params, sizeof *params);
+    kn_cart_bind(c, p, c->priv_state, state_bytes, c->priv_params);
+    return 0;
 }
 
 /* Real-time safe: no allocation, no locks, no syscalls (the clock read is a
@@ -51,7 +75,7 @@ uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame) {
         for (int i = 0; i < n; i++)
             if (!isfinite(c->out[ch][i])) {
                 c->out[ch][i] = 0;
-                c->nonfinite++;
+                if (!c->nonfinite++) c->first_bad = frame + (uint64_t)i + 1;
             }
     return dt;
 }

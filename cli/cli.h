@@ -44,5 +44,8 @@ int cmd_set(int argc, char **argv);
 int cmd_params(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
 
 #endif

@@ -68,14 +68,129 @@ static int wait_result(const char *deck, double id, const char *display) {
     return KN_EXIT_ERR;
 }
 
+static void print_event(const cJSON *e) {
+    time_t t = (time_t)kn_jnum(e, "time");
+    char ts[16];
+    strftime(ts, sizeof ts, "%H:%M:%S", localtime(&t));
+    const char *kind = kn_jstr(e, "kind");
+    FILE *f = !strcmp(kind, "error") ? stderr : stdout;
+    fprintf(f, "%s %s: %s\n", ts, kn_jstr(e, "deck"), kn_jstr(e, "text"));
+    fflush(f);
+}
+
+/* Prints the deck's events after `since` (all decks if deck is NULL);
+ * returns the last sequence number seen, or -1 if the conductor is gone. */
+static double print_events(const char *deck, double since) {
+    cJSON *q = kn_cmd("log");
+    if (deck) cJSON_AddStringToObject(q, "deck", deck);
+    cJSON_AddNumberToObject(q, "since", since);
+    cJSON *r = kn_request_quiet(q, 2000);
+    if (!r) return -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "events")) print_event(e);
+    double last = kn_jnum(r, "last");
+    cJSON_Delete(r);
+    return last;
+}
+
+/* --follow: prints each compile's result as it happens until Ctrl-C. */
+static int follow(const char *deck, double since) {
+    printf("following deck %s (Ctrl-C to stop; the deck plays on)\n", deck);
+    for (;;) {
+        since = print_events(deck, since);
+        if (since < 0) {
+            fprintf(stderr, "kanon play: the conductor went away\n");
+            return KN_EXIT_NOCONDUCTOR;
+        }
+        sleep_ms(50);
+    }
+}
+
+int cmd_log(int argc, char **argv) {
+    const char *deck = argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL;
+    cJSON *q = kn_cmd("log");
+    if (deck) cJSON_AddStringToObject(q, "deck", deck);
+    cJSON *r = kn_request(q);
+    int st = kn_reply_status(r, "log");
+    const cJSON *e;
+    if (!st && kn_has_flag(argc, argv, "--json")) print_json(cJSON_GetObjectItem(r, "events"));
+    else if (!st) cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "events")) print_event(e);
+    cJSON_Delete(r);
+    return st;
+}
+
+int cmd_history(int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "kanon history: error: usage: kanon history DECK [--json]\n");
+        return KN_EXIT_ERR;
+    }
+    cJSON *q = kn_cmd("history");
+    cJSON_AddStringToObject(q, "deck", argv[1]);
+    cJSON *r = kn_request(q);
+    int st = kn_reply_status(r, "history");
+    if (!st && kn_has_flag(argc, argv, "--json")) print_json(r);
+    else if (!st) {
+        const cJSON *v;
+        printf("deck %s: versions in %s/%s (playing v%.0f)\n", argv[1], kn_jstr(r, "dir"), argv[1],
+               kn_jnum(r, "current"));
+        cJSON_ArrayForEach(v, cJSON_GetObjectItem(r, "versions"))
+            printf("%s v%-4.0f %s  cartridge %-5.0f compile %6.2f ms  %s\n",
+                   kn_jnum(v, "version") == kn_jnum(r, "current") ? "*" : " ",
+                   kn_jnum(v, "version"), kn_jstr(v, "time"), kn_jnum(v, "cartridge"),
+                   kn_jnum(v, "compile_ms"), kn_jstr(v, "origin"));
+    }
+    cJSON_Delete(r);
+    return st;
+}
+
+/* Sends play/revert, retrying while the deck is mid-handover. */
+static cJSON *request_version(cJSON *q) {
+    for (int i = 0;; i++) {
+        cJSON *r = kn_request(cJSON_Duplicate(q, 1));
+        if (!r || i >= 500 || strncmp(kn_jstr(r, "error"), "busy:", 5)) {
+            cJSON_Delete(q);
+            return r;
+        }
+        cJSON_Delete(r);
+        sleep_ms(2);
+    }
+}
+
+int cmd_revert(int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "kanon revert: error: usage: kanon revert DECK [VERSION]\n");
+        return KN_EXIT_ERR;
+    }
+    cJSON *q = kn_cmd("revert");
+    cJSON_AddStringToObject(q, "deck", argv[1]);
+    if (argc >= 3 && argv[2][0] != '-') cJSON_AddNumberToObject(q, "version", atof(argv[2]));
+    cJSON *r = request_version(q);
+    int st = kn_reply_status(r, "revert");
+    double id = kn_jnum(r, "id");
+    cJSON_Delete(r);
+    return st ? st : wait_result(argv[1], id, "the earlier version");
+}
+
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {{"deck", 1, 0, 'd'}, {"no-wait", 0, 0, 'n'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
+                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
+                                       {"no-watch", 0, 0, 'W'}, {0, 0, 0, 0}};
     const char *deck = NULL;
-    int nowait = 0, c;
+    int nowait = 0, c, follow_ = 0, watch = 1;
+    double fade = 20;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
         if (c == 'd') deck = optarg;
         else if (c == 'n') nowait = 1;
-        else return KN_EXIT_ERR;
+        else if (c == 'F') follow_ = 1;
+        else if (c == 'W') watch = 0;
+        else if (c == 'f') {
+            char *end;
+            fade = strtod(optarg, &end);
+            if (end == optarg || *end || !(fade >= 0 && fade <= 1000)) {
+                fprintf(stderr, "kanon play: error: --fade wants milliseconds, 0..1000\n");
+                return KN_EXIT_ERR;
+            }
+        } else return KN_EXIT_ERR;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "kanon play: error: give one FILE.c (see `kanon play --help`)\n");
@@ -93,7 +208,10 @@ int cmd_play(int argc, char **argv) {
     cJSON_AddStringToObject(q, "file", abs);
     cJSON_AddStringToObject(q, "display", file);
     cJSON_AddStringToObject(q, "deck", name);
-    cJSON *r = kn_request(q);
+    cJSON_AddNumberToObject(q, "fade_ms", fade);
+    cJSON_AddBoolToObject(q, "watch", watch);
+    double since = follow_ ? print_events(name, 1e18) : 0; /* only what comes next */
+    cJSON *r = request_version(q);
     int st = kn_reply_status(r, "play");
     double id = kn_jnum(r, "id");
     int created = cJSON_IsTrue(cJSON_GetObjectItem(r, "created"));
@@ -105,6 +223,7 @@ int cmd_play(int argc, char **argv) {
         cJSON_AddStringToObject(q2, "deck", name);
         cJSON_Delete(kn_request(q2));
     }
+    if (follow_ && st != KN_EXIT_NOCONDUCTOR) return follow(name, since);
     return st;
 }
 

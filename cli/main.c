@@ -27,12 +27,27 @@ static const command commands[] = {
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down\nStops every cartridge, removes shared memory and the socket.\n"
      "Exits 0 also when no conductor was running.\nexample: kanon down\n"},
-    {"play", cmd_play, "compile FILE.c in a new cartridge and play it on a deck",
-     "usage: kanon play FILE.c [--deck NAME] [--no-wait]\n"
-     "The deck is named after the file's stem unless --deck is given. Playing onto an\n"
-     "existing deck replaces its code; its state, frame count and parameters carry on.\n"
-     "Prints file:line: error: ... and exits 1 if the code does not compile.\n"
-     "example: kanon play examples/noise.c --deck hiss\n"},
+    {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
+     "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--follow] [--no-watch] [--no-wait]\n"
+     "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
+     "stem unless --deck is given. The conductor then watches the file: every save starts\n"
+     "a new cartridge that takes over at a block boundary with the state, frame count and\n"
+     "parameters exactly where the old one stopped, crossfading over --fade MS (default\n"
+     "20; 0 = hard switch). A save that does not compile (or renders NaN/Inf in its test\n"
+     "render) is refused and the old code plays on. --follow stays in the foreground and\n"
+     "prints each compile's result; --no-watch plays once without following saves.\n"
+     "Exits 1 with file:line: error: ... if the first version does not compile.\n"
+     "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
+    {"log", cmd_log, "what happened on the decks: compiles, takeovers, errors",
+     "usage: kanon log [DECK] [--json]\nexample: kanon log sine\n"},
+    {"history", cmd_history, "list the versions of a deck that took over",
+     "usage: kanon history DECK [--json]\n"
+     "Every version that took over is kept, numbered, with its time (see `kanon status`\n"
+     "for the folder). example: kanon history sine\n"},
+    {"revert", cmd_revert, "play an earlier version of a deck again",
+     "usage: kanon revert DECK [VERSION]\n"
+     "Swaps VERSION (default: the one before the current) back in, like a save.\n"
+     "example: kanon revert sine 3\n"},
     {"stop", cmd_stop, "stop one deck (fades out)",
      "usage: kanon stop DECK\nexample: kanon stop sine\n"},
     {"status", cmd_status, "conductor, decks, cartridges, underruns, load",

@@ -118,8 +118,11 @@ typedef struct kn_proc {
     pid_t pid;
     int pidfd, rfd; /* exit notification, report pipe */
     uint32_t id;
-    double compile_ms;
+    double compile_ms, test_ms;
+    double ready_ms; /* from the request to "compiled" */
     uint64_t spawned_ns;
+    uint64_t asked_rt_ns; /* wall time of the save or request that started it */
+    uint64_t hash;        /* FNV-1a of the source it compiles */
     char line[16384]; /* partial report line */
     size_t len;
 } kn_proc;
@@ -146,7 +149,25 @@ typedef struct kn_deck {
     char last_event[1024];
     uint64_t blocks0, busy0, load_t0; /* load meter baseline */
     double load;                      /* % of real time, last measurement */
+    double fade_ms;                   /* crossfade of the next swap */
+    int watch, watch_wd;              /* follow saves of `path` (watch.c) */
+    char watch_name[256];
+    uint64_t dirty_ns;    /* a save was seen: reload at this monotonic time (0 = clean) */
+    uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
+    int version;          /* history version playing */
+    char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
 } kn_deck;
+
+/* The event log behind `kanon log` and `kanon play --follow`. */
+#define KN_EVENTS 1024
+typedef struct kn_event {
+    uint64_t seq, rt_ns;
+    char deck[KN_NAME_MAX];
+    char kind[16]; /* compiling, running, error, exit, note, stop */
+    char text[1024];
+    int version;
+    double compile_ms, test_ms, swap_ms, ready_ms;
+} kn_event;
 
 typedef struct kn_conductor {
     char instance[KN_NAME_MAX];
@@ -160,13 +181,31 @@ typedef struct kn_conductor {
     kn_audio *audio;
     kn_deck deck[KN_MAX_DECKS];
     uint32_t next_id;
+    kn_proc spare; /* a cartridge started ahead of need (decks.c) */
+    int spare_job; /* write end of the spare's job pipe */
     int reap_fd[64]; /* pidfds of killed cartridges awaiting reaping */
     pid_t reap_pid[64];
     int quit;
+    uint64_t debounce_ns;
+    char history_dir[4096];
+    kn_event events[KN_EVENTS];
+    uint64_t nevents;
 } kn_conductor;
 
-int kn_deck_play(kn_conductor *c, const char *path, const char *display, const char *name,
-                 uint32_t *id, char *err, size_t errlen);
+/* Per-deck options of `kanon play`. */
+typedef struct kn_play_opts {
+    const char *path, *display, *deck;
+    double fade_ms;
+    int watch;
+} kn_play_opts;
+
+int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
+/* Plays history version `v` (0 = the one before the current) as a swap. */
+int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, size_t errlen);
+void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Milliseconds until the earliest pending reload (for the poll timeout). */
+int kn_decks_timeout_ms(kn_conductor *c, int max);
 int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen);
 kn_deck *kn_deck_find(kn_conductor *c, const char *name);
 /* Event-loop hooks: collect fds to poll, handle readiness, housekeeping. */
@@ -177,6 +216,25 @@ void kn_decks_shutdown(kn_conductor *c);
 /* Cartridge outcome for `kanon play` to wait on: -1 unknown id. */
 const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
 void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------------ watch, history */
+
+int kn_watch_open(void);
+int kn_watch_fd(void);
+void kn_watch_close(void);
+int kn_watch_deck(kn_conductor *c, kn_deck *d);
+void kn_unwatch_deck(kn_conductor *c, kn_deck *d);
+void kn_watch_handle(kn_conductor *c);
+
+typedef struct cJSON cJSON;
+void kn_history_init(kn_conductor *c, const char *dir);
+int kn_history_count(const kn_conductor *c, const kn_deck *d);
+int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const char *src,
+                     size_t len, char *path, size_t n);
+void kn_history_discard(const kn_conductor *c, const kn_deck *d, uint32_t id);
+int kn_history_commit(const kn_conductor *c, kn_deck *d, uint32_t id, double compile_ms);
+int kn_history_file(const kn_conductor *c, const kn_deck *d, int v, char *out, size_t n);
+cJSON *kn_history_list(const kn_conductor *c, const kn_deck *d);
 
 /* ----------------------------------------------------------- control */
 

@@ -9,8 +9,9 @@
  * CLI polls `result` for the compile outcome. Every command is idempotent
  * or names what it acts on (REQ may resend on reconnect).
  *
- *   ping | status | play{file,display,deck} | result{deck,id} | stop{deck}
- *   set{deck,name,value} | params{deck} | record_start{path} | record_stop
+ *   ping | status | play{file,display,deck,fade_ms,watch} | result{deck,id}
+ *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path}
+ *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
  *   down
  */
 #include "conductor.h"
@@ -127,6 +128,9 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);
     cJSON_AddStringToObject(o, "last_event", d->last_event);
+    cJSON_AddNumberToObject(o, "version", d->version);
+    cJSON_AddNumberToObject(o, "fade_ms", d->fade_ms);
+    cJSON_AddBoolToObject(o, "watching", d->watch && d->watch_wd >= 0);
     return o;
 }
 
@@ -136,6 +140,7 @@ static cJSON *cmd_status(kn_conductor *c) {
     cJSON_AddStringToObject(r, "instance", c->instance);
     cJSON_AddStringToObject(r, "socket", c->sock_path);
     cJSON_AddStringToObject(r, "log", c->log_path);
+    cJSON_AddStringToObject(r, "history", c->history_dir);
     cJSON_AddStringToObject(r, "backend", kn_audio_backend(c->audio));
     cJSON_AddStringToObject(r, "device", kn_audio_device(c->audio));
     cJSON_AddStringToObject(r, "backend_choice", kn_audio_why(c->audio));
@@ -175,11 +180,18 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
         return err_reply("play needs \"file\": an absolute path to a .c file");
     if (!name_ok(deck))
         return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-]");
+    const cJSON *fade = cJSON_GetObjectItemCaseSensitive(req, "fade_ms");
+    const cJSON *watch = cJSON_GetObjectItemCaseSensitive(req, "watch");
+    kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck, 20, 1};
+    if (fade) {
+        if (!cJSON_IsNumber(fade) || !(fade->valuedouble >= 0 && fade->valuedouble <= 1000))
+            return err_reply("\"fade_ms\" must be a number of milliseconds, 0..1000");
+        o.fade_ms = fade->valuedouble;
+    }
+    if (watch) o.watch = cJSON_IsTrue(watch);
     char err[1024];
     uint32_t id;
-    if (kn_deck_play(c, file, display && strlen(display) < 512 ? display : file, deck, &id, err,
-                     sizeof err))
-        return err_reply(err);
+    if (kn_deck_play(c, &o, &id, err, sizeof err)) return err_reply(err);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "deck", deck);
     cJSON_AddNumberToObject(r, "id", id);
@@ -300,6 +312,61 @@ static cJSON *cmd_record_stop(kn_conductor *c) {
     return r;
 }
 
+static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
+    const char *deck = str_arg(req, "deck");
+    const cJSON *since = cJSON_GetObjectItemCaseSensitive(req, "since");
+    uint64_t from = cJSON_IsNumber(since) && since->valuedouble > 0 ? (uint64_t)since->valuedouble : 0;
+    uint64_t first = c->nevents > KN_EVENTS ? c->nevents - KN_EVENTS + 1 : 1;
+    cJSON *r = ok_reply();
+    cJSON_AddNumberToObject(r, "last", (double)c->nevents);
+    cJSON *a = cJSON_AddArrayToObject(r, "events");
+    for (uint64_t s = from + 1 > first ? from + 1 : first; s <= c->nevents; s++) {
+        const kn_event *e = &c->events[(s - 1) % KN_EVENTS];
+        if (deck && strcmp(deck, e->deck)) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+        cJSON_AddNumberToObject(o, "time", (double)e->rt_ns / 1e9);
+        cJSON_AddStringToObject(o, "deck", e->deck);
+        cJSON_AddStringToObject(o, "kind", e->kind);
+        cJSON_AddStringToObject(o, "text", e->text);
+        cJSON_AddNumberToObject(o, "version", e->version);
+        if (!strcmp(e->kind, "running")) {
+            cJSON_AddNumberToObject(o, "compile_ms", e->compile_ms);
+            cJSON_AddNumberToObject(o, "test_ms", e->test_ms);
+            cJSON_AddNumberToObject(o, "swap_ms", e->swap_ms);
+            cJSON_AddNumberToObject(o, "ready_ms", e->ready_ms);
+        }
+        cJSON_AddItemToArray(a, o);
+    }
+    return r;
+}
+
+static cJSON *cmd_history(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    r = ok_reply();
+    cJSON_AddStringToObject(r, "dir", c->history_dir);
+    cJSON_AddNumberToObject(r, "current", d->version);
+    cJSON_AddItemToObject(r, "versions", kn_history_list(c, d));
+    return r;
+}
+
+static cJSON *cmd_revert(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "version");
+    char err[1024];
+    uint32_t id;
+    if (kn_deck_revert(c, d, cJSON_IsNumber(v) ? (int)v->valuedouble : 0, &id, err, sizeof err))
+        return err_reply(err);
+    r = ok_reply();
+    cJSON_AddStringToObject(r, "deck", d->name);
+    cJSON_AddNumberToObject(r, "id", id);
+    return r;
+}
+
 char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
     cJSON *req = cJSON_ParseWithLength(text, len);
     const char *cmd = str_arg(req, "cmd");
@@ -327,6 +394,12 @@ char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
         r = cmd_record_start(c, req);
     else if (!strcmp(cmd, "record_stop"))
         r = cmd_record_stop(c);
+    else if (!strcmp(cmd, "log"))
+        r = cmd_log(c, req);
+    else if (!strcmp(cmd, "history"))
+        r = cmd_history(c, req);
+    else if (!strcmp(cmd, "revert"))
+        r = cmd_revert(c, req);
     else if (!strcmp(cmd, "down")) {
         c->quit = 1;
         r = ok_reply();

@@ -3,12 +3,16 @@
  *
  * A deck is a slot (0..15) with three shared segments (ring, state, param)
  * and at most two cartridges: `cur`, the producer, and `next`, a successor
- * compiling or waiting for the ownership token. `kanon play` always starts
- * a successor; a newer play supersedes a successor that hasn't taken over.
+ * compiling or waiting for the ownership token. A version (a play, a save
+ * seen by watch.c, a revert) is read once, snapshotted into the history
+ * (history.c) and compiled by a new successor. A newer version supersedes
+ * a successor still compiling; one that already asked for the token is let
+ * finish, and the newer version follows it.
  *
  *   spawn next ──report "compiled"──▶ token: owner (no producer) or
  *                                      next_owner (producer hands over)
- *   next reports "running" ─────────▶ next becomes cur; old cur exits
+ *   next reports "running" ─────────▶ next becomes cur; old cur exits;
+ *                                      the version enters the history
  *   cur exits (pidfd) ──────────────▶ logged; a waiting next gets the token
  *
  * Cartridges are started with posix_spawn (nng is not fork-safe), report
@@ -58,6 +62,35 @@ void kn_log(const char *fmt, ...) {
     fflush(stderr);
 }
 
+static uint64_t rt_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static kn_event *event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text) {
+    kn_event *e = &c->events[c->nevents % KN_EVENTS];
+    memset(e, 0, sizeof *e);
+    e->seq = ++c->nevents;
+    e->rt_ns = rt_ns();
+    snprintf(e->deck, sizeof e->deck, "%s", d->name);
+    snprintf(e->kind, sizeof e->kind, "%s", kind);
+    snprintf(e->text, sizeof e->text, "%s", text);
+    e->version = d->version;
+    snprintf(d->last_event, sizeof d->last_event, "%s", text);
+    kn_log("deck %s: %s", d->name, text);
+    return e;
+}
+
+void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...) {
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    event_add(c, d, kind, text);
+}
+
 kn_deck *kn_deck_find(kn_conductor *c, const char *name) {
     for (int i = 0; i < KN_MAX_DECKS; i++)
         if (c->deck[i].used && c->deck[i].name[0] && !strcmp(c->deck[i].name, name))
@@ -97,13 +130,16 @@ static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen
     while (cap < 2 * c->target) cap <<= 1;
     char name[KN_PATH_MAX];
     segments_unlink(c, slot);
-    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels);
     d->state_bytes = c->state_bytes;
     d->param_bytes = kn_param_bytes();
     int rc;
+    uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
+                    (uint32_t)c->block; /* 1 s: the longest --fade */
+    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
     kn_seg_name(name, c->instance, slot, KN_SEG_RING);
     if ((rc = kn_seg_create(name, d->ring_bytes, (void **)&d->ring))) goto fail;
-    kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate);
+    kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
+                   lane);
     kn_seg_name(name, c->instance, slot, KN_SEG_STATE);
     if ((rc = kn_seg_create(name, d->state_bytes, (void **)&d->state))) goto fail;
     kn_state_format(d->state, d->state_bytes);
@@ -152,37 +188,98 @@ static void proc_kill(kn_conductor *c, kn_proc *p) {
     proc_close(p);
 }
 
-static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, char *err, size_t errlen) {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC)) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
+/* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. With
+ * job_fd, its stdin is a pipe whose write end is returned there (spare). */
+static int start_process(kn_conductor *c, char **argv, kn_proc *p, int *job_fd) {
+    int pfd[2], jfd[2] = {-1, -1};
+    if (pipe2(pfd, O_CLOEXEC)) return -errno;
+    if (job_fd && pipe2(jfd, O_CLOEXEC)) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -errno;
     }
-    char deck[16], id[16];
-    snprintf(deck, sizeof deck, "%d", slot_of(c, d));
-    snprintf(id, sizeof id, "%u", p->id);
-    char *argv[] = {c->cartridge_bin, "live",       d->path,      "--display", d->display,
-                    "--instance",     c->instance,  "--deck",     deck,        "--id",
-                    id,               "--report-fd", "3",         NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (job_fd) posix_spawn_file_actions_adddup2(&fa, jfd[0], 0);
+    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
+    if (job_fd) close(jfd[0]);
     if (rc) {
         close(pfd[0]);
-        snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(rc));
-        return -1;
+        if (job_fd) close(jfd[1]);
+        return -rc;
     }
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    memset(p, 0, sizeof *p);
     p->pid = pid;
     p->rfd = pfd[0];
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     p->st = KN_PROC_COMPILING;
     p->spawned_ns = now_ns();
+    if (job_fd) *job_fd = jfd[1];
+    return 0;
+}
+
+/* Keeps one cartridge started and waiting, so a swap costs only the compile. */
+static void spare_ensure(kn_conductor *c) {
+    siginfo_t si;
+    if (c->spare.st != KN_PROC_NONE) {
+        memset(&si, 0, sizeof si);
+        if (!(waitid(P_PIDFD, (id_t)c->spare.pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid))
+            return; /* alive and waiting */
+        close(c->spare_job);
+        proc_close(&c->spare);
+    }
+    char *argv[] = {c->cartridge_bin, "spare", NULL};
+    if (start_process(c, argv, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+}
+
+static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
+                 size_t errlen) {
+    char deck[16], id[16], dir[4096];
+    uint32_t nid = p->id;
+    snprintf(deck, sizeof deck, "%d", slot_of(c, d));
+    snprintf(id, sizeof id, "%u", nid);
+    snprintf(dir, sizeof dir, "%s", d->path);
+    *strrchr(dir, '/') = 0; /* d->path is absolute */
+    char *args[] = {(char *)src_path, "--display", d->display, "--instance", c->instance,
+                    "--deck",         deck,        "--id",     id,           "--report-fd",
+                    "3",              "--include", dir[0] ? dir : "/"};
+    int nargs = (int)(sizeof args / sizeof args[0]);
+    spare_ensure(c);
+    if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
+        cJSON *a = cJSON_CreateArray();
+        for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
+        char *line = cJSON_PrintUnformatted(a);
+        cJSON_Delete(a);
+        size_t n = strlen(line);
+        line[n] = '\n';
+        ssize_t w = write(c->spare_job, line, n + 1);
+        free(line);
+        close(c->spare_job);
+        c->spare_job = -1;
+        if (w == (ssize_t)n + 1) {
+            *p = c->spare;
+            p->id = nid;
+            p->spawned_ns = now_ns();
+            memset(&c->spare, 0, sizeof c->spare);
+            c->spare.rfd = c->spare.pidfd = -1;
+            return 0;
+        }
+        proc_kill(c, &c->spare); /* it died: start one the slow way */
+    }
+    char *argv[20] = {c->cartridge_bin, "live"};
+    for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
+    int rc = start_process(c, argv, p, NULL);
+    p->id = nid;
+    if (rc) {
+        snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
+        return -1;
+    }
     return 0;
 }
 
@@ -206,11 +303,22 @@ static void successor_ready(kn_deck *d) {
     kn_futex_wake(&d->ring->ctl.wake);
 }
 
-static void successor_running(kn_conductor *c, kn_deck *d) {
+static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
-    snprintf(d->last_event, sizeof d->last_event, "cartridge %u took over (compiled in %.2f ms)",
-             d->next.id, d->next.compile_ms);
-    kn_log("deck %s: %s", d->name, d->last_event);
+    int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
+    double at = at_s > 0 ? at_s * 1e9 : (double)rt_ns(); /* when the cartridge took over */
+    double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
+    kn_event *e = event_add(c, d, "running", "");
+    snprintf(e->text, sizeof e->text,
+             "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s",
+             v, d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
+             strcmp(d->origin, "save") ? "request" : "save");
+    snprintf(d->last_event, sizeof d->last_event, "%s", e->text);
+    e->version = v;
+    e->compile_ms = d->next.compile_ms;
+    e->test_ms = d->next.test_ms;
+    e->swap_ms = swap_ms;
+    e->ready_ms = d->next.ready_ms;
     if (d->cur.st != KN_PROC_NONE) proc_kill(c, &d->cur); /* it handed over and is leaving */
     d->cur = d->next;
     d->cur.st = KN_PROC_RUNNING;
@@ -231,16 +339,21 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
     if (!ev) {
         kn_log("deck %s: cartridge %u sent a malformed report", d->name, p->id);
     } else if (!strcmp(ev, "compiled") && p == &d->next) {
+        cJSON *tms = cJSON_GetObjectItem(o, "test_ms");
+        cJSON *t = cJSON_GetObjectItem(o, "t");
         p->compile_ms = cJSON_IsNumber(ms) ? ms->valuedouble : 0;
+        p->test_ms = cJSON_IsNumber(tms) ? tms->valuedouble : 0;
+        p->ready_ms = cJSON_IsNumber(t) ? (t->valuedouble * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
         successor_ready(d);
     } else if (!strcmp(ev, "running") && p == &d->next) {
-        successor_running(c, d);
+        cJSON *t = cJSON_GetObjectItem(o, "t");
+        successor_running(c, d, cJSON_IsNumber(t) ? t->valuedouble : 0);
     } else if (!strcmp(ev, "error") || !strcmp(ev, "fatal")) {
         int compiling = p == &d->next;
         outcome_add(d, p->id, 0, 0, msg ? msg : "unknown error");
-        snprintf(d->last_event, sizeof d->last_event, "cartridge %u: %s%s", p->id,
-                 msg ? msg : "error", compiling && d->cur.st ? " (the previous code plays on)" : "");
-        kn_log("deck %s: %s", d->name, d->last_event);
+        if (compiling) kn_history_discard(c, d, p->id);
+        kn_deck_event(c, d, "error", "%s%s", msg ? msg : "error",
+                      compiling && d->cur.st ? " (the previous version plays on)" : "");
     }
     cJSON_Delete(o);
 }
@@ -294,13 +407,13 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
             snprintf(m, sizeof m, "%s: error: cartridge %u %s before taking over", d->display,
                      p->id, how);
             outcome_add(d, p->id, 0, 0, m);
-            snprintf(d->last_event, sizeof d->last_event, "%s", m);
+            kn_history_discard(c, d, p->id);
+            kn_deck_event(c, d, "error", "%s", m);
         }
         proc_close(p);
         return;
     }
-    snprintf(d->last_event, sizeof d->last_event, "cartridge %u %s", p->id, how);
-    kn_log("deck %s: %s", d->name, d->last_event);
+    kn_deck_event(c, d, "exit", "cartridge %u %s", p->id, how);
     proc_close(p);
     /* A dead producer cannot publish: a waiting successor may take over. */
     if (d->next.st == KN_PROC_READY) grant(d, d->next.id);
@@ -308,52 +421,175 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
 
 /* ------------------------------------------------------------- public */
 
-int kn_deck_play(kn_conductor *c, const char *path, const char *display, const char *name,
-                 uint32_t *id, char *err, size_t errlen) {
-    if (access(path, R_OK)) {
-        snprintf(err, errlen, "cannot read %s: %s", display, strerror(errno));
-        return -1;
+#define KN_SOURCE_MAX (8u << 20)
+
+static uint64_t fnv1a(const char *p, size_t n) {
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+    return h;
+}
+
+/* Reads a whole source file (malloc'd); NULL with errno set on failure. */
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(KN_SOURCE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, KN_SOURCE_MAX + 1, f) : 0;
+    fclose(f);
+    if (buf && n > KN_SOURCE_MAX) {
+        free(buf);
+        errno = EFBIG;
+        return NULL;
     }
-    kn_deck *d = kn_deck_find(c, name);
-    if (!d) {
-        for (int i = 0; i < KN_MAX_DECKS && !d; i++)
-            if (!c->deck[i].used) d = &c->deck[i];
-        if (!d) {
-            snprintf(err, errlen, "all %d decks are in use; free one with `kanon stop DECK`",
-                     KN_MAX_DECKS);
-            return -1;
-        }
-        memset(d, 0, sizeof *d);
-        d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = -1;
-        if (segments_create(c, d, err, errlen)) return -1;
-        snprintf(d->name, sizeof d->name, "%s", name);
-        d->used = 1;
-        kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
-        if (kn_ring_view_init(&m->ring, d->ring, d->ring_bytes)) abort(); /* we just made it */
-        m->prefill = c->target;
-        m->playing = m->started = 0;
-        atomic_store(&m->underruns, 0);
-        atomic_store(&m->nonfinite, 0);
-        atomic_store(&m->frames, 0);
-        atomic_store(&m->corrupt, 0);
-        atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
-        kn_log("deck %s: created in slot %d", name, slot_of(c, d));
+    *len = n;
+    return buf;
+}
+
+/* Starts a successor compiling `src`. -EBUSY if a successor already asked
+ * for the token (the caller retries after it took over). */
+static int start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
+                         const char *origin, uint64_t asked_rt, uint32_t *id, char *err,
+                         size_t errlen) {
+    if (d->next.st == KN_PROC_READY) {
+        snprintf(err, errlen, "busy: deck %s is switching versions; try again", d->name);
+        return -EBUSY;
     }
-    snprintf(d->path, sizeof d->path, "%s", path);
-    snprintf(d->display, sizeof d->display, "%s", display);
-    if (d->next.st != KN_PROC_NONE) { /* a newer save wins */
+    if (d->next.st != KN_PROC_NONE) { /* still compiling: the newer version wins */
         outcome_add(d, d->next.id, 0, 0, "superseded by a newer version before taking over");
-        if (d->next.st == KN_PROC_READY) atomic_store(&d->ring->ctl.next_owner, 0);
+        kn_history_discard(c, d, d->next.id);
         proc_kill(c, &d->next);
     }
-    d->next.id = ++c->next_id;
-    if (spawn(c, d, &d->next, err, errlen)) {
+    uint32_t nid = ++c->next_id;
+    char snap[4400];
+    int rc = kn_history_write(c, d, nid, src, len, snap, sizeof snap);
+    if (rc) {
+        snprintf(err, errlen, "cannot keep a copy of %s in %s: %s", d->display, c->history_dir,
+                 strerror(-rc));
+        return rc;
+    }
+    atomic_store(&d->ring->ctl.fade, (uint32_t)(d->fade_ms * c->rate / 1000.0 + 0.5));
+    d->next.id = nid;
+    if (spawn(c, d, &d->next, snap, err, errlen)) {
+        kn_history_discard(c, d, nid);
         proc_close(&d->next);
         return -1;
     }
-    *id = d->next.id;
-    kn_log("deck %s: cartridge %u compiling %s", d->name, *id, display);
+    d->next.hash = fnv1a(src, len);
+    d->next.asked_rt_ns = asked_rt;
+    snprintf(d->origin, sizeof d->origin, "%s", origin);
+    *id = nid;
+    kn_deck_event(c, d, "compiling", "cartridge %u compiling %s (%s)", nid, d->display, origin);
     return 0;
+}
+
+static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t errlen) {
+    kn_deck *d = NULL;
+    for (int i = 0; i < KN_MAX_DECKS && !d; i++)
+        if (!c->deck[i].used) d = &c->deck[i];
+    if (!d) {
+        snprintf(err, errlen, "all %d decks are in use; free one with `kanon stop DECK`",
+                 KN_MAX_DECKS);
+        return NULL;
+    }
+    memset(d, 0, sizeof *d);
+    d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = d->watch_wd = -1;
+    if (segments_create(c, d, err, errlen)) return NULL;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->used = 1;
+    d->version = kn_history_count(c, d);
+    kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
+    if (kn_ring_view_init(&m->ring, d->ring, d->ring_bytes)) abort(); /* we just made it */
+    m->prefill = c->target;
+    m->playing = m->started = 0;
+    atomic_store(&m->underruns, 0);
+    atomic_store(&m->nonfinite, 0);
+    atomic_store(&m->frames, 0);
+    atomic_store(&m->corrupt, 0);
+    atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
+    kn_log("deck %s: created in slot %d", name, slot_of(c, d));
+    return d;
+}
+
+int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen) {
+    size_t len;
+    char *src = slurp(o->path, &len);
+    if (!src) {
+        snprintf(err, errlen, "cannot read %s: %s", o->display, strerror(errno));
+        return -1;
+    }
+    kn_deck *d = kn_deck_find(c, o->deck);
+    if (!d && !(d = deck_create(c, o->deck, err, errlen))) {
+        free(src);
+        return -1;
+    }
+    snprintf(d->path, sizeof d->path, "%s", o->path);
+    snprintf(d->display, sizeof d->display, "%s", o->display);
+    d->fade_ms = o->fade_ms;
+    kn_unwatch_deck(c, d);
+    d->watch = o->watch;
+    if (d->watch && kn_watch_deck(c, d))
+        kn_deck_event(c, d, "note", "cannot watch %s for saves: %s", d->display, strerror(errno));
+    d->dirty_ns = 0;
+    int rc = start_version(c, d, src, len, "play", rt_ns(), id, err, errlen);
+    free(src);
+    return rc;
+}
+
+int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, size_t errlen) {
+    if (v <= 0) v = d->version - 1;
+    char path[4300], origin[32];
+    if (v <= 0 || kn_history_file(c, d, v, path, sizeof path)) {
+        snprintf(err, errlen, "deck %s has no version %d (see `kanon history %s`)", d->name, v,
+                 d->name);
+        return -1;
+    }
+    size_t len;
+    char *src = slurp(path, &len);
+    if (!src) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(origin, sizeof origin, "revert to v%d", v);
+    int rc = start_version(c, d, src, len, origin, rt_ns(), id, err, errlen);
+    free(src);
+    return rc;
+}
+
+/* A save was seen and the debounce has passed: start the new version,
+ * unless the file is empty (mid-write) or unchanged. */
+static void reload(kn_conductor *c, kn_deck *d) {
+    size_t len;
+    char *src = slurp(d->path, &len);
+    if (!src) {
+        d->dirty_ns = 0;
+        if (errno != ENOENT) kn_deck_event(c, d, "note", "cannot read %s: %s", d->display, strerror(errno));
+        return;
+    }
+    uint64_t h = fnv1a(src, len);
+    uint64_t newest = d->next.st != KN_PROC_NONE ? d->next.hash : d->cur.hash;
+    uint32_t id;
+    char err[1024];
+    if (len == 0 || h == newest) {
+        d->dirty_ns = 0;
+    } else if (start_version(c, d, src, len, "save", d->saved_rt_ns, &id, err, sizeof err) == 0) {
+        d->dirty_ns = 0;
+    } else if (d->next.st != KN_PROC_READY) {
+        d->dirty_ns = 0;
+        kn_deck_event(c, d, "error", "%s", err);
+    } /* else busy: stays dirty, retried once the successor took over */
+    free(src);
+}
+
+int kn_decks_timeout_ms(kn_conductor *c, int max) {
+    uint64_t now = now_ns();
+    int ms = max;
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_deck *d = &c->deck[i];
+        if (!d->used || !d->dirty_ns || d->next.st == KN_PROC_READY) continue;
+        int left = d->dirty_ns > now ? (int)((d->dirty_ns - now + 999999) / 1000000) : 0;
+        if (left < ms) ms = left;
+    }
+    return ms;
 }
 
 int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
@@ -365,10 +601,12 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
     atomic_store(&d->ring->ctl.stop, 1);
     kn_futex_wake(&d->ring->ctl.wake);
     proc_kill(c, &d->cur);
+    if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);
     proc_kill(c, &d->next);
+    kn_unwatch_deck(c, d);
     int expected = KN_MIX_PLAY;
     atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &expected, KN_MIX_STOPPING);
-    kn_log("deck %s: stopping", d->name);
+    kn_deck_event(c, d, "stop", "stopped");
     d->name[0] = 0; /* the name is free at once; the slot when the fade is done */
     d->load_t0 = now_ns();
     return 0;
@@ -408,7 +646,9 @@ void kn_decks_handle(kn_conductor *c) {
 
 static void deck_free(kn_conductor *c, kn_deck *d) {
     proc_kill(c, &d->cur);
+    if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);
     proc_kill(c, &d->next);
+    kn_unwatch_deck(c, d);
     atomic_store_explicit(&c->mix.deck[slot_of(c, d)].state, KN_MIX_OFF, memory_order_release);
     segments_free(c, d);
     memset(d, 0, sizeof *d);
@@ -417,6 +657,7 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
 
 void kn_decks_tick(kn_conductor *c) {
     uint64_t now = now_ns();
+    spare_ensure(c); /* replaces a used or dead spare off the swap path */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;
@@ -426,6 +667,8 @@ void kn_decks_tick(kn_conductor *c) {
             deck_free(c, d);
             continue;
         }
+        if (d->name[0] && d->dirty_ns && now >= d->dirty_ns && d->next.st != KN_PROC_READY)
+            reload(c, d);
         if (d->cur.st == KN_PROC_RUNNING && now - d->load_t0 >= 500000000u) {
             uint64_t b = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
             double audio_ns = (double)(b - d->blocks0) * c->block / c->rate * 1e9;
@@ -438,6 +681,10 @@ void kn_decks_tick(kn_conductor *c) {
 }
 
 void kn_decks_shutdown(kn_conductor *c) {
+    if (c->spare.st != KN_PROC_NONE) {
+        close(c->spare_job);
+        proc_kill(c, &c->spare);
+    }
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;

@@ -8,10 +8,13 @@
  *
  * The event loop, in one sitting:
  *
- *     poll(control socket, signalfd, cartridge pipes and pidfds; 20 ms)
+ *     poll(control socket, signalfd, inotify, cartridge pipes and pidfds;
+ *          20 ms, or less when a save's debounce ends sooner)
  *     control requests  -> kn_control_handle
+ *     saved files       -> kn_watch_handle   (marks decks dirty)
  *     cartridge events  -> kn_decks_handle   (reports, exits, handovers)
- *     housekeeping      -> kn_decks_tick     (free faded decks, load meters)
+ *     housekeeping      -> kn_decks_tick     (reload saves, free faded decks,
+ *                                             load meters)
  *     device loss       -> kn_audio_poll     (fail over to dummy)
  *
  * The audio thread (audio.c, mixer.c) runs beside this loop and shares
@@ -41,15 +44,17 @@ static void usage(FILE *f) {
           "  --no-limiter       turn the master safety limiter off\n"
           "  --state-mb MB      size of each deck's state segment (default 16)\n"
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
+          "  --debounce MS      wait this long after a save before compiling (default 0.5)\n"
+          "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
           "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
           f);
 }
 
 typedef struct opts {
     kn_audio_opts audio;
-    const char *instance;
+    const char *instance, *history_dir;
     int no_limiter, ready_fd;
-    double state_mb;
+    double state_mb, debounce_ms;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
@@ -57,8 +62,10 @@ static int parse(int argc, char **argv, opts *o) {
         {"backend", 1, 0, 'B'}, {"rate", 1, 0, 'r'},       {"block", 1, 0, 'b'},
         {"latency", 1, 0, 'l'}, {"channels", 1, 0, 'c'},   {"no-limiter", 0, 0, 'L'},
         {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'}, {"state-mb", 1, 0, 'S'},
-        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 20}, .ready_fd = -1, .state_mb = 16};
+        {"debounce", 1, 0, 'D'}, {"history-dir", 1, 0, 'H'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 20}, .ready_fd = -1, .state_mb = 16,
+                .debounce_ms = 0.5};
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
@@ -71,6 +78,8 @@ static int parse(int argc, char **argv, opts *o) {
         case 'I': o->instance = optarg; break;
         case 'R': o->ready_fd = atoi(optarg); break;
         case 'S': o->state_mb = atof(optarg); break;
+        case 'D': o->debounce_ms = atof(optarg); break;
+        case 'H': o->history_dir = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -87,6 +96,7 @@ static const char *check_opts(const opts *o) {
     if (!(o->audio.latency_ms >= 1 && o->audio.latency_ms <= 2000))
         return "--latency must be 1..2000 ms";
     if (!(o->state_mb >= 1 && o->state_mb <= 1024)) return "--state-mb must be 1..1024";
+    if (!(o->debounce_ms >= 0 && o->debounce_ms <= 1000)) return "--debounce must be 0..1000 ms";
     return NULL;
 }
 
@@ -159,18 +169,20 @@ static void find_cartridge(kn_conductor *c, const char *argv0) {
 }
 
 static void event_loop(kn_conductor *c, int sfd) {
-    struct pollfd fds[2 + 4 * KN_MAX_DECKS + 64];
+    struct pollfd fds[3 + 4 * KN_MAX_DECKS + 64];
     while (!c->quit) {
         fds[0] = (struct pollfd){kn_control_fd(), POLLIN, 0};
         fds[1] = (struct pollfd){sfd, POLLIN, 0};
-        int n = 2 + kn_decks_pollfds(c, fds + 2, (int)(sizeof fds / sizeof fds[0]) - 2);
-        poll(fds, (nfds_t)n, 20);
+        fds[2] = (struct pollfd){kn_watch_fd(), POLLIN, 0};
+        int n = 3 + kn_decks_pollfds(c, fds + 3, (int)(sizeof fds / sizeof fds[0]) - 3);
+        poll(fds, (nfds_t)n, kn_decks_timeout_ms(c, 20));
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == sizeof si) {
             kn_log("signal %u: shutting down", si.ssi_signo);
             c->quit = 1;
         }
         kn_control_handle(c);
+        kn_watch_handle(c);
         kn_decks_handle(c);
         kn_decks_tick(c);
         kn_audio_poll(c->audio);
@@ -185,6 +197,7 @@ static void shutdown_all(kn_conductor *c) {
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
     kn_decks_shutdown(c);
     kn_control_close();
+    kn_watch_close();
     unlink(c->sock_path);
     kn_seg_reclaim(c->instance);
 }
@@ -194,6 +207,7 @@ int main(int argc, char **argv) {
     if (parse(argc, argv, &o)) return 2;
     static kn_conductor c;
     for (int i = 0; i < 64; i++) c.reap_fd[i] = -1;
+    c.spare.rfd = c.spare.pidfd = c.spare_job = -1;
     const char *bad = check_opts(&o);
     char err[2048];
     if (bad) return fail_start(o.ready_fd, bad), 2;
@@ -209,6 +223,9 @@ int main(int argc, char **argv) {
     c.channels = o.audio.channels;
     c.block = o.audio.block;
     c.state_bytes = (size_t)(o.state_mb * 1024 * 1024);
+    c.debounce_ns = (uint64_t)(o.debounce_ms * 1e6);
+    kn_history_init(&c, o.history_dir);
+    if (kn_watch_open()) return fail_start(o.ready_fd, "cannot start inotify"), 1;
     c.rec = kn_rec_new(c.channels);
     if (!c.rec || kn_mix_init(&c.mix, c.channels, o.audio.rate))
         return fail_start(o.ready_fd, "out of memory"), 1;

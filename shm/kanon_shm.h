@@ -72,9 +72,17 @@ typedef struct kn_deck_ctl {
     _Atomic uint32_t next_owner; /* conductor: the successor; 0 = none */
     _Atomic uint32_t stop;       /* conductor: "owner, stop at your next block boundary" */
     _Atomic uint32_t wake;       /* futex word, bumped on every change */
-    _Atomic uint64_t heartbeat; /* producer: incremented every loop iteration */
-    _Atomic uint64_t busy_ns;   /* producer: total ns spent inside process() */
-    _Atomic uint64_t blocks;    /* producer: total blocks rendered */
+    _Atomic uint32_t fade;       /* conductor: crossfade length of the next swap, frames */
+    _Atomic uint64_t heartbeat;  /* producer: incremented every loop iteration */
+    _Atomic uint64_t busy_ns;    /* producer: total ns spent inside process() */
+    _Atomic uint64_t blocks;     /* producer: total blocks rendered */
+    /* Shadow fade lane: before handing over at frame P, the outgoing owner
+     * renders its own code for `lane_frames` more frames, on a private
+     * snapshot of state and parameters, into the lane; the successor
+     * crossfades from it. Published by the release store of lane_for. */
+    _Atomic uint64_t lane_start;  /* P: the first frame the successor renders */
+    _Atomic uint32_t lane_frames; /* frames in the lane (<= lane_capacity) */
+    _Atomic uint32_t lane_for;    /* successor id the lane was made for; 0 = none */
 } kn_deck_ctl;
 
 typedef struct kn_ring_seg {
@@ -87,11 +95,15 @@ typedef struct kn_ring_seg {
     uint32_t target;      /* frames the producer keeps buffered ahead of the reader */
     double rate;          /* Hz */
     uint64_t data_offset; /* bytes from the segment start to frame 0 */
+    uint32_t lane_capacity; /* frames in the fade lane */
+    uint32_t pad;
+    uint64_t lane_offset; /* bytes from the segment start to the lane (interleaved) */
 
     alignas(KN_CACHELINE) _Atomic uint64_t write_pos; /* producer: frames ever published */
     alignas(KN_CACHELINE) _Atomic uint64_t read_pos;  /* consumer: frames ever consumed */
     alignas(KN_CACHELINE) kn_deck_ctl ctl;
-    /* float data[capacity * channels] at data_offset, interleaved */
+    /* float data[capacity * channels] at data_offset, interleaved;
+     * float lane[lane_capacity * channels] at lane_offset, interleaved */
 } kn_ring_seg;
 
 /* ----------------------------------------------------------------- state */

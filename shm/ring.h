@@ -24,25 +24,27 @@
 
 #define KN_RING_CORRUPT UINT32_MAX
 
-/* Bytes a ring segment of this geometry needs. */
-static inline size_t kn_ring_bytes(uint32_t capacity, uint32_t channels) {
+/* Bytes a ring segment of this geometry needs (lane included). */
+static inline size_t kn_ring_bytes(uint32_t capacity, uint32_t channels, uint32_t lane) {
     size_t head = (sizeof(kn_ring_seg) + KN_CACHELINE - 1) & ~(size_t)(KN_CACHELINE - 1);
-    return head + (size_t)capacity * channels * sizeof(float);
+    return head + ((size_t)capacity + lane) * channels * sizeof(float);
 }
 
 /* Conductor: format a freshly created (zero-filled) segment. */
 static inline void kn_ring_format(kn_ring_seg *r, uint32_t capacity, uint32_t channels,
-                                  uint32_t block, uint32_t target, double rate) {
+                                  uint32_t block, uint32_t target, double rate, uint32_t lane) {
     r->hdr.magic = KN_MAGIC;
     r->hdr.version = KN_LAYOUT_VERSION;
     r->hdr.kind = KN_SEG_RING;
-    r->hdr.bytes = kn_ring_bytes(capacity, channels);
+    r->hdr.bytes = kn_ring_bytes(capacity, channels, lane);
     r->capacity = capacity;
     r->channels = channels;
     r->block = block;
     r->target = target;
     r->rate = rate;
-    r->data_offset = kn_ring_bytes(0, 0);
+    r->data_offset = kn_ring_bytes(0, 0, 0);
+    r->lane_capacity = lane;
+    r->lane_offset = r->data_offset + (size_t)capacity * channels * sizeof(float);
     atomic_store_explicit(&r->write_pos, 0, memory_order_relaxed);
     atomic_store_explicit(&r->read_pos, 0, memory_order_relaxed);
 }
@@ -62,7 +64,9 @@ static inline int kn_ring_view_init(kn_ring_view *v, kn_ring_seg *r, size_t byte
         return -1;
     uint32_t cap = r->capacity, ch = r->channels;
     if (cap == 0 || (cap & (cap - 1)) || ch == 0 || ch > KN_MAX_CHANNELS ||
-        kn_ring_bytes(cap, ch) > bytes || r->data_offset != kn_ring_bytes(0, 0))
+        kn_ring_bytes(cap, ch, r->lane_capacity) > bytes ||
+        r->data_offset != kn_ring_bytes(0, 0, 0) ||
+        r->lane_offset != r->data_offset + (size_t)cap * ch * sizeof(float))
         return -1;
     v->seg = r;
     v->data = (float *)((char *)r + r->data_offset);

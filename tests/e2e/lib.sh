@@ -1,0 +1,45 @@
+# tests/e2e/lib.sh - shared harness for end-to-end tests (sourced by each test).
+#
+# Every test runs against real processes: its own conductor instance on the
+# libsoundio dummy backend (or JACK where a test says so), real cartridges,
+# real nng sockets. Each test gets:
+#   $ROOT   repository root          $T     a private temp dir (removed after)
+#   $TOOLS  build/tools (wavtool, kn_jack_rec)
+#   KANON_INSTANCE  unique per test, so tests never share a conductor
+#   XDG_STATE_HOME  inside $T, so history never lands in $HOME
+# and these helpers:
+#   fail MSG          print "FAIL: MSG" and exit 1
+#   ok MSG            print "  ok: MSG"
+#   up [ARGS]         kanon up --backend dummy ARGS (fails the test if it can't)
+#   wav FILE FIELD [ARGS]   one field of `wavtool stat` (e.g. freq, rms_dbfs)
+#   near A B TOL      succeeds if |A-B| <= TOL (floating point)
+#   wait_for CMD...   retries CMD for up to 10 s
+#   status_field EXPR python expression on the parsed `kanon status --json` (as s)
+# Exit status of a test: 0 pass, 1 fail, 77 skip.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOLS=$ROOT/build/tools
+export PATH="$ROOT/build/bin:$TOOLS:$PATH"
+T=$(mktemp -d /tmp/kanon-e2e.XXXXXX)
+export KANON_INSTANCE="t$$-$(basename "$0" .sh | tr -c 'A-Za-z0-9_\n-' _ | cut -c1-20)"
+export XDG_STATE_HOME=$T/state
+unset XDG_RUNTIME_DIR
+
+cleanup() {
+    kanon down >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "  ok: $*"; }
+up() { kanon up --backend dummy "$@" >"$T/up.out" 2>&1 || { cat "$T/up.out"; fail "kanon up $*"; }; }
+wav() { local f=$1 k=$2; shift 2; wavtool stat "$f" --field "$k" "$@"; }
+near() { python3 -c "import sys; sys.exit(0 if abs(float('$1')-float('$2')) <= float('$3') else 1)"; }
+wait_for() {
+    for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    return 1
+}
+status_field() {
+    kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
