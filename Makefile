@@ -54,7 +54,7 @@ $(B)/tools/%: tests/tools/%.c | $(B)/tools
 # Unit tests: each tests/unit/test_X.c is a program; built with sanitizers,
 # linked with the shm code and every non-main source it names in a
 # "// link: path.c ..." first line.
-$(B)/unit/%: tests/unit/%.c $(SHM_SRC) | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) | $(B)/unit
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Ishm -Iconductor -Icartridge -Icartridge/include \
 	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson
 
@@ -78,7 +78,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all
-	@scripts/bench.sh
+	@python3 scripts/bench.py | tee $(B)/benchmarks.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -45,12 +45,15 @@ static double realtime_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static uint64_t first_frame; /* where this cartridge took over */
+
 /* One JSON object per line on the report pipe; "t" is the wall time at
  * which it happened (the conductor measures save-to-takeover with it). */
 static void report(const char *event, const char *message, double ms, double test_ms) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", event);
     cJSON_AddNumberToObject(o, "t", realtime_s());
+    if (!strcmp(event, "running")) cJSON_AddNumberToObject(o, "frame", (double)first_frame);
     if (message) cJSON_AddStringToObject(o, "message", message);
     if (ms >= 0) cJSON_AddNumberToObject(o, "ms", ms);
     if (test_ms >= 0) cJSON_AddNumberToObject(o, "test_ms", test_ms);
@@ -166,7 +169,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
                         uint32_t lane_frames) {
     kn_ring_view *v = &m->v;
     kn_deck_ctl *ctl = &m->ring->ctl;
-    uint32_t block = (uint32_t)c->ctx.block, target = m->ring->target, cap = v->capacity;
+    uint32_t block = (uint32_t)c->ctx.block, cap = v->capacity;
     double rate = c->ctx.rate;
     for (;;) {
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
@@ -180,6 +183,8 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
             atomic_load_explicit(&ctl->owner, memory_order_acquire) != id)
             return;
         uint32_t fill = kn_ring_fill(v);
+        uint32_t target = atomic_load_explicit(&m->ring->target, memory_order_relaxed);
+        if (target > cap - block) target = cap - block; /* never trust a scribbled header */
         if (fill == KN_RING_CORRUPT) live_fatal("ring positions corrupted; cartridge stops");
         if (fill < target && cap - fill >= block) {
             uint64_t ns = kn_render_block(c, p, v->pos);
@@ -239,6 +244,7 @@ int kn_live_run(const kn_live_opts *o) {
         if (lane_frames > m.ring->lane_capacity) lane_frames = m.ring->lane_capacity;
     }
     /* Taken over: the first block at P is about to be published. */
+    first_frame = m.v.pos;
     report("running", NULL, -1, -1);
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;

@@ -174,7 +174,10 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     a->os->sample_rate = soundio_device_nearest_sample_rate(a->dev, rate);
     const struct SoundIoChannelLayout *want = soundio_channel_layout_get_default(a->mix->channels);
     if (want && soundio_device_supports_layout(a->dev, want)) a->os->layout = *want;
-    a->os->software_latency = a->opts.latency_ms / 1000.0;
+    /* Unset latency: 20 ms, but 100 ms on dummy, whose timer thread reports
+     * false underflows below about 0.1 s. */
+    double ms = a->opts.latency_ms > 0 ? a->opts.latency_ms : b == SoundIoBackendDummy ? 100 : 20;
+    a->os->software_latency = ms / 1000.0;
     if ((e = soundio_outstream_open(a->os))) goto fail;
     if (a->os->layout_error) {
         e = a->os->layout_error;
@@ -241,9 +244,9 @@ void kn_audio_close(kn_audio *a) {
     free(a);
 }
 
-void kn_audio_poll(kn_audio *a) {
+int kn_audio_poll(kn_audio *a) {
     if (a->sio) soundio_flush_events(a->sio);
-    if (!atomic_load(&a->lost)) return;
+    if (!atomic_load(&a->lost)) return 0;
     char old[32];
     snprintf(old, sizeof old, "%s", a->backend);
     close_stream(a);
@@ -253,6 +256,7 @@ void kn_audio_poll(kn_audio *a) {
         kn_log("audio device lost on %s; failed over to dummy", old);
     else
         kn_log("audio device lost on %s and the dummy backend failed: %s", old, a->why);
+    return 1;
 }
 
 const char *kn_audio_backend(const kn_audio *a) { return a->backend; }

@@ -40,7 +40,7 @@ enum kn_mix_state {
 typedef struct kn_mix_deck {
     _Atomic int state;  /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
     kn_ring_view ring;  /* set by control before state becomes PLAY */
-    uint32_t prefill;   /* frames needed before (re)starting */
+    _Atomic uint32_t prefill; /* frames needed before (re)starting; control may change it */
     /* audio-thread private */
     int playing;     /* reading (1) or waiting for data (0) */
     int started;     /* has played once: later starts fade in */
@@ -48,6 +48,9 @@ typedef struct kn_mix_deck {
     /* counters: written by audio, read by control */
     _Atomic uint64_t underruns, nonfinite, frames, corrupt;
     _Atomic uint32_t buffered; /* frames in the ring at the last read */
+    /* "When did frame N reach the device?" (bench: save -> audible):
+     * control sets mark_frame; audio stores the wall time it read it. */
+    _Atomic uint64_t mark_frame, mark_rt_ns;
 } kn_mix_deck;
 
 typedef struct kn_mix {
@@ -96,8 +99,9 @@ typedef struct kn_audio kn_audio;
 kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, char *err,
                         size_t errlen);
 void kn_audio_close(kn_audio *a);
-/* Control thread: handle device loss by failing over (to dummy). */
-void kn_audio_poll(kn_audio *a);
+/* Control thread: handle device loss by failing over (to dummy); returns 1
+ * if the device changed. */
+int kn_audio_poll(kn_audio *a);
 const char *kn_audio_backend(const kn_audio *a);
 const char *kn_audio_device(const kn_audio *a);
 const char *kn_audio_why(const kn_audio *a); /* how the backend was chosen */
@@ -156,6 +160,8 @@ typedef struct kn_deck {
     uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
     int version;          /* history version playing */
     char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
+    int audible_pending;  /* the newest takeover's first frame hasn't reached the device */
+    uint64_t audible_asked_rt_ns;
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
@@ -168,6 +174,9 @@ typedef struct kn_event {
     int version;
     double compile_ms, test_ms, swap_ms, ready_ms;
 } kn_event;
+
+/* Save/request -> first new frame handed to the device, per deck (bench). */
+#define KN_AUDIBLE 256
 
 typedef struct kn_conductor {
     char instance[KN_NAME_MAX];
@@ -190,6 +199,8 @@ typedef struct kn_conductor {
     char history_dir[4096];
     kn_event events[KN_EVENTS];
     uint64_t nevents;
+    double audible_ms[KN_AUDIBLE]; /* ring of the latest measurements */
+    uint64_t naudible;
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -213,6 +224,9 @@ int kn_decks_pollfds(kn_conductor *c, struct pollfd *fds, int max);
 void kn_decks_handle(kn_conductor *c);
 void kn_decks_tick(kn_conductor *c);
 void kn_decks_shutdown(kn_conductor *c);
+/* Recomputes the ring target from the device (at start, after failover)
+ * and publishes it to every deck. */
+void kn_decks_retarget(kn_conductor *c);
 /* Cartridge outcome for `kanon play` to wait on: -1 unknown id. */
 const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
 void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

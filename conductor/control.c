@@ -164,6 +164,10 @@ static cJSON *cmd_status(kn_conductor *c) {
     } else {
         cJSON_AddNullToObject(r, "recording");
     }
+    cJSON *aud = cJSON_AddArrayToObject(r, "swap_to_device_ms"); /* newest last */
+    uint64_t n0 = c->naudible > KN_AUDIBLE ? c->naudible - KN_AUDIBLE : 0;
+    for (uint64_t i = n0; i < c->naudible; i++)
+        cJSON_AddItemToArray(aud, cJSON_CreateNumber(c->audible_ms[i % KN_AUDIBLE]));
     cJSON *decks = cJSON_AddArrayToObject(r, "decks");
     for (int i = 0; i < KN_MAX_DECKS; i++)
         if (c->deck[i].used && c->deck[i].name[0])

@@ -126,8 +126,10 @@ static void segments_unlink(kn_conductor *c, int slot) {
 
 static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
     int slot = slot_of(c, d);
+    /* Room for the target of any device kanon may fail over to (dummy:
+     * 100 ms), so a deck never needs a bigger ring mid-life. */
     uint32_t cap = 4096;
-    while (cap < 2 * c->target) cap <<= 1;
+    while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
     char name[KN_PATH_MAX];
     segments_unlink(c, slot);
     d->state_bytes = c->state_bytes;
@@ -308,12 +310,12 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
     double at = at_s > 0 ? at_s * 1e9 : (double)rt_ns(); /* when the cartridge took over */
     double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
-    kn_event *e = event_add(c, d, "running", "");
-    snprintf(e->text, sizeof e->text,
+    char text[512];
+    snprintf(text, sizeof text,
              "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s",
              v, d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
              strcmp(d->origin, "save") ? "request" : "save");
-    snprintf(d->last_event, sizeof d->last_event, "%s", e->text);
+    kn_event *e = event_add(c, d, "running", text);
     e->version = v;
     e->compile_ms = d->next.compile_ms;
     e->test_ms = d->next.test_ms;
@@ -346,7 +348,13 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         p->ready_ms = cJSON_IsNumber(t) ? (t->valuedouble * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
         successor_ready(d);
     } else if (!strcmp(ev, "running") && p == &d->next) {
-        cJSON *t = cJSON_GetObjectItem(o, "t");
+        cJSON *t = cJSON_GetObjectItem(o, "t"), *f = cJSON_GetObjectItem(o, "frame");
+        kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
+        if (cJSON_IsNumber(f) && f->valuedouble > 0) { /* frame 0: a new deck, not a swap */
+            d->audible_pending = 1;
+            d->audible_asked_rt_ns = d->next.asked_rt_ns;
+            atomic_store_explicit(&m->mark_frame, (uint64_t)f->valuedouble, memory_order_release);
+        }
         successor_running(c, d, cJSON_IsNumber(t) ? t->valuedouble : 0);
     } else if (!strcmp(ev, "error") || !strcmp(ev, "fatal")) {
         int compiling = p == &d->next;
@@ -413,7 +421,10 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
         proc_close(p);
         return;
     }
-    kn_deck_event(c, d, "exit", "cartridge %u %s", p->id, how);
+    /* Leaving after handing the token on is the normal end of a cartridge. */
+    int handed_over = si.si_code == CLD_EXITED && si.si_status == 0 &&
+                      atomic_load(&d->ring->ctl.owner) != p->id;
+    if (!handed_over) kn_deck_event(c, d, "exit", "cartridge %u %s", p->id, how);
     proc_close(p);
     /* A dead producer cannot publish: a waiting successor may take over. */
     if (d->next.st == KN_PROC_READY) grant(d, d->next.id);
@@ -669,6 +680,12 @@ void kn_decks_tick(kn_conductor *c) {
         }
         if (d->name[0] && d->dirty_ns && now >= d->dirty_ns && d->next.st != KN_PROC_READY)
             reload(c, d);
+        kn_mix_deck *m = &c->mix.deck[i];
+        if (d->audible_pending && !atomic_load_explicit(&m->mark_frame, memory_order_acquire)) {
+            d->audible_pending = 0;
+            c->audible_ms[c->naudible++ % KN_AUDIBLE] =
+                ((double)atomic_load(&m->mark_rt_ns) - (double)d->audible_asked_rt_ns) / 1e6;
+        }
         if (d->cur.st == KN_PROC_RUNNING && now - d->load_t0 >= 500000000u) {
             uint64_t b = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
             double audio_ns = (double)(b - d->blocks0) * c->block / c->rate * 1e9;
@@ -677,6 +694,20 @@ void kn_decks_tick(kn_conductor *c) {
             d->busy0 = busy;
             d->load_t0 = now;
         }
+    }
+}
+
+void kn_decks_retarget(kn_conductor *c) {
+    /* The device's largest request, 10 ms for a cartridge's wake-up jitter,
+     * and two blocks; a whole number of blocks. */
+    uint32_t t = (uint32_t)kn_audio_period(c->audio) + (uint32_t)(c->rate / 100) + 2u * c->block;
+    c->target = (t + (uint32_t)c->block - 1) / (uint32_t)c->block * (uint32_t)c->block;
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        if (!c->deck[i].used) continue;
+        uint32_t cap = c->deck[i].ring->capacity;
+        uint32_t t_deck = c->target < cap / 2 ? c->target : cap / 2;
+        atomic_store(&c->deck[i].ring->target, t_deck);
+        atomic_store_explicit(&c->mix.deck[i].prefill, t_deck, memory_order_relaxed);
     }
 }
 

@@ -80,7 +80,7 @@ int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const
                      size_t len, char *path, size_t n) {
     char dir[4200];
     deck_dir(c, d, dir, sizeof dir);
-    int rc = mkdirs(dir);
+    int rc = access(dir, W_OK) ? mkdirs(dir) : 0; /* created once per deck */
     if (rc) return rc;
     kn_history_pending(c, d, id, path, n);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

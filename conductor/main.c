@@ -39,12 +39,12 @@ static void usage(FILE *f) {
           "  --backend auto|jack|pulseaudio|alsa|dummy   output backend (default auto)\n"
           "  --rate HZ          sample rate (default 48000; JACK imposes its own)\n"
           "  --block FRAMES     frames per cartridge block (default 64)\n"
-          "  --latency MS       device buffer (default 20; JACK uses its period)\n"
+          "  --latency MS       device buffer (default 20, 100 on dummy; JACK uses its period)\n"
           "  --channels N       output channels (default 2)\n"
           "  --no-limiter       turn the master safety limiter off\n"
           "  --state-mb MB      size of each deck's state segment (default 16)\n"
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
-          "  --debounce MS      wait this long after a save before compiling (default 0.5)\n"
+          "  --debounce MS      wait this long after a save before compiling (default 0)\n"
           "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
           "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
           f);
@@ -64,8 +64,8 @@ static int parse(int argc, char **argv, opts *o) {
         {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'}, {"state-mb", 1, 0, 'S'},
         {"debounce", 1, 0, 'D'}, {"history-dir", 1, 0, 'H'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 20}, .ready_fd = -1, .state_mb = 16,
-                .debounce_ms = 0.5};
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 0}, .ready_fd = -1, .state_mb = 16,
+                .debounce_ms = 0};
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
@@ -93,7 +93,7 @@ static const char *check_opts(const opts *o) {
     if (o->audio.block < 16 || o->audio.block > 4096) return "--block must be 16..4096";
     if (o->audio.channels < 1 || o->audio.channels > KN_MAX_CHANNELS)
         return "--channels must be 1..8";
-    if (!(o->audio.latency_ms >= 1 && o->audio.latency_ms <= 2000))
+    if (o->audio.latency_ms != 0 && !(o->audio.latency_ms >= 1 && o->audio.latency_ms <= 2000))
         return "--latency must be 1..2000 ms";
     if (!(o->state_mb >= 1 && o->state_mb <= 1024)) return "--state-mb must be 1..1024";
     if (!(o->debounce_ms >= 0 && o->debounce_ms <= 1000)) return "--debounce must be 0..1000 ms";
@@ -185,7 +185,7 @@ static void event_loop(kn_conductor *c, int sfd) {
         kn_watch_handle(c);
         kn_decks_handle(c);
         kn_decks_tick(c);
-        kn_audio_poll(c->audio);
+        if (kn_audio_poll(c->audio)) kn_decks_retarget(c);
     }
 }
 
@@ -233,10 +233,7 @@ int main(int argc, char **argv) {
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     c.rate = kn_audio_rate(c.audio);
-    /* Ring target: the device's largest request, 10 ms for the cartridge's
-     * wake-up jitter, and two blocks; a whole number of blocks. */
-    uint32_t t = (uint32_t)kn_audio_period(c.audio) + (uint32_t)(c.rate / 100) + 2u * c.block;
-    c.target = (t + (uint32_t)c.block - 1) / (uint32_t)c.block * (uint32_t)c.block;
+    kn_decks_retarget(&c);
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LIMIT_KNEE 0.5f /* -6 dBFS */
 
@@ -69,12 +70,20 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     }
     atomic_store_explicit(&d->buffered, avail, memory_order_relaxed);
     if (!d->playing) {
-        if (avail < d->prefill || avail == 0) return 0;
+        if (avail < atomic_load_explicit(&d->prefill, memory_order_relaxed) || avail == 0) return 0;
         d->playing = 1;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
         d->started = 1;
     }
     int take = avail < (uint32_t)frames ? (int)avail : frames;
+    uint64_t mark = atomic_load_explicit(&d->mark_frame, memory_order_relaxed);
+    if (mark && mark >= d->ring.pos && mark < d->ring.pos + (uint64_t)take) {
+        struct timespec t; /* vDSO: no syscall */
+        clock_gettime(CLOCK_REALTIME, &t);
+        atomic_store_explicit(&d->mark_rt_ns, (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
+                              memory_order_relaxed);
+        atomic_store_explicit(&d->mark_frame, 0, memory_order_release);
+    }
     kn_ring_read(&d->ring, m->scratch, (uint32_t)take);
     uint64_t bad = scrub(m->scratch, take * ch);
     if (bad) atomic_fetch_add_explicit(&d->nonfinite, bad, memory_order_relaxed);

@@ -92,7 +92,8 @@ typedef struct kn_ring_seg {
     uint32_t capacity;    /* frames, a power of two */
     uint32_t channels;    /* 1..KN_MAX_CHANNELS */
     uint32_t block;       /* frames per process() call */
-    uint32_t target;      /* frames the producer keeps buffered ahead of the reader */
+    _Atomic uint32_t target; /* frames the producer keeps buffered ahead of the reader;
+                              * the conductor changes it when the device changes */
     double rate;          /* Hz */
     uint64_t data_offset; /* bytes from the segment start to frame 0 */
     uint32_t lane_capacity; /* frames in the fade lane */

@@ -13,6 +13,7 @@
 
 int kn_instance(const char *arg, char out[KN_NAME_MAX]) {
     const char *s = arg ? arg : getenv("KANON_INSTANCE");
+    if (arg && !*arg) return -EINVAL; /* an explicit empty name is a mistake */
     if (!s || !*s) s = "default";
     size_t n = strlen(s);
     if (n >= KN_NAME_MAX) return -EINVAL;

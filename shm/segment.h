@@ -16,8 +16,9 @@
 
 #define KN_PATH_MAX 256
 
-/* The instance name: argument if non-NULL, else $KANON_INSTANCE, else
- * "default". Returns -EINVAL unless it is 1..31 of [A-Za-z0-9_-]. */
+/* The instance name: argument if non-NULL, else $KANON_INSTANCE (if set
+ * and not empty), else "default". Returns -EINVAL unless it is 1..31 of
+ * [A-Za-z0-9_-]. */
 int kn_instance(const char *arg, char out[KN_NAME_MAX]);
 
 /* Creates (if needed) and checks the user's private runtime directory. */

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""bench.py - kanon's benchmarks (`make bench`). Prints a markdown report.
+
+Everything runs for real: kanon-cartridge compiles with libtcc, the
+conductor plays on the libsoundio dummy backend (JACK for the latency
+figure), saves go through inotify. Figures are medians and p99s over
+repeated runs, with references measured in the same run on the same
+machine (a gcc -O2 rebuild of the same file, a bare process start), since
+the machine is shared and noisy: compare ratios, not absolute numbers.
+
+  compile     libtcc compile + relocate of each example (in-process time)
+  render      offline render speed of each example, x real time
+  cpu         conductor CPU (% of one core) playing 1 and 8 decks
+  swap        save -> takeover, save -> first new frame at the device,
+              compile share; 100 swaps with 1 deck and with 8 decks
+  jack        output latency (ring + device) at --block 64 on JACK
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bin")
+ENV = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"], KANON_INSTANCE="bench")
+TMP = tempfile.mkdtemp(prefix="kanon-bench.")
+ENV["XDG_STATE_HOME"] = os.path.join(TMP, "state")
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.c")))
+QUICK = "--quick" in sys.argv
+
+
+def run(*args, check=True, **kw):
+    return subprocess.run(args, env=ENV, capture_output=True, text=True, check=check, **kw)
+
+
+def kanon(*args, check=True):
+    return run(os.path.join(BIN, "kanon"), *args, check=check)
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def fmt(xs):
+    return "%.2f / %.2f / %.2f" % (statistics.median(xs), pct(xs, 99), max(xs))
+
+
+def timed(*args):
+    t = time.perf_counter()
+    subprocess.run(args, env=ENV, capture_output=True, check=True)
+    return (time.perf_counter() - t) * 1000
+
+
+def bench_compile(n):
+    print("## Compile time (libtcc, in-process; ms: median / p99 / max over %d runs)\n" % n)
+    print("| example | kanon compile | `tcc -c` process | `gcc -O2 -shared` process |")
+    print("|---|---|---|---|")
+    inc = os.path.join(ROOT, "cartridge", "include")
+    for f in EXAMPLES:
+        ms = []
+        for _ in range(n):
+            out = run(os.path.join(BIN, "kanon-cartridge"), "check", f).stdout
+            ms.append(float(re.search(r"compiled in ([0-9.]+) ms", out).group(1)))
+        tcc = [timed("tcc", "-I" + inc, "-c", f, "-o", os.path.join(TMP, "x.o")) for _ in range(5)]
+        gcc = [timed("gcc", "-O2", "-shared", "-fPIC", "-I" + inc, f, "-o",
+                     os.path.join(TMP, "x.so")) for _ in range(5)]
+        print("| %s | %s | %.1f | %.1f |" % (os.path.basename(f), fmt(ms),
+                                           statistics.median(tcc), statistics.median(gcc)))
+    print()
+
+
+def bench_render(seconds):
+    print("## Offline render speed (%d s of audio, 48 kHz stereo, block 64)\n" % seconds)
+    print("| example | x real time (wall) | x real time (process() only) |")
+    print("|---|---|---|")
+    for f in EXAMPLES:
+        err = run(os.path.join(BIN, "kanon"), "render", f, "--seconds", str(seconds), "-o",
+                  os.path.join(TMP, "r.wav")).stderr
+        m = re.search(r"([0-9.]+)x real time \(process ([0-9.]+)x\)", err)
+        print("| %s | %s | %s |" % (os.path.basename(f), m.group(1), m.group(2)))
+    print()
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def children(pid):
+    out = run("pgrep", "-P", str(pid), check=False).stdout.split()
+    return [int(p) for p in out]
+
+
+def status():
+    return json.loads(kanon("status", "--json").stdout)
+
+
+def up(*args):
+    kanon("down", check=False)
+    kanon("up", "--backend", "dummy", *args)
+    return status()["pid"]
+
+
+def play_decks(n):
+    for i in range(n):
+        kanon("play", os.path.join(ROOT, "examples", "sine.c"), "--deck", "d%d" % i, "--no-watch")
+
+
+def bench_cpu(secs):
+    print("## CPU while playing (dummy backend, default latency; %% of one core over %d s)\n" % secs)
+    print("| decks | conductor | all cartridges | underruns |")
+    print("|---|---|---|---|")
+    hz = os.sysconf("SC_CLK_TCK")
+    for n in (1, 8):
+        pid = up()
+        play_decks(n)
+        time.sleep(1)
+        kids = [p for p in children(pid)]
+        c0, k0 = cpu_ticks(pid), sum(cpu_ticks(p) for p in kids)
+        time.sleep(secs)
+        c1, k1 = cpu_ticks(pid), sum(cpu_ticks(p) for p in kids)
+        under = sum(d["underruns"] for d in status()["decks"])
+        print("| %d | %.1f %% | %.1f %% | %d |" % (n, 100 * (c1 - c0) / hz / secs,
+                                                100 * (k1 - k0) / hz / secs, under))
+    kanon("down", check=False)
+    print()
+
+
+def bench_swap(n):
+    print("## Hot swap (%d saves each; ms: median / p99 / max)\n" % n)
+    print("save -> takeover: from the inotify event to the new cartridge taking the token; "
+          "save -> device: to the audio thread reading the new code's first frame "
+          "(it is heard one device buffer later).\n")
+    print("| decks playing | save -> takeover | save -> device | compile | compile share |")
+    print("|---|---|---|---|---|")
+    src = open(os.path.join(ROOT, "examples", "sine.c")).read()
+    for decks in (1, 8):
+        up()
+        play_decks(decks - 1)
+        path = os.path.join(TMP, "swap.c")
+        with open(path, "w") as f:
+            f.write(src)
+        kanon("play", path, "--deck", "swap")
+        for i in range(n):
+            s0 = status()
+            v0 = [d for d in s0["decks"] if d["name"] == "swap"][0]["version"]
+            a0 = len(s0["swap_to_device_ms"])
+            with open(path, "w") as f:
+                f.write("/* save %d */\n%s" % (i, src))
+            for _ in range(400):  # until it took over and its first frame was played
+                s1 = status()
+                d = [d for d in s1["decks"] if d["name"] == "swap"][0]
+                if d["version"] > v0 and len(s1["swap_to_device_ms"]) > a0:
+                    break
+                time.sleep(0.005)
+        s = status()
+        ev = json.loads(kanon("log", "swap", "--json").stdout)
+        runs = [e for e in ev if e["kind"] == "running" and "save" in e["text"]]
+        swap = [e["swap_ms"] for e in runs]
+        comp = [e["compile_ms"] for e in runs]
+        dev = s["swap_to_device_ms"][-len(runs):] or [float("nan")]
+        under = sum(d["underruns"] for d in s["decks"])
+        print("| %d | %s | %s | %s | %.0f %% |%s" % (
+            decks, fmt(swap), fmt(dev), fmt(comp),
+            100 * statistics.median(comp) / statistics.median(swap),
+            "" if under == 0 else " (%d underruns!)" % under))
+    kanon("down", check=False)
+    print()
+
+
+def bench_jack():
+    print("## Output latency on JACK (--block 64, jackd -d dummy -p 64)\n")
+    if not shutil.which("jackd"):
+        print("jackd not installed: skipped\n")
+        return
+    env = dict(ENV, JACK_NO_AUDIO_RESERVATION="1")
+    jack = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run(["jack_lsp"], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        kanon("down", check=False)
+        kanon("up", "--backend", "jack", "--block", "64")
+        play_decks(1)
+        time.sleep(2)
+        s = status()
+        print("| ring target | device (JACK period) | total | underruns |")
+        print("|---|---|---|---|")
+        print("| %.2f ms | %.2f ms | %.2f ms | %d |\n" % (
+            s["ring_target_ms"], s["device_latency_ms"],
+            s["ring_target_ms"] + s["device_latency_ms"], s["decks"][0]["underruns"]))
+    finally:
+        kanon("down", check=False)
+        jack.terminate()
+        jack.wait()
+
+
+def main():
+    print("# kanon benchmarks\n")
+    print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
+                                        time.strftime("%Y-%m-%d %H:%M")))
+    try:
+        bench_compile(10 if QUICK else 30)
+        bench_render(10 if QUICK else 30)
+        bench_cpu(3 if QUICK else 5)
+        bench_swap(20 if QUICK else 100)
+        bench_jack()
+    finally:
+        kanon("down", check=False)
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+# Device loss: the conductor plays through JACK; the JACK server is killed;
+# the conductor fails over to the dummy backend and keeps running, the deck
+# keeps playing (frames advance, 0 underruns after the switch), and a fresh
+# recording after the failover is still the same 440 Hz sine, bit-exact with
+# the offline render.
+. "$(dirname "$0")/lib.sh"
+command -v jackd >/dev/null || { echo "jackd not installed"; exit 77; }
+export JACK_DEFAULT_SERVER="kn-fo-$$" JACK_NO_AUDIO_RESERVATION=1
+jackd --no-realtime -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 64 >"$T/jackd.log" 2>&1 &
+JPID=$!
+trap 'kill $JPID 2>/dev/null; wait $JPID 2>/dev/null; cleanup' EXIT
+wait_for jack_lsp || fail "jackd did not start: $(cat "$T/jackd.log")"
+kanon up --backend jack >"$T/up.out" 2>&1 || fail "up on jack: $(cat "$T/up.out")"
+grep -q "backend  jack" "$T/up.out" || fail "not on jack: $(cat "$T/up.out")"
+kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
+sleep 0.5
+kill -9 $JPID
+wait $JPID 2>/dev/null
+wait_for sh -c '[ "$(kanon status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"backend\"])")" = dummy ]' ||
+    fail "no failover: $(kanon status)"
+ok "failed over to dummy: $(status_field 's["failovers"]') failover"
+f0=$(status_field 's["decks"][0]["frames"]')
+u0=$(status_field 's["decks"][0]["underruns"]')
+kanon record start "$T/after.wav" >/dev/null || fail "record after failover"
+sleep 2
+kanon record stop >/dev/null
+f1=$(status_field 's["decks"][0]["frames"]')
+u1=$(status_field 's["decks"][0]["underruns"]')
+[ "$f1" -gt "$((f0 + 48000))" ] || fail "deck stalled after failover: frames $f0 -> $f1"
+[ "$u1" = "$u0" ] || fail "underruns after failover: $u0 -> $u1"
+ok "deck plays on: $((f1 - f0)) frames in 2 s, no new underruns"
+f=$(wav "$T/after.wav" freq --skip 0.2)
+near "$f" 440 0.5 || fail "frequency after failover: $f"
+kanon render "$ROOT/examples/sine.c" --seconds 30 -o "$T/ref.wav" 2>/dev/null
+wavtool compare "$T/ref.wav" "$T/after.wav" --tol 0 --min-overlap 1.5 --search 30 >"$T/cmp.json" ||
+    fail "after failover != render: $(cat "$T/cmp.json")"
+ok "recording after failover equals the render"

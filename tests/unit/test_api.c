@@ -1,0 +1,136 @@
+// link: cartridge/api.c cartridge/render.c
+/*
+ * test_api.c - kanon.h's state and parameter semantics, against real
+ * segment layouts in process memory (the same code live decks run).
+ *
+ *   - kn_state: zero-filled on creation; the same name gives the same bytes
+ *     to a later "cartridge"; a grown region keeps its common prefix and
+ *     zero-fills the rest; a shrunk one keeps the prefix; a full segment
+ *     is a clear fatal error, not a crash.
+ *   - kn_param_decl: default on first declaration; a value set from
+ *     outside survives re-declaration; a new range clamps it; kn_get is
+ *     constant within a block and follows the segment between blocks;
+ *     non-finite or inverted ranges are refused.
+ */
+#include "cartridge.h"
+#include "segment.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                           \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static jmp_buf fatal_jump;
+static char fatal_msg[512];
+static void on_fatal(const char *msg) {
+    snprintf(fatal_msg, sizeof fatal_msg, "%s", msg);
+    longjmp(fatal_jump, 1);
+}
+
+#define STATE_BYTES (64 * 1024)
+
+typedef struct world {
+    kn_state_seg *state;
+    kn_param_seg *params;
+} world;
+
+static void new_cart(kn_cart *c, world *w, uint32_t id) {
+    CHECK(kn_cart_init(c, 48000, 2, 64) == 0);
+    c->state = w->state;
+    c->state_bytes = STATE_BYTES;
+    c->params = w->params;
+    c->id = id;
+    c->display = "test.c";
+}
+
+static void test_state(world *w) {
+    kn_cart a, b;
+    new_cart(&a, w, 1);
+    double *p = kn_state(&a.ctx, "osc", 2 * sizeof(double));
+    CHECK(p && p[0] == 0 && p[1] == 0);
+    p[0] = 0.25;
+    p[1] = 0.5;
+    CHECK(kn_state(&a.ctx, "osc", 2 * sizeof(double)) == p); /* same call, same bytes */
+    new_cart(&b, w, 2);                                      /* a later cartridge */
+    double *q = kn_state(&b.ctx, "osc", 2 * sizeof(double));
+    CHECK(q == p && q[0] == 0.25 && q[1] == 0.5);
+    double *g = kn_state(&b.ctx, "osc", 4 * sizeof(double)); /* a field appended */
+    CHECK(g[0] == 0.25 && g[1] == 0.5 && g[2] == 0 && g[3] == 0);
+    g[3] = 9;
+    double *s = kn_state(&b.ctx, "osc", 1 * sizeof(double)); /* shrunk */
+    CHECK(s[0] == 0.25);
+    char *other = kn_state(&b.ctx, "other", 100);
+    CHECK(other && other != (char *)s);
+    kn_fatal_hook = on_fatal;
+    if (!setjmp(fatal_jump)) {
+        kn_state(&b.ctx, "huge", STATE_BYTES * 2);
+        CHECK(!"a region larger than the segment must be refused");
+    } else {
+        CHECK(strstr(fatal_msg, "test.c: error:") && strstr(fatal_msg, "full"));
+    }
+    if (!setjmp(fatal_jump)) {
+        kn_state(&b.ctx, "a-name-that-is-far-too-long-for-kanon", 8);
+        CHECK(!"an overlong name must be refused");
+    }
+    kn_cart_free(&a);
+    kn_cart_free(&b);
+}
+
+static void test_params(world *w) {
+    kn_cart a, b;
+    new_cart(&a, w, 3);
+    kn_param *f = kn_param_decl(&a.ctx, "freq", 20, 2000, 440);
+    CHECK(kn_get(f) == 440);
+    CHECK(kn_param_decl(&a.ctx, "freq", 20, 2000, 440) == f);
+    /* the conductor sets a value in the segment; it shows at the next block */
+    kn_param_slot *slot = &w->params->slot[0];
+    atomic_store(&slot->value, kn_dbits(1000));
+    CHECK(kn_get(f) == 440);
+    kn_params_refresh(&a);
+    CHECK(kn_get(f) == 1000);
+    atomic_store(&slot->value, kn_dbits(1e9)); /* out of range from outside: clamped */
+    kn_params_refresh(&a);
+    CHECK(kn_get(f) == 2000);
+    atomic_store(&slot->value, kn_dbits(1000));
+    /* a new cartridge re-declares with a narrower range: value kept, clamped */
+    new_cart(&b, w, 4);
+    kn_param *f2 = kn_param_decl(&b.ctx, "freq", 20, 500, 100);
+    CHECK(kn_get(f2) == 500);
+    CHECK(kn_bitsd(atomic_load(&slot->max)) == 500 && atomic_load(&slot->declared_by) == 4);
+    kn_param *g = kn_param_decl(&b.ctx, "gain", 0, 1, 5); /* default clamped too */
+    CHECK(kn_get(g) == 1);
+    CHECK(atomic_load(&w->params->count) == 2);
+    CHECK(kn_param_preset(w->params, "gain", 0.5) == 0);
+    kn_params_refresh(&b);
+    CHECK(kn_get(g) == 0.5);
+    kn_fatal_hook = on_fatal;
+    if (!setjmp(fatal_jump)) {
+        kn_param_decl(&b.ctx, "bad", 1, 0, 0.5);
+        CHECK(!"min > max must be refused");
+    } else {
+        CHECK(strstr(fatal_msg, "min <= max") != NULL);
+    }
+    kn_cart_free(&a);
+    kn_cart_free(&b);
+}
+
+int main(void) {
+    world w = {calloc(1, STATE_BYTES), calloc(1, sizeof(kn_param_seg))};
+    kn_state_format(w.state, STATE_BYTES);
+    kn_param_format(w.params);
+    test_state(&w);
+    test_params(&w);
+    free(w.state);
+    free(w.params);
+    printf("test_api: %s\n", failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}
