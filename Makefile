@@ -26,7 +26,7 @@ PROGS := $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-COND_LIBS := -lsoundio -lnng -lcjson -lsndfile -lpthread -lm
+COND_LIBS := -lsoundio -lnng -llo -lcjson -lsndfile -lpthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -54,9 +54,9 @@ $(B)/tools/%: tests/tools/%.c | $(B)/tools
 # Unit tests: each tests/unit/test_X.c is a program; built with sanitizers,
 # linked with the shm code and every non-main source it names in a
 # "// link: path.c ..." first line.
-$(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) $(wildcard shm/*.h conductor/*.h cartridge/*.h) | $(B)/unit
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Ishm -Iconductor -Icartridge -Icartridge/include \
-	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson
+	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson -llo
 
 $(BIN) $(B)/tools $(B)/unit:
 	mkdir -p $@

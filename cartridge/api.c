@@ -8,9 +8,11 @@
  * no atomics are needed; offsets are still validated (never trusted).
  *
  * Parameters: slots in the deck's parameter segment, found again by name.
- * The value lives in shared memory (the conductor writes it); each block the
- * cartridge copies it, clamped, into a private kn_param that kn_get reads,
- * so a value is constant within a block.
+ * The target lives in shared memory (the conductor writes it). Each block
+ * the cartridge moves a private smoothed value towards the clamped target
+ * (linearly, over the set's ramp or at least KN_SMOOTH_MS), so kn_get is
+ * constant within a block and never jumps; kn_smooth interpolates inside
+ * the block. The smoothed value is published back (slot.current).
  */
 #include "cartridge.h"
 
@@ -19,6 +21,8 @@
 #include <string.h>
 
 void (*kn_fatal_hook)(const char *msg);
+
+#define KN_SMOOTH_MS 10.0 /* the shortest glide: removes zipper noise */
 
 static void fatal(kn_cart *c, const char *fmt, const char *name) {
     char msg[512];
@@ -103,6 +107,9 @@ static kn_param_slot *slot_add(kn_param_seg *ps, const char *name, double min, d
     atomic_store(&sl->max, kn_dbits(max));
     atomic_store(&sl->def, kn_dbits(def));
     atomic_store(&sl->value, kn_dbits(value));
+    atomic_store(&sl->current, kn_dbits(value));
+    atomic_store(&sl->ramp, kn_dbits(0));
+    atomic_store(&sl->seq, 0);
     atomic_store(&sl->declared_by, 0);
     atomic_store_explicit(&ps->count, n + 1, memory_order_release);
     *index = n;
@@ -134,12 +141,24 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
     }
     atomic_store(&sl->declared_by, c->id);
     kn_param *p = &c->local[c->nlocal++];
+    double target = kn_bitsd(atomic_load(&sl->value));
+    double now = kn_bitsd(atomic_load(&sl->current)); /* a glide in progress continues */
     p->slot = idx;
-    p->value = kn_bitsd(atomic_load(&sl->value));
+    p->target = target;
+    p->now = p->value = p->s = isfinite(now) ? clampd(now, min, max) : target;
+    p->seq = atomic_load(&sl->seq);
+    p->step = p->now == target ? 0 : (target - p->now) / (KN_SMOOTH_MS * c->ctx.rate / 1000.0);
+    p->inc = 0;
     return p;
 }
 
 double kn_get(const kn_param *p) { return p->value; }
+
+double kn_smooth(kn_param *p) {
+    double v = p->s;
+    p->s += p->inc;
+    return v;
+}
 
 int kn_param_preset(kn_param_seg *ps, const char *name, double value) {
     uint32_t idx;
@@ -147,18 +166,44 @@ int kn_param_preset(kn_param_seg *ps, const char *name, double value) {
     kn_param_slot *sl = slot_find(ps, name, &idx);
     if (sl) {
         atomic_store(&sl->value, kn_dbits(value));
+        atomic_store(&sl->current, kn_dbits(value));
         return 0;
     }
     return slot_add(ps, name, -INFINITY, INFINITY, value, value, &idx) ? 0 : -1;
 }
 
-/* Real-time safe: bounded by the number of declared knobs. */
+/* Starts a glide to the slot's target when it changed (a set, or a new
+ * range that clamps it). */
+static void glide_start(kn_cart *c, kn_param *p, kn_param_slot *sl, double target) {
+    uint32_t seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+    if (seq == p->seq && target == p->target) return;
+    double ramp = seq != p->seq ? kn_bitsd(atomic_load(&sl->ramp)) : 0;
+    if (!(ramp >= KN_SMOOTH_MS && ramp <= 3.6e6)) ramp = KN_SMOOTH_MS;
+    p->seq = seq;
+    p->target = target;
+    p->step = (target - p->now) / (ramp * c->ctx.rate / 1000.0);
+}
+
+/* Once per block, before process(). Real-time safe: bounded by the number
+ * of declared knobs. */
 void kn_params_refresh(kn_cart *c) {
+    double frames = c->ctx.block;
     for (int i = 0; i < c->nlocal; i++) {
-        kn_param_slot *sl = &c->params->slot[c->local[i].slot];
+        kn_param *p = &c->local[i];
+        kn_param_slot *sl = &c->params->slot[p->slot];
         double v = kn_bitsd(atomic_load_explicit(&sl->value, memory_order_relaxed));
         double lo = kn_bitsd(atomic_load_explicit(&sl->min, memory_order_relaxed));
         double hi = kn_bitsd(atomic_load_explicit(&sl->max, memory_order_relaxed));
-        if (isfinite(v)) c->local[i].value = clampd(v, lo, hi);
+        if (isfinite(v)) glide_start(c, p, sl, clampd(v, lo, hi));
+        p->value = p->now;
+        if (p->step != 0) {
+            double next = p->now + p->step * frames;
+            int arrived = p->step > 0 ? next >= p->target : next <= p->target;
+            p->now = arrived ? p->target : next;
+            if (arrived) p->step = 0;
+        }
+        p->s = p->value;
+        p->inc = (p->now - p->value) / frames;
+        atomic_store_explicit(&sl->current, kn_dbits(p->now), memory_order_relaxed);
     }
 }

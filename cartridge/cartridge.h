@@ -38,6 +38,11 @@ void kn_program_free(kn_program *p);
 
 struct kn_param {
     double value;  /* what kn_get returns for the current block */
+    double now;    /* smoothing position at the end of the current block */
+    double step;   /* per-frame change while gliding */
+    double target; /* where the glide goes */
+    double s, inc; /* kn_smooth: next per-sample value and increment */
+    uint32_t seq;  /* last `seq` seen in the slot */
     uint32_t slot; /* index in the parameter segment */
 };
 

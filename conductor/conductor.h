@@ -51,7 +51,22 @@ typedef struct kn_mix_deck {
     /* "When did frame N reach the device?" (bench: save -> audible):
      * control sets mark_frame; audio stores the wall time it read it. */
     _Atomic uint64_t mark_frame, mark_rt_ns;
+    /* Gains (linear, float bits) for channel 0, channel 1 (pan) and any
+     * other channel; control writes targets, audio ramps to them over
+     * ramp_frames. Unity everywhere is summed without a multiply. */
+    _Atomic uint32_t gain_target[3];
+    _Atomic uint32_t ramp_frames;
+    float g[3], gstep[3], gto[3]; /* audio-thread private */
 } kn_mix_deck;
+
+/* One meter record per mixed chunk: peak and sum of squares per deck
+ * (post-gain) and for the master (post-limiter, index KN_MAX_DECKS). */
+typedef struct kn_meter_rec {
+    uint32_t frames;
+    float peak[KN_MAX_DECKS + 1];
+    float sumsq[KN_MAX_DECKS + 1];
+} kn_meter_rec;
+#define KN_METER_RECS 1024
 
 typedef struct kn_mix {
     int channels;
@@ -61,7 +76,17 @@ typedef struct kn_mix {
     kn_mix_deck deck[KN_MAX_DECKS];
     float *scratch; /* KN_MIX_CHUNK * channels, preallocated */
     _Atomic uint64_t limited; /* frames the limiter touched */
+    _Atomic uint32_t master_target; /* master gain (linear, float bits) */
+    _Atomic uint32_t master_ramp;
+    float master_g, master_step, master_to; /* audio-thread private */
+    /* meters: SPSC ring, audio thread produces, control thread consumes */
+    kn_meter_rec *meters;
+    _Atomic uint64_t meter_w, meter_r;
+    _Atomic uint64_t meter_dropped;
 } kn_mix;
+
+/* Control thread: drains meter records into per-deck accumulators. */
+int kn_mix_meters_take(kn_mix *m, kn_meter_rec *out);
 
 int kn_mix_init(kn_mix *m, int channels, double rate);
 void kn_mix_free(kn_mix *m);
@@ -160,6 +185,8 @@ typedef struct kn_deck {
     uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
     int version;          /* history version playing */
     char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
+    double gain_db, pan;  /* mixer settings (levels.c) */
+    int mute, solo;
     int audible_pending;  /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
 } kn_deck;
@@ -177,6 +204,16 @@ typedef struct kn_event {
 
 /* Save/request -> first new frame handed to the device, per deck (bench). */
 #define KN_AUDIBLE 256
+
+/* Meter accumulation between windows, and the latest window (levels.c). */
+typedef struct kn_meter_acc {
+    float peak[KN_MAX_DECKS + 1];
+    double sumsq[KN_MAX_DECKS + 1];
+    uint64_t frames, t0;
+} kn_meter_acc;
+typedef struct kn_meter {
+    double peak_db, rms_db;
+} kn_meter;
 
 typedef struct kn_conductor {
     char instance[KN_NAME_MAX];
@@ -201,6 +238,11 @@ typedef struct kn_conductor {
     uint64_t nevents;
     double audible_ms[KN_AUDIBLE]; /* ring of the latest measurements */
     uint64_t naudible;
+    double master_db;
+    kn_meter_acc meter_acc;
+    kn_meter meter[KN_MAX_DECKS + 1]; /* [KN_MAX_DECKS] is the master */
+    int osc_port;
+    char osc_host[64];
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -231,6 +273,13 @@ void kn_decks_retarget(kn_conductor *c);
 const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
 void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ------------------------------------------------------------ levels */
+
+/* Recomputes every deck's and the master's gain targets from the settings. */
+void kn_levels_apply(kn_conductor *c, double ramp_ms);
+void kn_levels_reset_deck(kn_conductor *c, int slot);
+int kn_levels_tick(kn_conductor *c);
+
 /* ------------------------------------------------------ watch, history */
 
 int kn_watch_open(void);
@@ -256,8 +305,11 @@ int kn_control_open(kn_conductor *c, char *err, size_t errlen);
 int kn_control_fd(void);
 void kn_control_handle(kn_conductor *c);
 void kn_control_close(void);
+/* Sets a parameter's target (clamped to its range) with a glide. */
+void kn_param_store(kn_param_slot *s, double value, double ramp_ms);
+kn_param_slot *kn_param_find(kn_deck *d, const char *name);
 /* One request (JSON text) -> one reply (JSON text, malloc'd). Public for
- * the fuzz harness. */
+ * the fuzz harness and OSC. */
 char *kn_control_dispatch(kn_conductor *c, const char *req, size_t len);
 
 #endif

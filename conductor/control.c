@@ -12,9 +12,13 @@
  *   ping | status | play{file,display,deck,fade_ms,watch} | result{deck,id}
  *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
- *   down
+ *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
+ *   meters | map_load{path} | down
+ * set also takes ramp_ms. Any request may carry "req" (a string id): a
+ * repeated id gets the cached reply instead of acting twice.
  */
 #include "conductor.h"
+#include "osc.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -93,6 +97,10 @@ static kn_deck *deck_arg(kn_conductor *c, const cJSON *req, cJSON **reply) {
     return d;
 }
 
+static cJSON *mix_json(kn_deck *d);
+static kn_param_slot *param_find(kn_deck *d, const char *name);
+static cJSON *meter_json(const kn_meter *m);
+
 /* ------------------------------------------------------------ status */
 
 static const char *proc_state(const kn_proc *p) {
@@ -127,6 +135,9 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);
+    cJSON_AddNumberToObject(o, "peak_db", c->meter[d - c->deck].peak_db);
+    cJSON_AddNumberToObject(o, "rms_db", c->meter[d - c->deck].rms_db);
+    cJSON_AddItemToObject(o, "mix", mix_json(d));
     cJSON_AddStringToObject(o, "last_event", d->last_event);
     cJSON_AddNumberToObject(o, "version", d->version);
     cJSON_AddNumberToObject(o, "fade_ms", d->fade_ms);
@@ -141,6 +152,8 @@ static cJSON *cmd_status(kn_conductor *c) {
     cJSON_AddStringToObject(r, "socket", c->sock_path);
     cJSON_AddStringToObject(r, "log", c->log_path);
     cJSON_AddStringToObject(r, "history", c->history_dir);
+    cJSON_AddNumberToObject(r, "osc_port", c->osc_port);
+    cJSON_AddStringToObject(r, "osc_host", c->osc_host);
     cJSON_AddStringToObject(r, "backend", kn_audio_backend(c->audio));
     cJSON_AddStringToObject(r, "device", kn_audio_device(c->audio));
     cJSON_AddStringToObject(r, "backend_choice", kn_audio_why(c->audio));
@@ -153,6 +166,8 @@ static cJSON *cmd_status(kn_conductor *c) {
     cJSON_AddNumberToObject(r, "frames", (double)kn_audio_frames(c->audio));
     cJSON_AddNumberToObject(r, "failovers", kn_audio_failovers(c->audio));
     cJSON_AddBoolToObject(r, "limiter", atomic_load(&c->mix.limiter_on));
+    cJSON_AddItemToObject(r, "master", meter_json(&c->meter[KN_MAX_DECKS]));
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(r, "master"), "gain_db", c->master_db);
     cJSON_AddNumberToObject(r, "limited_frames", (double)atomic_load(&c->mix.limited));
     char path[4096];
     uint64_t frames, dropped;
@@ -233,6 +248,18 @@ static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
     return ok_reply();
 }
 
+void kn_param_store(kn_param_slot *s, double value, double ramp_ms) {
+    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
+    double x = value < lo ? lo : value > hi ? hi : value;
+    atomic_store(&s->ramp, kn_dbits(ramp_ms));
+    atomic_store(&s->value, kn_dbits(x));
+    atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* after value and ramp */
+}
+
+kn_param_slot *kn_param_find(kn_deck *d, const char *name) {
+    return param_find(d, name);
+}
+
 static kn_param_slot *param_find(kn_deck *d, const char *name) {
     uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
     for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
@@ -246,6 +273,7 @@ static cJSON *param_json(kn_param_slot *s) {
     snprintf(name, sizeof name, "%.*s", KN_NAME_MAX - 1, s->name); /* bounded: untrusted */
     cJSON_AddStringToObject(o, "name", name);
     cJSON_AddNumberToObject(o, "value", kn_bitsd(atomic_load(&s->value)));
+    cJSON_AddNumberToObject(o, "current", kn_bitsd(atomic_load(&s->current)));
     cJSON_AddNumberToObject(o, "min", kn_bitsd(atomic_load(&s->min)));
     cJSON_AddNumberToObject(o, "max", kn_bitsd(atomic_load(&s->max)));
     cJSON_AddNumberToObject(o, "default", kn_bitsd(atomic_load(&s->def)));
@@ -267,13 +295,20 @@ static cJSON *cmd_set(kn_conductor *c, const cJSON *req) {
                  name, d->name);
         return err_reply(m);
     }
-    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
-    double x = v->valuedouble;
-    x = x < lo ? lo : x > hi ? hi : x;
-    atomic_store(&s->value, kn_dbits(x));
+    const cJSON *ramp = cJSON_GetObjectItemCaseSensitive(req, "ramp_ms");
+    if (ramp && (!cJSON_IsNumber(ramp) || !(ramp->valuedouble >= 0 && ramp->valuedouble <= 3.6e6)))
+        return err_reply("\"ramp_ms\" must be a number of milliseconds, 0..3600000");
+    kn_param_store(s, v->valuedouble, ramp ? ramp->valuedouble : 0);
     r = ok_reply();
     cJSON_AddItemToObject(r, "param", param_json(s));
     return r;
+}
+
+/* Parameters the deck's current code declares (removed ones are hidden,
+ * and keep their value for when the code declares them again). */
+static int param_live(const kn_deck *d, const kn_param_slot *s) {
+    uint32_t by = atomic_load(&s->declared_by);
+    return by && (by == d->cur.id || (d->cur.st == KN_PROC_NONE && by == d->next.id));
 }
 
 static cJSON *cmd_params(kn_conductor *c, const cJSON *req) {
@@ -281,10 +316,113 @@ static cJSON *cmd_params(kn_conductor *c, const cJSON *req) {
     kn_deck *d = deck_arg(c, req, &r);
     if (!d) return r;
     r = ok_reply();
+    cJSON_AddStringToObject(r, "deck", d->name);
     cJSON *a = cJSON_AddArrayToObject(r, "params");
     uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
     for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
-        cJSON_AddItemToArray(a, param_json(&d->params->slot[i]));
+        if (param_live(d, &d->params->slot[i]))
+            cJSON_AddItemToArray(a, param_json(&d->params->slot[i]));
+    return r;
+}
+
+static cJSON *cmd_get(kn_conductor *c, const cJSON *req) {
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    const char *name = str_arg(req, "name");
+    kn_param_slot *s = name ? param_find(d, name) : NULL;
+    if (!s) {
+        char m[160];
+        snprintf(m, sizeof m, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
+                 name ? name : "", d->name);
+        return err_reply(m);
+    }
+    r = ok_reply();
+    cJSON_AddItemToObject(r, "param", param_json(s));
+    return r;
+}
+
+static cJSON *mix_json(kn_deck *d) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", d->name);
+    cJSON_AddNumberToObject(o, "gain_db", d->gain_db);
+    cJSON_AddBoolToObject(o, "mute", d->mute);
+    cJSON_AddBoolToObject(o, "solo", d->solo);
+    cJSON_AddNumberToObject(o, "pan", d->pan);
+    return o;
+}
+
+static cJSON *cmd_mix(kn_conductor *c) {
+    cJSON *r = ok_reply();
+    cJSON *m = cJSON_AddObjectToObject(r, "master");
+    cJSON_AddNumberToObject(m, "gain_db", c->master_db);
+    cJSON_AddBoolToObject(m, "limiter", atomic_load(&c->mix.limiter_on));
+    cJSON *a = cJSON_AddArrayToObject(r, "decks");
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used && c->deck[i].name[0]) cJSON_AddItemToArray(a, mix_json(&c->deck[i]));
+    return r;
+}
+
+/* Validates and applies any of gain_db, mute, solo, pan to a deck or
+ * "master". Shared by the CLI protocol and OSC. */
+static cJSON *cmd_mixer(kn_conductor *c, const cJSON *req) {
+    const char *name = str_arg(req, "deck");
+    const cJSON *gain = cJSON_GetObjectItemCaseSensitive(req, "gain_db");
+    const cJSON *mute = cJSON_GetObjectItemCaseSensitive(req, "mute");
+    const cJSON *solo = cJSON_GetObjectItemCaseSensitive(req, "solo");
+    const cJSON *pan = cJSON_GetObjectItemCaseSensitive(req, "pan");
+    const cJSON *ramp = cJSON_GetObjectItemCaseSensitive(req, "ramp_ms");
+    if (gain && (!cJSON_IsNumber(gain) || !(gain->valuedouble >= -120 && gain->valuedouble <= 24)))
+        return err_reply("\"gain_db\" must be a number of dB, -120..24");
+    if (pan && (!cJSON_IsNumber(pan) || !(pan->valuedouble >= -1 && pan->valuedouble <= 1)))
+        return err_reply("\"pan\" must be a number, -1 (left) .. 1 (right)");
+    if ((mute && !cJSON_IsBool(mute)) || (solo && !cJSON_IsBool(solo)))
+        return err_reply("\"mute\" and \"solo\" must be true or false");
+    if (ramp && (!cJSON_IsNumber(ramp) || !(ramp->valuedouble >= 0 && ramp->valuedouble <= 60000)))
+        return err_reply("\"ramp_ms\" must be a number of milliseconds, 0..60000");
+    double ramp_ms = ramp ? ramp->valuedouble : 10;
+    if (name && !strcmp(name, "master")) {
+        if (mute || solo || pan) return err_reply("the master has only a gain");
+        if (gain) c->master_db = gain->valuedouble;
+        kn_levels_apply(c, ramp_ms);
+        return cmd_mix(c);
+    }
+    cJSON *r = NULL;
+    kn_deck *d = deck_arg(c, req, &r);
+    if (!d) return r;
+    if (gain) d->gain_db = gain->valuedouble;
+    if (mute) d->mute = cJSON_IsTrue(mute);
+    if (solo) d->solo = cJSON_IsTrue(solo);
+    if (pan) d->pan = pan->valuedouble;
+    kn_levels_apply(c, ramp_ms);
+    r = ok_reply();
+    cJSON_AddItemToObject(r, "deck", mix_json(d));
+    return r;
+}
+
+static cJSON *meter_json(const kn_meter *m) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "peak_db", m->peak_db);
+    cJSON_AddNumberToObject(o, "rms_db", m->rms_db);
+    return o;
+}
+
+static cJSON *cmd_meters(kn_conductor *c) {
+    cJSON *r = ok_reply();
+    cJSON *m = meter_json(&c->meter[KN_MAX_DECKS]);
+    cJSON_AddNumberToObject(m, "limited_frames", (double)atomic_load(&c->mix.limited));
+    cJSON_AddItemToObject(r, "master", m);
+    cJSON *a = cJSON_AddArrayToObject(r, "decks");
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_deck *d = &c->deck[i];
+        if (!d->used || !d->name[0]) continue;
+        cJSON *o = meter_json(&c->meter[i]);
+        cJSON_AddStringToObject(o, "name", d->name);
+        cJSON_AddNumberToObject(o, "load", d->load);
+        cJSON_AddNumberToObject(o, "underruns", (double)atomic_load(&c->mix.deck[i].underruns));
+        cJSON_AddNumberToObject(o, "nonfinite", (double)atomic_load(&c->mix.deck[i].nonfinite));
+        cJSON_AddItemToArray(a, o);
+    }
     return r;
 }
 
@@ -371,9 +509,37 @@ static cJSON *cmd_revert(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
+/* Replies to the last requests that carried an id: a resent request (nng
+ * REQ resends on reconnect) is answered again, not executed twice. */
+#define REQ_CACHE 32
+static struct {
+    char id[64];
+    char *reply;
+} req_cache[REQ_CACHE];
+static unsigned req_next;
+
+static char *cached_reply(const char *id) {
+    for (int i = 0; id && i < REQ_CACHE; i++)
+        if (req_cache[i].reply && !strcmp(req_cache[i].id, id)) return strdup(req_cache[i].reply);
+    return NULL;
+}
+
+static void cache_reply(const char *id, const char *reply) {
+    if (!id || strlen(id) >= sizeof req_cache[0].id) return;
+    unsigned i = req_next++ % REQ_CACHE;
+    free(req_cache[i].reply);
+    snprintf(req_cache[i].id, sizeof req_cache[i].id, "%s", id);
+    req_cache[i].reply = strdup(reply);
+}
+
 char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
     cJSON *req = cJSON_ParseWithLength(text, len);
-    const char *cmd = str_arg(req, "cmd");
+    const char *cmd = str_arg(req, "cmd"), *rid = str_arg(req, "req");
+    char *again = cached_reply(rid);
+    if (again) {
+        cJSON_Delete(req);
+        return again;
+    }
     cJSON *r;
     if (!req || !cJSON_IsObject(req))
         r = err_reply("malformed request: expected a JSON object like {\"cmd\":\"status\"}");
@@ -404,6 +570,21 @@ char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
         r = cmd_history(c, req);
     else if (!strcmp(cmd, "revert"))
         r = cmd_revert(c, req);
+    else if (!strcmp(cmd, "get"))
+        r = cmd_get(c, req);
+    else if (!strcmp(cmd, "mix"))
+        r = cmd_mix(c);
+    else if (!strcmp(cmd, "mixer"))
+        r = cmd_mixer(c, req);
+    else if (!strcmp(cmd, "meters"))
+        r = cmd_meters(c);
+    else if (!strcmp(cmd, "map_load")) {
+        const char *path = str_arg(req, "path");
+        char err[600];
+        if (!path || path[0] != '/') r = err_reply("map_load needs an absolute \"path\"");
+        else if (kn_surface_load(c, path, err, sizeof err)) r = err_reply(err);
+        else r = ok_reply();
+    }
     else if (!strcmp(cmd, "down")) {
         c->quit = 1;
         r = ok_reply();
@@ -413,6 +594,7 @@ char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
         r = err_reply(m);
     }
     char *out = cJSON_PrintUnformatted(r);
+    if (out) cache_reply(rid, out);
     cJSON_Delete(r);
     cJSON_Delete(req);
     return out;

@@ -179,15 +179,26 @@ static void proc_close(kn_proc *p) {
 static void proc_kill(kn_conductor *c, kn_proc *p) {
     if (p->st == KN_PROC_NONE) return;
     if (p->pidfd >= 0) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-    for (int i = 0; i < 64; i++)
-        if (c->reap_fd[i] < 0) {
+    else if (p->pid > 0) kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
+    int queued = 0;
+    for (int i = 0; i < 64 && !queued; i++)
+        if (c->reap_pid[i] <= 0) {
             c->reap_fd[i] = p->pidfd;
             c->reap_pid[i] = p->pid;
             p->pidfd = -1;
-            break;
+            queued = 1;
         }
-    if (p->pidfd >= 0) waitpid(p->pid, NULL, 0); /* reap list full: SIGKILLed, so brief */
+    if (!queued && p->pid > 0) waitpid(p->pid, NULL, 0); /* list full: SIGKILLed, so brief */
     proc_close(p);
+}
+
+/* Non-blocking exit check; returns 1 (and fills si) if the process ended.
+ * Without a pidfd (old kernel, valgrind) it falls back to the pid. */
+static int exited(int pidfd, pid_t pid, siginfo_t *si) {
+    memset(si, 0, sizeof *si);
+    int rc = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG)
+                        : waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG);
+    return rc == 0 && si->si_pid;
 }
 
 /* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. With
@@ -231,8 +242,7 @@ static void spare_ensure(kn_conductor *c) {
     siginfo_t si;
     if (c->spare.st != KN_PROC_NONE) {
         memset(&si, 0, sizeof si);
-        if (!(waitid(P_PIDFD, (id_t)c->spare.pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid))
-            return; /* alive and waiting */
+        if (!exited(c->spare.pidfd, c->spare.pid, &si)) return; /* alive and waiting */
         close(c->spare_job);
         proc_close(&c->spare);
     }
@@ -396,15 +406,9 @@ static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
     return buf;
 }
 
-/* Non-blocking exit check; returns 1 (and fills si) if the process ended. */
-static int exited(int pidfd, siginfo_t *si) {
-    memset(si, 0, sizeof *si);
-    return pidfd >= 0 && waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG) == 0 && si->si_pid;
-}
-
 static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     siginfo_t si;
-    if (p->st == KN_PROC_NONE || !exited(p->pidfd, &si)) return;
+    if (p->st == KN_PROC_NONE || !exited(p->pidfd, p->pid, &si)) return;
     read_reports(c, d, p);
     if (p->st == KN_PROC_NONE) return;
     char how[64];
@@ -517,6 +521,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     atomic_store(&m->frames, 0);
     atomic_store(&m->corrupt, 0);
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
+    kn_levels_reset_deck(c, slot_of(c, d));
     kn_log("deck %s: created in slot %d", name, slot_of(c, d));
     return d;
 }
@@ -648,9 +653,10 @@ void kn_decks_handle(kn_conductor *c) {
     }
     for (int i = 0; i < 64; i++) {
         siginfo_t si;
-        if (c->reap_fd[i] >= 0 && exited(c->reap_fd[i], &si)) {
-            close(c->reap_fd[i]);
+        if (c->reap_pid[i] > 0 && exited(c->reap_fd[i], c->reap_pid[i], &si)) {
+            if (c->reap_fd[i] >= 0) close(c->reap_fd[i]);
             c->reap_fd[i] = -1;
+            c->reap_pid[i] = 0;
         }
     }
 }
@@ -662,8 +668,10 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
     kn_unwatch_deck(c, d);
     atomic_store_explicit(&c->mix.deck[slot_of(c, d)].state, KN_MIX_OFF, memory_order_release);
     segments_free(c, d);
+    int soloed = d->solo;
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = -1;
+    if (soloed) kn_levels_apply(c, 10); /* the others become audible again */
 }
 
 void kn_decks_tick(kn_conductor *c) {
@@ -723,9 +731,10 @@ void kn_decks_shutdown(kn_conductor *c) {
         deck_free(c, d);
     }
     for (int i = 0; i < 64; i++)
-        if (c->reap_fd[i] >= 0) {
+        if (c->reap_pid[i] > 0) {
             waitpid(c->reap_pid[i], NULL, 0); /* all SIGKILLed: returns promptly */
-            close(c->reap_fd[i]);
+            if (c->reap_fd[i] >= 0) close(c->reap_fd[i]);
             c->reap_fd[i] = -1;
+            c->reap_pid[i] = 0;
         }
 }

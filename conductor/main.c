@@ -21,6 +21,7 @@
  * only the kn_mix atomics with it.
  */
 #include "conductor.h"
+#include "osc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,13 +47,16 @@ static void usage(FILE *f) {
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
           "  --debounce MS      wait this long after a save before compiling (default 0)\n"
           "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
+          "  --osc-port PORT    OSC over UDP (default 7770; 0 turns OSC off)\n"
+          "  --osc-host ADDR    address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
           "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
           f);
 }
 
 typedef struct opts {
     kn_audio_opts audio;
-    const char *instance, *history_dir;
+    const char *instance, *history_dir, *osc_host;
+    int osc_port, osc_explicit;
     int no_limiter, ready_fd;
     double state_mb, debounce_ms;
 } opts;
@@ -63,9 +67,9 @@ static int parse(int argc, char **argv, opts *o) {
         {"latency", 1, 0, 'l'}, {"channels", 1, 0, 'c'},   {"no-limiter", 0, 0, 'L'},
         {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'}, {"state-mb", 1, 0, 'S'},
         {"debounce", 1, 0, 'D'}, {"history-dir", 1, 0, 'H'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"osc-port", 1, 0, 'O'}, {"osc-host", 1, 0, 'o'}, {0, 0, 0, 0}};
     *o = (opts){.audio = {"auto", 48000, 2, 64, 0}, .ready_fd = -1, .state_mb = 16,
-                .debounce_ms = 0};
+                .debounce_ms = 0, .osc_host = "127.0.0.1", .osc_port = 7770};
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
@@ -80,6 +84,8 @@ static int parse(int argc, char **argv, opts *o) {
         case 'S': o->state_mb = atof(optarg); break;
         case 'D': o->debounce_ms = atof(optarg); break;
         case 'H': o->history_dir = optarg; break;
+        case 'O': o->osc_port = atoi(optarg), o->osc_explicit = 1; break;
+        case 'o': o->osc_host = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -97,6 +103,7 @@ static const char *check_opts(const opts *o) {
         return "--latency must be 1..2000 ms";
     if (!(o->state_mb >= 1 && o->state_mb <= 1024)) return "--state-mb must be 1..1024";
     if (!(o->debounce_ms >= 0 && o->debounce_ms <= 1000)) return "--debounce must be 0..1000 ms";
+    if (o->osc_port < 0 || o->osc_port > 65535) return "--osc-port must be 0..65535";
     return NULL;
 }
 
@@ -169,12 +176,13 @@ static void find_cartridge(kn_conductor *c, const char *argv0) {
 }
 
 static void event_loop(kn_conductor *c, int sfd) {
-    struct pollfd fds[3 + 4 * KN_MAX_DECKS + 64];
+    struct pollfd fds[4 + 4 * KN_MAX_DECKS + 64];
     while (!c->quit) {
         fds[0] = (struct pollfd){kn_control_fd(), POLLIN, 0};
         fds[1] = (struct pollfd){sfd, POLLIN, 0};
         fds[2] = (struct pollfd){kn_watch_fd(), POLLIN, 0};
-        int n = 3 + kn_decks_pollfds(c, fds + 3, (int)(sizeof fds / sizeof fds[0]) - 3);
+        fds[3] = (struct pollfd){kn_osc_fd(), POLLIN, 0};
+        int n = 4 + kn_decks_pollfds(c, fds + 4, (int)(sizeof fds / sizeof fds[0]) - 4);
         poll(fds, (nfds_t)n, kn_decks_timeout_ms(c, 20));
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == sizeof si) {
@@ -182,9 +190,12 @@ static void event_loop(kn_conductor *c, int sfd) {
             c->quit = 1;
         }
         kn_control_handle(c);
+        kn_osc_handle(c);
         kn_watch_handle(c);
         kn_decks_handle(c);
         kn_decks_tick(c);
+        kn_levels_tick(c);
+        kn_osc_tick(c); /* feedback and meters, ~30 Hz */
         if (kn_audio_poll(c->audio)) kn_decks_retarget(c);
     }
 }
@@ -197,6 +208,7 @@ static void shutdown_all(kn_conductor *c) {
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
     kn_decks_shutdown(c);
     kn_control_close();
+    kn_osc_close();
     kn_watch_close();
     unlink(c->sock_path);
     kn_seg_reclaim(c->instance);
@@ -238,15 +250,27 @@ int main(int argc, char **argv) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;
     }
+    c.osc_port = o.osc_port;
+    snprintf(c.osc_host, sizeof c.osc_host, "%s", o.osc_host);
+    if (kn_osc_open(&c, err, sizeof err)) {
+        if (o.osc_explicit) {
+            kn_control_close();
+            kn_audio_close(c.audio);
+            return fail_start(o.ready_fd, err), 1;
+        }
+        /* The default port is taken (another instance?): play on without OSC. */
+        kn_log("OSC off: %s", err);
+        c.osc_port = 0;
+    }
     int sfd = signal_fd();
     char ready[2048];
     snprintf(ready, sizeof ready,
              "{\"ok\":true,\"pid\":%d,\"backend\":\"%s\",\"rate\":%d,\"channels\":%d,"
              "\"block\":%d,\"device_latency_ms\":%.2f,\"ring_target_ms\":%.2f,"
-             "\"socket\":\"%s\",\"log\":\"%s\"}",
+             "\"socket\":\"%s\",\"log\":\"%s\",\"osc\":\"%s:%d\"}",
              getpid(), kn_audio_backend(c.audio), c.rate, c.channels, c.block,
              kn_audio_latency(c.audio) * 1000, c.target * 1000.0 / c.rate, c.sock_path,
-             c.log_path);
+             c.log_path, c.osc_port ? c.osc_host : "off", c.osc_port);
     kn_log("conductor up: %s (%s)", ready, kn_audio_why(c.audio));
     tell_ready(o.ready_fd, ready);
     event_loop(&c, sfd);

@@ -9,6 +9,12 @@
  * asked to stop fades out over the same ~1 ms. A deck at full level is
  * summed without any multiply, so one deck alone is bit-exact.
  *
+ * Each deck then gets its gains (gain/mute/solo and pan, computed by the
+ * control thread; ramped linearly here so no change clicks), and the master
+ * its master gain. At unity the sum is a plain add: one deck alone stays
+ * bit-exact. Meters (peak, sum of squares) go to the control thread through
+ * an SPSC ring of records, one per chunk.
+ *
  * The master then goes through the safety limiter: an instant-attack peak
  * envelope; below -6 dBFS the signal is untouched (bit-exact), above it the
  * gain maps the envelope through 0.5 + 0.5*tanh((e-0.5)/0.5), which is
@@ -32,16 +38,76 @@ void kn_mix_set_rate(kn_mix *m, double rate) {
     m->lim_release = (float)exp(-1.0 / (0.05 * rate)); /* 50 ms release */
 }
 
+static uint32_t fbits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static float bitsf(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 int kn_mix_init(kn_mix *m, int channels, double rate) {
     memset(m, 0, sizeof *m);
     m->channels = channels;
     kn_mix_set_rate(m, rate);
     atomic_store(&m->limiter_on, 1);
+    m->master_g = m->master_to = 1;
+    atomic_store(&m->master_target, fbits(1));
+    atomic_store(&m->master_ramp, 480);
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_mix_deck *d = &m->deck[i];
+        for (int k = 0; k < 3; k++) {
+            d->g[k] = d->gto[k] = 1;
+            atomic_store(&d->gain_target[k], fbits(1));
+        }
+        atomic_store(&d->ramp_frames, 480);
+    }
     m->scratch = calloc((size_t)KN_MIX_CHUNK * (size_t)channels, sizeof(float));
-    return m->scratch ? 0 : -1;
+    m->meters = calloc(KN_METER_RECS, sizeof *m->meters);
+    return m->scratch && m->meters ? 0 : -1;
 }
 
-void kn_mix_free(kn_mix *m) { free(m->scratch); }
+void kn_mix_free(kn_mix *m) {
+    free(m->scratch);
+    free(m->meters);
+}
+
+int kn_mix_meters_take(kn_mix *m, kn_meter_rec *out) {
+    uint64_t r = atomic_load_explicit(&m->meter_r, memory_order_relaxed);
+    if (r == atomic_load_explicit(&m->meter_w, memory_order_acquire)) return 0;
+    *out = m->meters[r % KN_METER_RECS];
+    atomic_store_explicit(&m->meter_r, r + 1, memory_order_release);
+    return 1;
+}
+
+/* Picks up a new target; returns 1 while any gain is not exactly unity. */
+static int gains_update(float *g, float *step, float *to, _Atomic uint32_t *target, int n,
+                        uint32_t ramp) {
+    int busy = 0;
+    for (int k = 0; k < n; k++) {
+        float t = bitsf(atomic_load_explicit(&target[k], memory_order_relaxed));
+        if (!(t >= 0 && t <= 16)) t = 0; /* never trust a gain: finite, at most +24 dB */
+        if (t != to[k]) {
+            to[k] = t;
+            step[k] = (t - g[k]) / (float)(ramp ? ramp : 1);
+        }
+        busy |= g[k] != 1 || to[k] != 1;
+    }
+    return busy;
+}
+
+/* Advances one gain by one frame towards its target. */
+static inline float gain_tick(float *g, float step, float to) {
+    float v = *g;
+    if (v != to) {
+        float n = v + step;
+        *g = (step > 0 ? n >= to : n <= to) ? to : n;
+    }
+    return v;
+}
 
 static uint64_t scrub(float *x, int n) {
     uint64_t bad = 0;
@@ -102,7 +168,34 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     return take;
 }
 
-static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames) {
+/* Applies the deck's gains to m->scratch (n frames) and adds it to master;
+ * records the deck's meter values. */
+static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_meter_rec *rec,
+                          int slot) {
+    int ch = m->channels;
+    uint32_t ramp = atomic_load_explicit(&d->ramp_frames, memory_order_relaxed);
+    if (gains_update(d->g, d->gstep, d->gto, d->gain_target, 3, ramp)) {
+        for (int i = 0; i < n; i++) {
+            float gl = gain_tick(&d->g[0], d->gstep[0], d->gto[0]);
+            float gr = gain_tick(&d->g[1], d->gstep[1], d->gto[1]);
+            float go = gain_tick(&d->g[2], d->gstep[2], d->gto[2]);
+            for (int c = 0; c < ch; c++)
+                m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
+        }
+    }
+    float peak = 0, sumsq = 0;
+    for (int i = 0; i < n * ch; i++) {
+        float x = m->scratch[i];
+        master[i] += x;
+        peak = fmaxf(peak, fabsf(x));
+        sumsq += x * x;
+    }
+    rec->peak[slot] = peak;
+    rec->sumsq[slot] = sumsq;
+}
+
+static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_meter_rec *rec,
+                     int slot) {
     int ch = m->channels;
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
     if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING) return;
@@ -114,7 +207,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames) {
         d->playing = 0;
         atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
     }
-    for (int i = 0; i < n * ch; i++) master[i] += m->scratch[i];
+    deck_gain_sum(m, d, master, n, rec, slot);
 }
 
 void kn_limit(kn_mix *m, float *master, int frames) {
@@ -136,10 +229,44 @@ void kn_limit(kn_mix *m, float *master, int frames) {
     if (touched) atomic_fetch_add_explicit(&m->limited, touched, memory_order_relaxed);
 }
 
+static void master_gain(kn_mix *m, float *master, int frames) {
+    int ch = m->channels;
+    uint32_t ramp = atomic_load_explicit(&m->master_ramp, memory_order_relaxed);
+    if (!gains_update(&m->master_g, &m->master_step, &m->master_to, &m->master_target, 1, ramp))
+        return;
+    for (int i = 0; i < frames; i++) {
+        float g = gain_tick(&m->master_g, m->master_step, m->master_to);
+        for (int c = 0; c < ch; c++) master[i * ch + c] *= g;
+    }
+}
+
+/* Publishes one meter record; drops it (counted) if the reader is behind. */
+static void meter_push(kn_mix *m, const kn_meter_rec *rec) {
+    uint64_t w = atomic_load_explicit(&m->meter_w, memory_order_relaxed);
+    if (w - atomic_load_explicit(&m->meter_r, memory_order_acquire) >= KN_METER_RECS) {
+        atomic_fetch_add_explicit(&m->meter_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    m->meters[w % KN_METER_RECS] = *rec;
+    atomic_store_explicit(&m->meter_w, w + 1, memory_order_release);
+}
+
 void kn_mix_run(kn_mix *m, float *master, int frames) {
+    kn_meter_rec rec;
+    memset(&rec, 0, sizeof rec);
+    rec.frames = (uint32_t)frames;
     memset(master, 0, (size_t)frames * (size_t)m->channels * sizeof(float));
-    for (int i = 0; i < KN_MAX_DECKS; i++) deck_mix(m, &m->deck[i], master, frames);
+    for (int i = 0; i < KN_MAX_DECKS; i++) deck_mix(m, &m->deck[i], master, frames, &rec, i);
     /* A deck cannot smuggle a non-finite sample past this point. */
     scrub(master, frames * m->channels);
+    master_gain(m, master, frames);
     if (atomic_load_explicit(&m->limiter_on, memory_order_relaxed)) kn_limit(m, master, frames);
+    float peak = 0, sumsq = 0;
+    for (int i = 0; i < frames * m->channels; i++) {
+        peak = fmaxf(peak, fabsf(master[i]));
+        sumsq += master[i] * master[i];
+    }
+    rec.peak[KN_MAX_DECKS] = peak;
+    rec.sumsq[KN_MAX_DECKS] = sumsq;
+    meter_push(m, &rec);
 }

@@ -127,12 +127,16 @@ typedef struct kn_state_seg {
 
 /* ----------------------------------------------------------------- param */
 
-/* Doubles travel as their bit patterns in 64-bit atomics (never torn). */
+/* Doubles travel as their bit patterns in 64-bit atomics (never torn).
+ * `value` is the target (set by the conductor, with `ramp` ms and a bumped
+ * `seq`); `current` is where the producing cartridge's smoothing stands,
+ * published every block, so feedback shows glides and a successor
+ * continues a glide from where it was. */
 typedef struct kn_param_slot {
     char name[KN_NAME_MAX]; /* written once, before the slot is published */
-    _Atomic uint64_t min, max, def, value;
+    _Atomic uint64_t min, max, def, value, current, ramp;
     _Atomic uint32_t declared_by; /* id of the last cartridge that declared it */
-    uint32_t pad;
+    _Atomic uint32_t seq;         /* bumped by every set */
 } kn_param_slot;
 
 typedef struct kn_param_seg {

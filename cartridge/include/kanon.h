@@ -38,8 +38,13 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes);
  * changed by `kanon set`. Call it from setup(). */
 kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def);
 
-/* The knob's value for the current block. */
+/* The knob's value for the current block. Changes glide (at least 10 ms,
+ * or `kanon set --ramp MS`), stepping once per block: zipper-free. */
 double kn_get(const kn_param *p);
+
+/* The knob's value for the next sample: call it once per frame, in order,
+ * for a glide that is smooth sample by sample. */
+double kn_smooth(kn_param *p);
 
 /* Math: declarations of libm's functions (resolved at load time). */
 float sinf(float), cosf(float), tanf(float), tanhf(float), expf(float), logf(float);

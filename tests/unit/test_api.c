@@ -8,13 +8,17 @@
  *     zero-fills the rest; a shrunk one keeps the prefix; a full segment
  *     is a clear fatal error, not a crash.
  *   - kn_param_decl: default on first declaration; a value set from
- *     outside survives re-declaration; a new range clamps it; kn_get is
- *     constant within a block and follows the segment between blocks;
- *     non-finite or inverted ranges are refused.
+ *     outside survives re-declaration; a new range clamps it; non-finite
+ *     or inverted ranges are refused.
+ *   - smoothing: a set glides linearly to its target over 10 ms (or the
+ *     set's ramp), one step per block for kn_get and per sample for
+ *     kn_smooth, arrives exactly, never overshoots; the smoothed value is
+ *     published to the slot (`current`) for feedback and successors.
  */
 #include "cartridge.h"
 #include "segment.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +89,30 @@ static void test_state(world *w) {
     kn_cart_free(&b);
 }
 
+/* Sets a slot like the conductor does (value, ramp, seq bump). */
+static void conductor_set(kn_param_slot *s, double v, double ramp_ms) {
+    atomic_store(&s->ramp, kn_dbits(ramp_ms));
+    atomic_store(&s->value, kn_dbits(v));
+    atomic_fetch_add(&s->seq, 1);
+}
+
+/* Refreshes until the value settles; checks every step on the way. */
+static int glide(kn_cart *c, kn_param *p, double from, double to, double max_step) {
+    double prev = from;
+    int blocks = 0;
+    for (; blocks < 100000; blocks++) {
+        kn_params_refresh(c);
+        double v = kn_get(p);
+        CHECK(fabs(v - prev) <= max_step + 1e-9);
+        CHECK(to >= from ? v >= prev && v <= to : v <= prev && v >= to);
+        double s0 = kn_smooth(p), s1 = kn_smooth(p); /* per-sample values inside the block */
+        CHECK(s0 == v && fabs(s1 - s0) <= max_step / c->ctx.block + 1e-9);
+        prev = v;
+        if (v == to) break;
+    }
+    return blocks;
+}
+
 static void test_params(world *w) {
     kn_cart a, b;
     new_cart(&a, w, 3);
@@ -93,14 +121,17 @@ static void test_params(world *w) {
     CHECK(kn_param_decl(&a.ctx, "freq", 20, 2000, 440) == f);
     /* the conductor sets a value in the segment; it shows at the next block */
     kn_param_slot *slot = &w->params->slot[0];
-    atomic_store(&slot->value, kn_dbits(1000));
+    conductor_set(slot, 1000, 0);
     CHECK(kn_get(f) == 440);
-    kn_params_refresh(&a);
-    CHECK(kn_get(f) == 1000);
-    atomic_store(&slot->value, kn_dbits(1e9)); /* out of range from outside: clamped */
-    kn_params_refresh(&a);
-    CHECK(kn_get(f) == 2000);
-    atomic_store(&slot->value, kn_dbits(1000));
+    /* default smoothing: 10 ms = 480 frames = 7.5 blocks of 64 */
+    int n = glide(&a, f, 440, 1000, 560.0 / 480 * 64);
+    CHECK(n >= 7 && n <= 9);
+    CHECK(kn_bitsd(atomic_load(&slot->current)) == 1000);
+    conductor_set(slot, 1e9, 100); /* out of range from outside: clamped; 100 ms ramp */
+    n = glide(&a, f, 1000, 2000, 1000.0 / 4800 * 64);
+    CHECK(n >= 75 && n <= 77);
+    conductor_set(slot, 1000, 0);
+    glide(&a, f, 2000, 1000, 1000.0 / 480 * 64);
     /* a new cartridge re-declares with a narrower range: value kept, clamped */
     new_cart(&b, w, 4);
     kn_param *f2 = kn_param_decl(&b.ctx, "freq", 20, 500, 100);
@@ -110,8 +141,7 @@ static void test_params(world *w) {
     CHECK(kn_get(g) == 1);
     CHECK(atomic_load(&w->params->count) == 2);
     CHECK(kn_param_preset(w->params, "gain", 0.5) == 0);
-    kn_params_refresh(&b);
-    CHECK(kn_get(g) == 0.5);
+    glide(&b, g, 1, 0.5, 0.5 / 480 * 64);
     kn_fatal_hook = on_fatal;
     if (!setjmp(fatal_jump)) {
         kn_param_decl(&b.ctx, "bad", 1, 0, 0.5);

@@ -1,0 +1,31 @@
+/*
+ * osc.h - OSC control (osc.c) and control surfaces (surface.c): the only
+ * conductor files that see liblo.
+ */
+#ifndef KANON_OSC_H
+#define KANON_OSC_H
+
+#include "conductor.h"
+
+#include <lo/lo.h>
+#include <netinet/in.h>
+
+int kn_osc_open(kn_conductor *c, char *err, size_t errlen);
+int kn_osc_fd(void);
+void kn_osc_handle(kn_conductor *c);
+void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from);
+void kn_osc_tick(kn_conductor *c);
+void kn_osc_close(void);
+/* Sends (and frees) one message from the OSC socket. */
+int kn_osc_send(const struct sockaddr_in *to, const char *path, lo_message m);
+/* Sets a parameter or a mixer field (gain, pan, mute, solo) of a deck or
+ * "master", reporting refusals to the current OSC sender. */
+void kn_osc_set(const char *deck, const char *name, double v);
+
+int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n);
+/* 1 if the address belongs to the loaded map (and was handled). */
+int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
+                      int argc);
+void kn_surface_tick(kn_conductor *c);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * surface.c - hardware-style control surfaces over OSC (`kanon map load`).
+ *
+ * A map (JSON, see docs/control-surfaces.md) names a controller's OSC
+ * addresses: rotary knobs (with push), push buttons, a main knob, a page
+ * knob and module switches, each with optional `value` and `display`
+ * feedback addresses on the controller (sent to the map's reply host and
+ * port). Pages bind the knobs, buttons and main knob to targets:
+ *
+ *   "freq"          a parameter of the selected module's deck
+ *   "bass.cutoff"   a parameter of a named deck
+ *   "gain" "pan" "mute" "solo", "bass.gain", "master.gain"   the mixer
+ *
+ * A knob's 0..1 maps onto the target's range, linearly or logarithmically;
+ * its push resets the default. A button toggles (mute/solo, or a parameter
+ * between its min and max). The page knob picks the page and the module
+ * switches pick the deck; both refresh every display. Whatever changes a
+ * bound value (this surface, the CLI, a glide) is sent back as value
+ * (0..1) and display text ("cutoff 1.20 kHz") on the next tick.
+ */
+#include "conductor.h"
+#include "osc.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <lo/lo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KNOBS   16
+#define MAX_BUTTONS 16
+#define MAX_PAGES   16
+#define MAX_MODULES 16
+#define ADDR        128
+
+typedef struct control {
+    char in[ADDR], push[ADDR], value[ADDR], display[ADDR];
+} control;
+
+typedef struct binding {
+    char target[64]; /* "" = unbound */
+    int log;         /* logarithmic scale */
+} binding;
+
+typedef struct page {
+    char name[32];
+    binding knob[MAX_KNOBS], button[MAX_BUTTONS], main;
+} page;
+
+typedef struct surface {
+    int loaded;
+    char name[64];
+    struct sockaddr_in reply;
+    control knob[MAX_KNOBS], button[MAX_BUTTONS], main, page_knob;
+    int nknobs, nbuttons;
+    control module[MAX_MODULES];
+    char module_deck[MAX_MODULES][KN_NAME_MAX];
+    int nmodules, module_sel;
+    page pages[MAX_PAGES];
+    int npages, page_sel;
+    double sent[MAX_KNOBS + MAX_BUTTONS + 1]; /* last value fed back per control */
+} surface;
+
+static surface S;
+
+/* A resolved target: where its value lives and its range. */
+typedef struct target {
+    kn_deck *deck;
+    kn_param_slot *slot; /* a parameter, or NULL for the mixer */
+    char field[KN_NAME_MAX]; /* mixer field: gain, pan, mute, solo */
+    int master;
+    char label[KN_NAME_MAX];
+    double min, max, def, value;
+} target;
+
+/* ---------------------------------------------------------- resolving */
+
+static const char *module_deck(kn_conductor *c) {
+    if (S.nmodules) return S.module_deck[S.module_sel];
+    for (int i = 0; i < KN_MAX_DECKS; i++) /* no modules: the first deck */
+        if (c->deck[i].used && c->deck[i].name[0]) return c->deck[i].name;
+    return "";
+}
+
+static int resolve(kn_conductor *c, const char *spec, target *t) {
+    memset(t, 0, sizeof *t);
+    if (!spec[0]) return -1;
+    char deck[KN_NAME_MAX], name[KN_NAME_MAX];
+    const char *dot = strchr(spec, '.');
+    if (dot) {
+        snprintf(deck, sizeof deck, "%.*s", (int)(dot - spec), spec);
+        snprintf(name, sizeof name, "%s", dot + 1);
+    } else {
+        snprintf(deck, sizeof deck, "%s", module_deck(c));
+        snprintf(name, sizeof name, "%s", spec);
+    }
+    /* the display names the deck only when the binding does */
+    snprintf(t->label, sizeof t->label, "%.*s", (int)sizeof t->label - 1, dot ? spec : name);
+    if (!strcmp(deck, "master")) {
+        if (strcmp(name, "gain")) return -1;
+        t->master = 1;
+        snprintf(t->field, sizeof t->field, "gain");
+        t->min = -60, t->max = 6, t->def = 0, t->value = c->master_db;
+        return 0;
+    }
+    t->deck = kn_deck_find(c, deck);
+    if (!t->deck) return -1;
+    kn_deck *d = t->deck;
+    if (!strcmp(name, "gain")) t->min = -60, t->max = 6, t->def = 0, t->value = d->gain_db;
+    else if (!strcmp(name, "pan")) t->min = -1, t->max = 1, t->def = 0, t->value = d->pan;
+    else if (!strcmp(name, "mute")) t->min = 0, t->max = 1, t->def = 0, t->value = d->mute;
+    else if (!strcmp(name, "solo")) t->min = 0, t->max = 1, t->def = 0, t->value = d->solo;
+    else {
+        t->slot = kn_param_find(d, name);
+        if (!t->slot) return -1;
+        t->min = kn_bitsd(atomic_load(&t->slot->min));
+        t->max = kn_bitsd(atomic_load(&t->slot->max));
+        t->def = kn_bitsd(atomic_load(&t->slot->def));
+        t->value = kn_bitsd(atomic_load(&t->slot->current));
+        return isfinite(t->min) && isfinite(t->max) ? 0 : -1;
+    }
+    snprintf(t->field, sizeof t->field, "%s", name);
+    return 0;
+}
+
+static double to_unit(const target *t, double v, int log_scale) {
+    if (t->max <= t->min) return 0;
+    if (log_scale && t->min > 0) return log(v / t->min) / log(t->max / t->min);
+    return (v - t->min) / (t->max - t->min);
+}
+
+static double from_unit(const target *t, double x, int log_scale) {
+    x = x < 0 ? 0 : x > 1 ? 1 : x;
+    if (log_scale && t->min > 0) return t->min * pow(t->max / t->min, x);
+    return t->min + x * (t->max - t->min);
+}
+
+static void apply(kn_conductor *c, const target *t, double v) {
+    if (t->slot) {
+        kn_param_store(t->slot, v, 0);
+        return;
+    }
+    kn_osc_set(t->master ? "master" : t->deck->name, t->field, v);
+    (void)c;
+}
+
+/* "cutoff 1.20 kHz", "gain -6.0 dB", "mute on", "q 0.707" */
+static void display_text(const target *t, char *out, size_t n) {
+    double v = t->value;
+    if (!strcmp(t->field, "gain")) snprintf(out, n, "%s %.1f dB", t->label, v);
+    else if (!strcmp(t->field, "mute") || !strcmp(t->field, "solo"))
+        snprintf(out, n, "%s %s", t->label, v != 0 ? "on" : "off");
+    else if (t->slot && t->min > 0 && t->max >= 1000) /* a frequency range */
+        v >= 1000 ? snprintf(out, n, "%s %.2f kHz", t->label, v / 1000)
+                  : snprintf(out, n, "%s %.0f Hz", t->label, v);
+    else snprintf(out, n, "%s %.3g", t->label, v);
+}
+
+/* ------------------------------------------------------------ feedback */
+
+static void send_float(const char *addr, double v) {
+    if (!addr[0]) return;
+    lo_message m = lo_message_new();
+    lo_message_add_float(m, (float)v);
+    kn_osc_send(&S.reply, addr, m);
+}
+
+static void send_text(const char *addr, const char *s) {
+    if (!addr[0]) return;
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, s);
+    kn_osc_send(&S.reply, addr, m);
+}
+
+/* Sends one control's value and display if it changed (or if forced). */
+static void refresh_control(kn_conductor *c, const control *ctl, const binding *b, double *sent,
+                            int force) {
+    target t;
+    if (!b->target[0] || resolve(c, b->target, &t)) {
+        if (force) send_text(ctl->display, "-");
+        *sent = NAN;
+        return;
+    }
+    if (!force && t.value == *sent) return;
+    *sent = t.value;
+    send_float(ctl->value, to_unit(&t, t.value, b->log));
+    char text[96];
+    display_text(&t, text, sizeof text);
+    send_text(ctl->display, text);
+}
+
+static void refresh_all(kn_conductor *c, int force) {
+    if (!S.loaded || !S.npages) return;
+    page *p = &S.pages[S.page_sel];
+    for (int i = 0; i < S.nknobs; i++) refresh_control(c, &S.knob[i], &p->knob[i], &S.sent[i], force);
+    for (int i = 0; i < S.nbuttons; i++)
+        refresh_control(c, &S.button[i], &p->button[i], &S.sent[MAX_KNOBS + i], force);
+    refresh_control(c, &S.main, &p->main, &S.sent[MAX_KNOBS + MAX_BUTTONS], force);
+    if (force) {
+        char text[96];
+        snprintf(text, sizeof text, "%s%s%s", p->name, S.nmodules ? " / " : "",
+                 S.nmodules ? S.module_deck[S.module_sel] : "");
+        send_text(S.page_knob.display, text);
+    }
+}
+
+void kn_surface_tick(kn_conductor *c) { refresh_all(c, 0); }
+
+/* ------------------------------------------------------------- input */
+
+static int num(const char *types, lo_arg **argv, int argc, double *v) {
+    if (argc < 1) return -1;
+    if (types[0] == 'f') *v = argv[0]->f;
+    else if (types[0] == 'i') *v = argv[0]->i;
+    else if (types[0] == 'd') *v = argv[0]->d;
+    else return -1;
+    return isfinite(*v) ? 0 : -1;
+}
+
+static void turn(kn_conductor *c, const binding *b, double x) {
+    target t;
+    if (b->target[0] && !resolve(c, b->target, &t)) apply(c, &t, from_unit(&t, x, b->log));
+}
+
+static void press(kn_conductor *c, const binding *b, int reset) {
+    target t;
+    if (!b->target[0] || resolve(c, b->target, &t)) return;
+    apply(c, &t, reset ? t.def : (t.value > (t.min + t.max) / 2 ? t.min : t.max));
+}
+
+int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
+                      int argc) {
+    if (!S.loaded || !S.npages) return 0;
+    page *p = &S.pages[S.page_sel];
+    double v = 0;
+    int isnum = !num(types, argv, argc, &v);
+    for (int i = 0; i < S.nknobs; i++) {
+        if (!strcmp(path, S.knob[i].in)) {
+            if (isnum) turn(c, &p->knob[i], v);
+            return 1;
+        }
+        if (S.knob[i].push[0] && !strcmp(path, S.knob[i].push)) {
+            if (!isnum || v != 0) press(c, &p->knob[i], 1);
+            return 1;
+        }
+    }
+    for (int i = 0; i < S.nbuttons; i++)
+        if (!strcmp(path, S.button[i].in)) {
+            if (!isnum || v != 0) press(c, &p->button[i], 0); /* act on press, not release */
+            return 1;
+        }
+    if (S.main.in[0] && !strcmp(path, S.main.in)) {
+        if (isnum) turn(c, &p->main, v);
+        return 1;
+    }
+    if (S.page_knob.in[0] && !strcmp(path, S.page_knob.in)) {
+        if (isnum) {
+            int pg = types[0] == 'i' ? (int)v : (int)floor(v * S.npages);
+            S.page_sel = pg < 0 ? 0 : pg >= S.npages ? S.npages - 1 : pg;
+            refresh_all(c, 1);
+        }
+        return 1;
+    }
+    for (int i = 0; i < S.nmodules; i++)
+        if (!strcmp(path, S.module[i].in)) {
+            if (!isnum || v != 0) {
+                S.module_sel = i;
+                refresh_all(c, 1);
+            }
+            return 1;
+        }
+    return 0;
+}
+
+/* --------------------------------------------------------------- load */
+
+static int copy_str(const cJSON *o, const char *key, char *out, size_t n) {
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    if (!s) return 0;
+    if (strlen(s) >= n) return -1;
+    snprintf(out, n, "%s", s);
+    return 1;
+}
+
+static int load_control(const cJSON *o, control *ctl, const char *what, char *err, size_t n) {
+    if (!cJSON_IsObject(o) || copy_str(o, "in", ctl->in, ADDR) != 1 || ctl->in[0] != '/') {
+        snprintf(err, n, "%s needs \"in\": an OSC address starting with /", what);
+        return -1;
+    }
+    if (copy_str(o, "push", ctl->push, ADDR) < 0 || copy_str(o, "value", ctl->value, ADDR) < 0 ||
+        copy_str(o, "display", ctl->display, ADDR) < 0) {
+        snprintf(err, n, "%s: an address is too long", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_binding(const cJSON *o, binding *b) {
+    if (!o || cJSON_IsNull(o)) return 0;
+    if (cJSON_IsString(o)) { /* shorthand: "freq" means {"target": "freq"} */
+        if (strlen(o->valuestring) >= sizeof b->target) return -1;
+        snprintf(b->target, sizeof b->target, "%s", o->valuestring);
+        return 0;
+    }
+    if (copy_str(o, "target", b->target, sizeof b->target) != 1) return -1;
+    const char *sc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "scale"));
+    b->log = sc && !strcmp(sc, "log");
+    return 0;
+}
+
+static int load_controls(const cJSON *arr, control *out, int max, const char *what, char *err,
+                         size_t n) {
+    int k = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr) {
+        if (k == max) {
+            snprintf(err, n, "at most %d %s", max, what);
+            return -1;
+        }
+        if (load_control(o, &out[k], what, err, n)) return -1;
+        k++;
+    }
+    return k;
+}
+
+static int load_page(const cJSON *o, page *p, char *err, size_t n) {
+    copy_str(o, "name", p->name, sizeof p->name);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "knobs"), *b;
+    int k = 0;
+    cJSON_ArrayForEach(b, arr) if (k < MAX_KNOBS && load_binding(b, &p->knob[k++])) goto bad;
+    k = 0;
+    arr = cJSON_GetObjectItemCaseSensitive(o, "buttons");
+    cJSON_ArrayForEach(b, arr) if (k < MAX_BUTTONS && load_binding(b, &p->button[k++])) goto bad;
+    if (load_binding(cJSON_GetObjectItemCaseSensitive(o, "main"), &p->main)) goto bad;
+    return 0;
+bad:
+    snprintf(err, n, "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
+                     "\"master.gain\")",
+             p->name);
+    return -1;
+}
+
+int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, n, "cannot read %s: %m", path);
+        return -1;
+    }
+    static char text[1 << 18];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    cJSON *m = cJSON_Parse(text);
+    if (!m) {
+        snprintf(err, n, "%s is not valid JSON (near byte %ld)", path,
+                 (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
+        return -1;
+    }
+    surface s;
+    memset(&s, 0, sizeof s);
+    int rc = -1;
+    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(m, "reply");
+    const char *host = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "host"));
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(reply, "port");
+    s.reply.sin_family = AF_INET;
+    if (!cJSON_IsNumber(port) || port->valueint <= 0 || port->valueint > 65535 ||
+        inet_pton(AF_INET, host ? host : "127.0.0.1", &s.reply.sin_addr) != 1) {
+        snprintf(err, n, "\"reply\" needs {\"host\": IPv4 address, \"port\": 1..65535}");
+        goto out;
+    }
+    s.reply.sin_port = htons((uint16_t)port->valueint);
+    copy_str(m, "name", s.name, sizeof s.name);
+    if ((s.nknobs = load_controls(cJSON_GetObjectItemCaseSensitive(m, "knobs"), s.knob, MAX_KNOBS,
+                                  "knobs", err, n)) < 0 ||
+        (s.nbuttons = load_controls(cJSON_GetObjectItemCaseSensitive(m, "buttons"), s.button,
+                                    MAX_BUTTONS, "buttons", err, n)) < 0)
+        goto out;
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "main");
+    if (o && load_control(o, &s.main, "main", err, n)) goto out;
+    o = cJSON_GetObjectItemCaseSensitive(m, "page");
+    if (o && load_control(o, &s.page_knob, "page", err, n)) goto out;
+    const cJSON *mods = cJSON_GetObjectItemCaseSensitive(m, "modules");
+    cJSON_ArrayForEach(o, mods) {
+        if (s.nmodules == MAX_MODULES || load_control(o, &s.module[s.nmodules], "modules", err, n))
+            goto out;
+        if (copy_str(o, "deck", s.module_deck[s.nmodules], KN_NAME_MAX) != 1) {
+            snprintf(err, n, "each module needs \"deck\": the deck it selects");
+            goto out;
+        }
+        s.nmodules++;
+    }
+    const cJSON *pages = cJSON_GetObjectItemCaseSensitive(m, "pages");
+    cJSON_ArrayForEach(o, pages) {
+        if (s.npages == MAX_PAGES) {
+            snprintf(err, n, "at most %d pages", MAX_PAGES);
+            goto out;
+        }
+        if (load_page(o, &s.pages[s.npages++], err, n)) goto out;
+    }
+    if (!s.npages) {
+        snprintf(err, n, "the map has no \"pages\"");
+        goto out;
+    }
+    s.loaded = 1;
+    S = s;
+    for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i] = NAN;
+    refresh_all(c, 1);
+    rc = 0;
+out:
+    cJSON_Delete(m);
+    return rc;
+}
