@@ -81,7 +81,9 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     return (char *)s + at;
 }
 
-static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double clampd(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 static kn_param_slot *slot_find(kn_param_seg *ps, const char *name, uint32_t *index) {
     uint32_t n = atomic_load_explicit(&ps->count, memory_order_acquire);
@@ -152,7 +154,9 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
     return p;
 }
 
-double kn_get(const kn_param *p) { return p->value; }
+double kn_get(const kn_param *p) {
+    return p->value;
+}
 
 double kn_smooth(kn_param *p) {
     double v = p->s;

@@ -62,7 +62,7 @@ typedef struct kn_cart {
     uint64_t first_bad;          /* frame of the first non-finite sample + 1 (0 = none) */
     kn_state_seg *priv_state;    /* private snapshot buffers (kn_cart_bind_private) */
     kn_param_seg *priv_params;
-    const char *display;         /* user's file name, for messages */
+    const char *display; /* user's file name, for messages */
 } kn_cart;
 
 /* Reports a fatal API misuse (e.g. state segment full) and exits. Live mode
@@ -76,8 +76,8 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
                   kn_param_seg *params);
 /* Copies the bound segments' used bytes into private buffers (allocated on
  * first use) and binds to the copies: a snapshot to render on privately. */
-int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state,
-                         size_t state_bytes, kn_param_seg *params);
+int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
+                         kn_param_seg *params);
 void kn_cart_free(kn_cart *c);
 /* Renders one block at absolute frame `frame` into c->out; returns the
  * nanoseconds spent in process(). Real-time safe. */

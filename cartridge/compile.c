@@ -67,7 +67,8 @@ static char *read_source(const char *path, const char *display, diag *d) {
     fclose(f);
     if (!src) return NULL;
     if (n > KN_SOURCE_MAX) {
-        snprintf(m, sizeof m, "%s: error: file is larger than %u MiB", display, KN_SOURCE_MAX >> 20);
+        snprintf(m, sizeof m, "%s: error: file is larger than %u MiB", display,
+                 KN_SOURCE_MAX >> 20);
         diag_add(d, m);
         free(src);
         return NULL;

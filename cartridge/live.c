@@ -97,11 +97,9 @@ static int map_deck(const kn_live_opts *o, deck *m) {
 }
 
 /* Step 2: render on a scratch copy; refuse NaN/Inf before taking over. */
-static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, char *why,
-                       size_t n) {
+static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, char *why, size_t n) {
     if (kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
-        snprintf(why, n, "%s: error: cannot copy the deck's state for the test render",
-                 c->display);
+        snprintf(why, n, "%s: error: cannot copy the deck's state for the test render", c->display);
         return -1;
     }
     uint64_t frame = atomic_load(&m->ring->write_pos);

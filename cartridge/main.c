@@ -61,12 +61,19 @@ static double num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {
-        {"display", 1, 0, 'd'}, {"output", 1, 0, 'o'}, {"seconds", 1, 0, 's'},
-        {"rate", 1, 0, 'r'},    {"channels", 1, 0, 'c'}, {"block", 1, 0, 'b'},
-        {"set", 1, 0, 'S'},     {"instance", 1, 0, 'I'}, {"deck", 1, 0, 'D'},
-        {"id", 1, 0, 'i'},      {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"display", 1, 0, 'd'},
+                                       {"output", 1, 0, 'o'},
+                                       {"seconds", 1, 0, 's'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"channels", 1, 0, 'c'},
+                                       {"block", 1, 0, 'b'},
+                                       {"set", 1, 0, 'S'},
+                                       {"instance", 1, 0, 'I'},
+                                       {"deck", 1, 0, 'D'},
+                                       {"id", 1, 0, 'i'},
+                                       {"report-fd", 1, 0, 'f'},
+                                       {"include", 1, 0, 'n'},
+                                       {0, 0, 0, 0}};
     *o = (opts){.rate = 48000, .channels = 2, .block = 64, .seconds = -1, .report_fd = -1};
     if (argc < 3) usage();
     o->mode = argv[1];
@@ -74,21 +81,44 @@ static void parse(int argc, char **argv, opts *o) {
     optind = 2;
     while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
         switch (c) {
-        case 'd': o->display = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 's': o->seconds = num(optarg, "--seconds"); break;
-        case 'r': o->rate = num(optarg, "--rate"); break;
-        case 'c': o->channels = (int)num(optarg, "--channels"); break;
-        case 'b': o->block = (int)num(optarg, "--block"); break;
-        case 'I': o->instance = optarg; break;
-        case 'D': o->deck = (int)num(optarg, "--deck"); break;
-        case 'i': o->id = (uint32_t)num(optarg, "--id"); break;
-        case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
-        case 'n': o->include_dir = optarg; break;
+        case 'd':
+            o->display = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 's':
+            o->seconds = num(optarg, "--seconds");
+            break;
+        case 'r':
+            o->rate = num(optarg, "--rate");
+            break;
+        case 'c':
+            o->channels = (int)num(optarg, "--channels");
+            break;
+        case 'b':
+            o->block = (int)num(optarg, "--block");
+            break;
+        case 'I':
+            o->instance = optarg;
+            break;
+        case 'D':
+            o->deck = (int)num(optarg, "--deck");
+            break;
+        case 'i':
+            o->id = (uint32_t)num(optarg, "--id");
+            break;
+        case 'f':
+            o->report_fd = (int)num(optarg, "--report-fd");
+            break;
+        case 'n':
+            o->include_dir = optarg;
+            break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
             break;
-        default: usage();
+        default:
+            usage();
         }
     }
     if (optind != argc - 1) usage();
@@ -99,8 +129,9 @@ static void parse(int argc, char **argv, opts *o) {
 static int check_geometry(const opts *o) {
     if (o->rate < 8000 || o->rate > 384000 || o->channels < 1 || o->channels > KN_MAX_CHANNELS ||
         o->block < 1 || o->block > 8192) {
-        fprintf(stderr, "kanon: error: need 8000 <= rate <= 384000, 1 <= channels <= %d, "
-                        "1 <= block <= 8192\n",
+        fprintf(stderr,
+                "kanon: error: need 8000 <= rate <= 384000, 1 <= channels <= %d, "
+                "1 <= block <= 8192\n",
                 KN_MAX_CHANNELS);
         return -1;
     }
@@ -128,8 +159,7 @@ static int run_render(const opts *o) {
         double v = eq ? strtod(eq + 1, &end) : 0;
         if (!eq || n == 0 || n >= KN_NAME_MAX || end == eq + 1 || *end ||
             (memcpy(name, o->sets[i], n), name[n] = 0, kn_param_preset(params, name, v))) {
-            fprintf(stderr, "kanon render: error: --set wants NAME=NUMBER, got '%s'\n",
-                    o->sets[i]);
+            fprintf(stderr, "kanon render: error: --set wants NAME=NUMBER, got '%s'\n", o->sets[i]);
             return 2;
         }
     }

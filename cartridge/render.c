@@ -47,8 +47,8 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
     if (p->setup) p->setup(&c->ctx);
 }
 
-int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state,
-                         size_t state_bytes, kn_param_seg *params) {
+int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
+                         kn_param_seg *params) {
     if (!c->priv_state) c->priv_state = calloc(1, state_bytes); /* pages touched lazily */
     if (!c->priv_params) c->priv_params = calloc(1, sizeof *c->priv_params);
     if (!c->priv_state || !c->priv_params) return -1;
@@ -98,7 +98,8 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
         busy += kn_render_block(c, p, done);
         uint64_t n = total - done < (uint64_t)block ? total - done : (uint64_t)block;
         for (uint64_t i = 0; i < n; i++)
-            for (int ch = 0; ch < chs; ch++) inter[i * (uint64_t)chs + (uint64_t)ch] = c->out[ch][i];
+            for (int ch = 0; ch < chs; ch++)
+                inter[i * (uint64_t)chs + (uint64_t)ch] = c->out[ch][i];
         if (sf_writef_float(sf, inter, (sf_count_t)n) != (sf_count_t)n) {
             fprintf(stderr, "kanon render: error: writing %s failed: %s (disk full?)\n", out_path,
                     sf_strerror(sf));

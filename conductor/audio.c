@@ -58,7 +58,9 @@ static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
         memcpy(dst, &d, sizeof d);
         break;
     }
-    default: memcpy(dst, &v, sizeof v); break;
+    default:
+        memcpy(dst, &v, sizeof v);
+        break;
     }
 }
 
@@ -208,8 +210,8 @@ static int open_by_name(kn_audio *a, const char *name, int rate) {
             return 0;
         }
         n = (int)strlen(a->why);
-        snprintf(a->why + n, sizeof a->why - (size_t)n, "%s%s: %s", n ? "; " : "",
-                 backends[i].name, reason);
+        snprintf(a->why + n, sizeof a->why - (size_t)n, "%s%s: %s", n ? "; " : "", backends[i].name,
+                 reason);
     }
     return -1;
 }
@@ -259,16 +261,34 @@ int kn_audio_poll(kn_audio *a) {
     return 1;
 }
 
-const char *kn_audio_backend(const kn_audio *a) { return a->backend; }
-const char *kn_audio_device(const kn_audio *a) { return a->device; }
-const char *kn_audio_why(const kn_audio *a) { return a->why; }
-int kn_audio_rate(const kn_audio *a) { return a->os ? a->os->sample_rate : a->opts.rate; }
-double kn_audio_latency(const kn_audio *a) { return a->os ? a->os->software_latency : 0; }
+const char *kn_audio_backend(const kn_audio *a) {
+    return a->backend;
+}
+const char *kn_audio_device(const kn_audio *a) {
+    return a->device;
+}
+const char *kn_audio_why(const kn_audio *a) {
+    return a->why;
+}
+int kn_audio_rate(const kn_audio *a) {
+    return a->os ? a->os->sample_rate : a->opts.rate;
+}
+double kn_audio_latency(const kn_audio *a) {
+    return a->os ? a->os->software_latency : 0;
+}
 int kn_audio_period(const kn_audio *a) {
     double l = kn_audio_latency(a) * kn_audio_rate(a);
     return l > 1 ? (int)ceil(l) : a->opts.block;
 }
-uint64_t kn_audio_underflows(const kn_audio *a) { return atomic_load(&a->underflows); }
-uint64_t kn_audio_frames(const kn_audio *a) { return atomic_load(&a->frames); }
-_Atomic uint64_t *kn_audio_callbacks(kn_audio *a) { return &a->callbacks; }
-uint32_t kn_audio_failovers(const kn_audio *a) { return a->failovers; }
+uint64_t kn_audio_underflows(const kn_audio *a) {
+    return atomic_load(&a->underflows);
+}
+uint64_t kn_audio_frames(const kn_audio *a) {
+    return atomic_load(&a->frames);
+}
+_Atomic uint64_t *kn_audio_callbacks(kn_audio *a) {
+    return &a->callbacks;
+}
+uint32_t kn_audio_failovers(const kn_audio *a) {
+    return a->failovers;
+}

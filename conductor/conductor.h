@@ -38,8 +38,8 @@ enum kn_mix_state {
 };
 
 typedef struct kn_mix_deck {
-    _Atomic int state;  /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
-    kn_ring_view ring;  /* set by control before state becomes PLAY */
+    _Atomic int state;        /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
+    kn_ring_view ring;        /* set by control before state becomes PLAY */
     _Atomic uint32_t prefill; /* frames needed before (re)starting; control may change it */
     /* audio-thread private */
     int playing;     /* reading (1) or waiting for data (0) */
@@ -74,8 +74,8 @@ typedef struct kn_mix {
     _Atomic int limiter_on;
     float lim_env, lim_release; /* audio-thread private */
     kn_mix_deck deck[KN_MAX_DECKS];
-    float *scratch; /* KN_MIX_CHUNK * channels, preallocated */
-    _Atomic uint64_t limited; /* frames the limiter touched */
+    float *scratch;                 /* KN_MIX_CHUNK * channels, preallocated */
+    _Atomic uint64_t limited;       /* frames the limiter touched */
     _Atomic uint32_t master_target; /* master gain (linear, float bits) */
     _Atomic uint32_t master_ramp;
     float master_g, master_step, master_to; /* audio-thread private */
@@ -108,8 +108,8 @@ void kn_rec_tap(kn_recorder *r, const float *frames, int n);
 int kn_rec_start(kn_recorder *r, const char *path, int rate, char *err, size_t errlen);
 int kn_rec_active(kn_recorder *r, char *path, size_t n, uint64_t *frames, uint64_t *dropped);
 /* Stops after the audio thread let go (cb_counter advanced twice). */
-int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames,
-                uint64_t *dropped, char *err, size_t errlen);
+int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames, uint64_t *dropped,
+                char *err, size_t errlen);
 
 /* ------------------------------------------------------------- audio */
 
@@ -152,7 +152,7 @@ typedef struct kn_proc {
     uint64_t spawned_ns;
     uint64_t asked_rt_ns; /* wall time of the save or request that started it */
     uint64_t hash;        /* FNV-1a of the source it compiles */
-    char line[16384]; /* partial report line */
+    char line[16384];     /* partial report line */
     size_t len;
 } kn_proc;
 
@@ -187,7 +187,7 @@ typedef struct kn_deck {
     char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
     double gain_db, pan;  /* mixer settings (levels.c) */
     int mute, solo;
-    int audible_pending;  /* the newest takeover's first frame hasn't reached the device */
+    int audible_pending; /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
 } kn_deck;
 
@@ -227,8 +227,8 @@ typedef struct kn_conductor {
     kn_audio *audio;
     kn_deck deck[KN_MAX_DECKS];
     uint32_t next_id;
-    kn_proc spare; /* a cartridge started ahead of need (decks.c) */
-    int spare_job; /* write end of the spare's job pipe */
+    kn_proc spare;   /* a cartridge started ahead of need (decks.c) */
+    int spare_job;   /* write end of the spare's job pipe */
     int reap_fd[64]; /* pidfds of killed cartridges awaiting reaping */
     pid_t reap_pid[64];
     int quit;

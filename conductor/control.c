@@ -43,7 +43,8 @@ int kn_control_open(kn_conductor *c, char *err, size_t errlen) {
     if ((rc = nng_rep0_open(&sock)) || (rc = nng_listener_create(&l, sock, url)) ||
         (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) ||
         (rc = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 1 << 16)) ||
-        (rc = nng_listener_start(l, 0)) || (rc = nng_socket_get_int(sock, NNG_OPT_RECVFD, &sock_fd))) {
+        (rc = nng_listener_start(l, 0)) ||
+        (rc = nng_socket_get_int(sock, NNG_OPT_RECVFD, &sock_fd))) {
         snprintf(err, errlen, "cannot listen on %s: %s", c->sock_path, nng_strerror(rc));
         return -1;
     }
@@ -51,7 +52,9 @@ int kn_control_open(kn_conductor *c, char *err, size_t errlen) {
     return 0;
 }
 
-int kn_control_fd(void) { return sock_fd; }
+int kn_control_fd(void) {
+    return sock_fd;
+}
 
 void kn_control_close(void) {
     nng_close(sock);
@@ -105,10 +108,14 @@ static cJSON *meter_json(const kn_meter *m);
 
 static const char *proc_state(const kn_proc *p) {
     switch (p->st) {
-    case KN_PROC_COMPILING: return "compiling";
-    case KN_PROC_READY: return "waiting";
-    case KN_PROC_RUNNING: return "running";
-    default: return "none";
+    case KN_PROC_COMPILING:
+        return "compiling";
+    case KN_PROC_READY:
+        return "waiting";
+    case KN_PROC_RUNNING:
+        return "running";
+    default:
+        return "none";
     }
 }
 
@@ -197,8 +204,7 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const char *display = str_arg(req, "display");
     if (!file || file[0] != '/' || strlen(file) >= 4096)
         return err_reply("play needs \"file\": an absolute path to a .c file");
-    if (!name_ok(deck))
-        return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-]");
+    if (!name_ok(deck)) return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-]");
     const cJSON *fade = cJSON_GetObjectItemCaseSensitive(req, "fade_ms");
     const cJSON *watch = cJSON_GetObjectItemCaseSensitive(req, "watch");
     kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck, 20, 1};
@@ -457,7 +463,8 @@ static cJSON *cmd_record_stop(kn_conductor *c) {
 static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
     const char *deck = str_arg(req, "deck");
     const cJSON *since = cJSON_GetObjectItemCaseSensitive(req, "since");
-    uint64_t from = cJSON_IsNumber(since) && since->valuedouble > 0 ? (uint64_t)since->valuedouble : 0;
+    uint64_t from =
+        cJSON_IsNumber(since) && since->valuedouble > 0 ? (uint64_t)since->valuedouble : 0;
     uint64_t first = c->nevents > KN_EVENTS ? c->nevents - KN_EVENTS + 1 : 1;
     cJSON *r = ok_reply();
     cJSON_AddNumberToObject(r, "last", (double)c->nevents);
@@ -581,11 +588,13 @@ char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
     else if (!strcmp(cmd, "map_load")) {
         const char *path = str_arg(req, "path");
         char err[600];
-        if (!path || path[0] != '/') r = err_reply("map_load needs an absolute \"path\"");
-        else if (kn_surface_load(c, path, err, sizeof err)) r = err_reply(err);
-        else r = ok_reply();
-    }
-    else if (!strcmp(cmd, "down")) {
+        if (!path || path[0] != '/')
+            r = err_reply("map_load needs an absolute \"path\"");
+        else if (kn_surface_load(c, path, err, sizeof err))
+            r = err_reply(err);
+        else
+            r = ok_reply();
+    } else if (!strcmp(cmd, "down")) {
         c->quit = 1;
         r = ok_reply();
     } else {

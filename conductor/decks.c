@@ -98,7 +98,9 @@ kn_deck *kn_deck_find(kn_conductor *c, const char *name) {
     return NULL;
 }
 
-static int slot_of(kn_conductor *c, kn_deck *d) { return (int)(d - c->deck); }
+static int slot_of(kn_conductor *c, kn_deck *d) {
+    return (int)(d - c->deck);
+}
 
 static void outcome_add(kn_deck *d, uint32_t id, int ok, double ms, const char *msg) {
     kn_outcome *o = &d->outcome[d->noutcome++ % KN_OUTCOMES];
@@ -178,8 +180,10 @@ static void proc_close(kn_proc *p) {
 /* Kills a cartridge and hands its pidfd to the reap list. */
 static void proc_kill(kn_conductor *c, kn_proc *p) {
     if (p->st == KN_PROC_NONE) return;
-    if (p->pidfd >= 0) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-    else if (p->pid > 0) kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
+    if (p->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    else if (p->pid > 0)
+        kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
     int queued = 0;
     for (int i = 0; i < 64 && !queued; i++)
         if (c->reap_pid[i] <= 0) {
@@ -213,8 +217,10 @@ static int start_process(kn_conductor *c, char **argv, kn_proc *p, int *job_fd) 
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    if (job_fd) posix_spawn_file_actions_adddup2(&fa, jfd[0], 0);
-    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (job_fd)
+        posix_spawn_file_actions_adddup2(&fa, jfd[0], 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
@@ -258,9 +264,19 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
     snprintf(id, sizeof id, "%u", nid);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
-    char *args[] = {(char *)src_path, "--display", d->display, "--instance", c->instance,
-                    "--deck",         deck,        "--id",     id,           "--report-fd",
-                    "3",              "--include", dir[0] ? dir : "/"};
+    char *args[] = {(char *)src_path,
+                    "--display",
+                    d->display,
+                    "--instance",
+                    c->instance,
+                    "--deck",
+                    deck,
+                    "--id",
+                    id,
+                    "--report-fd",
+                    "3",
+                    "--include",
+                    dir[0] ? dir : "/"};
     int nargs = (int)(sizeof args / sizeof args[0]);
     spare_ensure(c);
     if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
@@ -321,10 +337,11 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     double at = at_s > 0 ? at_s * 1e9 : (double)rt_ns(); /* when the cartridge took over */
     double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
     char text[512];
-    snprintf(text, sizeof text,
-             "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s",
-             v, d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
-             strcmp(d->origin, "save") ? "request" : "save");
+    snprintf(
+        text, sizeof text,
+        "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s", v,
+        d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
+        strcmp(d->origin, "save") ? "request" : "save");
     kn_event *e = event_add(c, d, "running", text);
     e->version = v;
     e->compile_ms = d->next.compile_ms;
@@ -401,8 +418,8 @@ static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
     if (si->si_code == CLD_EXITED)
         snprintf(buf, n, "exited with status %d", si->si_status);
     else
-        snprintf(buf, n, "killed by %s", sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status)
-                                                                     : "a signal");
+        snprintf(buf, n, "killed by %s",
+                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "a signal");
     return buf;
 }
 
@@ -426,8 +443,8 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
         return;
     }
     /* Leaving after handing the token on is the normal end of a cartridge. */
-    int handed_over = si.si_code == CLD_EXITED && si.si_status == 0 &&
-                      atomic_load(&d->ring->ctl.owner) != p->id;
+    int handed_over =
+        si.si_code == CLD_EXITED && si.si_status == 0 && atomic_load(&d->ring->ctl.owner) != p->id;
     if (!handed_over) kn_deck_event(c, d, "exit", "cartridge %u %s", p->id, how);
     proc_close(p);
     /* A dead producer cannot publish: a waiting successor may take over. */
@@ -578,7 +595,8 @@ static void reload(kn_conductor *c, kn_deck *d) {
     char *src = slurp(d->path, &len);
     if (!src) {
         d->dirty_ns = 0;
-        if (errno != ENOENT) kn_deck_event(c, d, "note", "cannot read %s: %s", d->display, strerror(errno));
+        if (errno != ENOENT)
+            kn_deck_event(c, d, "note", "cannot read %s: %s", d->display, strerror(errno));
         return;
     }
     uint64_t h = fnv1a(src, len);
@@ -695,7 +713,8 @@ void kn_decks_tick(kn_conductor *c) {
                 ((double)atomic_load(&m->mark_rt_ns) - (double)d->audible_asked_rt_ns) / 1e6;
         }
         if (d->cur.st == KN_PROC_RUNNING && now - d->load_t0 >= 500000000u) {
-            uint64_t b = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
+            uint64_t b = atomic_load(&d->ring->ctl.blocks),
+                     busy = atomic_load(&d->ring->ctl.busy_ns);
             double audio_ns = (double)(b - d->blocks0) * c->block / c->rate * 1e9;
             d->load = audio_ns > 0 ? 100.0 * (double)(busy - d->busy0) / audio_ns : 0;
             d->blocks0 = b;

@@ -44,8 +44,8 @@ void kn_history_init(kn_conductor *c, const char *dir) {
     if (dir)
         snprintf(c->history_dir, sizeof c->history_dir, "%s/%s-%s", dir, c->instance, stamp);
     else if (xdg && *xdg)
-        snprintf(c->history_dir, sizeof c->history_dir, "%s/kanon/history/%s-%s", xdg,
-                 c->instance, stamp);
+        snprintf(c->history_dir, sizeof c->history_dir, "%s/kanon/history/%s-%s", xdg, c->instance,
+                 stamp);
     else
         snprintf(c->history_dir, sizeof c->history_dir, "%s/.local/state/kanon/history/%s-%s",
                  home ? home : "/tmp", c->instance, stamp);

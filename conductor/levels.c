@@ -27,7 +27,9 @@ static uint32_t fbits(float f) {
     return u;
 }
 
-static double to_db(double x) { return x > 1e-6 ? 20 * log10(x) : FLOOR_DB; }
+static double to_db(double x) {
+    return x > 1e-6 ? 20 * log10(x) : FLOOR_DB;
+}
 
 static uint32_t ramp_frames(const kn_conductor *c, double ms) {
     if (!(ms >= 0)) ms = 10;

@@ -63,31 +63,65 @@ typedef struct opts {
 
 static int parse(int argc, char **argv, opts *o) {
     static const struct option lo[] = {
-        {"backend", 1, 0, 'B'}, {"rate", 1, 0, 'r'},       {"block", 1, 0, 'b'},
-        {"latency", 1, 0, 'l'}, {"channels", 1, 0, 'c'},   {"no-limiter", 0, 0, 'L'},
-        {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'}, {"state-mb", 1, 0, 'S'},
+        {"backend", 1, 0, 'B'},  {"rate", 1, 0, 'r'},        {"block", 1, 0, 'b'},
+        {"latency", 1, 0, 'l'},  {"channels", 1, 0, 'c'},    {"no-limiter", 0, 0, 'L'},
+        {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'},    {"state-mb", 1, 0, 'S'},
         {"debounce", 1, 0, 'D'}, {"history-dir", 1, 0, 'H'}, {"help", 0, 0, 'h'},
-        {"osc-port", 1, 0, 'O'}, {"osc-host", 1, 0, 'o'}, {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 0}, .ready_fd = -1, .state_mb = 16,
-                .debounce_ms = 0, .osc_host = "127.0.0.1", .osc_port = 7770};
+        {"osc-port", 1, 0, 'O'}, {"osc-host", 1, 0, 'o'},    {0, 0, 0, 0}};
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 0},
+                .ready_fd = -1,
+                .state_mb = 16,
+                .debounce_ms = 0,
+                .osc_host = "127.0.0.1",
+                .osc_port = 7770};
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
-        case 'B': o->audio.backend = optarg; break;
-        case 'r': o->audio.rate = atoi(optarg); break;
-        case 'b': o->audio.block = atoi(optarg); break;
-        case 'l': o->audio.latency_ms = atof(optarg); break;
-        case 'c': o->audio.channels = atoi(optarg); break;
-        case 'L': o->no_limiter = 1; break;
-        case 'I': o->instance = optarg; break;
-        case 'R': o->ready_fd = atoi(optarg); break;
-        case 'S': o->state_mb = atof(optarg); break;
-        case 'D': o->debounce_ms = atof(optarg); break;
-        case 'H': o->history_dir = optarg; break;
-        case 'O': o->osc_port = atoi(optarg), o->osc_explicit = 1; break;
-        case 'o': o->osc_host = optarg; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'B':
+            o->audio.backend = optarg;
+            break;
+        case 'r':
+            o->audio.rate = atoi(optarg);
+            break;
+        case 'b':
+            o->audio.block = atoi(optarg);
+            break;
+        case 'l':
+            o->audio.latency_ms = atof(optarg);
+            break;
+        case 'c':
+            o->audio.channels = atoi(optarg);
+            break;
+        case 'L':
+            o->no_limiter = 1;
+            break;
+        case 'I':
+            o->instance = optarg;
+            break;
+        case 'R':
+            o->ready_fd = atoi(optarg);
+            break;
+        case 'S':
+            o->state_mb = atof(optarg);
+            break;
+        case 'D':
+            o->debounce_ms = atof(optarg);
+            break;
+        case 'H':
+            o->history_dir = optarg;
+            break;
+        case 'O':
+            o->osc_port = atoi(optarg), o->osc_explicit = 1;
+            break;
+        case 'o':
+            o->osc_host = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind != argc) return usage(stderr), -1;
@@ -230,7 +264,8 @@ int main(int argc, char **argv) {
     kn_runtime_path(c.instance, "sock", c.sock_path);
     kn_runtime_path(c.instance, "log", c.log_path);
     int stale = kn_seg_reclaim(c.instance);
-    if (stale > 0) kn_log("reclaimed %d shared-memory segments left by a previous conductor", stale);
+    if (stale > 0)
+        kn_log("reclaimed %d shared-memory segments left by a previous conductor", stale);
     find_cartridge(&c, argv[0]);
     c.channels = o.audio.channels;
     c.block = o.audio.block;
@@ -269,8 +304,8 @@ int main(int argc, char **argv) {
              "\"block\":%d,\"device_latency_ms\":%.2f,\"ring_target_ms\":%.2f,"
              "\"socket\":\"%s\",\"log\":\"%s\",\"osc\":\"%s:%d\"}",
              getpid(), kn_audio_backend(c.audio), c.rate, c.channels, c.block,
-             kn_audio_latency(c.audio) * 1000, c.target * 1000.0 / c.rate, c.sock_path,
-             c.log_path, c.osc_port ? c.osc_host : "off", c.osc_port);
+             kn_audio_latency(c.audio) * 1000, c.target * 1000.0 / c.rate, c.sock_path, c.log_path,
+             c.osc_port ? c.osc_host : "off", c.osc_port);
     kn_log("conductor up: %s (%s)", ready, kn_audio_why(c.audio));
     tell_ready(o.ready_fd, ready);
     event_loop(&c, sfd);

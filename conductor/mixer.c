@@ -146,7 +146,8 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     if (mark && mark >= d->ring.pos && mark < d->ring.pos + (uint64_t)take) {
         struct timespec t; /* vDSO: no syscall */
         clock_gettime(CLOCK_REALTIME, &t);
-        atomic_store_explicit(&d->mark_rt_ns, (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
+        atomic_store_explicit(&d->mark_rt_ns,
+                              (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
                               memory_order_relaxed);
         atomic_store_explicit(&d->mark_frame, 0, memory_order_release);
     }
@@ -179,8 +180,7 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_me
             float gl = gain_tick(&d->g[0], d->gstep[0], d->gto[0]);
             float gr = gain_tick(&d->g[1], d->gstep[1], d->gto[1]);
             float go = gain_tick(&d->g[2], d->gstep[2], d->gto[2]);
-            for (int c = 0; c < ch; c++)
-                m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
+            for (int c = 0; c < ch; c++) m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
         }
     }
     float peak = 0, sumsq = 0;

@@ -91,13 +91,26 @@ static void to_subscribers(const char *path, lo_message m) {
 static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     if (argc < 1) return -1;
     switch (types[0]) {
-    case 'f': *out = argv[0]->f; break;
-    case 'd': *out = argv[0]->d; break;
-    case 'i': *out = argv[0]->i; break;
-    case 'h': *out = (double)argv[0]->h; break;
-    case 'T': *out = 1; break;
-    case 'F': *out = 0; break;
-    default: return -1;
+    case 'f':
+        *out = argv[0]->f;
+        break;
+    case 'd':
+        *out = argv[0]->d;
+        break;
+    case 'i':
+        *out = argv[0]->i;
+        break;
+    case 'h':
+        *out = (double)argv[0]->h;
+        break;
+    case 'T':
+        *out = 1;
+        break;
+    case 'F':
+        *out = 0;
+        break;
+    default:
+        return -1;
     }
     return isfinite(*out) ? 0 : -1;
 }
@@ -140,8 +153,8 @@ void kn_osc_set(const char *deck, const char *name, double v) {
 }
 
 /* /kanon/DECK/NAME, or a control-surface address. */
-static int on_message(const char *path, const char *types, lo_arg **argv, int argc,
-                      lo_message msg, void *user) {
+static int on_message(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
+                      void *user) {
     (void)msg;
     (void)user;
     if (kn_surface_handle(cond, path, types, argv, argc)) return 0;
@@ -284,7 +297,9 @@ int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
     return 0;
 }
 
-int kn_osc_fd(void) { return sock; }
+int kn_osc_fd(void) {
+    return sock;
+}
 
 /* Dispatches one packet as if it came from `from` (also the fuzz entry). */
 void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from) {
@@ -312,8 +327,10 @@ static void feedback(const char *deck, const char *name, double v, int as_int) {
     char path[128];
     snprintf(path, sizeof path, "/kanon/feedback/%s/%s", deck, name);
     lo_message m = lo_message_new();
-    if (as_int) lo_message_add_int32(m, (int)v);
-    else lo_message_add_float(m, (float)v);
+    if (as_int)
+        lo_message_add_int32(m, (int)v);
+    else
+        lo_message_add_float(m, (float)v);
     to_subscribers(path, m);
 }
 

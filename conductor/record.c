@@ -62,8 +62,8 @@ void kn_rec_tap(kn_recorder *r, const float *frames, int n) {
     }
     int ch = r->channels;
     for (int i = 0; i < n; i++)
-        memcpy(r->data + ((w + (uint64_t)i) & (REC_CAPACITY - 1)) * (uint64_t)ch,
-               frames + i * ch, (size_t)ch * sizeof(float));
+        memcpy(r->data + ((w + (uint64_t)i) & (REC_CAPACITY - 1)) * (uint64_t)ch, frames + i * ch,
+               (size_t)ch * sizeof(float));
     atomic_store_explicit(&r->wpos, w + (uint64_t)n, memory_order_release);
 }
 
@@ -104,9 +104,8 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, char *err, size_t e
         snprintf(err, errlen, "already recording to %s; run `kanon record stop` first", r->path);
         return -1;
     }
-    SF_INFO info = {.samplerate = rate,
-                    .channels = r->channels,
-                    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SF_INFO info = {
+        .samplerate = rate, .channels = r->channels, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     r->sf = sf_open(path, SFM_WRITE, &info);
     if (!r->sf) {
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
@@ -136,8 +135,8 @@ int kn_rec_active(kn_recorder *r, char *path, size_t n, uint64_t *frames, uint64
     return 1;
 }
 
-int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames,
-                uint64_t *dropped, char *err, size_t errlen) {
+int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames, uint64_t *dropped,
+                char *err, size_t errlen) {
     if (!r->thread_live) {
         snprintf(err, errlen, "not recording; start with `kanon record start FILE.wav`");
         return -1;

@@ -68,7 +68,7 @@ static surface S;
 /* A resolved target: where its value lives and its range. */
 typedef struct target {
     kn_deck *deck;
-    kn_param_slot *slot; /* a parameter, or NULL for the mixer */
+    kn_param_slot *slot;     /* a parameter, or NULL for the mixer */
     char field[KN_NAME_MAX]; /* mixer field: gain, pan, mute, solo */
     int master;
     char label[KN_NAME_MAX];
@@ -108,10 +108,14 @@ static int resolve(kn_conductor *c, const char *spec, target *t) {
     t->deck = kn_deck_find(c, deck);
     if (!t->deck) return -1;
     kn_deck *d = t->deck;
-    if (!strcmp(name, "gain")) t->min = -60, t->max = 6, t->def = 0, t->value = d->gain_db;
-    else if (!strcmp(name, "pan")) t->min = -1, t->max = 1, t->def = 0, t->value = d->pan;
-    else if (!strcmp(name, "mute")) t->min = 0, t->max = 1, t->def = 0, t->value = d->mute;
-    else if (!strcmp(name, "solo")) t->min = 0, t->max = 1, t->def = 0, t->value = d->solo;
+    if (!strcmp(name, "gain"))
+        t->min = -60, t->max = 6, t->def = 0, t->value = d->gain_db;
+    else if (!strcmp(name, "pan"))
+        t->min = -1, t->max = 1, t->def = 0, t->value = d->pan;
+    else if (!strcmp(name, "mute"))
+        t->min = 0, t->max = 1, t->def = 0, t->value = d->mute;
+    else if (!strcmp(name, "solo"))
+        t->min = 0, t->max = 1, t->def = 0, t->value = d->solo;
     else {
         t->slot = kn_param_find(d, name);
         if (!t->slot) return -1;
@@ -149,13 +153,15 @@ static void apply(kn_conductor *c, const target *t, double v) {
 /* "cutoff 1.20 kHz", "gain -6.0 dB", "mute on", "q 0.707" */
 static void display_text(const target *t, char *out, size_t n) {
     double v = t->value;
-    if (!strcmp(t->field, "gain")) snprintf(out, n, "%s %.1f dB", t->label, v);
+    if (!strcmp(t->field, "gain"))
+        snprintf(out, n, "%s %.1f dB", t->label, v);
     else if (!strcmp(t->field, "mute") || !strcmp(t->field, "solo"))
         snprintf(out, n, "%s %s", t->label, v != 0 ? "on" : "off");
     else if (t->slot && t->min > 0 && t->max >= 1000) /* a frequency range */
         v >= 1000 ? snprintf(out, n, "%s %.2f kHz", t->label, v / 1000)
                   : snprintf(out, n, "%s %.0f Hz", t->label, v);
-    else snprintf(out, n, "%s %.3g", t->label, v);
+    else
+        snprintf(out, n, "%s %.3g", t->label, v);
 }
 
 /* ------------------------------------------------------------ feedback */
@@ -194,7 +200,8 @@ static void refresh_control(kn_conductor *c, const control *ctl, const binding *
 static void refresh_all(kn_conductor *c, int force) {
     if (!S.loaded || !S.npages) return;
     page *p = &S.pages[S.page_sel];
-    for (int i = 0; i < S.nknobs; i++) refresh_control(c, &S.knob[i], &p->knob[i], &S.sent[i], force);
+    for (int i = 0; i < S.nknobs; i++)
+        refresh_control(c, &S.knob[i], &p->knob[i], &S.sent[i], force);
     for (int i = 0; i < S.nbuttons; i++)
         refresh_control(c, &S.button[i], &p->button[i], &S.sent[MAX_KNOBS + i], force);
     refresh_control(c, &S.main, &p->main, &S.sent[MAX_KNOBS + MAX_BUTTONS], force);
@@ -206,16 +213,22 @@ static void refresh_all(kn_conductor *c, int force) {
     }
 }
 
-void kn_surface_tick(kn_conductor *c) { refresh_all(c, 0); }
+void kn_surface_tick(kn_conductor *c) {
+    refresh_all(c, 0);
+}
 
 /* ------------------------------------------------------------- input */
 
 static int num(const char *types, lo_arg **argv, int argc, double *v) {
     if (argc < 1) return -1;
-    if (types[0] == 'f') *v = argv[0]->f;
-    else if (types[0] == 'i') *v = argv[0]->i;
-    else if (types[0] == 'd') *v = argv[0]->d;
-    else return -1;
+    if (types[0] == 'f')
+        *v = argv[0]->f;
+    else if (types[0] == 'i')
+        *v = argv[0]->i;
+    else if (types[0] == 'd')
+        *v = argv[0]->d;
+    else
+        return -1;
     return isfinite(*v) ? 0 : -1;
 }
 
@@ -336,8 +349,9 @@ static int load_page(const cJSON *o, page *p, char *err, size_t n) {
     if (load_binding(cJSON_GetObjectItemCaseSensitive(o, "main"), &p->main)) goto bad;
     return 0;
 bad:
-    snprintf(err, n, "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
-                     "\"master.gain\")",
+    snprintf(err, n,
+             "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
+             "\"master.gain\")",
              p->name);
     return -1;
 }

@@ -27,7 +27,9 @@ int kn_watch_open(void) {
     return ifd < 0 ? -errno : 0;
 }
 
-int kn_watch_fd(void) { return ifd; }
+int kn_watch_fd(void) {
+    return ifd;
+}
 
 void kn_watch_close(void) {
     if (ifd >= 0) close(ifd);
@@ -74,7 +76,8 @@ static void on_event(kn_conductor *c, const struct inotify_event *e) {
         if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
             struct timespec rt;
             clock_gettime(CLOCK_REALTIME, &rt);
-            if (!d->dirty_ns) d->saved_rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+            if (!d->dirty_ns)
+                d->saved_rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
             d->dirty_ns = mono_ns() + c->debounce_ns;
         } else {
             kn_deck_event(c, d, "note", "%s was deleted or renamed; the deck plays on", d->display);

@@ -89,14 +89,14 @@ typedef struct kn_ring_seg {
     kn_seg_header hdr;
     /* Geometry: written by the conductor before any cartridge exists,
      * read-only afterwards. The conductor keeps its own copy. */
-    uint32_t capacity;    /* frames, a power of two */
-    uint32_t channels;    /* 1..KN_MAX_CHANNELS */
-    uint32_t block;       /* frames per process() call */
+    uint32_t capacity;       /* frames, a power of two */
+    uint32_t channels;       /* 1..KN_MAX_CHANNELS */
+    uint32_t block;          /* frames per process() call */
     _Atomic uint32_t target; /* frames the producer keeps buffered ahead of the reader;
                               * the conductor changes it when the device changes */
-    double rate;          /* Hz */
-    uint64_t data_offset; /* bytes from the segment start to frame 0 */
-    uint32_t lane_capacity; /* frames in the fade lane */
+    double rate;             /* Hz */
+    uint64_t data_offset;    /* bytes from the segment start to frame 0 */
+    uint32_t lane_capacity;  /* frames in the fade lane */
     uint32_t pad;
     uint64_t lane_offset; /* bytes from the segment start to the lane (interleaved) */
 

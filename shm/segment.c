@@ -105,7 +105,9 @@ void kn_seg_unmap(void *map, size_t bytes) {
     if (map) munmap(map, bytes);
 }
 
-int kn_seg_unlink(const char *name) { return shm_unlink(name) < 0 ? -errno : 0; }
+int kn_seg_unlink(const char *name) {
+    return shm_unlink(name) < 0 ? -errno : 0;
+}
 
 int kn_seg_reclaim(const char *instance) {
     char prefix[KN_PATH_MAX];
@@ -134,7 +136,9 @@ void kn_state_format(kn_state_seg *s, size_t bytes) {
     s->heap_used = 0;
 }
 
-size_t kn_param_bytes(void) { return sizeof(kn_param_seg); }
+size_t kn_param_bytes(void) {
+    return sizeof(kn_param_seg);
+}
 
 void kn_param_format(kn_param_seg *p) {
     p->hdr.magic = KN_MAGIC;

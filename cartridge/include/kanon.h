@@ -19,11 +19,11 @@ typedef unsigned long uint64_t;
 typedef unsigned long size_t;
 
 typedef struct kn_ctx {
-    double rate;     /* sample rate, Hz */
-    int channels;    /* output channels */
-    int block;       /* frames per process() call */
-    uint64_t frame;  /* absolute frame index of out[.][0] */
-    void *internal;  /* kanon's; do not touch */
+    double rate;    /* sample rate, Hz */
+    int channels;   /* output channels */
+    int block;      /* frames per process() call */
+    uint64_t frame; /* absolute frame index of out[.][0] */
+    void *internal; /* kanon's; do not touch */
 } kn_ctx;
 
 typedef struct kn_param kn_param;
