@@ -21,17 +21,11 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
+
+#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                           \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static jmp_buf fatal_jump;
 static char fatal_msg[512];

@@ -12,23 +12,20 @@
  *     one underrun, waits for prefill and fades back in;
  *   - a corrupt write position reads as silence and is counted, never out
  *     of bounds (ASan would catch an overread);
- *   - a stopping deck fades out and reports DONE.
+ *   - a stopping deck fades out and reports DONE;
+ *   - a gain change ramps linearly over the ramp (no jump), lands exactly,
+ *     and per-channel targets give pan; back at unity it is exact again;
+ *   - meter records carry the deck's post-gain peak and energy.
  */
 #include "conductor.h"
 
 #include <math.h>
 #include <stdio.h>
+
+#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                           \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 #define CH  2
 #define CAP 4096u
@@ -206,7 +203,57 @@ static void test_corrupt_and_stop(void) {
     free(b.seg);
 }
 
+static uint32_t fb(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float one(uint64_t i) {
+    (void)i;
+    return 0.5f;
+}
+
+static void test_gains_and_meters(void) {
+    kn_mix m;
+    CHECK(kn_mix_init(&m, CH, 48000) == 0);
+    fake_deck a;
+    deck_open(&m, 6, &a, 1);
+    push(&a, 4000, one);
+    float out[KN_MIX_CHUNK * CH];
+    kn_meter_rec rec;
+    kn_mix_run(&m, out, 100);
+    CHECK(out[0] == 0.5f && out[1] == 0.5f);
+    CHECK(kn_mix_meters_take(&m, &rec) && rec.frames == 100 && rec.peak[6] == 0.5f &&
+          fabsf(rec.sumsq[6] - 100 * CH * 0.25f) < 1e-3f && rec.peak[KN_MAX_DECKS] == 0.5f);
+    /* left to 0 (pan right) over 200 frames; right stays; others follow g[2] */
+    atomic_store(&m.deck[6].ramp_frames, 200);
+    atomic_store(&m.deck[6].gain_target[0], fb(0));
+    float prev = 0.5f;
+    for (int r = 0; r < 3; r++) {
+        kn_mix_run(&m, out, 100);
+        for (int i = 0; i < 100; i++) {
+            CHECK(out[i * CH] <= prev && prev - out[i * CH] <= 0.5f / 200 + 1e-6f);
+            CHECK(out[i * CH + 1] == 0.5f);
+            prev = out[i * CH];
+        }
+    }
+    CHECK(out[99 * CH] == 0); /* arrived exactly */
+    atomic_store(&m.deck[6].gain_target[0], fb(1));
+    for (int r = 0; r < 4; r++) kn_mix_run(&m, out, 100); /* the 200-frame ramp, then more */
+    CHECK(out[0] == 0.5f && out[99 * CH] == 0.5f); /* unity again: bit-exact */
+    while (kn_mix_meters_take(&m, &rec)) {
+    }
+    /* master gain: -6.02 dB ramps to 0.25 */
+    atomic_store(&m.master_target, fb(0.5f));
+    for (int r = 0; r < 6; r++) kn_mix_run(&m, out, 100);
+    CHECK(out[0] == 0.25f);
+    kn_mix_free(&m);
+    free(a.seg);
+}
+
 int main(void) {
+    test_gains_and_meters();
     test_passthrough_and_sum();
     test_nonfinite();
     test_limiter();
