@@ -6,7 +6,8 @@
  *   api.c      kn_state / kn_param_decl / kn_get behind kanon.h
  *   render.c   the block renderer shared by live and offline modes
  *   live.c     the ring loop of a live deck (conductor's child)
- *   main.c     command line: check, render, live
+ *   sandbox.c  limits, seccomp, denormal flushing
+ *   main.c     command line: check, render, live, spare
  *
  * Depends on shm/ only (never on conductor/).
  */
@@ -99,7 +100,16 @@ typedef struct kn_live_opts {
     int report_fd;
     const char *path, *display, *include_dir;
     int test_blocks; /* blocks rendered on a scratch copy before takeover */
+    int restore;     /* a revert after a fault: start from the deck's snapshot */
+    double compile_seconds;
+    size_t mem_bytes;
 } kn_live_opts;
+
+void kn_sandbox_compile_limits(double seconds, size_t mem_bytes);
+void kn_sandbox_run_limits(size_t mem_bytes);
+void kn_sandbox_deadline(double seconds);
+int kn_sandbox_seccomp(void);
+void kn_sandbox_fpu(void);
 int kn_live_run(const kn_live_opts *o);
 
 #endif

@@ -2,11 +2,15 @@
  * live.c - a live deck's cartridge: keep the deck's ring filled, and hand
  * it over to a successor without losing, repeating or delaying a frame.
  *
- *   1. map the deck's ring, state and parameter segments (the conductor's)
- *   2. compile; test-render a few blocks on a private copy of the state and
+ *   1. map the deck's ring, state, parameter and snapshot segments
+ *   2. compile under time and memory limits; enter the sandbox (seccomp);
+ *      test-render a few blocks on a private copy of the state and
  *      parameters (NaN/Inf refuses the code); report "compiled" or "error"
  *   3. wait for the ownership token (kanon_shm.h, kn_deck_ctl)
- *   4. bind to the shared state (setup() runs against it), attach at the
+ *   4. save the state into the snapshot segment (or, reverting after a
+ *      fault, restore it from there) and unmap the snapshot, so no user
+ *      code can reach it; bind to the shared state (setup() runs against
+ *      it, phase SETUP), attach at the
  *      ring's write position P: the frame right after the predecessor's
  *      last one. If the predecessor left a fade lane for us starting at P,
  *      crossfade from it; report "running"
@@ -75,9 +79,9 @@ static void live_fatal(const char *msg) {
 
 typedef struct deck {
     kn_ring_seg *ring;
-    kn_state_seg *state;
+    kn_state_seg *state, *snap;
     kn_param_seg *params;
-    size_t ring_bytes, state_bytes, param_bytes;
+    size_t ring_bytes, state_bytes, param_bytes, snap_bytes;
     kn_ring_view v;
     float *lane; /* the ring segment's fade lane, interleaved */
 } deck;
@@ -90,6 +94,9 @@ static int map_deck(const kn_live_opts *o, deck *m) {
     if (kn_seg_open(name, KN_SEG_STATE, (void **)&m->state, &m->state_bytes)) return -1;
     kn_seg_name(name, o->instance, o->deck, KN_SEG_PARAM);
     if (kn_seg_open(name, KN_SEG_PARAM, (void **)&m->params, &m->param_bytes)) return -1;
+    kn_seg_name(name, o->instance, o->deck, KN_SEG_SNAP);
+    if (kn_seg_open(name, KN_SEG_SNAP, (void **)&m->snap, &m->snap_bytes)) return -1;
+    if (m->snap_bytes != m->state_bytes) return -1;
     if (m->param_bytes < sizeof(kn_param_seg) || kn_ring_view_init(&m->v, m->ring, m->ring_bytes))
         return -1;
     m->lane = (float *)((char *)m->ring + m->ring->lane_offset);
@@ -103,15 +110,44 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, cha
         return -1;
     }
     uint64_t frame = atomic_load(&m->ring->write_pos);
+    float peak = 0;
     c->nonfinite = 0;
-    for (int b = 0; b < blocks && !c->nonfinite; b++)
+    kn_sandbox_deadline(2); /* a hang here dies by SIGALRM: refused */
+    for (int b = 0; b < blocks && !c->nonfinite && peak <= 1000.0f; b++) {
         kn_render_block(c, p, frame + (uint64_t)b * (uint64_t)c->ctx.block);
-    if (!c->nonfinite) return 0;
-    snprintf(why, n,
-             "%s: error: refused: process() produced NaN or Inf in its test render "
-             "(frame %llu); the previous code plays on",
-             c->display, (unsigned long long)(c->first_bad - 1));
-    return -1;
+        for (int ch = 0; ch < c->ctx.channels; ch++)
+            for (int i = 0; i < c->ctx.block; i++) peak = fmaxf(peak, fabsf(c->out[ch][i]));
+    }
+    kn_sandbox_deadline(0);
+    if (c->nonfinite)
+        snprintf(why, n, "%s: error: refused: process() produced NaN or Inf in its test render",
+                 c->display);
+    else if (peak > 1000.0f)
+        snprintf(why, n,
+                 "%s: error: refused: process() produced output above +60 dBFS in its "
+                 "test render",
+                 c->display);
+    return c->nonfinite || peak > 1000.0f ? -1 : 0;
+}
+
+/* Copies the used part of one state segment over another of the same size
+ * (headers included: the region directory travels with the bytes). */
+static void state_copy(kn_state_seg *to, const kn_state_seg *from, size_t bytes) {
+    uint64_t used = from->heap_offset + from->heap_used;
+    if (from->heap_offset > bytes || used > bytes) return; /* scribbled: leave it */
+    memcpy((char *)to + sizeof(kn_seg_header), (const char *)from + sizeof(kn_seg_header),
+           used - sizeof(kn_seg_header));
+}
+
+/* Step 4: snapshot (or restore) the state, then drop the snapshot's
+ * mapping before any user code of ours runs against the shared state. */
+static void snapshot(deck *m, int restore) {
+    if (restore)
+        state_copy(m->state, m->snap, m->state_bytes);
+    else
+        state_copy(m->snap, m->state, m->state_bytes);
+    kn_seg_unmap(m->snap, m->snap_bytes);
+    m->snap = NULL;
 }
 
 /* Waits for the ownership token; 0 when granted, -1 if orphaned. */
@@ -185,7 +221,9 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         if (target > cap - block) target = cap - block; /* never trust a scribbled header */
         if (fill == KN_RING_CORRUPT) live_fatal("ring positions corrupted; cartridge stops");
         if (fill < target && cap - fill >= block) {
+            atomic_store_explicit(&ctl->phase, KN_PHASE_PROCESS, memory_order_relaxed);
             uint64_t ns = kn_render_block(c, p, v->pos);
+            atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
             if (v->pos < lane_start + lane_frames) crossfade(c, m, v->pos, lane_start, lane_frames);
             kn_ring_write_planar(v, c->out, block);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
@@ -213,10 +251,16 @@ int kn_live_run(const kn_live_opts *o) {
     }
     kn_program prog;
     char err[8192];
+    kn_sandbox_fpu();
+    kn_sandbox_compile_limits(o->compile_seconds, o->mem_bytes);
     if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
         report("error", err, -1, -1);
         return 1;
     }
+    kn_sandbox_run_limits(o->mem_bytes);
+    if (kn_sandbox_seccomp())
+        report("note", "seccomp is not available: running unsandboxed", -1, -1);
+    report("testing", NULL, prog.compile_ms, -1);
     kn_cart c;
     if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
@@ -230,7 +274,10 @@ int kn_live_run(const kn_live_opts *o) {
 
     kn_deck_ctl *ctl = &m.ring->ctl;
     if (wait_for_token(ctl, o->id)) return 0;
+    snapshot(&m, o->restore);
+    atomic_store_explicit(&ctl->phase, KN_PHASE_SETUP, memory_order_relaxed);
     kn_cart_bind(&c, &prog, m.state, m.state_bytes, m.params);
+    atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
     c.nonfinite = 0;
     kn_ring_writer_attach(&m.v);
     uint64_t lane_start = 0;

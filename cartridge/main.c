@@ -47,7 +47,8 @@ typedef struct opts {
     int channels, block, deck, report_fd;
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
-    int nsets;
+    int nsets, restore;
+    double compile_seconds, mem_mb;
 } opts;
 
 static double num(const char *s, const char *what) {
@@ -61,64 +62,45 @@ static double num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{"display", 1, 0, 'd'},
-                                       {"output", 1, 0, 'o'},
-                                       {"seconds", 1, 0, 's'},
-                                       {"rate", 1, 0, 'r'},
-                                       {"channels", 1, 0, 'c'},
-                                       {"block", 1, 0, 'b'},
-                                       {"set", 1, 0, 'S'},
-                                       {"instance", 1, 0, 'I'},
-                                       {"deck", 1, 0, 'D'},
-                                       {"id", 1, 0, 'i'},
-                                       {"report-fd", 1, 0, 'f'},
-                                       {"include", 1, 0, 'n'},
-                                       {0, 0, 0, 0}};
-    *o = (opts){.rate = 48000, .channels = 2, .block = 64, .seconds = -1, .report_fd = -1};
+    static const struct option lo[] = {{"display", 1, 0, 'd'},   {"output", 1, 0, 'o'},
+                                       {"seconds", 1, 0, 's'},   {"rate", 1, 0, 'r'},
+                                       {"channels", 1, 0, 'c'},  {"block", 1, 0, 'b'},
+                                       {"set", 1, 0, 'S'},       {"instance", 1, 0, 'I'},
+                                       {"deck", 1, 0, 'D'},      {"id", 1, 0, 'i'},
+                                       {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
+                                       {"restore", 0, 0, 'R'},   {"compile-seconds", 1, 0, 'C'},
+                                       {"mem-mb", 1, 0, 'M'},    {0, 0, 0, 0}};
+    *o = (opts){.rate = 48000,
+                .channels = 2,
+                .block = 64,
+                .seconds = -1,
+                .report_fd = -1,
+                .compile_seconds = 10,
+                .mem_mb = 1024};
     if (argc < 3) usage();
     o->mode = argv[1];
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            o->display = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case 's':
-            o->seconds = num(optarg, "--seconds");
-            break;
-        case 'r':
-            o->rate = num(optarg, "--rate");
-            break;
-        case 'c':
-            o->channels = (int)num(optarg, "--channels");
-            break;
-        case 'b':
-            o->block = (int)num(optarg, "--block");
-            break;
-        case 'I':
-            o->instance = optarg;
-            break;
-        case 'D':
-            o->deck = (int)num(optarg, "--deck");
-            break;
-        case 'i':
-            o->id = (uint32_t)num(optarg, "--id");
-            break;
-        case 'f':
-            o->report_fd = (int)num(optarg, "--report-fd");
-            break;
-        case 'n':
-            o->include_dir = optarg;
-            break;
+        case 'd': o->display = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 's': o->seconds = num(optarg, "--seconds"); break;
+        case 'r': o->rate = num(optarg, "--rate"); break;
+        case 'c': o->channels = (int)num(optarg, "--channels"); break;
+        case 'b': o->block = (int)num(optarg, "--block"); break;
+        case 'I': o->instance = optarg; break;
+        case 'D': o->deck = (int)num(optarg, "--deck"); break;
+        case 'i': o->id = (uint32_t)num(optarg, "--id"); break;
+        case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
+        case 'n': o->include_dir = optarg; break;
+        case 'R': o->restore = 1; break;
+        case 'C': o->compile_seconds = num(optarg, "--compile-seconds"); break;
+        case 'M': o->mem_mb = num(optarg, "--mem-mb"); break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
             break;
-        default:
-            usage();
+        default: usage();
         }
     }
     if (optind != argc - 1) usage();
@@ -149,7 +131,7 @@ static int run_render(const opts *o) {
     kn_param_seg *params = calloc(1, sizeof *params);
     kn_cart c;
     if (!state || !params || kn_cart_init(&c, o->rate, o->channels, o->block)) return 3;
-    kn_state_format(state, STATE_RENDER_BYTES);
+    kn_state_format(state, STATE_RENDER_BYTES, KN_SEG_STATE);
     kn_param_format(params);
     for (int i = 0; i < o->nsets; i++) {
         char name[KN_NAME_MAX];
@@ -167,10 +149,15 @@ static int run_render(const opts *o) {
     c.display = o->display;
     kn_program prog;
     char err[8192];
+    size_t mem = (size_t)(o->mem_mb * 1048576);
+    kn_sandbox_fpu(); /* as in live mode: the same samples */
+    kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
+    kn_sandbox_run_limits(mem);
+    kn_sandbox_seccomp();
     kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
     int rc = kn_render_file(&prog, &c, o->seconds, o->out) ? 1 : 0;
     kn_program_free(&prog);
@@ -183,6 +170,7 @@ static int run_render(const opts *o) {
 static int run_check(const opts *o) {
     kn_program prog;
     char err[8192];
+    kn_sandbox_compile_limits(o->compile_seconds, (size_t)(o->mem_mb * 1048576));
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -231,7 +219,17 @@ int main(int argc, char **argv) {
         if (kn_instance(o.instance, inst) || o.deck < 0 || o.deck >= KN_MAX_DECKS || !o.id ||
             o.report_fd < 0)
             usage();
-        kn_live_opts lo = {inst, o.deck, o.id, o.report_fd, o.file, o.display, o.include_dir, 16};
+        kn_live_opts lo = {.instance = inst,
+                           .deck = o.deck,
+                           .id = o.id,
+                           .report_fd = o.report_fd,
+                           .path = o.file,
+                           .display = o.display,
+                           .include_dir = o.include_dir,
+                           .test_blocks = 16,
+                           .restore = o.restore,
+                           .compile_seconds = o.compile_seconds,
+                           .mem_bytes = (size_t)(o.mem_mb * 1048576)};
         return kn_live_run(&lo);
     }
     usage();

@@ -58,9 +58,7 @@ static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
         memcpy(dst, &d, sizeof d);
         break;
     }
-    default:
-        memcpy(dst, &v, sizeof v);
-        break;
+    default: memcpy(dst, &v, sizeof v); break;
     }
 }
 

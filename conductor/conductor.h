@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #define KN_MIX_CHUNK 256 /* frames mixed per inner step */
@@ -34,8 +35,14 @@ enum kn_mix_state {
     KN_MIX_OFF = 0,  /* slot unused (control thread owns everything) */
     KN_MIX_PLAY,     /* audio thread reads the ring */
     KN_MIX_STOPPING, /* control asked for a fade-out */
-    KN_MIX_DONE      /* audio thread finished the fade; control may free */
+    KN_MIX_DONE,     /* audio thread finished the fade; control may free */
+    KN_MIX_FAULTED   /* silent: faded out, leftovers discarded (audio or control set
+                      * it; control returns it to PLAY when a good version runs) */
 };
+
+/* Why the audio thread faulted a deck (kn_mix_deck.fault). */
+enum kn_fault { KN_FAULT_NONE = 0, KN_FAULT_NONFINITE, KN_FAULT_RUNAWAY, KN_FAULT_CORRUPT };
+#define KN_RUNAWAY 1000.0f /* +60 dBFS: no sane DSP output gets here */
 
 typedef struct kn_mix_deck {
     _Atomic int state;        /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
@@ -47,6 +54,7 @@ typedef struct kn_mix_deck {
     uint32_t fade_i; /* fade-in progress, frames */
     /* counters: written by audio, read by control */
     _Atomic uint64_t underruns, nonfinite, frames, corrupt;
+    _Atomic uint32_t fault;    /* enum kn_fault, set by audio when it faults the deck */
     _Atomic uint32_t buffered; /* frames in the ring at the last read */
     /* "When did frame N reach the device?" (bench: save -> audible):
      * control sets mark_frame; audio stores the wall time it read it. */
@@ -152,6 +160,8 @@ typedef struct kn_proc {
     uint64_t spawned_ns;
     uint64_t asked_rt_ns; /* wall time of the save or request that started it */
     uint64_t hash;        /* FNV-1a of the source it compiles */
+    int restore;          /* a revert after a fault: starts from the snapshot */
+    int testing;          /* reported "testing": compiled, now test-rendering */
     char line[16384];     /* partial report line */
     size_t len;
 } kn_proc;
@@ -185,7 +195,14 @@ typedef struct kn_deck {
     uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
     int version;          /* history version playing */
     char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
-    double gain_db, pan;  /* mixer settings (levels.c) */
+    kn_proc dying;        /* a faulty cartridge killed but not yet reaped (faults.c) */
+    int repair;           /* reset the ring's write position before the next grant */
+    int good_version;     /* newest version that played fault-free for 1 s */
+    uint64_t running_since, revert_started;       /* monotonic ns */
+    uint64_t hb_last, hb_time;                    /* heartbeat watch */
+    uint64_t ov_blocks, ov_busy, ov_t0, ov_under; /* overload watch window */
+    int ov_count;
+    double gain_db, pan; /* mixer settings (levels.c) */
     int mute, solo;
     int audible_pending; /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
@@ -257,6 +274,21 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
 int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, size_t errlen);
 void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Internals shared by decks.c and faults.c. */
+int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
+                          const char *origin, int restore, uint32_t *id, char *err, size_t errlen);
+char *kn_slurp(const char *path, size_t *len);
+void kn_deck_grant(kn_conductor *c, kn_deck *d);
+int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
+void kn_proc_close(kn_proc *p);
+/* The deck's producer failed (`culprit` is alive, or NULL if already dead):
+ * silence it, kill it, revert to the last good version with the snapshot. */
+void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *what);
+/* Watches running decks: audio verdicts, heartbeats, load, compile deadlines. */
+void kn_faults_tick(kn_conductor *c);
+/* " in setup()" / " in process()" from the owner's phase marker. */
+const char *kn_phase_text(const kn_deck *d);
+
 /* Milliseconds until the earliest pending reload (for the poll timeout). */
 int kn_decks_timeout_ms(kn_conductor *c, int max);
 int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen);

@@ -108,14 +108,10 @@ static cJSON *meter_json(const kn_meter *m);
 
 static const char *proc_state(const kn_proc *p) {
     switch (p->st) {
-    case KN_PROC_COMPILING:
-        return "compiling";
-    case KN_PROC_READY:
-        return "waiting";
-    case KN_PROC_RUNNING:
-        return "running";
-    default:
-        return "none";
+    case KN_PROC_COMPILING: return "compiling";
+    case KN_PROC_READY: return "waiting";
+    case KN_PROC_RUNNING: return "running";
+    default: return "none";
     }
 }
 

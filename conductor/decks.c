@@ -120,7 +120,7 @@ const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id) {
 
 static void segments_unlink(kn_conductor *c, int slot) {
     char name[KN_PATH_MAX];
-    for (int k = KN_SEG_RING; k <= KN_SEG_PARAM; k++) {
+    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
         kn_seg_name(name, c->instance, slot, (enum kn_seg_kind)k);
         kn_seg_unlink(name);
     }
@@ -146,10 +146,16 @@ static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen
                    lane);
     kn_seg_name(name, c->instance, slot, KN_SEG_STATE);
     if ((rc = kn_seg_create(name, d->state_bytes, (void **)&d->state))) goto fail;
-    kn_state_format(d->state, d->state_bytes);
+    kn_state_format(d->state, d->state_bytes, KN_SEG_STATE);
     kn_seg_name(name, c->instance, slot, KN_SEG_PARAM);
     if ((rc = kn_seg_create(name, d->param_bytes, (void **)&d->params))) goto fail;
     kn_param_format(d->params);
+    /* The snapshot: only cartridges map it (the conductor never reads it). */
+    kn_state_seg *snap;
+    kn_seg_name(name, c->instance, slot, KN_SEG_SNAP);
+    if ((rc = kn_seg_create(name, d->state_bytes, (void **)&snap))) goto fail;
+    kn_state_format(snap, d->state_bytes, KN_SEG_SNAP);
+    kn_seg_unmap(snap, d->state_bytes);
     return 0;
 fail:
     snprintf(err, errlen, "cannot create shared memory %s: %s", name, strerror(-rc));
@@ -170,7 +176,12 @@ static void segments_free(kn_conductor *c, kn_deck *d) {
 
 /* ---------------------------------------------------------- processes */
 
+void kn_proc_close(kn_proc *p);
 static void proc_close(kn_proc *p) {
+    kn_proc_close(p);
+}
+
+void kn_proc_close(kn_proc *p) {
     if (p->rfd >= 0) close(p->rfd);
     if (p->pidfd >= 0) close(p->pidfd);
     memset(p, 0, sizeof *p);
@@ -199,6 +210,10 @@ static void proc_kill(kn_conductor *c, kn_proc *p) {
 /* Non-blocking exit check; returns 1 (and fills si) if the process ended.
  * Without a pidfd (old kernel, valgrind) it falls back to the pid. */
 static int exited(int pidfd, pid_t pid, siginfo_t *si) {
+    return kn_proc_exited(pidfd, pid, si);
+}
+
+int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
     memset(si, 0, sizeof *si);
     int rc = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG)
                         : waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG);
@@ -260,10 +275,12 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
                  size_t errlen) {
     char deck[16], id[16], dir[4096];
     uint32_t nid = p->id;
+    int restore = p->restore;
     snprintf(deck, sizeof deck, "%d", slot_of(c, d));
     snprintf(id, sizeof id, "%u", nid);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
+    /* --restore last: dropped from the count unless this is a revert */
     char *args[] = {(char *)src_path,
                     "--display",
                     d->display,
@@ -276,8 +293,9 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
                     "--report-fd",
                     "3",
                     "--include",
-                    dir[0] ? dir : "/"};
-    int nargs = (int)(sizeof args / sizeof args[0]);
+                    dir[0] ? dir : "/",
+                    "--restore"};
+    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
     spare_ensure(c);
     if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
         cJSON *a = cJSON_CreateArray();
@@ -293,6 +311,7 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
         if (w == (ssize_t)n + 1) {
             *p = c->spare;
             p->id = nid;
+            p->restore = restore;
             p->spawned_ns = now_ns();
             memset(&c->spare, 0, sizeof c->spare);
             c->spare.rfd = c->spare.pidfd = -1;
@@ -304,6 +323,7 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
     int rc = start_process(c, argv, p, NULL);
     p->id = nid;
+    p->restore = restore;
     if (rc) {
         snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
         return -1;
@@ -320,11 +340,25 @@ static void grant(kn_deck *d, uint32_t id) {
     kn_futex_wake(&ctl->wake);
 }
 
+/* Gives the waiting successor the token when nobody else can publish: no
+ * producer, and no faulty one still dying. After a fault the ring's write
+ * position (perhaps scribbled) is first reset to the reader's. */
+void kn_deck_grant(kn_conductor *c, kn_deck *d) {
+    (void)c;
+    if (d->next.st != KN_PROC_READY || d->cur.st != KN_PROC_NONE || d->dying.st != KN_PROC_NONE)
+        return;
+    if (d->repair) {
+        atomic_store(&d->ring->write_pos, atomic_load(&d->ring->read_pos));
+        d->repair = 0;
+    }
+    grant(d, d->next.id);
+}
+
 /* The successor compiled: give it the token, directly or via the producer. */
-static void successor_ready(kn_deck *d) {
+static void successor_ready(kn_conductor *c, kn_deck *d) {
     d->next.st = KN_PROC_READY;
     if (d->cur.st == KN_PROC_NONE) {
-        grant(d, d->next.id);
+        kn_deck_grant(c, d);
         return;
     }
     atomic_store_explicit(&d->ring->ctl.next_owner, d->next.id, memory_order_release);
@@ -349,6 +383,13 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     e->swap_ms = swap_ms;
     e->ready_ms = d->next.ready_ms;
     if (d->cur.st != KN_PROC_NONE) proc_kill(c, &d->cur); /* it handed over and is leaving */
+    int faulted = KN_MIX_FAULTED; /* a good version runs again: audible, fading in */
+    atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &faulted, KN_MIX_PLAY);
+    d->running_since = now_ns();
+    d->hb_last = atomic_load(&d->ring->ctl.heartbeat);
+    d->hb_time = d->running_since;
+    d->ov_count = 0;
+    d->ov_t0 = 0;
     d->cur = d->next;
     d->cur.st = KN_PROC_RUNNING;
     memset(&d->next, 0, sizeof d->next);
@@ -373,7 +414,9 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         p->compile_ms = cJSON_IsNumber(ms) ? ms->valuedouble : 0;
         p->test_ms = cJSON_IsNumber(tms) ? tms->valuedouble : 0;
         p->ready_ms = cJSON_IsNumber(t) ? (t->valuedouble * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
-        successor_ready(d);
+        successor_ready(c, d);
+    } else if (!strcmp(ev, "testing")) {
+        p->testing = 1;
     } else if (!strcmp(ev, "running") && p == &d->next) {
         cJSON *t = cJSON_GetObjectItem(o, "t"), *f = cJSON_GetObjectItem(o, "frame");
         kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
@@ -418,8 +461,8 @@ static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
     if (si->si_code == CLD_EXITED)
         snprintf(buf, n, "exited with status %d", si->si_status);
     else
-        snprintf(buf, n, "killed by %s",
-                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "a signal");
+        snprintf(buf, n, "killed by SIG%s",
+                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
     return buf;
 }
 
@@ -430,11 +473,28 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     if (p->st == KN_PROC_NONE) return;
     char how[64];
     describe_exit(&si, how, sizeof how);
+    if (p == &d->next && atomic_load(&d->ring->ctl.owner) == p->id) {
+        /* it had taken the token: it died in setup() at takeover */
+        char what[160];
+        snprintf(what, sizeof what, "cartridge %u %s%s", p->id, how, kn_phase_text(d));
+        outcome_add(d, p->id, 0, 0, what);
+        kn_history_discard(c, d, p->id);
+        proc_close(p);
+        kn_deck_fault(c, d, NULL, what);
+        return;
+    }
     if (p == &d->next) {
         if (!kn_deck_outcome(d, p->id)) {
             char m[700];
-            snprintf(m, sizeof m, "%s: error: cartridge %u %s before taking over", d->display,
-                     p->id, how);
+            int alarm = si.si_code != CLD_EXITED && si.si_status == SIGALRM;
+            if (alarm) /* the cartridge's own deadline */
+                snprintf(m, sizeof m, "%s: error: cartridge %u took too long %s; refused",
+                         d->display, p->id,
+                         p->testing ? "in its test render (2 s limit: a hang?)"
+                                    : "to compile (time limit)");
+            else
+                snprintf(m, sizeof m, "%s: error: cartridge %u %s %s; refused", d->display, p->id,
+                         how, p->testing ? "in its test render" : "while compiling");
             outcome_add(d, p->id, 0, 0, m);
             kn_history_discard(c, d, p->id);
             kn_deck_event(c, d, "error", "%s", m);
@@ -445,10 +505,16 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     /* Leaving after handing the token on is the normal end of a cartridge. */
     int handed_over =
         si.si_code == CLD_EXITED && si.si_status == 0 && atomic_load(&d->ring->ctl.owner) != p->id;
-    if (!handed_over) kn_deck_event(c, d, "exit", "cartridge %u %s", p->id, how);
+    if (!handed_over) {
+        char what[160];
+        snprintf(what, sizeof what, "cartridge %u %s%s", p->id, how, kn_phase_text(d));
+        proc_close(p);
+        kn_deck_fault(c, d, NULL, what);
+        return;
+    }
     proc_close(p);
     /* A dead producer cannot publish: a waiting successor may take over. */
-    if (d->next.st == KN_PROC_READY) grant(d, d->next.id);
+    kn_deck_grant(c, d);
 }
 
 /* ------------------------------------------------------------- public */
@@ -462,7 +528,7 @@ static uint64_t fnv1a(const char *p, size_t n) {
 }
 
 /* Reads a whole source file (malloc'd); NULL with errno set on failure. */
-static char *slurp(const char *path, size_t *len) {
+char *kn_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     char *buf = malloc(KN_SOURCE_MAX + 1);
@@ -479,9 +545,9 @@ static char *slurp(const char *path, size_t *len) {
 
 /* Starts a successor compiling `src`. -EBUSY if a successor already asked
  * for the token (the caller retries after it took over). */
-static int start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
-                         const char *origin, uint64_t asked_rt, uint32_t *id, char *err,
-                         size_t errlen) {
+int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
+                          const char *origin, int restore, uint32_t *id, char *err, size_t errlen) {
+    uint64_t asked_rt = !strcmp(origin, "save") && d->saved_rt_ns ? d->saved_rt_ns : rt_ns();
     if (d->next.st == KN_PROC_READY) {
         snprintf(err, errlen, "busy: deck %s is switching versions; try again", d->name);
         return -EBUSY;
@@ -501,6 +567,7 @@ static int start_version(kn_conductor *c, kn_deck *d, const char *src, size_t le
     }
     atomic_store(&d->ring->ctl.fade, (uint32_t)(d->fade_ms * c->rate / 1000.0 + 0.5));
     d->next.id = nid;
+    d->next.restore = restore;
     if (spawn(c, d, &d->next, snap, err, errlen)) {
         kn_history_discard(c, d, nid);
         proc_close(&d->next);
@@ -525,6 +592,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     }
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = d->watch_wd = -1;
+    d->dying.rfd = d->dying.pidfd = -1;
     if (segments_create(c, d, err, errlen)) return NULL;
     snprintf(d->name, sizeof d->name, "%s", name);
     d->used = 1;
@@ -545,7 +613,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen) {
     size_t len;
-    char *src = slurp(o->path, &len);
+    char *src = kn_slurp(o->path, &len);
     if (!src) {
         snprintf(err, errlen, "cannot read %s: %s", o->display, strerror(errno));
         return -1;
@@ -563,7 +631,7 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     if (d->watch && kn_watch_deck(c, d))
         kn_deck_event(c, d, "note", "cannot watch %s for saves: %s", d->display, strerror(errno));
     d->dirty_ns = 0;
-    int rc = start_version(c, d, src, len, "play", rt_ns(), id, err, errlen);
+    int rc = kn_deck_start_version(c, d, src, len, "play", 0, id, err, errlen);
     free(src);
     return rc;
 }
@@ -577,13 +645,13 @@ int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, 
         return -1;
     }
     size_t len;
-    char *src = slurp(path, &len);
+    char *src = kn_slurp(path, &len);
     if (!src) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
     snprintf(origin, sizeof origin, "revert to v%d", v);
-    int rc = start_version(c, d, src, len, origin, rt_ns(), id, err, errlen);
+    int rc = kn_deck_start_version(c, d, src, len, origin, 0, id, err, errlen);
     free(src);
     return rc;
 }
@@ -592,7 +660,7 @@ int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, 
  * unless the file is empty (mid-write) or unchanged. */
 static void reload(kn_conductor *c, kn_deck *d) {
     size_t len;
-    char *src = slurp(d->path, &len);
+    char *src = kn_slurp(d->path, &len);
     if (!src) {
         d->dirty_ns = 0;
         if (errno != ENOENT)
@@ -605,7 +673,7 @@ static void reload(kn_conductor *c, kn_deck *d) {
     char err[1024];
     if (len == 0 || h == newest) {
         d->dirty_ns = 0;
-    } else if (start_version(c, d, src, len, "save", d->saved_rt_ns, &id, err, sizeof err) == 0) {
+    } else if (kn_deck_start_version(c, d, src, len, "save", 0, &id, err, sizeof err) == 0) {
         d->dirty_ns = 0;
     } else if (d->next.st != KN_PROC_READY) {
         d->dirty_ns = 0;
@@ -639,7 +707,12 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
     proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
     int expected = KN_MIX_PLAY;
-    atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &expected, KN_MIX_STOPPING);
+    if (!atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &expected,
+                                        KN_MIX_STOPPING)) {
+        expected = KN_MIX_FAULTED; /* silent already: the audio thread just lets go */
+        atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &expected,
+                                       KN_MIX_STOPPING);
+    }
     kn_deck_event(c, d, "stop", "stopped");
     d->name[0] = 0; /* the name is free at once; the slot when the fade is done */
     d->load_t0 = now_ns();
@@ -649,8 +722,8 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
 int kn_decks_pollfds(kn_conductor *c, struct pollfd *fds, int max) {
     int n = 0;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
-        kn_proc *ps[2] = {&c->deck[i].cur, &c->deck[i].next};
-        for (int k = 0; k < 2 && c->deck[i].used; k++) {
+        kn_proc *ps[3] = {&c->deck[i].cur, &c->deck[i].next, &c->deck[i].dying};
+        for (int k = 0; k < 3 && c->deck[i].used; k++) {
             if (ps[k]->rfd >= 0 && n < max) fds[n++] = (struct pollfd){ps[k]->rfd, POLLIN, 0};
             if (ps[k]->pidfd >= 0 && n < max) fds[n++] = (struct pollfd){ps[k]->pidfd, POLLIN, 0};
         }
@@ -668,6 +741,11 @@ void kn_decks_handle(kn_conductor *c) {
         read_reports(c, d, &d->cur);
         check_exit(c, d, &d->next);
         check_exit(c, d, &d->cur);
+        siginfo_t si;
+        if (d->dying.st != KN_PROC_NONE && exited(d->dying.pidfd, d->dying.pid, &si)) {
+            proc_close(&d->dying); /* reaped: it can publish nothing more */
+            kn_deck_grant(c, d);
+        }
     }
     for (int i = 0; i < 64; i++) {
         siginfo_t si;
@@ -681,6 +759,7 @@ void kn_decks_handle(kn_conductor *c) {
 
 static void deck_free(kn_conductor *c, kn_deck *d) {
     proc_kill(c, &d->cur);
+    proc_kill(c, &d->dying);
     if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);
     proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
@@ -689,12 +768,14 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
     int soloed = d->solo;
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = -1;
+    d->dying.rfd = d->dying.pidfd = -1;
     if (soloed) kn_levels_apply(c, 10); /* the others become audible again */
 }
 
 void kn_decks_tick(kn_conductor *c) {
     uint64_t now = now_ns();
     spare_ensure(c); /* replaces a used or dead spare off the swap path */
+    kn_faults_tick(c);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;

@@ -77,51 +77,21 @@ static int parse(int argc, char **argv, opts *o) {
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
-        case 'B':
-            o->audio.backend = optarg;
-            break;
-        case 'r':
-            o->audio.rate = atoi(optarg);
-            break;
-        case 'b':
-            o->audio.block = atoi(optarg);
-            break;
-        case 'l':
-            o->audio.latency_ms = atof(optarg);
-            break;
-        case 'c':
-            o->audio.channels = atoi(optarg);
-            break;
-        case 'L':
-            o->no_limiter = 1;
-            break;
-        case 'I':
-            o->instance = optarg;
-            break;
-        case 'R':
-            o->ready_fd = atoi(optarg);
-            break;
-        case 'S':
-            o->state_mb = atof(optarg);
-            break;
-        case 'D':
-            o->debounce_ms = atof(optarg);
-            break;
-        case 'H':
-            o->history_dir = optarg;
-            break;
-        case 'O':
-            o->osc_port = atoi(optarg), o->osc_explicit = 1;
-            break;
-        case 'o':
-            o->osc_host = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -1;
+        case 'B': o->audio.backend = optarg; break;
+        case 'r': o->audio.rate = atoi(optarg); break;
+        case 'b': o->audio.block = atoi(optarg); break;
+        case 'l': o->audio.latency_ms = atof(optarg); break;
+        case 'c': o->audio.channels = atoi(optarg); break;
+        case 'L': o->no_limiter = 1; break;
+        case 'I': o->instance = optarg; break;
+        case 'R': o->ready_fd = atoi(optarg); break;
+        case 'S': o->state_mb = atof(optarg); break;
+        case 'D': o->debounce_ms = atof(optarg); break;
+        case 'H': o->history_dir = optarg; break;
+        case 'O': o->osc_port = atoi(optarg), o->osc_explicit = 1; break;
+        case 'o': o->osc_host = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
         }
     }
     if (optind != argc) return usage(stderr), -1;

@@ -20,6 +20,11 @@
  * gain maps the envelope through 0.5 + 0.5*tanh((e-0.5)/0.5), which is
  * smooth at the knee and never reaches past 1.0 (0 dBFS).
  *
+ * A deck whose output is broken (NaN/Inf, runaway level above +60 dBFS, a
+ * corrupt ring) faults: the audio thread moves it to FAULTED itself, fades
+ * it out within the chunk and from then on discards whatever it produces,
+ * so the control thread can replace the cartridge at leisure.
+ *
  * Everything here runs on the audio thread: no allocation, no locks, no
  * syscalls; every loop is bounded by the chunk size and the deck count.
  */
@@ -109,6 +114,13 @@ static inline float gain_tick(float *g, float step, float to) {
     return v;
 }
 
+/* The audio thread's own verdict on a deck; control sees state FAULTED. */
+static void deck_fault(kn_mix_deck *d, enum kn_fault why) {
+    int expected = KN_MIX_PLAY;
+    if (atomic_compare_exchange_strong(&d->state, &expected, KN_MIX_FAULTED))
+        atomic_store_explicit(&d->fault, (uint32_t)why, memory_order_release);
+}
+
 static uint64_t scrub(float *x, int n) {
     uint64_t bad = 0;
     for (int i = 0; i < n; i++)
@@ -132,6 +144,7 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     uint32_t avail = kn_ring_readable(&d->ring);
     if (avail == KN_RING_CORRUPT) {
         atomic_fetch_add_explicit(&d->corrupt, 1, memory_order_relaxed);
+        deck_fault(d, KN_FAULT_CORRUPT);
         avail = 0;
     }
     atomic_store_explicit(&d->buffered, avail, memory_order_relaxed);
@@ -153,7 +166,16 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     }
     kn_ring_read(&d->ring, m->scratch, (uint32_t)take);
     uint64_t bad = scrub(m->scratch, take * ch);
-    if (bad) atomic_fetch_add_explicit(&d->nonfinite, bad, memory_order_relaxed);
+    if (bad) {
+        atomic_fetch_add_explicit(&d->nonfinite, bad, memory_order_relaxed);
+        deck_fault(d, KN_FAULT_NONFINITE);
+    }
+    float peak = 0;
+    for (int i = 0; i < take * ch; i++) peak = fmaxf(peak, fabsf(m->scratch[i]));
+    if (peak > KN_RUNAWAY) { /* not even a fade of this: silence now */
+        memset(m->scratch, 0, (size_t)take * (size_t)ch * sizeof(float));
+        deck_fault(d, KN_FAULT_RUNAWAY);
+    }
     if (d->fade_i < (uint32_t)fade) { /* fading in after a dry spell */
         int n = take < fade - (int)d->fade_i ? take : fade - (int)d->fade_i;
         ramp(m->scratch, n, ch, (float)d->fade_i / (float)fade, 1.0f / (float)fade);
@@ -198,9 +220,24 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
                      int slot) {
     int ch = m->channels;
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
-    if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING) return;
+    if (st == KN_MIX_FAULTED && !d->playing) {
+        kn_ring_skip(&d->ring); /* discard: the cartridge is being replaced */
+        return;
+    }
+    if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING && st != KN_MIX_FAULTED) return;
+    if (st == KN_MIX_STOPPING && !d->playing) { /* nothing audible to fade */
+        atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
+        return;
+    }
     int n = deck_pull(m, d, frames);
-    if (st == KN_MIX_STOPPING) {
+    if (atomic_load_explicit(&d->state, memory_order_acquire) == KN_MIX_FAULTED) {
+        /* faulted now or by control: fade out what this chunk has, once */
+        int f = n < m->fade_frames ? n : m->fade_frames;
+        ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
+        n = f;
+        d->playing = 0;
+        kn_ring_skip(&d->ring);
+    } else if (st == KN_MIX_STOPPING) {
         int f = n < m->fade_frames ? n : m->fade_frames;
         ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
         n = f;

@@ -91,26 +91,13 @@ static void to_subscribers(const char *path, lo_message m) {
 static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     if (argc < 1) return -1;
     switch (types[0]) {
-    case 'f':
-        *out = argv[0]->f;
-        break;
-    case 'd':
-        *out = argv[0]->d;
-        break;
-    case 'i':
-        *out = argv[0]->i;
-        break;
-    case 'h':
-        *out = (double)argv[0]->h;
-        break;
-    case 'T':
-        *out = 1;
-        break;
-    case 'F':
-        *out = 0;
-        break;
-    default:
-        return -1;
+    case 'f': *out = argv[0]->f; break;
+    case 'd': *out = argv[0]->d; break;
+    case 'i': *out = argv[0]->i; break;
+    case 'h': *out = (double)argv[0]->h; break;
+    case 'T': *out = 1; break;
+    case 'F': *out = 0; break;
+    default: return -1;
     }
     return isfinite(*out) ? 0 : -1;
 }

@@ -10,6 +10,10 @@
  *   state  kn_state_seg  named regions handed out by kn_state(); survives
  *                        every cartridge of the deck (phase continuity).
  *   param  kn_param_seg  named knobs declared by kn_param_decl().
+ *   snap   kn_state_seg  the state as it was when the producing version
+ *                        took over (written by that cartridge before it
+ *                        runs any user code, then unmapped); a fault
+ *                        reverts to a good version with this state.
  *
  * Rules, enforced by both sides:
  *   - Never a pointer in shared memory: only offsets and sizes.
@@ -44,7 +48,11 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
 
-enum kn_seg_kind { KN_SEG_RING = 1, KN_SEG_STATE = 2, KN_SEG_PARAM = 3 };
+enum kn_seg_kind { KN_SEG_RING = 1, KN_SEG_STATE = 2, KN_SEG_PARAM = 3, KN_SEG_SNAP = 4 };
+
+/* What the owner is doing (kn_deck_ctl.phase), so a crash or hang can be
+ * reported as "in setup()" or "in process()". */
+enum kn_phase { KN_PHASE_IDLE = 0, KN_PHASE_SETUP = 1, KN_PHASE_PROCESS = 2 };
 
 typedef struct kn_seg_header {
     uint32_t magic;   /* KN_MAGIC */
@@ -73,6 +81,7 @@ typedef struct kn_deck_ctl {
     _Atomic uint32_t stop;       /* conductor: "owner, stop at your next block boundary" */
     _Atomic uint32_t wake;       /* futex word, bumped on every change */
     _Atomic uint32_t fade;       /* conductor: crossfade length of the next swap, frames */
+    _Atomic uint32_t phase;      /* owner: enum kn_phase */
     _Atomic uint64_t heartbeat;  /* producer: incremented every loop iteration */
     _Atomic uint64_t busy_ns;    /* producer: total ns spent inside process() */
     _Atomic uint64_t blocks;     /* producer: total blocks rendered */

@@ -99,6 +99,15 @@ static inline void kn_ring_read(kn_ring_view *v, float *dst, uint32_t frames) {
     atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
 }
 
+/* Drops everything readable (a faulted deck's leftovers); 0 if corrupt. */
+static inline uint32_t kn_ring_skip(kn_ring_view *v) {
+    uint32_t n = kn_ring_readable(v);
+    if (n == KN_RING_CORRUPT) return 0;
+    v->pos += n;
+    atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
+    return n;
+}
+
 /* ---- producer side ---- */
 
 /* Producer: adopt the ring's current write position (the frame right after

@@ -50,7 +50,7 @@ int kn_runtime_path(const char *instance, const char *suffix, char out[KN_PATH_M
 }
 
 static const char *kind_name(enum kn_seg_kind k) {
-    return k == KN_SEG_RING ? "ring" : k == KN_SEG_STATE ? "state" : "param";
+    return k == KN_SEG_RING ? "ring" : k == KN_SEG_STATE ? "state" : k == KN_SEG_SNAP ? "snap" : "param";
 }
 
 void kn_seg_name(char out[KN_PATH_MAX], const char *instance, int deck, enum kn_seg_kind kind) {
@@ -126,10 +126,10 @@ int kn_seg_reclaim(const char *instance) {
     return n;
 }
 
-void kn_state_format(kn_state_seg *s, size_t bytes) {
+void kn_state_format(kn_state_seg *s, size_t bytes, enum kn_seg_kind kind) {
     s->hdr.magic = KN_MAGIC;
     s->hdr.version = KN_LAYOUT_VERSION;
-    s->hdr.kind = KN_SEG_STATE;
+    s->hdr.kind = (uint16_t)kind;
     s->hdr.bytes = bytes;
     s->count = 0;
     s->heap_offset = (sizeof *s + 63) & ~(uint64_t)63;

@@ -39,8 +39,8 @@ int kn_seg_unlink(const char *name);
 /* Unlinks every segment of this user's `instance`; returns how many. */
 int kn_seg_reclaim(const char *instance);
 
-/* Formats fresh state and parameter segments. */
-void kn_state_format(kn_state_seg *s, size_t bytes);
+/* Formats fresh state (KN_SEG_STATE or KN_SEG_SNAP) and parameter segments. */
+void kn_state_format(kn_state_seg *s, size_t bytes, enum kn_seg_kind kind);
 void kn_param_format(kn_param_seg *p);
 size_t kn_param_bytes(void);
 

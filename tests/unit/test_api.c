@@ -149,7 +149,7 @@ static void test_params(world *w) {
 
 int main(void) {
     world w = {calloc(1, STATE_BYTES), calloc(1, sizeof(kn_param_seg))};
-    kn_state_format(w.state, STATE_BYTES);
+    kn_state_format(w.state, STATE_BYTES, KN_SEG_STATE);
     kn_param_format(w.params);
     test_state(&w);
     test_params(&w);

@@ -5,7 +5,9 @@
  * Proves, on real rings in process memory:
  *   - one deck at full level passes through bit-exact (no hidden gain);
  *   - two decks sum exactly;
- *   - NaN/Inf from a deck become 0 and are counted, never reach the master;
+ *   - NaN/Inf from a deck become 0 and are counted, never reach the master,
+ *     and fault the deck (FAULTED, fade-out, then silence and discarding);
+ *   - output above +60 dBFS is silenced at once and faults the deck;
  *   - the limiter is bit-exact below -6 dBFS and never exceeds 0 dBFS
  *     (even for +100 dB input), with a continuous gain;
  *   - a dry ring fades out (no step larger than the signal's own), counts
@@ -104,12 +106,26 @@ static void test_nonfinite(void) {
     push(&a, 1000, with_nan);
     float out[KN_MIX_CHUNK * CH];
     uint64_t bad = 0;
-    for (uint64_t i = 0; i < 1000; i++) bad += !isfinite(with_nan(i));
+    for (uint64_t i = 0; i < 250; i++) bad += !isfinite(with_nan(i));
     for (int r = 0; r < 4; r++) {
         kn_mix_run(&m, out, 250);
         for (int i = 0; i < 250 * CH; i++) CHECK(isfinite(out[i]) && fabsf(out[i]) <= 0.25f);
+        if (r > 0)
+            for (int i = 0; i < 250 * CH; i++) CHECK(out[i] == 0); /* faulted: silent */
     }
-    CHECK(atomic_load(&m.deck[5].nonfinite) == bad * CH);
+    CHECK(atomic_load(&m.deck[5].nonfinite) == bad * CH); /* counted in the first chunk */
+    CHECK(atomic_load(&m.deck[5].state) == KN_MIX_FAULTED);
+    CHECK(atomic_load(&m.deck[5].fault) == KN_FAULT_NONFINITE);
+    CHECK(kn_ring_readable(&m.deck[5].ring) == 0); /* leftovers discarded */
+    /* runaway output: silenced in the very chunk that carries it */
+    fake_deck b;
+    deck_open(&m, 7, &b, 1);
+    push(&b, 500, loud);
+    kn_mix_run(&m, out, 250);
+    for (int i = 0; i < 250 * CH; i++) CHECK(out[i] == 0);
+    CHECK(atomic_load(&m.deck[7].state) == KN_MIX_FAULTED &&
+          atomic_load(&m.deck[7].fault) == KN_FAULT_RUNAWAY);
+    free(b.seg);
     kn_mix_free(&m);
     free(a.seg);
 }
@@ -185,9 +201,11 @@ static void test_corrupt_and_stop(void) {
     kn_mix_run(&m, out, 100);
     for (int i = 0; i < 100 * CH; i++) CHECK(isfinite(out[i]));
     CHECK(atomic_load(&m.deck[2].corrupt) >= 1);
-    atomic_store(&a.seg->write_pos, 50); /* behind the reader: also corrupt */
+    CHECK(atomic_load(&m.deck[2].state) == KN_MIX_FAULTED &&
+          atomic_load(&m.deck[2].fault) == KN_FAULT_CORRUPT);
+    atomic_store(&a.seg->write_pos, 50); /* behind the reader: still silent, never read */
     kn_mix_run(&m, out, 100);
-    CHECK(atomic_load(&m.deck[2].corrupt) >= 2);
+    for (int i = 0; i < 100 * CH; i++) CHECK(out[i] == 0);
     /* stopping: a healthy deck fades over fade_frames, then reports DONE */
     fake_deck b;
     deck_open(&m, 4, &b, 1);

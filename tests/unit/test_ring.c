@@ -562,7 +562,7 @@ static void test_seg_kinds(const char *inst) {
     remember(sname);
     if (!CHECK(kn_seg_create(pname, kn_param_bytes(), &p) == 0)) return;
     remember(pname);
-    kn_state_format(s, sbytes);
+    kn_state_format(s, sbytes, KN_SEG_STATE);
     kn_param_format(p);
 
     CHECK(kn_seg_open(sname, KN_SEG_RING, &m, &got) == -EPROTO);
