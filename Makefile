@@ -2,8 +2,10 @@
 #
 #   make            build build/bin/{kanon,kanon-conductor,kanon-cartridge}
 #   make demo       deps + build + conductor on the default backend + play + record demo.wav
-#   make test       deps + unit tests (ASan/UBSan) + end-to-end tests
+#   make test       deps + unit tests (ASan/UBSan) + end-to-end tests + a short fuzz run
 #   make bench      benchmarks (figures for docs/benchmarks.md)
+#   make fuzz       libFuzzer on the control protocol and OSC, 5 minutes each
+#   make soak       the long fault-injection run
 #   make format     clang-format every C file
 
 CC      ?= cc
@@ -14,15 +16,19 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Ishm -MMD -MP
 INCDIR  := $(abspath cartridge/include)
+NODEINC := $(abspath nodes-c/include)
+LIB     := $(B)/lib
 
 SHM_SRC  := shm/segment.c
 COND_SRC := $(wildcard conductor/*.c)
 CART_SRC := $(wildcard cartridge/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
+NODE_SRC := $(wildcard nodes-c/*.c)
+NODELIB  := $(LIB)/libkanon-nodes.so
 TOOL_SRC := $(wildcard tests/tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-PROGS := $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
+PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
@@ -31,7 +37,7 @@ CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps demo test unit e2e bench format clean tools
+.PHONY: all deps demo test unit e2e fuzz-short fuzz soak bench format clean tools
 all: $(PROGS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -41,9 +47,17 @@ deps:
 $(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) -o $@ $(COND_LIBS)
 
-$(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) | $(BIN)
+# nodes-c: the DSP kit, optimised once by gcc; user code (tcc) calls into it.
+NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -g -fPIC -Inodes-c/include -Icartridge/include
+$(NODELIB): $(NODE_SRC) $(wildcard nodes-c/include/kanon/*.h) | $(LIB)
+	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm
+
+# The cartridge links the kit, so tcc-compiled code finds its symbols.
+$(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) $(NODELIB) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include -DKANON_INCLUDE_DIR='"$(INCDIR)"' \
-	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic
+	    -DKANON_NODES_INCLUDE_DIR='"$(NODEINC)"' \
+	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic \
+	    -L$(LIB) -Wl,--no-as-needed -lkanon-nodes -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/../lib' 
 
 $(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
@@ -58,7 +72,7 @@ $(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) $(wildcard shm/*.
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Ishm -Iconductor -Icartridge -Icartridge/include \
 	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson -llo
 
-$(BIN) $(B)/tools $(B)/unit:
+$(BIN) $(B)/tools $(B)/unit $(LIB):
 	mkdir -p $@
 
 unit: $(UNITS)
@@ -67,10 +81,20 @@ unit: $(UNITS)
 e2e: all
 	@tests/run-e2e.sh
 
+fuzz-short: all
+	@tests/fuzz/run.sh 20
+
+fuzz: all
+	@tests/fuzz/run.sh 300
+
+soak: all
+	@tests/soak.sh
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) fuzz-short
 
 demo: deps
 	$(MAKE) all

@@ -18,6 +18,9 @@
 #ifndef KANON_INCLUDE_DIR
 #define KANON_INCLUDE_DIR "/usr/local/include/kanon"
 #endif
+#ifndef KANON_NODES_INCLUDE_DIR
+#define KANON_NODES_INCLUDE_DIR "/usr/local/include"
+#endif
 #ifndef KN_TCC_LIB_DIR
 #define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
 #endif
@@ -122,6 +125,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
     tcc_add_include_path(s, KANON_INCLUDE_DIR);
+    tcc_add_include_path(s, KANON_NODES_INCLUDE_DIR); /* <kanon/nodes.h> */
     tcc_add_include_path(s, include_dir ? include_dir : dirname(dir));
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);
