@@ -3,6 +3,7 @@
  * compiles one user file with libtcc and renders it block by block.
  *
  *   compile.c  libtcc in memory; errors in file:line: error: form
+ *   faust.c    .dsp files: faust -lang c plus a wrapper
  *   api.c      kn_state / kn_param_decl / kn_get behind kanon.h
  *   render.c   the block renderer shared by live and offline modes
  *   live.c     the ring loop of a live deck (conductor's child)
@@ -36,6 +37,12 @@ typedef struct kn_program {
 int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
                char *err, size_t errlen);
 void kn_program_free(kn_program *p);
+
+/* The Faust bridge (faust.c): 1 if the file is Faust source (.dsp), and
+ * the C source that compiles it (malloc'd; NULL with err filled). */
+int kn_is_faust(const char *name);
+char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
+                      size_t errlen);
 
 struct kn_param {
     double value;  /* what kn_get returns for the current block */

@@ -100,33 +100,38 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     diag d = {err, 0, errlen, 0, NULL};
     err[0] = 0;
     uint64_t t0 = kn_now_ns();
-    char *src = read_source(path, display, &d);
-    if (!src) {
-        while (d.len && d.buf[d.len - 1] == '\n') d.buf[--d.len] = 0;
-        return -1;
-    }
-
     char name[256], dir[4096];
     line_name(display, name, sizeof name);
     d.file = name;
     snprintf(dir, sizeof dir, "%s", path);
-    size_t prefix_len = strlen(name) + 16;
-    size_t srclen = strlen(src);
-    char *text = malloc(prefix_len + srclen + 1);
-    if (!text) {
+    const char *incdir = include_dir ? include_dir : dirname(dir);
+    char *text;
+    if (kn_is_faust(display) || kn_is_faust(path)) {
+        text = kn_faust_source(path, name, incdir, err, errlen);
+        if (!text) return -1;
+    } else {
+        char *src = read_source(path, display, &d);
+        if (!src) {
+            while (d.len && d.buf[d.len - 1] == '\n') d.buf[--d.len] = 0;
+            return -1;
+        }
+        size_t prefix_len = strlen(name) + 16, srclen = strlen(src);
+        text = malloc(prefix_len + srclen + 1);
+        if (!text) {
+            free(src);
+            return -1;
+        }
+        int off = snprintf(text, prefix_len, "#line 1 \"%s\"\n", name);
+        memcpy(text + off, src, srclen + 1);
         free(src);
-        return -1;
     }
-    int off = snprintf(text, prefix_len, "#line 1 \"%s\"\n", name);
-    memcpy(text + off, src, srclen + 1);
-    free(src);
 
     TCCState *s = tcc_new();
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
     tcc_add_include_path(s, KANON_INCLUDE_DIR);
     tcc_add_include_path(s, KANON_NODES_INCLUDE_DIR); /* <kanon/nodes.h> */
-    tcc_add_include_path(s, include_dir ? include_dir : dirname(dir));
+    tcc_add_include_path(s, incdir);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);
     free(text);

@@ -3,7 +3,7 @@
  * reviewed afterwards and any version played again (`kanon revert`).
  *
  *   $XDG_STATE_HOME/kanon/history/<instance>-<YYYYmmdd-HHMMSS>/   (0700)
- *       <deck>/.pending-<cartridge>.c   the exact bytes a cartridge compiles
+ *       <deck>/.pending-<cartridge>.c   the exact bytes a cartridge compiles (.dsp for Faust)
  *       <deck>/0001.c, 0002.c, ...      versions that took over, in order
  *       <deck>/index.tsv                version, time, cartridge, compile ms, origin
  *
@@ -51,6 +51,12 @@ void kn_history_init(kn_conductor *c, const char *dir) {
                  home ? home : "/tmp", c->instance, stamp);
 }
 
+/* Versions keep the file's extension: a .dsp stays Faust source. */
+static const char *ext(const kn_deck *d) {
+    size_t n = strlen(d->path);
+    return n > 4 && !strcmp(d->path + n - 4, ".dsp") ? ".dsp" : ".c";
+}
+
 static void deck_dir(const kn_conductor *c, const kn_deck *d, char *out, size_t n) {
     snprintf(out, n, "%s/%s", c->history_dir, d->name);
 }
@@ -72,7 +78,7 @@ int kn_history_count(const kn_conductor *c, const kn_deck *d) {
 int kn_history_pending(const kn_conductor *c, const kn_deck *d, uint32_t id, char *out, size_t n) {
     char dir[4200];
     deck_dir(c, d, dir, sizeof dir);
-    snprintf(out, n, "%s/.pending-%u.c", dir, id);
+    snprintf(out, n, "%s/.pending-%u%s", dir, id, ext(d));
     return 0;
 }
 
@@ -103,7 +109,7 @@ int kn_history_commit(const kn_conductor *c, kn_deck *d, uint32_t id, double com
     deck_dir(c, d, dir, sizeof dir);
     kn_history_pending(c, d, id, pending, sizeof pending);
     int v = kn_history_count(c, d) + 1;
-    snprintf(final, sizeof final, "%s/%04d.c", dir, v);
+    snprintf(final, sizeof final, "%s/%04d%s", dir, v, ext(d));
     if (rename(pending, final)) return -errno;
     snprintf(index, sizeof index, "%s/index.tsv", dir);
     FILE *f = fopen(index, "a");
@@ -122,7 +128,7 @@ int kn_history_commit(const kn_conductor *c, kn_deck *d, uint32_t id, double com
 int kn_history_file(const kn_conductor *c, const kn_deck *d, int v, char *out, size_t n) {
     char dir[4200];
     deck_dir(c, d, dir, sizeof dir);
-    snprintf(out, n, "%s/%04d.c", dir, v);
+    snprintf(out, n, "%s/%04d%s", dir, v, ext(d));
     return access(out, R_OK) ? -ENOENT : 0;
 }
 
@@ -144,7 +150,7 @@ cJSON *kn_history_list(const kn_conductor *c, const kn_deck *d) {
         cJSON_AddNumberToObject(o, "cartridge", atoi(fields[2]));
         cJSON_AddNumberToObject(o, "compile_ms", atof(fields[3]));
         cJSON_AddStringToObject(o, "origin", fields[4]);
-        snprintf(path, sizeof path, "%s/%04d.c", dir, atoi(fields[0]));
+        snprintf(path, sizeof path, "%s/%04d%s", dir, atoi(fields[0]), ext(d));
         cJSON_AddStringToObject(o, "file", path);
         cJSON_AddItemToArray(a, o);
     }

@@ -1,0 +1,231 @@
+/*
+ * faust.c - the Faust bridge: a .dsp file becomes C source that kanon
+ * compiles like any other file.
+ *
+ *   1. `faust -lang c -cn kn_faust` turns the .dsp into C (a child process,
+ *      before the sandbox closes; it dies with us, and the compile deadline
+ *      covers it). Faust's errors ("f.dsp : 3 : ERROR : ...") are rewritten
+ *      as "f.dsp:3: error: ...".
+ *   2. The source tcc compiles is: a prelude (FAUSTFLOAT and the UIGlue and
+ *      MetaGlue interfaces, declared here), Faust's C, and a wrapper giving
+ *      kanon its setup() and process().
+ *
+ * The wrapper: Faust's DSP struct lives in kn_state ("faust"), so it
+ * survives swaps; it is re-initialised only when its size (layout) or the
+ * rate changes. Sliders, buttons and number entries become kanon
+ * parameters with their labels, ranges and defaults (buttons and check
+ * buttons: 0..1). Faust inputs, which a deck has no source for, get a
+ * built-in test signal (short deterministic noise bursts, one per second)
+ * while the parameter `input` is 1, so effects such as reverbs and filters
+ * can be heard and tested; outputs map onto the deck's channels (one output
+ * goes to all channels).
+ */
+#include "cartridge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char prelude[] =
+    "#define FAUSTFLOAT float\n"
+    "#define __restrict__\n"
+    "static inline int max(int a, int b) { return a > b ? a : b; }\n" /* Faust's C expects */
+    "static inline int min(int a, int b) { return a < b ? a : b; }\n" /* these two */
+    "typedef struct UIGlue {\n"
+    "    void *uiInterface;\n"
+    "    void (*openTabBox)(void *, const char *);\n"
+    "    void (*openHorizontalBox)(void *, const char *);\n"
+    "    void (*openVerticalBox)(void *, const char *);\n"
+    "    void (*closeBox)(void *);\n"
+    "    void (*addButton)(void *, const char *, FAUSTFLOAT *);\n"
+    "    void (*addCheckButton)(void *, const char *, FAUSTFLOAT *);\n"
+    "    void (*addVerticalSlider)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT,"
+    " FAUSTFLOAT, FAUSTFLOAT);\n"
+    "    void (*addHorizontalSlider)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT,"
+    " FAUSTFLOAT, FAUSTFLOAT);\n"
+    "    void (*addNumEntry)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT,"
+    " FAUSTFLOAT, FAUSTFLOAT);\n"
+    "    void (*addHorizontalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, "
+    "FAUSTFLOAT);\n"
+    "    void (*addVerticalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT);\n"
+    "    void (*addSoundfile)(void *, const char *, const char *, void **);\n"
+    "    void (*declare)(void *, FAUSTFLOAT *, const char *, const char *);\n"
+    "} UIGlue;\n"
+    "typedef struct MetaGlue {\n"
+    "    void *metaInterface;\n"
+    "    void (*declare)(void *, const char *, const char *);\n"
+    "} MetaGlue;\n"
+    "#line 1 \"(faust output)\"\n";
+
+static const char wrapper[] =
+    "\n#line 1 \"(kanon faust wrapper)\"\n"
+    "#include <kanon.h>\n"
+    "#define KN_FAUST_PARAMS 64\n"
+    "typedef struct { unsigned long size; double rate; unsigned int seed; } kn_faust_meta;\n"
+    "static kn_faust *dsp;\n"
+    "static kn_faust_meta *meta;\n"
+    "static kn_param *params[KN_FAUST_PARAMS], *input;\n"
+    "static FAUSTFLOAT *zones[KN_FAUST_PARAMS];\n"
+    "static int nparams;\n"
+    "static kn_ctx *ctx;\n"
+    "static void ui_box(void *u, const char *l) { (void)u; (void)l; }\n"
+    "static void ui_close(void *u) { (void)u; }\n"
+    "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi) "
+    "{\n"
+    "    if (nparams == KN_FAUST_PARAMS) return;\n"
+    "    char name[32]; int j = 0;\n"
+    "    for (int i = 0; label[i] && j < 31; i++) {\n"
+    "        char c = label[i];\n"
+    "        name[j++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')"
+    " || c == '_' || c == '-' ? c : '_';\n"
+    "    }\n"
+    "    if (!j) name[j++] = 'p';\n"
+    "    name[j] = 0;\n"
+    "    if (lo > hi) { double t = lo; lo = hi; hi = t; }\n"
+    "    params[nparams] = kn_param_decl(ctx, name, lo, hi, def);\n"
+    "    zones[nparams++] = zone;\n"
+    "}\n"
+    "static void ui_button(void *u, const char *l, FAUSTFLOAT *z) { (void)u; ui_param(l, z, 0, 0, "
+    "1); }\n"
+    "static void ui_slider(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT init, FAUSTFLOAT lo,"
+    " FAUSTFLOAT hi, FAUSTFLOAT step) { (void)u; (void)step; ui_param(l, z, init, lo, hi); }\n"
+    "static void ui_bargraph(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT lo, FAUSTFLOAT hi)"
+    " { (void)u; (void)l; (void)z; (void)lo; (void)hi; }\n"
+    "static void ui_soundfile(void *u, const char *l, const char *f, void **s)"
+    " { (void)u; (void)l; (void)f; (void)s; }\n"
+    "static void ui_declare(void *u, FAUSTFLOAT *z, const char *k, const char *v)"
+    " { (void)u; (void)z; (void)k; (void)v; }\n"
+    "void setup(kn_ctx *k) {\n"
+    "    ctx = k;\n"
+    "    nparams = 0;\n"
+    "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
+    "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
+    "    classInitkn_faust((int)k->rate);\n"
+    "    if (meta->size != sizeof(kn_faust) || meta->rate != k->rate) {\n"
+    "        initkn_faust(dsp, (int)k->rate); /* new or changed layout: start fresh */\n"
+    "        meta->size = sizeof(kn_faust); meta->rate = k->rate; meta->seed = 22222u;\n"
+    "    }\n"
+    "    UIGlue ui = {0, ui_box, ui_box, ui_box, ui_close, ui_button, ui_button, ui_slider,"
+    " ui_slider, ui_slider, ui_bargraph, ui_bargraph, ui_soundfile, ui_declare};\n"
+    "    buildUserInterfacekn_faust(dsp, &ui);\n"
+    "    if (getNumInputskn_faust(dsp) > 0) input = kn_param_decl(k, \"input\", 0, 1, 1);\n"
+    "}\n"
+    "/* The test signal for Faust inputs: a 50 ms noise burst every second. */\n"
+    "static void test_input(float *x, int frames, unsigned long frame) {\n"
+    "    double on = input && kn_get(input) > 0.5;\n"
+    "    for (int i = 0; i < frames; i++) {\n"
+    "        meta->seed = meta->seed * 1664525u + 1013904223u;\n"
+    "        unsigned long f = (frame + (unsigned long)i) % (unsigned long)ctx->rate;\n"
+    "        float n = (float)(meta->seed >> 8) / 8388608.0f - 1.0f;\n"
+    "        x[i] = on && f < (unsigned long)(ctx->rate / 20) ? 0.25f * n : 0.0f;\n"
+    "    }\n"
+    "}\n"
+    "void process(kn_ctx *k, float **out, int frames) {\n"
+    "    static float in0[8192], scratch[8][8192];\n"
+    "    float *ins[16], *outs[16];\n"
+    "    int ni = getNumInputskn_faust(dsp), no = getNumOutputskn_faust(dsp);\n"
+    "    if (frames > 8192 || ni > 16 || no > 16) return;\n"
+    "    for (int i = 0; i < nparams; i++) *zones[i] = (FAUSTFLOAT)kn_get(params[i]);\n"
+    "    if (ni) test_input(in0, frames, k->frame);\n"
+    "    for (int i = 0; i < ni; i++) ins[i] = in0;\n"
+    "    for (int o = 0; o < no; o++) outs[o] = o < k->channels ? out[o] : scratch[o & 7];\n"
+    "    computekn_faust(dsp, frames, ins, outs);\n"
+    "    for (int c = no; c < k->channels && no > 0; c++)\n"
+    "        for (int i = 0; i < frames; i++) out[c][i] = out[c % no][i];\n"
+    "}\n";
+
+int kn_is_faust(const char *display) {
+    size_t n = strlen(display);
+    return n > 4 && !strcmp(display + n - 4, ".dsp");
+}
+
+/* Rewrites faust's "path : 3 : ERROR : msg" lines as "display:3: error: msg". */
+static void faust_errors(const char *text, const char *display, char *err, size_t errlen) {
+    size_t used = 0;
+    err[0] = 0;
+    for (const char *line = text; *line && used + 1 < errlen;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+        const char *e = strstr(buf, " : ERROR : ");
+        int lineno = 0;
+        char *colon = strstr(buf, " : ");
+        if (colon && e) lineno = atoi(colon + 3);
+        int n =
+            e ? (lineno ? snprintf(err + used, errlen - used, "%s:%d: error: %s\n", display, lineno,
+                                   e + 11)
+                        : snprintf(err + used, errlen - used, "%s: error: %s\n", display, e + 11))
+              : (len ? snprintf(err + used, errlen - used, "%s: error: %s\n", display, buf) : 0);
+        used += n > 0 ? (size_t)n : 0;
+        line = nl ? nl + 1 : line + len;
+    }
+    while (used && used <= errlen && err[used - 1] == '\n') err[--used] = 0;
+}
+
+/* Runs faust; returns its C output (malloc'd) or NULL with err filled. */
+static char *run_faust(const char *path, const char *display, const char *include_dir, char *err,
+                       size_t errlen) {
+    char out[] = "/tmp/kanon-faust-XXXXXX";
+    int fd = mkstemp(out);
+    int pipefd[2];
+    if (fd < 0 || pipe(pipefd)) {
+        snprintf(err, errlen, "%s: error: cannot create a temporary file: %s", display,
+                 strerror(errno));
+        return NULL;
+    }
+    close(fd);
+    pid_t pid = fork(); /* no nng or threads in a cartridge: fork is safe here */
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(pipefd[1], 2);
+        dup2(pipefd[1], 1);
+        char *argv[] = {
+            "faust", "-lang", "c",          "-cn", "kn_faust", "-I", (char *)include_dir,
+            "-o",    out,     (char *)path, NULL};
+        execvp("faust", argv);
+        fprintf(stderr, "cannot run faust: %s (install Debian's faust package)\n", strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    static char msgs[16384];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(pipefd[0], msgs + got, sizeof msgs - 1 - got)) > 0) got += (size_t)r;
+    msgs[got] = 0;
+    close(pipefd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    char *src = NULL;
+    if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        FILE *f = fopen(out, "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            src = n > 0 ? malloc((size_t)n + 1) : NULL;
+            if (src && fread(src, 1, (size_t)n, f) == (size_t)n) src[n] = 0;
+            fclose(f);
+        }
+    }
+    unlink(out);
+    if (!src) faust_errors(got ? msgs : "faust failed", display, err, errlen);
+    return src;
+}
+
+char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
+                      size_t errlen) {
+    char *gen = run_faust(path, display, include_dir ? include_dir : ".", err, errlen);
+    if (!gen) return NULL;
+    size_t n = sizeof prelude + strlen(gen) + sizeof wrapper + 1;
+    char *all = malloc(n);
+    if (all) snprintf(all, n, "%s%s%s", prelude, gen, wrapper);
+    free(gen);
+    return all;
+}
