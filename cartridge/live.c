@@ -170,6 +170,7 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
     if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
         for (uint32_t done = 0; done < fade; done += block) {
+            atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
             kn_render_block(c, p, at + done);
             for (uint32_t i = 0; i < block && done + i < fade; i++)
                 for (uint32_t k = 0; k < ch; k++)
@@ -252,12 +253,16 @@ int kn_live_run(const kn_live_opts *o) {
     kn_program prog;
     char err[8192];
     kn_sandbox_fpu();
-    kn_sandbox_compile_limits(o->compile_seconds, o->mem_bytes);
+    /* room for the state, its snapshot and a private copy, whatever --state-mb */
+    size_t mem = o->mem_bytes > 3 * m.state_bytes + ((size_t)512 << 20)
+                     ? o->mem_bytes
+                     : 3 * m.state_bytes + ((size_t)512 << 20);
+    kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
         report("error", err, -1, -1);
         return 1;
     }
-    kn_sandbox_run_limits(o->mem_bytes);
+    kn_sandbox_run_limits(mem);
     if (kn_sandbox_seccomp())
         report("note", "seccomp is not available: running unsandboxed", -1, -1);
     report("testing", NULL, prog.compile_ms, -1);

@@ -2,9 +2,10 @@
  * render.c - the block renderer, shared by live decks and offline render.
  *
  * Live and offline go through kn_render_block with the same block size, so
- * the same file and parameters give the same samples, bit for bit. Non-
- * finite samples are replaced by 0 here exactly as the conductor does per
- * deck, so a render also matches the live path on broken code.
+ * the same file and parameters give the same samples, bit for bit.
+ * kn_render_block counts non-finite samples but leaves them: live, they go
+ * to the ring so the conductor can fault the deck; offline, the file writer
+ * replaces them by 0, as the conductor does.
  */
 #include "cartridge.h"
 
@@ -73,10 +74,7 @@ uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame) {
     uint64_t dt = kn_now_ns() - t0;
     for (int ch = 0; ch < chs; ch++)
         for (int i = 0; i < n; i++)
-            if (!isfinite(c->out[ch][i])) {
-                c->out[ch][i] = 0;
-                if (!c->nonfinite++) c->first_bad = frame + (uint64_t)i + 1;
-            }
+            if (!isfinite(c->out[ch][i]) && !c->nonfinite++) c->first_bad = frame + (uint64_t)i + 1;
     return dt;
 }
 
@@ -98,8 +96,10 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
         busy += kn_render_block(c, p, done);
         uint64_t n = total - done < (uint64_t)block ? total - done : (uint64_t)block;
         for (uint64_t i = 0; i < n; i++)
-            for (int ch = 0; ch < chs; ch++)
-                inter[i * (uint64_t)chs + (uint64_t)ch] = c->out[ch][i];
+            for (int ch = 0; ch < chs; ch++) {
+                float x = c->out[ch][i]; /* as the conductor does: NaN/Inf become 0 */
+                inter[i * (uint64_t)chs + (uint64_t)ch] = isfinite(x) ? x : 0.0f;
+            }
         if (sf_writef_float(sf, inter, (sf_count_t)n) != (sf_count_t)n) {
             fprintf(stderr, "kanon render: error: writing %s failed: %s (disk full?)\n", out_path,
                     sf_strerror(sf));

@@ -249,6 +249,7 @@ int kn_audio_poll(kn_audio *a) {
     if (!atomic_load(&a->lost)) return 0;
     char old[32];
     snprintf(old, sizeof old, "%s", a->backend);
+    if (a->os) a->opts.rate = a->os->sample_rate; /* the decks' rings run at this rate */
     close_stream(a);
     atomic_store(&a->lost, 0);
     a->failovers++;

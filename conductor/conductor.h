@@ -194,7 +194,7 @@ typedef struct kn_deck {
     uint64_t dirty_ns;    /* a save was seen: reload at this monotonic time (0 = clean) */
     uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
     int version;          /* history version playing */
-    char origin[64];      /* what the pending version is: "save", "play", "revert 3" */
+    char origin[64];      /* what the pending version is: "save", "play", "revert to v3" */
     kn_proc dying;        /* a faulty cartridge killed but not yet reaped (faults.c) */
     int repair;           /* reset the ring's write position before the next grant */
     int good_version;     /* newest version that played fault-free for 1 s */
@@ -213,7 +213,7 @@ typedef struct kn_deck {
 typedef struct kn_event {
     uint64_t seq, rt_ns;
     char deck[KN_NAME_MAX];
-    char kind[16]; /* compiling, running, error, exit, note, stop */
+    char kind[16]; /* compiling, running, error, fault, note, stop */
     char text[1024];
     int version;
     double compile_ms, test_ms, swap_ms, ready_ms;

@@ -368,6 +368,10 @@ static void successor_ready(kn_conductor *c, kn_deck *d) {
 static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
+    if (v < 0) { /* keep playing and counting; say why the history has a gap */
+        kn_deck_event(c, d, "note", "cannot keep version in %s: %s", c->history_dir, strerror(-v));
+        v = ++d->version;
+    }
     double at = at_s > 0 ? at_s * 1e9 : (double)rt_ns(); /* when the cartridge took over */
     double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
     char text[512];
@@ -417,6 +421,8 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         successor_ready(c, d);
     } else if (!strcmp(ev, "testing")) {
         p->testing = 1;
+    } else if (!strcmp(ev, "note")) {
+        kn_deck_event(c, d, "note", "cartridge %u: %s", p->id, msg ? msg : "");
     } else if (!strcmp(ev, "running") && p == &d->next) {
         cJSON *t = cJSON_GetObjectItem(o, "t"), *f = cJSON_GetObjectItem(o, "frame");
         kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
@@ -486,6 +492,8 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     if (p == &d->next) {
         if (!kn_deck_outcome(d, p->id)) {
             char m[700];
+            uint32_t mine = p->id; /* the producer must not hand over to a dead successor */
+            atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0);
             int alarm = si.si_code != CLD_EXITED && si.si_status == SIGALRM;
             if (alarm) /* the cartridge's own deadline */
                 snprintf(m, sizeof m, "%s: error: cartridge %u took too long %s; refused",
@@ -494,7 +502,10 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
                                     : "to compile (time limit)");
             else
                 snprintf(m, sizeof m, "%s: error: cartridge %u %s %s; refused", d->display, p->id,
-                         how, p->testing ? "in its test render" : "while compiling");
+                         how,
+                         p->st == KN_PROC_READY ? "while waiting to take over"
+                         : p->testing           ? "in its test render"
+                                                : "while compiling");
             outcome_add(d, p->id, 0, 0, m);
             kn_history_discard(c, d, p->id);
             kn_deck_event(c, d, "error", "%s", m);

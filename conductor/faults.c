@@ -88,8 +88,15 @@ void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *wh
     uint64_t now = mono_ns();
     int again = d->revert_started && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
     int v = 0;
+    if (d->next.st != KN_PROC_NONE) {
+        /* a newer version is on its way (the user's save): it takes over
+         * as soon as the faulty cartridge is gone, instead of a revert */
+        kn_deck_event(c, d, "fault", "%s; version in progress (cartridge %u) takes over", what,
+                      d->next.id);
+        kn_deck_grant(c, d);
+        return;
+    }
     if (d->good_version > 0 && !again) {
-        if (d->next.st == KN_PROC_READY) atomic_store(&ctl->next_owner, 0);
         v = revert(c, d);
         d->revert_started = now;
     }
@@ -140,7 +147,8 @@ void kn_faults_tick(kn_conductor *c) {
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
             snprintf(what, sizeof what, "cartridge %u %s%s", d->cur.id, verdict_text(verdict),
-                     kn_phase_text(d));
+                     verdict == KN_FAULT_CORRUPT ? ""
+                                                 : " in process()"); /* output comes from there */
             kn_deck_fault(c, d, &d->cur, what);
             continue;
         }

@@ -112,8 +112,12 @@ int kn_history_commit(const kn_conductor *c, kn_deck *d, uint32_t id, double com
     snprintf(final, sizeof final, "%s/%04d%s", dir, v, ext(d));
     if (rename(pending, final)) return -errno;
     snprintf(index, sizeof index, "%s/index.tsv", dir);
-    FILE *f = fopen(index, "a");
-    if (!f) return -errno;
+    int fd = open(index, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return -errno;
+    }
     char stamp[40];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

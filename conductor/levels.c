@@ -49,6 +49,7 @@ void kn_levels_apply(kn_conductor *c, double ramp_ms) {
         int silent = d->mute || (any_solo && !d->solo);
         double g = silent ? 0 : pow(10, d->gain_db / 20);
         double l = d->pan > 0 ? 1 - d->pan : 1, r = d->pan < 0 ? 1 + d->pan : 1;
+        if (c->channels < 2) l = r = 1; /* pan means nothing in mono */
         atomic_store_explicit(&m->ramp_frames, ramp, memory_order_relaxed);
         atomic_store_explicit(&m->gain_target[0], fbits((float)(g * l)), memory_order_relaxed);
         atomic_store_explicit(&m->gain_target[1], fbits((float)(g * r)), memory_order_relaxed);

@@ -158,7 +158,10 @@ static int take_lock(const char *instance, char *err, size_t errlen) {
     return fd;
 }
 
-static int signal_fd(void) {
+/* Blocks the stop signals in this thread before any other thread exists
+ * (libsoundio, nng and liblo start threads, which inherit the mask), so
+ * they arrive only through the signalfd and shut down cleanly. */
+static sigset_t stop_signals(void) {
     sigset_t s;
     sigemptyset(&s);
     sigaddset(&s, SIGINT);
@@ -166,7 +169,7 @@ static int signal_fd(void) {
     sigaddset(&s, SIGHUP);
     sigprocmask(SIG_BLOCK, &s, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+    return s;
 }
 
 static void find_cartridge(kn_conductor *c, const char *argv0) {
@@ -219,6 +222,7 @@ static void shutdown_all(kn_conductor *c) {
 }
 
 int main(int argc, char **argv) {
+    sigset_t stops = stop_signals();
     opts o;
     if (parse(argc, argv, &o)) return 2;
     static kn_conductor c;
@@ -267,7 +271,7 @@ int main(int argc, char **argv) {
         kn_log("OSC off: %s", err);
         c.osc_port = 0;
     }
-    int sfd = signal_fd();
+    int sfd = signalfd(-1, &stops, SFD_CLOEXEC | SFD_NONBLOCK);
     char ready[2048];
     snprintf(ready, sizeof ready,
              "{\"ok\":true,\"pid\":%d,\"backend\":\"%s\",\"rate\":%d,\"channels\":%d,"
@@ -281,9 +285,6 @@ int main(int argc, char **argv) {
     event_loop(&c, sfd);
     shutdown_all(&c);
     kn_log("conductor down");
-    char lockpath[KN_PATH_MAX];
-    kn_runtime_path(c.instance, "lock", lockpath);
-    unlink(lockpath);
-    close(lock);
+    close(lock); /* the file stays: unlinking a held lock races a starting conductor */
     return 0;
 }

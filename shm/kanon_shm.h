@@ -2,7 +2,7 @@
  * kanon_shm.h - the one cross-process contract.
  *
  * Every byte that the conductor and a cartridge share is described here.
- * A deck owns three POSIX shared-memory segments, created by the conductor
+ * A deck owns four POSIX shared-memory segments, created by the conductor
  * when the deck is born and unlinked when it is stopped:
  *
  *   ring   kn_ring_seg   SPSC ring of interleaved float frames plus the
@@ -35,7 +35,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define KN_LAYOUT_VERSION 1
+#define KN_LAYOUT_VERSION 2
 #define KN_MAGIC          0x4b414e4fu /* "KANO" */
 
 #define KN_MAX_DECKS    16
