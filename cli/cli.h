@@ -2,9 +2,14 @@
  * cli.h - the `kanon` command line.
  *
  *   main.c      global options, the command table, help texts
- *   client.c    one JSON request over nng REQ to the conductor
+ *   client.c    one JSON request over nng REQ to the conductor (with a
+ *               unique request id), small JSON helpers
+ *   args.c      positional arguments, known flags, numbers with ranges
  *   lifecycle.c up / down (starting and stopping the conductor)
- *   commands.c  play, stop, status, record, set, params
+ *   commands.c  play, stop, revert, log, history, status, record
+ *   params.c    set, get, params (a deck's parameters)
+ *   mixer.c     mix, gain, mute, unmute, solo, unsolo, pan
+ *   meters.c    meters (once, or live bars with --watch)
  *   offline.c   render / check (run kanon-cartridge directly, no conductor)
  *
  * Exit codes: 0 ok, 1 error (bad arguments, bad code, refused command),
@@ -30,9 +35,37 @@ cJSON *kn_cmd(const char *cmd);
 int kn_reply_status(cJSON *reply, const char *what);
 const char *kn_jstr(const cJSON *o, const char *key);
 double kn_jnum(const cJSON *o, const char *key);
+/* One line of compact JSON on stdout (flushed: scripts read it at once). */
+void kn_print_json(const cJSON *o);
 /* Directory of the running `kanon` binary (to find its siblings). */
 const char *kn_bindir(void);
 int kn_has_flag(int argc, char **argv, const char *flag);
+/* The usage line of a command's help ("kanon set [DECK.]NAME ..."). */
+const char *kn_usage(const char *cmd);
+
+/* Arguments of a command: argv[0] is the command's name. */
+enum { KN_OPT_JSON = 1, KN_OPT_RAMP = 2, KN_OPT_WATCH = 4 };
+#define KN_MAXPOS 4
+typedef struct kn_args {
+    const char *cmd;
+    int json, watch;
+    const char *ramp; /* --ramp's text, NULL if not given */
+    int npos;
+    const char *pos[KN_MAXPOS];
+} kn_args;
+/* Accepts only the flags in `opts` and minpos..maxpos positionals; prints
+ * what is wrong with the usage line and returns KN_EXIT_ERR otherwise. */
+int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, int maxpos);
+/* A finite number in lo..hi, or an error naming `label` and the range. */
+int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi,
+                 const char *unit, double *out);
+/* --ramp MS within 0..max_ms; *ramp_ms = -1 when not given. */
+int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
+
+/* The only deck playing (for commands where DECK may be left out). */
+int kn_only_deck(const char *cmd, char deck[32]);
+/* "-12.3" or "-inf" for a level in dBFS (the conductor's floor is -120). */
+const char *kn_fmt_db(double db, char buf[16]);
 
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
@@ -41,11 +74,21 @@ int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_set(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_params(int argc, char **argv);
+int cmd_mix(int argc, char **argv);
+int cmd_gain(int argc, char **argv);
+int cmd_mute(int argc, char **argv);
+int cmd_unmute(int argc, char **argv);
+int cmd_solo(int argc, char **argv);
+int cmd_unsolo(int argc, char **argv);
+int cmd_pan(int argc, char **argv);
+int cmd_meters(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 #endif

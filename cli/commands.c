@@ -1,5 +1,10 @@
 /*
- * commands.c - the commands that talk to a running conductor.
+ * commands.c - the commands that act on decks and the conductor as a
+ * whole: play, stop, revert, log, history, status, record.
+ *
+ * With --json each prints one JSON object (log: the array of events) on
+ * stdout instead of prose; errors stay prose on stderr either way, so a
+ * script can rely on the exit code and parse stdout only on success.
  */
 #include "cli.h"
 
@@ -10,12 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void print_json(const cJSON *r) {
-    char *s = cJSON_PrintUnformatted(r);
-    puts(s);
-    free(s);
-}
 
 /* A deck name from a file name: its stem, restricted to [A-Za-z0-9_-]. */
 static void deck_from_path(const char *path, char *out, size_t n) {
@@ -37,8 +36,9 @@ static void sleep_ms(int ms) {
     nanosleep(&t, NULL);
 }
 
-/* Polls the conductor for a cartridge's compile outcome (up to 30 s). */
-static int wait_result(const char *deck, double id, const char *display) {
+/* Polls the conductor for a cartridge's compile outcome (up to 30 s);
+ * the compile time goes to *compile_ms once it runs. */
+static int wait_result(const char *deck, double id, double *compile_ms) {
     for (int i = 0; i < 15000; i++) {
         cJSON *q = kn_cmd("result");
         cJSON_AddStringToObject(q, "deck", deck);
@@ -51,8 +51,7 @@ static int wait_result(const char *deck, double id, const char *display) {
         }
         const char *state = kn_jstr(r, "state");
         if (!strcmp(state, "running")) {
-            printf("deck %s: playing %s (cartridge %.0f, compiled in %.2f ms)\n", deck, display,
-                   id, kn_jnum(r, "compile_ms"));
+            *compile_ms = kn_jnum(r, "compile_ms");
             cJSON_Delete(r);
             return KN_EXIT_OK;
         }
@@ -68,7 +67,32 @@ static int wait_result(const char *deck, double id, const char *display) {
     return KN_EXIT_ERR;
 }
 
+/* What play and revert print once the new cartridge runs. */
+static void print_started(int json, const char *deck, double id, double compile_ms,
+                          const char *display) {
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deck", deck);
+        cJSON_AddNumberToObject(o, "id", id);
+        if (compile_ms >= 0) cJSON_AddNumberToObject(o, "compile_ms", compile_ms);
+        kn_print_json(o);
+        cJSON_Delete(o);
+    } else if (compile_ms >= 0) {
+        printf("deck %s: playing %s (cartridge %.0f, compiled in %.2f ms)\n", deck, display, id,
+               compile_ms);
+    } else {
+        printf("deck %s: cartridge %.0f is compiling %s\n", deck, id, display);
+    }
+    fflush(stdout);
+}
+
+static int json_events; /* --follow --json: events as JSON lines */
+
 static void print_event(const cJSON *e) {
+    if (json_events) {
+        kn_print_json(e);
+        return;
+    }
     time_t t = (time_t)kn_jnum(e, "time");
     char ts[16];
     strftime(ts, sizeof ts, "%H:%M:%S", localtime(&t));
@@ -95,7 +119,8 @@ static double print_events(const char *deck, double since) {
 
 /* --follow: prints each compile's result as it happens until Ctrl-C. */
 static int follow(const char *deck, double since) {
-    printf("following deck %s (Ctrl-C to stop; the deck plays on)\n", deck);
+    if (!json_events) printf("following deck %s (Ctrl-C to stop; the deck plays on)\n", deck);
+    fflush(stdout);
     for (;;) {
         since = print_events(deck, since);
         if (since < 0) {
@@ -107,31 +132,37 @@ static int follow(const char *deck, double since) {
 }
 
 int cmd_log(int argc, char **argv) {
-    const char *deck = argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL;
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 0, 1);
+    if (st) return st;
     cJSON *q = kn_cmd("log");
-    if (deck) cJSON_AddStringToObject(q, "deck", deck);
+    if (a.npos) cJSON_AddStringToObject(q, "deck", a.pos[0]);
     cJSON *r = kn_request(q);
-    int st = kn_reply_status(r, "log");
+    st = kn_reply_status(r, "log");
     const cJSON *e;
-    if (!st && kn_has_flag(argc, argv, "--json")) print_json(cJSON_GetObjectItem(r, "events"));
-    else if (!st) cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "events")) print_event(e);
+    /* An array, not an object: scripts (and the e2e tests) index it directly. */
+    if (!st && a.json)
+        kn_print_json(cJSON_GetObjectItem(r, "events"));
+    else if (!st)
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "events")) print_event(e);
     cJSON_Delete(r);
     return st;
 }
 
 int cmd_history(int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "kanon history: error: usage: kanon history DECK [--json]\n");
-        return KN_EXIT_ERR;
-    }
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 1);
+    if (st) return st;
+    const char *deck = a.pos[0];
     cJSON *q = kn_cmd("history");
-    cJSON_AddStringToObject(q, "deck", argv[1]);
+    cJSON_AddStringToObject(q, "deck", deck);
     cJSON *r = kn_request(q);
-    int st = kn_reply_status(r, "history");
-    if (!st && kn_has_flag(argc, argv, "--json")) print_json(r);
+    st = kn_reply_status(r, "history");
+    if (!st && a.json)
+        kn_print_json(r);
     else if (!st) {
         const cJSON *v;
-        printf("deck %s: versions in %s/%s (playing v%.0f)\n", argv[1], kn_jstr(r, "dir"), argv[1],
+        printf("deck %s: versions in %s/%s (playing v%.0f)\n", deck, kn_jstr(r, "dir"), deck,
                kn_jnum(r, "current"));
         cJSON_ArrayForEach(v, cJSON_GetObjectItem(r, "versions"))
             printf("%s v%-4.0f %s  cartridge %-5.0f compile %6.2f ms  %s\n",
@@ -157,32 +188,46 @@ static cJSON *request_version(cJSON *q) {
 }
 
 int cmd_revert(int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "kanon revert: error: usage: kanon revert DECK [VERSION]\n");
-        return KN_EXIT_ERR;
+    kn_args a;
+    double version = 0, compile_ms = -1;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 2);
+    if (!st && a.npos == 2) st = kn_parse_num("revert", "VERSION", a.pos[1], 1, 1e9, "", &version);
+    if (!st && version != (double)(long)version) {
+        fprintf(stderr, "kanon revert: error: VERSION is a whole number (see `kanon history`)\n");
+        st = KN_EXIT_ERR;
     }
+    if (st) return st;
+    const char *deck = a.pos[0];
     cJSON *q = kn_cmd("revert");
-    cJSON_AddStringToObject(q, "deck", argv[1]);
-    if (argc >= 3 && argv[2][0] != '-') cJSON_AddNumberToObject(q, "version", atof(argv[2]));
+    cJSON_AddStringToObject(q, "deck", deck);
+    if (version > 0) cJSON_AddNumberToObject(q, "version", version);
     cJSON *r = request_version(q);
-    int st = kn_reply_status(r, "revert");
+    st = kn_reply_status(r, "revert");
     double id = kn_jnum(r, "id");
     cJSON_Delete(r);
-    return st ? st : wait_result(argv[1], id, "the earlier version");
+    if (!st) st = wait_result(deck, id, &compile_ms);
+    if (!st) print_started(a.json, deck, id, compile_ms, "the earlier version");
+    return st;
 }
 
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
-                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
-                                       {"no-watch", 0, 0, 'W'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'}, {"fade", 1, 0, 'f'}, {"follow", 0, 0, 'F'},
+        {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},    {0, 0, 0, 0}};
     const char *deck = NULL;
-    int nowait = 0, c, follow_ = 0, watch = 1;
-    double fade = 20;
+    int nowait = 0, c, follow_ = 0, watch = 1, json = 0;
+    double fade = 20, compile_ms = -1;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
-        if (c == 'd') deck = optarg;
-        else if (c == 'n') nowait = 1;
-        else if (c == 'F') follow_ = 1;
-        else if (c == 'W') watch = 0;
+        if (c == 'd')
+            deck = optarg;
+        else if (c == 'n')
+            nowait = 1;
+        else if (c == 'j')
+            json = 1;
+        else if (c == 'F')
+            follow_ = 1;
+        else if (c == 'W')
+            watch = 0;
         else if (c == 'f') {
             char *end;
             fade = strtod(optarg, &end);
@@ -190,7 +235,8 @@ int cmd_play(int argc, char **argv) {
                 fprintf(stderr, "kanon play: error: --fade wants milliseconds, 0..1000\n");
                 return KN_EXIT_ERR;
             }
-        } else return KN_EXIT_ERR;
+        } else
+            return KN_EXIT_ERR;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "kanon play: error: give one FILE.c (see `kanon play --help`)\n");
@@ -202,8 +248,16 @@ int cmd_play(int argc, char **argv) {
         fprintf(stderr, "kanon play: error: %s: %m\n", file);
         return KN_EXIT_ERR;
     }
-    if (deck) snprintf(name, sizeof name, "%s", deck);
-    else deck_from_path(file, name, sizeof name);
+    if (deck)
+        snprintf(name, sizeof name, "%s", deck);
+    else
+        deck_from_path(file, name, sizeof name);
+    if (!strcmp(name, "master")) { /* the mixer could not tell it from the master bus */
+        fprintf(stderr, "kanon play: error: 'master' is the master bus (`kanon gain master`); "
+                        "name the deck with --deck\n");
+        return KN_EXIT_ERR;
+    }
+    json_events = json;
     cJSON *q = kn_cmd("play");
     cJSON_AddStringToObject(q, "file", abs);
     cJSON_AddStringToObject(q, "display", file);
@@ -216,8 +270,13 @@ int cmd_play(int argc, char **argv) {
     double id = kn_jnum(r, "id");
     int created = cJSON_IsTrue(cJSON_GetObjectItem(r, "created"));
     cJSON_Delete(r);
-    if (st || nowait) return st;
-    st = wait_result(name, id, file);
+    if (st) return st;
+    if (nowait) {
+        print_started(json, name, id, -1, file);
+        return st;
+    }
+    st = wait_result(name, id, &compile_ms);
+    if (!st) print_started(json, name, id, compile_ms, file);
     if (st == KN_EXIT_ERR && created) { /* nothing played: don't leave an empty deck */
         cJSON *q2 = kn_cmd("stop");
         cJSON_AddStringToObject(q2, "deck", name);
@@ -228,27 +287,44 @@ int cmd_play(int argc, char **argv) {
 }
 
 int cmd_stop(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "kanon stop: error: give one DECK (see `kanon status`)\n");
-        return KN_EXIT_ERR;
-    }
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 1);
+    if (st) return st;
     cJSON *q = kn_cmd("stop");
-    cJSON_AddStringToObject(q, "deck", argv[1]);
+    cJSON_AddStringToObject(q, "deck", a.pos[0]);
     cJSON *r = kn_request(q);
-    int st = kn_reply_status(r, "stop");
-    if (!st) printf("deck %s: stopped\n", argv[1]);
+    st = kn_reply_status(r, "stop");
+    if (!st && a.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deck", a.pos[0]);
+        cJSON_AddBoolToObject(o, "stopped", 1);
+        kn_print_json(o);
+        cJSON_Delete(o);
+    } else if (!st) {
+        printf("deck %s: stopped\n", a.pos[0]);
+    }
     cJSON_Delete(r);
     return st;
+}
+
+/* The master's meters, gain and limiter in one line. */
+static void print_master(const cJSON *r) {
+    const cJSON *m = cJSON_GetObjectItem(r, "master");
+    char pk[16], rms[16];
+    printf("master: peak %s dBFS, RMS %s dBFS, gain %+.1f dB; limiter %s, %.0f frames limited\n",
+           kn_fmt_db(kn_jnum(m, "peak_db"), pk), kn_fmt_db(kn_jnum(m, "rms_db"), rms),
+           kn_jnum(m, "gain_db"), cJSON_IsTrue(cJSON_GetObjectItem(r, "limiter")) ? "on" : "off",
+           kn_jnum(r, "limited_frames"));
 }
 
 static void print_status(const cJSON *r) {
     printf("conductor pid %.0f, instance %s: %s (%s), %.0f Hz, %.0f ch, block %.0f\n",
            kn_jnum(r, "pid"), kn_jstr(r, "instance"), kn_jstr(r, "backend"), kn_jstr(r, "device"),
            kn_jnum(r, "rate"), kn_jnum(r, "channels"), kn_jnum(r, "block"));
-    printf("latency: device %.1f ms + ring %.1f ms; device underflows %.0f; limiter %s\n",
+    printf("latency: device %.1f ms + ring %.1f ms; device underflows %.0f\n",
            kn_jnum(r, "device_latency_ms"), kn_jnum(r, "ring_target_ms"),
-           kn_jnum(r, "device_underflows"),
-           cJSON_IsTrue(cJSON_GetObjectItem(r, "limiter")) ? "on" : "off");
+           kn_jnum(r, "device_underflows"));
+    print_master(r);
     const cJSON *rec = cJSON_GetObjectItem(r, "recording");
     if (cJSON_IsObject(rec))
         printf("recording: %s (%.1f s, %.0f frames dropped)\n", kn_jstr(rec, "path"),
@@ -258,130 +334,79 @@ static void print_status(const cJSON *r) {
         printf("no decks; play one with `kanon play FILE.c`\n");
         return;
     }
-    printf("%-12s %-24s %5s %-9s %6s %9s %6s  %s\n", "DECK", "FILE", "CART", "STATE", "LOAD",
-           "UNDERRUNS", "NAN", "LAST EVENT");
+    printf("%-12s %-24s %5s %-9s %6s %9s %6s %6s %6s  %s\n", "DECK", "FILE", "CART", "STATE",
+           "LOAD", "UNDERRUNS", "NAN", "PEAK", "RMS", "LAST EVENT");
     cJSON_ArrayForEach(d, decks) {
         const cJSON *cart = cJSON_GetObjectItem(d, "cartridge");
-        printf("%-12s %-24s %5.0f %-9s %5.1f%% %9.0f %6.0f  %s\n", kn_jstr(d, "name"),
-               kn_jstr(d, "file"), kn_jnum(cart, "id"), kn_jstr(cart, "state"),
-               kn_jnum(d, "load"), kn_jnum(d, "underruns"), kn_jnum(d, "nonfinite"),
+        char pk[16], rms[16];
+        printf("%-12s %-24s %5.0f %-9s %5.1f%% %9.0f %6.0f %6s %6s  %s\n", kn_jstr(d, "name"),
+               kn_jstr(d, "file"), kn_jnum(cart, "id"), kn_jstr(cart, "state"), kn_jnum(d, "load"),
+               kn_jnum(d, "underruns"), kn_jnum(d, "nonfinite"),
+               kn_fmt_db(kn_jnum(d, "peak_db"), pk), kn_fmt_db(kn_jnum(d, "rms_db"), rms),
                kn_jstr(d, "last_event"));
     }
 }
 
 int cmd_status(int argc, char **argv) {
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 0, 0);
+    if (st) return st;
     cJSON *r = kn_request(kn_cmd("status"));
-    int st = kn_reply_status(r, "status");
-    if (!st) {
-        if (kn_has_flag(argc, argv, "--json")) print_json(r);
-        else print_status(r);
+    st = kn_reply_status(r, "status");
+    if (!st && a.json)
+        kn_print_json(r);
+    else if (!st)
+        print_status(r);
+    cJSON_Delete(r);
+    return st;
+}
+
+/* The recorder is the conductor's, so it needs an absolute path. */
+static int absolute(const char *path, char out[PATH_MAX]) {
+    if (path[0] == '/') return snprintf(out, PATH_MAX, "%s", path) >= PATH_MAX ? -1 : 0;
+    if (!getcwd(out, PATH_MAX) || strlen(out) + strlen(path) + 2 > PATH_MAX) return -1;
+    strcat(strcat(out, "/"), path);
+    return 0;
+}
+
+static int record_start(const kn_args *a) {
+    char abs[PATH_MAX];
+    if (absolute(a->pos[1], abs)) {
+        fprintf(stderr, "kanon record: error: %s: path too long or no working directory\n",
+                a->pos[1]);
+        return KN_EXIT_ERR;
     }
+    cJSON *q = kn_cmd("record_start");
+    cJSON_AddStringToObject(q, "path", abs);
+    cJSON *r = kn_request(q);
+    int st = kn_reply_status(r, "record");
+    if (!st && a->json)
+        kn_print_json(r);
+    else if (!st)
+        printf("recording to %s\n", a->pos[1]);
+    cJSON_Delete(r);
+    return st;
+}
+
+static int record_stop(const kn_args *a) {
+    cJSON *r = kn_request(kn_cmd("record_stop"));
+    int st = kn_reply_status(r, "record");
+    if (!st && a->json)
+        kn_print_json(r);
+    else if (!st)
+        printf("recorded %s: %.0f frames (%.2f s), %.0f dropped\n", kn_jstr(r, "path"),
+               kn_jnum(r, "frames"), kn_jnum(r, "seconds"), kn_jnum(r, "dropped"));
     cJSON_Delete(r);
     return st;
 }
 
 int cmd_record(int argc, char **argv) {
-    int json = kn_has_flag(argc, argv, "--json");
-    if (argc >= 3 && !strcmp(argv[1], "start")) {
-        char abs[PATH_MAX];
-        if (argv[2][0] == '/') snprintf(abs, sizeof abs, "%s", argv[2]);
-        else if (!getcwd(abs, sizeof abs) || strlen(abs) + strlen(argv[2]) + 2 > sizeof abs)
-            return KN_EXIT_INTERNAL;
-        else strcat(strcat(abs, "/"), argv[2]);
-        cJSON *q = kn_cmd("record_start");
-        cJSON_AddStringToObject(q, "path", abs);
-        cJSON *r = kn_request(q);
-        int st = kn_reply_status(r, "record");
-        if (!st) json ? print_json(r) : (void)printf("recording to %s\n", argv[2]);
-        cJSON_Delete(r);
-        return st;
-    }
-    if (argc >= 2 && !strcmp(argv[1], "stop")) {
-        cJSON *r = kn_request(kn_cmd("record_stop"));
-        int st = kn_reply_status(r, "record");
-        if (!st && json) print_json(r);
-        else if (!st)
-            printf("recorded %s: %.0f frames (%.2f s), %.0f dropped\n", kn_jstr(r, "path"),
-                   kn_jnum(r, "frames"), kn_jnum(r, "seconds"), kn_jnum(r, "dropped"));
-        cJSON_Delete(r);
-        return st;
-    }
-    fprintf(stderr, "kanon record: error: use `kanon record start FILE.wav` or `kanon record stop`\n");
-    return KN_EXIT_ERR;
-}
-
-/* Splits "deck.name" (or picks the only deck for a bare "name"). */
-static int resolve_param(const char *arg, char *deck, char *name) {
-    const char *dot = strchr(arg, '.');
-    if (dot) {
-        snprintf(deck, 32, "%.*s", (int)(dot - arg < 31 ? dot - arg : 31), arg);
-        snprintf(name, 32, "%s", dot + 1);
-        return 0;
-    }
-    snprintf(name, 32, "%s", arg);
-    cJSON *r = kn_request(kn_cmd("status"));
-    int st = kn_reply_status(r, "set");
-    const cJSON *decks = cJSON_GetObjectItem(r, "decks");
-    if (!st && cJSON_GetArraySize(decks) == 1)
-        snprintf(deck, 32, "%s", kn_jstr(cJSON_GetArrayItem(decks, 0), "name"));
-    else if (!st) {
-        fprintf(stderr, "kanon: error: %d decks are playing; name the deck (see `kanon status`)\n",
-                cJSON_GetArraySize(decks));
-        st = KN_EXIT_ERR;
-    }
-    cJSON_Delete(r);
-    return st;
-}
-
-int cmd_set(int argc, char **argv) {
-    char deck[32], name[32], *end;
-    if (argc < 3) {
-        fprintf(stderr, "kanon set: error: usage: kanon set [DECK.]NAME VALUE\n");
-        return KN_EXIT_ERR;
-    }
-    double v = strtod(argv[2], &end);
-    if (end == argv[2] || *end) {
-        fprintf(stderr, "kanon set: error: VALUE must be a number, got '%s'\n", argv[2]);
-        return KN_EXIT_ERR;
-    }
-    int st = resolve_param(argv[1], deck, name);
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 2);
     if (st) return st;
-    cJSON *q = kn_cmd("set");
-    cJSON_AddStringToObject(q, "deck", deck);
-    cJSON_AddStringToObject(q, "name", name);
-    cJSON_AddNumberToObject(q, "value", v);
-    cJSON *r = kn_request(q);
-    st = kn_reply_status(r, "set");
-    if (!st) {
-        const cJSON *p = cJSON_GetObjectItem(r, "param");
-        if (kn_has_flag(argc, argv, "--json")) print_json(p);
-        else printf("%s.%s = %g\n", deck, name, kn_jnum(p, "value"));
-    }
-    cJSON_Delete(r);
-    return st;
-}
-
-int cmd_params(int argc, char **argv) {
-    int json = kn_has_flag(argc, argv, "--json");
-    const char *deck = argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL;
-    char d[32];
-    if (!deck) {
-        if (resolve_param("x", d, (char[32]){0})) return KN_EXIT_ERR;
-        deck = d;
-    }
-    cJSON *q = kn_cmd("params");
-    cJSON_AddStringToObject(q, "deck", deck);
-    cJSON *r = kn_request(q);
-    int st = kn_reply_status(r, "params");
-    if (!st && json) print_json(cJSON_GetObjectItem(r, "params"));
-    else if (!st) {
-        const cJSON *p;
-        printf("%-16s %12s %12s %12s %12s\n", "NAME", "VALUE", "MIN", "MAX", "DEFAULT");
-        cJSON_ArrayForEach(p, cJSON_GetObjectItem(r, "params")) {
-            printf("%-16s %12g %12g %12g %12g\n", kn_jstr(p, "name"), kn_jnum(p, "value"),
-                   kn_jnum(p, "min"), kn_jnum(p, "max"), kn_jnum(p, "default"));
-        }
-    }
-    cJSON_Delete(r);
-    return st;
+    if (!strcmp(a.pos[0], "start") && a.npos == 2) return record_start(&a);
+    if (!strcmp(a.pos[0], "stop") && a.npos == 1) return record_stop(&a);
+    fprintf(stderr,
+            "kanon record: error: use `kanon record start FILE.wav` or `kanon record stop`\n");
+    return KN_EXIT_ERR;
 }

@@ -103,9 +103,7 @@ int cmd_up(int argc, char **argv) {
         fprintf(stderr, "kanon up: error: %s\n", kn_jstr(r, "error"));
         st = KN_EXIT_ERR;
     } else if (kn_has_flag(argc, argv, "--json")) {
-        char *s = cJSON_PrintUnformatted(r);
-        puts(s);
-        free(s);
+        kn_print_json(r);
     } else {
         print_up(r);
     }
@@ -123,14 +121,29 @@ static int lock_free(const char *path) {
     return free_;
 }
 
+static void print_down(int json, int was_running) {
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "instance", kn_cli_instance);
+        cJSON_AddBoolToObject(o, "was_running", was_running);
+        kn_print_json(o);
+        cJSON_Delete(o);
+    } else if (was_running) {
+        printf("kanon: conductor stopped\n");
+    } else {
+        printf("kanon: no conductor is running for instance '%s'\n", kn_cli_instance);
+    }
+}
+
 int cmd_down(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 0, 0);
+    if (st) return st;
     char lock[KN_PATH_MAX];
     kn_runtime_path(kn_cli_instance, "lock", lock);
     cJSON *r = kn_request_quiet(kn_cmd("down"), 5000);
     if (!r) {
-        printf("kanon: no conductor is running for instance '%s'\n", kn_cli_instance);
+        print_down(a.json, 0);
         return KN_EXIT_OK;
     }
     cJSON_Delete(r);
@@ -142,6 +155,6 @@ int cmd_down(int argc, char **argv) {
         fprintf(stderr, "kanon down: error: the conductor did not exit within 5 s\n");
         return KN_EXIT_INTERNAL;
     }
-    printf("kanon: conductor stopped\n");
+    print_down(a.json, 1);
     return KN_EXIT_OK;
 }

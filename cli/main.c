@@ -20,66 +20,156 @@ typedef struct command {
 static const command commands[] = {
     {"up", cmd_up, "start the conductor (detached)",
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
-     "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB] [--json]\n"
+     "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
+     "                [--debounce MS] [--history-dir DIR] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
+     "Options other than --json are the conductor's and are passed to it unchanged.\n"
+     "--json prints the conductor's ready report as one JSON object.\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
-     "usage: kanon down\nStops every cartridge, removes shared memory and the socket.\n"
-     "Exits 0 also when no conductor was running.\nexample: kanon down\n"},
+     "usage: kanon down [--json]\n"
+     "Stops every cartridge, removes shared memory and the socket, and returns once the\n"
+     "conductor is gone. Exits 0 also when no conductor was running.\n"
+     "--json prints {\"instance\":...,\"was_running\":true|false}.\n"
+     "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
      "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--follow] [--no-watch] [--no-wait]\n"
+     "                  [--json]\n"
      "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
      "stem unless --deck is given. The conductor then watches the file: every save starts\n"
      "a new cartridge that takes over at a block boundary with the state, frame count and\n"
      "parameters exactly where the old one stopped, crossfading over --fade MS (default\n"
      "20; 0 = hard switch). A save that does not compile (or renders NaN/Inf in its test\n"
      "render) is refused and the old code plays on. --follow stays in the foreground and\n"
-     "prints each compile's result; --no-watch plays once without following saves.\n"
-     "Exits 1 with file:line: error: ... if the first version does not compile.\n"
+     "prints each compile's result; --no-watch plays once without following saves;\n"
+     "--no-wait returns as soon as the cartridge is started, before it compiled.\n"
+     "--json prints {\"deck\",\"id\",\"compile_ms\"} (with --follow, then one JSON line per\n"
+     "event). Exits 1 with file:line: error: ... if the first version does not compile.\n"
      "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
+    {"stop", cmd_stop, "stop one deck (fades out)",
+     "usage: kanon stop DECK [--json]\n"
+     "Fades the deck out and ends its cartridge. --json prints {\"deck\",\"stopped\":true}.\n"
+     "example: kanon stop sine\n"},
+    {"status", cmd_status, "conductor, decks, cartridges, meters, underruns, load",
+     "usage: kanon status [--json]\n"
+     "The conductor (backend, rate, latency), the master (peak, RMS, gain, limiter) and\n"
+     "per deck: file, cartridge, state, DSP load, underruns, NaN/Inf count, peak and RMS\n"
+     "in dBFS, last event. --json prints the conductor's whole status object.\n"
+     "example: kanon status --json | jq .decks\n"},
     {"log", cmd_log, "what happened on the decks: compiles, takeovers, errors",
-     "usage: kanon log [DECK] [--json]\nexample: kanon log sine\n"},
+     "usage: kanon log [DECK] [--json]\n"
+     "The recent events of every deck (or one): each compile that took over, with its\n"
+     "timings, and each refused save with the compiler's message. --json prints the\n"
+     "array of events.\n"
+     "example: kanon log sine\n"},
     {"history", cmd_history, "list the versions of a deck that took over",
      "usage: kanon history DECK [--json]\n"
-     "Every version that took over is kept, numbered, with its time (see `kanon status`\n"
-     "for the folder). example: kanon history sine\n"},
+     "Every version that took over is kept, numbered, with its time and the folder it is\n"
+     "kept in; * marks the one playing. --json prints the conductor's reply.\n"
+     "example: kanon history sine\n"},
+    {"map", cmd_map, "load a control-surface map (OSC knobs, buttons, pages)",
+     "usage: kanon map load FILE.json [--json]\n"
+     "Binds a controller's OSC addresses to parameters and the mixer, with value and\n"
+     "display feedback (see docs/control-surfaces.md).\n"
+     "example: kanon map load examples/maps/8knob.json\n"},
     {"revert", cmd_revert, "play an earlier version of a deck again",
-     "usage: kanon revert DECK [VERSION]\n"
+     "usage: kanon revert DECK [VERSION] [--json]\n"
      "Swaps VERSION (default: the one before the current) back in, like a save.\n"
+     "--json prints {\"deck\",\"id\",\"compile_ms\"} once it plays.\n"
      "example: kanon revert sine 3\n"},
-    {"stop", cmd_stop, "stop one deck (fades out)",
-     "usage: kanon stop DECK\nexample: kanon stop sine\n"},
-    {"status", cmd_status, "conductor, decks, cartridges, underruns, load",
-     "usage: kanon status [--json]\nexample: kanon status --json | jq .decks\n"},
-    {"record", cmd_record, "record the master output to a WAV file",
-     "usage: kanon record start FILE.wav | kanon record stop   [--json]\n"
-     "A lossless float32 tap of exactly what goes to the device. `stop` reports frames\n"
-     "written and frames dropped (0 unless the disk cannot keep up).\n"
-     "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
-    {"set", cmd_set, "set a parameter", "usage: kanon set [DECK.]NAME VALUE [--json]\n"
-                                        "The value is clamped to the declared range.\n"
-                                        "example: kanon set sine.freq 220\n"},
+    {"set", cmd_set, "set a parameter (optionally gliding to it)",
+     "usage: kanon set [DECK.]NAME VALUE [--ramp MS] [--json]\n"
+     "Sets the parameter's target; the value is clamped to the declared range. The deck\n"
+     "glides there over --ramp MS (0..3600000; default: a 10 ms de-zipper). DECK may be\n"
+     "left out while only one deck plays. --json prints the parameter\n"
+     "{name,value,current,min,max,default}.\n"
+     "example: kanon set sine.freq 220 --ramp 2000\n"},
+    {"get", cmd_get, "show a parameter: value, where a glide stands, range",
+     "usage: kanon get [DECK.]NAME [--json]\n"
+     "Prints the target value, the current value while a glide is under way, the range\n"
+     "and the default. --json prints {name,value,current,min,max,default}.\n"
+     "example: kanon get sine.freq\n"},
     {"params", cmd_params, "list a deck's parameters",
-     "usage: kanon params [DECK] [--json]\nexample: kanon params sine\n"},
+     "usage: kanon params [DECK] [--json]\n"
+     "The parameters the deck's current code declares: target, current (differs while\n"
+     "gliding), range and default. DECK may be left out while only one deck plays.\n"
+     "--json prints the array of parameters.\n"
+     "example: kanon params sine\n"},
+    {"mix", cmd_mix, "show the mixer: master gain; each deck's gain, mute, solo, pan",
+     "usage: kanon mix [--json]\n"
+     "Pan is shown as L/C/R with the amount. --json prints {master:{gain_db,limiter},\n"
+     "decks:[{name,gain_db,mute,solo,pan}]} (and \"ok\").\n"
+     "example: kanon mix\n"},
+    {"gain", cmd_gain, "set a deck's or the master's gain in dB",
+     "usage: kanon gain DECK|master DB [--ramp MS] [--json]\n"
+     "DB is -120..24 (0 = unity). The change glides over --ramp MS (0..60000, default\n"
+     "10). --json prints the deck's mixer settings (for master: {name,gain_db,limiter}).\n"
+     "example: kanon gain hiss -12 --ramp 3000\n"},
+    {"mute", cmd_mute, "silence a deck (it keeps playing)",
+     "usage: kanon mute DECK [--ramp MS] [--json]\n"
+     "The deck keeps running and can be unmuted at once; fades over --ramp MS (default 10).\n"
+     "example: kanon mute hiss\n"},
+    {"unmute", cmd_unmute, "undo mute",
+     "usage: kanon unmute DECK [--ramp MS] [--json]\n"
+     "example: kanon unmute hiss --ramp 500\n"},
+    {"solo", cmd_solo, "hear only the soloed decks",
+     "usage: kanon solo DECK [--ramp MS] [--json]\n"
+     "While any deck is soloed, only soloed decks are heard.\n"
+     "example: kanon solo sine\n"},
+    {"unsolo", cmd_unsolo, "undo solo",
+     "usage: kanon unsolo DECK [--ramp MS] [--json]\n"
+     "example: kanon unsolo sine\n"},
+    {"pan", cmd_pan, "place a deck between left (-1) and right (1)",
+     "usage: kanon pan DECK P [--ramp MS] [--json]\n"
+     "P is -1 (left) .. 0 (centre) .. 1 (right); glides over --ramp MS (0..60000).\n"
+     "example: kanon pan hiss -0.5\n"},
+    {"meters", cmd_meters, "peak/RMS per deck and master, load, underruns (--watch: live)",
+     "usage: kanon meters [--json] [--watch]\n"
+     "Peak and RMS in dBFS of each deck (after its mixer settings) and the master, the\n"
+     "deck's DSP load, underruns and NaN/Inf samples replaced, frames the limiter acted\n"
+     "on. --watch redraws bars (-60..0 dBFS: # up to RMS, = up to the peak) about 20\n"
+     "times a second until Ctrl-C; it exits 2 if the conductor goes away.\n"
+     "--json prints the conductor's reply once.\n"
+     "example: kanon meters --watch\n"},
+    {"record", cmd_record, "record the master output to a WAV file",
+     "usage: kanon record start FILE.wav [--json] | kanon record stop [--json]\n"
+     "A lossless float32 tap of exactly what goes to the device. `stop` reports frames\n"
+     "written and frames dropped (0 unless the disk cannot keep up). --json prints the\n"
+     "conductor's reply ({path} / {path,frames,dropped,seconds}).\n"
+     "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]...\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
-     "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav.\n"
+     "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},
     {"check", cmd_check, "compile FILE.c only; report errors as file:line: error:",
-     "usage: kanon check FILE.c\nExit 0 if it compiles, 1 with the compiler's message if not.\n"
+     "usage: kanon check FILE.c\n"
+     "Exit 0 if it compiles, 1 with the compiler's message if not. Needs no conductor.\n"
      "example: kanon check my.c\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
+const char *kn_usage(const char *cmd) {
+    static char line[256];
+    for (int i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(cmd, commands[i].name)) continue;
+        const char *h = commands[i].help + strlen("usage: ");
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(h, "\n"), h);
+        return line;
+    }
+    return "kanon --help";
+}
+
 static void usage(FILE *f) {
-    fputs("kanon - live-coding audio in C\n\nusage: kanon [--instance NAME] COMMAND [args]\n\n",
-          f);
+    fputs("kanon - live-coding audio in C\n\nusage: kanon [--instance NAME] COMMAND [args]\n\n", f);
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("\n`kanon COMMAND --help` explains a command. Exit codes: 0 ok, 1 error,\n"
+    fputs("\n`kanon COMMAND --help` explains a command, with an example. Commands that print\n"
+          "data take --json (one JSON value on stdout; errors stay text on stderr).\n"
+          "--instance NAME (or $KANON_INSTANCE; default \"default\") picks the conductor.\n"
+          "Exit codes: 0 ok, 1 error (bad arguments, bad code, refused command),\n"
           "2 no conductor reachable, 3 internal failure.\n",
           f);
 }
@@ -109,7 +199,8 @@ int main(int argc, char **argv) {
     }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
-        if (argc >= 3 && !strcmp(argv[1], "help")) argv[1] = argv[2], argv[2] = "--help";
+        if (argc >= 3 && !strcmp(argv[1], "help"))
+            argv[1] = argv[2], argv[2] = "--help";
         else {
             usage(argc < 2 ? stderr : stdout);
             return argc < 2 ? KN_EXIT_ERR : KN_EXIT_OK;

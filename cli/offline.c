@@ -3,21 +3,40 @@
  *
  * Both run kanon-cartridge directly, so they use exactly the compile and
  * block-render code of a live deck (same input, same output, bit for bit).
+ * kanon-cartridge exits 2 for bad arguments, which for `kanon` would mean
+ * "no conductor": the child's status is translated, so scripts can rely on
+ * the CLI's exit codes for these commands too.
  */
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-static int exec_cartridge(char **argv) {
+static int run_cartridge(char **argv) {
     char bin[4200];
     snprintf(bin, sizeof bin, "%s/kanon-cartridge", kn_bindir());
     argv[0] = bin;
-    execv(bin, argv);
-    fprintf(stderr, "kanon: error: cannot run %s: %m\n", bin);
-    return KN_EXIT_INTERNAL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(bin, argv);
+        fprintf(stderr, "kanon: error: cannot run %s: %m\n", bin);
+        _exit(KN_EXIT_INTERNAL);
+    }
+    int ws;
+    if (pid < 0 || waitpid(pid, &ws, 0) != pid) {
+        fprintf(stderr, "kanon: error: cannot run %s: %m\n", bin);
+        return KN_EXIT_INTERNAL;
+    }
+    if (WIFSIGNALED(ws)) {
+        fprintf(stderr, "kanon: error: %s died of signal %d\n", bin, WTERMSIG(ws));
+        return KN_EXIT_INTERNAL;
+    }
+    int rc = WEXITSTATUS(ws);
+    return rc == 0 || rc == 1 ? rc : rc == 2 ? KN_EXIT_ERR : KN_EXIT_INTERNAL;
 }
 
 /* kanon render FILE [options]  ->  kanon-cartridge render FILE [options] */
@@ -25,8 +44,10 @@ int cmd_render(int argc, char **argv) {
     const char *file = NULL;
     int has_out = 0, has_seconds = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) has_out = 1;
-        else if (!strcmp(argv[i], "--seconds")) has_seconds = 1;
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output"))
+            has_out = 1;
+        else if (!strcmp(argv[i], "--seconds"))
+            has_seconds = 1;
         if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || !strcmp(argv[i - 1], "--")))
             file = file ? file : argv[i];
     }
@@ -48,7 +69,9 @@ int cmd_render(int argc, char **argv) {
     for (int i = 1; i < argc; i++) a[n++] = argv[i];
     if (!has_out) a[n++] = "-o", a[n++] = out;
     if (!has_seconds) a[n++] = "--seconds", a[n++] = "10";
-    return exec_cartridge(a);
+    int rc = run_cartridge(a);
+    free(a);
+    return rc;
 }
 
 int cmd_check(int argc, char **argv) {
@@ -57,5 +80,5 @@ int cmd_check(int argc, char **argv) {
         return KN_EXIT_ERR;
     }
     char *a[] = {NULL, "check", argv[1], NULL};
-    return exec_cartridge(a);
+    return run_cartridge(a);
 }

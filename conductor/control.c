@@ -81,7 +81,7 @@ static const char *str_arg(const cJSON *req, const char *key) {
 }
 
 static int name_ok(const char *s) {
-    if (!s || !*s || strlen(s) >= KN_NAME_MAX) return 0;
+    if (!s || !*s || strlen(s) >= KN_NAME_MAX || !strcmp(s, "master")) return 0; /* the bus */
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
               *s == '_' || *s == '-'))
@@ -200,7 +200,8 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const char *display = str_arg(req, "display");
     if (!file || file[0] != '/' || strlen(file) >= 4096)
         return err_reply("play needs \"file\": an absolute path to a .c file");
-    if (!name_ok(deck)) return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-]");
+    if (!name_ok(deck))
+        return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-], not \"master\"");
     const cJSON *fade = cJSON_GetObjectItemCaseSensitive(req, "fade_ms");
     const cJSON *watch = cJSON_GetObjectItemCaseSensitive(req, "watch");
     kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck, 20, 1};
@@ -512,9 +513,11 @@ static cJSON *cmd_revert(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
-/* Replies to the last requests that carried an id: a resent request (nng
- * REQ resends on reconnect) is answered again, not executed twice. */
-#define REQ_CACHE 32
+/* Replies to the last requests that carried an id and changed something: a
+ * resent request (nng REQ resends on reconnect) is answered again, not
+ * executed twice. Read-only commands are not cached (they are harmless to
+ * repeat), so polling cannot push a `play` out of the cache. */
+#define REQ_CACHE 256
 static struct {
     char id[64];
     char *reply;
@@ -535,9 +538,18 @@ static void cache_reply(const char *id, const char *reply) {
     req_cache[i].reply = strdup(reply);
 }
 
+static int mutating(const char *cmd) {
+    static const char *const ro[] = {"ping", "status", "result", "params", "get",
+                                     "mix",  "meters", "log",    "history"};
+    for (size_t i = 0; cmd && i < sizeof ro / sizeof ro[0]; i++)
+        if (!strcmp(cmd, ro[i])) return 0;
+    return 1;
+}
+
 char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
     cJSON *req = cJSON_ParseWithLength(text, len);
     const char *cmd = str_arg(req, "cmd"), *rid = str_arg(req, "req");
+    if (!mutating(cmd)) rid = NULL;
     char *again = cached_reply(rid);
     if (again) {
         cJSON_Delete(req);
