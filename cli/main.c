@@ -21,7 +21,8 @@ static const command commands[] = {
     {"up", cmd_up, "start the conductor (detached)",
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
-     "                [--debounce MS] [--history-dir DIR] [--json]\n"
+     "                [--debounce MS] [--history-dir DIR] [--osc-port PORT]\n"
+     "                [--osc-host ADDR] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "Options other than --json are the conductor's and are passed to it unchanged.\n"

@@ -6,9 +6,19 @@
  *   typedef struct { ... } kn_X;                 plain state, no pointers:
  *                                                it can live in kn_state()
  *                                                and survives swaps
- *   void  kn_X_init(kn_X *s, double rate, ...);  set up
- *   void  kn_X_run(kn_X *s, ..., float *out, int frames);  a block
+ *   void  kn_X_init(kn_X *s, double rate, ...);  set up (resets the state)
+ *   void  kn_X_run(kn_X *s, in, out, frames, params...);   one block
  *   float kn_X_tick(kn_X *s, ...);               one sample, where useful
+ *
+ * Conventions (docs/nodes.md has every node, its cost and an example):
+ *   - Generators have no `in`: kn_saw_run(&s, out, frames, freq, amp).
+ *   - `in` may equal `out` (in-place). run() writes `out`; only the mix
+ *     helpers (kn_mix, kn_pan) add into it.
+ *   - Parameters are per block (read kn_get() once per block and pass it);
+ *     nodes whose coefficients would click ramp them across the block.
+ *   - Call kn_X_init once per deck, not on every swap: keep a flag in your
+ *     state struct (`if (!st->ready) { kn_saw_init(...); st->ready = 1; }`).
+ *   - Deterministic: no global state; noise is a seeded generator in state.
  *
  * Self-contained like kanon.h: no system headers, so tcc reads it fast.
  */
@@ -17,16 +27,16 @@
 
 #include <kanon.h>
 
-/* ---- oscillators ---- */
-
-/* Sine: a phase accumulator in double precision and a polynomial sine. */
-typedef struct kn_sine {
-    double phase; /* 0..1 */
-    double rate;
-} kn_sine;
-void kn_sine_init(kn_sine *s, double rate, double phase);
-/* Adds nothing: writes amp*sin(2*pi*phase) at `freq` Hz into out. */
-void kn_sine_run(kn_sine *s, float freq, float amp, float *out, int frames);
-float kn_sine_tick(kn_sine *s, float freq);
+#include "osc.h"
+#include "noise.h"
+#include "filter.h"
+#include "env.h"
+#include "delay.h"
+#include "reverb.h"
+#include "dyn.h"
+#include "shape.h"
+#include "util.h"
+#include "clock.h"
+#include "sample.h"
 
 #endif
