@@ -48,8 +48,10 @@ $(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) -o $@ $(COND_LIBS)
 
 # nodes-c: the DSP kit, optimised once by gcc; user code (tcc) calls into it.
-NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -g -fPIC -Inodes-c/include -Icartridge/include
-$(NODELIB): $(NODE_SRC) $(wildcard nodes-c/include/kanon/*.h) | $(LIB)
+# -fno-trapping-math: nothing traps (FTZ/DAZ, no FP exceptions); lets gcc vectorize.
+NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -fno-trapping-math -g -fPIC \
+               -Inodes-c/include -Icartridge/include
+$(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LIB)
 	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm
 
 # The cartridge links the kit, so tcc-compiled code finds its symbols.
@@ -68,9 +70,11 @@ $(B)/tools/%: tests/tools/%.c | $(B)/tools
 # Unit tests: each tests/unit/test_X.c is a program; built with sanitizers,
 # linked with the shm code and every non-main source it names in a
 # "// link: path.c ..." first line.
-$(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) $(wildcard shm/*.h conductor/*.h cartridge/*.h) | $(B)/unit
+$(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) $(NODE_SRC) \
+             $(wildcard shm/*.h conductor/*.h cartridge/*.h nodes-c/*.h nodes-c/include/kanon/*.h) | $(B)/unit
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Ishm -Iconductor -Icartridge -Icartridge/include \
-	    $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ -lm -lpthread -lsndfile -lcjson -llo
+	    -Inodes-c/include $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ \
+	    -lm -lpthread -lsndfile -lsamplerate -lcjson -llo
 
 $(BIN) $(B)/tools $(B)/unit $(LIB):
 	mkdir -p $@

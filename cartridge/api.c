@@ -158,6 +158,10 @@ double kn_get(const kn_param *p) {
     return p->value;
 }
 
+double kn_target(const kn_param *p) {
+    return p->target;
+}
+
 double kn_smooth(kn_param *p) {
     double v = p->s;
     p->s += p->inc;

@@ -117,6 +117,7 @@ void kn_sandbox_run_limits(size_t mem_bytes);
 void kn_sandbox_deadline(double seconds);
 int kn_sandbox_seccomp(void);
 void kn_sandbox_fpu(void);
+int kn_sandbox_realtime(void);
 int kn_live_run(const kn_live_opts *o);
 
 #endif

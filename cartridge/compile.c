@@ -140,6 +140,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
         tcc_add_symbol(s, "kn_param_decl", (const void *)kn_param_decl);
         tcc_add_symbol(s, "kn_get", (const void *)kn_get);
         tcc_add_symbol(s, "kn_smooth", (const void *)kn_smooth);
+        tcc_add_symbol(s, "kn_target", (const void *)kn_target);
         rc = tcc_relocate(s, TCC_RELOCATE_AUTO);
     }
     if (rc == 0) {

@@ -11,14 +11,15 @@
  *      kanon its setup() and process().
  *
  * The wrapper: Faust's DSP struct lives in kn_state ("faust"), so it
- * survives swaps; it is re-initialised only when its size (layout) or the
- * rate changes. Sliders, buttons and number entries become kanon
- * parameters with their labels, ranges and defaults (buttons and check
- * buttons: 0..1). Faust inputs, which a deck has no source for, get a
- * built-in test signal (short deterministic noise bursts, one per second)
- * while the parameter `input` is 1, so effects such as reverbs and filters
- * can be heard and tested; outputs map onto the deck's channels (one output
- * goes to all channels).
+ * survives swaps; it is re-initialised only when its layout (the struct's
+ * definition, hashed) or the rate changes, and otherwise only its
+ * constants are recomputed (an edited constant is heard, the state kept).
+ * Sliders, buttons and number entries become kanon parameters with their
+ * labels, ranges and defaults (buttons and check buttons: 0..1, read
+ * unsmoothed with kn_target; repeated labels get _2, _3, ...). Faust inputs, which a deck has no
+ * source for, get a built-in test signal (short deterministic noise bursts, one per second) while
+ * the parameter `input` is 1, so effects such as reverbs and filters can be heard and tested;
+ * outputs map onto the deck's channels (one output goes to all channels).
  */
 #include "cartridge.h"
 
@@ -67,34 +68,48 @@ static const char wrapper[] =
     "\n#line 1 \"(kanon faust wrapper)\"\n"
     "#include <kanon.h>\n"
     "#define KN_FAUST_PARAMS 64\n"
-    "typedef struct { unsigned long size; double rate; unsigned int seed; } kn_faust_meta;\n"
+    "#define KN_FAUST_IO 64\n"
+    "typedef struct { unsigned long size; double rate; unsigned int seed; unsigned long layout; } "
+    "kn_faust_meta;\n"
     "static kn_faust *dsp;\n"
     "static kn_faust_meta *meta;\n"
     "static kn_param *params[KN_FAUST_PARAMS], *input;\n"
     "static FAUSTFLOAT *zones[KN_FAUST_PARAMS];\n"
-    "static int nparams;\n"
+    "static int nparams, is_button[KN_FAUST_PARAMS];\n"
     "static kn_ctx *ctx;\n"
     "static void ui_box(void *u, const char *l) { (void)u; (void)l; }\n"
     "static void ui_close(void *u) { (void)u; }\n"
-    "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi) "
-    "{\n"
+    "/* A label becomes a parameter name of [A-Za-z0-9_-]; a name already\n"
+    "   taken (two 'gain' sliders in different groups) gets _2, _3, ... */\n"
+    "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi,"
+    " int button) {\n"
     "    if (nparams == KN_FAUST_PARAMS) return;\n"
-    "    char name[32]; int j = 0;\n"
-    "    for (int i = 0; label[i] && j < 31; i++) {\n"
+    "    char base[32], name[32]; int j = 0;\n"
+    "    for (int i = 0; label[i] && j < 27; i++) {\n"
     "        char c = label[i];\n"
-    "        name[j++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')"
+    "        base[j++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')"
     " || c == '_' || c == '-' ? c : '_';\n"
     "    }\n"
-    "    if (!j) name[j++] = 'p';\n"
-    "    name[j] = 0;\n"
+    "    if (!j) base[j++] = 'p';\n"
+    "    base[j] = 0;\n"
     "    if (lo > hi) { double t = lo; lo = hi; hi = t; }\n"
-    "    params[nparams] = kn_param_decl(ctx, name, lo, hi, def);\n"
-    "    zones[nparams++] = zone;\n"
+    "    for (int n = 1; n < 100; n++) {\n"
+    "        int k = 0, taken = 0;\n"
+    "        for (; base[k]; k++) name[k] = base[k];\n"
+    "        if (n > 1) { name[k++] = '_'; if (n >= 10) name[k++] = (char)('0' + n / 10);"
+    " name[k++] = (char)('0' + n % 10); }\n"
+    "        name[k] = 0;\n"
+    "        kn_param *p = kn_param_decl(ctx, name, lo, hi, def);\n"
+    "        for (int i = 0; i < nparams; i++) taken |= params[i] == p;\n"
+    "        if (taken) continue;\n"
+    "        params[nparams] = p; is_button[nparams] = button; zones[nparams++] = zone;\n"
+    "        return;\n"
+    "    }\n"
     "}\n"
     "static void ui_button(void *u, const char *l, FAUSTFLOAT *z) { (void)u; ui_param(l, z, 0, 0, "
-    "1); }\n"
+    "1, 1); }\n"
     "static void ui_slider(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT init, FAUSTFLOAT lo,"
-    " FAUSTFLOAT hi, FAUSTFLOAT step) { (void)u; (void)step; ui_param(l, z, init, lo, hi); }\n"
+    " FAUSTFLOAT hi, FAUSTFLOAT step) { (void)u; (void)step; ui_param(l, z, init, lo, hi, 0); }\n"
     "static void ui_bargraph(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT lo, FAUSTFLOAT hi)"
     " { (void)u; (void)l; (void)z; (void)lo; (void)hi; }\n"
     "static void ui_soundfile(void *u, const char *l, const char *f, void **s)"
@@ -107,9 +122,13 @@ static const char wrapper[] =
     "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
     "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
     "    classInitkn_faust((int)k->rate);\n"
-    "    if (meta->size != sizeof(kn_faust) || meta->rate != k->rate) {\n"
+    "    if (meta->size != sizeof(kn_faust) || meta->layout != KN_FAUST_LAYOUT ||"
+    " meta->rate != k->rate) {\n"
     "        initkn_faust(dsp, (int)k->rate); /* new or changed layout: start fresh */\n"
-    "        meta->size = sizeof(kn_faust); meta->rate = k->rate; meta->seed = 22222u;\n"
+    "        meta->size = sizeof(kn_faust); meta->layout = KN_FAUST_LAYOUT;\n"
+    "        meta->rate = k->rate; meta->seed = 22222u;\n"
+    "    } else {\n"
+    "        instanceConstantskn_faust(dsp, (int)k->rate); /* edited constants; state kept */\n"
     "    }\n"
     "    UIGlue ui = {0, ui_box, ui_box, ui_box, ui_close, ui_button, ui_button, ui_slider,"
     " ui_slider, ui_slider, ui_bargraph, ui_bargraph, ui_soundfile, ui_declare};\n"
@@ -127,14 +146,15 @@ static const char wrapper[] =
     "    }\n"
     "}\n"
     "void process(kn_ctx *k, float **out, int frames) {\n"
-    "    static float in0[8192], scratch[8][8192];\n"
-    "    float *ins[16], *outs[16];\n"
+    "    static float in0[8192], scratch[KN_FAUST_IO][8192];\n"
+    "    float *ins[KN_FAUST_IO], *outs[KN_FAUST_IO];\n"
     "    int ni = getNumInputskn_faust(dsp), no = getNumOutputskn_faust(dsp);\n"
-    "    if (frames > 8192 || ni > 16 || no > 16) return;\n"
-    "    for (int i = 0; i < nparams; i++) *zones[i] = (FAUSTFLOAT)kn_get(params[i]);\n"
+    "    if (frames > 8192 || ni > KN_FAUST_IO || no > KN_FAUST_IO) return;\n"
+    "    for (int i = 0; i < nparams; i++)\n"
+    "        *zones[i] = (FAUSTFLOAT)(is_button[i] ? kn_target(params[i]) : kn_get(params[i]));\n"
     "    if (ni) test_input(in0, frames, k->frame);\n"
     "    for (int i = 0; i < ni; i++) ins[i] = in0;\n"
-    "    for (int o = 0; o < no; o++) outs[o] = o < k->channels ? out[o] : scratch[o & 7];\n"
+    "    for (int o = 0; o < no; o++) outs[o] = o < k->channels ? out[o] : scratch[o];\n"
     "    computekn_faust(dsp, frames, ins, outs);\n"
     "    for (int c = no; c < k->channels && no > 0; c++)\n"
     "        for (int i = 0; i < frames; i++) out[c][i] = out[c % no][i];\n"
@@ -223,9 +243,16 @@ char *kn_faust_source(const char *path, const char *display, const char *include
                       size_t errlen) {
     char *gen = run_faust(path, display, include_dir ? include_dir : ".", err, errlen);
     if (!gen) return NULL;
-    size_t n = sizeof prelude + strlen(gen) + sizeof wrapper + 1;
+    /* The DSP struct's definition, hashed: a different layout of the same
+     * size must not inherit the old bytes. */
+    uint64_t h = 1469598103934665603u;
+    const char *a = strstr(gen, "typedef struct {"), *b = a ? strstr(a, "} kn_faust;") : NULL;
+    for (const char *q = a; q && q < b; q++) h = (h ^ (unsigned char)*q) * 1099511628211u;
+    char layout[64];
+    snprintf(layout, sizeof layout, "\n#define KN_FAUST_LAYOUT %lluUL\n", (unsigned long long)h);
+    size_t n = sizeof prelude + strlen(gen) + sizeof layout + sizeof wrapper + 1;
     char *all = malloc(n);
-    if (all) snprintf(all, n, "%s%s%s", prelude, gen, wrapper);
+    if (all) snprintf(all, n, "%s%s%s%s", prelude, gen, layout, wrapper);
     free(gen);
     return all;
 }

@@ -162,7 +162,15 @@ static int wait_for_token(kn_deck_ctl *ctl, uint32_t id) {
 
 /* Step 6: render this code's shadow into the lane on a private snapshot
  * taken at the block boundary, then pass the token. */
-static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t successor) {
+static void crossfade(kn_cart *c, const deck *m, uint64_t frame, uint64_t start, uint32_t frames);
+
+/* Step 6. If this cartridge is itself still fading in (its own lane from
+ * its predecessor, `ls`/`lf`), the shadow is what it really outputs: its
+ * code crossfaded with that older lane, so the successor starts from the
+ * sound actually heard. The old lane is read at frame-ls and the new one
+ * written at frame-at, and at >= ls, so reads stay ahead of writes. */
+static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t successor, uint64_t ls,
+                      uint32_t lf) {
     kn_deck_ctl *ctl = &m->ring->ctl;
     uint64_t at = m->v.pos;
     uint32_t fade = atomic_load(&ctl->fade), ch = m->v.channels, block = (uint32_t)c->ctx.block;
@@ -172,6 +180,7 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
         for (uint32_t done = 0; done < fade; done += block) {
             atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
             kn_render_block(c, p, at + done);
+            if (at + done < ls + lf) crossfade(c, m, at + done, ls, lf);
             for (uint32_t i = 0; i < block && done + i < fade; i++)
                 for (uint32_t k = 0; k < ch; k++)
                     m->lane[(size_t)(done + i) * ch + k] = c->out[k][i];
@@ -211,7 +220,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed);
         uint32_t next = atomic_load_explicit(&ctl->next_owner, memory_order_acquire);
         if (next && next != id) {
-            hand_over(c, p, m, next);
+            hand_over(c, p, m, next, lane_start, lane_frames);
             return;
         }
         if (atomic_load_explicit(&ctl->stop, memory_order_acquire) ||
@@ -245,6 +254,9 @@ int kn_live_run(const kn_live_opts *o) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* die with the conductor */
     if (getppid() == 1) return 1;
 
+    /* Relative paths in user code (samples) mean the patch's directory. */
+    if (o->include_dir && chdir(o->include_dir))
+        report("note", "cannot enter the patch's directory", -1, -1);
     deck m = {0};
     if (map_deck(o, &m)) {
         report("fatal", "cannot map the deck's shared memory", -1, -1);
@@ -296,6 +308,7 @@ int kn_live_run(const kn_live_opts *o) {
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
     report("running", NULL, -1, -1);
+    kn_sandbox_realtime(); /* the render loop only: setup ran at normal priority */
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;
 }

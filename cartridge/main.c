@@ -158,8 +158,21 @@ static int run_render(const opts *o) {
     }
     kn_sandbox_run_limits(mem);
     kn_sandbox_seccomp();
+    /* As live: relative paths in the code (samples) mean the patch's
+     * directory; the output path keeps meaning the caller's. */
+    char out[8192], dir[4096];
+    if (o->out[0] == '/' || !getcwd(out, sizeof out - strlen(o->out) - 2))
+        snprintf(out, sizeof out, "%s", o->out);
+    else
+        strcat(strcat(out, "/"), o->out);
+    snprintf(dir, sizeof dir, "%s", o->file);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (chdir(dir[0] ? dir : "/")) perror("kanon render: cannot enter the patch's directory");
+    }
     kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
-    int rc = kn_render_file(&prog, &c, o->seconds, o->out) ? 1 : 0;
+    int rc = kn_render_file(&prog, &c, o->seconds, out) ? 1 : 0;
     kn_program_free(&prog);
     kn_cart_free(&c);
     free(state);

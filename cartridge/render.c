@@ -83,6 +83,8 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
                     .channels = c->ctx.channels,
                     .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *sf = sf_open(out_path, SFM_WRITE, &info);
+    /* no PEAK chunk: it carries a time stamp, and renders must be reproducible */
+    if (sf) sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
     if (!sf) {
         fprintf(stderr, "kanon render: error: cannot write %s: %s\n", out_path, sf_strerror(NULL));
         return -1;

@@ -12,6 +12,11 @@
  *   kn_sandbox_seccomp         a seccomp filter: no new processes, no exec,
  *                              no sockets, no signals to other processes,
  *                              no raising limits (each fails with EPERM)
+ *   kn_sandbox_realtime        SCHED_FIFO (priority 1, below JACK's) for the
+ *                              render loop, capped by RLIMIT_RTTIME: a loop
+ *                              that never sleeps for 100 ms gets SIGXCPU (a
+ *                              fault), so real-time priority cannot starve
+ *                              the machine. Silently skipped without rights
  *   kn_sandbox_fpu             flush denormals to zero (a denormal storm
  *                              cannot slow the DSP down); set identically in
  *                              live and offline renders so they stay equal
@@ -26,6 +31,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -56,6 +62,13 @@ void kn_sandbox_compile_limits(double seconds, size_t mem_bytes) {
 void kn_sandbox_run_limits(size_t mem_bytes) {
     kn_sandbox_deadline(0);
     limit(RLIMIT_AS, mem_bytes);
+}
+
+int kn_sandbox_realtime(void) {
+    struct rlimit rt = {100000, 200000}; /* us of CPU without blocking: soft, hard */
+    if (setrlimit(RLIMIT_RTTIME, &rt)) return -errno;
+    struct sched_param sp = {.sched_priority = 1};
+    return sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0;
 }
 
 void kn_sandbox_fpu(void) {

@@ -466,6 +466,8 @@ static void read_reports(kn_conductor *c, kn_deck *d, kn_proc *p) {
 static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
     if (si->si_code == CLD_EXITED)
         snprintf(buf, n, "exited with status %d", si->si_status);
+    else if (si->si_status == SIGXCPU)
+        snprintf(buf, n, "killed by SIGXCPU (ran 100 ms without pausing: hung or too slow)");
     else
         snprintf(buf, n, "killed by SIG%s",
                  sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
@@ -477,7 +479,7 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     if (p->st == KN_PROC_NONE || !exited(p->pidfd, p->pid, &si)) return;
     read_reports(c, d, p);
     if (p->st == KN_PROC_NONE) return;
-    char how[64];
+    char how[128];
     describe_exit(&si, how, sizeof how);
     if (p == &d->next && atomic_load(&d->ring->ctl.owner) == p->id) {
         /* it had taken the token: it died in setup() at takeover */

@@ -6,8 +6,13 @@
  *   NaN/Inf, level above +60 dBFS, a corrupt ring
  *                  the audio thread, which faults the deck itself: it fades
  *                  it out within the chunk and discards from then on
- *   hang           the owner's heartbeat stops advancing for HANG_MS
- *                  (a healthy cartridge bumps it at least every 5 ms)
+ *   hang           the owner's heartbeat stops advancing for HANG_MS while
+ *                  its ring runs low (under half the target), or for
+ *                  HANG_LONG_MS whatever the ring holds. A healthy
+ *                  cartridge bumps it at least every 5 ms; one merely
+ *                  waiting for a busy CPU still has its ring's runway, so
+ *                  it is not killed for that. (A render loop spinning at
+ *                  real-time priority is stopped sooner by RLIMIT_RTTIME.)
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
  *                  windows in a row while the deck underruns
  *   compile        a successor still compiling after COMPILE_LIMIT_S
@@ -32,6 +37,7 @@
 #include <unistd.h>
 
 #define HANG_MS          50
+#define HANG_LONG_MS     500
 #define GOOD_AFTER_MS    1000
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
@@ -158,7 +164,9 @@ void kn_faults_tick(kn_conductor *c) {
             if (hb != d->hb_last) {
                 d->hb_last = hb;
                 d->hb_time = now;
-            } else if (now - d->hb_time > HANG_MS * 1000000ull) {
+            } else if (now - d->hb_time > HANG_LONG_MS * 1000000ull ||
+                       (now - d->hb_time > HANG_MS * 1000000ull &&
+                        atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2)) {
                 snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
                          d->cur.id, kn_phase_text(d),
                          (unsigned long long)((now - d->hb_time) / 1000000));

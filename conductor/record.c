@@ -107,6 +107,7 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, char *err, size_t e
     SF_INFO info = {
         .samplerate = rate, .channels = r->channels, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     r->sf = sf_open(path, SFM_WRITE, &info);
+    if (r->sf) sf_command(r->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE); /* samples only */
     if (!r->sf) {
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
         return -1;

@@ -15,7 +15,7 @@
 
 void kn_phasor_init(kn_phasor *s, double rate, double phase) {
     s->rate = rate;
-    s->phase = phase - __builtin_floor(phase);
+    s->phase = phase - kn_floor(phase);
 }
 
 /* Phase increment per sample, limited to +-Nyquist. */
@@ -27,7 +27,7 @@ static double increment(const kn_phasor *s, float freq) {
 /* Advance the double phase by n samples, wrapped into [0, 1). */
 static void advance(kn_phasor *s, double inc, int n) {
     double p = s->phase + inc * n;
-    s->phase = p - __builtin_floor(p);
+    s->phase = p - kn_floor(p);
 }
 
 void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
@@ -47,7 +47,7 @@ void kn_phasor_run_fm(kn_phasor *s, const float *freq, float *out, int frames) {
         out[i] = (float)p;
         double inc = freq[i] * k;
         p += inc > 0.5 ? 0.5 : inc < -0.5 ? -0.5 : inc;
-        p -= __builtin_floor(p);
+        p -= kn_floor(p);
     }
     s->phase = p;
 }
@@ -60,22 +60,26 @@ float kn_phasor_tick(kn_phasor *s, float freq) {
 
 /* ---- sine ---- */
 
-void kn_sine_init(kn_sine *s, double rate, double phase) { kn_phasor_init(s, rate, phase); }
+void kn_sine_init(kn_sine *s, double rate, double phase) {
+    kn_phasor_init(s, rate, phase);
+}
 
 void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
     double inc = increment(s, freq);
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * kn_sin2pi(kn_frac(p0 + (float)i * d));
+        float q0 = (float)(s->phase - 0.25), d = (float)inc, *o = out + c;
+        for (int i = 0; i < n; i++) o[i] = amp * kn_sin_shifted(kn_frac(q0 + (float)i * d));
         advance(s, inc, n);
     }
 }
 
-float kn_sine_tick(kn_sine *s, float freq) { return kn_sin2pi(kn_phasor_tick(s, freq)); }
+float kn_sine_tick(kn_sine *s, float freq) {
+    return kn_sin2pi(kn_phasor_tick(s, freq));
+}
 
 void kn_sine_of(const float *phase, float *out, int frames) {
-    for (int i = 0; i < frames; i++) out[i] = kn_sin2pi(kn_frac(phase[i]));
+    for (int i = 0; i < frames; i++) out[i] = kn_sin2pi(phase[i]);
 }
 
 /* ---- polyBLEP shapes ----
@@ -90,21 +94,25 @@ void kn_sine_of(const float *phase, float *out, int frames) {
 
 /* Correction to add for a -2 step (saw wrap) at t = 0, t the phase. */
 static inline float blep_down(float t, float dt, float idt) {
-    float a = 1.0f - t * idt;         /* after: 1 - u */
+    float a = 1.0f - t * idt;          /* after: 1 - u */
     float b = 1.0f + (t - 1.0f) * idt; /* before: 1 + u (u < 0) */
     float ra = t < dt ? a * a : 0.0f;
     float rb = t > 1.0f - dt ? b * b : 0.0f;
     return ra - rb;
 }
 
-static float blep_dt(double inc) { return inc < 1e-7 ? 1e-7f : (float)inc; }
+static float blep_dt(double inc) {
+    return inc < 1e-7 ? 1e-7f : (float)inc;
+}
 
 static double pos_increment(const kn_phasor *s, float freq) {
     double inc = increment(s, freq);
     return inc < 0 ? 0 : inc; /* BLEP shapes run forwards only */
 }
 
-void kn_saw_init(kn_saw *s, double rate, double phase) { kn_phasor_init(s, rate, phase); }
+void kn_saw_init(kn_saw *s, double rate, double phase) {
+    kn_phasor_init(s, rate, phase);
+}
 
 void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
@@ -140,7 +148,9 @@ static float pulse_width(float w, float dt) {
     return kn_clampf(w, lo, 1.0f - lo);
 }
 
-void kn_square_init(kn_square *s, double rate, double phase) { kn_phasor_init(s, rate, phase); }
+void kn_square_init(kn_square *s, double rate, double phase) {
+    kn_phasor_init(s, rate, phase);
+}
 
 void kn_square_run(kn_square *s, float *out, int frames, float freq, float width, float amp) {
     double inc = pos_increment(s, freq);
@@ -167,14 +177,16 @@ static inline float triangle(float t, float dt, float idt) {
     u -= u >= 1.0f ? 1.0f : 0.0f;
     float naive = 1.0f - 4.0f * __builtin_fabsf(u - 0.5f);
     float e0 = (u < 1.0f - u ? u : 1.0f - u) * idt; /* samples to the low corner */
-    float e1 = __builtin_fabsf(u - 0.5f) * idt;      /* ... to the high corner */
+    float e1 = __builtin_fabsf(u - 0.5f) * idt;     /* ... to the high corner */
     float a = 1.0f - e0, b = 1.0f - e1;
     float r0 = e0 < 1.0f ? a * a * a : 0.0f;
     float r1 = e1 < 1.0f ? b * b * b : 0.0f;
     return naive + (4.0f / 3.0f) * dt * (r0 - r1);
 }
 
-void kn_tri_init(kn_tri *s, double rate, double phase) { kn_phasor_init(s, rate, phase); }
+void kn_tri_init(kn_tri *s, double rate, double phase) {
+    kn_phasor_init(s, rate, phase);
+}
 
 void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
@@ -268,7 +280,9 @@ void kn_wtable_wave(kn_wtable *t, const float *wave, int len) {
     build_levels(t, hr, hi);
 }
 
-void kn_wt_init(kn_wt *s, double rate, double phase) { kn_phasor_init(s, rate, phase); }
+void kn_wt_init(kn_wt *s, double rate, double phase) {
+    kn_phasor_init(s, rate, phase);
+}
 
 /* The coarsest level whose top harmonic stays below Nyquist. */
 static int wt_level(double inc) {

@@ -46,6 +46,10 @@ double kn_get(const kn_param *p);
  * for a glide that is smooth sample by sample. */
 double kn_smooth(kn_param *p);
 
+/* The knob's target, unsmoothed: for gates, triggers and switches that
+ * must change at once (the block's value, like kn_get, never mid-block). */
+double kn_target(const kn_param *p);
+
 /* Math: declarations of libm's functions (resolved at load time). */
 float sinf(float), cosf(float), tanf(float), tanhf(float), expf(float), logf(float);
 float powf(float, float), sqrtf(float), fabsf(float), floorf(float), fmodf(float, float);

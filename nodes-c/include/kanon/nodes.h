@@ -27,6 +27,13 @@
 
 #include <kanon.h>
 
+/* Optional inputs and outputs take NULL; kanon.h includes no stddef.h.
+ * Spelled exactly as tcc's stddef.h does, so including it later is fine
+ * (gcc's stddef.h #undefs NULL first). */
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+
 #include "osc.h"
 #include "noise.h"
 #include "filter.h"

@@ -1,0 +1,28 @@
+/*
+ * kanon/noise.h - white and pink noise from a seeded generator in the
+ * state (xorshift32): the same seed gives the same samples, every run.
+ */
+#ifndef KANON_NODES_NOISE_H
+#define KANON_NODES_NOISE_H
+
+#include <kanon.h>
+
+typedef struct kn_noise {
+    unsigned seed; /* never 0 after init */
+} kn_noise;
+void kn_noise_init(kn_noise *s, unsigned seed);
+/* Uniform white noise in [-amp, amp). */
+void kn_noise_run(kn_noise *s, float *out, int frames, float amp);
+float kn_noise_tick(kn_noise *s);
+
+/* Pink (-3 dB/octave) noise: white through Paul Kellet's 7-pole filter;
+ * amp is roughly the peak (RMS about amp/4.5). */
+typedef struct kn_pink {
+    unsigned seed;
+    float b[7];
+} kn_pink;
+void kn_pink_init(kn_pink *s, unsigned seed);
+void kn_pink_run(kn_pink *s, float *out, int frames, float amp);
+float kn_pink_tick(kn_pink *s);
+
+#endif

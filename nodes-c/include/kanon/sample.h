@@ -1,0 +1,45 @@
+/*
+ * kanon/sample.h - a sample player. Files are read with libsndfile and
+ * resampled with libsamplerate to the deck rate in setup(), into a
+ * kn_state region of their own (a header and the frames, interleaved), so
+ * the data survives swaps and the hot path only reads memory.
+ */
+#ifndef KANON_NODES_SAMPLE_H
+#define KANON_NODES_SAMPLE_H
+
+#include <kanon.h>
+
+typedef struct kn_sample {
+    unsigned magic; /* KN_SAMPLE_MAGIC once loaded */
+    int channels;
+    long frames;        /* at `rate` */
+    double rate;        /* the deck rate it was resampled to */
+    double source_rate; /* the file's */
+    unsigned long key;  /* hash of the path, file size and mtime: reload if changed */
+    float data[];       /* frames * channels, interleaved */
+} kn_sample;
+#define KN_SAMPLE_MAGIC 0x4b4e534du
+
+/* Call from setup(): returns the sample in region `name` (loaded, or kept
+ * from an earlier cartridge when the file has not changed), or NULL after
+ * printing why on stderr. The pointer is valid until setup() runs again. */
+kn_sample *kn_sample_load(kn_ctx *k, const char *name, const char *path);
+
+/* Playback position in frames; speed 1 = original pitch, 2 = an octave
+ * up, negative = backwards. A rising trigger (in, or kn_player_trigger
+ * with in == NULL) restarts from the start (or the end when backwards). */
+typedef struct kn_player {
+    double pos;
+    int playing;
+    int loop;
+    int pending;
+    float last;
+} kn_player;
+void kn_player_init(kn_player *s, int loop);
+void kn_player_trigger(kn_player *s);
+/* Writes outL and outR (stereo files; mono files go to both). outR NULL:
+ * a mono mix into outL. smp NULL or not loaded: silence. */
+void kn_player_run(kn_player *s, const kn_sample *smp, const float *in, float *outL, float *outR,
+                   int frames, float speed, float gain);
+
+#endif

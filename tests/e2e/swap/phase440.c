@@ -1,0 +1,18 @@
+/* phase440.c - test_swap_phase.sh: a 0.2-amplitude sine whose phase lives in
+ * kn_state. phase660.c is the same file with 660 in place of 440. */
+#include <kanon.h>
+
+typedef struct { double phase; } Sine;
+static Sine *s;
+
+void setup(kn_ctx *k) { s = kn_state(k, "sine", sizeof *s); }
+
+void process(kn_ctx *k, float **out, int frames) {
+    double inc = 440.0 / k->rate;
+    for (int i = 0; i < frames; i++) {
+        float v = 0.2f * sinf(2 * (float)M_PI * (float)s->phase);
+        for (int c = 0; c < k->channels; c++) out[c][i] = v;
+        s->phase += inc;
+        if (s->phase >= 1) s->phase -= 1;
+    }
+}

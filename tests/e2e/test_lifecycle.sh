@@ -1,0 +1,153 @@
+# Conductor lifecycle and isolation:
+#   - `kanon up` prints backend, rate, block, latency and socket;
+#     `kanon up --backend dummy --block 128 --rate 44100` shows in status --json;
+#   - the control socket is mode 0600 in a 0700 directory owned by the user;
+#   - while a deck plays, its shared memory /dev/shm/kanon.<uid>.<instance>.*
+#     exists (ring, state, param) with mode 0600;
+#   - `kanon down` leaves nothing: no segment, no conductor or cartridge
+#     process of the instance (spare included), no socket;
+#   - `kill -9` of the conductor takes its cartridges with it (PR_SET_PDEATHSIG),
+#     leaves stale segments and socket behind, and the next `kanon up` reclaims
+#     them and plays (a clean 440 Hz recording);
+#   - KANON_INSTANCE and --instance address separate conductors: two run at
+#     once, each with its own deck, pid, socket and segments, each recording
+#     holding only its own deck's sound (bit-exact with its render).
+. "$(dirname "$0")/lib.sh"
+I2="${KANON_INSTANCE}-b"
+trap 'kanon --instance "$I2" down >/dev/null 2>&1; cleanup' EXIT
+uid=$(id -u)
+segs() { ls /dev/shm 2>/dev/null | grep -F "kanon.$uid.${1:-$KANON_INSTANCE}." ; }
+no_segs() { [ -z "$(segs "$@")" ]; }
+# Processes of this instance: the conductor and every child of it (live
+# cartridges and the spare), as "pid" lines.
+family() { echo "$1"; pgrep -P "$1"; }
+# alive PID: exists and is not a zombie.
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+none_alive() { for p in "$@"; do alive "$p" && return 1; done; return 0; }
+# Any process running kanon-conductor/kanon-cartridge with this instance on its command line.
+by_cmdline() {
+    for d in /proc/[0-9]*; do
+        { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qE "kanon-(conductor|cartridge) .*--instance $1( |$)" &&
+            echo "${d#/proc/}"
+    done
+}
+
+# --- up prints what it opened
+up
+for k in "backend  dummy" "rate     48000 Hz" "block    64 frames" "latency  device" "socket   /"; do
+    grep -qF "$k" "$T/up.out" || fail "\`kanon up\` output lacks '$k': $(cat "$T/up.out")"
+done
+sock=$(status_field 's["socket"]')
+grep -qF "socket   $sock" "$T/up.out" || fail "up printed another socket than status's $sock"
+ok "kanon up printed backend, rate, block, latency, socket"
+kanon down >/dev/null || fail "down"
+
+up --block 128 --rate 44100
+python3 -c "
+import json, subprocess
+s = json.loads(subprocess.check_output(['kanon', 'status', '--json']))
+assert (s['backend'], s['rate'], s['block']) == ('dummy', 44100, 128), s" ||
+    fail "status does not show --backend dummy --block 128 --rate 44100: $(kanon status)"
+grep -qF "rate     44100 Hz" "$T/up.out" && grep -qF "block    128 frames" "$T/up.out" ||
+    fail "up output: $(cat "$T/up.out")"
+ok "--backend dummy --block 128 --rate 44100 reflected in status --json"
+
+# --- permissions
+sock=$(status_field 's["socket"]')
+[ -S "$sock" ] || fail "no socket at $sock"
+[ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), want 600"
+dir=$(dirname "$sock")
+[ "$(stat -c %a "$dir")" = 700 ] || fail "socket directory mode $(stat -c %a "$dir"), want 700"
+[ "$(stat -c %u "$dir")" = "$uid" ] || fail "socket directory not owned by uid $uid"
+ok "socket $sock is 0600, its directory 0700"
+
+kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
+for k in ring state param; do
+    n=$(segs | grep -c "\.$k\$")
+    [ "$n" = 1 ] || fail "want one $k segment, have: $(segs)"
+done
+for s in $(segs); do
+    [ "$(stat -c %a "/dev/shm/$s")" = 600 ] || fail "/dev/shm/$s mode $(stat -c %a "/dev/shm/$s"), want 600"
+    [ "$(stat -c %u "/dev/shm/$s")" = "$uid" ] || fail "/dev/shm/$s not owned by $uid"
+done
+ok "deck segments exist, mode 0600: $(segs | tr '\n' ' ')"
+
+# --- down leaves nothing
+cpid=$(status_field 's["pid"]')
+procs=$(family "$cpid")
+[ "$(echo "$procs" | wc -l)" -ge 3 ] || fail "expected conductor + cartridge + spare, have: $procs"
+kanon down >"$T/down.out" 2>&1 || fail "down: $(cat "$T/down.out")"
+# `kanon down` returns once the conductor released its lock, which it does
+# after killing and reaping its cartridges and removing segments and socket:
+# all of that is checked at once. The conductor process itself may still be
+# exiting, so only it is waited for.
+children=$(echo "$procs" | grep -vx "$cpid")
+none_alive $children || fail "cartridges left after down: $(ps -o pid,stat,args -p "$(echo $children | tr ' ' ,)")"
+no_segs || fail "segments left after down: $(segs)"
+[ ! -e "$sock" ] || fail "socket $sock left after down"
+wait_for none_alive "$cpid" || fail "conductor $cpid still running after down"
+[ -z "$(by_cmdline "$KANON_INSTANCE")" ] || fail "instance processes after down: $(by_cmdline "$KANON_INSTANCE")"
+expect_no=$(kanon status 2>&1)
+[ $? = 2 ] || fail "status after down: $expect_no"
+ok "after down: no segment, no process (of $(echo $procs | wc -w)), no socket"
+
+# --- kill -9: cartridges follow, the next up reclaims
+up
+kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
+cpid=$(status_field 's["pid"]')
+cart=$(status_field 's["decks"][0]["cartridge"]["pid"]')
+procs=$(family "$cpid")
+echo "$procs" | grep -qx "$cart" || fail "cartridge $cart is not a child of conductor $cpid"
+kill -9 "$cpid"
+wait_for none_alive $procs || fail "still alive after kill -9 of the conductor: $(ps -o pid,stat,args -p "$(echo $procs | tr ' ' ,)")"
+ok "kill -9 conductor $cpid: its cartridges ($(echo $procs | wc -w) processes in all) died too"
+[ -n "$(segs)" ] || fail "precondition: a killed conductor should leave its segments behind"
+[ -S "$sock" ] || fail "precondition: a killed conductor should leave its socket behind"
+stale=$(segs | tr '\n' ' ')
+up
+no_segs || fail "stale segments not reclaimed by the next up: $(segs)"
+[ "$(status_field 's["pid"]')" != "$cpid" ] || fail "status answered by the dead conductor?"
+kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play after reclaim"
+kanon record start "$T/after.wav" >/dev/null || fail "record after reclaim"
+sleep 1.2
+kanon record stop >/dev/null || fail "record stop"
+f=$(wav "$T/after.wav" freq --skip 0.1)
+near "$f" 440 0.5 || fail "after reclaim: frequency $f"
+ok "next up reclaimed stale segments ($stale) and socket, plays $f Hz"
+
+# --- two instances at once
+kanon --instance "$I2" up --backend dummy >"$T/up2.out" 2>&1 || fail "up $I2: $(cat "$T/up2.out")"
+grep -qF "instance $I2" "$T/up2.out" || fail "up $I2 output: $(cat "$T/up2.out")"
+KANON_INSTANCE=$I2 kanon play "$ROOT/examples/noise.c" --deck hiss >/dev/null || fail "play hiss on $I2"
+s1=$(kanon status --json) || fail "status 1"
+s2=$(kanon --instance "$I2" status --json) || fail "status $I2"
+[ "$(KANON_INSTANCE=$I2 kanon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" = \
+  "$(echo "$s2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" ] ||
+    fail "KANON_INSTANCE=$I2 and --instance $I2 reach different conductors"
+python3 - "$s1" "$s2" "$KANON_INSTANCE" "$I2" <<'PY' || fail "two instances: $s1 /// $s2"
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["instance"] == sys.argv[3] and b["instance"] == sys.argv[4], (a["instance"], b["instance"])
+assert a["pid"] != b["pid"] and a["socket"] != b["socket"], "same conductor"
+assert [d["name"] for d in a["decks"]] == ["sine"], a["decks"]
+assert [d["name"] for d in b["decks"]] == ["hiss"], b["decks"]
+PY
+[ -n "$(segs "$I2")" ] && [ -n "$(segs)" ] || fail "segments: $(segs) / $(segs "$I2")"
+ok "two conductors: $KANON_INSTANCE plays sine, $I2 plays hiss, separate pids, sockets, segments"
+kanon record start "$T/a.wav" >/dev/null || fail "record A"
+kanon --instance "$I2" record start "$T/b.wav" >/dev/null || fail "record B"
+sleep 1.5
+kanon record stop >/dev/null || fail "record stop A"
+kanon --instance "$I2" record stop >/dev/null || fail "record stop B"
+kanon render "$ROOT/examples/sine.c" --seconds 20 -o "$T/sine.wav" 2>/dev/null || fail "render sine"
+kanon render "$ROOT/examples/noise.c" --seconds 10 -o "$T/noise.wav" 2>/dev/null || fail "render noise"
+wavtool compare "$T/sine.wav" "$T/a.wav" --tol 0 --min-overlap 1 --search 20 >"$T/ca.json" ||
+    fail "instance A's recording is not sine.c alone: $(cat "$T/ca.json")"
+wavtool compare "$T/noise.wav" "$T/b.wav" --tol 0 --min-overlap 1 >"$T/cb.json" ||
+    fail "instance B's recording is not noise.c alone: $(cat "$T/cb.json")"
+ok "each instance records only its own deck (bit-exact with its render)"
+kanon --instance "$I2" down >/dev/null || fail "down $I2"
+wait_for no_segs "$I2" || fail "segments of $I2 after its down: $(segs "$I2")"
+[ -n "$(segs)" ] || fail "down of $I2 removed the other instance's segments"
+[ "$(status_field '[d["name"] for d in s["decks"]]')" = "['sine']" ] || fail "instance A hurt by B's down"
+ok "down of $I2 leaves $KANON_INSTANCE playing"

@@ -1,0 +1,106 @@
+# Meters, end to end: what `kanon meters` (and `kanon status`) report agrees
+# with the levels computed from a recording of the same audio.
+#   - steady sine.c: five `kanon meters --json` readings, each within 0.5 dB of
+#     the recording's peak and RMS (deck and master: one deck at unity, so both
+#     equal the recorded master); `kanon status --json` agrees the same way;
+#   - after `kanon gain sine -6` and `kanon gain master -3`: the master meter
+#     matches the recording, and the deck meter (after the deck's gain, before
+#     the master's) matches the recording + 3 dB, both within 0.5 dB;
+#   - `kanon meters` (table) names the deck; the JSON of meters and status parses;
+#   - `kanon meters --watch` in a terminal (tmux) draws bars (`#`) for the deck,
+#     with its peak/RMS figures, and the master; Ctrl-C (SIGINT through the
+#     terminal) ends it with exit status 0 and the alternate screen is left.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/control/lib.sh"
+command -v tmux >/dev/null || { echo "tmux is not installed"; exit 77; }
+up --osc-port "$(free_port)"
+kanon play "$ROOT/examples/sine.c" >"$T/play.out" 2>&1 || fail "play: $(cat "$T/play.out")"
+rec_start "$T/m.wav"
+rec_wait 0.8
+
+# sample TAG DECK_OFFSET_DB: five meter and status readings while the recording
+# runs, then the stretch of the recording they were taken from (plus a little);
+# every reading must agree with the recording within 0.5 dB (the deck's reading
+# minus DECK_OFFSET_DB).
+# (A stretch during which a deck's ring ran dry or its cartridge was replaced
+# is sampled again: the gap would make readings and recording differ.)
+# producers: every deck's underrun count and cartridge id
+producers() { status_field '[(d["name"], d["underruns"], d["cartridge"]["id"]) for d in s["decks"]]'; }
+sample() {
+    local tag=$1 off=$2 a b u try
+    for try in 1 2 3; do
+        u=$(producers)
+        # from a: everything mixed before this sampling (the change included) is past
+        a=$(python3 "$CTL/wait.py" window 0.15 0.05) || { echo "$a"; return 1; }
+        for i in 1 2 3 4 5; do
+            kanon meters --json >"$T/$tag.m$i.json" || fail "meters --json"
+            kanon status --json >"$T/$tag.s$i.json" || fail "status --json"
+            sleep 0.1
+        done
+        # up to b: everything the readings were taken from
+        b=$(python3 "$CTL/wait.py" window 0.15 0.05) || { echo "$b"; return 1; }
+        [ "$u" = "$(producers)" ] && break
+        [ $try = 3 ] && { echo "a ring ran dry or a cartridge was replaced during every try"; return 1; }
+    done
+    local pk rms
+    pk=$(level "$T/m.wav" "$a" "$b" peak_dbfs)
+    rms=$(level "$T/m.wav" "$a" "$b" rms_dbfs)
+    python3 - "$T" "$tag" "$pk" "$rms" "$off" <<'PY'
+import json, sys
+T, tag, pk, rms, off = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+worst = 0
+for i in range(1, 6):
+    m = json.load(open("%s/%s.m%d.json" % (T, tag, i)))
+    s = json.load(open("%s/%s.s%d.json" % (T, tag, i)))
+    sd = {d["name"]: d for d in s["decks"]}
+    md = {d["name"]: d for d in m["decks"]}
+    got = [("meters master", m["master"], 0), ("meters sine", md["sine"], off),
+           ("status master", s["master"], 0), ("status sine", sd["sine"], off)]
+    for what, x, o in got:
+        for key, want in (("peak_db", pk), ("rms_db", rms)):
+            err = abs(x[key] - o - want)
+            worst = max(worst, err)
+            if err > 0.5:
+                print("%s: reading %d: %s %.3f dB, the recording says %.3f%s" % (
+                    tag, i, what + " " + key, x[key], want, " (+%g dB)" % o if o else ""))
+                sys.exit(1)
+print("recording peak %.3f rms %.3f dBFS; 20 readings within %.3f dB" % (pk, rms, worst))
+PY
+}
+
+out=$(sample steady 0) || fail "$out"
+ok "steady sine: $out"
+kanon meters >"$T/table.txt" || fail "kanon meters"
+grep -Eq '^sine +-14\.0 +-17\.0' "$T/table.txt" || fail "kanon meters table: $(cat "$T/table.txt")"
+grep -Eq '^master +-14\.0 +-17\.0' "$T/table.txt" || fail "kanon meters table: $(cat "$T/table.txt")"
+ok "kanon meters prints the deck and the master"
+
+kanon gain sine -6 >/dev/null || fail "gain sine -6"
+kanon gain master -3 >/dev/null || fail "gain master -3"
+meter_wait 'd["sine"]["rms_db"] < -21 and m["master"]["rms_db"] < -24' ||
+    fail "the meters never showed the gain change: $(kanon meters)"
+out=$(sample gain 3) || fail "$out"
+ok "after gain sine -6, master -3: $out (deck readings less 3 dB)"
+kanon record stop >/dev/null || fail "record stop"
+
+# --watch, in a real terminal
+CTL_TMUX=kanon-meters-$$
+tmux -L "$CTL_TMUX" new-session -d -x 120 -y 20 \
+    "kanon meters --watch 2>$T/watch.err; echo exit=\$? >$T/watch.rc; sleep 60" ||
+    fail "cannot start tmux"
+screen() { tmux -L "$CTL_TMUX" capture-pane -p >"$T/screen.txt"; }
+wait_for sh -c "tmux -L '$CTL_TMUX' capture-pane -p | grep -Eq '^master +\[#+'" ||
+    fail "meters --watch drew no master bar: $(tmux -L "$CTL_TMUX" capture-pane -p)"
+screen
+grep -Eq '^sine +\[#+=*\|? *\] +-20\.0 +-23\.0 ' "$T/screen.txt" ||
+    fail "meters --watch: no bar for deck sine with -20.0/-23.0 dBFS: $(cat "$T/screen.txt")"
+grep -Eq '^master +\[#+=*\|? *\] +-23\.0 +-26\.0 ' "$T/screen.txt" ||
+    fail "meters --watch: no master bar at -23.0/-26.0 dBFS: $(cat "$T/screen.txt")"
+ok "meters --watch draws bars: $(grep '^sine' "$T/screen.txt" | tr -s ' ')"
+[ -e "$T/watch.rc" ] && fail "meters --watch ended by itself: $(cat "$T/watch.rc" "$T/watch.err")"
+tmux -L "$CTL_TMUX" send-keys C-c
+wait_for test -s "$T/watch.rc" || fail "meters --watch did not quit on Ctrl-C"
+[ "$(cat "$T/watch.rc")" = exit=0 ] || fail "meters --watch after Ctrl-C: $(cat "$T/watch.rc"): $(cat "$T/watch.err")"
+screen
+grep -q '\[#' "$T/screen.txt" && fail "meters --watch left its bars on the screen: $(cat "$T/screen.txt")"
+ok "Ctrl-C ends meters --watch with exit status 0 and restores the screen"
