@@ -227,6 +227,8 @@ static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
     if (!d) return r;
     const cJSON *idj = cJSON_GetObjectItemCaseSensitive(req, "id");
     if (!cJSON_IsNumber(idj)) return err_reply("result needs a numeric \"id\"");
+    if (!(idj->valuedouble >= 1 && idj->valuedouble <= 4294967295.0))
+        return err_reply("\"id\" must be a cartridge id (1..4294967295)");
     uint32_t id = (uint32_t)idj->valuedouble;
     const kn_outcome *o = kn_deck_outcome(d, id);
     r = ok_reply();
@@ -505,7 +507,9 @@ static cJSON *cmd_revert(kn_conductor *c, const cJSON *req) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "version");
     char err[1024];
     uint32_t id;
-    if (kn_deck_revert(c, d, cJSON_IsNumber(v) ? (int)v->valuedouble : 0, &id, err, sizeof err))
+    if (v && (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1e6)))
+        return err_reply("\"version\" must be a version number (see `kanon history DECK`)");
+    if (kn_deck_revert(c, d, v ? (int)v->valuedouble : 0, &id, err, sizeof err))
         return err_reply(err);
     r = ok_reply();
     cJSON_AddStringToObject(r, "deck", d->name);

@@ -270,8 +270,9 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
     }
     if (S.page_knob.in[0] && !strcmp(path, S.page_knob.in)) {
         if (isnum) {
-            int pg = types[0] == 'i' ? (int)v : (int)floor(v * S.npages);
-            S.page_sel = pg < 0 ? 0 : pg >= S.npages ? S.npages - 1 : pg;
+            double x = types[0] == 'i' ? v : floor(v * S.npages); /* clamp before any cast */
+            int pg = x < 0 ? 0 : x >= S.npages ? S.npages - 1 : (int)x;
+            S.page_sel = pg;
             refresh_all(c, 1);
         }
         return 1;
