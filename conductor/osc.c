@@ -204,17 +204,19 @@ static int on_subscribe(const char *path, const char *types, lo_arg **argv, int 
     }
     struct sockaddr_in to = src;
     to.sin_port = htons((uint16_t)port);
+    int known = -1;
     for (int i = 0; i < nsubs; i++)
-        if (subs[i].sin_addr.s_addr == to.sin_addr.s_addr && subs[i].sin_port == to.sin_port) {
-            if (unsub) subs[i] = subs[--nsubs];
-            return 0;
-        }
-    if (unsub) return 0;
-    if (nsubs == MAX_SUBS) {
+        if (subs[i].sin_addr.s_addr == to.sin_addr.s_addr && subs[i].sin_port == to.sin_port)
+            known = i;
+    if (unsub) {
+        if (known >= 0) subs[known] = subs[--nsubs];
+        return 0;
+    }
+    if (known < 0 && nsubs == MAX_SUBS) {
         reply_error("too many subscribers (%d)", MAX_SUBS);
         return 0;
     }
-    subs[nsubs++] = to;
+    if (known < 0) subs[nsubs++] = to; /* a restarted controller: confirm and resend all */
     memset(sent_gen, 0, sizeof sent_gen); /* a newcomer gets every value once */
     for (int i = 0; i <= KN_MAX_DECKS; i++)
         for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
@@ -269,6 +271,9 @@ int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
         sock = -1;
         return -1;
     }
+    /* Bundles with a future time tag would wait in liblo's queue, which
+     * only its own receive loop drains: run everything as it arrives. */
+    lo_server_enable_queue(lo, 0, 1);
     lo_server_add_method(lo, "/kanon/play", "s", on_play, NULL);
     lo_server_add_method(lo, "/kanon/play", "ss", on_play, NULL);
     lo_server_add_method(lo, "/kanon/play", NULL, on_bad_types, NULL);

@@ -268,6 +268,10 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
         if (isnum) turn(c, &p->main, v);
         return 1;
     }
+    if (S.main.push[0] && !strcmp(path, S.main.push)) {
+        if (!isnum || v != 0) press(c, &p->main, 1); /* push resets the default */
+        return 1;
+    }
     if (S.page_knob.in[0] && !strcmp(path, S.page_knob.in)) {
         if (isnum) {
             double x = types[0] == 'i' ? v : floor(v * S.npages); /* clamp before any cast */

@@ -18,31 +18,36 @@ kanon play "$ROOT/examples/sine.c" >"$T/play.out" 2>&1 || fail "play: $(cat "$T/
 rec_start "$T/m.wav"
 rec_wait 0.8
 
-# sample TAG DECK_OFFSET_DB: five meter and status readings while the recording
-# runs, then the stretch of the recording they were taken from (plus a little);
-# every reading must agree with the recording within 0.5 dB (the deck's reading
-# minus DECK_OFFSET_DB).
+# sample TAG: five meter and status readings while the recording runs, and
+# the stretch of the recording they were taken from (in $T/TAG.win).
 # (A stretch during which a deck's ring ran dry or its cartridge was replaced
 # is sampled again: the gap would make readings and recording differ.)
 # producers: every deck's underrun count and cartridge id
 producers() { status_field '[(d["name"], d["underruns"], d["cartridge"]["id"]) for d in s["decks"]]'; }
 sample() {
-    local tag=$1 off=$2 a b u try
+    local tag=$1 a b u try
     for try in 1 2 3; do
         u=$(producers)
-        # from a: everything mixed before this sampling (the change included) is past
-        a=$(python3 "$CTL/wait.py" window 0.15 0.05) || { echo "$a"; return 1; }
+        # from a on: everything mixed before this sampling (the change included) is past
+        a=$(python3 "$CTL/wait.py" window 0.15 0.05) || fail "$a"
         for i in 1 2 3 4 5; do
             kanon meters --json >"$T/$tag.m$i.json" || fail "meters --json"
             kanon status --json >"$T/$tag.s$i.json" || fail "status --json"
             sleep 0.1
         done
         # up to b: everything the readings were taken from
-        b=$(python3 "$CTL/wait.py" window 0.15 0.05) || { echo "$b"; return 1; }
+        b=$(python3 "$CTL/wait.py" window 0.15 0.05) || fail "$b"
         [ "$u" = "$(producers)" ] && break
-        [ $try = 3 ] && { echo "a ring ran dry or a cartridge was replaced during every try"; return 1; }
+        [ $try = 3 ] && fail "a ring ran dry or a cartridge was replaced during every try: $u -> $(producers)"
     done
-    local pk rms
+    echo "$a $b" >"$T/$tag.win"
+}
+# check TAG DECK_OFFSET_DB: every reading of TAG agrees with the recording's
+# peak and RMS over its stretch within 0.5 dB (the deck's reading minus
+# DECK_OFFSET_DB: the deck is metered before the master gain).
+check() {
+    local tag=$1 off=$2 a b pk rms
+    read -r a b <"$T/$tag.win"
     pk=$(level "$T/m.wav" "$a" "$b" peak_dbfs)
     rms=$(level "$T/m.wav" "$a" "$b" rms_dbfs)
     python3 - "$T" "$tag" "$pk" "$rms" "$off" <<'PY'
@@ -68,8 +73,7 @@ print("recording peak %.3f rms %.3f dBFS; 20 readings within %.3f dB" % (pk, rms
 PY
 }
 
-out=$(sample steady 0) || fail "$out"
-ok "steady sine: $out"
+sample steady
 kanon meters >"$T/table.txt" || fail "kanon meters"
 grep -Eq '^sine +-14\.0 +-17\.0' "$T/table.txt" || fail "kanon meters table: $(cat "$T/table.txt")"
 grep -Eq '^master +-14\.0 +-17\.0' "$T/table.txt" || fail "kanon meters table: $(cat "$T/table.txt")"
@@ -79,9 +83,12 @@ kanon gain sine -6 >/dev/null || fail "gain sine -6"
 kanon gain master -3 >/dev/null || fail "gain master -3"
 meter_wait 'd["sine"]["rms_db"] < -21 and m["master"]["rms_db"] < -24' ||
     fail "the meters never showed the gain change: $(kanon meters)"
-out=$(sample gain 3) || fail "$out"
-ok "after gain sine -6, master -3: $out (deck readings less 3 dB)"
+sample gain
 kanon record stop >/dev/null || fail "record stop"
+out=$(check steady 0) || fail "$out"
+ok "steady sine: $out"
+out=$(check gain 3) || fail "$out"
+ok "after gain sine -6, master -3: $out (deck readings less 3 dB)"
 
 # --watch, in a real terminal
 CTL_TMUX=kanon-meters-$$

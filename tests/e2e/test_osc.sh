@@ -67,11 +67,8 @@ oscsend 127.0.0.1 "$P" /kanon/sine/freq f 330 || fail "oscsend"
 dump_wait "$T/dump.txt" "/kanon/feedback/sine/freq f 330.000000" || fail "no feedback for freq 330: $(grep -v meters "$T/dump.txt")"
 python3 "$CTL/wait.py" param sine.freq 330 >"$T/w.out" || fail "$(cat "$T/w.out")"
 a=$(window 0.5) || fail "$a"
-f0=$(level "$T/o.wav" "$b0" "$(add "$b0" 0.5)" freq)
-f1=$(level "$T/o.wav" "$a" "$(add "$a" 0.5)" freq)
-near "$f0" 440 0.5 || fail "before /kanon/sine/freq: $f0 Hz"
-near "$f1" 330 0.5 || fail "after /kanon/sine/freq f 330 the recording plays $f1 Hz, want 330"
-ok "/kanon/sine/freq f 330: the recording goes $f0 -> $f1 Hz; feedback f 330 arrived"
+a330=$a # analysed once the recording is stopped, below
+ok "/kanon/sine/freq f 330: feedback f 330 arrived, the deck plays it (the recording is checked below)"
 kanon set sine.freq 550 >/dev/null || fail "set"
 dump_wait "$T/dump.txt" "/kanon/feedback/sine/freq f 550.000000" || fail "a CLI set is not echoed: $(grep -v meters "$T/dump.txt")"
 ok "kanon set sine.freq 550 is echoed as /kanon/feedback/sine/freq f 550"
@@ -195,6 +192,11 @@ python3 "$CTL/wait.py" param sine.freq 440 >"$T/w.out" || fail "OSC no longer wo
 dump_wait "$T/dump.txt" "/kanon/feedback/sine/freq f 440.000000" || fail "no feedback after the garbage"
 a=$(window 0.5) || fail "$a"
 kanon record stop --json >"$T/stop.json" || fail "record stop"
+f0=$(level "$T/o.wav" "$b0" "$(add "$b0" 0.5)" freq)
+f1=$(level "$T/o.wav" "$a330" "$(add "$a330" 0.5)" freq)
+near "$f0" 440 0.5 || fail "before /kanon/sine/freq: $f0 Hz"
+near "$f1" 330 0.5 || fail "after /kanon/sine/freq f 330 the recording plays $f1 Hz, want 330"
+ok "/kanon/sine/freq f 330: the recording goes $f0 -> $f1 Hz"
 f=$(level "$T/o.wav" "$a" "$(add "$a" 0.5)" freq)
 r=$(level "$T/o.wav" "$a" "$(add "$a" 0.5)" rms_dbfs)
 near "$f" 440 0.5 && near "$r" -16.99 0.05 || fail "after the garbage the recording has $f Hz at $r dBFS, want 440 Hz at -16.99"

@@ -45,16 +45,12 @@ retry() {
     echo "  (a ring ran dry or a cartridge was replaced during $2: once more)"
 }
 
+# The changes are made while recording; the recording is analysed once stopped.
 b0=$(python3 "$CTL/wait.py" window 0 0.5) || fail "$b0"
 kanon set sine.freq 330 >"$T/set.out" 2>&1 || fail "set: $(cat "$T/set.out")"
 grep -q "sine.freq = 330" "$T/set.out" || fail "set output: $(cat "$T/set.out")"
 settle sine.freq 330
 a1=$(after) || fail "$a1"
-f0=$(level "$T/p.wav" "$b0" "$(add "$b0" 0.5)" freq)
-f1=$(level "$T/p.wav" "$a1" "$(add "$a1" 0.5)" freq)
-near "$f0" 440 0.5 || fail "before the set: $f0 Hz, want 440"
-near "$f1" 330 0.5 || fail "after kanon set sine.freq 330: $f1 Hz, want 330 +- 0.5"
-ok "kanon set sine.freq 330: $f0 Hz before, $f1 Hz after"
 
 while :; do
     u=$(producers)
@@ -65,12 +61,6 @@ while :; do
     retry "$u" "set 880" || break
     kanon set sine.freq 330 >/dev/null && settle sine.freq 330
 done
-f2=$(level "$T/p.wav" "$a2" "$(add "$a2" 0.5)" freq)
-near "$f2" 880 0.5 || fail "after set 880: $f2 Hz"
-# 880 Hz at amplitude 0.2 moves at most 2*pi*880*0.2/48000 = 0.02304 per sample
-wavtool steps "$T/p.wav" --max 0.0231 --skip "$m1" --length "$(add "$(add "$a2" 0.5)" "-$m1")" \
-    >"$T/steps1.json" || fail "set 330 -> 880 without --ramp zippers: $(cat "$T/steps1.json")"
-ok "330 -> 880 Hz without --ramp: no step above the 880 Hz sine's own ($(json_get 'j["max_step"]' <"$T/steps1.json"))"
 
 tries=0
 while :; do
@@ -83,6 +73,32 @@ while :; do
     retry "$u" "the glide" || break
     kanon set sine.freq 880 >/dev/null && settle sine.freq 880
 done
+
+kanon set sine.freq 5000 >"$T/clamp.out" 2>&1 || fail "set 5000: $(cat "$T/clamp.out")"
+grep -q "sine.freq = 2000" "$T/clamp.out" || fail "set 5000 output: $(cat "$T/clamp.out")"
+kanon get sine.freq --json >"$T/get.json" || fail "get --json"
+[ "$(json_get 'j["value"], j["max"]' <"$T/get.json")" = "2000 2000" ] || fail "get after set 5000: $(cat "$T/get.json")"
+kanon params sine --json >"$T/params.json" || fail "params --json"
+[ "$(json_get '[p["value"] for p in j if p["name"] == "freq"]' <"$T/params.json")" = "[2000]" ] ||
+    fail "params after set 5000: $(cat "$T/params.json")"
+settle sine.freq 2000
+a4=$(after) || fail "$a4"
+kanon record stop --json >"$T/stop.json" || fail "record stop"
+[ "$(json_get 'j["dropped"]' <"$T/stop.json")" = 0 ] || fail "recorder dropped frames: $(cat "$T/stop.json")"
+
+f0=$(level "$T/p.wav" "$b0" "$(add "$b0" 0.5)" freq)
+f1=$(level "$T/p.wav" "$a1" "$(add "$a1" 0.5)" freq)
+near "$f0" 440 0.5 || fail "before the set: $f0 Hz, want 440"
+near "$f1" 330 0.5 || fail "after kanon set sine.freq 330: $f1 Hz, want 330 +- 0.5"
+ok "kanon set sine.freq 330: $f0 Hz before, $f1 Hz after"
+
+f2=$(level "$T/p.wav" "$a2" "$(add "$a2" 0.5)" freq)
+near "$f2" 880 0.5 || fail "after set 880: $f2 Hz"
+# 880 Hz at amplitude 0.2 moves at most 2*pi*880*0.2/48000 = 0.02304 per sample
+wavtool steps "$T/p.wav" --max 0.0231 --skip "$m1" --length "$(add "$(add "$a2" 0.5)" "-$m1")" \
+    >"$T/steps1.json" || fail "set 330 -> 880 without --ramp zippers: $(cat "$T/steps1.json")"
+ok "330 -> 880 Hz without --ramp: no step above the 880 Hz sine's own ($(json_get 'j["max_step"]' <"$T/steps1.json"))"
+
 python3 - "$T/p.wav" "$(add "$m2" -0.3)" "$(add "$a3" 0.5)" >"$T/glide.txt" 2>&1 <<'PY' || fail "glide: $(cat "$T/glide.txt")"
 import subprocess, sys
 path, a, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
@@ -109,20 +125,9 @@ PY
 sed "s/^/    /" "$T/glide.txt"
 ok "--ramp 500 glides monotonically 880 -> 440: $(tail -1 "$T/glide.txt")"
 
-kanon set sine.freq 5000 >"$T/clamp.out" 2>&1 || fail "set 5000: $(cat "$T/clamp.out")"
-grep -q "sine.freq = 2000" "$T/clamp.out" || fail "set 5000 output: $(cat "$T/clamp.out")"
-kanon get sine.freq --json >"$T/get.json" || fail "get --json"
-[ "$(json_get 'j["value"], j["max"]' <"$T/get.json")" = "2000 2000" ] || fail "get after set 5000: $(cat "$T/get.json")"
-kanon params sine --json >"$T/params.json" || fail "params --json"
-[ "$(json_get '[p["value"] for p in j if p["name"] == "freq"]' <"$T/params.json")" = "[2000]" ] ||
-    fail "params after set 5000: $(cat "$T/params.json")"
-settle sine.freq 2000
-a4=$(after) || fail "$a4"
 f4=$(level "$T/p.wav" "$a4" "$(add "$a4" 0.5)" freq)
 near "$f4" 2000 0.5 || fail "after set 5000 the sine plays $f4 Hz, want 2000 (clamped)"
 ok "set 5000 is clamped: get/params read 2000, the recording plays $f4 Hz"
-kanon record stop --json >"$T/stop.json" || fail "record stop"
-[ "$(json_get 'j["dropped"]' <"$T/stop.json")" = 0 ] || fail "recorder dropped frames: $(cat "$T/stop.json")"
 kanon stop sine >/dev/null || fail "stop sine"
 
 # ------------------------------------------------------------ amp via kn_smooth
