@@ -55,6 +55,7 @@ typedef struct kn_mix_deck {
     /* counters: written by audio, read by control */
     _Atomic uint64_t underruns, nonfinite, frames, corrupt;
     _Atomic uint32_t fault;    /* enum kn_fault, set by audio when it faults the deck */
+    _Atomic int fault_ack;     /* audio: has silenced the faulted deck (control may resume it) */
     _Atomic uint32_t buffered; /* frames in the ring at the last read */
     /* "When did frame N reach the device?" (bench: save -> audible):
      * control sets mark_frame; audio stores the wall time it read it. */

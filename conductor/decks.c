@@ -387,8 +387,8 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     e->swap_ms = swap_ms;
     e->ready_ms = d->next.ready_ms;
     if (d->cur.st != KN_PROC_NONE) proc_kill(c, &d->cur); /* it handed over and is leaving */
-    int faulted = KN_MIX_FAULTED; /* a good version runs again: audible, fading in */
-    atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &faulted, KN_MIX_PLAY);
+    /* A good version runs again: it becomes audible, fading in, once the
+     * audio thread has silenced the faulted one (kn_faults_tick). */
     d->running_since = now_ns();
     d->hb_last = atomic_load(&d->ring->ctl.heartbeat);
     d->hb_time = d->running_since;

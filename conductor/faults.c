@@ -76,7 +76,8 @@ static int revert(kn_conductor *c, kn_deck *d) {
 void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *what) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     int st = KN_MIX_PLAY;
-    atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED);
+    if (atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED))
+        atomic_store(&m->fault_ack, 0);
     kn_deck_ctl *ctl = &d->ring->ctl;
     atomic_store(&ctl->owner, 0); /* revoked: a live culprit publishes no more blocks */
     atomic_store(&ctl->next_owner, 0);
@@ -150,6 +151,12 @@ void kn_faults_tick(kn_conductor *c) {
         if (!d->used || !d->name[0]) continue;
         kn_mix_deck *m = &c->mix.deck[i];
         char what[256];
+        /* Back to PLAY only after the audio thread silenced the faulty
+         * version: the replacement then fades in instead of being spliced. */
+        int faulted = KN_MIX_FAULTED;
+        if (d->cur.st == KN_PROC_RUNNING && atomic_load(&m->fault_ack) &&
+            atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY))
+            atomic_store(&m->fault_ack, 0);
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
             snprintf(what, sizeof what, "cartridge %u %s%s", d->cur.id, verdict_text(verdict),

@@ -117,8 +117,10 @@ static inline float gain_tick(float *g, float step, float to) {
 /* The audio thread's own verdict on a deck; control sees state FAULTED. */
 static void deck_fault(kn_mix_deck *d, enum kn_fault why) {
     int expected = KN_MIX_PLAY;
-    if (atomic_compare_exchange_strong(&d->state, &expected, KN_MIX_FAULTED))
+    if (atomic_compare_exchange_strong(&d->state, &expected, KN_MIX_FAULTED)) {
+        atomic_store_explicit(&d->fault_ack, 0, memory_order_relaxed); /* acked below */
         atomic_store_explicit(&d->fault, (uint32_t)why, memory_order_release);
+    }
 }
 
 static uint64_t scrub(float *x, int n) {
@@ -222,6 +224,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
     if (st == KN_MIX_FAULTED && !d->playing) {
         kn_ring_skip(&d->ring); /* discard: the cartridge is being replaced */
+        atomic_store_explicit(&d->fault_ack, 1, memory_order_release);
         return;
     }
     if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING && st != KN_MIX_FAULTED) return;
@@ -237,6 +240,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         n = f;
         d->playing = 0;
         kn_ring_skip(&d->ring);
+        atomic_store_explicit(&d->fault_ack, 1, memory_order_release);
     } else if (st == KN_MIX_STOPPING) {
         int f = n < m->fade_frames ? n : m->fade_frames;
         ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));

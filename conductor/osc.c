@@ -216,7 +216,7 @@ static int on_subscribe(const char *path, const char *types, lo_arg **argv, int 
         reply_error("too many subscribers (%d)", MAX_SUBS);
         return 0;
     }
-    if (known < 0) subs[nsubs++] = to; /* a restarted controller: confirm and resend all */
+    if (known < 0) subs[nsubs++] = to;    /* a restarted controller: confirm and resend all */
     memset(sent_gen, 0, sizeof sent_gen); /* a newcomer gets every value once */
     for (int i = 0; i <= KN_MAX_DECKS; i++)
         for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
