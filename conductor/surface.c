@@ -222,11 +222,11 @@ void kn_surface_tick(kn_conductor *c) {
 static int num(const char *types, lo_arg **argv, int argc, double *v) {
     if (argc < 1) return -1;
     if (types[0] == 'f')
-        *v = argv[0]->f;
+        *v = kn_arg_f(argv[0]);
     else if (types[0] == 'i')
-        *v = argv[0]->i;
+        *v = kn_arg_i(argv[0]);
     else if (types[0] == 'd')
-        *v = argv[0]->d;
+        *v = kn_arg_d(argv[0]);
     else
         return -1;
     return isfinite(*v) ? 0 : -1;

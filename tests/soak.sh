@@ -9,7 +9,8 @@
 # faulty output, 3 cartridges and no zombie under the conductor, its fd count
 # unchanged (+-3), and after `kanon down` no cartridge process and no shared
 # memory left. Prints the fault -> verdict / revert / sound timings (p50, p99)
-# for the benchmarks. About 37 injections per ~45 s round: ~20 min for 1000.
+# for the benchmarks. About 40 injections per ~50 s round: ~25 min for 1000
+# (the analysis of the ~500 MB recording needs ~2 GB of memory).
 cd "$(dirname "$0")/.." || exit 2
 n=${KANON_SOAK_FAULTS:-1000}
 export KANON_FAULT_ROUNDS=$(((n + 36) / 37))

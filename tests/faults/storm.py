@@ -21,7 +21,8 @@ after each injection what docs/safety.md promises:
   empty / delete / rename
            the file changes under the deck: nothing is compiled, the deck plays on.
   rules    (--rules-every) a new save faulting soon after a revert; the give-up rule
-           (flaky.c); a new deck without a good version.
+           (flaky.c); the producer faulting while a save compiles that is then refused
+           (trigger.c); a new deck without a good version.
 Slow refusals (LANE_TYPES: 2, 10 and 15 s deadlines) go to a second, muted deck "bomb"
 in a thread, in parallel. Throughout: the conductor keeps its pid, no zombie children.
 A failed check is recorded and the deck is put back on its feet (a save of good.c, or
@@ -541,6 +542,7 @@ class Storm:
             return
         run = run[0]
         rec["revert_version"] = run["version"]
+        rec["run_t"] = run["time"]
         cid = int(re.search(r"\(cartridge (\d+),", run["text"]).group(1))
         d = deck(self.name)
         if d["cartridge"]["state"] != "running" or d["cartridge"]["id"] != cid:
@@ -783,6 +785,48 @@ class Storm:
             self.good_at = run[0]["time"] + HOLD
         return self._rule_end(rec)
 
+    def rule_fault_while_compiling(self):
+        """The producer faults while a newer save is still compiling: kanon waits for that
+        save instead of reverting; if the save is then refused, the deck must still come
+        back (revert to its good version), not stay silent."""
+        rec, prob = self._rule("rule_fault_while_a_save_compiles")
+        trig = os.environ["KANON_FAULT_LOG"] + ".trigger"
+        seq = last_seq(self.name)
+        self.write(src("trigger"))
+        run = self.wait_kind(seq, ("running",), 3)
+        if not run:
+            prob("trigger.c did not take over")
+            return self._rule_end(rec)
+        time.sleep(max(0, run[0]["time"] + HOLD - time.time()))  # trigger.c: the good version
+        seq = last_seq(self.name)
+        self.write(src("loop_process", "#define FAULT_AFTER 0\n"))  # refused after 2 s
+        time.sleep(0.1)
+        open(trig, "w").close()
+        try:
+            f = wait_for(lambda: [x for x in new_events(self.name, seq) if x["kind"] == "fault"],
+                         2)
+        finally:
+            os.unlink(trig)
+        if not f:
+            prob("the playing version did not fault: %s" % [x["text"] for x in
+                                                            new_events(self.name, seq)])
+            return self._rule_end(rec)
+        rec["fault"] = f[0]["text"]
+        err = wait_for(lambda: [x for x in new_events(self.name, seq) if x["kind"] == "error"], 5)
+        if not err:
+            prob("the version in progress was not refused")
+            return self._rule_end(rec)
+        back = wait_for(lambda: [x for x in new_events(self.name, err[0]["seq"])
+                                 if x["kind"] == "running"], 1.5)
+        if not back:
+            d = deck(self.name)
+            prob("fault while a save compiled (%r), then the save was refused: the deck stayed "
+                 "silent (cartridge %s) instead of reverting to its good version" %
+                 (f[0]["text"], d["cartridge"]["state"]))
+        else:
+            self.good_at = back[0]["time"] + HOLD
+        return self._rule_end(rec)
+
     def rule_no_good(self):
         """A deck whose first version faults has no good version: silent until a save."""
         rec, prob = self._rule("rule_no_good_version")
@@ -899,7 +943,8 @@ def cmd_run(a):
             for t in order:
                 print_rec(storm.inject(t, r))
             if a.rules_every and r % a.rules_every == 0:
-                for f in (storm.rule_quick_second, storm.rule_give_up, storm.rule_no_good):
+                for f in (storm.rule_quick_second, storm.rule_give_up,
+                          storm.rule_fault_while_compiling, storm.rule_no_good):
                     print_rec(f())
         storm.wait_good()
         storm.finish_pending()
@@ -1036,6 +1081,7 @@ def cmd_analyze(a):
             rp.append("the revert (state n=%d restored) is not in the recording" % rec["snap_n"])
             continue
         used.add(hit)
+        rec["seg"] = hit
         sg = segs[hit]
         cursor = sg[0]
         rec["resumed_n_off"] = (sg[2] - snap) % MOD  # ~48 (the fade-in) when nothing is lost
@@ -1058,9 +1104,24 @@ def cmd_analyze(a):
     # (+- the device and ring latency, ~0.25 s); an injection's window is from its save to
     # the end of its checks, +- 0.5 s.
     vrecs = [r for r in recs if r.get("deck", "victim") == "victim" and "t_save" in r]
+    # Recording frame -> wall time. The dummy device's frame clock drifts from the wall
+    # clock under load (~0.5%), so the matched reverts are the anchors: a revert's first
+    # frame was mixed right after its "running" event (within one device period).
+    for r in recs:
+        if "run_t" not in r and "mark_t" in r and "revert_ms" in r:
+            r["run_t"] = r["mark_t"] + r["revert_ms"] / 1000
+    anchors = sorted((segs[r["seg"]][0], r["run_t"]) for r in recs if "seg" in r and "run_t" in r)
+    anchors = [(0, a.rec_start)] + [x for x in anchors if x[0] > 0]
+
+    def wall(r):
+        lo = max((x for x in anchors if x[0] <= r), default=anchors[0])
+        hi = min((x for x in anchors if x[0] > r), default=None)
+        if hi is None or hi[0] == lo[0]:
+            return lo[1] + (r - lo[0]) / rate
+        return lo[1] + (hi[1] - lo[1]) * (r - lo[0]) / (hi[0] - lo[0])
 
     def during(r):
-        t = a.rec_start + r / rate
+        t = wall(r)
         return [x for x in vrecs if x["t_save"] - 0.5 <= t <= x.get("t_end", x["t_save"]) + 0.5]
 
     jumps, pauses, excused = 0, [], []
@@ -1078,7 +1139,7 @@ def cmd_analyze(a):
         if any(not x.get("ok") or x["kind"] == "rule" or x.get("recovered") for x in win):
             excused.append("%.2f s (%s)" % (s[0] / rate, names))
             continue
-        t = a.rec_start + s[0] / rate
+        t = wall(s[0])
         why = [e["text"] for e in res.get("log", []) if e["kind"] == "fault"
                and t - 0.7 <= e["time"] <= t + 0.2]
         problems.append("the victim's sound jumped (state n=%d -> n=%d) at %.2f s of the "
@@ -1153,7 +1214,7 @@ def print_summary(res, report, rate):
     print("timings in ms, p50/p99/max; n (fault = the fault file's own clock stamp):")
     print("  %-8s %-22s %-22s %-22s %-22s %-22s" % ("", "fault->verdict", "fault->revert runs",
                                                    "fault->revert heard", "gap (recording)",
-                                                   "fault->faulty sound ends"))
+                                                   "faulty sound ends (±1 period)"))
     for g, row in report["timings"].items():
         if not row["n"]:
             continue

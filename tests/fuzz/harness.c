@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -374,32 +376,46 @@ void fz_reload_map(void) {
 
 /* --------------------------------------------------------------- setup */
 
-/* A crash ends the process without atexit: a forked janitor waits for
- * the fuzzer to go (EOF on a pipe) and then removes its shared memory and
- * temp dir. Forked before any thread exists; it runs no fuzzer code. */
+/* A crash ends the fuzzer without atexit, leaving its shared memory, its
+ * temp dir and (reparented to init) its cartridges. So the process forks
+ * here, before any thread exists: the child goes on as the fuzzer, the
+ * parent stays as a janitor with the pid run.sh waits on. It is a child
+ * subreaper, so cartridges orphaned by a crash become its children; when
+ * the fuzzer ends it reaps them all, removes the fuzzer's segments and temp
+ * dir, and exits as the fuzzer did. FZ_NO_FORK=1 skips this (debuggers). */
+static pid_t fuzzer_pid;
+
+static void forward(int sig) {
+    if (fuzzer_pid > 0) kill(fuzzer_pid, sig);
+}
+
 static void janitor(void) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC)) return;
+    const char *no = getenv("FZ_NO_FORK");
+    if (no && *no == '1') return;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
+    if (pid < 0) fz_fail("fuzz harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* the janitor was killed: don't outlive it */
+        if (getppid() == 1) _exit(1);
         return;
     }
-    if (pid > 0) { /* the fuzzer keeps the write end until it dies */
-        close(p[0]);
-        return;
-    }
-    close(p[1]);
-    signal(SIGINT, SIG_IGN); /* Ctrl-C and timeout(1) signal the whole group */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    char b;
-    while (read(p[0], &b, 1) < 0 && errno == EINTR) {
-    }
+    fuzzer_pid = pid;
+    signal(SIGINT, forward); /* Ctrl-C and timeout(1) reach both; `kill PID` only us */
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    int st = 0, fst = 0;
+    pid_t w;
+    while ((w = waitpid(-1, &st, 0)) != -1 || errno == EINTR)
+        if (w == pid) fst = st; /* then reap the orphans, until none is left */
     kn_seg_reclaim(fz_c.instance);
     rm_tree(tmpdir);
-    _exit(0);
+    if (WIFSIGNALED(fst)) {
+        signal(WTERMSIG(fst), SIG_DFL);
+        raise(WTERMSIG(fst));
+    }
+    _exit(WIFEXITED(fst) ? WEXITSTATUS(fst) : 1);
 }
 
 static void teardown(void) {

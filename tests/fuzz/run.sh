@@ -42,6 +42,13 @@ libs="-lsoundio -lnng -llo -lcjson -lsndfile -lpthread -lm"
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ishm -Iconductor ${FUZZ_CFLAGS:-})
 mkdir -p "$out/obj" "$out/crashes" || exit 2
+# One run at a time per checkout: a second `make test` waits for the first
+# (they share the objects, binaries, corpora and logs in build/fuzz).
+exec 9>"$out/.lock"
+if ! flock -n 9; then
+    echo "fuzz: waiting for another tests/fuzz/run.sh in this checkout to finish"
+    flock 9
+fi
 # different flags than the objects were built with: rebuild them all
 if [ "$(cat "$out/obj/flags" 2>/dev/null)" != "$cc ${flags[*]}" ]; then
     rm -f "$out"/obj/*.o
@@ -140,22 +147,22 @@ for t in $targets; do
     wait $pid
     rc=$?
     # The fuzzer's own instance (fuzz-<pid>): left only if it died.
-    fpid=$(sed -n 's/.*conductor fuzz-\([0-9]*\) up.*/\1/p' "$log" | head -1)
+    fpid=$(grep -ao 'conductor fuzz-[0-9]* up' "$log" | head -1 | tr -dc 0-9)
     if [ -n "$fpid" ]; then
         rm -f /dev/shm/kanon."$uid".fuzz-"$fpid".* 2>/dev/null
         rm -rf "$tbase"/kanon-fuzz-"$fpid".* 2>/dev/null
     fi
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    runs=$(grep -a '^stat::number_of_executed_units:' "$log" | tail -1 | tr -dc 0-9)
+    rate=$(grep -a '^stat::average_exec_per_sec:' "$log" | tail -1 | tr -dc 0-9)
+    cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    ft=$(grep -ao 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     files=$(find "$corpus" -type f | wc -l)
     if [ $rc -eq 0 ]; then
         echo "fuzz $t: PASS ${runs:-?} runs in ${secs}s (${rate:-?} exec/s), cov ${cov:-?} edges, ft ${ft:-?}, corpus $files"
     else
         status=1
-        art=$(sed -n 's/.*Test unit written to \(.*\)/\1/p' "$log" | tail -1)
-        what=$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z -]+|runtime error: .*|fuzz_(control|osc): .*' "$log")
+        art=$(grep -a 'Test unit written to ' "$log" | tail -1 | sed 's/.*Test unit written to //')
+        what=$(grep -a -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-zA-Z -]+|runtime error: .*|fuzz_(control|osc): .*' "$log")
         echo "fuzz $t: FAIL (exit $rc) ${what:-see the log}; input: ${art:-none saved}; log: $log"
     fi
 done
