@@ -92,7 +92,7 @@ faults: all
 	@tests/run-e2e.sh tests/e2e/test_faults.sh
 
 fuzz-short: all
-	@tests/fuzz/run.sh 20
+	@tests/fuzz/run.sh 15
 
 fuzz: all
 	@tests/fuzz/run.sh 300

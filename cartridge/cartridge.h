@@ -118,6 +118,8 @@ void kn_sandbox_deadline(double seconds);
 int kn_sandbox_seccomp(void);
 void kn_sandbox_fpu(void);
 int kn_sandbox_realtime(void);
+/* Back to normal priority (a long, one-off render such as the shadow). */
+void kn_sandbox_normal(void);
 int kn_live_run(const kn_live_opts *o);
 
 #endif

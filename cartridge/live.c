@@ -176,6 +176,7 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     uint32_t fade = atomic_load(&ctl->fade), ch = m->v.channels, block = (uint32_t)c->ctx.block;
     if (fade > m->ring->lane_capacity) fade = m->ring->lane_capacity;
     atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
+    kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */
     if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
         for (uint32_t done = 0; done < fade; done += block) {
             atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
@@ -308,7 +309,14 @@ int kn_live_run(const kn_live_opts *o) {
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
     report("running", NULL, -1, -1);
-    kn_sandbox_realtime(); /* the render loop only: setup ran at normal priority */
+    int rt = kn_sandbox_realtime(); /* the render loop only: setup ran at normal priority */
+    if (rt) {
+        char why[128];
+        snprintf(why, sizeof why,
+                 "real-time scheduling unavailable (%s); running at normal priority",
+                 strerror(-rt));
+        report("note", why, -1, -1);
+    }
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;
 }

@@ -59,16 +59,26 @@ void kn_sandbox_compile_limits(double seconds, size_t mem_bytes) {
     kn_sandbox_deadline(seconds);
 }
 
+static int rttime_capped; /* remembered: after seccomp, getrlimit is refused too */
+
 void kn_sandbox_run_limits(size_t mem_bytes) {
     kn_sandbox_deadline(0);
     limit(RLIMIT_AS, mem_bytes);
+    /* before seccomp (which forbids setrlimit): the cap kn_sandbox_realtime
+     * relies on, in us of CPU without blocking (soft: SIGXCPU, hard: KILL) */
+    struct rlimit rt = {100000, 200000};
+    rttime_capped = setrlimit(RLIMIT_RTTIME, &rt) == 0;
 }
 
 int kn_sandbox_realtime(void) {
-    struct rlimit rt = {100000, 200000}; /* us of CPU without blocking: soft, hard */
-    if (setrlimit(RLIMIT_RTTIME, &rt)) return -errno;
+    if (!rttime_capped) return -EPERM; /* never real-time without the cap */
     struct sched_param sp = {.sched_priority = 1};
     return sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0;
+}
+
+void kn_sandbox_normal(void) {
+    struct sched_param sp = {.sched_priority = 0};
+    sched_setscheduler(0, SCHED_OTHER, &sp);
 }
 
 void kn_sandbox_fpu(void) {

@@ -452,10 +452,15 @@ static void read_reports(kn_conductor *c, kn_deck *d, kn_proc *p) {
         char *nl;
         while ((nl = memchr(p->line, '\n', p->len))) {
             *nl = 0;
-            kn_proc *owner = p; /* on_report may move next into cur */
-            on_report(c, d, owner, p->line);
-            if (owner->st == KN_PROC_NONE) return;
+            uint32_t id = p->id;
             size_t used = (size_t)(nl - p->line) + 1;
+            on_report(c, d, p, p->line);
+            if (p->st == KN_PROC_NONE) {
+                /* "running" moved next into cur, buffer and all: the rest of
+                 * the buffer is cur's now */
+                if (p != &d->next || d->cur.id != id) return;
+                p = &d->cur;
+            }
             memmove(p->line, nl + 1, p->len - used);
             p->len -= used;
         }

@@ -8,7 +8,9 @@
  *                  it out within the chunk and discards from then on
  *   hang           the owner's heartbeat stops advancing for HANG_MS while
  *                  its ring runs low (under half the target), or for
- *                  HANG_LONG_MS whatever the ring holds. A healthy
+ *                  HANG_LONG_MS whatever the ring holds (in a version's
+ *                  first second, while its ring fills, only the long rule
+ *                  applies). A healthy
  *                  cartridge bumps it at least every 5 ms; one merely
  *                  waiting for a busy CPU still has its ring's runway, so
  *                  it is not killed for that. (A render loop spinning at
@@ -173,6 +175,7 @@ void kn_faults_tick(kn_conductor *c) {
                 d->hb_time = now;
             } else if (now - d->hb_time > HANG_LONG_MS * 1000000ull ||
                        (now - d->hb_time > HANG_MS * 1000000ull &&
+                        now - d->running_since > GOOD_AFTER_MS * 1000000ull &&
                         atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2)) {
                 snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
                          d->cur.id, kn_phase_text(d),

@@ -2,15 +2,17 @@
  * fault.h - shared by the fault DSP files in tests/faults/ (the crash-
  * isolation tests: tests/e2e/test_faults.sh, tests/soak.sh; see
  * docs/safety.md). Each fault file is a normal kanon DSP file that plays
- * the same "victim" signal as good.c until its fault fires.
+ * the "victim" signal (below) until its fault fires.
  *
  *   victim_setup(k)        binds the deck's state counter n (kn_state "victim")
- *   victim(k, out, frames) the signal: x = 1/16 + (n mod 2^20) / 2^22 on every
- *                          channel, n += 1 per frame. A slow ramp in
- *                          [0.0625, 0.3125): exact in float32, never 0 (so a
- *                          recording shows the exact frame where the deck went
- *                          silent), below the limiter's knee, and it encodes n,
- *                          so the recording shows which state a revert resumed.
+ *   victim(k, out, frames) the signal: x = B + (n mod 2^19) / 2^22 on every
+ *                          channel, n += 1 per frame, with B = 1/4 in the fault
+ *                          files and B = 1/16 in the versions that stand for good
+ *                          code (VICTIM_GOOD defined: good.c, flaky.c, trigger.c).
+ *                          A slow ramp, exact in float32, never 0, below the
+ *                          limiter's knee: a recording shows, to the frame, which
+ *                          kind of code was heard, which state n it was at, and
+ *                          where the deck went silent and came back.
  *   fault_now()            call once per process(): true from call FAULT_AFTER+1
  *                          on. The test render (setup() once, 16 process() calls
  *                          on a scratch copy, in the same process) comes first,
@@ -52,9 +54,15 @@ static void victim_setup(kn_ctx *k) {
     victim_n = kn_state(k, "victim", sizeof *victim_n);
 }
 
+#ifdef VICTIM_GOOD
+#define VICTIM_BASE 0.0625f
+#else
+#define VICTIM_BASE 0.25f
+#endif
+
 static void victim(kn_ctx *k, float **out, int frames) {
     for (int i = 0; i < frames; i++) {
-        float x = 0.0625f + (float)(*victim_n & 0xFFFFF) * (1.0f / 4194304.0f);
+        float x = VICTIM_BASE + (float)(*victim_n & 0x7FFFF) * (1.0f / 4194304.0f);
         for (int c = 0; c < k->channels; c++) out[c][i] = x;
         ++*victim_n;
     }

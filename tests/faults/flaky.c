@@ -3,6 +3,7 @@
  * over. Used for the give-up rule: a version that played fault-free for 1 s
  * is the good version; once poisoned, a revert to it fails again within 1 s,
  * and the deck must stay silent until the next save. */
+#define VICTIM_GOOD
 #include "fault.h"
 
 void setup(kn_ctx *k) {

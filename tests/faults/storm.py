@@ -65,7 +65,10 @@ FAULT_AFTER = 200  # fault.h: the fault fires on process() call FAULT_AFTER + 1
 TEST_BLOCKS = 16  # live.c: process() calls of the test render (scratch copy)
 HOLD = 1.1  # seconds a revert plays before the next takeover: it is then the good version
 GOOD_S = 1.0  # faults.c GOOD_AFTER_MS
-MOD = 1 << 20  # fault.h: the victim signal encodes n mod 2^20
+MOD = 1 << 19  # fault.h: the victim signal encodes n mod 2^19 ...
+BASES = (0.0625, 0.25)  # ... above 1/16 (good code, tag 0) or 1/4 (a fault file, tag 1)
+VICTIM_MAX = 0.25 + MOD / 4194304.0  # the loudest the victim signal gets
+CONT = 2000  # frames: a fade, a dropout or a 20 ms crossfade keeps n within this
 
 
 class Fail(Exception):
@@ -193,6 +196,12 @@ def garbage(nul):
 
 
 P = r"cartridge \d+ "
+# a hang: the heartbeat check, or RLIMIT_RTTIME when the render loop runs at real-time
+# priority (a loop that never sleeps for 100 ms of CPU gets SIGXCPU)
+HUNG = (r"(hung in %s\(\) \(no progress for \d+ ms\); killed|"
+        r"killed by SIGXCPU in %s\(\))")
+HUNG = HUNG.replace("%s", "%(f)s")
+HANG_WITHIN = 0.15  # s from the fault to the verdict: 50 ms of stalled heartbeat + margin
 CRASH = ["segv_process", "segv_setup", "abort", "exit", "divzero", "stack"]
 HANG = ["loop_process", "loop_setup", "sigstop", "malloc"]
 
@@ -252,13 +261,13 @@ TYPES = [
     spec("exit", "revert", P + r"exited with status 0 in process\(\)"),
     spec("divzero", "revert", P + r"killed by SIGFPE in process\(\)"),
     spec("stack", "revert", P + r"killed by SIGSEGV in process\(\)"),
-    spec("loop_process", "revert", P + r"hung in process\(\) \(no progress for \d+ ms\); killed"),
-    spec("loop_setup", "revert", P + r"hung in setup\(\) \(no progress for \d+ ms\); killed",
-         snap="setup"),
-    spec("sigstop", "revert", P + r"hung in process\(\) \(no progress for \d+ ms\); killed"),
-    spec("malloc", "revert", P + r"hung in process\(\) \(no progress for \d+ ms\); killed",
-         check=check_malloc),
-    spec("slow", "revert", P + r"too slow: DSP load \d+% of real time; killed", timeout=3.0),
+    spec("loop_process", "revert", P + HUNG % {"f": "process"}, within=HANG_WITHIN),
+    spec("loop_setup", "revert", P + HUNG % {"f": "setup"}, snap="setup", within=HANG_WITHIN),
+    spec("sigstop", "revert", P + HUNG % {"f": "process"}, within=HANG_WITHIN),
+    spec("malloc", "revert", P + HUNG % {"f": "process"}, check=check_malloc,
+         within=HANG_WITHIN),
+    spec("slow", "revert", P + r"(too slow: DSP load \d+% of real time; killed|"
+                                r"killed by SIGXCPU in process\(\))", timeout=3.0),
     spec("nan", "revert", P + r"produced NaN/Inf"),
     spec("inf", "revert", P + r"produced NaN/Inf"),
     spec("runaway", "revert", P + r"produced output above \+60 dBFS"),
@@ -568,6 +577,9 @@ class Storm:
                                        else 0)
             rec["detect_ms"] = (e["time"] - m0["t"]) * 1000
             rec["revert_ms"] = (run["time"] - m0["t"]) * 1000
+            if t["within"] and e["time"] - m0["t"] > t["within"]:
+                prob("noticed %.0f ms after the fault; a hang is a heartbeat stalled for 50 ms" %
+                     rec["detect_ms"])
         else:
             prob("the fault file left no line in the fault log")
         self.good_at = run["time"] + HOLD
@@ -1017,29 +1029,33 @@ def cmd_channel(a):
 
 
 def segments(x):
-    """Maximal runs of the victim signal's counter: (r_start, r_end, k_start, k_end)."""
+    """Maximal runs of the victim signal: (r_start, r_end, k_start, k_end, tag), where k is
+    the state counter n mod 2^19 and tag 0 = good code, 1 = a fault file."""
     segs = []
-    start = None
-    prev = None
+    start = prev = ptag = None
+    scale = 4194304.0
     for r, v in enumerate(x):
-        k = None
+        k = tag = None
         if v >= 0.0625:
-            q = (v - 0.0625) * 4194304.0
+            tag = 1 if v >= 0.25 else 0
+            q = (v - BASES[tag]) * scale
             if q == int(q) and q < MOD:
                 k = int(q)
-        if k is not None and prev is not None and k == (prev + 1) % MOD:
+            else:
+                tag = None
+        if k is not None and prev is not None and tag == ptag and k == (prev + 1) % MOD:
             prev = k
             continue
         if start is not None:
-            segs.append((start, r - 1, kstart, prev))
+            segs.append((start, r - 1, kstart, prev, ptag))
             start = None
         if k is not None:
-            start, kstart, prev = r, k, k
+            start, kstart, prev, ptag = r, k, k, tag
         else:
-            prev = None
+            prev = ptag = None
     if start is not None:
-        segs.append((start, len(x) - 1, kstart, prev))
-    return [s for s in segs if s[1] - s[0] >= 3]
+        segs.append((start, len(x) - 1, kstart, prev, ptag))
+    return [sg for sg in segs if sg[1] - sg[0] >= 3]
 
 
 def pct(v, p):
@@ -1058,9 +1074,9 @@ def cmd_analyze(a):
     nonfinite = sum(1 for v in x if v != v or v in (float("inf"), float("-inf")))
     if nonfinite:
         problems.append("%d non-finite samples on the victim's channel" % nonfinite)
-    if peak > 0.3125:
-        problems.append("victim channel peak %.6g: more than the victim signal (0.3125): a "
-                        "faulty output was heard" % peak)
+    if peak > VICTIM_MAX:
+        problems.append("victim channel peak %.6g: more than the victim signal (%.4f): a "
+                        "faulty output was heard" % (peak, VICTIM_MAX))
     segs = segments(x)
     recs = res["results"]
     used = set()
@@ -1070,29 +1086,31 @@ def cmd_analyze(a):
             continue
         rp = rec.setdefault("rec_problems", [])
         snap = rec["snap_n"] % MOD
-        # The revert resumes at the snapshot; its first frames fade in (not decodable), and
-        # its first ring-full may have been dropped while the deck was still FAULTED.
+        # The revert is good code resuming at the snapshot (plus its fade-in, plus whatever
+        # the mixer dropped before it played it again); the faulty file's sound is before.
         hit = None
         for i, sg in enumerate(segs):
-            if sg[0] > cursor and i not in used and (sg[2] - snap) % MOD <= 8192 + 400:
+            if sg[0] > cursor and i not in used and sg[4] == 0 and (sg[2] - snap) % MOD < 48000:
                 hit = i
                 break
         if hit is None:
-            rp.append("the revert (state n=%d restored) is not in the recording" % rec["snap_n"])
+            rp.append("the revert (good code resuming at state n=%d) is not in the recording" %
+                      rec["snap_n"])
             continue
         used.add(hit)
         rec["seg"] = hit
         sg = segs[hit]
         cursor = sg[0]
-        rec["resumed_n_off"] = (sg[2] - snap) % MOD  # ~48 (the fade-in) when nothing is lost
+        rec["resumed_n_off"] = (sg[2] - snap) % MOD  # 48 (the fade-in) when nothing is lost
+        rec["skip_ms"] = max(0, rec["resumed_n_off"] - 48) * 1000.0 / rate
         if hit == 0:
             continue
         p = segs[hit - 1]
         rec["gap_frames"] = sg[0] - p[1] - 1  # fade-out + silence + fade-in
         rec["gap_ms"] = rec["gap_frames"] * 1000.0 / rate
-        if rec["type"] != "slow" and (p[3] - rec["mark_n"]) % MOD < MOD // 2:
+        if p[4] == 1 and rec["type"] != "slow" and (p[3] - rec["mark_n"]) % MOD < MOD // 2:
             rp.append("the faulty version was heard past its fault (n=%d, fault at n=%d)" %
-                      (p[3], rec["mark_n"]))
+                      (p[3], rec["mark_n"] % MOD))
         if rec["gap_frames"] == 0:
             rp.append("no fade-in: the revert is spliced at full level straight after the faulty "
                       "version's last frame (%.3f s into the recording)" % (sg[0] / rate))
@@ -1130,9 +1148,10 @@ def cmd_analyze(a):
         adv = (s[2] - p[3]) % MOD
         win = during(s[0])
         names = ",".join(sorted(set(x["type"] for x in win))) or "no injection"
-        if 0 < adv <= 400:
-            pauses.append("%.2f s (%s)" % (s[0] / rate, names))
-            continue
+        if 0 < adv <= CONT:
+            if p[4] == s[4]:  # the same code went on after a dry ring: a dropout
+                pauses.append("%.2f s (%s)" % (s[0] / rate, names))
+            continue  # (or a crossfade between good code and a fault file: a takeover)
         jumps += 1
         if i in used:
             continue
@@ -1141,7 +1160,7 @@ def cmd_analyze(a):
             continue
         t = wall(s[0])
         why = [e["text"] for e in res.get("log", []) if e["kind"] == "fault"
-               and t - 0.7 <= e["time"] <= t + 0.2]
+               and t - 1.0 <= e["time"] <= t + 0.3]
         problems.append("the victim's sound jumped (state n=%d -> n=%d) at %.2f s of the "
                         "recording, during: %s%s" % (p[3], s[2], s[0] / rate, names,
                                                     "; the conductor logged: " + "; ".join(why)
@@ -1180,7 +1199,7 @@ def timings(recs):
     for g, names in GROUPS:
         rs = [r for r in recs if r["type"] in names and r.get("ok") is not None]
         row = {"n": len(rs)}
-        for k in ("detect_ms", "revert_ms", "sound_ms", "gap_ms", "silence_ms"):
+        for k in ("detect_ms", "revert_ms", "sound_ms", "gap_ms", "silence_ms", "skip_ms"):
             v = [r[k] for r in rs if k in r]
             row[k] = {"n": len(v), "p50": pct(v, 50), "p99": pct(v, 99), "max": max(v) if v else
                       None}
@@ -1224,6 +1243,11 @@ def print_summary(res, report, rate):
             cells.append("%s/%s/%s;%3d" % (fmt(c["p50"]), fmt(c["p99"]), fmt(c["max"]), c["n"])
                          if c["n"] else "-")
         print("  %-8s %-22s %-22s %-22s %-22s %-22s" % (g, *cells))
+    sk = [r["skip_ms"] for r in res["results"] if "skip_ms" in r]
+    if sk:
+        print("reverts resume at the snapshot + p50 %.0f ms, p99 %.0f ms, max %.0f ms of the "
+              "reverted version's audio (n=%d; what the mixer dropped before playing it)" %
+              (pct(sk, 50), pct(sk, 99), max(sk), len(sk)))
     print("victim channel: peak %.4f; %d state jumps (reverts; %d during failed checks, "
           "rules or recoveries); %d dropouts (victim underruns)%s" %
           (report["victim_peak"], report["jumps"], len(report["excused_jumps"]),

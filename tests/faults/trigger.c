@@ -2,6 +2,7 @@
  * "$KANON_FAULT_LOG.trigger" appears (checked every 16 blocks, ~20 ms):
  * then it crashes in process(). Lets a test make the playing version fault
  * at a chosen moment, e.g. while a newer version is still compiling. */
+#define VICTIM_GOOD
 #include "fault.h"
 
 void setup(kn_ctx *k) {

@@ -113,6 +113,12 @@ control = [
     ("unicode", '{"cmd":"play","file":"/tmp/\\u00e9\\ud83d\\ude00.c","deck":"\\u0000"}'),
     ("long_deck", j(cmd="stop", deck="x" * 3000)),
     ("huge_numbers", '{"cmd":"set","deck":"pad","name":"cutoff","value":1e999,"ramp_ms":-1e999}'),
+    # fuzz findings (fixed): number-to-integer casts of out-of-range values
+    ("regress_result_id", '{"cmd":"result","deck":"pad","id":-1}'),
+    ("regress_result_id_inf", '{"cmd":"result","deck":"pad","id":1e999}'),
+    ("regress_log_since", '{"cmd":"log","since":1e30}'),
+    ("regress_revert_version", '{"cmd":"revert","deck":"pad","version":1e10}'),
+    ("regress_revert_version_inf", '{"cmd":"revert","deck":"pad","version":1e3080}'),
 ]
 write_dir("corpus_control", control)
 
@@ -249,6 +255,15 @@ osc = [
     ("pattern", msg("/kanon/*/gain", F(-1.0))),
     ("pattern_play", msg("/kanon/pl?y", S(FIX + "/bass.c"))),
     ("root", msg("/", F(1.0))),
+    # fuzz findings (fixed): page knob cast, misaligned lo_arg, liblo's
+    # over-read of a zero-length last bundle element, future bundles queued
+    ("regress_page_big", msg("/ctl/page", F(3.0e9))),
+    ("regress_page_big_d", msg("/ctl/page", D(-1e300))),
+    ("regress_play_misaligned", msg("/kanon/play", S("/tmp/kanon/pan-fuzz-fixtures/pad.c"), S("pad"))),
+    ("regress_bundle_zero_len", s("#bundle") + struct.pack(">Q", 1) + struct.pack(">i", 0)),
+    ("regress_bundle_zero_len_last", bundle(1, msg("/ctl/knob/1", F(0.1))) + struct.pack(">i", 0)),
+    ("regress_bundle_future_many", bundle(0xFFFFFFFF00000000,
+                                          *[msg("/kanon/pad/cutoff", F(100.0 + i)) for i in range(50)])),
 ]
 write_dir("corpus_osc", osc)
 print("wrote %d control and %d OSC seeds" % (len(control), len(osc)))

@@ -20,7 +20,9 @@
 # Env: FUZZ_CC (default clang), FUZZ_JOBS (parallel compiles, default nproc),
 #      FUZZ_CFLAGS (extra compiler flags, e.g. -fsanitize-recover=float-cast-overflow
 #      to log a known UBSan report and keep fuzzing), FUZZ_ARGS (extra
-#      libFuzzer flags).
+#      libFuzzer flags). The binaries read FZ_VERBOSE=1 (fuzz_control: print
+#      each request and reply), FZ_NO_NETNS=1 (no private network namespace),
+#      FZ_NO_FORK=1 (no janitor process; for debuggers). See harness.h.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
