@@ -22,6 +22,7 @@
 #include "segment.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <poll.h>
 #include <signal.h>
@@ -279,6 +280,7 @@ void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fm
 int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
                           const char *origin, int restore, uint32_t *id, char *err, size_t errlen);
 char *kn_slurp(const char *path, size_t *len);
+FILE *kn_open_regular(const char *path);
 void kn_deck_grant(kn_conductor *c, kn_deck *d);
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
 void kn_proc_close(kn_proc *p);

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -546,8 +547,25 @@ static uint64_t fnv1a(const char *p, size_t n) {
 }
 
 /* Reads a whole source file (malloc'd); NULL with errno set on failure. */
+/* Opens a regular file for reading without ever blocking the event loop
+ * (a FIFO or device would): NULL with errno set otherwise. */
+FILE *kn_open_regular(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) close(fd);
+    return f;
+}
+
 char *kn_slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = kn_open_regular(path);
     if (!f) return NULL;
     char *buf = malloc(KN_SOURCE_MAX + 1);
     size_t n = buf ? fread(buf, 1, KN_SOURCE_MAX + 1, f) : 0;
@@ -633,7 +651,8 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     size_t len;
     char *src = kn_slurp(o->path, &len);
     if (!src) {
-        snprintf(err, errlen, "cannot read %s: %s", o->display, strerror(errno));
+        snprintf(err, errlen, "cannot read %s: %s", o->display,
+                 errno == EINVAL ? "not a regular file" : strerror(errno));
         return -1;
     }
     kn_deck *d = kn_deck_find(c, o->deck);

@@ -304,12 +304,13 @@ void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from)
 void kn_osc_handle(kn_conductor *c) {
     (void)c;
     if (sock < 0) return;
-    static char buf[65536];
+    static char buf[65536 + 8];     /* zeros after the packet: liblo 0.31 can read past it */
     for (int i = 0; i < 256; i++) { /* bounded: back to the loop now and then */
         struct sockaddr_in from;
         socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(sock, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        ssize_t n = recvfrom(sock, buf, sizeof buf - 8, 0, (struct sockaddr *)&from, &fl);
         if (n < 0) return;
+        memset(buf + n, 0, 8);
         if (fl != sizeof from || from.sin_family != AF_INET) continue;
         kn_osc_dispatch(buf, (size_t)n, &from);
     }

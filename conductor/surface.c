@@ -362,7 +362,7 @@ bad:
 }
 
 int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = kn_open_regular(path); /* never a FIFO: the event loop must not block */
     if (!f) {
         snprintf(err, n, "cannot read %s: %m", path);
         return -1;

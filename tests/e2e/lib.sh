@@ -43,3 +43,11 @@ wait_for() {
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }
+# JACK keeps a server registry in /dev/shm; a jackd that was killed leaves
+# its entry behind, and after a few JACK refuses new servers ("Too many
+# servers already active"). With no jackd running, all of it is stale.
+jack_clean_stale() {
+    pgrep -x jackd >/dev/null 2>&1 && return 0
+    rm -rf /dev/shm/jack-shm-registry /dev/shm/jack-[0-9]* /dev/shm/jack_* 2>/dev/null
+    return 0
+}

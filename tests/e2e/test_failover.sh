@@ -1,4 +1,5 @@
-# Device loss: the conductor plays through JACK; the JACK server is killed;
+# Device loss: the conductor plays through JACK; the JACK server goes away
+# (SIGTERM: it shuts down and disconnects its clients);
 # the conductor fails over to the dummy backend and keeps running, the deck
 # keeps playing (frames advance, 0 underruns after the switch), and a fresh
 # recording after the failover is still the same 440 Hz sine, bit-exact with
@@ -6,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v jackd >/dev/null || { echo "jackd not installed"; exit 77; }
 export JACK_DEFAULT_SERVER="kn-fo-$$" JACK_NO_AUDIO_RESERVATION=1
+jack_clean_stale
 jackd --no-realtime -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 64 >"$T/jackd.log" 2>&1 &
 JPID=$!
 trap 'kill $JPID 2>/dev/null; wait $JPID 2>/dev/null; cleanup' EXIT
@@ -14,7 +16,7 @@ kanon up --backend jack >"$T/up.out" 2>&1 || fail "up on jack: $(cat "$T/up.out"
 grep -q "backend  jack" "$T/up.out" || fail "not on jack: $(cat "$T/up.out")"
 kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
 sleep 0.5
-kill -9 $JPID
+kill -TERM $JPID
 wait $JPID 2>/dev/null
 wait_for sh -c '[ "$(kanon status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"backend\"])")" = dummy ]' ||
     fail "no failover: $(kanon status)"

@@ -16,6 +16,7 @@ command -v jack_lsp >/dev/null || { echo "jack_lsp not installed"; exit 77; }
 [ -x "$TOOLS/kn_jack_rec" ] || fail "$TOOLS/kn_jack_rec is not built (make)"
 # A private server name, so parallel runs and other JACK users never meet.
 export JACK_DEFAULT_SERVER="kn-e2e-$$" JACK_NO_AUDIO_RESERVATION=1
+jack_clean_stale
 jackd -R -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 64 >"$T/jackd.log" 2>&1 &
 JPID=$!
 stop_jackd() {

@@ -199,7 +199,7 @@ P = r"cartridge \d+ "
 # a hang: the heartbeat check, or RLIMIT_RTTIME when the render loop runs at real-time
 # priority (a loop that never sleeps for 100 ms of CPU gets SIGXCPU)
 HUNG = (r"(hung in %s\(\) \(no progress for \d+ ms\); killed|"
-        r"killed by SIGXCPU in %s\(\))")
+        r"killed by SIGXCPU( \([^)]*\))? in %s\(\))")
 HUNG = HUNG.replace("%s", "%(f)s")
 HANG_WITHIN = 0.15  # s from the fault to the verdict: 50 ms of stalled heartbeat + margin
 CRASH = ["segv_process", "segv_setup", "abort", "exit", "divzero", "stack"]
@@ -267,7 +267,7 @@ TYPES = [
     spec("malloc", "revert", P + HUNG % {"f": "process"}, check=check_malloc,
          within=HANG_WITHIN),
     spec("slow", "revert", P + r"(too slow: DSP load \d+% of real time; killed|"
-                                r"killed by SIGXCPU in process\(\))", timeout=3.0),
+                                r"killed by SIGXCPU( \([^)]*\))? in process\(\))", timeout=3.0),
     spec("nan", "revert", P + r"produced NaN/Inf"),
     spec("inf", "revert", P + r"produced NaN/Inf"),
     spec("runaway", "revert", P + r"produced output above \+60 dBFS"),
@@ -386,6 +386,17 @@ class Storm:
             elif dur >= GOOD_S - 0.06:
                 border.append(cur[0])
         return ([good] if good else []) + border
+
+    def version_tag(self, v):
+        """0 if version v of the deck is good code (VICTIM_GOOD), 1 for a fault file."""
+        try:
+            for x in json.loads(kanon("history", self.name, "--json"))["versions"]:
+                if x["version"] == v:
+                    with open(x["file"], "rb") as f:
+                        return 0 if b"#define VICTIM_GOOD" in f.read() else 1
+        except (Fail, OSError, KeyError, ValueError):
+            pass
+        return 0
 
     def deck_ok(self):
         d = deck(self.name)
@@ -552,6 +563,7 @@ class Storm:
         run = run[0]
         rec["revert_version"] = run["version"]
         rec["run_t"] = run["time"]
+        rec["revert_tag"] = self.version_tag(v)
         cid = int(re.search(r"\(cartridge (\d+),", run["text"]).group(1))
         d = deck(self.name)
         if d["cartridge"]["state"] != "running" or d["cartridge"]["id"] != cid:
@@ -1079,28 +1091,39 @@ def cmd_analyze(a):
                         "faulty output was heard" % (peak, VICTIM_MAX))
     segs = segments(x)
     recs = res["results"]
+    for r in recs:  # a fresh analysis (analyze writes its findings back into the results)
+        for k in ("rec_problems", "seg", "gap_frames", "gap_ms", "silence_ms", "skip_ms",
+                  "resumed_n_off"):
+            r.pop(k, None)
     used = set()
-    cursor = 0
-    for rec in recs:
-        if rec["kind"] != "revert" or "snap_n" not in rec:
-            continue
+    for r in recs:
+        if "run_t" not in r and "mark_t" in r and "revert_ms" in r:
+            r["run_t"] = r["mark_t"] + r["revert_ms"] / 1000
+    # Each revert is found near where its "running" event predicts it: frames advance at
+    # the rate from the last revert found (the device's clock drifts from the wall clock
+    # under load, but only by a few ms between two reverts).
+    anchor = (0, a.rec_start)
+    for rec in sorted((r for r in recs if r["kind"] == "revert" and "snap_n" in r
+                       and "run_t" in r), key=lambda r: r["run_t"]):
         rp = rec.setdefault("rec_problems", [])
         snap = rec["snap_n"] % MOD
-        # The revert is good code resuming at the snapshot (plus its fade-in, plus whatever
-        # the mixer dropped before it played it again); the faulty file's sound is before.
-        hit = None
-        for i, sg in enumerate(segs):
-            if sg[0] > cursor and i not in used and sg[4] == 0 and (sg[2] - snap) % MOD < 48000:
-                hit = i
-                break
+        # The revert is the good version's code (good.c, or a fault file that played 1 s
+        # without its fault) resuming at the snapshot, plus its fade-in, plus whatever the
+        # mixer dropped before it played it again; the faulty file's sound is before.
+        want = anchor[0] + (rec["run_t"] - anchor[1]) * rate
+        cands = [i for i, sg in enumerate(segs) if i not in used
+                 and sg[4] == rec.get("revert_tag", 0)
+                 and (sg[2] - snap) % MOD < 48000
+                 and abs(sg[0] - want) < (0.6 if anchor[0] else 3.0) * rate]
+        hit = min(cands, key=lambda i: abs(segs[i][0] - want)) if cands else None
         if hit is None:
-            rp.append("the revert (good code resuming at state n=%d) is not in the recording" %
-                      rec["snap_n"])
+            rp.append("the revert (resuming at state n=%d) is not in the recording near %.2f s"
+                      % (rec["snap_n"], want / rate))
             continue
         used.add(hit)
         rec["seg"] = hit
         sg = segs[hit]
-        cursor = sg[0]
+        anchor = (sg[0], rec["run_t"])
         rec["resumed_n_off"] = (sg[2] - snap) % MOD  # 48 (the fade-in) when nothing is lost
         rec["skip_ms"] = max(0, rec["resumed_n_off"] - 48) * 1000.0 / rate
         if hit == 0:
@@ -1125,9 +1148,6 @@ def cmd_analyze(a):
     # Recording frame -> wall time. The dummy device's frame clock drifts from the wall
     # clock under load (~0.5%), so the matched reverts are the anchors: a revert's first
     # frame was mixed right after its "running" event (within one device period).
-    for r in recs:
-        if "run_t" not in r and "mark_t" in r and "revert_ms" in r:
-            r["run_t"] = r["mark_t"] + r["revert_ms"] / 1000
     anchors = sorted((segs[r["seg"]][0], r["run_t"]) for r in recs if "seg" in r and "run_t" in r)
     anchors = [(0, a.rec_start)] + [x for x in anchors if x[0] > 0]
 

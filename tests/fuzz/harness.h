@@ -17,6 +17,11 @@
  * reset: decks the input created are stopped, fixtures it removed come
  * back, mixer settings return to unity.
  *
+ * Cleanup: the process forks at start-up; the parent (the pid run.sh waits
+ * on, a child subreaper) waits for the fuzzer, reaps any orphaned
+ * cartridges and removes the instance's /dev/shm segments and temp dir
+ * even after a crash (FZ_NO_FORK=1 turns it off, for debuggers).
+ *
  * Isolation: the process moves into a network namespace of its own with
  * only a loopback (root or unprivileged user namespaces; FZ_NO_NETNS=1
  * turns it off), so no fuzzed OSC subscription or reply leaves it.

@@ -24,6 +24,7 @@
 #      each request and reply), FZ_NO_NETNS=1 (no private network namespace),
 #      FZ_NO_FORK=1 (no janitor process; for debuggers). See harness.h.
 set -u
+{ # read whole before running: editing this file mid-run can't derail a run
 cd "$(dirname "$0")/../.." || exit 2
 
 secs=20
@@ -169,3 +170,4 @@ for t in $targets; do
     fi
 done
 exit $status
+}
