@@ -31,7 +31,7 @@ BIN = os.path.join(ROOT, "build", "bin")
 ENV = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"], KANON_INSTANCE="bench")
 TMP = tempfile.mkdtemp(prefix="kanon-bench.")
 ENV["XDG_STATE_HOME"] = os.path.join(TMP, "state")
-EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.c")))
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.c")))  # .dsp: see docs/faust.md
 QUICK = "--quick" in sys.argv
 
 
@@ -63,13 +63,15 @@ def bench_compile(n):
     print("| example | kanon compile | `tcc -c` process | `gcc -O2 -shared` process |")
     print("|---|---|---|---|")
     inc = os.path.join(ROOT, "cartridge", "include")
+    nodes = "-I" + os.path.join(ROOT, "nodes-c", "include")
     for f in EXAMPLES:
         ms = []
         for _ in range(n):
             out = run(os.path.join(BIN, "kanon-cartridge"), "check", f).stdout
             ms.append(float(re.search(r"compiled in ([0-9.]+) ms", out).group(1)))
-        tcc = [timed("tcc", "-I" + inc, "-c", f, "-o", os.path.join(TMP, "x.o")) for _ in range(5)]
-        gcc = [timed("gcc", "-O2", "-shared", "-fPIC", "-I" + inc, f, "-o",
+        tcc = [timed("tcc", "-I" + inc, nodes, "-c", f, "-o", os.path.join(TMP, "x.o"))
+               for _ in range(5)]
+        gcc = [timed("gcc", "-O2", "-shared", "-fPIC", "-I" + inc, nodes, f, "-o",
                      os.path.join(TMP, "x.so")) for _ in range(5)]
         print("| %s | %s | %.1f | %.1f |" % (os.path.basename(f), fmt(ms),
                                            statistics.median(tcc), statistics.median(gcc)))
