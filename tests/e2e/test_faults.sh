@@ -7,19 +7,24 @@
 # tests/faults/storm.py then injects every fault of tests/faults/ 3 times into
 # the victim, by saving the fault file's content into the victim's watched
 # file, and checks each injection (see storm.py and docs/safety.md):
-#   - after the takeover (crash, exit, hang, 2x slow, NaN/Inf, 1e6, stack
-#     overflow, malloc until failure, scribbled shared memory, SIGSTOP):
+#   - after the takeover (crash, exit, hang, SIGSTOP, 2x slow, NaN/Inf, 1e6,
+#     stack overflow, malloc until failure, scribbled shared memory):
 #     a "fault" event naming the fault in plain words and "reverted to version
 #     G" (G = the last version that played >= 1 s fault-free), the revert
-#     takes over and plays (version advanced, cartridge running);
-#   - before the takeover (compile errors, binary garbage, a macro bomb, and
-#     crash/hang/NaN/runaway in the test render): refused with a plain
-#     message, "(the previous version plays on)", the same cartridge plays;
+#     takes over and plays (version advanced, cartridge running); a hang is
+#     noticed within 250 ms (a heartbeat stalled for 50 ms, or RLIMIT_RTTIME);
+#   - before the takeover (compile errors, binary garbage, and crash/hang/NaN/
+#     runaway in the test render): one "error" event, "refused" or "(the
+#     previous version plays on)", the same cartridge still plays; a test-
+#     render hang within 4 s. The slow ones (a macro bomb, test-render hangs:
+#     2, 10 and 15 s deadlines) go to a second, muted deck "bomb", in parallel;
 #   - not faults (fork/system/execve and sockets refused with EPERM, a
 #     denormal storm, closing every fd, a 1 MiB source): the code plays on;
 #   - the file emptied, deleted or renamed: the deck plays on;
-#   - the recovery rules: a second fault soon after a revert, the give-up
-#     rule (the reverted version fails again within 1 s), no good version.
+#   - the recovery rules: a new save faulting soon after a revert (still
+#     reverted), the give-up rule (the reverted version fails again within
+#     1 s), a fault while a save compiles that is then refused (the deck must
+#     come back), a new deck without a good version.
 # Throughout: `kanon status` answers, the conductor keeps its pid, no zombie
 # children. Afterwards:
 #   - the recording's victim channel: no non-finite sample, nothing above
@@ -31,9 +36,10 @@
 #     event on the sine deck but its start;
 #   - exactly 3 cartridges (2 decks + the spare) are the conductor's children,
 #     no zombie, the conductor's fd count within 3 of what it was before the
-#     storm; after `kanon down` no cartridge process and no /dev/shm segment
-#     of this instance is left.
-# Prints the timings (fault -> verdict / revert / sound, silent gap) at the end.
+#     storm; after `kanon down` no kanon process of this test and no /dev/shm
+#     segment of this instance is left.
+# Prints the timings (fault -> verdict / revert running / revert heard, and
+# the gap in the recording) at the end. ~2.5 min.
 # Environment: KANON_FAULT_ROUNDS (default 3), KANON_FAULT_SHUFFLE (a seed: random
 # order within each round), KANON_FAULT_RULES_EVERY (the rules after every K-th
 # round; default: once, at the end), KANON_FAULT_TYPES (comma-separated storm.py

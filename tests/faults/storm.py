@@ -201,7 +201,8 @@ P = r"cartridge \d+ "
 HUNG = (r"(hung in %s\(\) \(no progress for \d+ ms\); killed|"
         r"killed by SIGXCPU( \([^)]*\))? in %s\(\))")
 HUNG = HUNG.replace("%s", "%(f)s")
-HANG_WITHIN = 0.15  # s from the fault to the verdict: 50 ms of stalled heartbeat + margin
+HANG_WITHIN = 0.25  # s from the fault to the verdict: 50 ms of stalled heartbeat (or 100 ms
+#                    of CPU for RLIMIT_RTTIME) + scheduling margin
 CRASH = ["segv_process", "segv_setup", "abort", "exit", "divzero", "stack"]
 HANG = ["loop_process", "loop_setup", "sigstop", "malloc"]
 
