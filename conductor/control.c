@@ -148,7 +148,8 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     return o;
 }
 
-static cJSON *cmd_status(kn_conductor *c) {
+static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
+    (void)req;
     cJSON *r = ok_reply();
     cJSON_AddNumberToObject(r, "pid", getpid());
     cJSON_AddStringToObject(r, "instance", c->instance);
@@ -357,7 +358,8 @@ static cJSON *mix_json(kn_deck *d) {
     return o;
 }
 
-static cJSON *cmd_mix(kn_conductor *c) {
+static cJSON *cmd_mix(kn_conductor *c, const cJSON *req) {
+    (void)req;
     cJSON *r = ok_reply();
     cJSON *m = cJSON_AddObjectToObject(r, "master");
     cJSON_AddNumberToObject(m, "gain_db", c->master_db);
@@ -390,7 +392,7 @@ static cJSON *cmd_mixer(kn_conductor *c, const cJSON *req) {
         if (mute || solo || pan) return err_reply("the master has only a gain");
         if (gain) c->master_db = gain->valuedouble;
         kn_levels_apply(c, ramp_ms);
-        return cmd_mix(c);
+        return cmd_mix(c, req);
     }
     cJSON *r = NULL;
     kn_deck *d = deck_arg(c, req, &r);
@@ -412,7 +414,8 @@ static cJSON *meter_json(const kn_meter *m) {
     return o;
 }
 
-static cJSON *cmd_meters(kn_conductor *c) {
+static cJSON *cmd_meters(kn_conductor *c, const cJSON *req) {
+    (void)req;
     cJSON *r = ok_reply();
     cJSON *m = meter_json(&c->meter[KN_MAX_DECKS]);
     cJSON_AddNumberToObject(m, "limited_frames", (double)atomic_load(&c->mix.limited));
@@ -442,7 +445,8 @@ static cJSON *cmd_record_start(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
-static cJSON *cmd_record_stop(kn_conductor *c) {
+static cJSON *cmd_record_stop(kn_conductor *c, const cJSON *req) {
+    (void)req;
     uint64_t frames = 0, dropped = 0;
     char err[4200], path[4096] = "";
     uint64_t f0, d0;
@@ -544,77 +548,77 @@ static void cache_reply(const char *id, const char *reply) {
     req_cache[i].reply = strdup(reply);
 }
 
-static int mutating(const char *cmd) {
-    static const char *const ro[] = {"ping", "status", "result", "params", "get",
-                                     "mix",  "meters", "log",    "history"};
-    for (size_t i = 0; cmd && i < sizeof ro / sizeof ro[0]; i++)
-        if (!strcmp(cmd, ro[i])) return 0;
-    return 1;
+static cJSON *cmd_ping(kn_conductor *c, const cJSON *req) {
+    (void)c;
+    (void)req;
+    cJSON *r = ok_reply();
+    cJSON_AddNumberToObject(r, "pid", getpid());
+    return r;
 }
+
+static cJSON *cmd_map_load(kn_conductor *c, const cJSON *req) {
+    const char *path = str_arg(req, "path");
+    char err[600];
+    if (!path || path[0] != '/') return err_reply("map_load needs an absolute \"path\"");
+    if (kn_surface_load(c, path, err, sizeof err)) return err_reply(err);
+    return ok_reply();
+}
+
+static cJSON *cmd_down(kn_conductor *c, const cJSON *req) {
+    (void)req;
+    c->quit = 1;
+    return ok_reply();
+}
+
+/* Every command; `mutating` ones cache their reply by request id. */
+static const struct command {
+    const char *name;
+    cJSON *(*run)(kn_conductor *c, const cJSON *req);
+    int mutating;
+} commands[] = {
+    {"ping", cmd_ping, 0},
+    {"status", cmd_status, 0},
+    {"play", cmd_play, 1},
+    {"result", cmd_result, 0},
+    {"stop", cmd_stop, 1},
+    {"set", cmd_set, 1},
+    {"params", cmd_params, 0},
+    {"get", cmd_get, 0},
+    {"record_start", cmd_record_start, 1},
+    {"record_stop", cmd_record_stop, 1},
+    {"log", cmd_log, 0},
+    {"history", cmd_history, 0},
+    {"revert", cmd_revert, 1},
+    {"mix", cmd_mix, 0},
+    {"mixer", cmd_mixer, 1},
+    {"meters", cmd_meters, 0},
+    {"map_load", cmd_map_load, 1},
+    {"down", cmd_down, 1},
+};
 
 char *kn_control_dispatch(kn_conductor *c, const char *text, size_t len) {
     cJSON *req = cJSON_ParseWithLength(text, len);
-    const char *cmd = str_arg(req, "cmd"), *rid = str_arg(req, "req");
-    if (!mutating(cmd)) rid = NULL;
+    const char *name = str_arg(req, "cmd");
+    const struct command *cmd = NULL;
+    for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) cmd = &commands[i];
+    const char *rid = cmd && cmd->mutating ? str_arg(req, "req") : NULL;
     char *again = cached_reply(rid);
     if (again) {
         cJSON_Delete(req);
         return again;
     }
     cJSON *r;
-    if (!req || !cJSON_IsObject(req))
+    if (!req || !cJSON_IsObject(req)) {
         r = err_reply("malformed request: expected a JSON object like {\"cmd\":\"status\"}");
-    else if (!cmd)
+    } else if (!name) {
         r = err_reply("malformed request: missing \"cmd\"");
-    else if (!strcmp(cmd, "ping")) {
-        r = ok_reply();
-        cJSON_AddNumberToObject(r, "pid", getpid());
-    } else if (!strcmp(cmd, "status"))
-        r = cmd_status(c);
-    else if (!strcmp(cmd, "play"))
-        r = cmd_play(c, req);
-    else if (!strcmp(cmd, "result"))
-        r = cmd_result(c, req);
-    else if (!strcmp(cmd, "stop"))
-        r = cmd_stop(c, req);
-    else if (!strcmp(cmd, "set"))
-        r = cmd_set(c, req);
-    else if (!strcmp(cmd, "params"))
-        r = cmd_params(c, req);
-    else if (!strcmp(cmd, "record_start"))
-        r = cmd_record_start(c, req);
-    else if (!strcmp(cmd, "record_stop"))
-        r = cmd_record_stop(c);
-    else if (!strcmp(cmd, "log"))
-        r = cmd_log(c, req);
-    else if (!strcmp(cmd, "history"))
-        r = cmd_history(c, req);
-    else if (!strcmp(cmd, "revert"))
-        r = cmd_revert(c, req);
-    else if (!strcmp(cmd, "get"))
-        r = cmd_get(c, req);
-    else if (!strcmp(cmd, "mix"))
-        r = cmd_mix(c);
-    else if (!strcmp(cmd, "mixer"))
-        r = cmd_mixer(c, req);
-    else if (!strcmp(cmd, "meters"))
-        r = cmd_meters(c);
-    else if (!strcmp(cmd, "map_load")) {
-        const char *path = str_arg(req, "path");
-        char err[600];
-        if (!path || path[0] != '/')
-            r = err_reply("map_load needs an absolute \"path\"");
-        else if (kn_surface_load(c, path, err, sizeof err))
-            r = err_reply(err);
-        else
-            r = ok_reply();
-    } else if (!strcmp(cmd, "down")) {
-        c->quit = 1;
-        r = ok_reply();
-    } else {
+    } else if (!cmd) {
         char m[128];
-        snprintf(m, sizeof m, "unknown command '%.40s' (see `kanon --help`)", cmd);
+        snprintf(m, sizeof m, "unknown command '%.40s' (see `kanon --help`)", name);
         r = err_reply(m);
+    } else {
+        r = cmd->run(c, req);
     }
     char *out = cJSON_PrintUnformatted(r);
     if (out) cache_reply(rid, out);
