@@ -104,15 +104,17 @@ static int map_deck(const kn_live_opts *o, deck *m) {
 }
 
 /* Step 2: render on a scratch copy; refuse NaN/Inf before taking over. */
-static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, char *why, size_t n) {
-    if (kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
+static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, int blocks, char *why,
+                       size_t n) {
+    kn_sandbox_deadline(2); /* a hang here (setup() included) dies by SIGALRM: refused */
+    /* a revert starts from the snapshot: test it on that */
+    if (kn_cart_bind_private(c, p, restore ? m->snap : m->state, m->state_bytes, m->params)) {
         snprintf(why, n, "%s: error: cannot copy the deck's state for the test render", c->display);
         return -1;
     }
     uint64_t frame = atomic_load(&m->ring->write_pos);
     float peak = 0;
     c->nonfinite = 0;
-    kn_sandbox_deadline(2); /* a hang here dies by SIGALRM: refused */
     for (int b = 0; b < blocks && !c->nonfinite && peak <= 1000.0f; b++) {
         kn_render_block(c, p, frame + (uint64_t)b * (uint64_t)c->ctx.block);
         for (int ch = 0; ch < c->ctx.channels; ch++)
@@ -133,19 +135,26 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int blocks, cha
 /* Copies the used part of one state segment over another of the same size
  * (headers included: the region directory travels with the bytes). */
 static void state_copy(kn_state_seg *to, const kn_state_seg *from, size_t bytes) {
+    if (!kn_state_valid(from, bytes)) return; /* scribbled: leave it */
     uint64_t used = from->heap_offset + from->heap_used;
-    if (from->heap_offset > bytes || used > bytes) return; /* scribbled: leave it */
     memcpy((char *)to + sizeof(kn_seg_header), (const char *)from + sizeof(kn_seg_header),
            used - sizeof(kn_seg_header));
 }
 
 /* Step 4: snapshot (or restore) the state, then drop the snapshot's
- * mapping before any user code of ours runs against the shared state. */
+ * mapping before any user code of ours runs against the shared state. A
+ * state an earlier version wrote garbage over starts afresh (with a note):
+ * its regions can no longer be trusted. */
 static void snapshot(deck *m, int restore) {
-    if (restore)
-        state_copy(m->state, m->snap, m->state_bytes);
-    else
-        state_copy(m->snap, m->state, m->state_bytes);
+    if (restore) state_copy(m->state, m->snap, m->state_bytes);
+    if (!kn_state_valid(m->state, m->state_bytes)) {
+        kn_state_format(m->state, m->state_bytes, KN_SEG_STATE);
+        report("note",
+               "the deck's state was corrupt (written over by an earlier version); "
+               "starting from a fresh state",
+               -1, -1);
+    }
+    if (!restore) state_copy(m->snap, m->state, m->state_bytes);
     kn_seg_unmap(m->snap, m->snap_bytes);
     m->snap = NULL;
 }
@@ -284,7 +293,7 @@ int kn_live_run(const kn_live_opts *o) {
     c.id = o->id;
     c.display = o->display;
     uint64_t t0 = kn_now_ns();
-    if (test_render(&c, &prog, &m, o->test_blocks, err, sizeof err)) {
+    if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report("error", err, -1, -1);
         return 1;
     }

@@ -8,6 +8,7 @@
  * replaces them by 0, as the conductor does.
  */
 #include "cartridge.h"
+#include "segment.h"
 
 #include <math.h>
 #include <sndfile.h>
@@ -53,9 +54,10 @@ int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, s
     if (!c->priv_state) c->priv_state = calloc(1, state_bytes); /* pages touched lazily */
     if (!c->priv_params) c->priv_params = calloc(1, sizeof *c->priv_params);
     if (!c->priv_state || !c->priv_params) return -1;
-    uint64_t used = state->heap_offset + state->heap_used;
-    if (state->heap_offset > state_bytes || used > state_bytes) return -1;
-    memcpy(c->priv_state, state, used);
+    if (kn_state_valid(state, state_bytes)) /* else: a fresh state, as the takeover will */
+        memcpy(c->priv_state, state, state->heap_offset + state->heap_used);
+    else
+        kn_state_format(c->priv_state, state_bytes, KN_SEG_STATE);
     memcpy(c->priv_params, params, sizeof *params);
     kn_cart_bind(c, p, c->priv_state, state_bytes, c->priv_params);
     return 0;

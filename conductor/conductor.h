@@ -56,8 +56,15 @@ typedef struct kn_mix_deck {
     /* counters: written by audio, read by control */
     _Atomic uint64_t underruns, nonfinite, frames, corrupt;
     _Atomic uint32_t fault;    /* enum kn_fault, set by audio when it faults the deck */
-    _Atomic int fault_ack;     /* audio: has silenced the faulted deck (control may resume it) */
     _Atomic uint32_t buffered; /* frames in the ring at the last read */
+    /* After a fault: the audio thread publishes its read position after
+     * every read (the ring's own copy is shared, so it may be scribbled);
+     * control restarts the ring at restart_pos for the replacement and
+     * bumps restart_seq; the audio thread, silent, jumps there and echoes
+     * the sequence in restart_done: from then on the deck may play again. */
+    _Atomic uint64_t read_pub, restart_pos;
+    _Atomic uint32_t restart_seq, restart_done;
+    uint32_t restart_seen; /* audio-private */
     /* "When did frame N reach the device?" (bench: save -> audible):
      * control sets mark_frame; audio stores the wall time it read it. */
     _Atomic uint64_t mark_frame, mark_rt_ns;
@@ -164,7 +171,11 @@ typedef struct kn_proc {
     uint64_t hash;        /* FNV-1a of the source it compiles */
     int restore;          /* a revert after a fault: starts from the snapshot */
     int testing;          /* reported "testing": compiled, now test-rendering */
-    char line[16384];     /* partial report line */
+    uint64_t testing_ns;  /* when it reported "testing" (monotonic) */
+    const char
+        *killed_for;  /* the conductor killed it for this (a time limit): the refusal's text */
+    int leaving;      /* asked to hand the token to a successor and exit */
+    char line[16384]; /* partial report line */
     size_t len;
 } kn_proc;
 
@@ -193,13 +204,18 @@ typedef struct kn_deck {
     double fade_ms;                   /* crossfade of the next swap */
     int watch, watch_wd;              /* follow saves of `path` (watch.c) */
     char watch_name[256];
-    uint64_t dirty_ns;    /* a save was seen: reload at this monotonic time (0 = clean) */
-    uint64_t saved_rt_ns; /* wall time of the first save since the last reload */
-    int version;          /* history version playing */
-    char origin[64];      /* what the pending version is: "save", "play", "revert to v3" */
-    kn_proc dying;        /* a faulty cartridge killed but not yet reaped (faults.c) */
-    int repair;           /* reset the ring's write position before the next grant */
-    int good_version;     /* newest version that played fault-free for 1 s */
+    uint64_t dirty_ns;           /* a save was seen: reload at this monotonic time (0 = clean) */
+    uint64_t saved_rt_ns;        /* wall time of the first save since the last reload */
+    int version;                 /* history version playing */
+    char origin[64];             /* what the pending version is: "save", "play", "revert to v3" */
+    kn_proc dying;               /* a faulty cartridge killed but not yet reaped (faults.c) */
+    int repair;                  /* restart the ring (faults.c) before the next grant */
+    uint32_t restart_seq;        /* the last ring restart asked of the audio thread */
+    uint32_t resumed_seq;        /* the last restart after which the deck was heard again */
+    int primed;                  /* the ring has held half its target since the last restart */
+    uint32_t ring_cap, lane_cap; /* the ring's geometry: our copy, to repair scribbles */
+    uint32_t revert_id;          /* the cartridge of the last revert after a fault */
+    int good_version;            /* newest version that played fault-free for 1 s */
     uint64_t running_since, revert_started;       /* monotonic ns */
     uint64_t hb_last, hb_time;                    /* heartbeat watch */
     uint64_t ov_blocks, ov_busy, ov_t0, ov_under; /* overload watch window */
@@ -282,11 +298,18 @@ int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t l
 char *kn_slurp(const char *path, size_t *len);
 FILE *kn_open_regular(const char *path);
 void kn_deck_grant(kn_conductor *c, kn_deck *d);
+/* Rewrites the deck's segment headers and ring geometry from our own copy. */
+void kn_deck_reformat(kn_conductor *c, kn_deck *d);
+/* Drops the version in progress because of a fault; a save or play is
+ * compiled again from the file once the revert has taken over. */
+void kn_deck_abandon_next(kn_conductor *c, kn_deck *d);
+/* Why a producer died of SIGXCPU: too slow (with its load) or hung. */
+void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n);
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
 void kn_proc_close(kn_proc *p);
 /* The deck's producer failed (`culprit` is alive, or NULL if already dead):
  * silence it, kill it, revert to the last good version with the snapshot. */
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *what);
+void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what);
 /* Watches running decks: audio verdicts, heartbeats, load, compile deadlines. */
 void kn_faults_tick(kn_conductor *c);
 /* " in setup()" / " in process()" from the owner's phase marker. */

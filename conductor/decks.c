@@ -141,6 +141,8 @@ static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen
     uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
                     (uint32_t)c->block; /* 1 s: the longest --fade */
     d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
+    d->ring_cap = cap;
+    d->lane_cap = lane;
     kn_seg_name(name, c->instance, slot, KN_SEG_RING);
     if ((rc = kn_seg_create(name, d->ring_bytes, (void **)&d->ring))) goto fail;
     kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
@@ -341,17 +343,53 @@ static void grant(kn_deck *d, uint32_t id) {
     kn_futex_wake(&ctl->wake);
 }
 
+/* A cartridge can write anything over its deck's shared memory. Whatever
+ * the next cartridges and the conductor rely on is rewritten from our own
+ * copy: segment headers (cartridges refuse to map a segment without them)
+ * and the ring's geometry. The state's contents are the snapshot's
+ * business (live.c), the parameters' are checked where they are read. */
+void kn_deck_reformat(kn_conductor *c, kn_deck *d) {
+    kn_ring_set_geometry(d->ring, d->ring_cap, (uint32_t)c->channels, (uint32_t)c->block, c->target,
+                         c->rate, d->lane_cap);
+    kn_seg_header *h = &d->state->hdr;
+    *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_STATE, d->state_bytes};
+    h = &d->params->hdr;
+    *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_PARAM, d->param_bytes};
+}
+
+/* After a fault: where the ring restarts. The faulty version's last write
+ * position if it is plausible (the audio thread, at most one callback past
+ * read_pub, cannot be beyond it), else a whole ring past the reader. The
+ * audio thread skips to it (mixer.c fault_restart), so the leftovers are
+ * dropped and the successor's first frame is the next one heard. */
+static void ring_restart(kn_conductor *c, kn_deck *d) {
+    kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
+    uint64_t r = atomic_load_explicit(&m->read_pub, memory_order_acquire);
+    uint64_t w = atomic_load(&d->ring->write_pos);
+    uint64_t at = w >= r && w - r <= d->ring_cap ? w : r + d->ring_cap;
+    kn_deck_reformat(c, d);
+    atomic_store(&d->ring->read_pos, r); /* the writer waits until the reader got there */
+    atomic_store(&d->ring->write_pos, at);
+    kn_deck_ctl *ctl = &d->ring->ctl;
+    atomic_store(&ctl->stop, 0);
+    atomic_store(&ctl->lane_for, 0);
+    atomic_store(&ctl->phase, KN_PHASE_IDLE);
+    atomic_store_explicit(&m->restart_pos, at, memory_order_relaxed);
+    atomic_store_explicit(&m->restart_seq, ++d->restart_seq, memory_order_release);
+}
+
 /* Gives the waiting successor the token when nobody else can publish: no
- * producer, and no faulty one still dying. After a fault the ring's write
- * position (perhaps scribbled) is first reset to the reader's. */
+ * producer, and no faulty one still dying (reaped: it cannot publish a late
+ * block). After a fault the ring restarts first. */
 void kn_deck_grant(kn_conductor *c, kn_deck *d) {
-    (void)c;
     if (d->next.st != KN_PROC_READY || d->cur.st != KN_PROC_NONE || d->dying.st != KN_PROC_NONE)
         return;
     if (d->repair) {
-        atomic_store(&d->ring->write_pos, atomic_load(&d->ring->read_pos));
+        ring_restart(c, d);
         d->repair = 0;
     }
+    d->hb_last = atomic_load(&d->ring->ctl.heartbeat); /* setup() starts now */
+    d->hb_time = now_ns();
     grant(d, d->next.id);
 }
 
@@ -362,6 +400,7 @@ static void successor_ready(kn_conductor *c, kn_deck *d) {
         kn_deck_grant(c, d);
         return;
     }
+    d->cur.leaving = 1; /* it may exit once it handed over */
     atomic_store_explicit(&d->ring->ctl.next_owner, d->next.id, memory_order_release);
     kn_futex_wake(&d->ring->ctl.wake);
 }
@@ -422,6 +461,7 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         successor_ready(c, d);
     } else if (!strcmp(ev, "testing")) {
         p->testing = 1;
+        p->testing_ns = now_ns();
     } else if (!strcmp(ev, "note")) {
         kn_deck_event(c, d, "note", "cartridge %u: %s", p->id, msg ? msg : "");
     } else if (!strcmp(ev, "running") && p == &d->next) {
@@ -486,34 +526,43 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     read_reports(c, d, p);
     if (p->st == KN_PROC_NONE) return;
     char how[128];
+    uint32_t id = p->id;
     describe_exit(&si, how, sizeof how);
     if (p == &d->next && atomic_load(&d->ring->ctl.owner) == p->id) {
         /* it had taken the token: it died in setup() at takeover */
-        char what[160];
-        snprintf(what, sizeof what, "cartridge %u %s%s", p->id, how, kn_phase_text(d));
-        outcome_add(d, p->id, 0, 0, what);
-        kn_history_discard(c, d, p->id);
+        char what[200];
+        snprintf(what, sizeof what, "cartridge %u %s%s", id, how, kn_phase_text(d));
+        outcome_add(d, id, 0, 0, what);
+        kn_history_discard(c, d, id);
         proc_close(p);
-        kn_deck_fault(c, d, NULL, what);
+        kn_deck_fault(c, d, NULL, id, what);
         return;
     }
     if (p == &d->next) {
         if (!kn_deck_outcome(d, p->id)) {
-            char m[700];
+            char m[1024];
             uint32_t mine = p->id; /* the producer must not hand over to a dead successor */
-            atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0);
+            if (atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0))
+                d->cur.leaving = 0;
             int alarm = si.si_code != CLD_EXITED && si.si_status == SIGALRM;
-            if (alarm) /* the cartridge's own deadline */
-                snprintf(m, sizeof m, "%s: error: cartridge %u took too long %s; refused",
+            const char *plays_on =
+                d->cur.st == KN_PROC_RUNNING ? " (the previous version plays on)" : "";
+            if (p->killed_for) /* our own deadline */
+                snprintf(m, sizeof m, "%s: error: cartridge %u %s; refused%s", d->display, p->id,
+                         p->killed_for, plays_on);
+            else if (alarm) /* the cartridge's own deadline */
+                snprintf(m, sizeof m, "%s: error: cartridge %u took too long %s; refused%s",
                          d->display, p->id,
                          p->testing ? "in its test render (2 s limit: a hang?)"
-                                    : "to compile (time limit)");
+                                    : "to compile (time limit)",
+                         plays_on);
             else
-                snprintf(m, sizeof m, "%s: error: cartridge %u %s %s; refused", d->display, p->id,
+                snprintf(m, sizeof m, "%s: error: cartridge %u %s %s; refused%s", d->display, p->id,
                          how,
                          p->st == KN_PROC_READY ? "while waiting to take over"
                          : p->testing           ? "in its test render"
-                                                : "while compiling");
+                                                : "while compiling",
+                         plays_on);
             outcome_add(d, p->id, 0, 0, m);
             kn_history_discard(c, d, p->id);
             kn_deck_event(c, d, "error", "%s", m);
@@ -521,14 +570,18 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
         proc_close(p);
         return;
     }
-    /* Leaving after handing the token on is the normal end of a cartridge. */
-    int handed_over =
-        si.si_code == CLD_EXITED && si.si_status == 0 && atomic_load(&d->ring->ctl.owner) != p->id;
+    /* Leaving after handing the token on, when asked to, is the normal end
+     * of a cartridge; any other exit (even status 0) is a fault. */
+    int handed_over = si.si_code == CLD_EXITED && si.si_status == 0 && p->leaving &&
+                      atomic_load(&d->ring->ctl.owner) != p->id;
     if (!handed_over) {
-        char what[160];
-        snprintf(what, sizeof what, "cartridge %u %s%s", p->id, how, kn_phase_text(d));
+        char what[300];
+        if (si.si_code != CLD_EXITED && si.si_status == SIGXCPU)
+            kn_xcpu_text(c, d, id, what, sizeof what);
+        else
+            snprintf(what, sizeof what, "cartridge %u %s%s", id, how, kn_phase_text(d));
         proc_close(p);
-        kn_deck_fault(c, d, NULL, what);
+        kn_deck_fault(c, d, NULL, id, what);
         return;
     }
     proc_close(p);
@@ -641,6 +694,10 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     atomic_store(&m->nonfinite, 0);
     atomic_store(&m->frames, 0);
     atomic_store(&m->corrupt, 0);
+    atomic_store(&m->read_pub, 0);
+    atomic_store(&m->restart_seq, 0);
+    atomic_store(&m->restart_done, 0);
+    m->restart_seen = 0;
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));
     kn_log("deck %s: created in slot %d", name, slot_of(c, d));
@@ -719,12 +776,32 @@ static void reload(kn_conductor *c, kn_deck *d) {
     free(src);
 }
 
+/* A save waits while a successor holds its place in line: one that asked
+ * for the token, or a revert after a fault (which a save must not
+ * supersede: if the save were refused, the deck would stay silent). */
+static int save_waits(const kn_deck *d) {
+    return d->next.st == KN_PROC_READY || (d->next.st != KN_PROC_NONE && d->next.restore);
+}
+
+void kn_deck_abandon_next(kn_conductor *c, kn_deck *d) {
+    if (d->next.st == KN_PROC_NONE) return;
+    int refile = !strcmp(d->origin, "save") || !strcmp(d->origin, "play");
+    outcome_add(d, d->next.id, 0, 0,
+                refile ? "interrupted by a fault; compiled again after the revert"
+                       : "interrupted by a fault");
+    kn_history_discard(c, d, d->next.id);
+    uint32_t mine = d->next.id;
+    if (atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0)) d->cur.leaving = 0;
+    proc_kill(c, &d->next);
+    if (refile && !d->dirty_ns) d->dirty_ns = now_ns(); /* reload() once the revert runs */
+}
+
 int kn_decks_timeout_ms(kn_conductor *c, int max) {
     uint64_t now = now_ns();
     int ms = max;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
-        if (!d->used || !d->dirty_ns || d->next.st == KN_PROC_READY) continue;
+        if (!d->used || !d->dirty_ns || save_waits(d)) continue;
         int left = d->dirty_ns > now ? (int)((d->dirty_ns - now + 999999) / 1000000) : 0;
         if (left < ms) ms = left;
     }
@@ -822,8 +899,7 @@ void kn_decks_tick(kn_conductor *c) {
             deck_free(c, d);
             continue;
         }
-        if (d->name[0] && d->dirty_ns && now >= d->dirty_ns && d->next.st != KN_PROC_READY)
-            reload(c, d);
+        if (d->name[0] && d->dirty_ns && now >= d->dirty_ns && !save_waits(d)) reload(c, d);
         kn_mix_deck *m = &c->mix.deck[i];
         if (d->audible_pending && !atomic_load_explicit(&m->mark_frame, memory_order_acquire)) {
             d->audible_pending = 0;

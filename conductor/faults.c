@@ -2,31 +2,39 @@
  * faults.c - a cartridge that fails is silenced, killed and replaced.
  *
  * What counts as a fault, and who notices:
- *   crash, exit    the cartridge's pidfd (decks.c check_exit)
+ *   crash, exit    the cartridge's pidfd (decks.c check_exit); exiting is
+ *                  normal only after handing the token to a successor
  *   NaN/Inf, level above +60 dBFS, a corrupt ring
  *                  the audio thread, which faults the deck itself: it fades
- *                  it out within the chunk and discards from then on
- *   hang           the owner's heartbeat stops advancing for HANG_MS while
- *                  its ring runs low (under half the target), or for
- *                  HANG_LONG_MS whatever the ring holds (in a version's
- *                  first second, while its ring fills, only the long rule
- *                  applies). A healthy
- *                  cartridge bumps it at least every 5 ms; one merely
- *                  waiting for a busy CPU still has its ring's runway, so
- *                  it is not killed for that. (A render loop spinning at
- *                  real-time priority is stopped sooner by RLIMIT_RTTIME.)
+ *                  it out within the chunk and takes nothing more from it
+ *   hang           the heartbeat of whoever holds the token (the running
+ *                  cartridge, or a successor still in setup()) stops for
+ *                  HANG_MS while the ring runs low, or for HANG_LONG_MS
+ *                  whatever it holds (see hung()). A render loop spinning
+ *                  at real-time priority is stopped by RLIMIT_RTTIME
+ *                  (SIGXCPU): reported as too slow, with its load, if its
+ *                  heartbeat was still going, else as hung
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
- *                  windows in a row while the deck underruns
- *   compile        a successor still compiling after COMPILE_LIMIT_S
+ *                  windows in a row while the deck runs short of sound
+ *   time limits    a successor still test-rendering after TEST_LIMIT_MS
+ *                  (its own 2 s alarm cannot fire if it is stopped), or
+ *                  still compiling after COMPILE_LIMIT_S: killed, refused
  *
- * Recovery (kn_deck_fault): the deck goes silent (FAULTED), the token is
- * revoked and the cartridge is killed through its pidfd; nobody waits for
- * it, but no successor gets the token until it has been reaped. Then the
- * last good version (the newest that played fault-free for GOOD_AFTER_MS)
- * is started from the history with --restore: it resumes from the state
- * snapshot taken when the faulty version took over, and fades in. If that
- * version fails again within GOOD_AFTER_MS, or there is none, the deck
- * stays silent until the next save.
+ * Recovery (kn_deck_fault): the deck goes silent (FAULTED: the audio
+ * thread fades it out within one device period and then holds its read
+ * position), the token is revoked and the cartridge is killed through its
+ * pidfd; nobody waits for it, but no successor gets the token until it has
+ * been reaped and the audio thread has acknowledged the fade-out. The
+ * segment headers and ring geometry are rewritten from the conductor's own
+ * copy (the cartridge may have scribbled over them). Then the last good
+ * version (the newest that played fault-free for GOOD_AFTER_MS) starts
+ * from the history with --restore: it resumes from the state snapshot
+ * taken when the faulty version took over, on a ring restarted at the
+ * reader's position, so its first frame is the next one heard, fading in.
+ * A version in progress gives way to the revert and is compiled again
+ * after it. If the reverted version itself fails again within
+ * GOOD_AFTER_MS, or there is no good version, the deck stays silent until
+ * the next save.
  */
 #include "conductor.h"
 
@@ -44,6 +52,7 @@
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
 #define COMPILE_LIMIT_S  15
+#define TEST_LIMIT_MS    2500 /* the cartridge's own deadline is 2 s; this also covers SIGSTOP */
 
 static uint64_t mono_ns(void) {
     struct timespec t;
@@ -75,11 +84,10 @@ static int revert(kn_conductor *c, kn_deck *d) {
     return rc ? 0 : d->good_version;
 }
 
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *what) {
+void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     int st = KN_MIX_PLAY;
-    if (atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED))
-        atomic_store(&m->fault_ack, 0);
+    atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED);
     kn_deck_ctl *ctl = &d->ring->ctl;
     atomic_store(&ctl->owner, 0); /* revoked: a live culprit publishes no more blocks */
     atomic_store(&ctl->next_owner, 0);
@@ -92,30 +100,35 @@ void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, const char *wh
         memset(culprit, 0, sizeof *culprit);
         culprit->rfd = culprit->pidfd = -1;
     }
+    kn_deck_reformat(c, d); /* before the revert's cartridge maps the segments */
     d->repair = 1;
+    d->primed = 0;
     d->running_since = 0;
     uint64_t now = mono_ns();
-    int again = d->revert_started && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
-    int v = 0;
-    if (d->next.st != KN_PROC_NONE) {
-        /* a newer version is on its way (the user's save): it takes over
-         * as soon as the faulty cartridge is gone, instead of a revert */
-        kn_deck_event(c, d, "fault", "%s; version in progress (cartridge %u) takes over", what,
-                      d->next.id);
-        kn_deck_grant(c, d);
-        return;
-    }
-    if (d->good_version > 0 && !again) {
-        v = revert(c, d);
+    /* Give up only when the version we reverted to fails again soon: an
+     * unrelated new save failing after a revert is reverted like any other. */
+    int again = id && id == d->revert_id && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
+    if (again) d->good_version = 0; /* don't loop on a version that fails */
+    /* A version in progress (a save compiling or waiting for the token)
+     * gives way: the revert comes first, so the deck plays again within
+     * milliseconds whatever becomes of the save, which is compiled again
+     * afterwards and takes over from the revert like any save. */
+    uint32_t pending = d->next.st != KN_PROC_NONE ? d->next.id : 0;
+    kn_deck_abandon_next(c, d);
+    int v = d->good_version > 0 ? revert(c, d) : 0;
+    if (v) {
         d->revert_started = now;
+        d->revert_id = d->next.id;
     }
+    char also[96] = "";
+    if (pending)
+        snprintf(also, sizeof also, "; cartridge %u (in progress) restarts after it", pending);
     if (v)
-        kn_deck_event(c, d, "fault", "%s; reverted to version %d", what, v);
+        kn_deck_event(c, d, "fault", "%s; reverted to version %d%s", what, v, also);
     else
         kn_deck_event(c, d, "fault", "%s; %s: silent until the next save", what,
                       again ? "the version reverted to failed again"
                             : "no good version to revert to");
-    if (again) d->good_version = 0; /* don't loop on a version that fails */
 }
 
 static const char *verdict_text(uint32_t fault) {
@@ -127,23 +140,84 @@ static const char *verdict_text(uint32_t fault) {
     }
 }
 
-/* Slower than real time for several windows while the deck underruns. */
+/* Slower than real time for OVERLOAD_WINDOWS windows in a row, and the
+ * deck short of sound (an underrun, or the ring under half its target):
+ * a cartridge that catches up again is not killed for a slow moment. */
 static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     uint64_t blocks = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
     uint64_t under = atomic_load(&m->underruns);
     if (!d->ov_t0) {
         d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_under = under;
+        d->ov_count = 0;
         return 0;
     }
     if (now - d->ov_t0 < OVERLOAD_WINDOW * 1000000ull) return 0;
     double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
     /* time inside process() per audio time; a stuck block counts as busy */
     *load = audio_ns > 0 ? (double)(busy - d->ov_busy) / audio_ns : 1e9;
-    int slow = *load > 1.0 && under > d->ov_under;
-    d->ov_count = slow ? d->ov_count + 1 : 0;
-    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_under = under;
-    return d->ov_count >= OVERLOAD_WINDOWS;
+    if (*load <= 1.0)
+        d->ov_count = 0, d->ov_under = under;
+    else
+        d->ov_count++;
+    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy;
+    int short_of_sound =
+        under > d->ov_under || atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2;
+    return d->ov_count >= OVERLOAD_WINDOWS && short_of_sound;
+}
+
+void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n) {
+    /* RLIMIT_RTTIME: 100 ms of CPU without pausing. Still beating: slow. */
+    uint64_t now = mono_ns(), blocks = atomic_load(&d->ring->ctl.blocks);
+    uint64_t busy = atomic_load(&d->ring->ctl.busy_ns);
+    double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
+    if (d->ov_t0 && now - d->hb_time < HANG_MS * 1000000ull && audio_ns > 0 &&
+        (double)(busy - d->ov_busy) > audio_ns)
+        snprintf(buf, n,
+                 "cartridge %u too slow: DSP load %.0f%% of real time; killed (SIGXCPU: ran "
+                 "100 ms without pausing)",
+                 id, (double)(busy - d->ov_busy) / audio_ns * 100);
+    else
+        snprintf(buf, n,
+                 "cartridge %u killed by SIGXCPU (ran 100 ms without pausing: hung or "
+                 "too slow)%s",
+                 id, kn_phase_text(d));
+}
+
+/* The cartridge holding the token: the running one, or a successor that
+ * took it and is still in setup(). A scribbled owner matches neither. */
+static kn_proc *producer(kn_deck *d) {
+    uint32_t owner = atomic_load(&d->ring->ctl.owner);
+    if (owner && d->cur.st == KN_PROC_RUNNING && owner == d->cur.id) return &d->cur;
+    if (owner && d->next.st == KN_PROC_READY && owner == d->next.id) return &d->next;
+    return NULL;
+}
+
+/* A stalled heartbeat: HANG_MS while the ring runs low (once it has been
+ * filled: a new deck's first setup() may load samples for a while), or
+ * HANG_LONG_MS whatever the ring holds. A healthy cartridge bumps it at
+ * least every 5 ms; one merely waiting for a busy CPU still has its ring's
+ * runway, so it is not killed for that. */
+static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
+    kn_mix_deck *m = &c->mix.deck[d - c->deck];
+    uint64_t hb = atomic_load(&d->ring->ctl.heartbeat);
+    uint32_t buffered = atomic_load(&m->buffered), target = atomic_load(&d->ring->target);
+    if (!p || hb != d->hb_last) {
+        d->hb_last = hb;
+        d->hb_time = now;
+        if (p && buffered >= target / 2) d->primed = 1;
+        return 0;
+    }
+    uint64_t stalled = now > d->hb_time ? now - d->hb_time : 0; /* granted after `now` */
+    return stalled > HANG_LONG_MS * 1000000ull ||
+           (stalled > HANG_MS * 1000000ull && d->primed && buffered < target / 2);
+}
+
+/* Kills a successor that overran a time limit; check_exit reports it. */
+static void limit_successor(kn_deck *d, const char *why) {
+    if (d->next.killed_for) return;
+    d->next.killed_for = why;
+    syscall(SYS_pidfd_send_signal, d->next.pidfd, SIGKILL, NULL, 0);
 }
 
 void kn_faults_tick(kn_conductor *c) {
@@ -152,57 +226,49 @@ void kn_faults_tick(kn_conductor *c) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;
         kn_mix_deck *m = &c->mix.deck[i];
-        char what[256];
-        /* Back to PLAY only after the audio thread silenced the faulty
-         * version: the replacement then fades in instead of being spliced. */
-        int faulted = KN_MIX_FAULTED;
-        if (d->cur.st == KN_PROC_RUNNING && atomic_load(&m->fault_ack) &&
-            atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY))
-            atomic_store(&m->fault_ack, 0);
+        char what[300];
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
             snprintf(what, sizeof what, "cartridge %u %s%s", d->cur.id, verdict_text(verdict),
                      verdict == KN_FAULT_CORRUPT ? ""
                                                  : " in process()"); /* output comes from there */
-            kn_deck_fault(c, d, &d->cur, what);
+            kn_deck_fault(c, d, &d->cur, d->cur.id, what);
             continue;
         }
-        if (d->cur.st == KN_PROC_RUNNING) {
-            uint64_t hb = atomic_load(&d->ring->ctl.heartbeat);
-            double load;
-            if (hb != d->hb_last) {
-                d->hb_last = hb;
-                d->hb_time = now;
-            } else if (now - d->hb_time > HANG_LONG_MS * 1000000ull ||
-                       (now - d->hb_time > HANG_MS * 1000000ull &&
-                        now - d->running_since > GOOD_AFTER_MS * 1000000ull &&
-                        atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2)) {
-                snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
-                         d->cur.id, kn_phase_text(d),
-                         (unsigned long long)((now - d->hb_time) / 1000000));
-                kn_deck_fault(c, d, &d->cur, what);
-                continue;
-            }
-            if (overloaded(c, d, now, &load)) {
-                snprintf(what, sizeof what,
-                         "cartridge %u too slow: DSP load %.0f%% of real time; killed", d->cur.id,
-                         load * 100);
-                kn_deck_fault(c, d, &d->cur, what);
-                continue;
-            }
-            if (d->running_since && now - d->running_since >= GOOD_AFTER_MS * 1000000ull &&
-                d->good_version != d->version) {
-                d->good_version = d->version; /* played fault-free for a second */
-                d->revert_started = 0;
-            }
+        /* Back to PLAY, once per restart, when the replacement runs and the
+         * audio thread has silenced the faulty version and skipped to the
+         * replacement's first frame: it then fades in, not spliced. */
+        int faulted = KN_MIX_FAULTED;
+        if (d->cur.st == KN_PROC_RUNNING && !d->repair && d->resumed_seq != d->restart_seq &&
+            atomic_load_explicit(&m->restart_done, memory_order_acquire) == d->restart_seq) {
+            atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY);
+            d->resumed_seq = d->restart_seq;
         }
-        if (d->next.st == KN_PROC_COMPILING &&
-            now - d->next.spawned_ns > COMPILE_LIMIT_S * 1000000000ull) {
-            kn_deck_event(c, d, "error",
-                          "%s: error: cartridge %u took more than %d s to compile and test; "
-                          "refused",
-                          d->display, d->next.id, COMPILE_LIMIT_S);
-            syscall(SYS_pidfd_send_signal, d->next.pidfd, SIGKILL, NULL, 0);
+        kn_proc *p = producer(d);
+        if (hung(c, d, p, now)) {
+            snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
+                     p->id, kn_phase_text(d), (unsigned long long)((now - d->hb_time) / 1000000));
+            kn_deck_fault(c, d, p, p->id, what);
+            continue;
         }
+        double load;
+        if (p == &d->cur && overloaded(c, d, now, &load)) {
+            snprintf(what, sizeof what,
+                     "cartridge %u too slow: DSP load %.0f%% of real time; killed", d->cur.id,
+                     load * 100);
+            kn_deck_fault(c, d, &d->cur, d->cur.id, what);
+            continue;
+        }
+        if (d->cur.st == KN_PROC_RUNNING && d->running_since &&
+            now - d->running_since >= GOOD_AFTER_MS * 1000000ull && d->good_version != d->version) {
+            d->good_version = d->version; /* played fault-free for a second */
+            d->revert_id = 0;
+        }
+        if (d->next.st == KN_PROC_COMPILING && d->next.testing &&
+            now - d->next.testing_ns > TEST_LIMIT_MS * 1000000ull)
+            limit_successor(d, "took too long in its test render (2 s limit: a hang?)");
+        else if (d->next.st == KN_PROC_COMPILING &&
+                 now - d->next.spawned_ns > COMPILE_LIMIT_S * 1000000000ull)
+            limit_successor(d, "took more than 15 s to compile and test");
     }
 }

@@ -118,7 +118,6 @@ static inline float gain_tick(float *g, float step, float to) {
 static void deck_fault(kn_mix_deck *d, enum kn_fault why) {
     int expected = KN_MIX_PLAY;
     if (atomic_compare_exchange_strong(&d->state, &expected, KN_MIX_FAULTED)) {
-        atomic_store_explicit(&d->fault_ack, 0, memory_order_relaxed); /* acked below */
         atomic_store_explicit(&d->fault, (uint32_t)why, memory_order_release);
     }
 }
@@ -167,6 +166,7 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
         atomic_store_explicit(&d->mark_frame, 0, memory_order_release);
     }
     kn_ring_read(&d->ring, m->scratch, (uint32_t)take);
+    atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
     uint64_t bad = scrub(m->scratch, take * ch);
     if (bad) {
         atomic_fetch_add_explicit(&d->nonfinite, bad, memory_order_relaxed);
@@ -218,13 +218,25 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_me
     rec->sumsq[slot] = sumsq;
 }
 
+/* A faulted, silent deck takes nothing from its ring until control names
+ * the frame where the replacement starts (everything before it is the
+ * faulty version's); then it jumps there and says so. */
+static void fault_restart(kn_mix_deck *d) {
+    uint32_t seq = atomic_load_explicit(&d->restart_seq, memory_order_acquire);
+    if (seq == d->restart_seen) return;
+    d->ring.pos = atomic_load_explicit(&d->restart_pos, memory_order_relaxed);
+    atomic_store_explicit(&d->ring.seg->read_pos, d->ring.pos, memory_order_release);
+    atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
+    d->restart_seen = seq;
+    atomic_store_explicit(&d->restart_done, seq, memory_order_release);
+}
+
 static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_meter_rec *rec,
                      int slot) {
     int ch = m->channels;
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
     if (st == KN_MIX_FAULTED && !d->playing) {
-        kn_ring_skip(&d->ring); /* discard: the cartridge is being replaced */
-        atomic_store_explicit(&d->fault_ack, 1, memory_order_release);
+        fault_restart(d);
         return;
     }
     if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING && st != KN_MIX_FAULTED) return;
@@ -239,8 +251,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
         n = f;
         d->playing = 0;
-        kn_ring_skip(&d->ring);
-        atomic_store_explicit(&d->fault_ack, 1, memory_order_release);
+        fault_restart(d);
     } else if (st == KN_MIX_STOPPING) {
         int f = n < m->fade_frames ? n : m->fade_frames;
         ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));

@@ -30,9 +30,11 @@ static inline size_t kn_ring_bytes(uint32_t capacity, uint32_t channels, uint32_
     return head + ((size_t)capacity + lane) * channels * sizeof(float);
 }
 
-/* Conductor: format a freshly created (zero-filled) segment. */
-static inline void kn_ring_format(kn_ring_seg *r, uint32_t capacity, uint32_t channels,
-                                  uint32_t block, uint32_t target, double rate, uint32_t lane) {
+/* Conductor: write the header and geometry (a new segment, or repairing
+ * one a cartridge scribbled over; positions and control block untouched). */
+static inline void kn_ring_set_geometry(kn_ring_seg *r, uint32_t capacity, uint32_t channels,
+                                        uint32_t block, uint32_t target, double rate,
+                                        uint32_t lane) {
     r->hdr.magic = KN_MAGIC;
     r->hdr.version = KN_LAYOUT_VERSION;
     r->hdr.kind = KN_SEG_RING;
@@ -45,6 +47,12 @@ static inline void kn_ring_format(kn_ring_seg *r, uint32_t capacity, uint32_t ch
     r->data_offset = kn_ring_bytes(0, 0, 0);
     r->lane_capacity = lane;
     r->lane_offset = r->data_offset + (size_t)capacity * channels * sizeof(float);
+}
+
+/* Conductor: format a freshly created (zero-filled) segment. */
+static inline void kn_ring_format(kn_ring_seg *r, uint32_t capacity, uint32_t channels,
+                                  uint32_t block, uint32_t target, double rate, uint32_t lane) {
+    kn_ring_set_geometry(r, capacity, channels, block, target, rate, lane);
     atomic_store_explicit(&r->write_pos, 0, memory_order_relaxed);
     atomic_store_explicit(&r->read_pos, 0, memory_order_relaxed);
 }
@@ -97,15 +105,6 @@ static inline void kn_ring_read(kn_ring_view *v, float *dst, uint32_t frames) {
            (size_t)(frames - first) * v->channels * sizeof(float));
     v->pos += frames;
     atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
-}
-
-/* Drops everything readable (a faulted deck's leftovers); 0 if corrupt. */
-static inline uint32_t kn_ring_skip(kn_ring_view *v) {
-    uint32_t n = kn_ring_readable(v);
-    if (n == KN_RING_CORRUPT) return 0;
-    v->pos += n;
-    atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
-    return n;
 }
 
 /* ---- producer side ---- */

@@ -50,7 +50,10 @@ int kn_runtime_path(const char *instance, const char *suffix, char out[KN_PATH_M
 }
 
 static const char *kind_name(enum kn_seg_kind k) {
-    return k == KN_SEG_RING ? "ring" : k == KN_SEG_STATE ? "state" : k == KN_SEG_SNAP ? "snap" : "param";
+    return k == KN_SEG_RING    ? "ring"
+           : k == KN_SEG_STATE ? "state"
+           : k == KN_SEG_SNAP  ? "snap"
+                               : "param";
 }
 
 void kn_seg_name(char out[KN_PATH_MAX], const char *instance, int deck, enum kn_seg_kind kind) {
@@ -134,6 +137,20 @@ void kn_state_format(kn_state_seg *s, size_t bytes, enum kn_seg_kind kind) {
     s->count = 0;
     s->heap_offset = (sizeof *s + 63) & ~(uint64_t)63;
     s->heap_used = 0;
+}
+
+int kn_state_valid(const kn_state_seg *s, size_t bytes) {
+    uint64_t heap = (sizeof *s + 63) & ~(uint64_t)63;
+    if (bytes < heap || s->hdr.bytes != bytes || s->heap_offset != heap ||
+        s->heap_used > bytes - heap || s->count > KN_MAX_REGIONS)
+        return 0;
+    for (uint32_t i = 0; i < s->count; i++) {
+        const kn_region *r = &s->region[i];
+        if (strnlen(r->name, KN_NAME_MAX) == KN_NAME_MAX || r->offset < heap ||
+            r->offset > heap + s->heap_used || r->size > heap + s->heap_used - r->offset)
+            return 0;
+    }
+    return 1;
 }
 
 size_t kn_param_bytes(void) {

@@ -41,6 +41,9 @@ int kn_seg_reclaim(const char *instance);
 
 /* Formats fresh state (KN_SEG_STATE or KN_SEG_SNAP) and parameter segments. */
 void kn_state_format(kn_state_seg *s, size_t bytes, enum kn_seg_kind kind);
+/* 1 if a state segment's header, heap and region directory are consistent
+ * (a cartridge may have written garbage over them). */
+int kn_state_valid(const kn_state_seg *s, size_t bytes);
 void kn_param_format(kn_param_seg *p);
 size_t kn_param_bytes(void);
 

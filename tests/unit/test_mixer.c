@@ -6,7 +6,8 @@
  *   - one deck at full level passes through bit-exact (no hidden gain);
  *   - two decks sum exactly;
  *   - NaN/Inf from a deck become 0 and are counted, never reach the master,
- *     and fault the deck (FAULTED, fade-out, then silence and discarding);
+ *     and fault the deck (FAULTED, fade-out, then silence, holding its read
+ *     position still until control restarts the ring, then skipping there);
  *   - output above +60 dBFS is silenced at once and faults the deck;
  *   - the limiter is bit-exact below -6 dBFS and never exceeds 0 dBFS
  *     (even for +100 dB input), with a continuous gain;
@@ -27,7 +28,6 @@
 #include "check.h"
 #include <stdlib.h>
 #include <string.h>
-
 
 #define CH  2
 #define CAP 4096u
@@ -116,7 +116,24 @@ static void test_nonfinite(void) {
     CHECK(atomic_load(&m.deck[5].nonfinite) == bad * CH); /* counted in the first chunk */
     CHECK(atomic_load(&m.deck[5].state) == KN_MIX_FAULTED);
     CHECK(atomic_load(&m.deck[5].fault) == KN_FAULT_NONFINITE);
-    CHECK(kn_ring_readable(&m.deck[5].ring) == 0); /* leftovers discarded */
+    /* after the fade-out chunk nothing more is taken; the position is published */
+    CHECK(atomic_load(&m.deck[5].read_pub) == 250);
+    CHECK(kn_ring_readable(&m.deck[5].ring) == 1000 - 250);
+    /* control restarts the ring at 900: the deck skips there, once, and says so */
+    atomic_store(&m.deck[5].restart_pos, 900);
+    atomic_store(&m.deck[5].restart_seq, 1);
+    kn_mix_run(&m, out, 250);
+    CHECK(atomic_load(&m.deck[5].restart_done) == 1);
+    CHECK(m.deck[5].ring.pos == 900 && atomic_load(&a.seg->read_pos) == 900);
+    CHECK(kn_ring_readable(&m.deck[5].ring) == 100);
+    kn_mix_run(&m, out, 250); /* still FAULTED: nothing taken, no second jump */
+    CHECK(m.deck[5].ring.pos == 900);
+    for (int i = 0; i < 250 * CH; i++) CHECK(out[i] == 0);
+    /* back to PLAY: the frames from 900 on are heard, fading in */
+    atomic_store(&m.deck[5].prefill, 1);
+    atomic_store(&m.deck[5].state, KN_MIX_PLAY);
+    kn_mix_run(&m, out, 100);
+    CHECK(m.deck[5].ring.pos == 1000);
     /* runaway output: silenced in the very chunk that carries it */
     fake_deck b;
     deck_open(&m, 7, &b, 1);
@@ -259,7 +276,7 @@ static void test_gains_and_meters(void) {
     CHECK(out[99 * CH] == 0); /* arrived exactly */
     atomic_store(&m.deck[6].gain_target[0], fb(1));
     for (int r = 0; r < 4; r++) kn_mix_run(&m, out, 100); /* the 200-frame ramp, then more */
-    CHECK(out[0] == 0.5f && out[99 * CH] == 0.5f); /* unity again: bit-exact */
+    CHECK(out[0] == 0.5f && out[99 * CH] == 0.5f);        /* unity again: bit-exact */
     while (kn_mix_meters_take(&m, &rec)) {
     }
     /* master gain: -6.02 dB ramps to 0.25 */

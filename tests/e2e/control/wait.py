@@ -34,6 +34,7 @@ held.
                                    deck's ring, ~0.12 s, for a parameter change).
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def main(argv):
         if v is None:
             print("not recording")
             return 1
-        print("%.4f" % v)
+        print("%.4f" % (math.floor(v * 1e4) / 1e4))  # a lower bound: never rounded up
     elif cmd == "rec":
         want = float(args[0])
         v = poll(lambda: (lambda x: x if x is not None and x >= want else None)(rec_secs()),
