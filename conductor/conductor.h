@@ -64,7 +64,9 @@ typedef struct kn_mix_deck {
      * the sequence in restart_done: from then on the deck may play again. */
     _Atomic uint64_t read_pub, restart_pos;
     _Atomic uint32_t restart_seq, restart_done;
-    uint32_t restart_seen; /* audio-private */
+    uint32_t restart_seen;           /* audio-private */
+    int silenced;                    /* audio-private: faded out since the fault */
+    _Atomic uint64_t silenced_rt_ns; /* audio: wall time it went silent after the last fault */
     /* "When did frame N reach the device?" (bench: save -> audible):
      * control sets mark_frame; audio stores the wall time it read it. */
     _Atomic uint64_t mark_frame, mark_rt_ns;

@@ -135,6 +135,7 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "underruns", (double)atomic_load(&m->underruns));
     cJSON_AddNumberToObject(o, "nonfinite", (double)atomic_load(&m->nonfinite));
     cJSON_AddNumberToObject(o, "corrupt", (double)atomic_load(&m->corrupt));
+    cJSON_AddNumberToObject(o, "silenced_rt", (double)atomic_load(&m->silenced_rt_ns) / 1e9);
     cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);

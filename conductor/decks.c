@@ -697,6 +697,8 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     atomic_store(&m->read_pub, 0);
     atomic_store(&m->restart_seq, 0);
     atomic_store(&m->restart_done, 0);
+    atomic_store(&m->silenced_rt_ns, 0);
+    m->silenced = 0;
     m->restart_seen = 0;
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));

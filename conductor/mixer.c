@@ -218,6 +218,18 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_me
     rec->sumsq[slot] = sumsq;
 }
 
+/* Notes when a faulted deck went silent (status `silenced_rt`, for the
+ * benchmarks: fault -> silence). */
+static void mark_silenced(kn_mix_deck *d) {
+    if (d->silenced) return;
+    d->silenced = 1;
+    struct timespec t; /* vDSO: no syscall */
+    clock_gettime(CLOCK_REALTIME, &t);
+    atomic_store_explicit(&d->silenced_rt_ns,
+                          (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
+                          memory_order_relaxed);
+}
+
 /* A faulted, silent deck takes nothing from its ring until control names
  * the frame where the replacement starts (everything before it is the
  * faulty version's); then it jumps there and says so. */
@@ -235,7 +247,9 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
                      int slot) {
     int ch = m->channels;
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
+    if (st == KN_MIX_PLAY) d->silenced = 0;
     if (st == KN_MIX_FAULTED && !d->playing) {
+        mark_silenced(d);
         fault_restart(d);
         return;
     }
@@ -251,6 +265,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
         n = f;
         d->playing = 0;
+        mark_silenced(d); /* at the end of this chunk's fade-out */
         fault_restart(d);
     } else if (st == KN_MIX_STOPPING) {
         int f = n < m->fade_frames ? n : m->fade_frames;

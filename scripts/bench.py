@@ -14,6 +14,9 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
   swap        save -> takeover, save -> first new frame at the device,
               compile share; 100 swaps with 1 deck and with 8 decks
   jack        output latency (ring + device) at --block 64 on JACK
+  faults      fault -> verdict / silence / revert running / revert heard, p50 and
+              p99, for crashes, hangs and NaN (tests/e2e/test_faults.sh with a
+              subset of tests/faults/, N rounds), on the dummy backend and JACK
 """
 import glob
 import json
@@ -207,6 +210,52 @@ def bench_jack():
         jack.wait()
 
 
+FAULT_TYPES = ("segv_process,abort,divzero,exit,loop_process,loop_setup,sigstop,nan,inf,"
+               "runaway,scribble")
+FAULT_GROUPS = ("crash", "hang", "NaN/Inf", "runaway", "corrupt")
+
+
+def bench_faults(rounds):
+    print("## Faults (%d rounds of: %s)\n" % (rounds, FAULT_TYPES.replace(",", ", ")))
+    print("One deck faults while another plays (tests/e2e/test_faults.sh). *fault* is the fault "
+          "file's own clock stamp right before it misbehaves; *verdict* the conductor's fault "
+          "event; *silent* the audio thread's stamp of the chunk that faded the deck out; "
+          "*revert runs* the revert's first block published; *revert heard* its first frame "
+          "handed to the device. ms, p50 / p99.\n")
+    print("| backend | fault (n) | fault -> verdict | fault -> silent | fault -> revert runs | "
+          "fault -> revert heard |")
+    print("|---|---|---|---|---|---|")
+    for backend in ("dummy", "jack"):
+        if backend == "jack" and not shutil.which("jackd"):
+            print("| jack | jackd not installed: skipped | | | | |")
+            continue
+        keep = os.path.join(TMP, "faults-" + backend)
+        env = dict(os.environ, KANON_FAULT_TYPES=FAULT_TYPES, KANON_FAULT_ROUNDS=str(rounds),
+                   KANON_FAULT_BACKEND=backend, KANON_FAULT_KEEP=keep)
+        r = subprocess.run(["bash", os.path.join(ROOT, "tests", "e2e", "test_faults.sh")],
+                           env=env, capture_output=True, text=True)
+        try:
+            rep = json.load(open(os.path.join(keep, "report.json")))
+        except (OSError, ValueError):
+            print("| %s | the fault storm failed: %s | | | | |" % (
+                backend, (r.stdout + r.stderr).strip().splitlines()[-1:]))
+            continue
+        label = backend if backend == "dummy" else "jack (-p 256)"
+        for g in FAULT_GROUPS:
+            row = rep["timings"].get(g)
+            if not row or not row["n"]:
+                continue
+            cells = []
+            for k in ("detect_ms", "silence_ms", "revert_ms", "sound_ms"):
+                c = row.get(k, {"n": 0})
+                cells.append("%.0f / %.0f" % (c["p50"], c["p99"]) if c["n"] else "-")
+            print("| %s | %s (%d) | %s |" % (label, g, row["n"], " | ".join(cells)))
+        if r.returncode:
+            print("| %s | (the run reported failures: %s) | | | | |" % (
+                backend, " ".join(l.strip() for l in r.stdout.splitlines() if "FAIL" in l)[:200]))
+    print()
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
@@ -217,6 +266,7 @@ def main():
         bench_cpu(3 if QUICK else 5)
         bench_swap(20 if QUICK else 100)
         bench_jack()
+        bench_faults(2 if QUICK else 10)
     finally:
         kanon("down", check=False)
         shutil.rmtree(TMP, ignore_errors=True)

@@ -16,6 +16,7 @@ n=${KANON_SOAK_FAULTS:-1000}
 export KANON_FAULT_ROUNDS=$(((n + 36) / 37))
 export KANON_FAULT_SHUFFLE=${KANON_SOAK_SEED:-1}
 export KANON_FAULT_RULES_EVERY=5
+export KANON_FAULT_HOLD=${KANON_FAULT_HOLD:-1.1}
 echo "soak: $KANON_FAULT_ROUNDS rounds of every fault (~$n injections), seed $KANON_FAULT_SHUFFLE"
 start=$(date +%s)
 bash tests/e2e/test_faults.sh

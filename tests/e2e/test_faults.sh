@@ -39,16 +39,21 @@
 #     storm; after `kanon down` no kanon process of this test and no /dev/shm
 #     segment of this instance is left.
 # Prints the timings (fault -> verdict / revert running / revert heard, and
-# the gap in the recording) at the end. ~2.5 min.
+# the gap in the recording) at the end. ~1 min (~1.5 min with KANON_FAULT_HOLD=1.1).
 # Environment: KANON_FAULT_ROUNDS (default 3), KANON_FAULT_SHUFFLE (a seed: random
 # order within each round), KANON_FAULT_RULES_EVERY (the rules after every K-th
 # round; default: once, at the end), KANON_FAULT_TYPES (comma-separated storm.py
 # type names, for debugging; the rules are then skipped unless
 # KANON_FAULT_RULES_EVERY is set), KANON_FAULT_KEEP (a
 # directory: the results, report, fault log and recording are copied there).
+# KANON_FAULT_HOLD (seconds a revert plays before the next injection; default 0.3 here,
+# which chains reverts onto the same older good version; 1.1 makes every injection start
+# from a good version: `make faults`, tests/soak.sh), KANON_FAULT_BACKEND=jack (a private
+# jackd -d dummy with KANON_FAULT_JACK_PERIOD frames, default 256; for the benchmarks).
 # tests/soak.sh sets the first three.
 . "$(dirname "$0")/lib.sh"
 FAULTS=$ROOT/tests/faults
+export KANON_FAULT_HOLD=${KANON_FAULT_HOLD:-0.3}
 export KANON_FAULT_LOG=$T/faults.log # the fault files stamp their faults here
 rounds=${KANON_FAULT_ROUNDS:-3}
 rules=${KANON_FAULT_RULES_EVERY:-$rounds}
@@ -57,7 +62,13 @@ errors=0
 bad() { echo "FAIL: $*"; errors=$((errors + 1)); }
 save() { cp "$1" "$T/victim.c.tmp" && mv "$T/victim.c.tmp" "$T/victim.c"; }
 
-up
+if [ "${KANON_FAULT_BACKEND:-dummy}" = jack ]; then # for the benchmarks (scripts/bench.py)
+    start_jackd "${KANON_FAULT_JACK_PERIOD:-256}"
+    trap 'kanon down >/dev/null 2>&1; stop_jackd; cleanup' EXIT
+    up --backend jack
+else
+    up
+fi
 cp "$FAULTS/fault.h" "$T/"
 cp "$FAULTS/silent.c" "$T/victim.c"
 # Recording first: the sine's onset pins its alignment with the render.

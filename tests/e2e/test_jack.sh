@@ -11,23 +11,10 @@
 # end and must leave no process and no shared memory of its server name.
 # Skipped (77) if jackd is not installed.
 . "$(dirname "$0")/lib.sh"
-command -v jackd >/dev/null || { echo "jackd not installed"; exit 77; }
-command -v jack_lsp >/dev/null || { echo "jack_lsp not installed"; exit 77; }
 [ -x "$TOOLS/kn_jack_rec" ] || fail "$TOOLS/kn_jack_rec is not built (make)"
-# A private server name, so parallel runs and other JACK users never meet.
-export JACK_DEFAULT_SERVER="kn-e2e-$$" JACK_NO_AUDIO_RESERVATION=1
-jack_clean_stale
-jackd -R -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 64 >"$T/jackd.log" 2>&1 &
-JPID=$!
-stop_jackd() {
-    kill "$JPID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$JPID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$JPID" 2>/dev/null
-    wait "$JPID" 2>/dev/null
-}
+start_jackd 64
 # kanon first (it is a JACK client), then the server.
 trap 'kanon down >/dev/null 2>&1; stop_jackd; cleanup' EXIT
-wait_for jack_lsp || fail "jackd did not start: $(cat "$T/jackd.log")"
 bs=$(jack_bufsize 2>/dev/null | head -1)
 ok "jackd $JACK_DEFAULT_SERVER running (pid $JPID, $(grep -o 'starting in [a-z-]* mode' "$T/jackd.log")), buffer size $bs"
 

@@ -464,6 +464,10 @@ class Storm:
         new = new_swaps(swaps0, self.swap_list())
         if new and "detect_ms" in rec:
             rec["sound_ms"] = rec["detect_ms"] + new[-1]
+        d = deck(self.name)
+        if d and "mark_t" in rec and d.get("silenced_rt", 0) >= rec["mark_t"]:
+            # the audio thread's own stamp of the faded-out chunk
+            rec["silence_ms"] = (d["silenced_rt"] - rec["mark_t"]) * 1000
         late = [e["kind"] + ": " + e["text"] for e in new_events(self.name, run["seq"])
                 if e["kind"] == "fault"]
         if late:
@@ -1230,7 +1234,7 @@ def timings(recs):
     for g, names in GROUPS:
         rs = [r for r in recs if r["type"] in names and r.get("ok") is not None]
         row = {"n": len(rs)}
-        for k in ("detect_ms", "revert_ms", "sound_ms", "gap_ms", "skip_ms"):
+        for k in ("detect_ms", "silence_ms", "revert_ms", "sound_ms", "gap_ms", "skip_ms"):
             v = [r[k] for r in rs if k in r]
             row[k] = {"n": len(v), "p50": pct(v, 50), "p99": pct(v, 99), "max": max(v) if v else
                       None}
@@ -1262,19 +1266,21 @@ def print_summary(res, report, rate):
     for i in range(0, len(good), 7):
         print("  " + ", ".join(good[i:i + 7]))
     print("timings in ms, p50/p99/max; n (fault = the fault file's own clock stamp):")
-    print("  %-8s %-22s %-22s %-22s %-22s" % ("", "fault->verdict", "fault->revert runs",
-                                         "fault->revert heard", "gap (recording)"))
+    print("  %-8s %-20s %-20s %-20s %-20s %-20s" % (
+        "", "fault->verdict", "fault->silent", "fault->revert runs", "fault->revert heard",
+        "gap (recording)"))
     for g, row in report["timings"].items():
         if not row["n"]:
             continue
         cells = []
-        for k in ("detect_ms", "revert_ms", "sound_ms", "gap_ms"):
+        for k in ("detect_ms", "silence_ms", "revert_ms", "sound_ms", "gap_ms"):
             c = row[k]
             cells.append("%s/%s/%s;%3d" % (fmt(c["p50"]), fmt(c["p99"]), fmt(c["max"]), c["n"])
                          if c["n"] else "-")
-        print("  %-8s %-22s %-22s %-22s %-22s" % (g, *cells))
-    print("  (the deck is silent from the mixer's first callback after the verdict: one device "
-          "period at most;\n   the gap is fade-out + silence + fade-in, exact to the frame)")
+        print("  %-8s %-20s %-20s %-20s %-20s %-20s" % (g, *cells))
+    print("  (silent: the audio thread's stamp of the chunk that faded the deck out, the first "
+          "callback after\n   the verdict; heard: handed to the device; the gap is fade-out + "
+          "silence + fade-in, exact to the frame)")
     sk = [r["skip_ms"] for r in res["results"] if "skip_ms" in r]
     if sk:
         print("reverts resume at the snapshot + p50 %.0f ms, p99 %.0f ms, max %.0f ms of the "
