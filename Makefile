@@ -50,7 +50,9 @@ $(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
 
 # nodes-c: the DSP kit, optimised once by gcc; user code (tcc) calls into it.
 # -fno-trapping-math: nothing traps (FTZ/DAZ, no FP exceptions); lets gcc vectorize.
-NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -fno-trapping-math -g -fPIC \
+# -ffp-contract=off: no FMA contraction, so the AVX2 builds of the KN_SIMD loops
+# (nodes-c/knmath.h) give the same samples as the SSE2 ones.
+NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -fno-trapping-math -ffp-contract=off -g -fPIC \
                -Inodes-c/include -Icartridge/include
 $(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LIB)
 	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm

@@ -10,36 +10,16 @@
  */
 #include "knmath.h"
 
-/* tan(x) for 0 < x <= 0.49 pi by Taylor series of sin and cos (error
- * < 1e-11): a libm tan() call costs more than a whole block of some
- * filters, and polyphonic patches pay it per voice per block. */
+/* tan(x) for 0 < x <= 0.49 pi: Lambert's continued fraction cut after
+ * 17, as one rational function of x^2 (relative error < 5e-12). Its two
+ * short polynomials evaluate side by side; a libm tan() call costs more
+ * than a whole block of some filters, and polyphonic patches pay it per
+ * voice per block. */
 static double tan_small(double x) {
-    double x2 = x * x;
-    double s =
-        x *
-        (1 -
-         x2 * (1.0 / 6) *
-             (1 - x2 * (1.0 / 20) *
-                      (1 - x2 * (1.0 / 42) *
-                               (1 - x2 * (1.0 / 72) *
-                                        (1 - x2 * (1.0 / 110) *
-                                                 (1 - x2 * (1.0 / 156) *
-                                                          (1 - x2 * (1.0 / 210) *
-                                                                   (1 - x2 * (1.0 / 272)))))))));
-    double c =
-        1 -
-        x2 * 0.5 *
-            (1 -
-             x2 * (1.0 / 12) *
-                 (1 -
-                  x2 * (1.0 / 30) *
-                      (1 - x2 * (1.0 / 56) *
-                               (1 - x2 * (1.0 / 90) *
-                                        (1 - x2 * (1.0 / 132) *
-                                                 (1 - x2 * (1.0 / 182) *
-                                                          (1 - x2 * (1.0 / 240) *
-                                                                   (1 - x2 * (1.0 / 306)))))))));
-    return s / c;
+    double y = x * x;
+    double p = 34459425 + y * (-4729725 + y * (135135 + y * (-990 + y)));
+    double q = 34459425 + y * (-16216200 + y * (945945 + y * (-13860 + y * 45)));
+    return x * p / q;
 }
 
 /* g = tan(pi * fc / fs), the prewarped integrator gain; fc kept inside
@@ -86,19 +66,18 @@ float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode) {
  * the update is written as a 2x2 matrix on the state plus the input
  * (c[0..5]) and every output mode as one row (c[6..8]) on (v0, ic1, ic2).
  * That shortens the serial dependency per sample from about five
- * operations to two (a multiply and two adds): about twice as fast. */
+ * operations to three (a subtract, a multiply and an add): about twice as
+ * fast. The output rows follow v1 = (a2, a1, -a2) and v2 = (a3, a2, 1 - a3)
+ * on (v0, ic1, ic2): LP v2, BP k v1, HP v0 - k v1 - v2, notch v0 - k v1. */
 static void svf_coefs(double g, double q, int mode, double *c) {
     double k = 1.0 / (q < 0.5 ? 0.5 : q), a1 = 1.0 / (1.0 + g * (g + k)), a2 = g * a1, a3 = g * a2;
     c[0] = 2 * a1 - 1, c[1] = -2 * a2, c[2] = 2 * a2; /* ic1' */
     c[3] = 2 * a2, c[4] = 1 - 2 * a3, c[5] = 2 * a3;  /* ic2' */
-    /* v1 = (a2, a1, -a2) and v2 = (a3, a2, 1 - a3) on (v0, ic1, ic2) */
-    double v1[3] = {a2, a1, -a2}, v2[3] = {a3, a2, 1 - a3};
-    for (int j = 0; j < 3; j++) {
-        double v0 = j == 0;
-        c[6 + j] = mode == KN_LP   ? v2[j]
-                   : mode == KN_BP ? k * v1[j] /* k v1: unit gain at the peak */
-                   : mode == KN_HP ? v0 - k * v1[j] - v2[j]
-                                   : v0 - k * v1[j]; /* notch */
+    switch (mode) {
+    case KN_LP: c[6] = a3, c[7] = a2, c[8] = 1 - a3; break;
+    case KN_BP: c[6] = k * a2, c[7] = k * a1, c[8] = k * -a2; break; /* k v1: 0 dB at the peak */
+    case KN_HP: c[6] = 1 - k * a2 - a3, c[7] = -k * a1 - a2, c[8] = k * a2 - (1 - a3); break;
+    default: c[6] = 1 - k * a2, c[7] = -k * a1, c[8] = k * a2; /* notch */
     }
 }
 
@@ -106,23 +85,43 @@ void kn_svf_init(kn_svf *s, double rate) {
     *s = (kn_svf){.rate = (float)rate};
 }
 
-/* The per-sample loop, with every coefficient in a named local (an array
+/* The per-sample loops, with every coefficient in a named local (an array
  * indexed in a loop would live in memory, and its ramp would put a store
- * and a reload on every sample's critical path). */
+ * and a reload on every sample's critical path). The matrix has m12 = -n1
+ * and m21 = n1 (-2 a2 and 2 a2, also as stored floats), so four
+ * coefficients ramp, not six. */
 static void svf_loop(kn_svf *s, const float *in, float *out, int frames, const double *c0,
                      const double *dc) {
-    double m11 = c0[0], m12 = c0[1], n1 = c0[2], m21 = c0[3], m22 = c0[4], n2 = c0[5];
+    double m11 = c0[0], n1 = c0[2], m22 = c0[4], n2 = c0[5];
     double o0 = c0[6], o1 = c0[7], o2 = c0[8], ic1 = s->ic1, ic2 = s->ic2;
-    double dm11 = dc[0], dm12 = dc[1], dn1 = dc[2], dm21 = dc[3], dm22 = dc[4], dn2 = dc[5];
+    double dm11 = dc[0], dn1 = dc[2], dm22 = dc[4], dn2 = dc[5];
     double do0 = dc[6], do1 = dc[7], do2 = dc[8];
     for (int i = 0; i < frames; i++) {
-        m11 += dm11, m12 += dm12, n1 += dn1, m21 += dm21, m22 += dm22, n2 += dn2;
+        m11 += dm11, n1 += dn1, m22 += dm22, n2 += dn2;
         o0 += do0, o1 += do1, o2 += do2;
         double x = in[i];
         out[i] = (float)(o0 * x + o1 * ic1 + o2 * ic2);
-        double next1 = n1 * x + m11 * ic1 + m12 * ic2;
-        ic2 = n2 * x + m21 * ic1 + m22 * ic2;
+        double next1 = n1 * (x - ic2) + m11 * ic1;
+        ic2 = n2 * x + n1 * ic1 + m22 * ic2;
         ic1 = next1;
+    }
+    s->ic1 = ic1, s->ic2 = ic2;
+}
+
+/* Low-pass, when the last block's output row was the low-pass one too:
+ * since ic2' = 2 v2 - ic2, the output v2 is (ic2 + ic2') / 2, with no row
+ * to ramp or multiply. The same filter as svf_loop to rounding. */
+static void svf_loop_lp(kn_svf *s, const float *in, float *out, int frames, const double *c0,
+                        const double *dc) {
+    double m11 = c0[0], n1 = c0[2], m22 = c0[4], n2 = c0[5], ic1 = s->ic1, ic2 = s->ic2;
+    double dm11 = dc[0], dn1 = dc[2], dm22 = dc[4], dn2 = dc[5];
+    for (int i = 0; i < frames; i++) {
+        m11 += dm11, n1 += dn1, m22 += dm22, n2 += dn2;
+        double x = in[i];
+        double next1 = n1 * (x - ic2) + m11 * ic1;
+        double next2 = n2 * x + n1 * ic1 + m22 * ic2;
+        out[i] = (float)(0.5 * (ic2 + next2));
+        ic1 = next1, ic2 = next2;
     }
     s->ic1 = ic1, s->ic2 = ic2;
 }
@@ -132,12 +131,22 @@ void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff
     double c[9], c0[9], dc[9];
     svf_coefs(prewarp(s->rate, cutoff), q, mode, c);
     int glide = s->c[2] > 0 && frames > 0;
-    for (int j = 0; j < 9; j++) {
-        c0[j] = glide ? s->c[j] : c[j];
-        dc[j] = glide ? (c[j] - c0[j]) / frames : 0;
-        s->c[j] = (float)c[j];
+    /* Is the stored row the low-pass one, (a3, a2, 1 - a3)? Exactly so in
+     * its first two (halving a float is exact); every other mode's row has
+     * c[7] < 0 or c[8] < 0. */
+    int lp = mode == KN_LP &&
+             (!glide || (s->c[6] == 0.5f * s->c[5] && s->c[7] == 0.5f * s->c[2] && s->c[8] > 0));
+    if (glide) {
+        double inv = 1.0 / frames;
+        for (int j = 0; j < 9; j++) c0[j] = s->c[j], dc[j] = (c[j] - c0[j]) * inv;
+    } else {
+        for (int j = 0; j < 9; j++) c0[j] = c[j], dc[j] = 0;
     }
-    svf_loop(s, in, out, frames, c0, dc);
+    for (int j = 0; j < 9; j++) s->c[j] = (float)c[j];
+    if (lp)
+        svf_loop_lp(s, in, out, frames, c0, dc);
+    else
+        svf_loop(s, in, out, frames, c0, dc);
 }
 
 float kn_svf_tick(kn_svf *s, float x, float cutoff, float q, int mode) {

@@ -18,6 +18,22 @@
 
 #include "include/kanon/nodes.h"
 
+/* KN_SIMD marks a function whose loop gcc vectorizes: on x86-64 it is also
+ * built for AVX2 (8 floats per instruction instead of SSE2's 4), the
+ * build being picked when the library loads. AVX2 brings no FMA, and the
+ * Makefile keeps -ffp-contract=off, so both builds do the same IEEE
+ * operations in the same order: the same samples on every machine. */
+#ifndef KN_SIMD /* -DKN_SIMD= builds SSE2 only */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define KN_SIMD __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#endif
+#ifndef KN_SIMD
+#define KN_SIMD
+#endif
+
 #define KN_TWO_PI 6.283185307179586
 
 /* x - floor(x) for |x| < 2^31, written without floorf (which SSE2 cannot
@@ -26,6 +42,12 @@ static inline float kn_frac(float x) {
     float t = (float)(int)x;
     t -= x < t ? 1.0f : 0.0f;
     return x - t;
+}
+
+/* The same for 0 <= x < 2^31, where truncation is floor: the BLEP
+ * oscillators, whose phases only run forwards, save the correction. */
+static inline float kn_frac_pos(float x) {
+    return x - (float)(int)x;
 }
 
 /* sin(pi/2 * t) for t in [-1, 1]: odd degree-9 least-squares polynomial,

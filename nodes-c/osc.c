@@ -30,7 +30,7 @@ static void advance(kn_phasor *s, double inc, int n) {
     s->phase = p - kn_floor(p);
 }
 
-void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
+KN_SIMD void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
     double inc = increment(s, freq);
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
@@ -64,7 +64,7 @@ void kn_sine_init(kn_sine *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
     double inc = increment(s, freq);
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
@@ -78,7 +78,7 @@ float kn_sine_tick(kn_sine *s, float freq) {
     return kn_sin2pi(kn_phasor_tick(s, freq));
 }
 
-void kn_sine_of(const float *phase, float *out, int frames) {
+KN_SIMD void kn_sine_of(const float *phase, float *out, int frames) {
     for (int i = 0; i < frames; i++) out[i] = kn_sin2pi(phase[i]);
 }
 
@@ -92,13 +92,16 @@ void kn_sine_of(const float *phase, float *out, int frames) {
  * The selects below are written as arithmetic plus ?: on values computed
  * anyway, which gcc if-converts and vectorizes. */
 
-/* Correction to add for a -2 step (saw wrap) at t = 0, t the phase. */
-static inline float blep_down(float t, float dt, float idt) {
-    float a = 1.0f - t * idt;          /* after: 1 - u */
-    float b = 1.0f + (t - 1.0f) * idt; /* before: 1 + u (u < 0) */
-    float ra = t < dt ? a * a : 0.0f;
-    float rb = t > 1.0f - dt ? b * b : 0.0f;
-    return ra - rb;
+/* Correction to add for a -2 step (saw wrap) at t = 0, t the phase:
+ * a = 1 - u is > 0 exactly in the sample after the wrap (t < dt), b = 1 + u
+ * (u < 0) in the one before, so clamping at 0 selects the residuals with
+ * no compare. b is formed from t - 1, exact, rather than from t idt, which
+ * would lose its precision at low frequencies (idt large). */
+static inline float blep_down(float t, float idt) {
+    float a = 1.0f - t * idt, b = 1.0f + (t - 1.0f) * idt;
+    a = a > 0.0f ? a : 0.0f;
+    b = b > 0.0f ? b : 0.0f;
+    return a * a - b * b;
 }
 
 static float blep_dt(double inc) {
@@ -114,15 +117,15 @@ void kn_saw_init(kn_saw *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
         float p0 = (float)s->phase, d = (float)inc, *o = out + c;
         for (int i = 0; i < n; i++) {
-            float t = kn_frac(p0 + (float)i * d);
-            o[i] = amp * (2.0f * t - 1.0f + blep_down(t, dt, idt));
+            float t = kn_frac_pos(p0 + (float)i * d);
+            o[i] = amp * (2.0f * t - 1.0f + blep_down(t, idt));
         }
         advance(s, inc, n);
     }
@@ -132,15 +135,15 @@ float kn_saw_tick(kn_saw *s, float freq) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), t = (float)s->phase;
     advance(s, inc, 1);
-    return 2.0f * t - 1.0f + blep_down(t, dt, 1.0f / dt);
+    return 2.0f * t - 1.0f + blep_down(t, 1.0f / dt);
 }
 
 /* Pulse: +1 for t < width, else -1; a +2 step at 0 and a -2 step at width. */
-static inline float pulse(float t, float w, float dt, float idt) {
+static inline float pulse(float t, float w, float idt) {
     float naive = t < w ? 1.0f : -1.0f;
     float tw = t - w;
     tw += tw < 0.0f ? 1.0f : 0.0f;
-    return naive - blep_down(t, dt, idt) + blep_down(tw, dt, idt);
+    return naive - blep_down(t, idt) + blep_down(tw, idt);
 }
 
 static float pulse_width(float w, float dt) {
@@ -152,13 +155,14 @@ void kn_square_init(kn_square *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-void kn_square_run(kn_square *s, float *out, int frames, float freq, float width, float amp) {
+KN_SIMD void kn_square_run(kn_square *s, float *out, int frames, float freq, float width,
+                           float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
         float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * pulse(kn_frac(p0 + (float)i * d), w, dt, idt);
+        for (int i = 0; i < n; i++) o[i] = amp * pulse(kn_frac_pos(p0 + (float)i * d), w, idt);
         advance(s, inc, n);
     }
 }
@@ -167,7 +171,7 @@ float kn_square_tick(kn_square *s, float freq, float width) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), t = (float)s->phase;
     advance(s, inc, 1);
-    return pulse(t, pulse_width(width, dt), dt, 1.0f / dt);
+    return pulse(t, pulse_width(width, dt), 1.0f / dt);
 }
 
 /* Triangle in sine phase (0 at t = 0, rising): corners at t' = 0 (slope
@@ -188,13 +192,13 @@ void kn_tri_init(kn_tri *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
         float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * triangle(kn_frac(p0 + (float)i * d), dt, idt);
+        for (int i = 0; i < n; i++) o[i] = amp * triangle(kn_frac_pos(p0 + (float)i * d), dt, idt);
         advance(s, inc, n);
     }
 }
@@ -292,7 +296,8 @@ static int wt_level(double inc) {
     return l;
 }
 
-void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq,
+                       float amp) {
     if (!t || !t->ready) {
         for (int i = 0; i < frames; i++) out[i] = 0;
         return;

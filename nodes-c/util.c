@@ -15,20 +15,20 @@ void kn_copy(const float *in, float *out, int frames) {
     for (int i = 0; i < frames; i++) out[i] = in[i];
 }
 
-void kn_gain(const float *in, float *out, int frames, float gain) {
+KN_SIMD void kn_gain(const float *in, float *out, int frames, float gain) {
     for (int i = 0; i < frames; i++) out[i] = gain * in[i];
 }
 
-void kn_mix(const float *in, float *out, int frames, float gain) {
+KN_SIMD void kn_mix(const float *in, float *out, int frames, float gain) {
     for (int i = 0; i < frames; i++) out[i] += gain * in[i];
 }
 
-void kn_mul(const float *a, const float *b, float *out, int frames) {
+KN_SIMD void kn_mul(const float *a, const float *b, float *out, int frames) {
     for (int i = 0; i < frames; i++) out[i] = a[i] * b[i];
 }
 
 /* Equal power: left = cos(theta), right = sin(theta), theta = (pan+1) pi/4. */
-void kn_pan(const float *in, float *outL, float *outR, int frames, float pan, float gain) {
+KN_SIMD void kn_pan(const float *in, float *outL, float *outR, int frames, float pan, float gain) {
     float th = (kn_clampf(pan, -1.0f, 1.0f) + 1.0f) * 0.125f; /* in cycles: 0 .. 1/4 */
     float l = gain * kn_sin2pi(th + 0.25f), r = gain * kn_sin2pi(th);
     for (int i = 0; i < frames; i++) {

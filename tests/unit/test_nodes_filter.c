@@ -119,6 +119,66 @@ static void test_svf(void) {
     CHECK(isfinite(peak) && peak < 100);
 }
 
+/* The SVF as documented, sample by sample in the textbook form: Simper's
+ * equations with g = tan(pi fc / rate), each of the nine per-sample
+ * coefficients (the state update and the mode's output row) gliding
+ * linearly from the last block's, which the node keeps as floats. The
+ * node's faster loops (the matrix form, the low-pass shortcut) must match
+ * it through changes of cutoff, q and mode. */
+typedef struct {
+    double ic1, ic2;
+    float c[9];
+} svf_ref;
+
+static void svf_ref_coefs(double fc, double q, int mode, double *c) {
+    double g = tan(M_PI * fmin(fmax(fc, 1), 0.49 * RATE) / RATE), k = 1 / fmax(q, 0.5);
+    double a1 = 1 / (1 + g * (g + k)), a2 = g * a1, a3 = g * a2;
+    double v1[3] = {a2, a1, -a2}, v2[3] = {a3, a2, 1 - a3}, v0[3] = {1, 0, 0};
+    c[0] = 2 * a1 - 1, c[1] = -2 * a2, c[2] = 2 * a2, c[3] = 2 * a2, c[4] = 1 - 2 * a3,
+    c[5] = 2 * a3;
+    for (int j = 0; j < 3; j++)
+        c[6 + j] = mode == KN_LP   ? v2[j]
+                   : mode == KN_BP ? k * v1[j]
+                   : mode == KN_HP ? v0[j] - k * v1[j] - v2[j]
+                                   : v0[j] - k * v1[j];
+}
+
+static void svf_ref_run(svf_ref *r, const float *x, float *y, int n, double fc, double q,
+                        int mode) {
+    double c[9], c0[9];
+    svf_ref_coefs(fc, q, mode, c);
+    for (int j = 0; j < 9; j++) c0[j] = r->c[2] > 0 ? r->c[j] : c[j];
+    for (int i = 0; i < n; i++) {
+        double w = (i + 1.0) / n, m[9];
+        for (int j = 0; j < 9; j++) m[j] = c0[j] + (c[j] - c0[j]) * w;
+        y[i] = (float)(m[6] * x[i] + m[7] * r->ic1 + m[8] * r->ic2);
+        double ic1 = m[2] * x[i] + m[0] * r->ic1 + m[1] * r->ic2;
+        r->ic2 = m[5] * x[i] + m[3] * r->ic1 + m[4] * r->ic2;
+        r->ic1 = ic1;
+    }
+    for (int j = 0; j < 9; j++) r->c[j] = (float)c[j];
+}
+
+static void test_svf_glide(void) {
+    kn_svf s;
+    svf_ref r = {0};
+    kn_svf_init(&s, RATE);
+    for (int i = 0; i < LEN; i++) in[i] = (float)(0.5 * sin(2 * M_PI * 220 * i / RATE));
+    /* LP swept, then BP, HP, notch and back to LP, q changing too */
+    static const int modes[] = {KN_LP, KN_LP, KN_BP, KN_LP, KN_HP, KN_NOTCH, KN_LP, KN_LP};
+    double worst = 0;
+    float want[64];
+    for (int b = 0; b < LEN / 64; b++) {
+        int mode = modes[b * 8 / (LEN / 64)];
+        double fc = 300 * pow(2, 4 * (0.5 + 0.5 * sin(b * 0.05))), q = b & 64 ? 4 : 0.7;
+        kn_svf_run(&s, in + b * 64, out + b * 64, 64, (float)fc, (float)q, mode);
+        svf_ref_run(&r, in + b * 64, want, 64, fc, q, mode);
+        for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(out[b * 64 + i] - want[i]));
+    }
+    CHECK(worst < 1e-5);
+    if (!(worst < 1e-5)) printf("svf glide: max difference from the reference %g\n", worst);
+}
+
 /* ---- biquad ---- */
 static void bq_run(void *s, const float *i, float *o, int n) {
     kn_biquad_run(s, i, o, n);
@@ -192,6 +252,7 @@ static void test_ladder(void) {
 int main(void) {
     test_onepole();
     test_svf();
+    test_svf_glide();
     test_biquad();
     test_ladder();
     printf("%s\n", failures ? "FAILED" : "ok");
