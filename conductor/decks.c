@@ -571,9 +571,9 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
         return;
     }
     /* Leaving after handing the token on, when asked to, is the normal end
-     * of a cartridge; any other exit (even status 0) is a fault. */
-    int handed_over = si.si_code == CLD_EXITED && si.si_status == 0 && p->leaving &&
-                      atomic_load(&d->ring->ctl.owner) != p->id;
+     * of a cartridge (once the token is passed, even a crash harms no one);
+     * any other exit, even with status 0, is a fault. */
+    int handed_over = p->leaving && atomic_load(&d->ring->ctl.owner) != p->id;
     if (!handed_over) {
         char what[300];
         if (si.si_code != CLD_EXITED && si.si_status == SIGXCPU)
