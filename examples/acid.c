@@ -19,8 +19,8 @@
 
 /* One step: MIDI note, then flags: 'x' note, 'X' accented note, '-' rest,
  * and a trailing 's' to slide (tie) into the next step. */
-static const char *PATTERN[16] = {"36x", "36-", "48X", "36x", "39xs", "41x", "36-", "46X",
-                                  "36x", "36x", "48xs", "51X", "36-", "43x", "41Xs", "39x"};
+static const char *PATTERN[16] = {"36x", "36-", "48X",  "36x", "39xs", "41x", "36-",  "46X",
+                                  "36x", "36x", "48xs", "51X", "36-",  "43x", "41Xs", "39x"};
 
 typedef struct {
     int ready;
@@ -59,10 +59,15 @@ static int note_of(long step) { /* "36x" -> 36 */
     const char *s = PATTERN[step & 15];
     return (s[0] - '0') * 10 + (s[1] - '0');
 }
-static char flag_of(long step) { return PATTERN[step & 15][2]; }
-static int slides(long step) { return PATTERN[step & 15][3] == 's'; }
+static char flag_of(long step) {
+    return PATTERN[step & 15][2];
+}
+static int slides(long step) {
+    return PATTERN[step & 15][3] == 's';
+}
 
-static float phase[8192], gate[8192], acc[8192], osc[8192], amp[8192], fenv[8192]; /* block <= 8192 */
+static float phase[8192], gate[8192], acc[8192], osc[8192], amp[8192],
+    fenv[8192]; /* block <= 8192 */
 
 void process(kn_ctx *k, float **out, int frames) {
     kn_clock_run(&a->clk, k->frame, NULL, phase, frames, kn_get(bpm), 4); /* sixteenths */

@@ -17,10 +17,10 @@
 
 static int beat(int f, unsigned t) {
     switch (f) {
-    case 0: return t * (((t >> 12) | (t >> 8)) & (63 & (t >> 4)));    /* viznut, 2011 */
-    case 1: return (t * (t >> 5 | t >> 8)) >> (t >> 16);               /* tejeez */
-    case 2: return t * ((t >> 9 | t >> 13) & 25 & t >> 6);             /* visy */
-    case 3: return (t >> 6 | t | t >> (t >> 16)) * 10 + ((t >> 11) & 7); /* viznut */
+    case 0: return t * (((t >> 12) | (t >> 8)) & (63 & (t >> 4)));           /* viznut, 2011 */
+    case 1: return (t * (t >> 5 | t >> 8)) >> (t >> 16);                     /* tejeez */
+    case 2: return t * ((t >> 9 | t >> 13) & 25 & t >> 6);                   /* visy */
+    case 3: return (t >> 6 | t | t >> (t >> 16)) * 10 + ((t >> 11) & 7);     /* viznut */
     default: return (t >> 7 | t | t >> 6) * 10 + 4 * (t & t >> 13 | t >> 6); /* xpansive */
     }
 }

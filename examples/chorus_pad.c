@@ -57,7 +57,7 @@ static float bus[2][8192], tmp[8192]; /* k->block <= 8192 */
 
 void process(kn_ctx *k, float **out, int frames) {
     kn_clock_run(&p->clk, k->frame, NULL, NULL, frames, kn_get(bpm), 1); /* applies tempo changes */
-    long chord = (long)(kn_clock_beat(&p->clk, k->frame) / 8) & 3; /* two bars of 4/4 */
+    long chord = (long)(kn_clock_beat(&p->clk, k->frame) / 8) & 3;       /* two bars of 4/4 */
     kn_clear(bus[0], frames);
     kn_clear(bus[1], frames);
     for (int v = 0; v < 4; v++) {

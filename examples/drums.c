@@ -15,10 +15,10 @@
  * ringing hit short. */
 #include <kanon/nodes.h>
 
-static const char *KICK  = "x...x...x...x..x";
+static const char *KICK = "x...x...x...x..x";
 static const char *SNARE = "....X.......X..x";
-static const char *HAT   = "x.x.x.x.x.x.x.xX";
-static const char *OPEN  = "......x.......x."; /* open hat, chokes the closed one */
+static const char *HAT = "x.x.x.x.x.x.x.xX";
+static const char *OPEN = "......x.......x."; /* open hat, chokes the closed one */
 
 typedef struct {
     int ready;
@@ -78,8 +78,10 @@ void process(kn_ctx *k, float **out, int frames) {
         int start = st != d->last_step;
         d->last_step = st;
         float h[3] = {hit(KICK, st), hit(SNARE, st), hit(HAT, st)};
-        if (start && hit(OPEN, st) > 0) h[2] = hit(OPEN, st), d->hat_open = 1;
-        else if (start && h[2] > 0) d->hat_open = 0;
+        if (start && hit(OPEN, st) > 0)
+            h[2] = hit(OPEN, st), d->hat_open = 1;
+        else if (start && h[2] > 0)
+            d->hat_open = 0;
         for (int v = 0; v < 3; v++) {
             trig[v][i] = start && h[v] > 0 ? 1.0f : 0.0f;
             if (trig[v][i] > 0) d->vel[v] = h[v];
@@ -92,7 +94,8 @@ void process(kn_ctx *k, float **out, int frames) {
     kn_ar_run(&d->kick_pitch, trig[0], pitch, frames, 0.0005f, 0.12f);
     kn_ar_run(&d->kick_amp, trig[0], env, frames, 0.001f, (float)kn_get(kick_decay));
     float kp = (float)kn_get(kick_pitch);
-    for (int i = 0; i < frames; i++) a[i] = kn_sine_tick(&d->kick, kp * (1 + 7 * pitch[i] * pitch[i]));
+    for (int i = 0; i < frames; i++)
+        a[i] = kn_sine_tick(&d->kick, kp * (1 + 7 * pitch[i] * pitch[i]));
     kn_mul(a, env, a, frames);
     kn_mul(a, vel[0], a, frames);
     kn_mix(a, bus, frames, 0.9f);

@@ -19,7 +19,7 @@
 #include <kanon/nodes.h>
 
 static const char *PATTERN = "x......x..x....."; /* sixteenths */
-static const float NOTES[3] = {76, 83, 79};        /* the 1st, 2nd, 3rd hit of a bar */
+static const float NOTES[3] = {76, 83, 79};      /* the 1st, 2nd, 3rd hit of a bar */
 
 typedef struct {
     int ready;
@@ -66,8 +66,10 @@ void process(kn_ctx *k, float **out, int frames) {
             long st = kn_clock_step(&e->clk, k->frame + (uint64_t)i, 4);
             int n = 0;
             for (int j = 0; j < (st & 15); j++) n += PATTERN[j] == 'x';
-            if (PATTERN[st & 15] == 'x') e->freq = kn_mtof(NOTES[n % 3]);
-            else trig[i] = 0;
+            if (PATTERN[st & 15] == 'x')
+                e->freq = kn_mtof(NOTES[n % 3]);
+            else
+                trig[i] = 0;
         }
     kn_ar_run(&e->env, trig, env, frames, 0.001f, 0.15f);
     kn_sine_run(&e->osc, dry, frames, e->freq, 0.5f);

@@ -87,7 +87,8 @@ static void spawn(kn_ctx *k) {
         /* start far enough back that a fast grain never overtakes the write head */
         float ahead = g->speed > 1 ? (g->speed - 1) * g->len : 0;
         g->d = 2 + ahead + rnd() * (float)(kn_get(spread) * k->rate);
-        if (g->d + g->len > KN_DELAY_MAX - 8 - k->block) g->d = KN_DELAY_MAX - 8 - k->block - g->len;
+        if (g->d + g->len > KN_DELAY_MAX - 8 - k->block)
+            g->d = KN_DELAY_MAX - 8 - k->block - g->len;
         float pan = rnd();
         g->gl = sqrtf(1 - pan), g->gr = sqrtf(pan);
         g->on = g->d > 2 + ahead;

@@ -13,13 +13,18 @@ static kn_param *level, *tone;
 
 void setup(kn_ctx *k) {
     n = kn_state(k, "noise", sizeof *n);
-    if (!n->seed[0]) { n->seed[0] = 0x9e3779b9u; n->seed[1] = 0x7f4a7c15u; }
+    if (!n->seed[0]) {
+        n->seed[0] = 0x9e3779b9u;
+        n->seed[1] = 0x7f4a7c15u;
+    }
     level = kn_param_decl(k, "level", 0, 1, 0.1);
     tone = kn_param_decl(k, "tone", 0.001, 1, 0.3); /* low-pass coefficient */
 }
 
 static float white(unsigned int *s) {
-    *s ^= *s << 13; *s ^= *s >> 17; *s ^= *s << 5;
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
     return (float)(*s >> 8) * (2.0f / 16777216.0f) - 1.0f;
 }
 

@@ -7,9 +7,10 @@
 
 #define CHORD 0 /* 0: A minor, 1: F major, 2: C major, 3: G major */
 
-static const float chords[4][3] = {
-    {220.00f, 261.63f, 329.63f}, {174.61f, 220.00f, 261.63f},
-    {261.63f, 329.63f, 392.00f}, {196.00f, 246.94f, 293.66f}};
+static const float chords[4][3] = {{220.00f, 261.63f, 329.63f},
+                                   {174.61f, 220.00f, 261.63f},
+                                   {261.63f, 329.63f, 392.00f},
+                                   {196.00f, 246.94f, 293.66f}};
 
 typedef struct {
     double phase[6];
@@ -21,7 +22,7 @@ static kn_param *cutoff, *tempo;
 void setup(kn_ctx *k) {
     p = kn_state(k, "pad", sizeof *p);
     cutoff = kn_param_decl(k, "cutoff", 0.005, 0.5, 0.04); /* one-pole coefficient */
-    tempo = kn_param_decl(k, "tempo", 40, 200, 96);       /* beats per minute */
+    tempo = kn_param_decl(k, "tempo", 40, 200, 96);        /* beats per minute */
 }
 
 void process(kn_ctx *k, float **out, int frames) {
@@ -33,7 +34,10 @@ void process(kn_ctx *k, float **out, int frames) {
         for (int v = 0; v < 6; v++) {
             double inc = f[v / 2] * (v & 1 ? 1.003 : 0.997) / k->rate;
             float saw = (float)(2 * p->phase[v] - 1);
-            if (v & 1) r += saw; else l += saw;
+            if (v & 1)
+                r += saw;
+            else
+                l += saw;
             p->phase[v] += inc;
             if (p->phase[v] >= 1) p->phase[v] -= 1;
         }

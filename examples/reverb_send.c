@@ -64,8 +64,10 @@ void process(kn_ctx *k, float **out, int frames) {
     for (int i = 0; i < frames; i++)
         if (trig[i] > 0) {
             unsigned h = hash((unsigned)kn_clock_step(&m->clk, k->frame + (uint64_t)i, 4));
-            if ((h & 1023) >= kn_get(density) * 1024) trig[i] = 0; /* a rest */
-            else m->freq = kn_mtof(67 + SCALE[(h >> 10) % 5] + 12 * (float)((h >> 13) % 2));
+            if ((h & 1023) >= kn_get(density) * 1024)
+                trig[i] = 0; /* a rest */
+            else
+                m->freq = kn_mtof(67 + SCALE[(h >> 10) % 5] + 12 * (float)((h >> 13) % 2));
         }
     kn_ar_run(&m->env, trig, env, frames, 0.002f, 0.6f);
     kn_sine_run(&m->osc, x, frames, m->freq, 0.5f);

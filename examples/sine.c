@@ -3,7 +3,9 @@
  *   kanon play examples/sine.c        kanon set sine.freq 220 */
 #include <kanon.h>
 
-typedef struct { double phase; } Sine;
+typedef struct {
+    double phase;
+} Sine;
 static Sine *s;
 static kn_param *freq;
 

@@ -11,7 +11,8 @@ void setup(kn_ctx *k) {
 
 void process(kn_ctx *k, float **out, int frames) {
     if (fault_now() && fault_calls == FAULT_AFTER + 1) {
-        int domain[3] = {AF_INET, AF_INET, AF_UNIX}, type[3] = {SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM};
+        int domain[3] = {AF_INET, AF_INET, AF_UNIX},
+            type[3] = {SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM};
         int r[3], e[3];
         for (int i = 0; i < 3; i++) {
             r[i] = socket(domain[i], type[i], 0);

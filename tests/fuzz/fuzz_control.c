@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     char *reply = kn_control_dispatch(&fz_c, (const char *)data, size);
     check_reply(data, size, reply);
-    if (verbose) fz_say("> %.*s\n< %.500s", (int)(size > 500 ? 500 : size), (const char *)data, reply);
+    if (verbose)
+        fz_say("> %.*s\n< %.500s", (int)(size > 500 ? 500 : size), (const char *)data, reply);
     free(reply);
     if (map) fz_reload_map(); /* the next input sees the usual surface */
     fz_between();

@@ -42,7 +42,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 static void hex(const uint8_t *p, size_t n, char *out, size_t cap) {
     size_t k = 0;
-    for (size_t i = 0; i < n && k + 3 < cap; i++) k += (size_t)snprintf(out + k, cap - k, "%02x", p[i]);
+    for (size_t i = 0; i < n && k + 3 < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%02x", p[i]);
     out[k] = 0;
 }
 

@@ -237,12 +237,13 @@ static void make_shared_fixtures(const char *example_map) {
     snprintf(p, sizeof p, "%s/nopages.json", FZ_FIXTURES);
     rc |= write_file(p, "{\"reply\": {\"host\": \"127.0.0.1\", \"port\": 9}, \"knobs\": []}");
     snprintf(p, sizeof p, "%s/tiny.json", FZ_FIXTURES);
-    rc |= write_file(p, "{\"reply\":{\"port\":9},\"page\":{\"in\":\"/p\"},\"knobs\":[{\"in\":\"/k\","
-                        "\"push\":\"/k/p\",\"value\":\"/k/v\",\"display\":\"/k/d\"}],"
-                        "\"buttons\":[{\"in\":\"/b\"}],\"modules\":[{\"in\":\"/m\",\"deck\":\"pad\"}],"
-                        "\"pages\":[{\"name\":\"a\",\"knobs\":[{\"target\":\"cutoff\",\"scale\":"
-                        "\"log\"}],\"buttons\":[\"mute\"],\"main\":\"master.gain\"},"
-                        "{\"name\":\"b\",\"knobs\":[\"sine.freq\"],\"buttons\":[\"pad.level\"]}]}");
+    rc |= write_file(p,
+                     "{\"reply\":{\"port\":9},\"page\":{\"in\":\"/p\"},\"knobs\":[{\"in\":\"/k\","
+                     "\"push\":\"/k/p\",\"value\":\"/k/v\",\"display\":\"/k/d\"}],"
+                     "\"buttons\":[{\"in\":\"/b\"}],\"modules\":[{\"in\":\"/m\",\"deck\":\"pad\"}],"
+                     "\"pages\":[{\"name\":\"a\",\"knobs\":[{\"target\":\"cutoff\",\"scale\":"
+                     "\"log\"}],\"buttons\":[\"mute\"],\"main\":\"master.gain\"},"
+                     "{\"name\":\"b\",\"knobs\":[\"sine.freq\"],\"buttons\":[\"pad.level\"]}]}");
     /* maps that kn_surface_load must refuse, one reason each */
     static const struct {
         const char *name, *text;
@@ -264,17 +265,21 @@ static void make_shared_fixtures(const char *example_map) {
     /* too many of everything, and an address too long */
     char big[8192];
     int n = snprintf(big, sizeof big, "{\"reply\":{\"port\":9},\"knobs\":[");
-    for (int i = 0; i < 17; i++) n += snprintf(big + n, sizeof big - (size_t)n, "%s{\"in\":\"/k%d\"}", i ? "," : "", i);
+    for (int i = 0; i < 17; i++)
+        n += snprintf(big + n, sizeof big - (size_t)n, "%s{\"in\":\"/k%d\"}", i ? "," : "", i);
     snprintf(big + n, sizeof big - (size_t)n, "],\"pages\":[{}]}");
     snprintf(p, sizeof p, "%s/toomany.json", FZ_FIXTURES);
     rc |= write_file(p, big);
     n = snprintf(big, sizeof big, "{\"reply\":{\"port\":9},\"pages\":[");
-    for (int i = 0; i < 17; i++) n += snprintf(big + n, sizeof big - (size_t)n, "%s{}", i ? "," : "");
+    for (int i = 0; i < 17; i++)
+        n += snprintf(big + n, sizeof big - (size_t)n, "%s{}", i ? "," : "");
     snprintf(big + n, sizeof big - (size_t)n, "]}");
     snprintf(p, sizeof p, "%s/manypages.json", FZ_FIXTURES);
     rc |= write_file(p, big);
-    snprintf(big, sizeof big, "{\"reply\":{\"port\":9},\"knobs\":[{\"in\":\"/k\",\"value\":\"/%0200d\"}],"
-             "\"pages\":[{}]}", 0);
+    snprintf(big, sizeof big,
+             "{\"reply\":{\"port\":9},\"knobs\":[{\"in\":\"/k\",\"value\":\"/%0200d\"}],"
+             "\"pages\":[{}]}",
+             0);
     snprintf(p, sizeof p, "%s/longaddr.json", FZ_FIXTURES);
     rc |= write_file(p, big);
     fixtures_ok = rc == 0;
@@ -453,7 +458,8 @@ static void isolate_network(void) {
         }
         char m[64];
         snprintf(m, sizeof m, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-        int ok = !write_proc("/proc/self/uid_map", m) && !write_proc("/proc/self/setgroups", "deny");
+        int ok =
+            !write_proc("/proc/self/uid_map", m) && !write_proc("/proc/self/setgroups", "deny");
         snprintf(m, sizeof m, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
         if (!ok || write_proc("/proc/self/gid_map", m))
             fz_fail("fuzz harness: cannot map ids in the new user namespace");
@@ -613,7 +619,8 @@ void fz_between(void) {
         if (d->used && d->name[0] && !is_fixture(d->name)) {
             char name[KN_NAME_MAX];
             snprintf(name, sizeof name, "%s", d->name);
-            if (kn_deck_stop(c, name, err, sizeof err)) fz_fail("fuzz harness: stop %s: %s", name, err);
+            if (kn_deck_stop(c, name, err, sizeof err))
+                fz_fail("fuzz harness: stop %s: %s", name, err);
         }
     }
     int changed = c->master_db != 0;

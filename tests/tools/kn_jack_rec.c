@@ -415,9 +415,7 @@ static options parse_options(int argc, char **argv) {
     int opt;
     while ((opt = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (opt) {
-        case OPT_NAME:
-            o.name = optarg;
-            break;
+        case OPT_NAME: o.name = optarg; break;
         case OPT_PORT:
             if (o.nports == MAX_PORTS) {
                 fail("at most %d --port options", MAX_PORTS);
@@ -425,21 +423,11 @@ static options parse_options(int argc, char **argv) {
             }
             o.src[o.nports++] = optarg;
             break;
-        case OPT_SECONDS:
-            o.seconds = parse_seconds(optarg, "--seconds");
-            break;
-        case 'o':
-            o.output = optarg;
-            break;
-        case OPT_WAIT:
-            o.wait_port = parse_seconds(optarg, "--wait-port");
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            exit(EXIT_USAGE);
+        case OPT_SECONDS: o.seconds = parse_seconds(optarg, "--seconds"); break;
+        case 'o': o.output = optarg; break;
+        case OPT_WAIT: o.wait_port = parse_seconds(optarg, "--wait-port"); break;
+        case OPT_HELP: usage(stdout); exit(0);
+        default: usage(stderr); exit(EXIT_USAGE);
         }
     }
     if (optind != argc || o.nports == 0 || !(o.seconds > 0) || !o.output || !*o.name) {

@@ -216,12 +216,8 @@ static void print_value(const field *f, bool json) {
         else
             printf("%.10g", f->num);
         break;
-    case F_INT:
-        printf("%lld", f->i);
-        break;
-    case F_BOOL:
-        fputs(f->i ? "true" : "false", stdout);
-        break;
+    case F_INT: printf("%lld", f->i); break;
+    case F_BOOL: fputs(f->i ? "true" : "false", stdout); break;
     case F_STR:
         if (json)
             print_json_string(f->str);
@@ -628,18 +624,13 @@ enum {
 /* Handles an option every subcommand accepts; false if `opt` is not one of them. */
 static bool common_option(int opt, const char *arg, common_opts *o) {
     switch (opt) {
-    case OPT_FIELD:
-        o->field = arg;
-        return true;
+    case OPT_FIELD: o->field = arg; return true;
     case OPT_CHECK:
         if (o->nchecks == MAX_CHECKS) die("too many --check options");
         o->checks[o->nchecks++] = arg;
         return true;
-    case OPT_HELP:
-        fputs(usage_text, stdout);
-        exit(0);
-    default:
-        return false;
+    case OPT_HELP: fputs(usage_text, stdout); exit(0);
+    default: return false;
     }
 }
 
@@ -707,18 +698,13 @@ static int cmd_stat(int argc, char **argv) {
     while ((opt = next_option(argc, argv, opts)) != -1) {
         if (common_option(opt, optarg, &o)) continue;
         switch (opt) {
-        case OPT_CHANNEL:
-            channel = (int)parse_long(optarg, "--channel");
-            break;
-        case OPT_SKIP:
-            skip = parse_double(optarg, "--skip");
-            break;
+        case OPT_CHANNEL: channel = (int)parse_long(optarg, "--channel"); break;
+        case OPT_SKIP: skip = parse_double(optarg, "--skip"); break;
         case OPT_LENGTH:
             length = parse_double(optarg, "--length");
             has_length = true;
             break;
-        default:
-            bad_usage();
+        default: bad_usage();
         }
     }
     if (argc - optind != 1) bad_usage();
@@ -737,17 +723,10 @@ static int cmd_level(int argc, char **argv) {
     while ((opt = next_option(argc, argv, opts)) != -1) {
         if (common_option(opt, optarg, &o)) continue;
         switch (opt) {
-        case OPT_CHANNEL:
-            channel = (int)parse_long(optarg, "--channel");
-            break;
-        case OPT_FROM:
-            from = parse_double(optarg, "--seconds-from");
-            break;
-        case OPT_TO:
-            to = parse_double(optarg, "--seconds-to");
-            break;
-        default:
-            bad_usage();
+        case OPT_CHANNEL: channel = (int)parse_long(optarg, "--channel"); break;
+        case OPT_FROM: from = parse_double(optarg, "--seconds-from"); break;
+        case OPT_TO: to = parse_double(optarg, "--seconds-to"); break;
+        default: bad_usage();
         }
     }
     if (argc - optind != 1) bad_usage();
@@ -772,21 +751,14 @@ static int cmd_steps(int argc, char **argv) {
     while ((opt = next_option(argc, argv, opts)) != -1) {
         if (common_option(opt, optarg, &o)) continue;
         switch (opt) {
-        case OPT_MAX:
-            limit = parse_double(optarg, "--max");
-            break;
-        case OPT_CHANNEL:
-            channel = (int)parse_long(optarg, "--channel");
-            break;
-        case OPT_SKIP:
-            skip = parse_double(optarg, "--skip");
-            break;
+        case OPT_MAX: limit = parse_double(optarg, "--max"); break;
+        case OPT_CHANNEL: channel = (int)parse_long(optarg, "--channel"); break;
+        case OPT_SKIP: skip = parse_double(optarg, "--skip"); break;
         case OPT_LENGTH:
             length = parse_double(optarg, "--length");
             has_length = true;
             break;
-        default:
-            bad_usage();
+        default: bad_usage();
         }
     }
     if (argc - optind != 1) bad_usage();
@@ -1150,14 +1122,9 @@ static int cmd_compare(int argc, char **argv) {
             tol = parse_double(optarg, "--tol");
             has_tol = true;
             break;
-        case OPT_MIN_OVERLAP:
-            min_overlap = parse_double(optarg, "--min-overlap");
-            break;
-        case OPT_SEARCH:
-            search = parse_double(optarg, "--search");
-            break;
-        default:
-            bad_usage();
+        case OPT_MIN_OVERLAP: min_overlap = parse_double(optarg, "--min-overlap"); break;
+        case OPT_SEARCH: search = parse_double(optarg, "--search"); break;
+        default: bad_usage();
         }
     }
     if (argc - optind != 2) bad_usage();
@@ -1253,17 +1220,10 @@ static int cmd_gen(int argc, char **argv) {
     while ((opt = next_option(argc, argv, opts)) != -1) {
         if (common_option(opt, optarg, &o)) continue;
         switch (opt) {
-        case OPT_AMP:
-            amp = parse_double(optarg, "--amp");
-            break;
-        case OPT_CHANNELS:
-            channels = parse_long(optarg, "--channels");
-            break;
-        case OPT_DELAY:
-            delay = parse_double(optarg, "--delay");
-            break;
-        default:
-            bad_usage();
+        case OPT_AMP: amp = parse_double(optarg, "--amp"); break;
+        case OPT_CHANNELS: channels = parse_long(optarg, "--channels"); break;
+        case OPT_DELAY: delay = parse_double(optarg, "--delay"); break;
+        default: bad_usage();
         }
     }
     if (argc - optind != 5 || strcmp(argv[optind], "sine") != 0) bad_usage();

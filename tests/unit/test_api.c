@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static jmp_buf fatal_jump;
 static char fatal_msg[512];
 static void on_fatal(const char *msg) {

@@ -167,44 +167,23 @@ static int refused(enum spoil s) {
     kn_ring_seg *r = zalloc(room);
     kn_ring_format(r, cap, ch, 64, cap / 2, 48000.0, LANE);
     switch (s) {
-    case BAD_MAGIC:
-        r->hdr.magic ^= 1;
-        break;
-    case BAD_VERSION:
-        r->hdr.version = KN_LAYOUT_VERSION + 1;
-        break;
-    case BAD_KIND:
-        r->hdr.kind = KN_SEG_STATE;
-        break;
-    case CAP_0:
-        r->capacity = 0;
-        break;
-    case CAP_3:
-        r->capacity = 3;
-        break;
-    case CAP_6:
-        r->capacity = 6;
-        break;
+    case BAD_MAGIC: r->hdr.magic ^= 1; break;
+    case BAD_VERSION: r->hdr.version = KN_LAYOUT_VERSION + 1; break;
+    case BAD_KIND: r->hdr.kind = KN_SEG_STATE; break;
+    case CAP_0: r->capacity = 0; break;
+    case CAP_3: r->capacity = 3; break;
+    case CAP_6: r->capacity = 6; break;
     case CAP_NPOT:
         r->capacity = 48; /* smaller than 64, so it fits; yet not 2^k */
         break;
-    case CH_0:
-        r->channels = 0;
-        break;
-    case CH_MAX1:
-        r->channels = KN_MAX_CHANNELS + 1;
-        break;
-    case BAD_OFFSET:
-        r->data_offset += KN_CACHELINE;
-        break;
+    case CH_0: r->channels = 0; break;
+    case CH_MAX1: r->channels = KN_MAX_CHANNELS + 1; break;
+    case BAD_OFFSET: r->data_offset += KN_CACHELINE; break;
     case BAD_LANE_OFFSET:
         r->lane_offset -= sizeof(float); /* the lane would overlap the last frame */
         break;
-    case LANE_HUGE:
-        r->lane_capacity = UINT32_MAX;
-        break;
-    default:
-        break;
+    case LANE_HUGE: r->lane_capacity = UINT32_MAX; break;
+    default: break;
     }
     /* Keep the lane where the spoiled geometry says it is, and pass a
      * mapping big enough for any spoiled geometry but the huge lane, so

@@ -4,7 +4,9 @@
  * Its phase lives in kn_state, so swaps and glides never restart the wave. */
 #include <kanon.h>
 
-typedef struct { double phase; } Tone;
+typedef struct {
+    double phase;
+} Tone;
 static Tone *s;
 static kn_param *freq, *amp;
 

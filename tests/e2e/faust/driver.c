@@ -39,8 +39,12 @@
 #include <xmmintrin.h>
 
 /* Faust's C calls these; kanon's prelude defines them the same way */
-static inline int max(int a, int b) { return a > b ? a : b; }
-static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) {
+    return a > b ? a : b;
+}
+static inline int min(int a, int b) {
+    return a < b ? a : b;
+}
 
 #include KN_GEN
 
@@ -63,7 +67,9 @@ static param *find(const char *name) {
     return NULL;
 }
 
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double clamp(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 static void declare(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi) {
     char name[32];
@@ -90,9 +96,15 @@ static void declare(const char *label, FAUSTFLOAT *zone, double def, double lo, 
     if (zone && p->nzones < 8) p->zones[p->nzones++] = zone;
 }
 
-static void ui_box(void *u, const char *l) { (void)u, (void)l; }
-static void ui_close(void *u) { (void)u; }
-static void ui_button(void *u, const char *l, FAUSTFLOAT *z) { (void)u, declare(l, z, 0, 0, 1); }
+static void ui_box(void *u, const char *l) {
+    (void)u, (void)l;
+}
+static void ui_close(void *u) {
+    (void)u;
+}
+static void ui_button(void *u, const char *l, FAUSTFLOAT *z) {
+    (void)u, declare(l, z, 0, 0, 1);
+}
 static void ui_slider(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT init, FAUSTFLOAT lo,
                       FAUSTFLOAT hi, FAUSTFLOAT step) {
     (void)u, (void)step;
@@ -110,8 +122,10 @@ static void ui_declare(void *u, FAUSTFLOAT *z, const char *k, const char *v) {
 
 int main(int argc, char **argv) {
     if (argc < 2 || (strcmp(argv[1], "params") && (strcmp(argv[1], "render") || argc < 4))) {
-        fprintf(stderr, "usage: %s render OUT.wav SECONDS [RATE [CHANNELS]] [NAME=VALUE]...\n"
-                        "       %s params\n", argv[0], argv[0]);
+        fprintf(stderr,
+                "usage: %s render OUT.wav SECONDS [RATE [CHANNELS]] [NAME=VALUE]...\n"
+                "       %s params\n",
+                argv[0], argv[0]);
         return 2;
     }
     _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
@@ -122,8 +136,9 @@ int main(int argc, char **argv) {
     kn_faust *dsp = calloc(1, sizeof *dsp);
     classInitkn_faust(rate);
     initkn_faust(dsp, rate);
-    UIGlue ui = {0,          ui_box,    ui_box,    ui_box,      ui_close,    ui_button,    ui_button,
-                 ui_slider,  ui_slider, ui_slider, ui_bargraph, ui_bargraph, ui_soundfile, ui_declare};
+    UIGlue ui = {0,           ui_box,      ui_box,       ui_box,    ui_close,
+                 ui_button,   ui_button,   ui_slider,    ui_slider, ui_slider,
+                 ui_bargraph, ui_bargraph, ui_soundfile, ui_declare};
     buildUserInterfacekn_faust(dsp, &ui);
     int ni = getNumInputskn_faust(dsp), no = getNumOutputskn_faust(dsp);
     if (ni > 0) declare("input", NULL, 1, 0, 1); /* a UI parameter named so keeps its own range */
@@ -148,7 +163,8 @@ int main(int argc, char **argv) {
 
     double seconds = atof(argv[3]);
     long total = (long)(seconds * rate + 0.5);
-    SF_INFO info = {.samplerate = rate, .channels = channels, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SF_INFO info = {
+        .samplerate = rate, .channels = channels, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *sf = sf_open(argv[2], SFM_WRITE, &info);
     if (!sf) {
         fprintf(stderr, "driver: %s: %s\n", argv[2], sf_strerror(NULL));
@@ -159,7 +175,8 @@ int main(int argc, char **argv) {
     unsigned seed = 22222u;
     for (long frame = 0; frame < total; frame += BLOCK) {
         for (int i = 0; i < nparams; i++)
-            for (int z = 0; z < params[i].nzones; z++) *params[i].zones[z] = (FAUSTFLOAT)params[i].value;
+            for (int z = 0; z < params[i].nzones; z++)
+                *params[i].zones[z] = (FAUSTFLOAT)params[i].value;
         int on = input && input->value > 0.5;
         for (int i = 0; i < BLOCK; i++) {
             seed = seed * 1664525u + 1013904223u;

@@ -2,10 +2,14 @@
  * kn_state. phase660.c is the same file with 660 in place of 440. */
 #include <kanon.h>
 
-typedef struct { double phase; } Sine;
+typedef struct {
+    double phase;
+} Sine;
 static Sine *s;
 
-void setup(kn_ctx *k) { s = kn_state(k, "sine", sizeof *s); }
+void setup(kn_ctx *k) {
+    s = kn_state(k, "sine", sizeof *s);
+}
 
 void process(kn_ctx *k, float **out, int frames) {
     double inc = 440.0 / k->rate;

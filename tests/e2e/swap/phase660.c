@@ -2,10 +2,14 @@
  * kn_state. phase440.c is the same file with 440 in place of 660. */
 #include <kanon.h>
 
-typedef struct { double phase; } Sine;
+typedef struct {
+    double phase;
+} Sine;
 static Sine *s;
 
-void setup(kn_ctx *k) { s = kn_state(k, "sine", sizeof *s); }
+void setup(kn_ctx *k) {
+    s = kn_state(k, "sine", sizeof *s);
+}
 
 void process(kn_ctx *k, float **out, int frames) {
     double inc = 660.0 / k->rate;

@@ -9,7 +9,9 @@
 static double pa, pb;
 static kn_param *start;
 
-void setup(kn_ctx *k) { start = kn_param_decl(k, "start", 0, 1e12, 1e12); }
+void setup(kn_ctx *k) {
+    start = kn_param_decl(k, "start", 0, 1e12, 1e12);
+}
 
 void process(kn_ctx *k, float **out, int frames) {
     double ia = 440.0 / k->rate, ib = 660.0 / k->rate;

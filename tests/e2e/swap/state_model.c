@@ -24,9 +24,11 @@ void process(kn_ctx *k, float **out, int frames) {
         out[0][i] = 0.2f * sinf(2 * (float)M_PI * (float)phase);
         phase += inc;
         if (phase >= 1) phase -= 1;
-        out[1][i] = ver == 1 ? (float)counter * (1.0f / 65536.0f) : -(float)counter * (1.0f / 65536.0f);
+        out[1][i] =
+            ver == 1 ? (float)counter * (1.0f / 65536.0f) : -(float)counter * (1.0f / 65536.0f);
         out[2][i] = (float)((k->frame + (uint64_t)i) % 65536u) * (1.0f / 262144.0f);
-        out[3][i] = ver == 1 ? 0.0f : ver == 2 ? extra * (1.0f / 65536.0f)
-                                               : -(extra + 0.0f) * (1.0f / 65536.0f);
+        out[3][i] = ver == 1   ? 0.0f
+                    : ver == 2 ? extra * (1.0f / 65536.0f)
+                               : -(extra + 0.0f) * (1.0f / 65536.0f);
     }
 }

@@ -14,7 +14,9 @@ typedef struct {
 } St;
 static St *s;
 
-void setup(kn_ctx *k) { s = kn_state(k, "st", sizeof *s); }
+void setup(kn_ctx *k) {
+    s = kn_state(k, "st", sizeof *s);
+}
 
 void process(kn_ctx *k, float **out, int frames) {
     double inc = 660.0 / k->rate;
