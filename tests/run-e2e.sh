@@ -1,25 +1,61 @@
 #!/usr/bin/env bash
-# Runs every tests/e2e/test_*.sh (or those given) one after another, each in
-# its own conductor instance. Prints PASS/FAIL/SKIP per test and a closing
+# Runs every tests/e2e/test_*.sh (or those given), each in its own conductor
+# instance, KANON_E2E_JOBS at a time (default 2). Tests are isolated
+# (KANON_INSTANCE, a private temp dir, a private jackd name), and most of
+# their time is spent listening in real time, so two run side by side
+# without disturbing each other. The longest (test_faults) starts first.
+# Prints PASS/FAIL/SKIP per test as each ends and a closing
 # "N passed, N failed" line; exits 1 if any failed.
 cd "$(dirname "$0")/.." || exit 2
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(tests/e2e/test_*.sh)
-pass=0 failn=0 skip=0
-for t in "${tests[@]}"; do
+jobs=${KANON_E2E_JOBS:-2}
+out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+# test_faults first: it is a quarter of the whole run.
+ordered=()
+for t in "${tests[@]}"; do [[ $t == */test_faults.sh ]] && ordered+=("$t"); done
+for t in "${tests[@]}"; do [[ $t != */test_faults.sh ]] && ordered+=("$t"); done
+
+run_one() { # test -> $out/NAME.{log,rc,ms}
+    local t=$1 name start
     name=$(basename "$t" .sh)
     start=$(date +%s%N)
-    out=$(timeout 240 bash "$t" 2>&1)
-    rc=$?
-    ms=$((($(date +%s%N) - start) / 1000000))
+    timeout 240 bash "$t" >"$out/$name.log" 2>&1
+    echo $? >"$out/$name.rc.tmp"
+    echo $((($(date +%s%N) - start) / 1000000)) >"$out/$name.ms"
+    mv "$out/$name.rc.tmp" "$out/$name.rc"
+}
+
+pass=0 failn=0 skip=0
+report() { # name: print its line once it has ended
+    local name=$1 rc ms secs
+    rc=$(cat "$out/$name.rc") ms=$(cat "$out/$name.ms")
     secs="$((ms / 1000)).$((ms % 1000 / 100))"
-    if [ $rc -eq 0 ]; then
+    if [ "$rc" -eq 0 ]; then
         pass=$((pass + 1)); echo "PASS $name (${secs}s)"
-    elif [ $rc -eq 77 ]; then
-        skip=$((skip + 1)); echo "SKIP $name: $(echo "$out" | tail -1)"
+    elif [ "$rc" -eq 77 ]; then
+        skip=$((skip + 1)); echo "SKIP $name: $(tail -1 "$out/$name.log")"
     else
-        failn=$((failn + 1)); echo "FAIL $name (${secs}s, exit $rc)"; echo "$out" | sed 's/^/    /' | tail -40
+        failn=$((failn + 1)); echo "FAIL $name (${secs}s, exit $rc)"
+        sed 's/^/    /' "$out/$name.log" | tail -40
     fi
+}
+
+running=()
+reap() { # report every running test that has ended; keep the rest
+    local still=() name
+    for name in "${running[@]}"; do
+        if [ -f "$out/$name.rc" ]; then report "$name"; else still+=("$name"); fi
+    done
+    running=("${still[@]}")
+}
+for t in "${ordered[@]}"; do
+    while [ ${#running[@]} -ge "$jobs" ]; do wait -n 2>/dev/null; reap; done
+    run_one "$t" &
+    running+=("$(basename "$t" .sh)")
 done
+while [ ${#running[@]} -gt 0 ]; do wait -n 2>/dev/null; reap; done
 echo "$pass passed, $failn failed, $skip skipped"
 [ $failn -eq 0 ]
