@@ -216,7 +216,8 @@ FAULT_GROUPS = ("crash", "hang", "NaN/Inf", "runaway", "corrupt")
 
 
 def bench_faults(rounds):
-    print("## Faults (%d rounds of: %s)\n" % (rounds, FAULT_TYPES.replace(",", ", ")))
+    print("## Faults\n")
+    print("%d rounds of: %s.\n" % (rounds, FAULT_TYPES.replace(",", ", ")))
     print("One deck faults while another plays (tests/e2e/test_faults.sh). *fault* is the fault "
           "file's own clock stamp right before it misbehaves; *verdict* the conductor's fault "
           "event; *silent* the audio thread's stamp of the chunk that faded the deck out; "

@@ -119,6 +119,8 @@ def patches():
             r["name"], r["nodes"], r["tcc"], r["gcc"], r["nodes"] / r["gcc"], r["tcc"] / r["gcc"],
             r["nodes_gcc"], SCSYNTH[r["name"]]))
     print()
+    print("The scsynth column is not measured here (SuperCollider is not installed): it repeats "
+          "the figures the nodes-c issue gives for scsynth's NRT mode on this kind of machine.\n")
     print("The two `kanon render` columns include a fixed cost measured on an empty patch: "
           "%.4f CPU s per audio s (process start, tcc compile, writing the WAV file). "
           "Without it:\n" % base)
