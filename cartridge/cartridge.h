@@ -96,8 +96,17 @@ void kn_params_refresh(kn_cart *c);
 int kn_param_preset(kn_param_seg *ps, const char *name, double value);
 uint64_t kn_now_ns(void);
 
+/* What an offline render did, for the caller to report. */
+typedef struct kn_render_stats {
+    uint64_t frames;    /* written to the file */
+    uint64_t nonfinite; /* NaN/Inf samples, written as 0 */
+    double wall_s;      /* the whole render */
+    double process_s;   /* inside the user's process() */
+} kn_render_stats;
+
 /* Offline render to a sound file; 0 on success, else prints why. */
-int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path);
+int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path,
+                   kn_render_stats *st);
 
 /* Live mode: runs until told to stop; returns the process exit status. */
 typedef struct kn_live_opts {

@@ -2,9 +2,13 @@
  * main.c - kanon-cartridge's command line. Users reach it through `kanon
  * check` and `kanon render`; the conductor starts it in live mode.
  *
- *   kanon-cartridge check  FILE [--display NAME]
+ *   kanon-cartridge check  FILE [--display NAME] [--json]
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
+ *                          [--json]
+ * With --json, check and render print one JSON object on stdout (also on
+ * a compile error, then with the diagnostics split into file, line,
+ * column and message) instead of their line of text.
  *   kanon-cartridge live   FILE --instance I --deck N --id ID --report-fd FD
  *                          [--display NAME] [--include DIR]
  *   kanon-cartridge spare  started ahead of need by the conductor: waits for
@@ -47,7 +51,7 @@ typedef struct opts {
     int channels, block, deck, report_fd;
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
-    int nsets, restore;
+    int nsets, restore, json;
     double compile_seconds, mem_mb;
 } opts;
 
@@ -62,14 +66,23 @@ static double num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{"display", 1, 0, 'd'},   {"output", 1, 0, 'o'},
-                                       {"seconds", 1, 0, 's'},   {"rate", 1, 0, 'r'},
-                                       {"channels", 1, 0, 'c'},  {"block", 1, 0, 'b'},
-                                       {"set", 1, 0, 'S'},       {"instance", 1, 0, 'I'},
-                                       {"deck", 1, 0, 'D'},      {"id", 1, 0, 'i'},
-                                       {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
-                                       {"restore", 0, 0, 'R'},   {"compile-seconds", 1, 0, 'C'},
-                                       {"mem-mb", 1, 0, 'M'},    {0, 0, 0, 0}};
+    static const struct option lo[] = {{"display", 1, 0, 'd'},
+                                       {"output", 1, 0, 'o'},
+                                       {"seconds", 1, 0, 's'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"channels", 1, 0, 'c'},
+                                       {"block", 1, 0, 'b'},
+                                       {"set", 1, 0, 'S'},
+                                       {"instance", 1, 0, 'I'},
+                                       {"deck", 1, 0, 'D'},
+                                       {"id", 1, 0, 'i'},
+                                       {"report-fd", 1, 0, 'f'},
+                                       {"include", 1, 0, 'n'},
+                                       {"restore", 0, 0, 'R'},
+                                       {"compile-seconds", 1, 0, 'C'},
+                                       {"mem-mb", 1, 0, 'M'},
+                                       {"json", 0, 0, 'j'},
+                                       {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -95,6 +108,7 @@ static void parse(int argc, char **argv, opts *o) {
         case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
         case 'n': o->include_dir = optarg; break;
         case 'R': o->restore = 1; break;
+        case 'j': o->json = 1; break;
         case 'C': o->compile_seconds = num(optarg, "--compile-seconds"); break;
         case 'M': o->mem_mb = num(optarg, "--mem-mb"); break;
         case 'S':
@@ -118,6 +132,96 @@ static int check_geometry(const opts *o) {
         return -1;
     }
     return 0;
+}
+
+/* One line of compiler output, "PATH:LINE[:COL]: KIND: MESSAGE", as an
+ * object; NULL for a line of another shape (e.g. "In file included"). */
+static cJSON *diagnostic(const char *line, size_t len) {
+    static const char *kinds[] = {"error", "warning", "note"};
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, ": %s: ", kinds[k]);
+        char *at = strstr(buf, tag);
+        if (!at) continue;
+        *at = 0; /* buf is now PATH:LINE[:COL]; the numbers are read from the end */
+        long nums[2] = {0, 0};
+        int n = 0;
+        char *colon;
+        while (n < 2 && (colon = strrchr(buf, ':')) && colon[1] >= '0' && colon[1] <= '9' &&
+               colon[1 + strspn(colon + 1, "0123456789")] == 0) {
+            nums[n++] = strtol(colon + 1, NULL, 10);
+            *colon = 0;
+        }
+        if (n == 0) return NULL;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "file", buf);
+        cJSON_AddNumberToObject(d, "line", (double)nums[n - 1]);
+        if (n == 2) cJSON_AddNumberToObject(d, "column", (double)nums[0]);
+        cJSON_AddStringToObject(d, "kind", kinds[k]);
+        cJSON_AddStringToObject(d, "message", at + strlen(tag));
+        return d;
+    }
+    return NULL;
+}
+
+/* Prints o (and frees it) as the one line of --json output. */
+static void print_json(cJSON *o) {
+    char *text = cJSON_PrintUnformatted(o);
+    if (text) puts(text);
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* A compile failure: the compiler's text on stderr, or with --json an
+ * object with every diagnostic line split into its parts. */
+static int report_compile_error(const opts *o, const char *err) {
+    if (!o->json) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    cJSON *r = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    cJSON_AddBoolToObject(r, "ok", 0);
+    cJSON_AddStringToObject(r, "file", o->display);
+    for (const char *line = err; *line;) {
+        size_t len = strcspn(line, "\n");
+        cJSON *d = diagnostic(line, len);
+        if (d) cJSON_AddItemToArray(list, d);
+        line += len + (line[len] == '\n');
+    }
+    cJSON_AddItemToObject(r, "diagnostics", list);
+    cJSON_AddStringToObject(r, "text", err);
+    print_json(r);
+    return 1;
+}
+
+static void report_render(const opts *o, const char *out, const kn_program *p, const kn_cart *c,
+                          const kn_render_stats *st) {
+    double x = st->wall_s > 0 ? o->seconds / st->wall_s : 0;
+    double xp = st->process_s > 0 ? o->seconds / st->process_s : 0;
+    if (!o->json) {
+        fprintf(stderr,
+                "rendered %s: %.3f s, %d Hz, %d ch, compile %.2f ms, %.0fx real time "
+                "(process %.0fx)%s\n",
+                out, o->seconds, (int)c->ctx.rate, c->ctx.channels, p->compile_ms, x, xp,
+                st->nonfinite ? ", NaN/Inf samples replaced by 0" : "");
+        return;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "ok", 1);
+    cJSON_AddStringToObject(r, "file", o->display);
+    cJSON_AddStringToObject(r, "output", out);
+    cJSON_AddNumberToObject(r, "seconds", o->seconds);
+    cJSON_AddNumberToObject(r, "frames", (double)st->frames);
+    cJSON_AddNumberToObject(r, "rate", c->ctx.rate);
+    cJSON_AddNumberToObject(r, "channels", c->ctx.channels);
+    cJSON_AddNumberToObject(r, "block", c->ctx.block);
+    cJSON_AddNumberToObject(r, "compile_ms", p->compile_ms);
+    cJSON_AddNumberToObject(r, "realtime_x", x);
+    cJSON_AddNumberToObject(r, "process_x", xp);
+    cJSON_AddNumberToObject(r, "nonfinite", (double)st->nonfinite);
+    print_json(r);
 }
 
 /* Offline: private memory laid out like the deck segments. */
@@ -152,10 +256,8 @@ static int run_render(const opts *o) {
     size_t mem = (size_t)(o->mem_mb * 1048576);
     kn_sandbox_fpu(); /* as in live mode: the same samples */
     kn_sandbox_compile_limits(o->compile_seconds, mem);
-    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
+    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
+        return report_compile_error(o, err);
     kn_sandbox_run_limits(mem);
     kn_sandbox_seccomp();
     /* As live: relative paths in the code (samples) mean the patch's
@@ -172,7 +274,9 @@ static int run_render(const opts *o) {
         if (chdir(dir[0] ? dir : "/")) perror("kanon render: cannot enter the patch's directory");
     }
     kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
-    int rc = kn_render_file(&prog, &c, o->seconds, out) ? 1 : 0;
+    kn_render_stats st;
+    int rc = kn_render_file(&prog, &c, o->seconds, out, &st) ? 1 : 0;
+    if (!rc) report_render(o, out, &prog, &c, &st);
     kn_program_free(&prog);
     kn_cart_free(&c);
     free(state);
@@ -184,12 +288,19 @@ static int run_check(const opts *o) {
     kn_program prog;
     char err[8192];
     kn_sandbox_compile_limits(o->compile_seconds, (size_t)(o->mem_mb * 1048576));
-    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
+    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
+        return report_compile_error(o, err);
+    if (o->json) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddBoolToObject(r, "ok", 1);
+        cJSON_AddStringToObject(r, "file", o->display);
+        cJSON_AddNumberToObject(r, "compile_ms", prog.compile_ms);
+        cJSON_AddBoolToObject(r, "setup", prog.setup != NULL);
+        print_json(r);
+    } else {
+        printf("%s: ok (compiled in %.2f ms%s)\n", o->display, prog.compile_ms,
+               prog.setup ? "" : ", no setup()");
     }
-    printf("%s: ok (compiled in %.2f ms%s)\n", o->display, prog.compile_ms,
-           prog.setup ? "" : ", no setup()");
     kn_program_free(&prog);
     return 0;
 }

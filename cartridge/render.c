@@ -112,7 +112,8 @@ static void interleave(float *const *in, float *restrict dst, int n, int chs) {
         for (int ch = 0; ch < chs; ch++) dst[i * chs + ch] = in[ch][i];
 }
 
-int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path) {
+int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path,
+                   kn_render_stats *st) {
     SF_INFO info = {.samplerate = (int)c->ctx.rate,
                     .channels = c->ctx.channels,
                     .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
@@ -160,13 +161,9 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
         fprintf(stderr, "kanon render: error: closing %s failed\n", out_path);
         rc = -1;
     }
-    double wall = (double)(kn_now_ns() - t0) / 1e9;
-    if (!rc)
-        fprintf(stderr,
-                "rendered %s: %.3f s, %d Hz, %d ch, compile %.2f ms, %.0fx real time "
-                "(process %.0fx)%s\n",
-                out_path, seconds, (int)c->ctx.rate, chs, p->compile_ms,
-                wall > 0 ? seconds / wall : 0, busy ? seconds / ((double)busy / 1e9) : 0,
-                c->nonfinite ? ", NaN/Inf samples replaced by 0" : "");
+    *st = (kn_render_stats){.frames = done,
+                            .nonfinite = c->nonfinite,
+                            .wall_s = (double)(kn_now_ns() - t0) / 1e9,
+                            .process_s = (double)busy / 1e9};
     return rc;
 }

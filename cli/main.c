@@ -141,13 +141,17 @@ static const command commands[] = {
      "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
-     "                    [--block N] [--set NAME=VALUE]...\n"
+     "                    [--block N] [--set NAME=VALUE]... [--json]\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
      "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
+     "--json prints {ok,file,output,seconds,frames,rate,channels,block,compile_ms,\n"
+     "realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},
     {"check", cmd_check, "compile FILE.c only; report errors as file:line: error:",
-     "usage: kanon check FILE.c\n"
+     "usage: kanon check FILE.c [--json]\n"
      "Exit 0 if it compiles, 1 with the compiler's message if not. Needs no conductor.\n"
+     "--json prints {ok,file,compile_ms,setup}, or on an error {ok:false,file,text,\n"
+     "diagnostics:[{file,line,column,kind,message}]} (column where it is known).\n"
      "example: kanon check my.c\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -48,7 +48,9 @@ int cmd_render(int argc, char **argv) {
             has_out = 1;
         else if (!strcmp(argv[i], "--seconds"))
             has_seconds = 1;
-        if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || !strcmp(argv[i - 1], "--")))
+        /* FILE: the first word that is not an option's value (--json has none) */
+        if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || !strcmp(argv[i - 1], "--") ||
+                                  !strcmp(argv[i - 1], "--json")))
             file = file ? file : argv[i];
     }
     if (!file) {
@@ -74,11 +76,22 @@ int cmd_render(int argc, char **argv) {
     return rc;
 }
 
+/* kanon check FILE [--json]  ->  kanon-cartridge check FILE [--json] */
 int cmd_check(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "kanon check: error: give one FILE.c\n");
+    const char *file = NULL;
+    int json = 0, bad = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (argv[i][0] == '-' || file)
+            bad = 1;
+        else
+            file = argv[i];
+    }
+    if (!file || bad) {
+        fprintf(stderr, "kanon check: error: give one FILE.c (and optionally --json)\n");
         return KN_EXIT_ERR;
     }
-    char *a[] = {NULL, "check", argv[1], NULL};
+    char *a[] = {NULL, "check", (char *)file, json ? "--json" : NULL, NULL};
     return run_cartridge(a);
 }
