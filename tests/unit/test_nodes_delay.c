@@ -8,7 +8,12 @@
  *     tick/read agree with run.
  *   - comb: impulse response 1 at D, fb at 2D, fb^2 at 3D (no damping).
  *   - allpass: flat magnitude (the impulse response's energy is 1).
- *   - chorus: mix 0 passes the input; output stays bounded with feedback.
+ *   - chorus: mix 0 passes the input; output stays bounded with feedback;
+ *     on a ramp input (which cubic interpolation reproduces exactly) the
+ *     wet output reveals the delay itself: it follows delay + depth *
+ *     sin(2 pi (phase + f t)) ms to 0.01 sample, for chorus and flanger
+ *     settings; with feedback and mix, the output of a noise input equals
+ *     a double-precision implementation of the documented recurrence.
  *   - reverb: the decay of the impulse response (Schroeder backward
  *     integration, -5 to -35 dB, doubled) is the RT60 asked for, +-15%;
  *     both channels ring, differently (stereo spread).
@@ -78,6 +83,9 @@ static void test_comb_allpass(void) {
     CHECK(fabs(out[123] - 0.51f) < 1e-6);
 }
 
+static void check_chorus_delay(double phase, double hz, double depth_ms, double delay_ms);
+static void check_chorus_feedback(void);
+
 static void test_chorus(void) {
     static kn_chorus ch;
     for (int i = 0; i < 48000; i++) in[i] = (float)sin(2 * M_PI * 440 * i / RATE);
@@ -90,6 +98,63 @@ static void test_chorus(void) {
         kn_chorus_run(&ch, in + at, out + at, 64, 2, 2, 3, 0.9f, 0.5f);
     for (int i = 0; i < 48000; i++) peak = fmax(peak, fabs(out[i]));
     CHECK(isfinite(peak) && peak < 10 && peak > 0.1);
+    check_chorus_delay(0, 0.8, 3, 15);     /* chorus */
+    check_chorus_delay(0.25, 0.3, 1.5, 2); /* flanger */
+    check_chorus_feedback();
+}
+
+/* The documented delay of a chorus at sample n, in samples. */
+static double chorus_delay(double n, double phase, double hz, double depth_ms, double delay_ms) {
+    return RATE / 1000 * (delay_ms + depth_ms * sin(2 * M_PI * (phase + hz * n / RATE)));
+}
+
+/* Mix 1, no feedback, input x[n] = n: the output is n - d(n), so the
+ * delay the node applied can be read off every sample. */
+static void check_chorus_delay(double phase, double hz, double depth_ms, double delay_ms) {
+    static kn_chorus ch;
+    int n = 24000;
+    for (int i = 0; i < n; i++) in[i] = (float)i;
+    kn_chorus_init(&ch, RATE, phase);
+    for (int at = 0; at < n; at += 64)
+        kn_chorus_run(&ch, in + at, out + at, 64, (float)hz, (float)depth_ms, (float)delay_ms, 0,
+                      1);
+    double worst = 0;
+    for (int i = 4096; i < n; i++) { /* past the first fill of the buffer */
+        double d = (double)i - out[i];
+        worst = fmax(worst, fabs(d - chorus_delay(i, phase, hz, depth_ms, delay_ms)));
+    }
+    CHECK(worst < 0.01);
+    if (worst >= 0.01) printf("  chorus delay off by %.4f samples\n", worst);
+}
+
+/* x at fractional index t, Catmull-Rom through the 4 samples around it. */
+static double catmull_rom(const double *x, double t) {
+    int i = (int)floor(t);
+    double u = t - i, a = x[i - 1], b = x[i], c = x[i + 1], d = x[i + 2];
+    return b + 0.5 * u * (c - a + u * (2 * a - 5 * b + 4 * c - d + u * (3 * (b - c) + d - a)));
+}
+
+/* With feedback and mix: w[n] = x[n] + fb * y[n], y[n] = w(n - d(n)),
+ * out[n] = x[n] + mix * (y[n] - x[n]), in double precision. */
+static void check_chorus_feedback(void) {
+    static kn_chorus ch;
+    static double w[LEN];
+    int n = 24000, pad = 256; /* more than the longest delay (4 ms) */
+    double fb = 0.7, mix = 0.6, hz = 1.5, depth = 1.0, delay = 3.0, phase = 0.1, worst = 0;
+    for (int i = 0; i < n; i++) in[i] = (float)((i * 7919 % 1000) / 500.0 - 1);
+    kn_chorus_init(&ch, RATE, phase);
+    for (int at = 0; at < n; at += 64)
+        kn_chorus_run(&ch, in + at, out + at, 64, (float)hz, (float)depth, (float)delay, (float)fb,
+                      (float)mix);
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < n; i++) {
+        double y = catmull_rom(w, pad + i - chorus_delay(i, phase, hz, depth, delay));
+        w[pad + i] = in[i] + fb * y;
+        double ref = in[i] + mix * (y - in[i]);
+        worst = fmax(worst, fabs(ref - out[i]));
+    }
+    CHECK(worst < 1e-4);
+    if (worst >= 1e-4) printf("  chorus with feedback off by %.2e\n", worst);
 }
 
 /* RT60 from the energy decay curve of y[0..n). */
