@@ -14,6 +14,7 @@
 #   - its parameters, on a live deck (`kanon params DECK --json`), have the
 #     names, ranges and defaults of the Faust UI (checked against values
 #     written here from the .dsp sources, and against the driver's list);
+#     a number entry (nentry) too, and its --set value is heard;
 #   - a Faust error is reported as FILE:LINE: error: ... with exit 1 by
 #     check, render and play, and a broken save of a playing .dsp is refused
 #     while the old version plays on;
@@ -240,6 +241,23 @@ except Fail as e:
     sys.exit(1)
 PY
 kanon stop fxlive >/dev/null 2>&1
+
+# --- a number entry (nentry) is a parameter like a slider: name, range,
+# default on a live deck (where kanon set accepts it); --set picks the harmonic heard
+printf 'import("stdfaust.lib");\nn = nentry("harmonic", 2, 1, 8, 1);\nprocess = os.osc(110 * n) * 0.3;\n' >"$T/entry.dsp"
+kanon render "$T/entry.dsp" --seconds 1 -o "$T/entry2.wav" 2>/dev/null || fail "render entry.dsp"
+kanon render "$T/entry.dsp" --seconds 1 --set harmonic=5 -o "$T/entry5.wav" 2>/dev/null || fail "render --set harmonic=5"
+near "$(wav "$T/entry2.wav" freq)" 220 1 || fail "nentry default 2: $(wav "$T/entry2.wav" freq) Hz, want 220"
+near "$(wav "$T/entry5.wav" freq)" 550 1 || fail "--set harmonic=5: $(wav "$T/entry5.wav" freq) Hz, want 550"
+kanon play "$T/entry.dsp" --deck fxentry --no-watch >/dev/null 2>&1 || fail "play entry.dsp"
+kanon params fxentry --json | python3 -c '
+import json, sys
+p = [(q["name"], q["min"], q["max"], q["default"]) for q in json.load(sys.stdin)]
+sys.exit(0 if p == [("harmonic", 1, 8, 2)] else print("FAIL: nentry parameters", p) or 1)' ||
+    fail "the nentry is not the parameter harmonic 1..8, default 2"
+kanon set fxentry.harmonic 3 >/dev/null || fail "kanon set fxentry.harmonic 3"
+kanon stop fxentry >/dev/null 2>&1
+ok "nentry(\"harmonic\", 2, 1, 8, 1): parameter harmonic 1..8 default 2; 220 Hz, 550 Hz with --set harmonic=5"
 
 # --- state across a swap (a fresh conductor: nothing else in the recording)
 kanon down >/dev/null 2>&1
