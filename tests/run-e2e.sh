@@ -3,7 +3,10 @@
 # instance, KANON_E2E_JOBS at a time (default 2). Tests are isolated
 # (KANON_INSTANCE, a private temp dir, a private jackd name), and most of
 # their time is spent listening in real time, so two run side by side
-# without disturbing each other. The longest (test_faults) starts first.
+# without disturbing each other. The longest (test_faults) starts first and
+# the CPU-heavy ones (Faust and gcc builds, renders of every example) come
+# last, so that they do not run beside the fault storm: on a busy 2-core
+# machine a cartridge starved for 50 ms looks hung to the storm's checks.
 # Prints PASS/FAIL/SKIP per test as each ends and a closing
 # "N passed, N failed" line; exits 1 if any failed.
 cd "$(dirname "$0")/.." || exit 2
@@ -13,10 +16,14 @@ jobs=${KANON_E2E_JOBS:-2}
 out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-# test_faults first: it is a quarter of the whole run.
+# test_faults first: it is a quarter of the whole run; the heavy ones last.
+first="test_faults" last="test_faust test_examples"
 ordered=()
-for t in "${tests[@]}"; do [[ $t == */test_faults.sh ]] && ordered+=("$t"); done
-for t in "${tests[@]}"; do [[ $t != */test_faults.sh ]] && ordered+=("$t"); done
+for t in "${tests[@]}"; do [[ " $first " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
+for t in "${tests[@]}"; do
+    [[ " $first $last " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
+done
+for t in "${tests[@]}"; do [[ " $last " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
 
 run_one() { # test -> $out/NAME.{log,rc,ms}
     local t=$1 name start

@@ -14,7 +14,7 @@
 #     `--osc-host` names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/control/lib.sh"
-trap 'kanon --instance "$KANON_INSTANCE-w" down >/dev/null 2>&1; cleanup' EXIT
+trap 'kanon --instance "$KANON_INSTANCE-w" down >/dev/null 2>&1; ctl_cleanup' EXIT
 # py EXPR < JSON: exits 1 (and says so) unless EXPR holds for the object j
 py() { python3 -c "import json,os,sys; j=json.load(sys.stdin); E=os.environ; sys.exit(0 if ($1) else 1)"; }
 expect() { # expect 'EXPR' CMD...: CMD prints one JSON object for which EXPR holds
