@@ -38,7 +38,7 @@ CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak bench format clean tools
+.PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak valgrind bench format clean tools
 all: $(PROGS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -104,6 +104,10 @@ fuzz: all
 
 soak: all
 	@tests/soak.sh
+
+# The release binaries under memcheck (the unit tests use ASan/UBSan instead).
+valgrind: all
+	@tests/valgrind.sh
 
 test: deps
 	$(MAKE) all

@@ -50,9 +50,11 @@ typedef struct kn_mix_deck {
     kn_ring_view ring;        /* set by control before state becomes PLAY */
     _Atomic uint32_t prefill; /* frames needed before (re)starting; control may change it */
     /* audio-thread private */
-    int playing;     /* reading (1) or waiting for data (0) */
-    int started;     /* has played once: later starts fade in */
-    uint32_t fade_i; /* fade-in progress, frames */
+    int playing;                 /* reading (1) or waiting for data (0) */
+    int started;                 /* has played once: later starts fade in */
+    uint32_t fade_i;             /* fade-in progress, frames */
+    float last[KN_MAX_CHANNELS]; /* the last frame it played: held and faded if the ring
+                                  * runs dry with less than a fade left */
     /* counters: written by audio, read by control */
     _Atomic uint64_t underruns, nonfinite, frames, corrupt;
     _Atomic uint32_t fault;    /* enum kn_fault, set by audio when it faults the deck */

@@ -139,7 +139,9 @@ static void ramp(float *x, int n, int ch, float g0, float dg) {
 }
 
 /* Reads up to `frames` of one deck into m->scratch; returns frames that
- * carry sound (the rest of the chunk is silence for this deck). */
+ * carry sound (the rest of the chunk is silence for this deck). A deck
+ * that runs dry fades out over m->fade_frames (~1 ms), if need be on its
+ * last frame held: an empty ring at a chunk boundary must not click. */
 static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     int ch = m->channels, fade = m->fade_frames;
     uint32_t avail = kn_ring_readable(&d->ring);
@@ -183,14 +185,24 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
         ramp(m->scratch, n, ch, (float)d->fade_i / (float)fade, 1.0f / (float)fade);
         d->fade_i += (uint32_t)n;
     }
-    if (take < frames) { /* ran dry: fade out what we have */
-        int n = take < fade ? take : fade;
-        ramp(m->scratch + (take - n) * ch, n, ch, 1.0f, -1.0f / (float)(n ? n : 1));
+    int heard = take;
+    if (take < frames) {    /* ran dry: fade out */
+        if (take >= fade) { /* over the last `fade` frames it has */
+            ramp(m->scratch + (take - fade) * ch, fade, ch, 1.0f, -1.0f / (float)fade);
+        } else { /* too few (maybe none): its last frame held, so the fade is whole */
+            heard = fade < frames ? fade : frames;
+            const float *hold = take ? m->scratch + (take - 1) * ch : d->last;
+            for (int i = take; i < heard; i++)
+                for (int c = 0; c < ch; c++) m->scratch[i * ch + c] = hold[c];
+            ramp(m->scratch, heard, ch, 1.0f, -1.0f / (float)heard);
+        }
         d->playing = 0;
         atomic_fetch_add_explicit(&d->underruns, 1, memory_order_relaxed);
+    } else {
+        for (int c = 0; c < ch; c++) d->last[c] = m->scratch[(take - 1) * ch + c];
     }
     atomic_fetch_add_explicit(&d->frames, (uint64_t)take, memory_order_relaxed);
-    return take;
+    return heard;
 }
 
 /* Applies the deck's gains to m->scratch (n frames) and adds it to master;

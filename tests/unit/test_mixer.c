@@ -206,6 +206,38 @@ static void test_underrun_fade(void) {
     free(a.seg);
 }
 
+/* Running dry with less than a fade left (none, or 10 frames): the fade
+ * still lasts m.fade_frames, on the last frame held, and the output moves
+ * by no more than a fade step (plus the sine's own step) per sample. */
+static void test_dry_at_boundary(void) {
+    for (int left = 0; left <= 10; left += 10) {
+        kn_mix m;
+        CHECK(kn_mix_init(&m, CH, 48000) == 0);
+        int fade = m.fade_frames;
+        fake_deck a;
+        deck_open(&m, 1, &a, 256);
+        push(&a, 400 + left, sine);
+        float out[KN_MIX_CHUNK * CH], prev;
+        kn_mix_run(&m, out, 200);
+        kn_mix_run(&m, out, 200); /* the ring holds `left` frames now */
+        prev = out[199 * CH];
+        CHECK(prev == sine(399));
+        kn_mix_run(&m, out, 200);
+        CHECK(atomic_load(&m.deck[1].underruns) == 1);
+        float held = sine(399 + (uint64_t)left), maxstep = 0;
+        for (int i = 0; i < fade; i++) {
+            maxstep = fmaxf(maxstep, fabsf(out[i * CH] - prev));
+            prev = out[i * CH];
+        }
+        CHECK(maxstep <= 0.3f / (float)fade + 0.3f * 0.05f /* the sine's own step */ + 1e-6f);
+        CHECK(fabsf(out[(fade - 1) * CH]) <= fabsf(held) / (float)fade + 1e-6f); /* ~0 */
+        CHECK(fabsf(out[(fade / 2) * CH]) >= fabsf(held) * 0.4f);                /* not a cut */
+        for (int i = fade; i < 200; i++) CHECK(out[i * CH] == 0);
+        kn_mix_free(&m);
+        free(a.seg);
+    }
+}
+
 static void test_corrupt_and_stop(void) {
     kn_mix m;
     CHECK(kn_mix_init(&m, CH, 48000) == 0);
@@ -293,6 +325,7 @@ int main(void) {
     test_nonfinite();
     test_limiter();
     test_underrun_fade();
+    test_dry_at_boundary();
     test_corrupt_and_stop();
     printf("test_mixer: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
