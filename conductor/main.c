@@ -23,9 +23,11 @@
 #include "conductor.h"
 #include "osc.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,16 +274,27 @@ int main(int argc, char **argv) {
         c.osc_port = 0;
     }
     int sfd = signalfd(-1, &stops, SFD_CLOEXEC | SFD_NONBLOCK);
-    char ready[2048];
-    snprintf(ready, sizeof ready,
-             "{\"ok\":true,\"pid\":%d,\"backend\":\"%s\",\"rate\":%d,\"channels\":%d,"
-             "\"block\":%d,\"device_latency_ms\":%.2f,\"ring_target_ms\":%.2f,"
-             "\"socket\":\"%s\",\"log\":\"%s\",\"osc\":\"%s:%d\"}",
-             getpid(), kn_audio_backend(c.audio), c.rate, c.channels, c.block,
-             kn_audio_latency(c.audio) * 1000, c.target * 1000.0 / c.rate, c.sock_path, c.log_path,
-             c.osc_port ? c.osc_host : "off", c.osc_port);
-    kn_log("conductor up: %s (%s)", ready, kn_audio_why(c.audio));
+    char osc[80];
+    snprintf(osc, sizeof osc, "%s:%d", c.osc_port ? c.osc_host : "off", c.osc_port);
+    cJSON *up = cJSON_CreateObject();
+    cJSON_AddBoolToObject(up, "ok", 1);
+    cJSON_AddNumberToObject(up, "pid", getpid());
+    cJSON_AddStringToObject(up, "backend", kn_audio_backend(c.audio));
+    cJSON_AddStringToObject(up, "backend_choice", kn_audio_why(c.audio));
+    cJSON_AddNumberToObject(up, "rate", c.rate);
+    cJSON_AddNumberToObject(up, "channels", c.channels);
+    cJSON_AddNumberToObject(up, "block", c.block);
+    cJSON_AddNumberToObject(up, "device_latency_ms", round(kn_audio_latency(c.audio) * 1e5) / 100);
+    cJSON_AddNumberToObject(up, "ring_target_ms", round(c.target * 1e5 / c.rate) / 100);
+    cJSON_AddStringToObject(up, "socket", c.sock_path);
+    cJSON_AddStringToObject(up, "log", c.log_path);
+    cJSON_AddStringToObject(up, "osc", osc);
+    char *ready = cJSON_PrintUnformatted(up);
+    cJSON_Delete(up);
+    if (!ready) return fail_start(o.ready_fd, "out of memory"), 1;
+    kn_log("conductor up: %s", ready);
     tell_ready(o.ready_fd, ready);
+    free(ready);
     event_loop(&c, sfd);
     shutdown_all(&c);
     kn_log("conductor down");

@@ -10,11 +10,13 @@
 #     completes `kanon pl` to play and `kanon stop ` to the running decks;
 #   - OSC feedback follows a `kanon set --ramp` glide (several values in
 #     between, not just the end); a playing deck's DSP load is above 0 %;
+#   - `kanon up --json` with --backend auto names every backend it tried,
+#     in order, each with the reason it was refused, up to the one it took;
 #   - the OSC listener is on 127.0.0.1 by default (ss), and on the address
 #     `--osc-host` names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/control/lib.sh"
-trap 'kanon --instance "$KANON_INSTANCE-w" down >/dev/null 2>&1; ctl_cleanup' EXIT
+trap 'kanon --instance "$KANON_INSTANCE-w" down >/dev/null 2>&1; kanon --instance "$KANON_INSTANCE-a" down >/dev/null 2>&1; ctl_cleanup' EXIT
 # py EXPR < JSON: exits 1 (and says so) unless EXPR holds for the object j
 py() { python3 -c "import json,os,sys; j=json.load(sys.stdin); E=os.environ; sys.exit(0 if ($1) else 1)"; }
 expect() { # expect 'EXPR' CMD...: CMD prints one JSON object for which EXPR holds
@@ -94,6 +96,18 @@ kanon --instance "$KANON_INSTANCE-w" status --json | py 'j["osc_host"]=="0.0.0.0
     fail "status should show osc_host 0.0.0.0"
 expect 'j["was_running"]' kanon --instance "$KANON_INSTANCE-w" down --json
 ok "OSC on 127.0.0.1 by default, on 0.0.0.0 when asked"
+
+# --- --backend auto says what it tried: every backend before the one it
+# picked, each with its reason (on a machine without sound: dummy, last)
+A="$KANON_INSTANCE-a"
+kanon --instance "$A" up --osc-port 0 --json >"$T/auto.json" || fail "up (auto): $(cat "$T/auto.json")"
+kanon --instance "$A" down >/dev/null
+py 'j["backend_choice"].split("; ")[-1] == j["backend"] + ": ok" and
+    [x.split(":")[0] for x in j["backend_choice"].split("; ")] ==
+    ["jack", "pulseaudio", "alsa", "dummy"][:len(j["backend_choice"].split("; "))] and
+    all(": " in x for x in j["backend_choice"].split("; "))' <"$T/auto.json" ||
+    fail "up --json (auto) should say what it tried: $(cat "$T/auto.json")"
+ok "auto: $(python3 -c 'import json,sys; print(json.load(sys.stdin)["backend_choice"])' <"$T/auto.json")"
 
 expect 'j["deck"]=="sine" and j["stopped"]' kanon stop sine --json
 expect 'j["instance"]==E["KANON_INSTANCE"] and j["was_running"]' kanon down --json
