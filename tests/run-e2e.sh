@@ -4,7 +4,8 @@
 # (KANON_INSTANCE, a private temp dir, a private jackd name), and most of
 # their time is spent listening in real time, so two run side by side
 # without disturbing each other. The longest (test_faults) starts first and
-# the CPU-heavy ones (Faust and gcc builds, renders of every example) come
+# the CPU-heavy ones (Faust and gcc builds, renders of every example, 16
+# decks at once) come
 # last, so that they do not run beside the fault storm: on a busy 2-core
 # machine a cartridge starved for 50 ms looks hung to the storm's checks.
 # Prints PASS/FAIL/SKIP per test as each ends and a closing
@@ -17,7 +18,7 @@ out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 # test_faults first: it is a quarter of the whole run; the heavy ones last.
-first="test_faults" last="test_faust test_examples"
+first="test_faults" last="test_faust test_examples test_limits"
 ordered=()
 for t in "${tests[@]}"; do [[ " $first " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
 for t in "${tests[@]}"; do
