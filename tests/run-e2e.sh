@@ -5,9 +5,9 @@
 # their time is spent listening in real time, so two run side by side
 # without disturbing each other. The longest (test_faults) starts first and
 # the CPU-heavy ones (Faust and gcc builds, renders of every example, 16
-# decks at once) come
-# last, so that they do not run beside the fault storm: on a busy 2-core
-# machine a cartridge starved for 50 ms looks hung to the storm's checks.
+# decks at once) come last, so that they do not run beside the fault
+# storm: on a busy 2-core machine a cartridge starved for 50 ms looks hung
+# to the storm's checks.
 # Prints PASS/FAIL/SKIP per test as each ends and a closing
 # "N passed, N failed" line; exits 1 if any failed.
 cd "$(dirname "$0")/.." || exit 2
