@@ -7,6 +7,8 @@
 #     matches the recording, and the deck meter (after the deck's gain, before
 #     the master's) matches the recording + 3 dB, both within 0.5 dB;
 #   - `kanon meters` (table) names the deck; the JSON of meters and status parses;
+#   - `kanon meters --watch` redraws about 20 times a second (10..50 frames
+#     counted in 2 s);
 #   - `kanon meters --watch` in a terminal (tmux) draws bars (`#`) for the deck,
 #     with its peak/RMS figures, and the master; Ctrl-C (SIGINT through the
 #     terminal) ends it with exit status 0 and the alternate screen is left.
@@ -110,4 +112,12 @@ wait_for test -s "$T/watch.rc" || fail "meters --watch did not quit on Ctrl-C"
 [ "$(cat "$T/watch.rc")" = exit=0 ] || fail "meters --watch after Ctrl-C: $(cat "$T/watch.rc"): $(cat "$T/watch.err")"
 screen
 grep -q '\[#' "$T/screen.txt" && fail "meters --watch left its bars on the screen: $(cat "$T/screen.txt")"
+
+# the redraw rate: "about 20 a second" -- each frame starts with cursor-home.
+# The bounds are wide (a loaded machine draws late, never early): 2 s must
+# hold at least 10 frames (not a 1 Hz poll) and at most 50 (not a busy loop).
+timeout -s INT 2 kanon meters --watch >"$T/frames.bin" 2>&1
+frames=$(python3 -c "import sys; print(open(sys.argv[1], 'rb').read().count(b'\x1b[H'))" "$T/frames.bin")
+[ "$frames" -ge 10 ] && [ "$frames" -le 50 ] || fail "meters --watch drew $frames frames in 2 s, want about 40"
+ok "meters --watch redraws $frames times in 2 s"
 ok "Ctrl-C ends meters --watch with exit status 0 and restores the screen"
