@@ -5,7 +5,8 @@
 #   1. a save with an undeclared identifier: an "error" event in
 #      `kanon log --json` names FILE:LINE: error: (the line tcc reports for
 #      an undeclared identifier is the line of its use); the deck stays on
-#      version 1 with the same cartridge;
+#      version 1 with the same cartridge, and `kanon status` (JSON and
+#      table) shows the error as the last event;
 #   2. the fix (phase660.c) swaps in: version 2;
 #   3. three versions whose test render produces NaN/Inf: NaN after 300
 #      frames (0/0), NaN at once (sqrtf of a negative), +Inf (1/0). Each is
@@ -65,6 +66,10 @@ try:
     ln = next(i for i, l in enumerate(lines) if "float v = 0.2f * sinf" in l)
     lines[ln] = lines[ln].replace("0.2f * sinf", "gain_not_declared * sinf")
     refuse("\n".join(lines), "undeclared identifier", "%s:%d: error:" % (path, ln + 1))
+    # kanon status shows it too: the deck's last event, and its text table
+    want = "%s:%d: error:" % (path, ln + 1)
+    if want not in deck(name)["last_event"] or want not in kanon("status"):
+        raise Fail("kanon status does not show %r: %r" % (want, deck(name)["last_event"]))
     advance(name, 24000)  # the old code keeps playing through the error
     if deck(name)["version"] != 1:
         raise Fail("version changed after the error")
