@@ -138,10 +138,23 @@ static void ramp(float *x, int n, int ch, float g0, float dg) {
         for (int c = 0; c < ch; c++) x[i * ch + c] *= g0 + dg * (float)i;
 }
 
+/* Fades m->scratch out over m->fade_frames (~1 ms; less only where the
+ * chunk ends first) from frame `from`, and returns where the sound now
+ * ends. m->scratch holds `have` frames; where the fade outlasts them it
+ * goes on over the last of them held (over `last`, the deck's last frame
+ * heard, if there are none), so that a deck running dry or stopped at a
+ * chunk boundary does not click. */
+static int fade_out(kn_mix *m, const float *last, int from, int have, int frames) {
+    int ch = m->channels, len = m->fade_frames < frames - from ? m->fade_frames : frames - from;
+    const float *hold = have ? m->scratch + (have - 1) * ch : last;
+    for (int i = have; i < from + len; i++)
+        for (int c = 0; c < ch; c++) m->scratch[i * ch + c] = hold[c];
+    ramp(m->scratch + from * ch, len, ch, 1.0f, -1.0f / (float)len);
+    return from + len;
+}
+
 /* Reads up to `frames` of one deck into m->scratch; returns frames that
- * carry sound (the rest of the chunk is silence for this deck). A deck
- * that runs dry fades out over m->fade_frames (~1 ms), if need be on its
- * last frame held: an empty ring at a chunk boundary must not click. */
+ * carry sound (the rest of the chunk is silence for this deck). */
 static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     int ch = m->channels, fade = m->fade_frames;
     uint32_t avail = kn_ring_readable(&d->ring);
@@ -186,16 +199,8 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
         d->fade_i += (uint32_t)n;
     }
     int heard = take;
-    if (take < frames) {    /* ran dry: fade out */
-        if (take >= fade) { /* over the last `fade` frames it has */
-            ramp(m->scratch + (take - fade) * ch, fade, ch, 1.0f, -1.0f / (float)fade);
-        } else { /* too few (maybe none): its last frame held, so the fade is whole */
-            heard = fade < frames ? fade : frames;
-            const float *hold = take ? m->scratch + (take - 1) * ch : d->last;
-            for (int i = take; i < heard; i++)
-                for (int c = 0; c < ch; c++) m->scratch[i * ch + c] = hold[c];
-            ramp(m->scratch, heard, ch, 1.0f, -1.0f / (float)heard);
-        }
+    if (take < frames) { /* ran dry: fade out over its last frames */
+        heard = fade_out(m, d->last, take > fade ? take - fade : 0, take, frames);
         d->playing = 0;
         atomic_fetch_add_explicit(&d->underruns, 1, memory_order_relaxed);
     } else {
@@ -257,7 +262,6 @@ static void fault_restart(kn_mix_deck *d) {
 
 static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_meter_rec *rec,
                      int slot) {
-    int ch = m->channels;
     int st = atomic_load_explicit(&d->state, memory_order_acquire);
     if (st == KN_MIX_PLAY) d->silenced = 0;
     if (st == KN_MIX_FAULTED && !d->playing) {
@@ -271,19 +275,17 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         return;
     }
     int n = deck_pull(m, d, frames);
-    if (atomic_load_explicit(&d->state, memory_order_acquire) == KN_MIX_FAULTED) {
-        /* faulted now or by control: fade out what this chunk has, once */
-        int f = n < m->fade_frames ? n : m->fade_frames;
-        ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
-        n = f;
+    int faulted = atomic_load_explicit(&d->state, memory_order_acquire) == KN_MIX_FAULTED;
+    if ((faulted || st == KN_MIX_STOPPING) && d->playing) {
+        /* faulted (now or by control) or stopped: fade out from the chunk's
+         * start; one that just ran dry has faded out already */
+        n = fade_out(m, d->last, 0, n, frames);
         d->playing = 0;
+    }
+    if (faulted) {
         mark_silenced(d); /* at the end of this chunk's fade-out */
         fault_restart(d);
     } else if (st == KN_MIX_STOPPING) {
-        int f = n < m->fade_frames ? n : m->fade_frames;
-        ramp(m->scratch, f, ch, 1.0f, -1.0f / (float)(f ? f : 1));
-        n = f;
-        d->playing = 0;
         atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
     }
     deck_gain_sum(m, d, master, n, rec, slot);
