@@ -364,6 +364,7 @@ cJSON *kn_history_list(const kn_conductor *c, const kn_deck *d);
 /* ----------------------------------------------------------- control */
 
 int kn_control_open(kn_conductor *c, char *err, size_t errlen);
+void kn_conductor_describe(const kn_conductor *c, cJSON *into); /* status head, ready report */
 int kn_control_fd(void);
 void kn_control_handle(kn_conductor *c);
 void kn_control_close(void);

@@ -149,9 +149,9 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     return o;
 }
 
-static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
-    (void)req;
-    cJSON *r = ok_reply();
+/* Who and where the conductor is and how it plays: the head of `status`
+ * and the whole of the ready report that `kanon up` prints. */
+void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "pid", getpid());
     cJSON_AddStringToObject(r, "instance", c->instance);
     cJSON_AddStringToObject(r, "socket", c->sock_path);
@@ -167,6 +167,12 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     cJSON_AddNumberToObject(r, "block", c->block);
     cJSON_AddNumberToObject(r, "device_latency_ms", kn_audio_latency(c->audio) * 1000);
     cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
+}
+
+static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
+    (void)req;
+    cJSON *r = ok_reply();
+    kn_conductor_describe(c, r);
     cJSON_AddNumberToObject(r, "device_underflows", (double)kn_audio_underflows(c->audio));
     cJSON_AddNumberToObject(r, "frames", (double)kn_audio_frames(c->audio));
     cJSON_AddNumberToObject(r, "failovers", kn_audio_failovers(c->audio));

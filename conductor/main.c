@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -278,16 +277,7 @@ int main(int argc, char **argv) {
     snprintf(osc, sizeof osc, "%s:%d", c.osc_port ? c.osc_host : "off", c.osc_port);
     cJSON *up = cJSON_CreateObject();
     cJSON_AddBoolToObject(up, "ok", 1);
-    cJSON_AddNumberToObject(up, "pid", getpid());
-    cJSON_AddStringToObject(up, "backend", kn_audio_backend(c.audio));
-    cJSON_AddStringToObject(up, "backend_choice", kn_audio_why(c.audio));
-    cJSON_AddNumberToObject(up, "rate", c.rate);
-    cJSON_AddNumberToObject(up, "channels", c.channels);
-    cJSON_AddNumberToObject(up, "block", c.block);
-    cJSON_AddNumberToObject(up, "device_latency_ms", round(kn_audio_latency(c.audio) * 1e5) / 100);
-    cJSON_AddNumberToObject(up, "ring_target_ms", round(c.target * 1e5 / c.rate) / 100);
-    cJSON_AddStringToObject(up, "socket", c.sock_path);
-    cJSON_AddStringToObject(up, "log", c.log_path);
+    kn_conductor_describe(&c, up);
     cJSON_AddStringToObject(up, "osc", osc);
     char *ready = cJSON_PrintUnformatted(up);
     cJSON_Delete(up);
