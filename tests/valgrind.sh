@@ -9,27 +9,27 @@
 #     memory, no definite leak. nng's worker threads, which it does not
 #     join at exit, show as "possibly lost" and are not counted.
 # Exits 1 on the first error; prints what ran.
-cd "$(dirname "$0")/.." || exit 2
 command -v valgrind >/dev/null || { echo "valgrind: apt-get install valgrind"; exit 2; }
-export PATH="$PWD/build/bin:$PATH" KANON_INSTANCE="vg$$" XDG_STATE_HOME
-T=$(mktemp -d /tmp/kanon-vg.XXXXXX)
-XDG_STATE_HOME=$T/state
-trap 'kanon down >/dev/null 2>&1; rm -rf "$T"' EXIT
+. "$(dirname "$0")/e2e/lib.sh" # $T, a private instance, PATH, wait_for, cleanup
+cd "$ROOT" || exit 2
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
-fail() { echo "FAIL: $*"; [ -f "$T/vg.log" ] && grep -v 'unhandled amd64-linux syscall\|You may be able\|README_MISSING\|Nevertheless we\|bug_reports' "$T/vg.log" | head -40; exit 1; }
+vgfail() { # fail with valgrind's report (less its notes on seccomp's syscall)
+    grep -v 'unhandled amd64-linux syscall\|You may be able\|README_MISSING\|Nevertheless we\|bug_reports' \
+        "$T/vg.log" 2>/dev/null | head -40
+    fail "$@"
+}
 
 "${VG[@]}" --log-file="$T/vg.log" kanon-cartridge render examples/drums.c -o "$T/d.wav" --seconds 1 2>/dev/null ||
-    fail "kanon-cartridge render"
-"${VG[@]}" --log-file="$T/vg.log" kanon-cartridge check examples/pad.c >/dev/null || fail "kanon-cartridge check"
-"${VG[@]}" --log-file="$T/vg.log" kanon check examples/sine.c --json >/dev/null || fail "kanon check --json"
+    vgfail "kanon-cartridge render"
+"${VG[@]}" --log-file="$T/vg.log" kanon-cartridge check examples/pad.c >/dev/null || vgfail "kanon-cartridge check"
+"${VG[@]}" --log-file="$T/vg.log" kanon check examples/sine.c --json >/dev/null || vgfail "kanon check --json"
 echo "  ok: render, check, kanon check --json"
 
 cp examples/sine.c "$T/v.c"
 "${VG[@]}" --log-file="$T/vg.log" kanon-conductor --backend dummy --instance "$KANON_INSTANCE" \
     --osc-port 0 >"$T/cond.out" 2>&1 &
 vpid=$!
-for _ in $(seq 1 200); do kanon status >/dev/null 2>&1 && break; sleep 0.1; done
-kanon status >/dev/null 2>&1 || fail "the conductor under valgrind did not answer: $(cat "$T/cond.out")"
+wait_for kanon status || wait_for kanon status || fail "the conductor under valgrind did not answer: $(cat "$T/cond.out")"
 kanon play "$T/v.c" >/dev/null || fail "play"
 sleep 1
 sed -i 's/0\.2f \*/0.25f */' "$T/v.c" # a save: hot swap
@@ -48,12 +48,11 @@ void process(kn_ctx *k, float **out, int frames) {
 }
 C
 crashed() { kanon log v 2>/dev/null | grep -q 'SIGSEGV in process(); reverted to version 2'; }
-for _ in $(seq 1 200); do crashed && break; sleep 0.1; done
-crashed || fail "the crash was not reported: $(kanon log v 2>&1 | tail -5)"
+wait_for crashed || wait_for crashed || fail "the crash was not reported: $(kanon log v 2>&1 | tail -5)"
 kanon record stop >/dev/null || fail "record stop"
 kanon down >/dev/null || fail "down"
 wait "$vpid"
 rc=$?
-[ $rc = 0 ] || fail "kanon-conductor under valgrind exited $rc"
+[ $rc = 0 ] || vgfail "kanon-conductor under valgrind exited $rc"
 echo "  ok: conductor session (play, save, set, crash and revert, record, down)"
 echo "valgrind: PASS"
