@@ -14,4 +14,10 @@ static int failures;
         }                                                                                          \
     } while (0)
 
+/* The last line of every test's main(): "ok" or "FAILED", and the exit status. */
+static inline int check_report(void) {
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures != 0;
+}
+
 #endif

@@ -208,6 +208,5 @@ int main(void) {
     test_comb_allpass();
     test_chorus();
     test_reverb();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

@@ -122,6 +122,5 @@ int main(void) {
     test_comp();
     test_limiter();
     test_shape();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

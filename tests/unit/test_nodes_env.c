@@ -193,6 +193,5 @@ int main(void) {
     test_lfo();
     test_smoother_pan();
     test_clock();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

@@ -255,6 +255,5 @@ int main(void) {
     test_svf_glide();
     test_biquad();
     test_ladder();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

@@ -262,6 +262,5 @@ int main(void) {
     test_blep();
     test_wavetable();
     test_noise();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

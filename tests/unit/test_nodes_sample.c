@@ -133,6 +133,5 @@ int main(void) {
     CHECK(kn_sample_load(&k, "none", "/nonexistent/file.wav") == NULL);
     unlink(mono), unlink(stereo);
     for (int i = 0; i < 8; i++) free(regions[i].p);
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }

@@ -209,6 +209,5 @@ int main(void) {
     test_blocks();
     test_pan();
     test_avx2_sse2();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures != 0;
+    return check_report();
 }
