@@ -78,20 +78,9 @@ int cmd_render(int argc, char **argv) {
 
 /* kanon check FILE [--json]  ->  kanon-cartridge check FILE [--json] */
 int cmd_check(int argc, char **argv) {
-    const char *file = NULL;
-    int json = 0, bad = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || file)
-            bad = 1;
-        else
-            file = argv[i];
-    }
-    if (!file || bad) {
-        fprintf(stderr, "kanon check: error: give one FILE.c (and optionally --json)\n");
-        return KN_EXIT_ERR;
-    }
-    char *a[] = {NULL, "check", (char *)file, json ? "--json" : NULL, NULL};
-    return run_cartridge(a);
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 1);
+    if (st) return st;
+    char *cart[] = {NULL, "check", (char *)a.pos[0], a.json ? "--json" : NULL, NULL};
+    return run_cartridge(cart);
 }
