@@ -119,14 +119,22 @@ typedef struct kn_live_opts {
     int restore;     /* a revert after a fault: start from the deck's snapshot */
     double compile_seconds;
     size_t mem_bytes;
+    const char *const *hide; /* directories hidden from the user's code (--hide) */
+    int nhide;
 } kn_live_opts;
 
 void kn_sandbox_compile_limits(double seconds, size_t mem_bytes);
 void kn_sandbox_run_limits(size_t mem_bytes);
 void kn_sandbox_deadline(double seconds);
 int kn_sandbox_seccomp(void);
+/* The whole sandbox (sandbox.c), entered once the code is compiled and
+ * before any of it runs; `hide` names directories to hide besides the
+ * fixed ones. A call the sandbox refuses is reported on report_fd (a
+ * "blocked" report line), or on stderr if it is -1. 0, or a negative
+ * errno with why[] saying what could not be done (the layers that could
+ * be applied are in force). */
+int kn_sandbox_enter(const char *const *hide, int nhide, int report_fd, char *why, size_t n);
 void kn_sandbox_fpu(void);
-int kn_sandbox_realtime(void);
 /* Back to normal priority (a long, one-off render such as the shadow). */
 void kn_sandbox_normal(void);
 int kn_live_run(const kn_live_opts *o);

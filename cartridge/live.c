@@ -2,8 +2,10 @@
  * live.c - a live deck's cartridge: keep the deck's ring filled, and hand
  * it over to a successor without losing, repeating or delaying a frame.
  *
- *   1. map the deck's ring, state, parameter and snapshot segments
- *   2. compile under time and memory limits; enter the sandbox (seccomp);
+ *   1. map the deck's ring, state, parameter and snapshot segments (handed
+ *      over as descriptors) and close the descriptors
+ *   2. compile under time and memory limits; enter the sandbox
+ *      (kn_sandbox_enter: namespaces, capabilities, seccomp);
  *      test-render a few blocks on a private copy of the state and
  *      parameters (NaN/Inf refuses the code); report "compiled" or "error"
  *   3. wait for the ownership token (kanon_shm.h, kn_deck_ctl)
@@ -28,6 +30,7 @@
  */
 #include "cartridge.h"
 #include "futex.h"
+#include "report.h"
 #include "ring.h"
 #include "segment.h"
 
@@ -55,12 +58,13 @@ static uint64_t first_frame; /* where this cartridge took over */
  * which it happened (the conductor measures save-to-takeover with it). */
 static void report(const char *event, const char *message, double ms, double test_ms) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "event", event);
-    cJSON_AddNumberToObject(o, "t", realtime_s());
-    if (!strcmp(event, "running")) cJSON_AddNumberToObject(o, "frame", (double)first_frame);
-    if (message) cJSON_AddStringToObject(o, "message", message);
-    if (ms >= 0) cJSON_AddNumberToObject(o, "ms", ms);
-    if (test_ms >= 0) cJSON_AddNumberToObject(o, "test_ms", test_ms);
+    cJSON_AddStringToObject(o, KN_REPORT_EVENT, event);
+    cJSON_AddNumberToObject(o, KN_REPORT_T, realtime_s());
+    if (!strcmp(event, KN_REPORT_RUNNING))
+        cJSON_AddNumberToObject(o, KN_REPORT_FRAME, (double)first_frame);
+    if (message) cJSON_AddStringToObject(o, KN_REPORT_MESSAGE, message);
+    if (ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_MS, ms);
+    if (test_ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_TEST_MS, test_ms);
     char *s = cJSON_PrintUnformatted(o);
     if (s) {
         size_t n = strlen(s);
@@ -73,7 +77,7 @@ static void report(const char *event, const char *message, double ms, double tes
 }
 
 static void live_fatal(const char *msg) {
-    report("fatal", msg, -1, -1);
+    report(KN_REPORT_FATAL, msg, -1, -1);
     _exit(3);
 }
 
@@ -86,17 +90,20 @@ typedef struct deck {
     float *lane; /* the ring segment's fade lane, interleaved */
 } deck;
 
-static int map_deck(const kn_live_opts *o, deck *m) {
-    char name[KN_PATH_MAX];
-    kn_seg_name(name, o->instance, o->deck, KN_SEG_RING);
-    if (kn_seg_open(name, KN_SEG_RING, (void **)&m->ring, &m->ring_bytes)) return -1;
-    kn_seg_name(name, o->instance, o->deck, KN_SEG_STATE);
-    if (kn_seg_open(name, KN_SEG_STATE, (void **)&m->state, &m->state_bytes)) return -1;
-    kn_seg_name(name, o->instance, o->deck, KN_SEG_PARAM);
-    if (kn_seg_open(name, KN_SEG_PARAM, (void **)&m->params, &m->param_bytes)) return -1;
-    kn_seg_name(name, o->instance, o->deck, KN_SEG_SNAP);
-    if (kn_seg_open(name, KN_SEG_SNAP, (void **)&m->snap, &m->snap_bytes)) return -1;
-    if (m->snap_bytes != m->state_bytes) return -1;
+/* Step 1: the segments arrive as descriptors (KN_FD_SEG); once mapped,
+ * the descriptors are closed, so the user's code holds no handle it could
+ * resize, map again or pass on. */
+static int map_deck(deck *m) {
+    int rc = kn_seg_map(KN_FD_SEG(KN_SEG_RING), KN_SEG_RING, (void **)&m->ring, &m->ring_bytes);
+    if (!rc)
+        rc = kn_seg_map(KN_FD_SEG(KN_SEG_STATE), KN_SEG_STATE, (void **)&m->state, &m->state_bytes);
+    if (!rc)
+        rc =
+            kn_seg_map(KN_FD_SEG(KN_SEG_PARAM), KN_SEG_PARAM, (void **)&m->params, &m->param_bytes);
+    if (!rc)
+        rc = kn_seg_map(KN_FD_SEG(KN_SEG_SNAP), KN_SEG_SNAP, (void **)&m->snap, &m->snap_bytes);
+    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) close(KN_FD_SEG(k));
+    if (rc || m->snap_bytes != m->state_bytes) return -1;
     if (m->param_bytes < sizeof(kn_param_seg) || kn_ring_view_init(&m->v, m->ring, m->ring_bytes))
         return -1;
     m->lane = (float *)((char *)m->ring + m->ring->lane_offset);
@@ -149,7 +156,7 @@ static void snapshot(deck *m, int restore) {
     if (restore) state_copy(m->state, m->snap, m->state_bytes);
     if (!kn_state_valid(m->state, m->state_bytes)) {
         kn_state_format(m->state, m->state_bytes, KN_SEG_STATE);
-        report("note",
+        report(KN_REPORT_NOTE,
                "the deck's state was corrupt (written over by an earlier version); "
                "starting from a fresh state",
                -1, -1);
@@ -266,10 +273,10 @@ int kn_live_run(const kn_live_opts *o) {
 
     /* Relative paths in user code (samples) mean the patch's directory. */
     if (o->include_dir && chdir(o->include_dir))
-        report("note", "cannot enter the patch's directory", -1, -1);
+        report(KN_REPORT_NOTE, "cannot enter the patch's directory", -1, -1);
     deck m = {0};
-    if (map_deck(o, &m)) {
-        report("fatal", "cannot map the deck's shared memory", -1, -1);
+    if (map_deck(&m)) {
+        report(KN_REPORT_FATAL, "cannot map the deck's shared memory", -1, -1);
         return 3;
     }
     kn_program prog;
@@ -281,23 +288,27 @@ int kn_live_run(const kn_live_opts *o) {
                      : 3 * m.state_bytes + ((size_t)512 << 20);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
-        report("error", err, -1, -1);
+        report(KN_REPORT_ERROR, err, -1, -1);
         return 1;
     }
     kn_sandbox_run_limits(mem);
-    if (kn_sandbox_seccomp())
-        report("note", "seccomp is not available: running unsandboxed", -1, -1);
-    report("testing", NULL, prog.compile_ms, -1);
+    char why[256];
+    if (kn_sandbox_enter(o->hide, o->nhide, report_fd, why, sizeof why)) {
+        char note[320];
+        snprintf(note, sizeof note, "sandbox incomplete: %s", why);
+        report(KN_REPORT_NOTE, note, -1, -1);
+    }
+    report(KN_REPORT_TESTING, NULL, prog.compile_ms, -1);
     kn_cart c;
     if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
     c.display = o->display;
     uint64_t t0 = kn_now_ns();
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
-        report("error", err, -1, -1);
+        report(KN_REPORT_ERROR, err, -1, -1);
         return 1;
     }
-    report("compiled", NULL, prog.compile_ms, (double)(kn_now_ns() - t0) / 1e6);
+    report(KN_REPORT_COMPILED, NULL, prog.compile_ms, (double)(kn_now_ns() - t0) / 1e6);
 
     kn_deck_ctl *ctl = &m.ring->ctl;
     if (wait_for_token(ctl, o->id)) return 0;
@@ -317,15 +328,7 @@ int kn_live_run(const kn_live_opts *o) {
     }
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
-    report("running", NULL, -1, -1);
-    int rt = kn_sandbox_realtime(); /* the render loop only: setup ran at normal priority */
-    if (rt) {
-        char why[128];
-        snprintf(why, sizeof why,
-                 "real-time scheduling unavailable (%s); running at normal priority",
-                 strerror(-rt));
-        report("note", why, -1, -1);
-    }
+    report(KN_REPORT_RUNNING, NULL, -1, -1);
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;
 }

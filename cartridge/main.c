@@ -10,11 +10,14 @@
  * a compile error, then with the diagnostics split into file, line,
  * column and message) instead of their line of text.
  *   kanon-cartridge live   FILE --instance I --deck N --id ID --report-fd FD
- *                          [--display NAME] [--include DIR]
+ *                          [--display NAME] [--include DIR] [--hide DIR]...
+ *                          with the deck's segments open at KN_FD_SEG(kind)
  *   kanon-cartridge spare  started ahead of need by the conductor: waits for
- *                          one line on stdin, a JSON array of `live`'s
- *                          arguments, then runs exactly like `live`. Saves
- *                          the exec and dynamic linking on a swap.
+ *                          one message on its job socket (stdin), a JSON
+ *                          array of `live`'s arguments with the deck's
+ *                          segment descriptors attached, then runs exactly
+ *                          like `live`. Saves the exec and dynamic linking
+ *                          on a swap.
  *
  * Exit status: 0 ok, 1 the user's code is wrong (compile error), 2 usage,
  * 3 internal failure (e.g. shared memory missing).
@@ -23,12 +26,15 @@
 #include "segment.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define STATE_RENDER_BYTES (16u << 20)
@@ -52,6 +58,8 @@ typedef struct opts {
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
     int nsets, restore, json;
+    const char *hide[8];
+    int nhide;
     double compile_seconds, mem_mb;
 } opts;
 
@@ -66,23 +74,15 @@ static double num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{"display", 1, 0, 'd'},
-                                       {"output", 1, 0, 'o'},
-                                       {"seconds", 1, 0, 's'},
-                                       {"rate", 1, 0, 'r'},
-                                       {"channels", 1, 0, 'c'},
-                                       {"block", 1, 0, 'b'},
-                                       {"set", 1, 0, 'S'},
-                                       {"instance", 1, 0, 'I'},
-                                       {"deck", 1, 0, 'D'},
-                                       {"id", 1, 0, 'i'},
-                                       {"report-fd", 1, 0, 'f'},
-                                       {"include", 1, 0, 'n'},
-                                       {"restore", 0, 0, 'R'},
-                                       {"compile-seconds", 1, 0, 'C'},
-                                       {"mem-mb", 1, 0, 'M'},
-                                       {"json", 0, 0, 'j'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {{"display", 1, 0, 'd'},   {"output", 1, 0, 'o'},
+                                       {"seconds", 1, 0, 's'},   {"rate", 1, 0, 'r'},
+                                       {"channels", 1, 0, 'c'},  {"block", 1, 0, 'b'},
+                                       {"set", 1, 0, 'S'},       {"instance", 1, 0, 'I'},
+                                       {"deck", 1, 0, 'D'},      {"id", 1, 0, 'i'},
+                                       {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
+                                       {"restore", 0, 0, 'R'},   {"compile-seconds", 1, 0, 'C'},
+                                       {"mem-mb", 1, 0, 'M'},    {"json", 0, 0, 'j'},
+                                       {"hide", 1, 0, 'h'},      {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -113,6 +113,10 @@ static void parse(int argc, char **argv, opts *o) {
         case 'M': o->mem_mb = num(optarg, "--mem-mb"); break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
+            break;
+        case 'h':
+            if (o->nhide >= (int)(sizeof o->hide / sizeof *o->hide)) usage();
+            o->hide[o->nhide++] = optarg;
             break;
         default: usage();
         }
@@ -259,7 +263,9 @@ static int run_render(const opts *o) {
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
         return report_compile_error(o, err);
     kn_sandbox_run_limits(mem);
-    kn_sandbox_seccomp();
+    char why[256];
+    if (kn_sandbox_enter(o->hide, o->nhide, -1, why, sizeof why))
+        fprintf(stderr, "kanon render: note: sandbox incomplete: %s\n", why);
     /* As live: relative paths in the code (samples) mean the patch's
      * directory; the output path keeps meaning the caller's. */
     char out[8192], dir[4096];
@@ -305,12 +311,50 @@ static int run_check(const opts *o) {
     return 0;
 }
 
-/* Spare mode: block on stdin for the job, then parse it as live arguments. */
+/* Moves the descriptors that came with the job to KN_FD_SEG(kind): first
+ * above every target (a received one may already sit on a target), then
+ * down. */
+static int place_segments(const int *fds, int n) {
+    int high[KN_SEG_KINDS];
+    if (n != KN_SEG_KINDS) return -1;
+    for (int i = 0; i < n; i++) {
+        high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, KN_FD_FIRST_FREE);
+        close(fds[i]);
+        if (high[i] < 0) return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (dup2(high[i], KN_FD_SEG(KN_SEG_RING + i)) < 0) return -1;
+        close(high[i]);
+    }
+    return 0;
+}
+
+/* Spare mode: block on the job socket for the job, then parse it as live
+ * arguments. The socket is closed and stdin is /dev/null afterwards. */
 static int wait_for_job(opts *o) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) return -1;
     static char line[1 << 16];
-    if (!fgets(line, sizeof line, stdin)) return -1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {line, sizeof line - 1};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t got = recvmsg(KN_FD_JOB, &mh, MSG_CMSG_CLOEXEC);
+    if (got <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return -1;
+    line[got] = 0;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) return -1;
+    int fds[KN_SEG_KINDS];
+    int nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (nfds != KN_SEG_KINDS) return -1;
+    memcpy(fds, CMSG_DATA(cm), sizeof fds);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, KN_FD_JOB) < 0) return -1; /* the socket goes */
+    close(devnull);
+    if (place_segments(fds, nfds)) return -1;
     cJSON *a = cJSON_Parse(line);
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a) || n < 1 || n > 60) return -1;
@@ -330,6 +374,9 @@ static int wait_for_job(opts *o) {
 
 int main(int argc, char **argv) {
     opts o;
+    /* A live cartridge keeps only what kanon_shm.h says it starts with. */
+    int live = argc >= 2 && (!strcmp(argv[1], "spare") || !strcmp(argv[1], "live"));
+    if (live) syscall(SYS_close_range, KN_FD_FIRST_FREE, ~0u, 0);
     if (argc == 2 && !strcmp(argv[1], "spare")) {
         if (wait_for_job(&o)) return 0;
     } else {
@@ -353,7 +400,9 @@ int main(int argc, char **argv) {
                            .test_blocks = 16,
                            .restore = o.restore,
                            .compile_seconds = o.compile_seconds,
-                           .mem_bytes = (size_t)(o.mem_mb * 1048576)};
+                           .mem_bytes = (size_t)(o.mem_mb * 1048576),
+                           .hide = o.hide,
+                           .nhide = o.nhide};
         return kn_live_run(&lo);
     }
     usage();

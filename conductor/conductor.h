@@ -163,6 +163,7 @@ uint32_t kn_audio_failovers(const kn_audio *a);
 
 enum kn_proc_state { KN_PROC_NONE, KN_PROC_COMPILING, KN_PROC_READY, KN_PROC_RUNNING };
 
+#define KN_BLOCKED_LOGGED 32 /* a cartridge's sandbox refusals logged, at most */
 typedef struct kn_proc {
     enum kn_proc_state st;
     pid_t pid;
@@ -179,6 +180,7 @@ typedef struct kn_proc {
     const char
         *killed_for;  /* the conductor killed it for this (a time limit): the refusal's text */
     int leaving;      /* asked to hand the token to a successor and exit */
+    int blocked;      /* "blocked" reports seen (the sandbox refused a call) */
     char line[16384]; /* partial report line */
     size_t len;
 } kn_proc;
@@ -199,7 +201,9 @@ typedef struct kn_deck {
     kn_state_seg *state;
     kn_param_seg *params;
     size_t ring_bytes, state_bytes, param_bytes;
-    kn_proc cur, next; /* producing cartridge, and its successor while it compiles */
+    int seg_fd[KN_SEG_KINDS + 1]; /* the sealed memfds by kind (1..4), -1 if none; only
+                                   * this deck's cartridges ever get them */
+    kn_proc cur, next;            /* producing cartridge, and its successor while it compiles */
     kn_outcome outcome[KN_OUTCOMES];
     int noutcome;
     char last_event[1024];
@@ -267,7 +271,8 @@ typedef struct kn_conductor {
     kn_deck deck[KN_MAX_DECKS];
     uint32_t next_id;
     kn_proc spare;   /* a cartridge started ahead of need (decks.c) */
-    int spare_job;   /* write end of the spare's job pipe */
+    int spare_job;   /* our end of the spare's job socket (SOCK_SEQPACKET) */
+    int rt_refused;  /* the last cartridge could not be made real-time (logged once) */
     int reap_fd[64]; /* pidfds of killed cartridges awaiting reaping */
     pid_t reap_pid[64];
     int quit;

@@ -21,6 +21,7 @@
  */
 #include "conductor.h"
 #include "futex.h"
+#include "report.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -32,6 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,62 +123,63 @@ const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id) {
 
 /* ------------------------------------------------------------ segments */
 
-static void segments_unlink(kn_conductor *c, int slot) {
-    char name[KN_PATH_MAX];
+static void segments_close(kn_deck *d) {
     for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
-        kn_seg_name(name, c->instance, slot, (enum kn_seg_kind)k);
-        kn_seg_unlink(name);
+        if (d->seg_fd[k] >= 0) close(d->seg_fd[k]);
+        d->seg_fd[k] = -1;
     }
 }
 
 static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
-    int slot = slot_of(c, d);
     /* Room for the target of any device kanon may fail over to (dummy:
      * 100 ms), so a deck never needs a bigger ring mid-life. */
     uint32_t cap = 4096;
     while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
-    char name[KN_PATH_MAX];
-    segments_unlink(c, slot);
     d->state_bytes = c->state_bytes;
     d->param_bytes = kn_param_bytes();
     int rc;
+    const char *what = "kanon.ring";
     uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
                     (uint32_t)c->block; /* 1 s: the longest --fade */
     d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
     d->ring_cap = cap;
     d->lane_cap = lane;
-    kn_seg_name(name, c->instance, slot, KN_SEG_RING);
-    if ((rc = kn_seg_create(name, d->ring_bytes, (void **)&d->ring))) goto fail;
+    if ((rc = kn_seg_create(what, d->ring_bytes, (void **)&d->ring, &d->seg_fd[KN_SEG_RING])))
+        goto fail;
     kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
                    lane);
-    kn_seg_name(name, c->instance, slot, KN_SEG_STATE);
-    if ((rc = kn_seg_create(name, d->state_bytes, (void **)&d->state))) goto fail;
+    what = "kanon.state";
+    if ((rc = kn_seg_create(what, d->state_bytes, (void **)&d->state, &d->seg_fd[KN_SEG_STATE])))
+        goto fail;
     kn_state_format(d->state, d->state_bytes, KN_SEG_STATE);
-    kn_seg_name(name, c->instance, slot, KN_SEG_PARAM);
-    if ((rc = kn_seg_create(name, d->param_bytes, (void **)&d->params))) goto fail;
+    what = "kanon.param";
+    if ((rc = kn_seg_create(what, d->param_bytes, (void **)&d->params, &d->seg_fd[KN_SEG_PARAM])))
+        goto fail;
     kn_param_format(d->params);
     /* The snapshot: only cartridges map it (the conductor never reads it). */
     kn_state_seg *snap;
-    kn_seg_name(name, c->instance, slot, KN_SEG_SNAP);
-    if ((rc = kn_seg_create(name, d->state_bytes, (void **)&snap))) goto fail;
+    what = "kanon.snap";
+    if ((rc = kn_seg_create(what, d->state_bytes, (void **)&snap, &d->seg_fd[KN_SEG_SNAP])))
+        goto fail;
     kn_state_format(snap, d->state_bytes, KN_SEG_SNAP);
     kn_seg_unmap(snap, d->state_bytes);
     return 0;
 fail:
-    snprintf(err, errlen, "cannot create shared memory %s: %s", name, strerror(-rc));
+    snprintf(err, errlen, "cannot create shared memory (%s, %zu bytes): %s", what, d->state_bytes,
+             strerror(-rc));
     kn_seg_unmap(d->ring, d->ring_bytes);
     kn_seg_unmap(d->state, d->state_bytes);
     d->ring = NULL;
     d->state = NULL;
-    segments_unlink(c, slot);
+    segments_close(d);
     return -1;
 }
 
-static void segments_free(kn_conductor *c, kn_deck *d) {
+static void segments_free(kn_deck *d) {
     kn_seg_unmap(d->ring, d->ring_bytes);
     kn_seg_unmap(d->state, d->state_bytes);
     kn_seg_unmap(d->params, d->param_bytes);
-    segments_unlink(c, slot_of(c, d));
+    segments_close(d);
 }
 
 /* ---------------------------------------------------------- processes */
@@ -223,12 +228,15 @@ int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
     return rc == 0 && si->si_pid;
 }
 
-/* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. With
- * job_fd, its stdin is a pipe whose write end is returned there (spare). */
-static int start_process(kn_conductor *c, char **argv, kn_proc *p, int *job_fd) {
+/* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. A live
+ * cartridge (d given) gets its deck's segments at KN_FD_SEG(kind), and
+ * nothing else: every other descriptor of ours is close-on-exec. A spare
+ * (d NULL) gets a job socket as stdin instead, whose other end is returned
+ * in *job_fd. */
+static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc *p, int *job_fd) {
     int pfd[2], jfd[2] = {-1, -1};
     if (pipe2(pfd, O_CLOEXEC)) return -errno;
-    if (job_fd && pipe2(jfd, O_CLOEXEC)) {
+    if (job_fd && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jfd)) {
         close(pfd[0]);
         close(pfd[1]);
         return -errno;
@@ -236,18 +244,20 @@ static int start_process(kn_conductor *c, char **argv, kn_proc *p, int *job_fd) 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (job_fd)
-        posix_spawn_file_actions_adddup2(&fa, jfd[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, jfd[1], KN_FD_JOB);
     else
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], KN_FD_REPORT);
+    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++)
+        posix_spawn_file_actions_adddup2(&fa, d->seg_fd[k], KN_FD_SEG(k));
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
-    if (job_fd) close(jfd[0]);
+    if (job_fd) close(jfd[1]);
     if (rc) {
         close(pfd[0]);
-        if (job_fd) close(jfd[1]);
+        if (job_fd) close(jfd[0]);
         return -rc;
     }
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -257,7 +267,7 @@ static int start_process(kn_conductor *c, char **argv, kn_proc *p, int *job_fd) 
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     p->st = KN_PROC_COMPILING;
     p->spawned_ns = now_ns();
-    if (job_fd) *job_fd = jfd[1];
+    if (job_fd) *job_fd = jfd[0];
     return 0;
 }
 
@@ -271,16 +281,47 @@ static void spare_ensure(kn_conductor *c) {
         proc_close(&c->spare);
     }
     char *argv[] = {c->cartridge_bin, "spare", NULL};
-    if (start_process(c, argv, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+    if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+}
+
+/* Hands the spare its job: one message, the live arguments as a JSON array,
+ * with the deck's segment descriptors attached (SCM_RIGHTS, in kind order).
+ * Never blocks: the socket is new and the message far below its buffer. */
+static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int nargs) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
+    char *line = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    if (!line) return -1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct iovec iov = {line, strlen(line)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * KN_SEG_KINDS);
+    memcpy(CMSG_DATA(cm), &d->seg_fd[KN_SEG_RING], sizeof(int) * KN_SEG_KINDS);
+    ssize_t w = sendmsg(c->spare_job, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int ok = w == (ssize_t)iov.iov_len;
+    free(line);
+    close(c->spare_job);
+    c->spare_job = -1;
+    return ok ? 0 : -1;
 }
 
 static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
                  size_t errlen) {
-    char deck[16], id[16], dir[4096];
+    char deck[16], id[16], dir[4096], report[16];
     uint32_t nid = p->id;
     int restore = p->restore;
     snprintf(deck, sizeof deck, "%d", slot_of(c, d));
     snprintf(id, sizeof id, "%u", nid);
+    snprintf(report, sizeof report, "%d", KN_FD_REPORT);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
     /* --restore last: dropped from the count unless this is a revert */
@@ -294,24 +335,16 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
                     "--id",
                     id,
                     "--report-fd",
-                    "3",
+                    report,
                     "--include",
                     dir[0] ? dir : "/",
+                    "--hide",
+                    c->history_dir,
                     "--restore"};
     int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
     spare_ensure(c);
     if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
-        cJSON *a = cJSON_CreateArray();
-        for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
-        char *line = cJSON_PrintUnformatted(a);
-        cJSON_Delete(a);
-        size_t n = strlen(line);
-        line[n] = '\n';
-        ssize_t w = write(c->spare_job, line, n + 1);
-        free(line);
-        close(c->spare_job);
-        c->spare_job = -1;
-        if (w == (ssize_t)n + 1) {
+        if (spare_send_job(c, d, args, nargs) == 0) {
             *p = c->spare;
             p->id = nid;
             p->restore = restore;
@@ -322,9 +355,9 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
         }
         proc_kill(c, &c->spare); /* it died: start one the slow way */
     }
-    char *argv[20] = {c->cartridge_bin, "live"};
+    char *argv[24] = {c->cartridge_bin, "live"};
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
-    int rc = start_process(c, argv, p, NULL);
+    int rc = start_process(c, argv, d, p, NULL);
     p->id = nid;
     p->restore = restore;
     if (rc) {
@@ -405,6 +438,25 @@ static void successor_ready(kn_conductor *c, kn_deck *d) {
     kn_futex_wake(&d->ring->ctl.wake);
 }
 
+/* The producing cartridge's render loop runs SCHED_FIFO priority 1, below
+ * the audio thread. We grant it: a cartridge never holds the right to
+ * raise its own priority (a root one has no CAP_SYS_NICE), and it capped
+ * its RLIMIT_RTTIME before its code ran, so a loop that never sleeps gets
+ * SIGXCPU instead of starving the machine. Without that cap, or without
+ * the right, it plays at normal priority. */
+static void grant_realtime(kn_conductor *c, const kn_proc *p) {
+    struct rlimit rt;
+    const char *why = NULL;
+    struct sched_param sp = {.sched_priority = 1};
+    if (prlimit(p->pid, RLIMIT_RTTIME, NULL, &rt) || rt.rlim_max == RLIM_INFINITY)
+        why = "its CPU time is not capped";
+    else if (sched_setscheduler(p->pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+        why = strerror(errno);
+    if (why && !c->rt_refused) /* once: the next cartridges fare the same */
+        kn_log("cartridges play at normal priority: real-time scheduling unavailable (%s)", why);
+    c->rt_refused = why != NULL;
+}
+
 static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
@@ -436,6 +488,7 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     d->ov_t0 = 0;
     d->cur = d->next;
     d->cur.st = KN_PROC_RUNNING;
+    grant_realtime(c, &d->cur);
     memset(&d->next, 0, sizeof d->next);
     d->next.rfd = d->next.pidfd = -1;
     d->blocks0 = atomic_load(&d->ring->ctl.blocks);
@@ -447,25 +500,37 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
 
 static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line) {
     cJSON *o = cJSON_Parse(line);
-    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(o, "event"));
-    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
-    cJSON *ms = cJSON_GetObjectItem(o, "ms");
+    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(o, KN_REPORT_EVENT));
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, KN_REPORT_MESSAGE));
+    cJSON *ms = cJSON_GetObjectItem(o, KN_REPORT_MS);
     if (!ev) {
         kn_log("deck %s: cartridge %u sent a malformed report", d->name, p->id);
-    } else if (!strcmp(ev, "compiled") && p == &d->next) {
-        cJSON *tms = cJSON_GetObjectItem(o, "test_ms");
-        cJSON *t = cJSON_GetObjectItem(o, "t");
+    } else if (!strcmp(ev, KN_REPORT_COMPILED) && p == &d->next) {
+        cJSON *tms = cJSON_GetObjectItem(o, KN_REPORT_TEST_MS);
+        cJSON *t = cJSON_GetObjectItem(o, KN_REPORT_T);
         p->compile_ms = cJSON_IsNumber(ms) ? ms->valuedouble : 0;
         p->test_ms = cJSON_IsNumber(tms) ? tms->valuedouble : 0;
         p->ready_ms = cJSON_IsNumber(t) ? (t->valuedouble * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
         successor_ready(c, d);
-    } else if (!strcmp(ev, "testing")) {
+    } else if (!strcmp(ev, KN_REPORT_TESTING)) {
         p->testing = 1;
         p->testing_ns = now_ns();
-    } else if (!strcmp(ev, "note")) {
+    } else if (!strcmp(ev, KN_REPORT_NOTE)) {
         kn_deck_event(c, d, "note", "cartridge %u: %s", p->id, msg ? msg : "");
-    } else if (!strcmp(ev, "running") && p == &d->next) {
-        cJSON *t = cJSON_GetObjectItem(o, "t"), *f = cJSON_GetObjectItem(o, "frame");
+    } else if (!strcmp(ev, KN_REPORT_BLOCKED)) {
+        const char *call = cJSON_GetStringValue(cJSON_GetObjectItem(o, KN_REPORT_SYSCALL));
+        if (p->blocked < KN_BLOCKED_LOGGED)
+            kn_deck_event(c, d, "sandbox", "cartridge %u tried %.40s; refused by the sandbox",
+                          p->id, call ? call : "a system call");
+        else if (p->blocked == KN_BLOCKED_LOGGED) /* a flood is not logged line by line */
+            kn_deck_event(c, d, "sandbox",
+                          "cartridge %u keeps trying calls the sandbox refuses; no more are "
+                          "logged",
+                          p->id);
+        p->blocked++;
+    } else if (!strcmp(ev, KN_REPORT_RUNNING) && p == &d->next) {
+        cJSON *t = cJSON_GetObjectItem(o, KN_REPORT_T),
+              *f = cJSON_GetObjectItem(o, KN_REPORT_FRAME);
         kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
         if (cJSON_IsNumber(f) && f->valuedouble > 0) { /* frame 0: a new deck, not a swap */
             d->audible_pending = 1;
@@ -473,7 +538,7 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
             atomic_store_explicit(&m->mark_frame, (uint64_t)f->valuedouble, memory_order_release);
         }
         successor_running(c, d, cJSON_IsNumber(t) ? t->valuedouble : 0);
-    } else if (!strcmp(ev, "error") || !strcmp(ev, "fatal")) {
+    } else if (!strcmp(ev, KN_REPORT_ERROR) || !strcmp(ev, KN_REPORT_FATAL)) {
         int compiling = p == &d->next;
         outcome_add(d, p->id, 0, 0, msg ? msg : "unknown error");
         if (compiling) kn_history_discard(c, d, p->id);
@@ -682,6 +747,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = d->watch_wd = -1;
     d->dying.rfd = d->dying.pidfd = -1;
+    for (int k = 0; k <= KN_SEG_KINDS; k++) d->seg_fd[k] = -1;
     if (segments_create(c, d, err, errlen)) return NULL;
     snprintf(d->name, sizeof d->name, "%s", name);
     d->used = 1;
@@ -880,7 +946,7 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
     proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
     atomic_store_explicit(&c->mix.deck[slot_of(c, d)].state, KN_MIX_OFF, memory_order_release);
-    segments_free(c, d);
+    segments_free(d);
     int soloed = d->solo;
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = -1;

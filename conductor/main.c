@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -224,6 +225,10 @@ static void shutdown_all(kn_conductor *c) {
 
 int main(int argc, char **argv) {
     sigset_t stops = stop_signals();
+    /* No process of the user (a cartridge that escaped its namespace, say)
+     * may ptrace us or open /proc/<us>/mem or /fd; without CAP_SYS_PTRACE,
+     * which cartridges drop, not even as root. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     opts o;
     if (parse(argc, argv, &o)) return 2;
     static kn_conductor c;

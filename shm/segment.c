@@ -49,49 +49,32 @@ int kn_runtime_path(const char *instance, const char *suffix, char out[KN_PATH_M
     return (n < 0 || n >= KN_PATH_MAX) ? -ENAMETOOLONG : 0;
 }
 
-static const char *kind_name(enum kn_seg_kind k) {
-    return k == KN_SEG_RING    ? "ring"
-           : k == KN_SEG_STATE ? "state"
-           : k == KN_SEG_SNAP  ? "snap"
-                               : "param";
-}
-
-void kn_seg_name(char out[KN_PATH_MAX], const char *instance, int deck, enum kn_seg_kind kind) {
-    snprintf(out, KN_PATH_MAX, "/kanon.%u.%s.d%02d.%s", (unsigned)getuid(), instance, deck,
-             kind_name(kind));
-}
-
-int kn_seg_create(const char *name, size_t bytes, void **map) {
-    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+int kn_seg_create(const char *label, size_t bytes, void **map, int *fd_out) {
+    int fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -errno;
     int rc = 0;
-    if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)bytes) < 0) rc = -errno;
+    if (ftruncate(fd, (off_t)bytes) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        rc = -errno;
     void *p = rc ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (!rc && p == MAP_FAILED) rc = -errno;
-    close(fd);
     if (rc) {
-        shm_unlink(name);
+        close(fd);
         return rc;
     }
     *map = p;
+    *fd_out = fd;
     return 0;
 }
 
-int kn_seg_open(const char *name, enum kn_seg_kind kind, void **map, size_t *bytes) {
-    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes) {
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    if ((size_t)st.st_size < sizeof(kn_seg_header)) {
-        close(fd);
-        return -EPROTO;
-    }
+    if (fstat(fd, &st) < 0) return -errno;
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return -errno;
+    if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) return -EPERM;
+    if ((size_t)st.st_size < sizeof(kn_seg_header)) return -EPROTO;
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
     if (p == MAP_FAILED) return -errno;
     const kn_seg_header *h = p;
     if (h->magic != KN_MAGIC || h->version != KN_LAYOUT_VERSION || h->kind != kind ||
@@ -106,10 +89,6 @@ int kn_seg_open(const char *name, enum kn_seg_kind kind, void **map, size_t *byt
 
 void kn_seg_unmap(void *map, size_t bytes) {
     if (map) munmap(map, bytes);
-}
-
-int kn_seg_unlink(const char *name) {
-    return shm_unlink(name) < 0 ? -errno : 0;
 }
 
 int kn_seg_reclaim(const char *instance) {

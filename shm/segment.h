@@ -1,12 +1,16 @@
 /*
- * segment.h - naming, creating, opening and reclaiming kanon's POSIX
- * shared-memory segments and the per-user runtime directory.
+ * segment.h - creating and mapping kanon's shared-memory segments, and the
+ * per-user runtime directory.
  *
- * Names are private to the user and the instance:
- *     /kanon.<uid>.<instance>.d<NN>.<ring|state|param>
- * Segments are created O_EXCL with mode 0600; the runtime directory
- * ($XDG_RUNTIME_DIR/kanon or /tmp/kanon-<uid>) is 0700 and must be owned by
- * the user. Every function returns 0 on success or a negative errno.
+ * A segment is an anonymous memfd, never a name in /dev/shm: nobody can
+ * open, squat on or truncate it by name. The conductor creates it, sizes
+ * it, seals it against shrinking and growing (F_SEAL_SHRINK | F_SEAL_GROW,
+ * then F_SEAL_SEAL), maps it, and hands the file descriptor only to the
+ * cartridges of that deck (KN_FD_* in kanon_shm.h). A sealed segment cannot
+ * change size, so no cartridge can make the conductor's mapping fault with
+ * SIGBUS. The runtime directory ($XDG_RUNTIME_DIR/kanon or /tmp/kanon-<uid>)
+ * is 0700 and must be owned by the user.
+ * Every function returns 0 on success or a negative errno.
  */
 #ifndef KANON_SEGMENT_H
 #define KANON_SEGMENT_H
@@ -27,16 +31,16 @@ int kn_runtime_dir(char out[KN_PATH_MAX]);
 /* <runtime dir>/<instance>.<suffix>, e.g. "sock", "lock", "log". */
 int kn_runtime_path(const char *instance, const char *suffix, char out[KN_PATH_MAX]);
 
-/* Shared-memory name of one of a deck's segments. */
-void kn_seg_name(char out[KN_PATH_MAX], const char *instance, int deck, enum kn_seg_kind kind);
-
-/* Creates a zero-filled segment of `bytes` (fails with -EEXIST if present). */
-int kn_seg_create(const char *name, size_t bytes, void **map);
-/* Maps an existing segment; checks the header's magic, version and kind. */
-int kn_seg_open(const char *name, enum kn_seg_kind kind, void **map, size_t *bytes);
+/* Creates a zero-filled, sealed segment of `bytes` (close-on-exec) and maps
+ * it; `label` only names it in /proc/PID/maps ("memfd:kanon.ring"). */
+int kn_seg_create(const char *label, size_t bytes, void **map, int *fd);
+/* Maps the segment behind fd; checks that it is sealed against resizing
+ * and that its header's magic, version, kind and size are right. */
+int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes);
 void kn_seg_unmap(void *map, size_t bytes);
-int kn_seg_unlink(const char *name);
-/* Unlinks every segment of this user's `instance`; returns how many. */
+/* Unlinks every /dev/shm/kanon.<uid>.<instance>.* name (kanon before 0.9
+ * named its segments; a conductor killed then left them); returns how
+ * many. */
 int kn_seg_reclaim(const char *instance);
 
 /* Formats fresh state (KN_SEG_STATE or KN_SEG_SNAP) and parameter segments. */

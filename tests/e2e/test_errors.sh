@@ -27,7 +27,12 @@ expect() {
 }
 # says TEXT: stdout+stderr of the last `expect` contain TEXT (fixed string).
 says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
-shm_of_instance() { ls /dev/shm 2>/dev/null | grep -F "kanon.$(id -u).$KANON_INSTANCE." ; }
+# Shared memory of the instance: old-style /dev/shm names (never any), and
+# the memfd segments its conductor ($pid) maps (readable as root only).
+shm_of_instance() {
+    ls /dev/shm 2>/dev/null | grep -F "kanon.$(id -u).$KANON_INSTANCE."
+    grep -o 'memfd:kanon\.[a-z]*' "/proc/${pid:-0}/maps" 2>/dev/null | sort -u
+}
 no_shm() { [ -z "$(shm_of_instance)" ]; }
 
 # --- no conductor
@@ -79,7 +84,7 @@ wait_for no_shm || fail "a failed first play left shared memory: $(shm_of_instan
 # A cartridge at work maps the deck's segments; the idle spare maps none.
 live_carts() {
     for p in $(pgrep -P "$pid"); do
-        grep -qF "/dev/shm/kanon.$(id -u).$KANON_INSTANCE." "/proc/$p/maps" 2>/dev/null && echo "$p"
+        grep -qF "memfd:kanon.ring" "/proc/$p/maps" 2>/dev/null && echo "$p"
     done
 }
 no_live_carts() { [ -z "$(live_carts)" ]; }

@@ -69,7 +69,7 @@ if [ "${KANON_FAULT_BACKEND:-dummy}" = jack ]; then # for the benchmarks (script
 else
     up
 fi
-cp "$FAULTS/fault.h" "$T/"
+cp "$FAULTS/fault.h" "$FAULTS/escape.h" "$T/"
 cp "$FAULTS/silent.c" "$T/victim.c"
 # Recording first: the sine's onset pins its alignment with the render.
 kanon record start "$T/live.wav" >/dev/null || fail "record start"

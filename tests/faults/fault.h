@@ -83,9 +83,10 @@ static void fault_mark(const char *what) {
     if (!path) return;
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    char line[256];
+    char line[1400];
     int n = snprintf(line, sizeof line, "%s%s %ld.%09ld %lu %d\n", FAULT_LANE, what, (long)t.tv_sec,
                      (long)t.tv_nsec, victim_n ? *victim_n : 0ul, (int)getpid());
+    if (n >= (int)sizeof line) n = (int)sizeof line - 1; /* cut, never past the buffer */
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     if (fd >= 0) {
         write(fd, line, (size_t)n);

@@ -214,7 +214,7 @@ HANG = ["loop_process", "loop_setup", "sigstop", "malloc"]
 def spec(name, kind, text, **kw):
     d = {"name": name, "kind": kind, "text": text, "file": kw.pop("file", name), "prefix": "",
          "timeout": 2.5, "snap": "process", "hold": 0.6, "check": None, "content": None,
-         "within": None}
+         "within": None, "blocked": []}
     d.update(kw)
     return d
 
@@ -257,6 +257,28 @@ def check_denormal(marks):
         return "subnormals are not flushed to zero in the cartridge: %s" % m[0]
     return None
 
+
+def check_escape(*kinds):
+    """Every attempt of the escape_<kind> lines failed (R = -1)."""
+    def check(marks):
+        for kind in kinds:
+            m = [x["what"] for x in marks if x["what"].startswith("escape_%s " % kind)]
+            if not m:
+                return "no escape_%s line in the fault log" % kind
+            won = [a for a in m[0].split()[1:] if not a.split("=")[1].startswith("-1/")]
+            if won:
+                return "escape_%s: these attempts succeeded: %s" % (kind, " ".join(won))
+        return None
+    return check
+
+
+SIGNAL_CALLS = ["kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open",
+                "pidfd_send_signal", "sched_setscheduler", "setpriority", "sched_setaffinity"]
+if os.uname().machine == "x86_64":
+    SIGNAL_CALLS.append("an x32 call")
+SYSTEM_CALLS = ["prctl", "unshare", "setns", "mount", "umount2", "chroot", "keyctl", "add_key",
+                "bpf", "perf_event_open", "userfaultfd", "personality", "init_module", "ioctl"]
+# clone and clone3 fail too (escape_system checks), but untold: sandbox.c DENY_QUIETLY
 
 TYPES = [
     # faults after the takeover: silent, then reverted to the last good version
@@ -316,6 +338,15 @@ TYPES = [
     spec("denormal", "plays", None, check=check_denormal),
     spec("closefds", "plays", None),
     spec("bigsource", "plays", None, content=big_source, hold=0.4),
+    # hostile code: every attempt fails, the sandbox names each refused call
+    spec("escape_shm", "plays", None, check=check_escape("shm_setup", "shm"), blocked=["shmget"]),
+    spec("escape_signal", "plays", None, check=check_escape("signal"), blocked=SIGNAL_CALLS),
+    spec("escape_uring", "plays", None, check=check_escape("uring"),
+         blocked=["io_uring_setup", "io_uring_enter", "io_uring_register"]),
+    spec("escape_memory", "plays", None, check=check_escape("memory"),
+         blocked=["ptrace", "process_vm_writev", "process_vm_readv", "kcmp", "pidfd_getfd"]),
+    spec("escape_system", "plays", None, check=check_escape("system"), blocked=SYSTEM_CALLS),
+    spec("escape_files", "plays", None, check=check_escape("files")),
     # the file changes under the deck
     spec("empty", "empty", None),
     spec("deleted", "delete", None),
@@ -590,6 +621,17 @@ class Storm:
             p = t["check"](marks)
             if p:
                 prob(p)
+        if t["blocked"]:
+            # the log names the deck's cartridge and every call the sandbox refused
+            said = set()
+            for e in new_events(self.name, seq):
+                g = re.match(r"cartridge (\d+) tried (.+); refused by the sandbox$", e["text"])
+                if e["kind"] == "sandbox" and g and int(g.group(1)) == cid:
+                    said.add(g.group(2))
+            missing = [x for x in t["blocked"] if x not in said]
+            if missing:
+                prob("the log does not name these refused calls of cartridge %d: %s" %
+                     (cid, missing))
         mk = [x for x in marks if x["what"] == t["file"]]
         if mk:
             m0 = mk[0]
@@ -671,6 +713,17 @@ class Storm:
             p = t["check"](marks)
             if p:
                 prob(p)
+        if t["blocked"]:
+            # the log names the deck's cartridge and every call the sandbox refused
+            said = set()
+            for e in new_events(self.name, seq):
+                g = re.match(r"cartridge (\d+) tried (.+); refused by the sandbox$", e["text"])
+                if e["kind"] == "sandbox" and g and int(g.group(1)) == cid:
+                    said.add(g.group(2))
+            missing = [x for x in t["blocked"] if x not in said]
+            if missing:
+                prob("the log does not name these refused calls of cartridge %d: %s" %
+                     (cid, missing))
         if t["name"] == "closefds":
             # a cartridge without any file descriptor still hands the deck over
             seq2 = last_seq(self.name)

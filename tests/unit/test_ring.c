@@ -10,9 +10,12 @@
  *     without moving the caller's position;
  *   - frames survive wrap-around bit for bit (odd-sized blocks, many laps,
  *     every sample checked against a function of its absolute frame index);
- *   - kn_instance, kn_seg_name, kn_seg_create / open / reclaim follow
- *     segment.h: 0600 segments, O_EXCL, kind checked, reclaim removes the
- *     instance's segments and only those.
+ *   - kn_instance, kn_seg_create / map / reclaim follow segment.h: a
+ *     segment is a zero-filled memfd, close-on-exec, with no name in
+ *     /dev/shm, sealed so that nobody (not even its creator) can shrink or
+ *     grow it; kn_seg_map refuses unsealed descriptors and checks kind,
+ *     version and size; reclaim removes the instance's old /dev/shm names
+ *     and only those.
  *
  * How: each check is a CHECK(cond) that prints file:line and the failed
  * condition; main returns non-zero if any failed. Segment names carry the
@@ -22,6 +25,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,55 +446,36 @@ static int all_zero(const void *p, size_t n) {
     return 1;
 }
 
-static void test_seg_name(const char *inst) {
-    char name[KN_PATH_MAX], want[KN_PATH_MAX];
-    kn_seg_name(name, inst, 3, KN_SEG_RING);
-    snprintf(want, sizeof want, "/kanon.%u.%s.d03.ring", (unsigned)getuid(), inst);
-    CHECK(strcmp(name, want) == 0);
-    kn_seg_name(name, inst, 15, KN_SEG_PARAM);
-    snprintf(want, sizeof want, "/kanon.%u.%s.d15.param", (unsigned)getuid(), inst);
-    CHECK(strcmp(name, want) == 0);
-    kn_seg_name(name, inst, 0, KN_SEG_STATE);
-    snprintf(want, sizeof want, "/kanon.%u.%s.d00.state", (unsigned)getuid(), inst);
-    CHECK(strcmp(name, want) == 0);
-}
-
-/* Creates under a umask that would strip the owner's write bit: the
- * segment must still come out exactly 0600, owned by us, zero-filled. */
-static void test_seg_create(const char *inst) {
-    char name[KN_PATH_MAX];
-    kn_seg_name(name, inst, 1, KN_SEG_RING);
+/* A new segment: zero-filled, close-on-exec, no /dev/shm name, and sealed:
+ * ftruncate to any size fails, so a cartridge holding the descriptor could
+ * never make the conductor's mapping fault (SIGBUS). */
+static void test_seg_create(void) {
     const uint32_t cap = 1024, ch = 2;
     size_t bytes = kn_ring_bytes(cap, ch, LANE);
-    void *map = NULL, *map2 = NULL, *other = NULL;
-
-    mode_t old = umask(0277);
-    int rc = kn_seg_create(name, bytes, &map);
-    umask(old);
-    if (!CHECK(rc == 0 && map != NULL)) return;
-    remember(name);
+    void *map = NULL, *map2 = NULL;
+    int fd = -1;
+    if (!CHECK(kn_seg_create("kanon.ring", bytes, &map, &fd) == 0 && map && fd >= 0)) return;
 
     struct stat st;
-    CHECK(shm_stat(name, &st) == 0);
-    CHECK((st.st_mode & 07777) == 0600);
-    CHECK(S_ISREG(st.st_mode));
-    CHECK(st.st_uid == getuid());
-    CHECK((size_t)st.st_size == bytes);
+    CHECK(fstat(fd, &st) == 0 && (size_t)st.st_size == bytes);
     CHECK(all_zero(map, bytes));
+    CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    int seals = fcntl(fd, F_GET_SEALS);
+    CHECK(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW) && (seals & F_SEAL_SEAL));
+    CHECK(ftruncate(fd, 0) < 0 && errno == EPERM);
+    CHECK(ftruncate(fd, (off_t)bytes * 2) < 0 && errno == EPERM);
+    CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0); /* F_SEAL_SEAL: no more seals either */
+    CHECK(fstat(fd, &st) == 0 && (size_t)st.st_size == bytes);
 
-    /* O_EXCL: a second create fails and must not destroy the first. */
-    CHECK(kn_seg_create(name, bytes, &other) == -EEXIST);
-    CHECK(exists(name));
-
-    /* Open before format: no magic yet. */
+    /* Map before format: no magic yet. */
     size_t got = 0;
-    CHECK(kn_seg_open(name, KN_SEG_RING, &map2, &got) == -EPROTO);
+    CHECK(kn_seg_map(fd, KN_SEG_RING, &map2, &got) == -EPROTO);
 
     kn_ring_format(map, cap, ch, 128, 512, 44100.0, LANE);
-    CHECK(kn_seg_open(name, KN_SEG_STATE, &map2, &got) == -EPROTO);
-    CHECK(kn_seg_open(name, KN_SEG_PARAM, &map2, &got) == -EPROTO);
+    CHECK(kn_seg_map(fd, KN_SEG_STATE, &map2, &got) == -EPROTO);
+    CHECK(kn_seg_map(fd, KN_SEG_PARAM, &map2, &got) == -EPROTO);
     map2 = NULL;
-    if (CHECK(kn_seg_open(name, KN_SEG_RING, &map2, &got) == 0)) {
+    if (CHECK(kn_seg_map(fd, KN_SEG_RING, &map2, &got) == 0)) {
         CHECK(got == bytes);
         /* Two mappings of one segment: a write through one shows in the other. */
         kn_ring_view a, b;
@@ -505,52 +490,59 @@ static void test_seg_create(const char *inst) {
 
     /* A header that claims a different size than the object is refused. */
     ((kn_ring_seg *)map)->hdr.bytes = bytes + 4;
-    CHECK(kn_seg_open(name, KN_SEG_RING, &map2, &got) == -EPROTO);
+    CHECK(kn_seg_map(fd, KN_SEG_RING, &map2, &got) == -EPROTO);
     ((kn_ring_seg *)map)->hdr.bytes = bytes;
     ((kn_ring_seg *)map)->hdr.version = KN_LAYOUT_VERSION + 1;
-    CHECK(kn_seg_open(name, KN_SEG_RING, &map2, &got) == -EPROTO);
-
+    CHECK(kn_seg_map(fd, KN_SEG_RING, &map2, &got) == -EPROTO);
     kn_seg_unmap(map, bytes);
-    CHECK(kn_seg_unlink(name) == 0);
-    CHECK(!exists(name));
-    CHECK(kn_seg_unlink(name) == -ENOENT);
-    CHECK(kn_seg_open(name, KN_SEG_RING, &map2, &got) == -ENOENT);
+    close(fd);
+    CHECK(kn_seg_map(fd, KN_SEG_RING, &map2, &got) == -EBADF);
+}
+
+/* A descriptor that is not sealed against resizing is refused: whoever
+ * holds it could truncate it under the mapping. */
+static void test_seg_unsealed(void) {
+    int fd = memfd_create("kanon.test", MFD_CLOEXEC);
+    void *map = NULL;
+    size_t got;
+    if (!CHECK(fd >= 0 && ftruncate(fd, 65536) == 0)) return;
+    void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (CHECK(p != MAP_FAILED)) {
+        kn_state_format(p, 65536, KN_SEG_STATE);
+        CHECK(kn_seg_map(fd, KN_SEG_STATE, &map, &got) == -EPERM);
+        munmap(p, 65536);
+    }
+    close(fd);
 }
 
 /* An object smaller than a header is refused before it is read. */
-static void test_seg_tiny(const char *inst) {
-    char name[KN_PATH_MAX];
-    kn_seg_name(name, inst, 2, KN_SEG_PARAM);
+static void test_seg_tiny(void) {
     void *map = NULL, *map2 = NULL;
     size_t got;
-    if (!CHECK(kn_seg_create(name, 4, &map) == 0)) return;
-    remember(name);
-    CHECK(kn_seg_open(name, KN_SEG_PARAM, &map2, &got) == -EPROTO);
+    int fd;
+    if (!CHECK(kn_seg_create("kanon.param", 4, &map, &fd) == 0)) return;
+    CHECK(kn_seg_map(fd, KN_SEG_PARAM, &map2, &got) == -EPROTO);
     kn_seg_unmap(map, 4);
-    CHECK(kn_seg_unlink(name) == 0);
+    close(fd);
 }
 
-/* State and parameter segments open under their own kind only. */
-static void test_seg_kinds(const char *inst) {
-    char sname[KN_PATH_MAX], pname[KN_PATH_MAX];
-    kn_seg_name(sname, inst, 4, KN_SEG_STATE);
-    kn_seg_name(pname, inst, 4, KN_SEG_PARAM);
+/* State and parameter segments map under their own kind only. */
+static void test_seg_kinds(void) {
     void *s = NULL, *p = NULL, *m = NULL;
     size_t got, sbytes = 65536;
-    if (!CHECK(kn_seg_create(sname, sbytes, &s) == 0)) return;
-    remember(sname);
-    if (!CHECK(kn_seg_create(pname, kn_param_bytes(), &p) == 0)) return;
-    remember(pname);
+    int sfd, pfd;
+    if (!CHECK(kn_seg_create("kanon.state", sbytes, &s, &sfd) == 0)) return;
+    if (!CHECK(kn_seg_create("kanon.param", kn_param_bytes(), &p, &pfd) == 0)) return;
     kn_state_format(s, sbytes, KN_SEG_STATE);
     kn_param_format(p);
 
-    CHECK(kn_seg_open(sname, KN_SEG_RING, &m, &got) == -EPROTO);
-    CHECK(kn_seg_open(pname, KN_SEG_STATE, &m, &got) == -EPROTO);
-    if (CHECK(kn_seg_open(sname, KN_SEG_STATE, &m, &got) == 0)) {
+    CHECK(kn_seg_map(sfd, KN_SEG_RING, &m, &got) == -EPROTO);
+    CHECK(kn_seg_map(pfd, KN_SEG_STATE, &m, &got) == -EPROTO);
+    if (CHECK(kn_seg_map(sfd, KN_SEG_STATE, &m, &got) == 0)) {
         CHECK(got == sbytes);
         kn_seg_unmap(m, got);
     }
-    if (CHECK(kn_seg_open(pname, KN_SEG_PARAM, &m, &got) == 0)) {
+    if (CHECK(kn_seg_map(pfd, KN_SEG_PARAM, &m, &got) == 0)) {
         CHECK(got == kn_param_bytes());
         kn_seg_unmap(m, got);
     }
@@ -558,17 +550,20 @@ static void test_seg_kinds(const char *inst) {
     CHECK(((kn_state_seg *)s)->heap_offset >= sizeof(kn_state_seg));
     kn_seg_unmap(s, sbytes);
     kn_seg_unmap(p, kn_param_bytes());
-    CHECK(kn_seg_unlink(sname) == 0);
-    CHECK(kn_seg_unlink(pname) == 0);
+    close(sfd);
+    close(pfd);
 }
 
-/* Creates a small segment, remembers it, and unmaps it. */
+/* Creates a /dev/shm name as kanon before memfds did (kn_seg_reclaim
+ * clears those after a crash), and remembers it. */
 static int make_seg(const char *inst, int deck, enum kn_seg_kind kind, char out[KN_PATH_MAX]) {
-    void *map;
-    kn_seg_name(out, inst, deck, kind);
-    if (kn_seg_create(out, 64, &map) != 0) return -1;
+    static const char *kinds[] = {"", "ring", "state", "param", "snap"};
+    snprintf(out, KN_PATH_MAX, "/kanon.%u.%s.d%02d.%s", (unsigned)getuid(), inst, deck,
+             kinds[kind]);
+    int fd = shm_open(out, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0) return -1;
+    close(fd);
     remember(out);
-    kn_seg_unmap(map, 64);
     return 0;
 }
 
@@ -612,10 +607,10 @@ int main(void) {
     test_wraparound();
     test_corrupt();
     test_instance();
-    test_seg_name(inst);
-    test_seg_create(inst);
-    test_seg_tiny(inst);
-    test_seg_kinds(inst);
+    test_seg_create();
+    test_seg_unsealed();
+    test_seg_tiny();
+    test_seg_kinds();
     test_reclaim(inst);
 
     cleanup_segments();

@@ -7,7 +7,7 @@
  *
  * How: the parent creates a real ring segment (kn_seg_create +
  * kn_ring_format) and is the consumer. It forks a producer that maps the
- * segment by name (kn_seg_open), attaches (kn_ring_writer_attach) and
+ * segment from the inherited descriptor (kn_seg_map), attaches (kn_ring_writer_attach) and
  * writes blocks of varying size in which every sample is expected(frame,
  * channel), a function of the absolute frame index only. The consumer
  * reads chunks of varying size and compares every sample, so a lost,
@@ -176,13 +176,13 @@ static void write_slow(kn_ring_view *v, uint32_t n, uint64_t *rng, probe *pb) {
 
 /* Runs in the forked child until killed. Exit codes >0 mean the producer
  * hit a problem of its own, which the consumer reports. */
-static void producer(const char *name, uint64_t seed, probe *pb, pid_t parent) {
+static void producer(int fd, uint64_t seed, probe *pb, pid_t parent) {
     void *map;
     size_t bytes;
     kn_ring_view v;
     /* Never outlive the consumer: an orphan would spin forever. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(2);
-    if (kn_seg_open(name, KN_SEG_RING, &map, &bytes) != 0) _exit(3);
+    if (kn_seg_map(fd, KN_SEG_RING, &map, &bytes) != 0) _exit(3);
     if (kn_ring_view_init(&v, map, bytes) != 0) _exit(4);
     kn_ring_writer_attach(&v);
     uint64_t rng = seed;
@@ -201,21 +201,19 @@ static void producer(const char *name, uint64_t seed, probe *pb, pid_t parent) {
 }
 
 /* What the SIGTERM/SIGINT handler must clean up (a runner's timeout). */
-static char cleanup_name[KN_PATH_MAX];
 static volatile pid_t cleanup_child;
 
 static void on_term(int sig) {
     (void)sig;
     if (cleanup_child > 0) kill(cleanup_child, SIGKILL);
-    shm_unlink(cleanup_name);
     _exit(2);
 }
 
-static pid_t spawn(const char *name, uint64_t seed, probe *pb) {
+static pid_t spawn(int fd, uint64_t seed, probe *pb) {
     pid_t parent = getpid();
     fflush(stdout);
     pid_t pid = fork();
-    if (pid == 0) producer(name, seed, pb, parent);
+    if (pid == 0) producer(fd, seed, pb, parent);
     cleanup_child = pid;
     return pid;
 }
@@ -224,7 +222,7 @@ static pid_t spawn(const char *name, uint64_t seed, probe *pb) {
 
 typedef struct run {
     kn_ring_view v;
-    const char *name;
+    int fd; /* the segment */
     probe *pb;
     pid_t child;
     uint64_t rng, checksum, bad;
@@ -363,7 +361,7 @@ static int kill_and_respawn(run *r) {
     /* The dead producer can publish no more: this is the successor's start. */
     r->await_write = atomic_load(&r->v.seg->write_pos);
     r->await_since = now_ns();
-    r->child = spawn(r->name, rng_next(&r->rng) | 1, r->pb);
+    r->child = spawn(r->fd, rng_next(&r->rng) | 1, r->pb);
     return r->child < 0 ? -1 : 0;
 }
 
@@ -429,21 +427,16 @@ static uint64_t seed_from_env(void) {
 }
 
 int main(void) {
-    char inst[KN_NAME_MAX], name[KN_PATH_MAX];
-    snprintf(inst, sizeof inst, "ut-stress-%ld", (long)getpid());
-    kn_seg_name(name, inst, 0, KN_SEG_RING);
-
-    run r = {.name = name, .rng = seed_from_env(), .checksum = 0xcbf29ce484222325ull};
+    run r = {.fd = -1, .rng = seed_from_env(), .checksum = 0xcbf29ce484222325ull};
     uint64_t seed = r.rng;
     printf("test_ring_stress: seed %" PRIu64 " (KANON_SEED=<seed> repeats it)\n", seed);
     plan_kills(&r);
 
-    snprintf(cleanup_name, sizeof cleanup_name, "%s", name);
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     size_t bytes = kn_ring_bytes(CAPACITY, CHANNELS, LANE);
     void *map;
-    int rc = kn_seg_create(name, bytes, &map);
+    int rc = kn_seg_create("kanon.ring", bytes, &map, &r.fd);
     if (rc != 0) {
         printf("%s:%d: kn_seg_create: %s\n", __FILE__, __LINE__, strerror(-rc));
         return 1;
@@ -453,12 +446,12 @@ int main(void) {
     int ok = r.pb != MAP_FAILED && kn_ring_view_init(&r.v, map, bytes) == 0;
 
     int64_t t0 = now_ns();
-    if (ok) r.child = spawn(name, rng_next(&r.rng) | 1, r.pb);
+    if (ok) r.child = spawn(r.fd, rng_next(&r.rng) | 1, r.pb);
     ok = ok && r.child > 0 && consume(&r) == 0;
     double secs = (double)(now_ns() - t0) / 1e9;
     if (r.child > 0) kill_producer(&r);
     kn_seg_unmap(map, bytes);
-    kn_seg_unlink(name);
+    close(r.fd);
 
     uint64_t ref = reference_checksum();
     printf("test_ring_stress: %" PRIu64
