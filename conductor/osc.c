@@ -99,7 +99,7 @@ static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     case 'F': *out = 0; break;
     default: return -1;
     }
-    return isfinite(*out) ? 0 : -1;
+    return 0;
 }
 
 /* Runs a control-protocol request built from an OSC message; reports a
@@ -154,6 +154,10 @@ static int on_message(const char *path, const char *types, lo_arg **argv, int ar
     double v;
     if (argc != 1 || num_arg(types, argv, argc, &v)) {
         reply_error("%.200s wants one number (f, i or d), got '%.20s'", path, types);
+        return 0;
+    }
+    if (!isfinite(v)) {
+        reply_error("%.200s: the value is not finite (%g); send a finite number", path, v);
         return 0;
     }
     kn_osc_set(deck, name, v);
