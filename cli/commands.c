@@ -317,6 +317,21 @@ static void print_master(const cJSON *r) {
            kn_jnum(r, "limited_frames"));
 }
 
+const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n) {
+    char udp[128];
+    if (kn_jnum(r, "osc_port") > 0)
+        snprintf(
+            udp, sizeof udp, "udp %s:%.0f (%s)", kn_jstr(r, "osc_host"), kn_jnum(r, "osc_port"),
+            cJSON_IsTrue(cJSON_GetObjectItem(r, "osc_trust_udp")) ? "all commands: --osc-trust-udp"
+                                                                  : "control only");
+    else
+        snprintf(udp, sizeof udp, "udp off");
+    const char *unix_path = kn_jstr(r, "osc_unix");
+    snprintf(buf, n, "%s, %s%s%s", udp, unix_path[0] ? "unix " : "unix off", unix_path,
+             unix_path[0] ? " (all commands)" : "");
+    return buf;
+}
+
 static void print_status(const cJSON *r) {
     printf("conductor pid %.0f, instance %s: %s (%s), %.0f Hz, %.0f ch, block %.0f\n",
            kn_jnum(r, "pid"), kn_jstr(r, "instance"), kn_jstr(r, "backend"), kn_jstr(r, "device"),
@@ -324,6 +339,8 @@ static void print_status(const cJSON *r) {
     printf("latency: device %.1f ms + ring %.1f ms; device underflows %.0f\n",
            kn_jnum(r, "device_latency_ms"), kn_jnum(r, "ring_target_ms"),
            kn_jnum(r, "device_underflows"));
+    char osc[512];
+    printf("osc: %s\n", kn_fmt_osc(r, osc, sizeof osc));
     print_master(r);
     const cJSON *rec = cJSON_GetObjectItem(r, "recording");
     if (cJSON_IsObject(rec))

@@ -22,7 +22,7 @@ static const command commands[] = {
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
      "                [--debounce MS] [--history-dir DIR] [--osc-port PORT]\n"
-     "                [--osc-host ADDR] [--json]\n"
+     "                [--osc-host ADDR] [--osc-trust-udp] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "Options other than --json are the conductor's and are passed to it unchanged.\n"

@@ -287,6 +287,8 @@ typedef struct kn_conductor {
     kn_meter meter[KN_MAX_DECKS + 1]; /* [KN_MAX_DECKS] is the master */
     int osc_port;
     char osc_host[64];
+    int osc_trust_udp;          /* file commands over UDP too (--osc-trust-udp) */
+    char osc_unix[KN_PATH_MAX]; /* the owner-only OSC socket, "" if off */
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */

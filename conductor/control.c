@@ -159,6 +159,8 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddStringToObject(r, "history", c->history_dir);
     cJSON_AddNumberToObject(r, "osc_port", c->osc_port);
     cJSON_AddStringToObject(r, "osc_host", c->osc_host);
+    cJSON_AddStringToObject(r, "osc_unix", c->osc_unix);
+    cJSON_AddBoolToObject(r, "osc_trust_udp", c->osc_trust_udp);
     cJSON_AddStringToObject(r, "backend", kn_audio_backend(c->audio));
     cJSON_AddStringToObject(r, "device", kn_audio_device(c->audio));
     cJSON_AddStringToObject(r, "backend_choice", kn_audio_why(c->audio));

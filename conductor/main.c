@@ -49,8 +49,10 @@ static void usage(FILE *f) {
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
           "  --debounce MS      wait this long after a save before compiling (default 0)\n"
           "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
-          "  --osc-port PORT    OSC over UDP (default 7770; 0 turns OSC off)\n"
+          "  --osc-port PORT    OSC over UDP (default 7770; 0 turns UDP off)\n"
           "  --osc-host ADDR    address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
+          "  --osc-trust-udp    take file commands (/kanon/play) over UDP too: lets anyone\n"
+          "                     who can send to the port run code as you (default off)\n"
           "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
           f);
 }
@@ -58,18 +60,20 @@ static void usage(FILE *f) {
 typedef struct opts {
     kn_audio_opts audio;
     const char *instance, *history_dir, *osc_host;
-    int osc_port, osc_explicit;
+    int osc_port, osc_explicit, osc_trust_udp;
     int no_limiter, ready_fd;
     double state_mb, debounce_ms;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {
-        {"backend", 1, 0, 'B'},  {"rate", 1, 0, 'r'},        {"block", 1, 0, 'b'},
-        {"latency", 1, 0, 'l'},  {"channels", 1, 0, 'c'},    {"no-limiter", 0, 0, 'L'},
-        {"instance", 1, 0, 'I'}, {"ready-fd", 1, 0, 'R'},    {"state-mb", 1, 0, 'S'},
-        {"debounce", 1, 0, 'D'}, {"history-dir", 1, 0, 'H'}, {"help", 0, 0, 'h'},
-        {"osc-port", 1, 0, 'O'}, {"osc-host", 1, 0, 'o'},    {0, 0, 0, 0}};
+    static const struct option lo[] = {{"backend", 1, 0, 'B'},       {"rate", 1, 0, 'r'},
+                                       {"block", 1, 0, 'b'},         {"latency", 1, 0, 'l'},
+                                       {"channels", 1, 0, 'c'},      {"no-limiter", 0, 0, 'L'},
+                                       {"instance", 1, 0, 'I'},      {"ready-fd", 1, 0, 'R'},
+                                       {"state-mb", 1, 0, 'S'},      {"debounce", 1, 0, 'D'},
+                                       {"history-dir", 1, 0, 'H'},   {"help", 0, 0, 'h'},
+                                       {"osc-port", 1, 0, 'O'},      {"osc-host", 1, 0, 'o'},
+                                       {"osc-trust-udp", 0, 0, 'U'}, {0, 0, 0, 0}};
     *o = (opts){.audio = {"auto", 48000, 2, 64, 0},
                 .ready_fd = -1,
                 .state_mb = 16,
@@ -92,6 +96,7 @@ static int parse(int argc, char **argv, opts *o) {
         case 'H': o->history_dir = optarg; break;
         case 'O': o->osc_port = atoi(optarg), o->osc_explicit = 1; break;
         case 'o': o->osc_host = optarg; break;
+        case 'U': o->osc_trust_udp = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -185,13 +190,13 @@ static void find_cartridge(kn_conductor *c, const char *argv0) {
 }
 
 static void event_loop(kn_conductor *c, int sfd) {
-    struct pollfd fds[4 + 4 * KN_MAX_DECKS + 64];
+    struct pollfd fds[5 + 4 * KN_MAX_DECKS + 64];
     while (!c->quit) {
         fds[0] = (struct pollfd){kn_control_fd(), POLLIN, 0};
         fds[1] = (struct pollfd){sfd, POLLIN, 0};
         fds[2] = (struct pollfd){kn_watch_fd(), POLLIN, 0};
-        fds[3] = (struct pollfd){kn_osc_fd(), POLLIN, 0};
-        int n = 4 + kn_decks_pollfds(c, fds + 4, (int)(sizeof fds / sizeof fds[0]) - 4);
+        int n = 3 + kn_osc_pollfds(fds + 3);
+        n += kn_decks_pollfds(c, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
         poll(fds, (nfds_t)n, kn_decks_timeout_ms(c, 20));
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == sizeof si) {
@@ -267,14 +272,17 @@ int main(int argc, char **argv) {
     }
     c.osc_port = o.osc_port;
     snprintf(c.osc_host, sizeof c.osc_host, "%s", o.osc_host);
+    c.osc_trust_udp = o.osc_trust_udp;
     if (kn_osc_open(&c, err, sizeof err)) {
         if (o.osc_explicit) {
+            kn_osc_close();
             kn_control_close();
             kn_audio_close(c.audio);
             return fail_start(o.ready_fd, err), 1;
         }
-        /* The default port is taken (another instance?): play on without OSC. */
-        kn_log("OSC off: %s", err);
+        /* The default port is taken (another instance?): play on without UDP
+         * OSC (the unix socket is the instance's own). */
+        kn_log("OSC over UDP off: %s", err);
         c.osc_port = 0;
     }
     int sfd = signalfd(-1, &stops, SFD_CLOEXEC | SFD_NONBLOCK);

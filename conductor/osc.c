@@ -1,19 +1,28 @@
 /*
- * osc.c - OSC control over UDP, with feedback to subscribers.
+ * osc.c - OSC control over UDP and over a unix socket, with feedback to
+ * subscribers.
  *
  * liblo 0.31's UDP server binds 0.0.0.0 with no way to restrict it, so we
- * bind our own socket (127.0.0.1:7770 unless --osc-host/--osc-port say
- * otherwise), read packets in the event loop and hand them to a liblo
- * server used only for parsing and dispatch (a LO_UNIX server whose socket
- * path is unlinked at once: it never listens anywhere).
+ * bind our own sockets, read packets in the event loop and hand them to a
+ * liblo server used only for parsing and dispatch (a LO_UNIX server whose
+ * socket path is unlinked at once: it never listens anywhere):
+ *
+ *   UDP 127.0.0.1:7770 (--osc-host/--osc-port)   control only: any local
+ *       user can send UDP, and with --osc-host so can other hosts
+ *   <runtime dir>/<instance>.osc, datagrams, 0600  everything, file
+ *       commands (/kanon/play) included: only the owner can send there
+ *
+ * A file named over OSC is compiled and run as the conductor's owner, so
+ * UDP may name none unless --osc-trust-udp says otherwise.
  *
  *   /kanon/DECK/NAME f|i|d     set a parameter (clamped to its range)
  *   /kanon/DECK/gain f         deck gain, dB        /kanon/master/gain f
  *   /kanon/DECK/mute i         0/1                  /kanon/DECK/solo i
  *   /kanon/DECK/pan f          -1..1
- *   /kanon/play s [s]          file (absolute), deck name
+ *   /kanon/play s [s]          file (absolute), deck name: unix socket only
  *   /kanon/stop s              deck
- *   /kanon/subscribe i         feedback to the sender's host at port i
+ *   /kanon/subscribe i         feedback to the sender's host at port i (unix:
+ *                              to the sender's own socket)
  *   /kanon/unsubscribe i
  *   anything bound by a control-surface map (surface.c)
  *
@@ -32,21 +41,38 @@
 #include <fcntl.h>
 #include <lo/lo.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_SUBS 16
 
-static int sock = -1;
+/* A sender or subscriber: an IPv4 address and port, or a unix socket. */
+typedef struct peer {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_un un;
+    } a;
+    socklen_t len;
+} peer;
+
+static int sock = -1;  /* UDP: control only */
+static int usock = -1; /* unix datagrams, 0600: everything */
+static char upath[KN_PATH_MAX];
 static lo_server lo;
 static kn_conductor *cond;
-static struct sockaddr_in src; /* sender of the packet being dispatched */
-static struct sockaddr_in subs[MAX_SUBS];
+static peer src;      /* sender of the packet being dispatched */
+static int src_files; /* may it name files (load, save, record...)? */
+static peer subs[MAX_SUBS];
 static int nsubs;
 /* last values sent as feedback: params per deck and slot, mixer per deck */
 static double sent_param[KN_MAX_DECKS][KN_MAX_PARAMS];
@@ -55,14 +81,36 @@ static uint32_t sent_gen[KN_MAX_DECKS]; /* producing cartridge the cache is for 
 
 /* ------------------------------------------------------------- sending */
 
-int kn_osc_send(const struct sockaddr_in *to, const char *path, lo_message m) {
+static int named(const peer *p) {
+    return p->a.sa.sa_family != AF_UNIX || p->len > offsetof(struct sockaddr_un, sun_path);
+}
+
+/* Sends (and frees) m; -1 with errno set if it could not. A unix sender
+ * that did not bind its socket to an address cannot be answered. */
+static int send_to(const peer *to, const char *path, lo_message m) {
     char buf[2048];
     size_t n = lo_message_length(m, path);
-    int rc = -1;
-    if (n <= sizeof buf && lo_message_serialise(m, path, buf, &n))
-        rc = (int)sendto(sock, buf, n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to);
+    int fd = to->a.sa.sa_family == AF_UNIX ? usock : sock, rc = -1, e = EINVAL;
+    if (fd >= 0 && named(to) && n <= sizeof buf && lo_message_serialise(m, path, buf, &n)) {
+        rc = (int)sendto(fd, buf, n, MSG_DONTWAIT, &to->a.sa, to->len);
+        e = errno;
+    }
     lo_message_free(m);
+    errno = e;
     return rc;
+}
+
+int kn_osc_send(const struct sockaddr_in *to, const char *path, lo_message m) {
+    peer p = {.a.in = *to, .len = sizeof *to};
+    return send_to(&p, path, m);
+}
+
+static int same_peer(const peer *a, const peer *b) {
+    if (a->a.sa.sa_family != b->a.sa.sa_family) return 0;
+    if (a->a.sa.sa_family == AF_INET)
+        return a->a.in.sin_addr.s_addr == b->a.in.sin_addr.s_addr &&
+               a->a.in.sin_port == b->a.in.sin_port;
+    return a->len == b->len && !memcmp(&a->a, &b->a, a->len);
 }
 
 static void reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -74,13 +122,17 @@ static void reply_error(const char *fmt, ...) {
     va_end(ap);
     lo_message m = lo_message_new();
     lo_message_add_string(m, text);
-    kn_osc_send(&src, "/kanon/error", m);
+    send_to(&src, "/kanon/error", m);
 }
 
 static void to_subscribers(const char *path, lo_message m) {
     for (int i = 0; i < nsubs; i++) {
         lo_message copy = lo_message_clone(m);
-        kn_osc_send(&subs[i], path, copy);
+        /* A unix subscriber whose socket is gone will never come back to
+         * unsubscribe (UDP cannot tell): free its slot. */
+        if (send_to(&subs[i], path, copy) < 0 && subs[i].a.sa.sa_family == AF_UNIX &&
+            (errno == ECONNREFUSED || errno == ENOENT))
+            subs[i--] = subs[--nsubs];
     }
     lo_message_free(m);
 }
@@ -99,7 +151,46 @@ static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     case 'F': *out = 0; break;
     default: return -1;
     }
-    return isfinite(*out) ? 0 : -1;
+    return 0;
+}
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* 1 (and the sender is told why, and the log says who) if the message
+ * being dispatched may not name a file: it came over UDP, which any local
+ * user can send, and the file would be compiled and run as our owner. */
+static int file_refused(const char *path) {
+    if (src_files) return 0;
+    if (upath[0])
+        reply_error("%.100s names a file: file commands are accepted only over the owner-only "
+                    "OSC socket osc.unix://%s or from the kanon CLI, not over UDP (any user on "
+                    "this machine can send UDP)",
+                    path, upath);
+    else
+        reply_error("%.100s names a file: file commands are accepted only from the kanon CLI, "
+                    "not over UDP (any user on this machine can send UDP)",
+                    path);
+    /* Logged at most once a second, so a flood cannot fill the disk. */
+    static uint64_t last;
+    static unsigned quiet;
+    uint64_t now = mono_ns();
+    if (last && now - last < 1000000000u) {
+        quiet++;
+        return 1;
+    }
+    char from[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &src.a.in.sin_addr, from, sizeof from);
+    char more[64] = "";
+    if (quiet) snprintf(more, sizeof more, " (and %u more since the last report)", quiet);
+    kn_log("OSC: refused %.100s from %s:%d over UDP: file commands only over %s or the CLI%s", path,
+           from, ntohs(src.a.in.sin_port), upath[0] ? upath : "(no unix socket)", more);
+    last = now;
+    quiet = 0;
+    return 1;
 }
 
 /* Runs a control-protocol request built from an OSC message; reports a
@@ -156,15 +247,19 @@ static int on_message(const char *path, const char *types, lo_arg **argv, int ar
         reply_error("%.200s wants one number (f, i or d), got '%.20s'", path, types);
         return 0;
     }
+    if (!isfinite(v)) {
+        reply_error("%.200s: the value is not finite (%g); send a finite number", path, v);
+        return 0;
+    }
     kn_osc_set(deck, name, v);
     return 0;
 }
 
 static int on_play(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
                    void *user) {
-    (void)path;
     (void)msg;
     (void)user;
+    if (file_refused(path)) return 0;
     const char *file = (const char *)argv[0];
     char deck[KN_NAME_MAX];
     if (argc == 2 && types[1] == 's') {
@@ -202,12 +297,14 @@ static int on_subscribe(const char *path, const char *types, lo_arg **argv, int 
         reply_error("%s wants a port number 1..65535", path);
         return 0;
     }
-    struct sockaddr_in to = src;
-    to.sin_port = htons((uint16_t)port);
+    /* A unix sender has no host to add a port to: its own socket gets the
+     * feedback (the port is only echoed). */
+    peer to = src;
+    if (to.a.sa.sa_family == AF_INET) to.a.in.sin_port = htons((uint16_t)port);
+    if (!named(&to)) return 0; /* nowhere to send to, not even an error */
     int known = -1;
     for (int i = 0; i < nsubs; i++)
-        if (subs[i].sin_addr.s_addr == to.sin_addr.s_addr && subs[i].sin_port == to.sin_port)
-            known = i;
+        if (same_peer(&subs[i], &to)) known = i;
     if (unsub) {
         if (known >= 0) subs[known] = subs[--nsubs];
         return 0;
@@ -222,7 +319,7 @@ static int on_subscribe(const char *path, const char *types, lo_arg **argv, int 
         for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
     lo_message m = lo_message_new();
     lo_message_add_int32(m, port);
-    kn_osc_send(&to, "/kanon/subscribed", m);
+    send_to(&to, "/kanon/subscribed", m);
     return 0;
 }
 
@@ -232,6 +329,7 @@ static int on_bad_types(const char *path, const char *types, lo_arg **argv, int 
     (void)argc;
     (void)msg;
     (void)user;
+    if (!strcmp(path, "/kanon/play") && file_refused(path)) return 0;
     reply_error("%.200s: wrong argument types '%.20s' (see docs/osc.md)", path, types);
     return 0;
 }
@@ -244,33 +342,20 @@ static void on_lo_error(int num, const char *msg, const char *where) {
 
 /* ---------------------------------------------------------------- public */
 
-int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
-    cond = c;
-    if (c->osc_port == 0) return 0; /* disabled */
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->osc_port)};
-    if (inet_pton(AF_INET, c->osc_host, &a.sin_addr) != 1) {
-        snprintf(err, errlen, "--osc-host must be an IPv4 address, got '%s'", c->osc_host);
-        return -1;
-    }
-    sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (sock < 0 || bind(sock, (struct sockaddr *)&a, sizeof a)) {
-        snprintf(err, errlen, "cannot listen for OSC on %s:%d: %s (use --osc-port)", c->osc_host,
-                 c->osc_port, strerror(errno));
-        if (sock >= 0) close(sock);
-        sock = -1;
-        return -1;
-    }
+/* The liblo server that only parses: its socket path is unlinked at once. */
+static int open_parser(kn_conductor *c, char *err, size_t errlen) {
     char path[KN_PATH_MAX];
-    kn_runtime_path(c->instance, "osc", path);
+    kn_runtime_path(c->instance, "osc-parser", path);
     unlink(path);
     lo = lo_server_new_with_proto(path, LO_UNIX, on_lo_error);
-    unlink(path); /* only its parser is used */
+    unlink(path);
     if (!lo) {
         snprintf(err, errlen, "cannot create the OSC parser");
-        close(sock);
-        sock = -1;
         return -1;
     }
+    /* its socket is never read, and cartridges need not inherit it */
+    int fd = lo_server_get_socket_fd(lo);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
     /* Bundles with a future time tag would wait in liblo's queue, which
      * only its own receive loop drains: run everything as it arrives. */
     lo_server_enable_queue(lo, 0, 1);
@@ -284,36 +369,109 @@ int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
     lo_server_add_method(lo, "/kanon/subscribe", NULL, on_bad_types, NULL);
     lo_server_add_method(lo, "/kanon/unsubscribe", NULL, on_bad_types, NULL);
     lo_server_add_method(lo, NULL, NULL, on_message, NULL);
-    for (int i = 0; i <= KN_MAX_DECKS; i++)
-        for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
     return 0;
 }
 
-int kn_osc_fd(void) {
-    return sock;
+/* The owner-only socket <runtime dir>/<instance>.osc. The runtime
+ * directory is 0700 already; the socket is 0600 as well, so it stays
+ * private if the directory's mode is ever loosened. The umask makes it
+ * 0600 from the start (the chmod only confirms it); meanwhile other
+ * threads can only create files more private than they asked for. */
+static void open_unix(kn_conductor *c) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    char path[KN_PATH_MAX];
+    c->osc_unix[0] = 0;
+    if (kn_runtime_path(c->instance, "osc", path)) {
+        kn_log("OSC unix socket off: cannot use the runtime directory");
+        return;
+    }
+    if (strlen(path) >= sizeof a.sun_path) {
+        kn_log("OSC unix socket off: %s is too long for a unix socket address", path);
+        return;
+    }
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    usock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    unlink(path); /* left by a killed conductor: we hold the instance lock */
+    mode_t old = umask(0177);
+    int rc = usock < 0 ? -1 : bind(usock, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (rc || chmod(path, 0600)) {
+        kn_log("OSC unix socket off: cannot listen on %s: %s", path, strerror(errno));
+        if (usock >= 0) close(usock);
+        usock = -1;
+        unlink(path);
+        return;
+    }
+    snprintf(upath, sizeof upath, "%s", path);
+    snprintf(c->osc_unix, sizeof c->osc_unix, "%s", path);
 }
 
-/* Dispatches one packet as if it came from `from` (also the fuzz entry). */
-void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from) {
+int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
+    cond = c;
+    for (int i = 0; i <= KN_MAX_DECKS; i++)
+        for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
+    if (!lo && open_parser(c, err, errlen)) return -1;
+    if (usock < 0) open_unix(c);
+    if (c->osc_port == 0) return 0; /* UDP off */
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->osc_port)};
+    if (inet_pton(AF_INET, c->osc_host, &a.sin_addr) != 1) {
+        snprintf(err, errlen, "--osc-host must be an IPv4 address, got '%s'", c->osc_host);
+        return -1;
+    }
+    sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock < 0 || bind(sock, (struct sockaddr *)&a, sizeof a)) {
+        snprintf(err, errlen, "cannot listen for OSC on %s:%d: %s (use --osc-port)", c->osc_host,
+                 c->osc_port, strerror(errno));
+        if (sock >= 0) close(sock);
+        sock = -1;
+        return -1;
+    }
+    return 0;
+}
+
+int kn_osc_pollfds(struct pollfd out[2]) {
+    int n = 0;
+    if (sock >= 0) out[n++] = (struct pollfd){sock, POLLIN, 0};
+    if (usock >= 0) out[n++] = (struct pollfd){usock, POLLIN, 0};
+    return n;
+}
+
+static void dispatch(void *data, size_t n, const peer *from, int files) {
     src = *from;
-    if (n == 0 || lo_server_dispatch_data(lo, (void *)data, n) < 0) {
+    src_files = files;
+    if (n == 0 || lo_server_dispatch_data(lo, data, n) < 0) {
         /* liblo's error handler has replied already for malformed packets */
     }
 }
 
-void kn_osc_handle(kn_conductor *c) {
-    (void)c;
-    if (sock < 0) return;
-    static char buf[65536 + 8];     /* zeros after the packet: liblo 0.31 can read past it */
-    for (int i = 0; i < 256; i++) { /* bounded: back to the loop now and then */
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(sock, buf, sizeof buf - 8, 0, (struct sockaddr *)&from, &fl);
+/* Dispatches one packet as if it came over UDP from `from` (also the fuzz
+ * entry). */
+void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from) {
+    peer p = {.a.in = *from, .len = sizeof *from};
+    dispatch((void *)data, n, &p, cond->osc_trust_udp);
+}
+
+/* Reads what is waiting on one socket; bounded, so the loop gets back to
+ * the other fds now and then. */
+static void drain(int fd, int files) {
+    static char buf[65536 + 8]; /* zeros after the packet: liblo 0.31 can read past it */
+    for (int i = 0; fd >= 0 && i < 256; i++) {
+        peer from;
+        memset(&from, 0, sizeof from);
+        from.len = sizeof from.a;
+        ssize_t n = recvfrom(fd, buf, sizeof buf - 8, 0, &from.a.sa, &from.len);
         if (n < 0) return;
         memset(buf + n, 0, 8);
-        if (fl != sizeof from || from.sin_family != AF_INET) continue;
-        kn_osc_dispatch(buf, (size_t)n, &from);
+        if (fd == sock && (from.len != sizeof from.a.in || from.a.sa.sa_family != AF_INET))
+            continue;
+        if (fd == usock) from.a.sa.sa_family = AF_UNIX; /* an unnamed sender: len 0 */
+        dispatch(buf, (size_t)n, &from, files);
     }
+}
+
+void kn_osc_handle(kn_conductor *c) {
+    drain(sock, c->osc_trust_udp);
+    drain(usock, 1);
 }
 
 static void feedback(const char *deck, const char *name, double v, int as_int) {
@@ -347,7 +505,7 @@ void kn_osc_tick(kn_conductor *c) {
     if (now - last < 33000000u) return;
     last = now;
     kn_surface_tick(c);
-    if (sock < 0 || !nsubs) return;
+    if (!nsubs) return;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;
@@ -387,6 +545,9 @@ void kn_osc_tick(kn_conductor *c) {
 void kn_osc_close(void) {
     if (lo) lo_server_free(lo);
     if (sock >= 0) close(sock);
+    if (usock >= 0) close(usock);
+    if (upath[0]) unlink(upath);
     lo = NULL;
-    sock = -1;
+    sock = usock = -1;
+    upath[0] = 0;
 }

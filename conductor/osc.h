@@ -9,6 +9,7 @@
 
 #include <lo/lo.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 
 /* OSC aligns arguments to 4 bytes only, and lo_arg is a union that wants
@@ -34,9 +35,13 @@ static inline int64_t kn_arg_h(const lo_arg *a) {
     return v;
 }
 
+/* Opens the owner-only unix socket (c->osc_unix, "" if it cannot) and,
+ * unless c->osc_port is 0, the UDP socket; fails only for UDP. */
 int kn_osc_open(kn_conductor *c, char *err, size_t errlen);
-int kn_osc_fd(void);
+/* The sockets to poll: up to 2. */
+int kn_osc_pollfds(struct pollfd out[2]);
 void kn_osc_handle(kn_conductor *c);
+/* Dispatches a packet as if it came over UDP from `from`. */
 void kn_osc_dispatch(const void *data, size_t n, const struct sockaddr_in *from);
 void kn_osc_tick(kn_conductor *c);
 void kn_osc_close(void);

@@ -9,11 +9,13 @@
 #   - /kanon/sine/freq f 330 retunes the recorded sine to 330 +- 0.5 Hz and
 #     is echoed as feedback; so is a `kanon set` from the CLI;
 #   - /kanon/sine/gain f -6, /kanon/sine/mute i 1 (and i 0) show in status and
-#     feedback; /kanon/play s FILE s DECK and /kanon/play s FILE start decks,
-#     /kanon/stop s DECK stops one (status lists the decks);
+#     feedback; /kanon/play s FILE s DECK and /kanon/play s FILE, sent to the
+#     owner-only unix socket (osc_unix in status), start decks, /kanon/stop s
+#     DECK over UDP stops one (status lists the decks);
 #   - an unknown address, wrong argument types, a missing argument, an unknown
 #     deck or parameter and out-of-range values each get /kanon/error s with a
-#     reason, and the conductor keeps answering;
+#     reason (/kanon/play's over the unix socket; over UDP any /kanon/play is
+#     refused as a file command), and the conductor keeps answering;
 #   - garbage (random bytes, truncated messages, lying sizes, broken bundles)
 #     does not crash it: same pid, status answers, OSC still works and the
 #     audio still flows (a fresh recording at the set frequency and level);
@@ -39,6 +41,8 @@ grep -q "127.0.0.1:$P " "$T/ss.txt" || fail "not bound to 127.0.0.1:$P: $(cat "$
 grep -Eq "(0\.0\.0\.0|\*|\[::\]):$P " "$T/ss.txt" && fail "bound to all addresses: $(cat "$T/ss.txt")"
 [ "$(wc -l <"$T/ss.txt")" = 1 ] || fail "more than one socket on port $P: $(cat "$T/ss.txt")"
 ok "OSC listens on 127.0.0.1:$P only"
+S=$(status_field 's["osc_unix"]') # the owner-only socket: file commands
+[ -S "$S" ] || fail "no unix OSC socket: osc_unix is '$S'"
 
 H=$(free_port 13)
 python3 "$CTL/osc.py" hold "$H" >"$T/hold.out" &
@@ -98,24 +102,25 @@ python3 "$CTL/wait.py" status 'd["sine"]["mix"]["mute"] is False and d["sine"]["
     fail "/kanon/sine/mute i 0: $(cat "$T/w.out")"
 ok "/kanon/sine/gain f -6 and /kanon/sine/mute i 1/0: status, meters and feedback follow"
 
-oscsend 127.0.0.1 "$P" /kanon/play ss "$CTL/tone.c" second || fail "oscsend"
+oscsend "osc.unix://$S" /kanon/play ss "$CTL/tone.c" second || fail "oscsend"
 python3 "$CTL/wait.py" status '"second" in d and d["second"]["cartridge"]["state"] == "running"' >"$T/w.out" ||
     fail "/kanon/play s FILE s second: $(cat "$T/w.out")"
-oscsend 127.0.0.1 "$P" /kanon/play s "$CTL/tone.c" || fail "oscsend"
+oscsend "osc.unix://$S" /kanon/play s "$CTL/tone.c" || fail "oscsend"
 python3 "$CTL/wait.py" status '"tone" in d and d["tone"]["cartridge"]["state"] == "running"' >"$T/w.out" ||
     fail "/kanon/play s FILE (deck named after the file): $(cat "$T/w.out")"
 oscsend 127.0.0.1 "$P" /kanon/stop s second || fail "oscsend"
 oscsend 127.0.0.1 "$P" /kanon/stop s tone || fail "oscsend"
 python3 "$CTL/wait.py" status 'sorted(d) == ["sine"]' >"$T/w.out" || fail "/kanon/stop s DECK: $(cat "$T/w.out")"
-ok "/kanon/play s FILE s DECK, /kanon/play s FILE and /kanon/stop s DECK start and stop decks"
+ok "/kanon/play s FILE s DECK, /kanon/play s FILE (unix socket) and /kanon/stop s DECK (UDP) start and stop decks"
 
 # ------------------------------------------------------------ errors
-python3 - "$CTL" "$P" "$CTL/tone.c" >"$T/errors.txt" 2>&1 <<'PY' || fail "error replies: $(cat "$T/errors.txt")"
+python3 - "$CTL" "$P" "$CTL/tone.c" "$S" >"$T/errors.txt" 2>&1 <<'PY' || fail "error replies: $(cat "$T/errors.txt")"
 import sys
 sys.path.insert(0, sys.argv[1])
 from osc import Client
-c = Client(sys.argv[2])
-cases = [  # (address, types, args, a word the error must contain)
+udp, unix = Client(sys.argv[2]), Client(sys.argv[4])
+refused = "names a file: file commands are accepted only over the owner-only OSC socket"
+cases = [  # (address, types, args, a word the error must contain[, over the unix socket])
     ("/nope", "f", [1], "unknown address"),
     ("/kanon", "", [], "unknown address"),
     ("/kanon/sine/freq/extra", "f", [1], "unknown address"),
@@ -127,9 +132,11 @@ cases = [  # (address, types, args, a word the error must contain)
     ("/kanon/sine/gain", "f", [99], "gain_db"),
     ("/kanon/sine/pan", "f", [2], "pan"),
     ("/kanon/master/mute", "i", [1], "only a gain"),
-    ("/kanon/play", "i", [3], "wrong argument types"),
-    ("/kanon/play", "s", ["relative/tone.c"], "absolute path"),
-    ("/kanon/play", "ss", [sys.argv[3], "bad deck name!"], "deck"),
+    ("/kanon/play", "i", [3], refused),
+    ("/kanon/play", "ss", [sys.argv[3], "udp"], refused),
+    ("/kanon/play", "i", [3], "wrong argument types", 1),
+    ("/kanon/play", "s", ["relative/tone.c"], "absolute path", 1),
+    ("/kanon/play", "ss", [sys.argv[3], "bad deck name!"], "deck", 1),
     ("/kanon/stop", "", [], "wrong argument types"),
     ("/kanon/stop", "s", ["nodeck"], "nodeck"),
     ("/kanon/subscribe", "s", ["x"], "wrong argument types"),
@@ -137,13 +144,14 @@ cases = [  # (address, types, args, a word the error must contain)
     ("/kanon/subscribe", "i", [70000], "port number"),
 ]
 bad = []
-for addr, types, args, word in cases:
+for addr, types, args, word, *over_unix in cases:
+    c = unix if over_unix else udp
     got = c.call(addr, types, *args, timeout=3, until="/kanon/error")
     err = [m for m in got if m[0] == "/kanon/error"]
     if not err or err[0][1] != "s" or word not in err[0][2][0]:
         bad.append("%s ,%s %s -> %s (want /kanon/error s '...%s...')" % (addr, types, args, got, word))
     else:
-        print("%s ,%s -> %s" % (addr, types, err[0][2][0]))
+        print("%s ,%s%s -> %s" % (addr, types, " (unix)" if over_unix else "", err[0][2][0]))
 if bad:
     print("\n".join(bad))
     sys.exit(1)

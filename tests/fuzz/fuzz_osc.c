@@ -2,7 +2,8 @@
  * fuzz_osc.c - libFuzzer harness for OSC: every input is one UDP payload,
  * handed to kn_osc_dispatch() as kn_osc_handle would (a private, writable
  * copy of the bytes) on a real conductor with a control-surface map loaded
- * (see harness.h), as if sent from 127.0.0.1:<reply port>.
+ * (see harness.h), as if sent from 127.0.0.1:<reply port> to a conductor
+ * started with --osc-trust-udp (so /kanon/play is handled, not refused).
  *
  * The reply port is a socket this harness owns (nothing else receives the
  * replies). After each input it drains it. Oracle, besides

@@ -13,7 +13,9 @@ Used as a module (encode / decode / Client) or from the shell:
         sends one message to 127.0.0.1:PORT from a socket bound to a free port
         and prints every reply that arrives within the timeout, one per line as
         JSON [address, types, [args...]]; exit 1 if none arrived (or none with
-        address --expect).
+        address --expect). PORT may be the path of a unix datagram socket (the
+        conductor's owner-only OSC socket): then it sends from an autobound
+        (abstract) unix socket, which the conductor can answer.
   osc.py raw PORT HEX               sends raw bytes (hex) and prints the replies
   osc.py hold PORT                  binds 127.0.0.1:PORT (UDP) and sleeps until killed;
                                     prints "held" once bound, exits 3 if the port is taken
@@ -95,9 +97,16 @@ def decode(data):
 
 
 class Client:
-    """A UDP socket bound to 127.0.0.1 (a free port), talking to the conductor."""
+    """A UDP socket bound to 127.0.0.1 (a free port), talking to the conductor;
+    or, when port is a path, a unix datagram socket talking to that socket."""
 
     def __init__(self, port, host="127.0.0.1"):
+        if str(port).startswith("/"):
+            self.to = str(port)
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind("")  # Linux autobind: an abstract address, so replies arrive
+            self.port = None
+            return
         self.to = (host, int(port))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
