@@ -207,13 +207,18 @@ done
 v=$(find "$hist" -type f | head -1)
 [ -n "$v" ] || fail "no versions in $hist"
 as_u cat "$v" >/dev/null 2>&1 && fail "$U can read $v"
+# Shared memory: sealed memfds with no name anywhere; the other user can
+# reach them neither by a /dev/shm name nor through the conductor's /proc
+# entries (it is not dumpable).
 segs=$(ls /dev/shm | grep "^kanon\.0\.$KANON_INSTANCE\." | head -4)
-[ -n "$segs" ] || fail "no shared-memory segments of instance $KANON_INSTANCE in /dev/shm"
-for s in $segs; do
-    as_u sh -c "cat /dev/shm/$s >/dev/null" 2>/dev/null && fail "$U can read /dev/shm/$s"
-    as_u sh -c ": >>/dev/shm/$s" 2>/dev/null && fail "$U can write /dev/shm/$s"
-done
-ok "$U can read neither the history ($hist, $(stat -c %a "$hist")) nor the shared memory ($(echo $segs | wc -w) segments)"
+[ -z "$segs" ] || fail "named segments of instance $KANON_INSTANCE in /dev/shm: $segs"
+nfd=$(ls "/proc/$pid/fd" | wc -l)
+[ "$nfd" -gt 3 ] || fail "cannot list the conductor's descriptors as root"
+as_u ls "/proc/$pid/fd" >/dev/null 2>&1 && fail "$U can list the conductor's descriptors"
+as_u sh -c "cat /proc/$pid/maps >/dev/null" 2>/dev/null && fail "$U can read the conductor's maps"
+as_u sh -c ": <>/proc/$pid/mem" 2>/dev/null && fail "$U can open the conductor's memory"
+segs="no named segments; /proc/$pid/fd, maps and mem closed"
+ok "$U can read neither the history ($hist, $(stat -c %a "$hist")) nor the shared memory ($segs)"
 
 python3 "$CTL/osc.py" call "$P" /nope --expect /kanon/error --timeout 5 >/dev/null || fail "the conductor does not answer OSC"
 snapshot >"$T/after.txt"
