@@ -11,6 +11,8 @@
 #     and, with them, every segment (a memfd lives as long as its last
 #     holder); the socket stays behind, and the next `kanon up` takes it over
 #     and plays (a clean 440 Hz recording);
+#   - names squatted in /dev/shm (the old segment names, pre-created for
+#     every deck) do not stop a play: kanon names nothing there;
 #   - KANON_INSTANCE and --instance address separate conductors: two run at
 #     once, each with its own deck, pid, socket and segments, each recording
 #     holding only its own deck's sound (bit-exact with its render).
@@ -74,7 +76,15 @@ dir=$(dirname "$sock")
 [ "$(stat -c %u "$dir")" = "$uid" ] || fail "socket directory not owned by uid $uid"
 ok "socket $sock is 0600, its directory 0700"
 
-kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
+# Squatters: every name the segments once had, taken before the first play.
+for d in $(seq -w 0 15); do
+    for k in ring state param snap; do : >"/dev/shm/kanon.$uid.$KANON_INSTANCE.d$d.$k"; done
+done
+# as root, owned by another user, as a squatter's would be
+[ "$uid" = 0 ] && chown 65534:65534 /dev/shm/kanon."$uid"."$KANON_INSTANCE".d*
+kanon play "$ROOT/examples/sine.c" >"$T/play.out" 2>&1 || fail "play beside squatted names: $(cat "$T/play.out")"
+rm -f /dev/shm/kanon."$uid"."$KANON_INSTANCE".d*
+ok "a play is not stopped by 64 squatted /dev/shm names"
 if [ $can_see_maps = 1 ]; then
     for k in ring state param; do
         n=$(segs | grep -c "kanon\.$k\$")
