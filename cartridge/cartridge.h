@@ -15,6 +15,7 @@
 #ifndef KANON_CARTRIDGE_H
 #define KANON_CARTRIDGE_H
 
+#include "contract.h"
 #include "kanon_shm.h"
 #include <stddef.h>
 #include <stdint.h>

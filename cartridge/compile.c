@@ -24,7 +24,6 @@
 #ifndef KN_TCC_LIB_DIR
 #define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
 #endif
-#define KN_SOURCE_MAX (8u << 20)
 
 typedef struct diag {
     char *buf;

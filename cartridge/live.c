@@ -30,7 +30,7 @@
  */
 #include "cartridge.h"
 #include "futex.h"
-#include "report.h"
+#include "contract.h"
 #include "ring.h"
 #include "segment.h"
 
@@ -122,7 +122,7 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, in
     uint64_t frame = atomic_load(&m->ring->write_pos);
     float peak = 0;
     c->nonfinite = 0;
-    for (int b = 0; b < blocks && !c->nonfinite && peak <= 1000.0f; b++) {
+    for (int b = 0; b < blocks && !c->nonfinite && peak <= KN_RUNAWAY; b++) {
         kn_render_block(c, p, frame + (uint64_t)b * (uint64_t)c->ctx.block);
         for (int ch = 0; ch < c->ctx.channels; ch++)
             for (int i = 0; i < c->ctx.block; i++) peak = fmaxf(peak, fabsf(c->out[ch][i]));
@@ -131,12 +131,12 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, in
     if (c->nonfinite)
         snprintf(why, n, "%s: error: refused: process() produced NaN or Inf in its test render",
                  c->display);
-    else if (peak > 1000.0f)
+    else if (peak > KN_RUNAWAY)
         snprintf(why, n,
                  "%s: error: refused: process() produced output above +60 dBFS in its "
                  "test render",
                  c->display);
-    return c->nonfinite || peak > 1000.0f ? -1 : 0;
+    return c->nonfinite || peak > KN_RUNAWAY ? -1 : 0;
 }
 
 /* Copies the used part of one state segment over another of the same size

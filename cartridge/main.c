@@ -74,15 +74,13 @@ static double num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{"display", 1, 0, 'd'},   {"output", 1, 0, 'o'},
-                                       {"seconds", 1, 0, 's'},   {"rate", 1, 0, 'r'},
-                                       {"channels", 1, 0, 'c'},  {"block", 1, 0, 'b'},
-                                       {"set", 1, 0, 'S'},       {"instance", 1, 0, 'I'},
-                                       {"deck", 1, 0, 'D'},      {"id", 1, 0, 'i'},
-                                       {"report-fd", 1, 0, 'f'}, {"include", 1, 0, 'n'},
-                                       {"restore", 0, 0, 'R'},   {"compile-seconds", 1, 0, 'C'},
-                                       {"mem-mb", 1, 0, 'M'},    {"json", 0, 0, 'j'},
-                                       {"hide", 1, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {KN_OPT_DISPLAY, 1, 0, 'd'}, {"output", 1, 0, 'o'},          {"seconds", 1, 0, 's'},
+        {"rate", 1, 0, 'r'},         {"channels", 1, 0, 'c'},        {"block", 1, 0, 'b'},
+        {"set", 1, 0, 'S'},          {KN_OPT_INSTANCE, 1, 0, 'I'},   {KN_OPT_DECK, 1, 0, 'D'},
+        {KN_OPT_ID, 1, 0, 'i'},      {KN_OPT_REPORT, 1, 0, 'f'},     {KN_OPT_INCLUDE, 1, 0, 'n'},
+        {KN_OPT_RESTORE, 0, 0, 'R'}, {"compile-seconds", 1, 0, 'C'}, {"mem-mb", 1, 0, 'M'},
+        {"json", 0, 0, 'j'},         {KN_OPT_HIDE, 1, 0, 'h'},       {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -334,7 +332,7 @@ static int place_segments(const int *fds, int n) {
 static int wait_for_job(opts *o) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) return -1;
-    static char line[1 << 16];
+    static char line[KN_JOB_MAX];
     union {
         char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
         struct cmsghdr align;
@@ -357,10 +355,10 @@ static int wait_for_job(opts *o) {
     if (place_segments(fds, nfds)) return -1;
     cJSON *a = cJSON_Parse(line);
     int n = cJSON_GetArraySize(a);
-    if (!cJSON_IsArray(a) || n < 1 || n > 60) return -1;
-    static char *argv[64];
+    if (!cJSON_IsArray(a) || n < 1 || n > KN_JOB_ARGS) return -1;
+    static char *argv[KN_JOB_ARGS + 3];
     argv[0] = "kanon-cartridge";
-    argv[1] = "live";
+    argv[1] = KN_MODE_LIVE;
     for (int i = 0; i < n; i++) {
         const char *s = cJSON_GetStringValue(cJSON_GetArrayItem(a, i));
         if (!s) return -1;
@@ -375,9 +373,9 @@ static int wait_for_job(opts *o) {
 int main(int argc, char **argv) {
     opts o;
     /* A live cartridge keeps only what kanon_shm.h says it starts with. */
-    int live = argc >= 2 && (!strcmp(argv[1], "spare") || !strcmp(argv[1], "live"));
+    int live = argc >= 2 && (!strcmp(argv[1], KN_MODE_SPARE) || !strcmp(argv[1], KN_MODE_LIVE));
     if (live) syscall(SYS_close_range, KN_FD_FIRST_FREE, ~0u, 0);
-    if (argc == 2 && !strcmp(argv[1], "spare")) {
+    if (argc == 2 && !strcmp(argv[1], KN_MODE_SPARE)) {
         if (wait_for_job(&o)) return 0;
     } else {
         parse(argc, argv, &o);
@@ -385,7 +383,7 @@ int main(int argc, char **argv) {
     kn_fatal_hook = print_fatal;
     if (!strcmp(o.mode, "check")) return run_check(&o);
     if (!strcmp(o.mode, "render")) return run_render(&o);
-    if (!strcmp(o.mode, "live")) {
+    if (!strcmp(o.mode, KN_MODE_LIVE)) {
         char inst[KN_NAME_MAX];
         if (kn_instance(o.instance, inst) || o.deck < 0 || o.deck >= KN_MAX_DECKS || !o.id ||
             o.report_fd < 0)

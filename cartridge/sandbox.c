@@ -49,7 +49,7 @@
  * machine and make faults fail fast instead of slowly.
  */
 #include "cartridge.h"
-#include "report.h"
+#include "contract.h"
 #include "segment.h"
 
 #include <errno.h>

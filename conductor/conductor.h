@@ -17,6 +17,7 @@
 #ifndef KANON_CONDUCTOR_H
 #define KANON_CONDUCTOR_H
 
+#include "contract.h"
 #include "kanon_shm.h"
 #include "ring.h"
 #include "segment.h"
@@ -43,7 +44,6 @@ enum kn_mix_state {
 
 /* Why the audio thread faulted a deck (kn_mix_deck.fault). */
 enum kn_fault { KN_FAULT_NONE = 0, KN_FAULT_NONFINITE, KN_FAULT_RUNAWAY, KN_FAULT_CORRUPT };
-#define KN_RUNAWAY 1000.0f /* +60 dBFS: no sane DSP output gets here */
 
 typedef struct kn_mix_deck {
     _Atomic int state;        /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */

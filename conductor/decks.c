@@ -21,7 +21,7 @@
  */
 #include "conductor.h"
 #include "futex.h"
-#include "report.h"
+#include "contract.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -280,7 +280,7 @@ static void spare_ensure(kn_conductor *c) {
         close(c->spare_job);
         proc_close(&c->spare);
     }
-    char *argv[] = {c->cartridge_bin, "spare", NULL};
+    char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
     if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
 }
 
@@ -326,21 +326,21 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
     *strrchr(dir, '/') = 0; /* d->path is absolute */
     /* --restore last: dropped from the count unless this is a revert */
     char *args[] = {(char *)src_path,
-                    "--display",
+                    KN_ARG(KN_OPT_DISPLAY),
                     d->display,
-                    "--instance",
+                    KN_ARG(KN_OPT_INSTANCE),
                     c->instance,
-                    "--deck",
+                    KN_ARG(KN_OPT_DECK),
                     deck,
-                    "--id",
+                    KN_ARG(KN_OPT_ID),
                     id,
-                    "--report-fd",
+                    KN_ARG(KN_OPT_REPORT),
                     report,
-                    "--include",
+                    KN_ARG(KN_OPT_INCLUDE),
                     dir[0] ? dir : "/",
-                    "--hide",
+                    KN_ARG(KN_OPT_HIDE),
                     c->history_dir,
-                    "--restore"};
+                    KN_ARG(KN_OPT_RESTORE)};
     int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
     spare_ensure(c);
     if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
@@ -355,7 +355,7 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
         }
         proc_kill(c, &c->spare); /* it died: start one the slow way */
     }
-    char *argv[24] = {c->cartridge_bin, "live"};
+    char *argv[24] = {c->cartridge_bin, KN_MODE_LIVE};
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
     int rc = start_process(c, argv, d, p, NULL);
     p->id = nid;
@@ -401,8 +401,7 @@ static void ring_restart(kn_conductor *c, kn_deck *d) {
     uint64_t w = atomic_load(&d->ring->write_pos);
     uint64_t at = w >= r && w - r <= d->ring_cap ? w : r + d->ring_cap;
     kn_deck_reformat(c, d);
-    atomic_store(&d->ring->read_pos, r); /* the writer waits until the reader got there */
-    atomic_store(&d->ring->write_pos, at);
+    kn_ring_restart(d->ring, r, at); /* the writer waits until the reader got there */
     kn_deck_ctl *ctl = &d->ring->ctl;
     atomic_store(&ctl->stop, 0);
     atomic_store(&ctl->lane_for, 0);
@@ -655,8 +654,6 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
 }
 
 /* ------------------------------------------------------------- public */
-
-#define KN_SOURCE_MAX (8u << 20)
 
 static uint64_t fnv1a(const char *p, size_t n) {
     uint64_t h = 1469598103934665603u;

@@ -253,8 +253,7 @@ static void mark_silenced(kn_mix_deck *d) {
 static void fault_restart(kn_mix_deck *d) {
     uint32_t seq = atomic_load_explicit(&d->restart_seq, memory_order_acquire);
     if (seq == d->restart_seen) return;
-    d->ring.pos = atomic_load_explicit(&d->restart_pos, memory_order_relaxed);
-    atomic_store_explicit(&d->ring.seg->read_pos, d->ring.pos, memory_order_release);
+    kn_ring_seek(&d->ring, atomic_load_explicit(&d->restart_pos, memory_order_relaxed));
     atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
     d->restart_seen = seq;
     atomic_store_explicit(&d->restart_done, seq, memory_order_release);

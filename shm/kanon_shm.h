@@ -1,11 +1,12 @@
 /*
- * kanon_shm.h - the one cross-process contract.
+ * kanon_shm.h - the shared bytes of the cross-process contract (contract.h
+ * is the process side: arguments, descriptors, report lines, limits).
  *
  * Every byte that the conductor and a cartridge share is described here.
  * A deck owns four shared-memory segments: sealed memfds (segment.h),
  * created by the conductor when the deck is born and closed when it is
  * stopped. They have no names; each cartridge of the deck gets them as
- * file descriptors KN_FD_RING .. KN_FD_SNAP (below), maps them and closes
+ * file descriptors KN_FD_SEG(kind) (contract.h), maps them and closes
  * the descriptors before any user code runs:
  *
  *   ring   kn_ring_seg   SPSC ring of interleaved float frames plus the
@@ -53,15 +54,6 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free acro
 
 enum kn_seg_kind { KN_SEG_RING = 1, KN_SEG_STATE = 2, KN_SEG_PARAM = 3, KN_SEG_SNAP = 4 };
 #define KN_SEG_KINDS 4
-
-/* File descriptors a live cartridge starts with (kanon-cartridge live, or a
- * spare once its job arrives with the descriptors attached): the report
- * pipe, and segment kind K at KN_FD_SEG(K). Everything from KN_FD_FIRST_FREE
- * on is closed by the cartridge at start: it inherits nothing else. */
-#define KN_FD_JOB        0 /* spare only: the conductor's job socket (SOCK_SEQPACKET) */
-#define KN_FD_REPORT     3
-#define KN_FD_SEG(kind)  (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
-#define KN_FD_FIRST_FREE 8
 
 /* What the owner is doing (kn_deck_ctl.phase), so a crash or hang can be
  * reported as "in setup()" or "in process()". */

@@ -85,7 +85,23 @@ static inline int kn_ring_view_init(kn_ring_view *v, kn_ring_seg *r, size_t byte
     return 0;
 }
 
+/* Conductor: restart the ring after a fault. The positions become
+ * (read, write): the successor attaches at `write` and waits until the
+ * reader got there (kn_ring_fill counts from `read`). Only while no
+ * producer holds the token. */
+static inline void kn_ring_restart(kn_ring_seg *r, uint64_t read, uint64_t write) {
+    atomic_store_explicit(&r->read_pos, read, memory_order_release);
+    atomic_store_explicit(&r->write_pos, write, memory_order_release);
+}
+
 /* ---- consumer side ---- */
+
+/* Moves the reader to `pos` (frames before it are dropped unread) and
+ * publishes it to the producer. */
+static inline void kn_ring_seek(kn_ring_view *v, uint64_t pos) {
+    v->pos = pos;
+    atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
+}
 
 /* Frames ready to read, or KN_RING_CORRUPT if the producer's position is
  * impossible (behind us, or more than a full ring ahead). */

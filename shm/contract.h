@@ -1,0 +1,81 @@
+/*
+ * contract.h - how the conductor starts a cartridge and hears from it: the
+ * process half of the cross-process contract (kanon_shm.h is the shared
+ * bytes). Nothing here is spelled out twice: both sides use these names.
+ *
+ * Starting. The conductor runs `kanon-cartridge live SOURCE --display NAME
+ * --instance I --deck N --id ID --report-fd 3 --include DIR --hide DIR
+ * [--restore]` with its descriptors set as below, or hands the same
+ * arguments to a waiting spare (`kanon-cartridge spare`) as its job: one
+ * SOCK_SEQPACKET message on KN_FD_JOB holding a JSON array of the argument
+ * strings after "live" (at most KN_JOB_ARGS of them, KN_JOB_MAX bytes), with
+ * the deck's KN_SEG_KINDS segment descriptors attached (SCM_RIGHTS, in kind
+ * order). A cartridge starts with nothing else: it closes every descriptor
+ * from KN_FD_FIRST_FREE on.
+ *
+ * Reporting. The report lines tell the conductor what the cartridge is
+ * doing.
+ * One JSON object per line on KN_FD_REPORT, written by the cartridge and
+ * read, never trusted, by the conductor (a malformed or unknown line is
+ * logged and ignored; user code can write on this pipe too, so a line can
+ * only ever affect its own deck). Every line has KN_REPORT_EVENT, and most
+ * KN_REPORT_T, the wall time (s) at which it happened. In order of a
+ * cartridge's life:
+ *
+ *   testing   compiled; test-rendering on a scratch copy   ms (compile)
+ *   compiled  passed the test, waiting for the token       ms, test_ms
+ *   running   took over: its first frame is `frame`        frame
+ *   note      something the user should know               message
+ *   blocked   the sandbox refused a call of the user's code syscall
+ *   error     the code is refused (compile error, test)    message
+ *   fatal     the cartridge cannot go on (API misuse)      message
+ */
+#ifndef KANON_CONTRACT_H
+#define KANON_CONTRACT_H
+
+/* descriptors a live cartridge starts with */
+#define KN_FD_JOB        0 /* spare only: the job socket */
+#define KN_FD_REPORT     3
+#define KN_FD_SEG(kind)  (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
+#define KN_FD_FIRST_FREE 8
+
+/* modes and options (long options, without the leading "--") */
+#define KN_MODE_LIVE    "live"
+#define KN_MODE_SPARE   "spare"
+#define KN_OPT_DISPLAY  "display"
+#define KN_OPT_INSTANCE "instance"
+#define KN_OPT_DECK     "deck"
+#define KN_OPT_ID       "id"
+#define KN_OPT_REPORT   "report-fd"
+#define KN_OPT_INCLUDE  "include"
+#define KN_OPT_HIDE     "hide"
+#define KN_OPT_RESTORE  "restore"
+#define KN_ARG(opt)     "--" opt
+
+/* the spare's job message */
+#define KN_JOB_MAX  (1 << 16)
+#define KN_JOB_ARGS 60
+
+/* shared limits */
+#define KN_SOURCE_MAX (8u << 20) /* bytes of a source file */
+#define KN_RUNAWAY    1000.0f    /* +60 dBFS: no sane DSP output gets here */
+
+/* keys */
+#define KN_REPORT_EVENT   "event"
+#define KN_REPORT_T       "t"
+#define KN_REPORT_MESSAGE "message"
+#define KN_REPORT_MS      "ms"
+#define KN_REPORT_TEST_MS "test_ms"
+#define KN_REPORT_FRAME   "frame"
+#define KN_REPORT_SYSCALL "syscall"
+
+/* events */
+#define KN_REPORT_TESTING  "testing"
+#define KN_REPORT_COMPILED "compiled"
+#define KN_REPORT_RUNNING  "running"
+#define KN_REPORT_NOTE     "note"
+#define KN_REPORT_BLOCKED  "blocked"
+#define KN_REPORT_ERROR    "error"
+#define KN_REPORT_FATAL    "fatal"
+
+#endif
