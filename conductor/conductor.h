@@ -339,6 +339,7 @@ void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Recomputes every deck's and the master's gain targets from the settings. */
 void kn_levels_apply(kn_conductor *c, double ramp_ms);
+void kn_levels_init(kn_conductor *c);
 void kn_levels_reset_deck(kn_conductor *c, int slot);
 int kn_levels_tick(kn_conductor *c);
 

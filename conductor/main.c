@@ -252,6 +252,7 @@ int main(int argc, char **argv) {
     if (!c.rec || kn_mix_init(&c.mix, c.channels, o.audio.rate))
         return fail_start(o.ready_fd, "out of memory"), 1;
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
+    kn_levels_init(&c);
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     c.rate = kn_audio_rate(c.audio);
