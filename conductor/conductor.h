@@ -354,6 +354,10 @@ void kn_watch_handle(kn_conductor *c);
 
 typedef struct cJSON cJSON;
 void kn_history_init(kn_conductor *c, const char *dir);
+/* Makes the directory the session's history goes in (mkdir -p, 0700) and
+ * checks that a file can be written there; -1 with err saying why not
+ * (`given`: it came from --history-dir). */
+int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen);
 int kn_history_count(const kn_conductor *c, const kn_deck *d);
 int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const char *src,
                      size_t len, char *path, size_t n);
