@@ -31,8 +31,9 @@ static const command commands[] = {
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"
      "Stops every cartridge, removes shared memory and the socket, and returns once the\n"
-     "conductor is gone. Exits 0 also when no conductor was running.\n"
-     "--json prints {\"instance\":...,\"was_running\":true|false}.\n"
+     "conductor is gone. Exits 0 also when no conductor was running; it then removes\n"
+     "what a dead one left (cartridges, shared memory, socket) and says so.\n"
+     "--json prints {\"instance\":...,\"was_running\":true|false} (plus \"reclaimed\").\n"
      "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
      "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--follow] [--no-watch] [--no-wait]\n"
