@@ -16,7 +16,9 @@
  */
 #include "cartridge.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,11 +26,16 @@ void (*kn_fatal_hook)(const char *msg);
 
 #define KN_SMOOTH_MS 10.0 /* the shortest glide: removes zipper noise */
 
-static void fatal(kn_cart *c, const char *fmt, const char *name) {
-    char msg[512];
-    char what[256];
-    snprintf(what, sizeof what, fmt, name);
-    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
+/* Hands the message to kn_fatal_hook, which does not come back (it exits;
+ * a unit test jumps out). */
+static void fatal(kn_cart *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fatal(kn_cart *c, const char *fmt, ...) {
+    char what[400], msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "%s: error: %.400s", c->display ? c->display : "?", what);
     kn_fatal_hook(msg);
 }
 
@@ -44,38 +51,65 @@ static kn_region *region_find(kn_state_seg *s, const char *name) {
     return NULL;
 }
 
-/* Hands out `bytes` (64-byte aligned) from the heap, zero-filled. */
-static uint64_t heap_alloc(kn_state_seg *s, size_t total, uint64_t bytes) {
-    uint64_t need = (bytes + 63) & ~(uint64_t)63;
-    uint64_t at = s->heap_offset + s->heap_used;
-    if (s->heap_offset > total || at > total || need > total - at) return 0;
-    s->heap_used += need;
-    memset((char *)s + at, 0, need);
-    return at;
+/* Whether a directory entry points inside the heap (the directory is in
+ * shared memory: never trusted). */
+static int region_ok(const kn_state_seg *s, const kn_region *r, uint64_t total) {
+    return r->offset >= s->heap_offset && r->offset <= total && r->size <= total - r->offset;
+}
+
+/* Heap bytes not yet handed out; 0 if the header was scribbled over. */
+static uint64_t heap_free(const kn_state_seg *s, uint64_t total) {
+    if (s->heap_offset > total || s->heap_used > total - s->heap_offset) return 0;
+    return total - s->heap_offset - s->heap_used;
 }
 
 void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     kn_cart *c = (kn_cart *)k;
     kn_state_seg *s = c->state;
-    if (!name_ok(name)) fatal(c, "kn_state: name must be 1..%s characters", "31");
+    uint64_t total = c->state_bytes;
+    if (!name_ok(name)) {
+        fatal(c, "kn_state: name must be 1..%d characters", KN_NAME_MAX - 1);
+        return NULL;
+    }
     if (bytes == 0) bytes = 1;
     kn_region *r = region_find(s, name);
-    if (r && r->size == bytes && r->offset >= s->heap_offset && r->offset <= c->state_bytes &&
-        r->size <= c->state_bytes - r->offset)
-        return (char *)s + r->offset;
-    uint64_t at = heap_alloc(s, c->state_bytes, bytes);
-    if (!at) fatal(c, "kn_state(\"%s\"): the deck's state segment is full", name);
-    if (r) { /* resized: keep the common prefix */
-        if (r->offset >= s->heap_offset && r->offset <= c->state_bytes &&
-            r->size <= c->state_bytes - r->offset)
-            memcpy((char *)s + at, (char *)s + r->offset, r->size < bytes ? r->size : bytes);
-    } else {
-        if (s->count >= KN_MAX_REGIONS) fatal(c, "kn_state(\"%s\"): too many state regions", name);
+    int r_ok = r && region_ok(s, r, total);
+    if (r_ok && r->size == bytes) return (char *)s + r->offset;
+    /* Every check comes before the first write: a refused request must leave
+     * the state exactly as the next version will find it. */
+    uint64_t heap = s->heap_offset <= total ? total - s->heap_offset : 0;
+    if (bytes > heap) { /* also keeps the rounding below from wrapping */
+        fatal(c,
+              "kn_state(\"%s\"): %zu bytes requested, but the deck's state segment holds %" PRIu64
+              " bytes (%" PRIu64 " for regions; kanon up --state-mb sets its size)",
+              name, bytes, total, heap);
+        return NULL;
+    }
+    uint64_t need = ((uint64_t)bytes + 63) & ~(uint64_t)63; /* 64-byte aligned blocks */
+    uint64_t avail = heap_free(s, total);
+    if (need > avail) {
+        fatal(c,
+              "kn_state(\"%s\"): the deck's state segment is full: %zu bytes requested, %" PRIu64
+              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; "
+              "kanon up --state-mb sets the size)",
+              name, bytes, avail, total);
+        return NULL;
+    }
+    if (!r && s->count >= KN_MAX_REGIONS) {
+        fatal(c, "kn_state(\"%s\"): too many state regions (at most %d)", name, KN_MAX_REGIONS);
+        return NULL;
+    }
+    uint64_t at = s->heap_offset + s->heap_used;
+    memset((char *)s + at, 0, need);
+    if (r_ok) /* resized: keep the common prefix */
+        memcpy((char *)s + at, (char *)s + r->offset, r->size < bytes ? r->size : bytes);
+    if (!r) {
         r = &s->region[s->count];
         memset(r->name, 0, sizeof r->name);
         strncpy(r->name, name, KN_NAME_MAX - 1);
         s->count++;
     }
+    s->heap_used += need;
     r->offset = at;
     r->size = bytes;
     return (char *)s + at;
@@ -120,7 +154,7 @@ static kn_param_slot *slot_add(kn_param_seg *ps, const char *name, double min, d
 
 kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def) {
     kn_cart *c = (kn_cart *)k;
-    if (!name_ok(name)) fatal(c, "kn_param_decl: name must be 1..%s characters", "31");
+    if (!name_ok(name)) fatal(c, "kn_param_decl: name must be 1..%d characters", KN_NAME_MAX - 1);
     if (!(isfinite(min) && isfinite(max) && isfinite(def) && min <= max))
         fatal(c, "kn_param_decl(\"%s\"): min, max and default must be finite with min <= max",
               name);

@@ -41,19 +41,63 @@ static void diag_add(diag *d, const char *msg) {
     d->buf[d->len] = 0;
 }
 
-/* libtcc reports errors and warnings here; only "error" lines count. */
+/* Bytes one more diag_add can take without cutting (its newline and NUL
+ * aside). */
+static size_t diag_room(const diag *d) {
+    return d->cap > d->len + 2 ? d->cap - d->len - 2 : 0;
+}
+
+/* Drops the last whole line. */
+static void diag_drop_line(diag *d) {
+    if (d->len) d->len--; /* its newline */
+    while (d->len && d->buf[d->len - 1] != '\n') d->len--;
+    d->buf[d->len] = 0;
+}
+
+/* Whether a message line starts with a location, "FILE:LINE:". */
+static int has_location(const char *line) {
+    const char *colon = strchr(line, ':');
+    return colon && colon[1] >= '0' && colon[1] <= '9';
+}
+
+#define INCLUDED "In file included from "
+
+/* libtcc reports errors and warnings here, one call per diagnostic: any
+ * "In file included from" lines, then the message itself. A deep include
+ * chain (a file including itself: hundreds of levels) is cut to its first
+ * level and a count, and the message itself always gets in: the first
+ * error pushes out earlier lines (warnings) and then the chain if the
+ * buffer is short. Only "error" lines count. */
 static void on_tcc_message(void *opaque, const char *msg) {
     diag *d = opaque;
-    if (strstr(msg, "error:")) d->errors++;
-    /* Link errors carry no file: attach them to the user's file. */
+    int error = strstr(msg, "error:") != NULL;
+    d->errors += error;
     if (!strncmp(msg, "tcc: ", 5)) msg += 5;
-    if (d->file && strncmp(msg, d->file, strlen(d->file))) {
-        char m[1024];
-        snprintf(m, sizeof m, "%s: %s", d->file, msg);
-        diag_add(d, m);
-        return;
+    const char *last = msg, *nl; /* the message proper: the last line */
+    int levels = 0;
+    while ((nl = strchr(last, '\n')) && nl[1]) {
+        levels += !strncmp(last, INCLUDED, strlen(INCLUDED));
+        last = nl + 1;
     }
-    diag_add(d, msg);
+    char head[512] = "", line[1024];
+    if (levels) { /* the outermost level: where the user's file starts the chain */
+        int first = (int)strcspn(msg, "\n");
+        int at = snprintf(head, sizeof head, "%.*s", first < 300 ? first : 300, msg);
+        if (levels > 1)
+            snprintf(head + at, sizeof head - (size_t)at, "\n(... %d more include levels ...)",
+                     levels - 1);
+    }
+    /* Link errors carry no file: attach them to the user's file. */
+    int n = (int)strcspn(last, "\n");
+    if (d->file && !has_location(last) && strncmp(last, d->file, strlen(d->file)))
+        snprintf(line, sizeof line, "%s: %.*s", d->file, n, last);
+    else
+        snprintf(line, sizeof line, "%.*s", n, last);
+    size_t need = strlen(line) + (levels ? strlen(head) + 1 : 0);
+    if (error && d->errors == 1)
+        while (d->len && diag_room(d) < need) diag_drop_line(d);
+    if (levels && diag_room(d) >= need) diag_add(d, head);
+    diag_add(d, line);
 }
 
 static char *read_source(const char *path, const char *display, diag *d) {

@@ -7,6 +7,7 @@
  * script can rely on the exit code and parse stdout only on success.
  */
 #include "cli.h"
+#include "segment.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -21,7 +22,7 @@ static void deck_from_path(const char *path, char *out, size_t n) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t j = 0;
-    for (size_t i = 0; base[i] && base[i] != '.' && j + 1 < n && j < 31; i++) {
+    for (size_t i = 0; base[i] && base[i] != '.' && j + 1 < n; i++) {
         char c = base[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '_' || c == '-';
@@ -243,7 +244,7 @@ int cmd_play(int argc, char **argv) {
         return KN_EXIT_ERR;
     }
     const char *file = argv[optind];
-    char abs[PATH_MAX], name[32];
+    char abs[PATH_MAX], name[256], bad[256]; /* a name is never cut: too long is refused */
     if (!realpath(file, abs)) {
         fprintf(stderr, "kanon play: error: %s: %m\n", file);
         return KN_EXIT_ERR;
@@ -252,9 +253,9 @@ int cmd_play(int argc, char **argv) {
         snprintf(name, sizeof name, "%s", deck);
     else
         deck_from_path(file, name, sizeof name);
-    if (!strcmp(name, "master")) { /* the mixer could not tell it from the master bus */
-        fprintf(stderr, "kanon play: error: 'master' is the master bus (`kanon gain master`); "
-                        "name the deck with --deck\n");
+    if (kn_deck_name_check(deck ? deck : name, bad, sizeof bad)) {
+        fprintf(stderr, "kanon play: error: %s%s\n", bad,
+                deck ? "" : " (it comes from the file's name: give one with --deck NAME)");
         return KN_EXIT_ERR;
     }
     json_events = json;

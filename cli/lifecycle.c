@@ -8,19 +8,24 @@
  * whether one is already running.
  *
  * down: asks the conductor to stop, then waits until its lock is released,
- * so that when `kanon down` returns nothing of kanon is left.
+ * so that when `kanon down` returns nothing of kanon is left. With no
+ * conductor answering and its lock free, it reclaims what a dead one (kill
+ * -9, a crash) left: cartridges, shared memory, the socket.
  */
 #include "cli.h"
 #include "segment.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,17 +131,112 @@ static int lock_free(const char *path) {
     return free_;
 }
 
-static void print_down(int json, int was_running) {
+/* What `kanon down` cleaned up after a conductor that was gone. */
+typedef struct reclaimed {
+    int segments, socket, cartridges;
+} reclaimed;
+
+/* Whether /proc/PID/FILE holds `needle` (NUL bytes included) in its first
+ * 1 MiB. */
+static int proc_has(const char *pid, const char *file, const char *needle, size_t n) {
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/%s", pid, file);
+    FILE *f = fopen(path, "re");
+    if (!f) return 0;
+    static char buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return memmem(buf, len, needle, n) != NULL;
+}
+
+/* Cartridges of this instance whose conductor is gone. They die with it
+ * (PR_SET_PDEATHSIG), so this finds one only if that failed: a cartridge
+ * of ours whose command line names the instance, or which maps its shared
+ * memory (a spare that took a job keeps the command line "spare"). */
+static int kill_orphans(void) {
+    char arg[64], shm[96];
+    size_t an = (size_t)snprintf(arg, sizeof arg, "--instance%c%s", 0, kn_cli_instance) + 1;
+    snprintf(shm, sizeof shm, "/dev/shm/kanon.%u.%s.", (unsigned)getuid(), kn_cli_instance);
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], exe[4200];
+        struct stat st;
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s", e->d_name);
+        if (stat(path, &st) || st.st_uid != getuid()) continue; /* only ours, even as root */
+        snprintf(path, sizeof path, "/proc/%s/exe", e->d_name);
+        ssize_t len = readlink(path, exe, sizeof exe - 1);
+        if (len <= 0) continue;
+        exe[len] = 0;
+        if (!strstr(exe, "/kanon-cartridge")) continue;
+        if (proc_has(e->d_name, "cmdline", arg, an) ||
+            proc_has(e->d_name, "maps", shm, strlen(shm)))
+            n += kill((pid_t)atoi(e->d_name), SIGKILL) == 0;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* No conductor answered. If none holds the instance lock either, removes
+ * what a dead one left; holding the lock meanwhile keeps a new conductor
+ * from starting halfway through. -1 if a conductor holds the lock but
+ * does not answer (*holder: its pid). */
+static int reclaim_dead(const char *lock, reclaimed *r, char holder[32]) {
+    *r = (reclaimed){0, 0, 0};
+    int fd = open(lock, O_RDONLY | O_CLOEXEC);
+    /* one on its way out lets go of its lock soon */
+    for (int i = 0; fd >= 0 && i < 400 && flock(fd, LOCK_EX | LOCK_NB); i++) {
+        struct timespec t = {0, 5000000};
+        nanosleep(&t, NULL);
+    }
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+        ssize_t n = pread(fd, holder, 31, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        close(fd);
+        return -1;
+    }
+    r->cartridges = kill_orphans();
+    int segs = kn_seg_reclaim(kn_cli_instance);
+    r->segments = segs > 0 ? segs : 0;
+    char sock[KN_PATH_MAX];
+    r->socket = !kn_runtime_path(kn_cli_instance, "sock", sock) && unlink(sock) == 0;
+    if (fd >= 0) close(fd); /* the lock file stays, as the conductor leaves it */
+    return 0;
+}
+
+static void print_down(int json, int was_running, const reclaimed *r) {
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "instance", kn_cli_instance);
         cJSON_AddBoolToObject(o, "was_running", was_running);
+        if (r) {
+            cJSON *c = cJSON_AddObjectToObject(o, "reclaimed");
+            cJSON_AddNumberToObject(c, "segments", r->segments);
+            cJSON_AddBoolToObject(c, "socket", r->socket);
+            cJSON_AddNumberToObject(c, "cartridges", r->cartridges);
+        }
         kn_print_json(o);
         cJSON_Delete(o);
     } else if (was_running) {
         printf("kanon: conductor stopped\n");
-    } else {
+    } else if (!r || !(r->segments || r->socket || r->cartridges)) {
         printf("kanon: no conductor is running for instance '%s'\n", kn_cli_instance);
+    } else {
+        char what[256];
+        int n = 0;
+        if (r->cartridges)
+            n += snprintf(what + n, sizeof what - (size_t)n, "ended %d orphaned cartridge%s, ",
+                          r->cartridges, r->cartridges == 1 ? "" : "s");
+        if (r->segments || r->socket) n += snprintf(what + n, sizeof what - (size_t)n, "removed ");
+        if (r->segments)
+            n += snprintf(what + n, sizeof what - (size_t)n, "%d stale shared-memory segment%s%s",
+                          r->segments, r->segments == 1 ? "" : "s", r->socket ? " and " : "");
+        if (r->socket) n += snprintf(what + n, sizeof what - (size_t)n, "its socket");
+        if (n >= 2 && what[n - 2] == ',') what[n - 2] = 0; /* only cartridges: no ", " */
+        printf("kanon: no conductor was running (instance %s); %s\n", kn_cli_instance, what);
     }
 }
 
@@ -148,7 +248,17 @@ int cmd_down(int argc, char **argv) {
     kn_runtime_path(kn_cli_instance, "lock", lock);
     cJSON *r = kn_request_quiet(kn_cmd("down"), 5000);
     if (!r) {
-        print_down(a.json, 0);
+        reclaimed rc;
+        char holder[32];
+        if (reclaim_dead(lock, &rc, holder)) {
+            fprintf(stderr,
+                    "kanon down: error: the conductor of instance '%s' (pid %s) holds its lock "
+                    "but does not answer; if it is stuck, end it with `kill %s` and run `kanon "
+                    "down` again\n",
+                    kn_cli_instance, holder, holder);
+            return KN_EXIT_INTERNAL;
+        }
+        print_down(a.json, 0, &rc);
         return KN_EXIT_OK;
     }
     cJSON_Delete(r);
@@ -160,6 +270,6 @@ int cmd_down(int argc, char **argv) {
         fprintf(stderr, "kanon down: error: the conductor did not exit within 5 s\n");
         return KN_EXIT_INTERNAL;
     }
-    print_down(a.json, 1);
+    print_down(a.json, 1, NULL);
     return KN_EXIT_OK;
 }

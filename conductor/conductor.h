@@ -346,6 +346,7 @@ void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Recomputes every deck's and the master's gain targets from the settings. */
 void kn_levels_apply(kn_conductor *c, double ramp_ms);
+void kn_levels_init(kn_conductor *c);
 void kn_levels_reset_deck(kn_conductor *c, int slot);
 int kn_levels_tick(kn_conductor *c);
 
@@ -360,6 +361,10 @@ void kn_watch_handle(kn_conductor *c);
 
 typedef struct cJSON cJSON;
 void kn_history_init(kn_conductor *c, const char *dir);
+/* Makes the directory the session's history goes in (mkdir -p, 0700) and
+ * checks that a file can be written there; -1 with err saying why not
+ * (`given`: it came from --history-dir). */
+int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen);
 int kn_history_count(const kn_conductor *c, const kn_deck *d);
 int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const char *src,
                      size_t len, char *path, size_t n);

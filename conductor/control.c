@@ -80,15 +80,6 @@ static const char *str_arg(const cJSON *req, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, key));
 }
 
-static int name_ok(const char *s) {
-    if (!s || !*s || strlen(s) >= KN_NAME_MAX || !strcmp(s, "master")) return 0; /* the bus */
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-'))
-            return 0;
-    return 1;
-}
-
 static kn_deck *deck_arg(kn_conductor *c, const cJSON *req, cJSON **reply) {
     const char *name = str_arg(req, "deck");
     kn_deck *d = name ? kn_deck_find(c, name) : NULL;
@@ -210,8 +201,8 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const char *display = str_arg(req, "display");
     if (!file || file[0] != '/' || strlen(file) >= 4096)
         return err_reply("play needs \"file\": an absolute path to a .c file");
-    if (!name_ok(deck))
-        return err_reply("play needs \"deck\": 1-31 characters of [A-Za-z0-9_-], not \"master\"");
+    char bad[256];
+    if (kn_deck_name_check(deck, bad, sizeof bad)) return err_reply(bad);
     const cJSON *fade = cJSON_GetObjectItemCaseSensitive(req, "fade_ms");
     const cJSON *watch = cJSON_GetObjectItemCaseSensitive(req, "watch");
     kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck, 20, 1};

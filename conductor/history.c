@@ -51,6 +51,32 @@ void kn_history_init(kn_conductor *c, const char *dir) {
                  home ? home : "/tmp", c->instance, stamp);
 }
 
+int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen) {
+    char base[sizeof c->history_dir], probe[sizeof c->history_dir + 32];
+    snprintf(base, sizeof base, "%s", c->history_dir);
+    char *slash = strrchr(base, '/'); /* the session's directory is made on first use */
+    if (slash) *slash = 0;
+    const char *what = given ? "--history-dir" : "the history directory";
+    const char *fix = given ? "give a directory you can write to"
+                            : "give one you can write to with --history-dir";
+    int rc = mkdirs(base);
+    if (rc) {
+        snprintf(err, errlen, "%s %s: cannot create it: %s; %s", what, base, strerror(-rc), fix);
+        return -1;
+    }
+    /* Created or not, only a file written there proves every play can keep its version. */
+    snprintf(probe, sizeof probe, "%s/.kanon-probe-XXXXXX", base);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s %s: cannot write in it: %s; %s", what, base, strerror(errno),
+                 fix);
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 /* Versions keep the file's extension: a .dsp stays Faust source. */
 static const char *ext(const kn_deck *d) {
     size_t n = strlen(d->path);

@@ -60,9 +60,16 @@ void kn_levels_apply(kn_conductor *c, double ramp_ms) {
                           memory_order_relaxed);
 }
 
-/* A fresh deck starts at unity, centred, audible (its slot may be reused). */
+/* Nothing measured yet is silence (-inf, shown at the floor), not 0 dBFS. */
+void kn_levels_init(kn_conductor *c) {
+    for (int i = 0; i <= KN_MAX_DECKS; i++) c->meter[i] = (kn_meter){FLOOR_DB, FLOOR_DB};
+}
+
+/* A fresh deck starts at unity, centred, audible, silent on the meters
+ * (its slot may be reused). */
 void kn_levels_reset_deck(kn_conductor *c, int slot) {
     kn_deck *d = &c->deck[slot];
+    c->meter[slot] = (kn_meter){FLOOR_DB, FLOOR_DB};
     d->gain_db = 0;
     d->mute = d->solo = 0;
     d->pan = 0;

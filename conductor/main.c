@@ -257,11 +257,14 @@ int main(int argc, char **argv) {
     c.state_bytes = (size_t)(o.state_mb * 1024 * 1024);
     c.debounce_ns = (uint64_t)(o.debounce_ms * 1e6);
     kn_history_init(&c, o.history_dir);
+    if (kn_history_check(&c, o.history_dir != NULL, err, sizeof err))
+        return fail_start(o.ready_fd, err), 1;
     if (kn_watch_open()) return fail_start(o.ready_fd, "cannot start inotify"), 1;
     c.rec = kn_rec_new(c.channels);
     if (!c.rec || kn_mix_init(&c.mix, c.channels, o.audio.rate))
         return fail_start(o.ready_fd, "out of memory"), 1;
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
+    kn_levels_init(&c);
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     c.rate = kn_audio_rate(c.audio);

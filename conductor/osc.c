@@ -261,13 +261,12 @@ static int on_play(const char *path, const char *types, lo_arg **argv, int argc,
     (void)user;
     if (file_refused(path)) return 0;
     const char *file = (const char *)argv[0];
-    char deck[KN_NAME_MAX];
-    if (argc == 2 && types[1] == 's') {
-        snprintf(deck, sizeof deck, "%s", (const char *)argv[1]);
-    } else { /* the deck is the file's stem, as with `kanon play` */
+    char stem[256]; /* whole, never cut: the conductor refuses a name too long */
+    const char *deck = argc == 2 && types[1] == 's' ? (const char *)argv[1] : stem;
+    if (deck == stem) { /* the deck is the file's stem, as with `kanon play` */
         const char *base = strrchr(file, '/');
-        snprintf(deck, sizeof deck, "%s", base ? base + 1 : file);
-        deck[strcspn(deck, ".")] = 0;
+        snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
+        stem[strcspn(stem, ".")] = 0;
     }
     cJSON *req = request("play", deck);
     cJSON_AddStringToObject(req, "file", file);

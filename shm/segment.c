@@ -11,20 +11,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Whether s is made only of [A-Za-z0-9_-] (names end up in paths). */
+static int name_chars_ok(const char *s) {
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
 int kn_instance(const char *arg, char out[KN_NAME_MAX]) {
     const char *s = arg ? arg : getenv("KANON_INSTANCE");
     if (arg && !*arg) return -EINVAL; /* an explicit empty name is a mistake */
     if (!s || !*s) s = "default";
     size_t n = strlen(s);
-    if (n >= KN_NAME_MAX) return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return -EINVAL;
-    }
+    if (n >= KN_NAME_MAX || !name_chars_ok(s)) return -EINVAL;
     memcpy(out, s, n + 1);
     return 0;
+}
+
+int kn_deck_name_check(const char *name, char *err, size_t errlen) {
+    size_t n = name ? strlen(name) : 0;
+    const char *cut = n > 64 ? "..." : ""; /* quote enough to recognise it */
+    if (n == 0)
+        snprintf(err, errlen,
+                 "a deck name is 1-%d characters: letters, digits, '_' and '-'; none was given",
+                 KN_NAME_MAX - 1);
+    else if (n >= KN_NAME_MAX)
+        snprintf(err, errlen, "deck name '%.64s%s' is %zu characters; the limit is %d", name, cut,
+                 n, KN_NAME_MAX - 1);
+    else if (!name_chars_ok(name))
+        snprintf(err, errlen, "deck name '%s' may contain only letters, digits, '_' and '-'", name);
+    else if (!strcmp(name, "master"))
+        snprintf(err, errlen, "deck name 'master' is reserved for the master bus");
+    else
+        return 0;
+    return -1;
 }
 
 int kn_runtime_dir(char out[KN_PATH_MAX]) {

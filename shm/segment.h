@@ -25,6 +25,10 @@
  * [A-Za-z0-9_-]. */
 int kn_instance(const char *arg, char out[KN_NAME_MAX]);
 
+/* A deck name is 1..31 of [A-Za-z0-9_-] and not "master" (the mixer's
+ * bus). 0 if `name` is one; else -1 with err saying what is wrong. */
+int kn_deck_name_check(const char *name, char *err, size_t errlen);
+
 /* Creates (if needed) and checks the user's private runtime directory. */
 int kn_runtime_dir(char out[KN_PATH_MAX]);
 

@@ -7,6 +7,11 @@
  *     to a later "cartridge"; a grown region keeps its common prefix and
  *     zero-fills the rest; a shrunk one keeps the prefix; a full segment
  *     is a clear fatal error, not a crash.
+ *   - kn_state refusals: a size that would wrap ((size_t)-1, SIZE_MAX-62,
+ *     which rounds to 0 mod 64), one just past the segment, one past the
+ *     free heap, and a 65th region are each a fatal error naming the
+ *     region, the size asked and the segment's size, and leave every byte
+ *     of the state segment as it was (the next version finds its regions).
  *   - kn_param_decl: default on first declaration; a value set from
  *     outside survives re-declaration; a new range clamps it; non-finite
  *     or inverted ranges are refused.
@@ -72,7 +77,8 @@ static void test_state(world *w) {
         kn_state(&b.ctx, "huge", STATE_BYTES * 2);
         CHECK(!"a region larger than the segment must be refused");
     } else {
-        CHECK(strstr(fatal_msg, "test.c: error:") && strstr(fatal_msg, "full"));
+        CHECK(strstr(fatal_msg, "test.c: error:") && strstr(fatal_msg, "\"huge\"") &&
+              strstr(fatal_msg, "131072 bytes requested") && strstr(fatal_msg, "holds 65536"));
     }
     if (!setjmp(fatal_jump)) {
         kn_state(&b.ctx, "a-name-that-is-far-too-long-for-kanon", 8);
@@ -80,6 +86,73 @@ static void test_state(world *w) {
     }
     kn_cart_free(&a);
     kn_cart_free(&b);
+}
+
+/* kn_state(NAME, BYTES) must be refused with a message containing WANT,
+ * without changing one byte of the state segment. Statics, not locals:
+ * they are read again after the longjmp. */
+static kn_cart *refused_cart;
+static char *refused_before;
+static void expect_refused(kn_cart *c, const char *name, size_t bytes, const char *want) {
+    refused_cart = c;
+    refused_before = malloc(c->state_bytes);
+    memcpy(refused_before, c->state, c->state_bytes);
+    fatal_msg[0] = 0;
+    if (!setjmp(fatal_jump)) {
+        kn_state(&c->ctx, name, bytes);
+        CHECK(!"the request must be refused");
+    }
+    if (!strstr(fatal_msg, want)) printf("  message: %s\n  wanted: %s\n", fatal_msg, want);
+    CHECK(strstr(fatal_msg, want) != NULL);
+    CHECK(memcmp(refused_before, refused_cart->state, refused_cart->state_bytes) == 0);
+    free(refused_before);
+}
+
+static void test_state_refused(void) {
+    kn_state_seg *seg = calloc(1, STATE_BYTES);
+    kn_param_seg *ps = calloc(1, sizeof *ps);
+    kn_state_format(seg, STATE_BYTES, KN_SEG_STATE);
+    kn_param_format(ps);
+    world w = {seg, ps};
+    kn_cart a;
+    new_cart(&a, &w, 1);
+    uint64_t *ctr = kn_state(&a.ctx, "ctr", sizeof *ctr);
+    *ctr = 12345;
+    kn_fatal_hook = on_fatal;
+    char want[256];
+    /* wraps to 0 in the 64-byte rounding: used to be accepted, size 2^64-1 */
+    snprintf(want, sizeof want,
+             "test.c: error: kn_state(\"x\"): %zu bytes requested, but the deck's state "
+             "segment holds %d bytes",
+             (size_t)-1, STATE_BYTES);
+    expect_refused(&a, "x", (size_t)-1, want);
+    expect_refused(&a, "x", (size_t)-1 - 62, "bytes requested, but the deck's state segment holds");
+    expect_refused(&a, "ctr", (size_t)-1, "kn_state(\"ctr\"): 18446744073709551615 bytes");
+    expect_refused(&a, "x", STATE_BYTES + 1, "65537 bytes requested");
+    size_t room = STATE_BYTES - seg->heap_offset - seg->heap_used;
+    expect_refused(&a, "x", room + 1, "state segment is full");
+    CHECK(seg->count == 1);
+    /* the region survives all of it, for this and the next cartridge */
+    CHECK(kn_state(&a.ctx, "ctr", sizeof *ctr) == ctr && *ctr == 12345);
+    kn_cart b;
+    new_cart(&b, &w, 2);
+    uint64_t *again = kn_state(&b.ctx, "ctr", sizeof *again);
+    CHECK(again == ctr && *again == 12345);
+    /* exactly the free room still fits */
+    CHECK(kn_state(&b.ctx, "rest", room) != NULL);
+    CHECK(seg->heap_used + seg->heap_offset == STATE_BYTES);
+    kn_cart_free(&b);
+    /* a 65th region is refused before any heap is handed out */
+    kn_state_format(seg, STATE_BYTES, KN_SEG_STATE);
+    for (int i = 0; i < KN_MAX_REGIONS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d", i);
+        CHECK(kn_state(&a.ctx, name, 8) != NULL);
+    }
+    expect_refused(&a, "one-too-many", 8, "too many state regions");
+    kn_cart_free(&a);
+    free(seg);
+    free(ps);
 }
 
 /* Sets a slot like the conductor does (value, ramp, seq bump). */
@@ -147,10 +220,12 @@ static void test_params(world *w) {
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* the checks that failed show even if a later one crashes */
     world w = {calloc(1, STATE_BYTES), calloc(1, sizeof(kn_param_seg))};
     kn_state_format(w.state, STATE_BYTES, KN_SEG_STATE);
     kn_param_format(w.params);
     test_state(&w);
+    test_state_refused();
     test_params(&w);
     free(w.state);
     free(w.params);
