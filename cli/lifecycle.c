@@ -150,13 +150,14 @@ static int proc_has(const char *pid, const char *file, const char *needle, size_
 }
 
 /* Cartridges of this instance whose conductor is gone. They die with it
- * (PR_SET_PDEATHSIG), so this finds one only if that failed: a cartridge
- * of ours whose command line names the instance, or which maps its shared
- * memory (a spare that took a job keeps the command line "spare"). */
+ * (PR_SET_PDEATHSIG, which their code cannot undo), so this finds one only
+ * if that failed: a cartridge of ours whose command line names the
+ * instance. (A spare that took a job keeps the command line "spare" and
+ * its segments are nameless memfds: nothing ties it to an instance, and it
+ * died with its conductor like every other.) */
 static int kill_orphans(void) {
-    char arg[64], shm[96];
+    char arg[64];
     size_t an = (size_t)snprintf(arg, sizeof arg, "--instance%c%s", 0, kn_cli_instance) + 1;
-    snprintf(shm, sizeof shm, "/dev/shm/kanon.%u.%s.", (unsigned)getuid(), kn_cli_instance);
     DIR *d = opendir("/proc");
     int n = 0;
     struct dirent *e;
@@ -171,8 +172,7 @@ static int kill_orphans(void) {
         if (len <= 0) continue;
         exe[len] = 0;
         if (!strstr(exe, "/kanon-cartridge")) continue;
-        if (proc_has(e->d_name, "cmdline", arg, an) ||
-            proc_has(e->d_name, "maps", shm, strlen(shm)))
+        if (proc_has(e->d_name, "cmdline", arg, an))
             n += kill((pid_t)atoi(e->d_name), SIGKILL) == 0;
     }
     if (d) closedir(d);

@@ -85,6 +85,7 @@ ok "up --history-dir /proc/nope or a file exits 1, no conductor left: $(cat "$T/
 P=$(free_port 0)
 D=$(free_port 7)
 up --history-dir "$T/hist/a/b" --osc-port "$P"
+OSCU=$(status_field 's["osc_unix"]') # file commands go over the owner-only unix OSC socket
 kanon status >"$T/status.txt" 2>&1 || fail "status: $(cat "$T/status.txt")"
 kanon status --json >"$T/status.json" || fail "status --json"
 kanon meters >"$T/meters.txt" 2>&1 || fail "meters: $(cat "$T/meters.txt")"
@@ -116,10 +117,10 @@ nngcat --req --connect "ipc://$sock" --ascii --recv-timeout 5 \
     --data "{\"cmd\":\"play\",\"file\":\"$ROOT/examples/sine.c\",\"deck\":\"$long\"}" >"$T/out" 2>"$T/err"
 says '"ok":false'
 says "is 40 characters; the limit is 31"
-python3 "$CTL/osc.py" call "$P" /kanon/play ss "$ROOT/examples/sine.c" "$long" --expect /kanon/error >"$T/out" 2>"$T/err" ||
+python3 "$CTL/osc.py" call "$OSCU" /kanon/play ss "$ROOT/examples/sine.c" "$long" --expect /kanon/error >"$T/out" 2>"$T/err" ||
     fail "OSC /kanon/play with a long deck name got no /kanon/error: $(cat "$T/out" "$T/err")"
 says "is 40 characters; the limit is 31"
-python3 "$CTL/osc.py" call "$P" /kanon/play s "$T/$long.c" --expect /kanon/error >"$T/out" 2>"$T/err" ||
+python3 "$CTL/osc.py" call "$OSCU" /kanon/play s "$T/$long.c" --expect /kanon/error >"$T/out" 2>"$T/err" ||
     fail "OSC /kanon/play of $long.c got no /kanon/error: $(cat "$T/out" "$T/err")"
 says "is 40 characters; the limit is 31"
 [ "$(status_field 'len(s["decks"])')" = 0 ] || fail "a deck was created: $(kanon status)"
