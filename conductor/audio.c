@@ -291,3 +291,7 @@ _Atomic uint64_t *kn_audio_callbacks(kn_audio *a) {
 uint32_t kn_audio_failovers(const kn_audio *a) {
     return a->failovers;
 }
+
+int kn_audio_streaming(const kn_audio *a) {
+    return a->os != NULL;
+}

@@ -78,6 +78,7 @@ typedef struct kn_mix_deck {
     _Atomic uint32_t gain_target[3];
     _Atomic uint32_t ramp_frames;
     float g[3], gstep[3], gto[3]; /* audio-thread private */
+    uint64_t release_cb;          /* control-private: see kn_mix_deck_released */
 } kn_mix_deck;
 
 /* One meter record per mixed chunk: peak and sum of squares per deck
@@ -113,6 +114,16 @@ int kn_mix_init(kn_mix *m, int channels, double rate);
 void kn_mix_free(kn_mix *m);
 /* Only while no audio thread runs: the rate the device actually runs at. */
 void kn_mix_set_rate(kn_mix *m, double rate);
+/* Control thread, for a deck it stopped (STOPPING, or OFF after this):
+ * 1 once its ring may be unmapped. The audio thread normally ends the
+ * fade with DONE (the caller checks that first). If it has not after
+ * KN_MIX_RELEASE_NS of `waited` (no stream, or a stalled thread), the deck
+ * is taken from it (OFF: never read) and released once `callbacks` (the
+ * audio thread's count of finished callbacks) has advanced twice: one
+ * callback may have been reading the ring when the state changed, none
+ * can after that. Without a stream (`streaming` 0) nothing reads it. */
+#define KN_MIX_RELEASE_NS 250000000u
+int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks, int streaming);
 /* Mixes `frames` (<= KN_MIX_CHUNK) interleaved frames into master. */
 void kn_mix_run(kn_mix *m, float *master, int frames);
 /* The safety limiter alone (transparent below -6 dBFS, never above 0 dBFS). */
@@ -157,6 +168,8 @@ int kn_audio_period(const kn_audio *a);     /* largest frames per callback expec
 uint64_t kn_audio_underflows(const kn_audio *a);
 uint64_t kn_audio_frames(const kn_audio *a);
 _Atomic uint64_t *kn_audio_callbacks(kn_audio *a);
+/* 1 while a stream is open (an audio thread may be reading the rings). */
+int kn_audio_streaming(const kn_audio *a);
 uint32_t kn_audio_failovers(const kn_audio *a);
 
 /* ------------------------------------------------------------- decks */

@@ -763,6 +763,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     atomic_store(&m->silenced_rt_ns, 0);
     m->silenced = 0;
     m->restart_seen = 0;
+    m->release_cb = 0;
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));
     kn_log("deck %s: created in slot %d", name, slot_of(c, d));
@@ -959,8 +960,10 @@ void kn_decks_tick(kn_conductor *c) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;
         int st = atomic_load_explicit(&c->mix.deck[i].state, memory_order_acquire);
-        /* Free once the audio thread let go, or after 250 ms if it is gone. */
-        if (st == KN_MIX_DONE || (st == KN_MIX_STOPPING && now - d->load_t0 > 250000000u)) {
+        if (st == KN_MIX_DONE || (st != KN_MIX_PLAY && st != KN_MIX_FAULTED &&
+                                  kn_mix_deck_released(&c->mix.deck[i], now - d->load_t0,
+                                                       atomic_load(kn_audio_callbacks(c->audio)),
+                                                       kn_audio_streaming(c->audio)))) {
             deck_free(c, d);
             continue;
         }

@@ -350,3 +350,12 @@ void kn_mix_run(kn_mix *m, float *master, int frames) {
     rec.sumsq[KN_MAX_DECKS] = sumsq;
     meter_push(m, &rec);
 }
+
+int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks, int streaming) {
+    int expected = KN_MIX_STOPPING;
+    if (waited_ns > KN_MIX_RELEASE_NS &&
+        atomic_compare_exchange_strong(&d->state, &expected, KN_MIX_OFF))
+        d->release_cb = callbacks + 2;
+    return atomic_load(&d->state) == KN_MIX_OFF && d->release_cb &&
+           (callbacks >= d->release_cb || !streaming);
+}

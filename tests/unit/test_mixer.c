@@ -18,12 +18,19 @@
  *   - a stopping deck fades out and reports DONE;
  *   - a gain change ramps linearly over the ramp (no jump), lands exactly,
  *     and per-channel targets give pan; back at unity it is exact again;
- *   - meter records carry the deck's post-gain peak and energy.
+ *   - meter records carry the deck's post-gain peak and energy;
+ *   - a stopped deck's ring is released only when no callback can still
+ *     read it (an audio thread mixing without pause while control stops
+ *     and unmaps, thousands of times: a release one callback early reads
+ *     unmapped memory and the test dies).
  */
 #include "conductor.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "check.h"
 #include <stdlib.h>
@@ -319,6 +326,75 @@ static void test_gains_and_meters(void) {
     free(a.seg);
 }
 
+static kn_mix rel_mix;
+static _Atomic uint64_t rel_callbacks;
+static _Atomic int rel_stop;
+
+/* The audio thread: callbacks back to back, counting the finished ones. */
+static void *rel_audio(void *arg) {
+    (void)arg;
+    static float out[KN_MIX_CHUNK * CH];
+    while (!atomic_load(&rel_stop)) {
+        kn_mix_run(&rel_mix, out, KN_MIX_CHUNK);
+        atomic_fetch_add_explicit(&rel_callbacks, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+static void wait_callbacks(uint64_t n) {
+    uint64_t c0 = atomic_load(&rel_callbacks);
+    while (atomic_load(&rel_callbacks) < c0 + n) sched_yield();
+}
+
+/* Each round: a ring in fresh pages, played, stopped, and released along
+ * the slow path at once (as if the fade had taken 250 ms), then unmapped;
+ * its pages are left PROT_NONE, so a late read faults instead of finding
+ * the next round's ring there. */
+static void test_release_under_callback(void) {
+    const int rounds = 2000;
+    CHECK(kn_mix_init(&rel_mix, CH, 48000) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, rel_audio, NULL) == 0);
+    size_t bytes = kn_ring_bytes(CAP, CH, 0);
+    kn_mix_deck *d = &rel_mix.deck[0];
+    int released = 0, slow = 0;
+    for (int round = 0; round < rounds; round++) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(p != MAP_FAILED);
+        if (p == MAP_FAILED) break;
+        fake_deck f = {.seg = p};
+        kn_ring_format(f.seg, CAP, CH, 64, 512, 48000, 0);
+        kn_ring_view_init(&f.w, f.seg, bytes);
+        push(&f, CAP - 64, sine);
+        kn_ring_view_init(&d->ring, f.seg, bytes); /* OFF: the audio thread does not look */
+        d->prefill = 64;
+        d->playing = d->started = 0;
+        d->release_cb = 0;
+        atomic_store_explicit(&d->state, KN_MIX_PLAY, memory_order_release);
+        wait_callbacks(2);
+        atomic_store_explicit(&d->state, KN_MIX_STOPPING, memory_order_release);
+        for (;;) {
+            int st = atomic_load(&d->state);
+            if (st == KN_MIX_DONE) break;
+            if (kn_mix_deck_released(d, KN_MIX_RELEASE_NS + 1, atomic_load(&rel_callbacks), 1)) {
+                slow++;
+                break;
+            }
+            sched_yield();
+        }
+        atomic_store_explicit(&d->state, KN_MIX_OFF, memory_order_release);
+        munmap(p, bytes);
+        mmap(p, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        released++;
+    }
+    atomic_store(&rel_stop, 1);
+    pthread_join(t, NULL);
+    CHECK(released == rounds);
+    CHECK(slow > rounds / 2); /* the path under test, not the audio thread's DONE */
+    printf("release under a running callback: %d rounds, %d by the slow path\n", released, slow);
+    kn_mix_free(&rel_mix);
+}
+
 int main(void) {
     test_gains_and_meters();
     test_passthrough_and_sum();
@@ -327,6 +403,7 @@ int main(void) {
     test_underrun_fade();
     test_dry_at_boundary();
     test_corrupt_and_stop();
+    test_release_under_callback();
     printf("test_mixer: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }
