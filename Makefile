@@ -8,6 +8,10 @@
 #   make faults     the fault-injection suite (crash isolation: work in progress)
 #   make soak       the long fault-injection run
 #   make format     clang-format every C file
+#
+# The cartridge finds the headers at run time as ../include from its own
+# bin/ directory, so `make` stages them in build/include: no checkout path is
+# compiled in.
 
 CC      ?= cc
 B       := build
@@ -16,8 +20,6 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Ishm -MMD -MP
-INCDIR  := $(abspath cartridge/include)
-NODEINC := $(abspath nodes-c/include)
 LIB     := $(B)/lib
 
 SHM_SRC  := shm/segment.c
@@ -28,8 +30,11 @@ NODE_SRC := $(wildcard nodes-c/*.c)
 NODELIB  := $(LIB)/libkanon-nodes.so
 TOOL_SRC := $(wildcard tests/tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+NODE_HDR := $(wildcard nodes-c/include/kanon/*.h)
+# What user code includes, staged where the cartridge looks (bin/../include).
+HDRS     := $(B)/include/kanon.h $(patsubst nodes-c/include/%,$(B)/include/%,$(NODE_HDR))
 
-PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
+PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $(HDRS)
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
@@ -59,10 +64,17 @@ $(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LI
 
 # The cartridge links the kit, so tcc-compiled code finds its symbols.
 $(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) $(NODELIB) | $(BIN)
-	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include -DKANON_INCLUDE_DIR='"$(INCDIR)"' \
-	    -DKANON_NODES_INCLUDE_DIR='"$(NODEINC)"' \
+	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include \
 	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic \
 	    -L$(LIB) -Wl,--no-as-needed -lkanon-nodes -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/../lib' 
+
+$(B)/include/kanon.h: cartridge/include/kanon.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(B)/include/kanon/%.h: nodes-c/include/kanon/%.h
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
