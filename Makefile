@@ -19,7 +19,9 @@ BIN     := $(B)/bin
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
-ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Ishm -MMD -MP
+# The checkout's path stays out of the debug info too (installed binaries).
+SRCMAP  := -ffile-prefix-map=$(CURDIR)=.
+ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SRCMAP) -Ishm -MMD -MP
 LIB     := $(B)/lib
 
 SHM_SRC  := shm/segment.c
@@ -58,7 +60,7 @@ $(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
 # -ffp-contract=off: no FMA contraction, so the AVX2 builds of the KN_SIMD loops
 # (nodes-c/knmath.h) give the same samples as the SSE2 ones.
 NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -fno-trapping-math -ffp-contract=off -g -fPIC \
-               -Inodes-c/include -Icartridge/include
+               $(SRCMAP) -Inodes-c/include -Icartridge/include
 $(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LIB)
 	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm
 
