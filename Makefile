@@ -8,6 +8,16 @@
 #   make faults     the fault-injection suite (crash isolation: work in progress)
 #   make soak       the long fault-injection run
 #   make format     clang-format every C file
+#   make install    PREFIX (default /usr/local) and DESTDIR as usual:
+#                   bin/kanon{,-conductor,-cartridge}, lib/libkanon-nodes.so,
+#                   include/kanon.h and include/kanon/, share/kanon/examples,
+#                   bash completion, man page kanon(1); no root if PREFIX is
+#                   writable, e.g. `make install PREFIX=~/.local`
+#   make uninstall  removes exactly those files (same PREFIX and DESTDIR)
+#
+# The cartridge finds the headers at run time as ../include from its own
+# bin/ directory, so `make` stages them in build/include and the same binary
+# works from build/ or from PREFIX: no checkout path is compiled in.
 
 CC      ?= cc
 B       := build
@@ -15,9 +25,9 @@ BIN     := $(B)/bin
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
-ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Ishm -MMD -MP
-INCDIR  := $(abspath cartridge/include)
-NODEINC := $(abspath nodes-c/include)
+# The checkout's path stays out of the debug info too (installed binaries).
+SRCMAP  := -ffile-prefix-map=$(CURDIR)=.
+ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SRCMAP) -Ishm -MMD -MP
 LIB     := $(B)/lib
 
 SHM_SRC  := shm/segment.c
@@ -28,8 +38,11 @@ NODE_SRC := $(wildcard nodes-c/*.c)
 NODELIB  := $(LIB)/libkanon-nodes.so
 TOOL_SRC := $(wildcard tests/tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+NODE_HDR := $(wildcard nodes-c/include/kanon/*.h)
+# What user code includes, staged where the cartridge looks (bin/../include).
+HDRS     := $(B)/include/kanon.h $(patsubst nodes-c/include/%,$(B)/include/%,$(NODE_HDR))
 
-PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge
+PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $(HDRS)
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
@@ -38,7 +51,8 @@ CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak valgrind bench format clean tools
+.PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak valgrind bench format clean tools \
+        install uninstall
 all: $(PROGS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -53,16 +67,23 @@ $(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
 # -ffp-contract=off: no FMA contraction, so the AVX2 builds of the KN_SIMD loops
 # (nodes-c/knmath.h) give the same samples as the SSE2 ones.
 NODE_CFLAGS := -std=c11 $(WARN) -O2 -ftree-vectorize -fno-trapping-math -ffp-contract=off -g -fPIC \
-               -Inodes-c/include -Icartridge/include
+               $(SRCMAP) -Inodes-c/include -Icartridge/include
 $(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LIB)
 	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm
 
 # The cartridge links the kit, so tcc-compiled code finds its symbols.
 $(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) $(NODELIB) | $(BIN)
-	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include -DKANON_INCLUDE_DIR='"$(INCDIR)"' \
-	    -DKANON_NODES_INCLUDE_DIR='"$(NODEINC)"' \
+	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include \
 	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic \
 	    -L$(LIB) -Wl,--no-as-needed -lkanon-nodes -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/../lib' 
+
+$(B)/include/kanon.h: cartridge/include/kanon.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(B)/include/kanon/%.h: nodes-c/include/kanon/%.h
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
@@ -129,5 +150,46 @@ format:
 
 clean:
 	rm -rf $(B)
+
+# Install (GNU layout). The cartridge's rpath $ORIGIN/../lib and its header
+# lookup (bin/../include) hold for PREFIX as for build/.
+PREFIX     ?= /usr/local
+DEST       := $(DESTDIR)$(PREFIX)
+BINDIR     := $(DEST)/bin
+LIBDIR     := $(DEST)/lib
+INCLUDEDIR := $(DEST)/include
+EXDIR      := $(DEST)/share/kanon/examples
+COMPDIR    := $(DEST)/share/bash-completion/completions
+MAN1DIR    := $(DEST)/share/man/man1
+EXAMPLES   := $(wildcard examples/README.md examples/*.c examples/*.dsp)
+EX_SAMPLES := $(wildcard examples/samples/*.c examples/samples/*.wav)
+EX_MAPS    := $(wildcard examples/maps/*.json)
+PROG_NAMES := kanon kanon-conductor kanon-cartridge
+
+# The man page is written from the built binary's --help texts.
+install: $(PROGS)
+	install -d $(BINDIR) $(LIBDIR) $(INCLUDEDIR)/kanon $(EXDIR)/samples $(EXDIR)/maps \
+	    $(COMPDIR) $(MAN1DIR)
+	install -m 755 $(addprefix $(BIN)/,$(PROG_NAMES)) $(BINDIR)
+	install -m 755 $(NODELIB) $(LIBDIR)
+	install -m 644 $(B)/include/kanon.h $(INCLUDEDIR)
+	install -m 644 $(NODE_HDR) $(INCLUDEDIR)/kanon
+	install -m 644 $(EXAMPLES) $(EXDIR)
+	install -m 644 $(EX_SAMPLES) $(EXDIR)/samples
+	install -m 644 $(EX_MAPS) $(EXDIR)/maps
+	install -m 644 scripts/kanon-completion.bash $(COMPDIR)/kanon
+	scripts/kanon-man.sh $(BIN)/kanon $(PREFIX) >$(B)/kanon.1
+	install -m 644 $(B)/kanon.1 $(MAN1DIR)
+
+# Only kanon's own directories are removed, and only once they are empty.
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,$(PROG_NAMES)) $(LIBDIR)/$(notdir $(NODELIB)) \
+	    $(INCLUDEDIR)/kanon.h $(addprefix $(INCLUDEDIR)/kanon/,$(notdir $(NODE_HDR))) \
+	    $(addprefix $(EXDIR)/,$(notdir $(EXAMPLES))) \
+	    $(addprefix $(EXDIR)/samples/,$(notdir $(EX_SAMPLES))) \
+	    $(addprefix $(EXDIR)/maps/,$(notdir $(EX_MAPS))) \
+	    $(COMPDIR)/kanon $(MAN1DIR)/kanon.1
+	-rmdir $(INCLUDEDIR)/kanon $(EXDIR)/samples $(EXDIR)/maps $(EXDIR) $(DEST)/share/kanon \
+	    2>/dev/null || true
 
 -include $(wildcard $(B)/*/*.d)

@@ -14,13 +14,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#ifndef KANON_INCLUDE_DIR
-#define KANON_INCLUDE_DIR "/usr/local/include/kanon"
-#endif
-#ifndef KANON_NODES_INCLUDE_DIR
-#define KANON_NODES_INCLUDE_DIR "/usr/local/include"
-#endif
+/* Where kanon.h and kanon/NAME.h are: $KANON_INCLUDE_DIR, else include/ beside
+ * the bin/ this executable is in (PREFIX/include installed, build/include
+ * where `make` stages them), so no path of the checkout is compiled in.
+ * Compiling precedes the sandbox, so /proc/self/exe is still readable. */
+static const char *kanon_include_dir(void) {
+    static char dir[4096];
+    const char *env = getenv("KANON_INCLUDE_DIR");
+    if (env && env[0]) return env;
+    if (!dir[0]) {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        dir[n > 0 ? n : 0] = 0;
+        for (int up = 0; up < 2; up++) { /* PREFIX/bin/kanon-cartridge -> PREFIX */
+            char *slash = strrchr(dir, '/');
+            if (slash) *slash = 0;
+        }
+        strncat(dir, "/include", sizeof dir - strlen(dir) - 1);
+    }
+    return dir;
+}
+
 #ifndef KN_TCC_LIB_DIR
 #define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
 #endif
@@ -172,8 +187,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     TCCState *s = tcc_new();
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
-    tcc_add_include_path(s, KANON_INCLUDE_DIR);
-    tcc_add_include_path(s, KANON_NODES_INCLUDE_DIR); /* <kanon/nodes.h> */
+    tcc_add_include_path(s, kanon_include_dir()); /* <kanon.h>, <kanon/nodes.h> */
     tcc_add_include_path(s, incdir);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);

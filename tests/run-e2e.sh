@@ -18,7 +18,7 @@ out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 # test_faults first: it is a quarter of the whole run; the heavy ones last.
-first="test_faults" last="test_faust test_examples test_limits"
+first="test_faults" last="test_faust test_examples test_limits test_install"
 ordered=()
 for t in "${tests[@]}"; do [[ " $first " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
 for t in "${tests[@]}"; do
