@@ -30,7 +30,7 @@ SRCMAP  := -ffile-prefix-map=$(CURDIR)=.
 ALLCFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SRCMAP) -Ishm -MMD -MP
 LIB     := $(B)/lib
 
-SHM_SRC  := shm/segment.c
+SHM_SRC  := shm/segment.c shm/input.c
 COND_SRC := $(wildcard conductor/*.c)
 CART_SRC := $(wildcard cartridge/*.c)
 CLI_SRC  := $(wildcard cli/*.c)

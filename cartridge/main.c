@@ -23,10 +23,12 @@
  * 3 internal failure (e.g. shared memory missing).
  */
 #include "cartridge.h"
+#include "input.h"
 #include "segment.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -63,11 +65,13 @@ typedef struct opts {
     double compile_seconds, mem_mb;
 } opts;
 
-static double num(const char *s, const char *what) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end) {
-        fprintf(stderr, "kanon: error: %s must be a number, got '%s'\n", what, s);
+/* Every number on the command line: finite, in lo..hi, whole where asked;
+ * else a message naming the option and exit 2 (usage). */
+static double num(const opts *o, const char *what, double lo, double hi, int whole) {
+    char msg[300];
+    double v;
+    if (kn_number(what, optarg, lo, hi, whole, "", &v, msg, sizeof msg)) {
+        fprintf(stderr, "kanon %s: error: %s\n", o->mode, msg);
         exit(2);
     }
     return v;
@@ -96,19 +100,19 @@ static void parse(int argc, char **argv, opts *o) {
         switch (c) {
         case 'd': o->display = optarg; break;
         case 'o': o->out = optarg; break;
-        case 's': o->seconds = num(optarg, "--seconds"); break;
-        case 'r': o->rate = num(optarg, "--rate"); break;
-        case 'c': o->channels = (int)num(optarg, "--channels"); break;
-        case 'b': o->block = (int)num(optarg, "--block"); break;
+        case 's': o->seconds = num(o, "--seconds", 0, 86400, 0); break;
+        case 'r': o->rate = num(o, "--rate", 8000, 384000, 1); break;
+        case 'c': o->channels = (int)num(o, "--channels", 1, KN_MAX_CHANNELS, 1); break;
+        case 'b': o->block = (int)num(o, "--block", 1, 8192, 1); break;
         case 'I': o->instance = optarg; break;
-        case 'D': o->deck = (int)num(optarg, "--deck"); break;
-        case 'i': o->id = (uint32_t)num(optarg, "--id"); break;
-        case 'f': o->report_fd = (int)num(optarg, "--report-fd"); break;
+        case 'D': o->deck = (int)num(o, "--deck", 0, KN_MAX_DECKS - 1, 1); break;
+        case 'i': o->id = (uint32_t)num(o, "--id", 1, 4294967295.0, 1); break;
+        case 'f': o->report_fd = (int)num(o, "--report-fd", 0, 1 << 20, 1); break;
         case 'n': o->include_dir = optarg; break;
         case 'R': o->restore = 1; break;
         case 'j': o->json = 1; break;
-        case 'C': o->compile_seconds = num(optarg, "--compile-seconds"); break;
-        case 'M': o->mem_mb = num(optarg, "--mem-mb"); break;
+        case 'C': o->compile_seconds = num(o, "--compile-seconds", 0.001, 3600, 0); break;
+        case 'M': o->mem_mb = num(o, "--mem-mb", 64, 65536, 0); break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
             break;
@@ -122,18 +126,6 @@ static void parse(int argc, char **argv, opts *o) {
     if (optind != argc - 1) usage();
     o->file = argv[optind];
     if (!o->display) o->display = o->file;
-}
-
-static int check_geometry(const opts *o) {
-    if (o->rate < 8000 || o->rate > 384000 || o->channels < 1 || o->channels > KN_MAX_CHANNELS ||
-        o->block < 1 || o->block > 8192) {
-        fprintf(stderr,
-                "kanon: error: need 8000 <= rate <= 384000, 1 <= channels <= %d, "
-                "1 <= block <= 8192\n",
-                KN_MAX_CHANNELS);
-        return -1;
-    }
-    return 0;
 }
 
 /* One line of compiler output, "PATH:LINE[:COL]: KIND: MESSAGE", as an
@@ -232,7 +224,6 @@ static int run_render(const opts *o) {
         fputs("kanon render: error: need -o OUT.wav and --seconds S\n", stderr);
         return 2;
     }
-    if (check_geometry(o)) return 2;
     kn_state_seg *state = calloc(1, STATE_RENDER_BYTES);
     kn_param_seg *params = calloc(1, sizeof *params);
     kn_cart c;
@@ -240,14 +231,25 @@ static int run_render(const opts *o) {
     kn_state_format(state, STATE_RENDER_BYTES, KN_SEG_STATE);
     kn_param_format(params);
     for (int i = 0; i < o->nsets; i++) {
-        char name[KN_NAME_MAX];
+        char name[KN_NAME_MAX], label[KN_NAME_MAX + 8], msg[300];
         const char *eq = strchr(o->sets[i], '=');
         size_t n = eq ? (size_t)(eq - o->sets[i]) : 0;
-        char *end = NULL;
-        double v = eq ? strtod(eq + 1, &end) : 0;
-        if (!eq || n == 0 || n >= KN_NAME_MAX || end == eq + 1 || *end ||
-            (memcpy(name, o->sets[i], n), name[n] = 0, kn_param_preset(params, name, v))) {
+        double v;
+        if (!eq || n == 0 || n >= KN_NAME_MAX) {
             fprintf(stderr, "kanon render: error: --set wants NAME=NUMBER, got '%s'\n", o->sets[i]);
+            return 2;
+        }
+        memcpy(name, o->sets[i], n);
+        name[n] = 0;
+        snprintf(label, sizeof label, "--set %s", name);
+        if (kn_number(label, eq + 1, -INFINITY, INFINITY, 0, "", &v, msg, sizeof msg)) {
+            fprintf(stderr, "kanon render: error: %s\n", msg);
+            return 2;
+        }
+        if (kn_param_preset(params, name, v)) {
+            fprintf(stderr,
+                    "kanon render: error: --set %s: not a parameter name, or more than %d --set\n",
+                    name, KN_MAX_PARAMS);
             return 2;
         }
     }

@@ -7,9 +7,9 @@
  * An unknown flag is an error rather than ignored: a typo such as --rmap
  * must not silently set something without the glide the user asked for.
  */
+#include "input.h"
 #include "cli.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,30 +67,17 @@ int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, 
     return KN_EXIT_OK;
 }
 
-int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi,
+int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi, int whole,
                  const char *unit, double *out) {
-    char range[80] = "";
-    if (isfinite(lo) || isfinite(hi)) /* a bounded value: say the bounds up front */
-        snprintf(range, sizeof range, "%s%s, %g..%g", *unit ? " of " : "", unit, lo, hi);
-    char *end;
-    double v = s ? strtod(s, &end) : NAN;
-    if (!s || end == s || *end || !isfinite(v)) {
-        fprintf(stderr, "kanon %s: error: %s must be a number%s; got '%s'\n", cmd, label, range,
-                s ? s : "");
-        return KN_EXIT_ERR;
-    }
-    if (v < lo || v > hi) {
-        fprintf(stderr, "kanon %s: error: %s %g is out of range: %g..%g%s%s\n", cmd, label, v, lo,
-                hi, *unit ? " " : "", unit);
-        return KN_EXIT_ERR;
-    }
-    *out = v;
-    return KN_EXIT_OK;
+    char msg[300];
+    if (!kn_number(label, s, lo, hi, whole, unit, out, msg, sizeof msg)) return KN_EXIT_OK;
+    fprintf(stderr, "kanon %s: error: %s\n", cmd, msg);
+    return KN_EXIT_ERR;
 }
 
 /* --ramp MS if given (ramp_ms stays -1 if not). */
 int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms) {
     *ramp_ms = -1;
     if (!a->ramp) return KN_EXIT_OK;
-    return kn_parse_num(a->cmd, "--ramp", a->ramp, 0, max_ms, "ms", ramp_ms);
+    return kn_parse_num(a->cmd, "--ramp", a->ramp, 0, max_ms, 0, "ms", ramp_ms);
 }

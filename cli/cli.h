@@ -56,9 +56,10 @@ typedef struct kn_args {
 /* Accepts only the flags in `opts` and minpos..maxpos positionals; prints
  * what is wrong with the usage line and returns KN_EXIT_ERR otherwise. */
 int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, int maxpos);
-/* A finite number in lo..hi, or an error naming `label` and the range. */
+/* A finite number in lo..hi (whole if `whole`), or an error on stderr
+ * naming `label` and the range (kn_number's sentence). */
 int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi,
-                 const char *unit, double *out);
+                 int whole, const char *unit, double *out);
 /* --ramp MS within 0..max_ms; *ramp_ms = -1 when not given. */
 int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
 

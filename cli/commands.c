@@ -192,11 +192,8 @@ int cmd_revert(int argc, char **argv) {
     kn_args a;
     double version = 0, compile_ms = -1;
     int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 2);
-    if (!st && a.npos == 2) st = kn_parse_num("revert", "VERSION", a.pos[1], 1, 1e9, "", &version);
-    if (!st && version != (double)(long)version) {
-        fprintf(stderr, "kanon revert: error: VERSION is a whole number (see `kanon history`)\n");
-        st = KN_EXIT_ERR;
-    }
+    if (!st && a.npos == 2)
+        st = kn_parse_num("revert", "VERSION", a.pos[1], 1, 1e6, 1, "", &version);
     if (st) return st;
     const char *deck = a.pos[0];
     cJSON *q = kn_cmd("revert");
@@ -230,12 +227,7 @@ int cmd_play(int argc, char **argv) {
         else if (c == 'W')
             watch = 0;
         else if (c == 'f') {
-            char *end;
-            fade = strtod(optarg, &end);
-            if (end == optarg || *end || !(fade >= 0 && fade <= 1000)) {
-                fprintf(stderr, "kanon play: error: --fade wants milliseconds, 0..1000\n");
-                return KN_EXIT_ERR;
-            }
+            if (kn_parse_num("play", "--fade", optarg, 0, 1000, 0, "ms", &fade)) return KN_EXIT_ERR;
         } else
             return KN_EXIT_ERR;
     }

@@ -111,7 +111,7 @@ int cmd_gain(int argc, char **argv) {
     kn_args a;
     double db;
     int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP, 2, 2);
-    if (!st) st = kn_parse_num("gain", "DB", a.pos[1], GAIN_MIN_DB, GAIN_MAX_DB, "dB", &db);
+    if (!st) st = kn_parse_num("gain", "DB", a.pos[1], GAIN_MIN_DB, GAIN_MAX_DB, 0, "dB", &db);
     if (st) return st;
     cJSON *q = kn_cmd("mixer");
     cJSON_AddNumberToObject(q, "gain_db", db);
@@ -122,7 +122,7 @@ int cmd_pan(int argc, char **argv) {
     kn_args a;
     double pan;
     int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP, 2, 2);
-    if (!st) st = kn_parse_num("pan", "P", a.pos[1], -1, 1, "", &pan);
+    if (!st) st = kn_parse_num("pan", "P", a.pos[1], -1, 1, 0, "", &pan);
     if (st) return st;
     cJSON *q = kn_cmd("mixer");
     cJSON_AddNumberToObject(q, "pan", pan);

@@ -67,7 +67,7 @@ int cmd_set(int argc, char **argv) {
     int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP, 2, 2);
     if (!st) st = kn_parse_ramp(&a, PARAM_RAMP_MAX_MS, &ramp);
     /* The range is the parameter's own: the conductor clamps to it. */
-    if (!st) st = kn_parse_num("set", "VALUE", a.pos[1], -INFINITY, INFINITY, "", &v);
+    if (!st) st = kn_parse_num("set", "VALUE", a.pos[1], -INFINITY, INFINITY, 0, "", &v);
     if (!st) st = resolve_param("set", a.pos[0], deck, name);
     if (st) return st;
     cJSON *q = kn_cmd("set");

@@ -20,6 +20,7 @@
  * The audio thread (audio.c, mixer.c) runs beside this loop and shares
  * only the kn_mix atomics with it.
  */
+#include "input.h"
 #include "conductor.h"
 #include "osc.h"
 
@@ -65,6 +66,19 @@ typedef struct opts {
     double state_mb, debounce_ms;
 } opts;
 
+/* The first bad number on the command line, reported once --ready-fd is known. */
+static char bad_number[300];
+
+/* Every number option: finite, in lo..hi, whole where asked; else `keep`
+ * (the value so far) and the message is kept for main. */
+static double num(const char *what, double lo, double hi, int whole, double keep) {
+    double v;
+    char msg[sizeof bad_number];
+    if (!kn_number(what, optarg, lo, hi, whole, "", &v, msg, sizeof msg)) return v;
+    if (!bad_number[0]) snprintf(bad_number, sizeof bad_number, "%s", msg);
+    return keep;
+}
+
 static int parse(int argc, char **argv, opts *o) {
     static const struct option lo[] = {{"backend", 1, 0, 'B'},       {"rate", 1, 0, 'r'},
                                        {"block", 1, 0, 'b'},         {"latency", 1, 0, 'l'},
@@ -84,17 +98,17 @@ static int parse(int argc, char **argv, opts *o) {
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case 'B': o->audio.backend = optarg; break;
-        case 'r': o->audio.rate = atoi(optarg); break;
-        case 'b': o->audio.block = atoi(optarg); break;
-        case 'l': o->audio.latency_ms = atof(optarg); break;
-        case 'c': o->audio.channels = atoi(optarg); break;
+        case 'r': o->audio.rate = (int)num("--rate", 8000, 384000, 1, o->audio.rate); break;
+        case 'b': o->audio.block = (int)num("--block", 16, 4096, 1, o->audio.block); break;
+        case 'l': o->audio.latency_ms = num("--latency", 1, 2000, 0, 0); break;
+        case 'c': o->audio.channels = (int)num("--channels", 1, KN_MAX_CHANNELS, 1, 2); break;
         case 'L': o->no_limiter = 1; break;
         case 'I': o->instance = optarg; break;
-        case 'R': o->ready_fd = atoi(optarg); break;
-        case 'S': o->state_mb = atof(optarg); break;
-        case 'D': o->debounce_ms = atof(optarg); break;
+        case 'R': o->ready_fd = (int)num("--ready-fd", 0, 1 << 20, 1, -1); break;
+        case 'S': o->state_mb = num("--state-mb", 1, 1024, 0, 16); break;
+        case 'D': o->debounce_ms = num("--debounce", 0, 1000, 0, 0); break;
         case 'H': o->history_dir = optarg; break;
-        case 'O': o->osc_port = atoi(optarg), o->osc_explicit = 1; break;
+        case 'O': o->osc_port = (int)num("--osc-port", 0, 65535, 1, 0), o->osc_explicit = 1; break;
         case 'o': o->osc_host = optarg; break;
         case 'U': o->osc_trust_udp = 1; break;
         case 'h': usage(stdout); exit(0);
@@ -103,19 +117,6 @@ static int parse(int argc, char **argv, opts *o) {
     }
     if (optind != argc) return usage(stderr), -1;
     return 0;
-}
-
-static const char *check_opts(const opts *o) {
-    if (o->audio.rate < 8000 || o->audio.rate > 384000) return "--rate must be 8000..384000";
-    if (o->audio.block < 16 || o->audio.block > 4096) return "--block must be 16..4096";
-    if (o->audio.channels < 1 || o->audio.channels > KN_MAX_CHANNELS)
-        return "--channels must be 1..8";
-    if (o->audio.latency_ms != 0 && !(o->audio.latency_ms >= 1 && o->audio.latency_ms <= 2000))
-        return "--latency must be 1..2000 ms";
-    if (!(o->state_mb >= 1 && o->state_mb <= 1024)) return "--state-mb must be 1..1024";
-    if (!(o->debounce_ms >= 0 && o->debounce_ms <= 1000)) return "--debounce must be 0..1000 ms";
-    if (o->osc_port < 0 || o->osc_port > 65535) return "--osc-port must be 0..65535";
-    return NULL;
 }
 
 /* One JSON line to `kanon up` (or stderr when run by hand). */
@@ -239,9 +240,8 @@ int main(int argc, char **argv) {
     static kn_conductor c;
     for (int i = 0; i < 64; i++) c.reap_fd[i] = -1;
     c.spare.rfd = c.spare.pidfd = c.spare_job = -1;
-    const char *bad = check_opts(&o);
     char err[2048];
-    if (bad) return fail_start(o.ready_fd, bad), 2;
+    if (bad_number[0]) return fail_start(o.ready_fd, bad_number), 2;
     if (kn_instance(o.instance, c.instance))
         return fail_start(o.ready_fd, "instance names are 1-31 characters of [A-Za-z0-9_-]"), 2;
     int lock = take_lock(c.instance, err, sizeof err);

@@ -64,7 +64,7 @@ fi
 build() {
     local srcs=() objs=() pids=() failed=0 hdr_time
     hdr_time=$(stat -c %Y shm/*.h conductor/*.h tests/fuzz/harness.h | sort -n | tail -1)
-    for s in conductor/*.c shm/segment.c; do
+    for s in conductor/*.c shm/segment.c shm/input.c; do
         [ "$s" = conductor/main.c ] && continue
         local o="$out/obj/$(echo "${s%.c}" | tr / _).o"
         objs+=("$o")
@@ -97,7 +97,7 @@ if [ $coverage = 1 ]; then
     cflags=(-g -O0 -fprofile-instr-generate -fcoverage-mapping -fsanitize=fuzzer -std=c11
         -D_GNU_SOURCE -Ishm -Iconductor)
     engine=()
-    for s in conductor/*.c shm/segment.c; do [ "$s" = conductor/main.c ] || engine+=("$s"); done
+    for s in conductor/*.c shm/segment.c shm/input.c; do [ "$s" = conductor/main.c ] || engine+=("$s"); done
     for t in $targets; do
         objs=()
         for s in "${engine[@]}"; do

@@ -1,0 +1,29 @@
+/*
+ * input.h - checks every kanon binary makes on what the user typed: numbers
+ * on the command line, and files about to be written over. Here, and not
+ * per binary, so that `kanon`, `kanon-conductor` and `kanon-cartridge`
+ * accept the same numbers and refuse the same files with the same words.
+ * libc only.
+ */
+#ifndef KANON_INPUT_H
+#define KANON_INPUT_H
+
+#include <stddef.h>
+
+/* Reads all of `s` as a finite number in lo..hi (a whole number if
+ * `whole`; lo and hi both -+INFINITY: any finite number). Returns 0 with *out set, or -1 with
+ * msg set to a sentence that names `label`, the range and `unit`, e.g.
+ * "--seconds must be a finite number between 0 and 86400 (got 'nan')". */
+int kn_number(const char *label, const char *s, double lo, double hi, int whole, const char *unit,
+              double *out, char *msg, size_t n);
+
+/* Why `path` must not be written over, or NULL if it may be: it does not
+ * exist, or it is a regular file that is empty or holds a WAV (RIFF, RF64
+ * or BW64 with WAVE). The phrase fits "PATH <phrase>; refusing ...". */
+const char *kn_overwrite_refusal(const char *path);
+
+/* 1 if a and b are the same file (device and inode), else 0 (also when
+ * either does not exist). */
+int kn_same_file(const char *a, const char *b);
+
+#endif
