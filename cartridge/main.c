@@ -5,7 +5,7 @@
  *   kanon-cartridge check  FILE [--display NAME] [--json]
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
- *                          [--json]
+ *                          [--force] [--json]
  * With --json, check and render print one JSON object on stdout (also on
  * a compile error, then with the diagnostics split into file, line,
  * column and message) instead of their line of text.
@@ -59,7 +59,7 @@ typedef struct opts {
     int channels, block, deck, report_fd;
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
-    int nsets, restore, json;
+    int nsets, restore, json, force;
     const char *hide[8];
     int nhide;
     double compile_seconds, mem_mb;
@@ -78,13 +78,25 @@ static double num(const opts *o, const char *what, double lo, double hi, int who
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {
-        {KN_OPT_DISPLAY, 1, 0, 'd'}, {"output", 1, 0, 'o'},          {"seconds", 1, 0, 's'},
-        {"rate", 1, 0, 'r'},         {"channels", 1, 0, 'c'},        {"block", 1, 0, 'b'},
-        {"set", 1, 0, 'S'},          {KN_OPT_INSTANCE, 1, 0, 'I'},   {KN_OPT_DECK, 1, 0, 'D'},
-        {KN_OPT_ID, 1, 0, 'i'},      {KN_OPT_REPORT, 1, 0, 'f'},     {KN_OPT_INCLUDE, 1, 0, 'n'},
-        {KN_OPT_RESTORE, 0, 0, 'R'}, {"compile-seconds", 1, 0, 'C'}, {"mem-mb", 1, 0, 'M'},
-        {"json", 0, 0, 'j'},         {KN_OPT_HIDE, 1, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option lo[] = {{KN_OPT_DISPLAY, 1, 0, 'd'},
+                                       {"output", 1, 0, 'o'},
+                                       {"seconds", 1, 0, 's'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"channels", 1, 0, 'c'},
+                                       {"block", 1, 0, 'b'},
+                                       {"set", 1, 0, 'S'},
+                                       {KN_OPT_INSTANCE, 1, 0, 'I'},
+                                       {KN_OPT_DECK, 1, 0, 'D'},
+                                       {KN_OPT_ID, 1, 0, 'i'},
+                                       {KN_OPT_REPORT, 1, 0, 'f'},
+                                       {KN_OPT_INCLUDE, 1, 0, 'n'},
+                                       {KN_OPT_RESTORE, 0, 0, 'R'},
+                                       {"compile-seconds", 1, 0, 'C'},
+                                       {"mem-mb", 1, 0, 'M'},
+                                       {"json", 0, 0, 'j'},
+                                       {KN_OPT_HIDE, 1, 0, 'h'},
+                                       {"force", 0, 0, 'F'},
+                                       {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -111,6 +123,7 @@ static void parse(int argc, char **argv, opts *o) {
         case 'n': o->include_dir = optarg; break;
         case 'R': o->restore = 1; break;
         case 'j': o->json = 1; break;
+        case 'F': o->force = 1; break;
         case 'C': o->compile_seconds = num(o, "--compile-seconds", 0.001, 3600, 0); break;
         case 'M': o->mem_mb = num(o, "--mem-mb", 64, 65536, 0); break;
         case 'S':
@@ -222,6 +235,15 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
 static int run_render(const opts *o) {
     if (!o->out || o->seconds < 0) {
         fputs("kanon render: error: need -o OUT.wav and --seconds S\n", stderr);
+        return 2;
+    }
+    const char *refusal =
+        kn_same_file(o->file, o->out) ? "is the file being rendered" : kn_overwrite_refusal(o->out);
+    if (refusal && !o->force) {
+        fprintf(stderr,
+                "kanon render: error: %s %s; refusing to overwrite it (choose another name, "
+                "or --force)\n",
+                o->out, refusal);
         return 2;
     }
     kn_state_seg *state = calloc(1, STATE_RENDER_BYTES);

@@ -6,16 +6,23 @@
  * kn_render_block counts non-finite samples but leaves them: live, they go
  * to the ring so the conductor can fault the deck; offline, the file writer
  * replaces them by 0, as the conductor does.
+ *
+ * kn_render_file never leaves a half-written OUT (see tmp_path below).
  */
 #include "cartridge.h"
 #include "segment.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RENDER_BUF_BYTES (256u << 10)
 
@@ -112,22 +119,108 @@ static void interleave(float *const *in, float *restrict dst, int n, int chs) {
         for (int ch = 0; ch < chs; ch++) dst[i * chs + ch] = in[ch][i];
 }
 
+/* A render writes a hidden temporary file beside OUT and renames it over
+ * OUT only once every frame is written, so a render that fails or is
+ * interrupted leaves OUT as it was. Only SIGKILL leaves the temporary
+ * (.OUT.XXXXXX) behind. */
+static char tmp_path[4200];
+
+static void drop_tmp(void) {
+    if (tmp_path[0]) unlink(tmp_path);
+}
+
+static void on_fatal_signal(int sig) {
+    drop_tmp();
+    signal(sig, SIG_DFL);
+    raise(sig); /* pending until this handler returns, then the usual death */
+}
+
+static void guard_tmp(void) {
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGXCPU,
+                               SIGXFSZ, SIGSEGV, SIGBUS, SIGFPE,  SIGILL,  SIGABRT};
+    static int done;
+    if (done++) return;
+    atexit(drop_tmp); /* exit() from the user's code or a fatal API error */
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) /* ignored stays ignored (`&`) */
+        if (signal(sigs[i], on_fatal_signal) == SIG_IGN) signal(sigs[i], SIG_IGN);
+}
+
+/* Creates the temporary file in the directory `final` will be in, with the
+ * mode `final` has (or a new file would get). Returns its fd or -1. */
+static int open_tmp(const char *final) {
+    const char *slash = strrchr(final, '/');
+    int d = slash ? (int)(slash - final + 1) : 0;
+    int n = snprintf(tmp_path, sizeof tmp_path, "%.*s.%s.XXXXXX", d, final, final + d);
+    int fd = n > 0 && (size_t)n < sizeof tmp_path ? mkstemp(tmp_path) : (errno = ENAMETOOLONG, -1);
+    if (fd < 0) {
+        int e = errno;
+        tmp_path[0] = 0;
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, !stat(final, &st) ? st.st_mode & 07777 : 0666 & ~mask);
+    return fd;
+}
+
+/* Float samples up to 4 GiB fit a plain WAV (32-bit sizes); beyond, RF64
+ * (64-bit sizes). The length is known before the first frame, so a render
+ * never needs libsndfile's auto-downgrade, which would write a WAVEX header
+ * and a time-stamped PEAK chunk into every small file too. */
+static int render_format(uint64_t frames, int channels) {
+    uint64_t bytes = frames * (uint64_t)channels * sizeof(float);
+    return (bytes <= 0xffffffffu - 65536 ? SF_FORMAT_WAV : SF_FORMAT_RF64) | SF_FORMAT_FLOAT;
+}
+
 int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path,
                    kn_render_stats *st) {
-    SF_INFO info = {.samplerate = (int)c->ctx.rate,
-                    .channels = c->ctx.channels,
-                    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-    SNDFILE *sf = sf_open(out_path, SFM_WRITE, &info);
+    int block = c->ctx.block, chs = c->ctx.channels;
+    uint64_t total = (uint64_t)llround(seconds * c->ctx.rate), done = 0;
+    SF_INFO info = {
+        .samplerate = (int)c->ctx.rate, .channels = chs, .format = render_format(total, chs)};
+    /* A symlink stays a symlink: the file it points to is the one replaced. */
+    char final[4200];
+    struct stat ost;
+    int exists = !stat(out_path, &ost);
+    if (!exists || !realpath(out_path, final)) snprintf(final, sizeof final, "%s", out_path);
+    SNDFILE *sf = NULL;
+    int fd = -1;
+    if (exists && !S_ISREG(ost.st_mode)) { /* a device or FIFO (--force): no rename over it */
+        sf = sf_open(final, SFM_WRITE, &info);
+    } else {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s", final);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        struct statvfs fs;
+        double need = (double)total * chs * sizeof(float) + 65536;
+        if (!statvfs(slash ? (dir[0] ? dir : "/") : ".", &fs) &&
+            need > (double)fs.f_bavail * (double)fs.f_frsize) {
+            fprintf(stderr,
+                    "kanon render: error: %s would take %.1f MB, but its file system has only "
+                    "%.1f MB free; render fewer --seconds or elsewhere\n",
+                    out_path, need / 1e6, (double)fs.f_bavail * (double)fs.f_frsize / 1e6);
+            return -1;
+        }
+        guard_tmp();
+        if ((fd = open_tmp(final)) < 0) {
+            fprintf(stderr, "kanon render: error: cannot create a temporary file beside %s: %s\n",
+                    out_path, strerror(errno));
+            return -1;
+        }
+        sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
+    }
     /* no PEAK chunk: it carries a time stamp, and renders must be reproducible */
     if (sf) sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
     if (!sf) {
         fprintf(stderr, "kanon render: error: cannot write %s: %s\n", out_path, sf_strerror(NULL));
+        if (fd >= 0) close(fd), drop_tmp();
         return -1;
     }
     /* Blocks are gathered into a buffer of ~256 KiB before each write: one
      * write(2) per 64-frame block was most of the cost of a render. */
-    int block = c->ctx.block, chs = c->ctx.channels;
-    uint64_t total = (uint64_t)llround(seconds * c->ctx.rate), done = 0;
     uint64_t frames = RENDER_BUF_BYTES / sizeof(float) / (size_t)chs;
     uint64_t cap = (frames + (uint64_t)block - 1) / (uint64_t)block * (uint64_t)block; /* blocks */
     float *inter = malloc((size_t)cap * (size_t)chs * sizeof(float));
@@ -149,9 +242,11 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
         filled += n;
         done += n;
         if (filled + (uint64_t)block <= cap && done < total) continue;
+        errno = 0;
         if (sf_writef_float(sf, inter, (sf_count_t)filled) != (sf_count_t)filled) {
-            fprintf(stderr, "kanon render: error: writing %s failed: %s (disk full?)\n", out_path,
-                    sf_strerror(sf));
+            fprintf(stderr, "kanon render: error: writing %s failed: %s%s\n", out_path,
+                    errno ? strerror(errno) : sf_strerror(sf),
+                    fd >= 0 ? "; the file is unchanged" : "");
             rc = -1;
         }
         filled = 0;
@@ -160,6 +255,17 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
     if (sf_close(sf) != 0 && !rc) {
         fprintf(stderr, "kanon render: error: closing %s failed\n", out_path);
         rc = -1;
+    }
+    if (fd >= 0) {
+        /* on the disk before the rename, so a power cut leaves the old OUT or the new one */
+        if (!rc && (fsync(fd) || rename(tmp_path, final))) {
+            fprintf(stderr, "kanon render: error: cannot put %s in place: %s\n", out_path,
+                    strerror(errno));
+            rc = -1;
+        }
+        close(fd);
+        if (rc) drop_tmp();
+        tmp_path[0] = 0;
     }
     *st = (kn_render_stats){.frames = done,
                             .nonfinite = c->nonfinite,

@@ -143,9 +143,12 @@ static const command commands[] = {
      "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
-     "                    [--block N] [--set NAME=VALUE]... [--json]\n"
+     "                    [--block N] [--set NAME=VALUE]... [--force] [--json]\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
      "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
+     "S is 0..86400. OUT is written only once the render is complete (the old OUT stays\n"
+     "until then); an OUT that is FILE.c, not a WAV file or not a regular file is refused\n"
+     "unless --force. Over 4 GiB the file is RF64.\n"
      "--json prints {ok,file,output,seconds,frames,rate,channels,block,compile_ms,\n"
      "realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@ static int run_cartridge(char **argv) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* `kanon` killed: the render stops (and cleans up) */
         execv(bin, argv);
         fprintf(stderr, "kanon: error: cannot run %s: %m\n", bin);
         _exit(KN_EXIT_INTERNAL);
@@ -41,17 +44,20 @@ static int run_cartridge(char **argv) {
 
 /* kanon render FILE [options]  ->  kanon-cartridge render FILE [options] */
 int cmd_render(int argc, char **argv) {
+    static const char *valued[] = {"-o",         "--output", "--seconds", "--rate",
+                                   "--channels", "--block",  "--set"};
     const char *file = NULL;
     int has_out = 0, has_seconds = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output"))
-            has_out = 1;
-        else if (!strcmp(argv[i], "--seconds"))
-            has_seconds = 1;
-        /* FILE: the first word that is not an option's value (--json has none) */
-        if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || !strcmp(argv[i - 1], "--") ||
-                                  !strcmp(argv[i - 1], "--json")))
-            file = file ? file : argv[i];
+        const char *a = argv[i];
+        has_out |= !strncmp(a, "-o", 2) || !strncmp(a, "--output", 8);
+        has_seconds |= !strncmp(a, "--seconds", 9);
+        int takes = 0; /* FILE: the first word that is neither an option nor its value */
+        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) takes |= !strcmp(a, valued[k]);
+        if (takes)
+            i++;
+        else if (a[0] != '-' && !file)
+            file = a;
     }
     if (!file) {
         fprintf(stderr, "kanon render: error: give a FILE.c (see `kanon render --help`)\n");
