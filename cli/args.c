@@ -53,6 +53,8 @@ int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, 
             a->json = 1;
         } else if ((opts & KN_OPT_WATCH) && !strcmp(argv[i], "--watch")) {
             a->watch = 1;
+        } else if ((opts & KN_OPT_FORCE) && !strcmp(argv[i], "--force")) {
+            a->force = 1;
         } else if ((opts & KN_OPT_RAMP) && !strncmp(argv[i], "--ramp", 6) &&
                    (argv[i][6] == 0 || argv[i][6] == '=')) {
             if (!(v = flag_value(argc, argv, &i, "--ramp")))

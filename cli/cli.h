@@ -44,11 +44,11 @@ int kn_has_flag(int argc, char **argv, const char *flag);
 const char *kn_usage(const char *cmd);
 
 /* Arguments of a command: argv[0] is the command's name. */
-enum { KN_OPT_JSON = 1, KN_OPT_RAMP = 2, KN_OPT_WATCH = 4 };
+enum { KN_OPT_JSON = 1, KN_OPT_RAMP = 2, KN_OPT_WATCH = 4, KN_OPT_FORCE = 8 };
 #define KN_MAXPOS 4
 typedef struct kn_args {
     const char *cmd;
-    int json, watch;
+    int json, watch, force;
     const char *ramp; /* --ramp's text, NULL if not given */
     int npos;
     const char *pos[KN_MAXPOS];
@@ -58,8 +58,8 @@ typedef struct kn_args {
 int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, int maxpos);
 /* A finite number in lo..hi (whole if `whole`), or an error on stderr
  * naming `label` and the range (kn_number's sentence). */
-int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi,
-                 int whole, const char *unit, double *out);
+int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, double hi, int whole,
+                 const char *unit, double *out);
 /* --ramp MS within 0..max_ms; *ramp_ms = -1 when not given. */
 int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
 

@@ -336,9 +336,13 @@ static void print_status(const cJSON *r) {
     printf("osc: %s\n", kn_fmt_osc(r, osc, sizeof osc));
     print_master(r);
     const cJSON *rec = cJSON_GetObjectItem(r, "recording");
-    if (cJSON_IsObject(rec))
-        printf("recording: %s (%.1f s, %.0f frames dropped)\n", kn_jstr(rec, "path"),
-               kn_jnum(rec, "frames") / kn_jnum(r, "rate"), kn_jnum(rec, "dropped"));
+    if (cJSON_IsObject(rec)) {
+        printf("recording: %s (%.1f s, %.0f frames dropped, %.0f lost)\n", kn_jstr(rec, "path"),
+               kn_jnum(rec, "frames") / kn_jnum(r, "rate"), kn_jnum(rec, "dropped"),
+               kn_jnum(rec, "lost"));
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "error"));
+        if (e) printf("recording: WRITE FAILED: %s; frames are being dropped\n", e);
+    }
     const cJSON *decks = cJSON_GetObjectItem(r, "decks"), *d;
     if (!cJSON_GetArraySize(decks)) {
         printf("no decks; play one with `kanon play FILE.c`\n");
@@ -388,6 +392,8 @@ static int record_start(const kn_args *a) {
     }
     cJSON *q = kn_cmd("record_start");
     cJSON_AddStringToObject(q, "path", abs);
+    cJSON_AddStringToObject(q, "display", a->pos[1]);
+    if (a->force) cJSON_AddBoolToObject(q, "force", 1);
     cJSON *r = kn_request(q);
     int st = kn_reply_status(r, "record");
     if (!st && a->json)
@@ -404,15 +410,16 @@ static int record_stop(const kn_args *a) {
     if (!st && a->json)
         kn_print_json(r);
     else if (!st)
-        printf("recorded %s: %.0f frames (%.2f s), %.0f dropped\n", kn_jstr(r, "path"),
-               kn_jnum(r, "frames"), kn_jnum(r, "seconds"), kn_jnum(r, "dropped"));
+        printf("recorded %s: %.0f frames (%.2f s), %.0f dropped, %.0f lost\n", kn_jstr(r, "path"),
+               kn_jnum(r, "frames"), kn_jnum(r, "seconds"), kn_jnum(r, "dropped"),
+               kn_jnum(r, "lost"));
     cJSON_Delete(r);
     return st;
 }
 
 int cmd_record(int argc, char **argv) {
     kn_args a;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 2);
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_FORCE, 1, 2);
     if (st) return st;
     if (!strcmp(a.pos[0], "start") && a.npos == 2) return record_start(&a);
     if (!strcmp(a.pos[0], "stop") && a.npos == 1) return record_stop(&a);

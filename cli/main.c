@@ -136,10 +136,14 @@ static const command commands[] = {
      "--json prints the conductor's reply once.\n"
      "example: kanon meters --watch\n"},
     {"record", cmd_record, "record the master output to a WAV file",
-     "usage: kanon record start FILE.wav [--json] | kanon record stop [--json]\n"
+     "usage: kanon record start FILE.wav [--force] [--json] | kanon record stop [--json]\n"
      "A lossless float32 tap of exactly what goes to the device. `stop` reports frames\n"
-     "written and frames dropped (0 unless the disk cannot keep up). --json prints the\n"
-     "conductor's reply ({path} / {path,frames,dropped,seconds}).\n"
+     "written, dropped (reached the tap but not the file: the disk could not keep up or\n"
+     "writing failed) and lost (the device played without data: late callbacks).\n"
+     "The header is kept current: after a crash the file holds all but the last ~0.5 s.\n"
+     "A FILE that is a deck's source, not a WAV file or not a regular file is refused\n"
+     "unless --force. --json prints the conductor's reply ({path} /\n"
+     "{path,frames,dropped,lost,seconds,error}).\n"
      "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"

@@ -8,7 +8,8 @@
  *
  * Callbacks (libsoundio requires error_callback and on_backend_disconnect,
  * or it aborts the process on device loss):
- *   write_callback       audio thread: mix, limit, tap recorder, convert.
+ *   write_callback       audio thread: mix, limit, tap recorder, convert;
+ *                        measures frames the device played without us.
  *   underflow_callback   audio thread: counts device underflows (the dummy
  *                        backend reports false ones below ~0.1 s latency).
  *   error_callback       any thread: flags the stream as lost.
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct kn_audio {
     struct SoundIo *sio;
@@ -37,7 +39,51 @@ struct kn_audio {
     _Atomic int lost;
     _Atomic uint64_t underflows, frames, callbacks;
     uint32_t failovers;
+    /* account_clock's state: audio thread, reset before each stream starts */
+    uint64_t clk_t0, clk_prev, clk_made;
+    double clk_base;
+    int clk_max, clk_period;
+    _Atomic uint64_t lost_frames;
 };
+
+static uint64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO: no system call */
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Audio thread, at the start of each callback: counts frames the device
+ * played without data from us. By now the device has played
+ * (now - t0) * rate frames and we have made clk_made; the difference d
+ * stays within a band one device buffer wide while callbacks come in time
+ * (it falls as a callback fills the buffer and rises as the device drains
+ * it). A late callback (the process stopped or starved) lets the buffer run
+ * dry, and the device plays silence: d rises by those frames for good.
+ * clk_base follows the band's floor and creeps up by 0.1% of the time (a
+ * device clock a little slower than ours is not a loss); d above the floor
+ * by more than two buffers counts as lost. So a healthy stream counts 0,
+ * and a stall of T counts T minus up to two buffers: a lower bound. */
+static void account_clock(kn_audio *a, uint64_t now, int frame_count_max) {
+    double rate = a->os->sample_rate;
+    if (frame_count_max > a->clk_max) a->clk_max = frame_count_max; /* the first: a whole buffer */
+    if (!a->clk_t0) {
+        a->clk_t0 = a->clk_prev = now;
+        return;
+    }
+    double d = (double)(now - a->clk_t0) * rate / 1e9 - (double)a->clk_made;
+    a->clk_base += (double)(now - a->clk_prev) * rate / 1e9 * 1e-3;
+    a->clk_prev = now;
+    double slack = 2.0 * (a->clk_max > a->clk_period ? a->clk_max : a->clk_period);
+    if (d < a->clk_base) {
+        a->clk_base = d;
+    } else if (d > a->clk_base + slack) {
+        atomic_store_explicit(&a->lost_frames,
+                              atomic_load_explicit(&a->lost_frames, memory_order_relaxed) +
+                                  (uint64_t)(d - a->clk_base - slack),
+                              memory_order_relaxed);
+        a->clk_base = d - slack;
+    }
+}
 
 static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
     switch (f) {
@@ -68,6 +114,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
     (void)frame_count_min;
     kn_audio *a = os->userdata;
     int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
+    account_clock(a, mono_ns(), frame_count_max);
     while (left > 0) {
         struct SoundIoChannelArea *areas;
         int n = left;
@@ -91,6 +138,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
             break;
         }
         atomic_fetch_add_explicit(&a->frames, (uint64_t)n, memory_order_relaxed);
+        a->clk_made += (uint64_t)n;
         left -= n;
     }
     atomic_fetch_add_explicit(&a->callbacks, 1, memory_order_release);
@@ -187,6 +235,10 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
         if (backends[i].b == b) snprintf(a->backend, sizeof a->backend, "%s", backends[i].name);
     snprintf(a->device, sizeof a->device, "%s", a->dev->name ? a->dev->name : "?");
     kn_mix_set_rate(a->mix, a->os->sample_rate); /* the audio thread isn't running yet */
+    a->clk_t0 = a->clk_made = 0;
+    a->clk_base = 0;
+    a->clk_max = 0;
+    a->clk_period = kn_audio_period(a);
     if ((e = soundio_outstream_start(a->os))) goto fail;
     return 0;
 fail:
@@ -287,6 +339,9 @@ uint64_t kn_audio_frames(const kn_audio *a) {
 }
 _Atomic uint64_t *kn_audio_callbacks(kn_audio *a) {
     return &a->callbacks;
+}
+const _Atomic uint64_t *kn_audio_lost(kn_audio *a) {
+    return &a->lost_frames;
 }
 uint32_t kn_audio_failovers(const kn_audio *a) {
     return a->failovers;

@@ -132,16 +132,27 @@ void kn_limit(kn_mix *m, float *master, int frames);
 /* ---------------------------------------------------------- recorder */
 
 typedef struct kn_recorder kn_recorder;
+typedef struct kn_rec_stats {
+    uint64_t frames;  /* written to the file */
+    uint64_t dropped; /* tapped but not written: the ring was full, or writing failed */
+    uint64_t lost;    /* never tapped: the device played without us (kn_audio_lost) */
+    char error[256];  /* why writing failed ("" while it works) */
+} kn_rec_stats;
 kn_recorder *kn_rec_new(int channels);
 void kn_rec_free(kn_recorder *r);
 /* Audio thread: append frames if recording (never blocks; counts drops). */
 void kn_rec_tap(kn_recorder *r, const float *frames, int n);
-/* Control thread. start returns 0 or fills err. */
-int kn_rec_start(kn_recorder *r, const char *path, int rate, char *err, size_t errlen);
-int kn_rec_active(kn_recorder *r, char *path, size_t n, uint64_t *frames, uint64_t *dropped);
-/* Stops after the audio thread let go (cb_counter advanced twice). */
-int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, uint64_t *frames, uint64_t *dropped,
-                char *err, size_t errlen);
+/* Control thread. start returns 0 or fills err; `lost` is the device's
+ * count of frames it played without us (NULL: none counted). */
+int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint64_t *lost,
+                 char *err, size_t errlen);
+int kn_rec_active(kn_recorder *r, char *path, size_t n, kn_rec_stats *st);
+/* Logs a write failure once (control thread, every loop iteration). */
+void kn_rec_tick(kn_recorder *r);
+/* Stops after the audio thread let go (cb_counter advanced twice); -1 with
+ * err if writing failed (the file holds what was written before). */
+int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, kn_rec_stats *st, char *err,
+                size_t errlen);
 
 /* ------------------------------------------------------------- audio */
 
@@ -170,6 +181,9 @@ uint64_t kn_audio_frames(const kn_audio *a);
 _Atomic uint64_t *kn_audio_callbacks(kn_audio *a);
 /* 1 while a stream is open (an audio thread may be reading the rings). */
 int kn_audio_streaming(const kn_audio *a);
+/* Frames the device played without data from us (late callbacks), a lower
+ * bound; see account_clock in audio.c. */
+const _Atomic uint64_t *kn_audio_lost(kn_audio *a);
 uint32_t kn_audio_failovers(const kn_audio *a);
 
 /* ------------------------------------------------------------- decks */

@@ -10,13 +10,14 @@
  * or names what it acts on (REQ may resend on reconnect).
  *
  *   ping | status | play{file,display,deck,fade_ms,watch} | result{deck,id}
- *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path}
+ *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path,display?,force?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
  *   meters | map_load{path} | down
  * set also takes ramp_ms. Any request may carry "req" (a string id): a
  * repeated id gets the cached reply instead of acting twice.
  */
+#include "input.h"
 #include "conductor.h"
 #include "osc.h"
 
@@ -162,6 +163,18 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
 }
 
+/* frames, dropped, lost, seconds and error (null while writing works) of a recording */
+static void rec_stats_json(const kn_conductor *c, cJSON *o, const kn_rec_stats *st) {
+    cJSON_AddNumberToObject(o, "frames", (double)st->frames);
+    cJSON_AddNumberToObject(o, "dropped", (double)st->dropped);
+    cJSON_AddNumberToObject(o, "lost", (double)st->lost);
+    cJSON_AddNumberToObject(o, "seconds", (double)st->frames / c->rate);
+    if (st->error[0])
+        cJSON_AddStringToObject(o, "error", st->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+}
+
 static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     (void)req;
     cJSON *r = ok_reply();
@@ -174,12 +187,11 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     cJSON_AddNumberToObject(cJSON_GetObjectItem(r, "master"), "gain_db", c->master_db);
     cJSON_AddNumberToObject(r, "limited_frames", (double)atomic_load(&c->mix.limited));
     char path[4096];
-    uint64_t frames, dropped;
-    if (kn_rec_active(c->rec, path, sizeof path, &frames, &dropped)) {
+    kn_rec_stats st;
+    if (kn_rec_active(c->rec, path, sizeof path, &st)) {
         cJSON *rec = cJSON_AddObjectToObject(r, "recording");
         cJSON_AddStringToObject(rec, "path", path);
-        cJSON_AddNumberToObject(rec, "frames", (double)frames);
-        cJSON_AddNumberToObject(rec, "dropped", (double)dropped);
+        rec_stats_json(c, rec, &st);
     } else {
         cJSON_AddNullToObject(r, "recording");
     }
@@ -434,11 +446,34 @@ static cJSON *cmd_meters(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
+/* Why a recording must not write `path` (NULL: it may): the source of a
+ * deck (compared as files, so any spelling of the path is caught), or a
+ * file that is not a WAV, or not a regular file. */
+static const char *record_refusal(kn_conductor *c, const char *path, char *buf, size_t n) {
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_deck *d = &c->deck[i];
+        if (d->used && d->path[0] && kn_same_file(d->path, path)) {
+            snprintf(buf, n, "is the source of deck '%s'", d->name);
+            return buf;
+        }
+    }
+    return kn_overwrite_refusal(path);
+}
+
 static cJSON *cmd_record_start(kn_conductor *c, const cJSON *req) {
     const char *path = str_arg(req, "path");
     if (!path || path[0] != '/') return err_reply("record_start needs an absolute \"path\"");
-    char err[4200];
-    if (kn_rec_start(c->rec, path, c->rate, err, sizeof err)) return err_reply(err);
+    const char *display = str_arg(req, "display"); /* the path as the user typed it */
+    char err[4200], why[128];
+    const char *refusal = record_refusal(c, path, why, sizeof why);
+    if (refusal && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"))) {
+        snprintf(err, sizeof err,
+                 "%s %s; refusing to overwrite it (choose another name, or --force)",
+                 display && strlen(display) < 512 ? display : path, refusal);
+        return err_reply(err);
+    }
+    if (kn_rec_start(c->rec, path, c->rate, kn_audio_lost(c->audio), err, sizeof err))
+        return err_reply(err);
     kn_log("recording to %s", path);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "path", path);
@@ -447,19 +482,18 @@ static cJSON *cmd_record_start(kn_conductor *c, const cJSON *req) {
 
 static cJSON *cmd_record_stop(kn_conductor *c, const cJSON *req) {
     (void)req;
-    uint64_t frames = 0, dropped = 0;
     char err[4200], path[4096] = "";
-    uint64_t f0, d0;
-    kn_rec_active(c->rec, path, sizeof path, &f0, &d0);
-    if (kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &frames, &dropped, err, sizeof err))
+    kn_rec_stats st;
+    kn_rec_active(c->rec, path, sizeof path, &st);
+    if (kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err)) {
+        if (path[0]) kn_log("recording stopped: %s", err);
         return err_reply(err);
-    kn_log("recording stopped: %llu frames, %llu dropped", (unsigned long long)frames,
-           (unsigned long long)dropped);
+    }
+    kn_log("recording stopped: %llu frames, %llu dropped, %llu lost", (unsigned long long)st.frames,
+           (unsigned long long)st.dropped, (unsigned long long)st.lost);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "path", path);
-    cJSON_AddNumberToObject(r, "frames", (double)frames);
-    cJSON_AddNumberToObject(r, "dropped", (double)dropped);
-    cJSON_AddNumberToObject(r, "seconds", (double)frames / c->rate);
+    rec_stats_json(c, r, &st);
     return r;
 }
 

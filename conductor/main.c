@@ -211,15 +211,16 @@ static void event_loop(kn_conductor *c, int sfd) {
         kn_decks_tick(c);
         kn_levels_tick(c);
         kn_osc_tick(c); /* feedback and meters, ~30 Hz */
+        kn_rec_tick(c->rec);
         if (kn_audio_poll(c->audio)) kn_decks_retarget(c);
     }
 }
 
 static void shutdown_all(kn_conductor *c) {
-    char path[4096], err[256];
-    uint64_t f, d;
-    if (kn_rec_active(c->rec, path, sizeof path, &f, &d))
-        kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &f, &d, err, sizeof err);
+    char path[4096], err[4400];
+    kn_rec_stats st;
+    if (kn_rec_active(c->rec, path, sizeof path, &st))
+        kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err);
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
     kn_decks_shutdown(c);
     kn_control_close();

@@ -425,10 +425,10 @@ static void janitor(void) {
 
 static void teardown(void) {
     char path[4096];
-    uint64_t f, d;
-    char err[256];
-    if (fz_c.rec && kn_rec_active(fz_c.rec, path, sizeof path, &f, &d))
-        kn_rec_stop(fz_c.rec, kn_audio_callbacks(fz_c.audio), &f, &d, err, sizeof err);
+    kn_rec_stats st;
+    char err[4400];
+    if (fz_c.rec && kn_rec_active(fz_c.rec, path, sizeof path, &st))
+        kn_rec_stop(fz_c.rec, kn_audio_callbacks(fz_c.audio), &st, err, sizeof err);
     kn_audio_close(fz_c.audio); /* the audio thread is gone before the rings go */
     fz_c.audio = NULL;
     kn_decks_shutdown(&fz_c);
@@ -583,16 +583,16 @@ static int is_fixture(const char *name) {
 int fz_keep_recording;
 static void keep_recording(uint64_t now) {
     static uint64_t started;
-    char path[4096], err[4300];
-    uint64_t f, d;
-    int active = kn_rec_active(fz_c.rec, path, sizeof path, &f, &d);
+    char path[4096], err[4400];
+    kn_rec_stats st;
+    int active = kn_rec_active(fz_c.rec, path, sizeof path, &st);
     if (active && now - started > 2000000000u) {
-        kn_rec_stop(fz_c.rec, kn_audio_callbacks(fz_c.audio), &f, &d, err, sizeof err);
+        kn_rec_stop(fz_c.rec, kn_audio_callbacks(fz_c.audio), &st, err, sizeof err);
         active = 0;
     }
     if (!active && now - started > 1000000000u) {
         snprintf(path, sizeof path, "%s/rec.wav", tmpdir);
-        if (kn_rec_start(fz_c.rec, path, fz_c.rate, err, sizeof err))
+        if (kn_rec_start(fz_c.rec, path, fz_c.rate, kn_audio_lost(fz_c.audio), err, sizeof err))
             fz_fail("fuzz harness: cannot record to %s: %s", path, err);
         started = now;
     }
