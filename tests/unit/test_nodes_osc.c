@@ -1,4 +1,4 @@
-// link: nodes-c/osc.c nodes-c/noise.c
+// link: nodes-c/oscillator.c nodes-c/noise.c
 /*
  * test_nodes_osc.c - nodes-c oscillators and noise against references.
  *

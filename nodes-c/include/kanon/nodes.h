@@ -34,7 +34,7 @@
 #define NULL ((void *)0)
 #endif
 
-#include "osc.h"
+#include "oscillator.h"
 #include "noise.h"
 #include "filter.h"
 #include "env.h"

@@ -1,6 +1,6 @@
 /*
- * osc.c - oscillators: phasor, sine, polyBLEP saw/pulse/triangle,
- * wavetable. See kanon/osc.h.
+ * oscillator.c - oscillators: phasor, sine, polyBLEP saw/pulse/triangle,
+ * wavetable. See kanon/oscillator.h.
  *
  * Every block loop has the same structure, chosen so that gcc vectorizes
  * it: the phase is double in the state, but inside a chunk of at most
