@@ -13,6 +13,24 @@
 
 #define CHUNK 64
 
+/* The block loop of every oscillator, written once: in each chunk the
+ * float phase T of sample i is FRAC(first + i*inc) (kn_frac, or
+ * kn_frac_pos for phases that only run forwards), first = (float)START
+ * from the double phase at the chunk's start, and out[i] = EXPR of T;
+ * then the double phase advances by the chunk. A macro rather than a
+ * function taking the shape, so that the inner loop stays one branch-free
+ * expression that gcc vectorizes. */
+#define PHASE_LOOP(s, inc, out, frames, START, FRAC, T, EXPR)                                      \
+    for (int c_ = 0, f_ = (frames); c_ < f_; c_ += CHUNK) {                                        \
+        int n_ = f_ - c_ < CHUNK ? f_ - c_ : CHUNK;                                                \
+        float p0_ = (float)(START), d_ = (float)(inc), *o_ = (out) + c_;                           \
+        for (int i_ = 0; i_ < n_; i_++) {                                                          \
+            float T = FRAC(p0_ + (float)i_ * d_);                                                  \
+            o_[i_] = (EXPR);                                                                       \
+        }                                                                                          \
+        advance((s), (inc), n_);                                                                   \
+    }
+
 void kn_phasor_init(kn_phasor *s, double rate, double phase) {
     s->rate = rate;
     s->phase = phase - kn_floor(phase);
@@ -32,12 +50,7 @@ static void advance(kn_phasor *s, double inc, int n) {
 
 KN_SIMD void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
     double inc = increment(s, freq);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = kn_frac(p0 + (float)i * d);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac, t, t);
 }
 
 /* Frequency modulation needs a running sum: inherently serial. */
@@ -66,12 +79,7 @@ void kn_sine_init(kn_sine *s, double rate, double phase) {
 
 KN_SIMD void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
     double inc = increment(s, freq);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float q0 = (float)(s->phase - 0.25), d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * kn_sin_shifted(kn_frac(q0 + (float)i * d));
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase - 0.25, kn_frac, t, amp * kn_sin_shifted(t));
 }
 
 float kn_sine_tick(kn_sine *s, float freq) {
@@ -120,15 +128,8 @@ void kn_saw_init(kn_saw *s, double rate, double phase) {
 KN_SIMD void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) {
-            float t = kn_frac_pos(p0 + (float)i * d);
-            o[i] = amp * (2.0f * t - 1.0f + blep_down(t, idt));
-        }
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t,
+               amp * (2.0f * t - 1.0f + blep_down(t, idt)));
 }
 
 float kn_saw_tick(kn_saw *s, float freq) {
@@ -159,12 +160,7 @@ KN_SIMD void kn_square_run(kn_square *s, float *out, int frames, float freq, flo
                            float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * pulse(kn_frac_pos(p0 + (float)i * d), w, idt);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * pulse(t, w, idt));
 }
 
 float kn_square_tick(kn_square *s, float freq, float width) {
@@ -195,12 +191,7 @@ void kn_tri_init(kn_tri *s, double rate, double phase) {
 KN_SIMD void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * triangle(kn_frac_pos(p0 + (float)i * d), dt, idt);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * triangle(t, dt, idt));
 }
 
 float kn_tri_tick(kn_tri *s, float freq) {
@@ -288,6 +279,15 @@ void kn_wt_init(kn_wt *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
+/* Linear interpolation in one level at phase t in [0, 1). */
+static inline float wt_lookup(const float *tab, float t) {
+    float x = t * KN_WT_SIZE;
+    int j = (int)x;
+    j = j > KN_WT_SIZE - 1 ? KN_WT_SIZE - 1 : j;
+    float f = x - (float)j;
+    return tab[j] + f * (tab[j + 1] - tab[j]);
+}
+
 /* The coarsest level whose top harmonic stays below Nyquist. */
 static int wt_level(double inc) {
     double a = inc < 0 ? -inc : inc;
@@ -304,18 +304,7 @@ KN_SIMD void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, flo
     }
     double inc = increment(s, freq);
     const float *tab = t->level[wt_level(inc)];
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) {
-            float x = kn_frac(p0 + (float)i * d) * KN_WT_SIZE;
-            int j = (int)x;
-            j = j > KN_WT_SIZE - 1 ? KN_WT_SIZE - 1 : j;
-            float f = x - (float)j;
-            o[i] = amp * (tab[j] + f * (tab[j + 1] - tab[j]));
-        }
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac, ph, amp * wt_lookup(tab, ph));
 }
 
 float kn_wt_tick(kn_wt *s, const kn_wtable *t, float freq) {
