@@ -127,14 +127,15 @@ void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, floa
 /* ---- chorus / flanger ---- */
 
 void kn_chorus_init(kn_chorus *s, double rate, double phase) {
-    *s = (kn_chorus){.rate = (float)rate, .phase = phase - kn_floor(phase)};
+    *s = (kn_chorus){.rate = rate, .phase = phase - kn_floor(phase)};
 }
 
 void kn_chorus_run(kn_chorus *s, const float *in, float *out, int frames, float lfo_hz,
                    float depth_ms, float delay_ms, float feedback, float mix) {
     const int mask = KN_CHORUS_MAX - 1;
-    float ms = s->rate / 1000.0f, centre = delay_ms * ms, depth = depth_ms * ms;
-    double inc = s->rate > 0 ? lfo_hz / s->rate : 0;
+    float rate = (float)s->rate; /* float: the arithmetic the chorus always did */
+    float ms = rate / 1000.0f, centre = delay_ms * ms, depth = depth_ms * ms;
+    double inc = rate > 0 ? lfo_hz / rate : 0;
     float p0 = (float)s->phase, dp = (float)inc, fb = s->fb, m = kn_clampf(mix, 0.0f, 1.0f);
     int w = s->pos;
     for (int i = 0; i < frames; i++) {

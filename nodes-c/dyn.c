@@ -18,14 +18,15 @@
 
 #define DB_PER_OCTAVE 6.020599913f /* 20 log10(2): dB = 6.02 * log2(amplitude) */
 
-/* One-pole coefficient for a time constant in ms. */
+/* One-pole coefficient for a time constant in ms. The rate is a float
+ * here: the value these nodes always computed with. */
 static float tc(float ms, float rate) {
     double n = (double)ms * rate / 1000.0;
     return n < 1 ? 0.0f : (float)__builtin_exp(-1.0 / n);
 }
 
 void kn_comp_init(kn_comp *s, double rate, float knee_db) {
-    *s = (kn_comp){.rate = (float)rate, .knee = knee_db < 0 ? 0 : knee_db};
+    *s = (kn_comp){.rate = rate, .knee = knee_db < 0 ? 0 : knee_db};
 }
 
 /* Static curve: gain change (dB, <= 0) for a level `over` dB above the
@@ -82,7 +83,7 @@ void kn_comp_run2(kn_comp *s, const float *inL, const float *inR, float *outL, f
 void kn_limiter_init(kn_limiter *s, double rate, float lookahead_ms) {
     int look = (int)(lookahead_ms * rate / 1000.0 + 0.5);
     look = look < 1 ? 1 : look > KN_LIMITER_MAX - 1 ? KN_LIMITER_MAX - 1 : look;
-    *s = (kn_limiter){.rate = (float)rate, .look = look, .gain = 1, .sum = look};
+    *s = (kn_limiter){.rate = rate, .look = look, .gain = 1, .sum = look};
     for (int i = 0; i < KN_LIMITER_MAX; i++) s->avg[i] = 1;
 }
 

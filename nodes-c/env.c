@@ -11,7 +11,8 @@
 #define SILENT 1e-6         /* -120 dB: a release below this has ended */
 #define FULL   (1.0 - 1e-9) /* the attack's n-th step of 1/n is 1, up to rounding */
 
-/* Per-sample factor that shrinks a distance by 60 dB in `seconds`. */
+/* Per-sample factor that shrinks a distance by 60 dB in `seconds`. The
+ * envelopes' rate is a float here: the value they always computed with. */
 static double coef60(float seconds, float rate) {
     double n = (double)seconds * rate;
     return n < 1 ? 0.0 : __builtin_exp(-6.907755278982137 / n); /* ln(1000) */
@@ -30,7 +31,7 @@ static inline float gate_at(const float *in, int i, float held) {
 /* ---- ADSR ---- */
 
 void kn_adsr_init(kn_adsr *s, double rate) {
-    *s = (kn_adsr){.rate = (float)rate};
+    *s = (kn_adsr){.rate = rate};
 }
 void kn_adsr_gate(kn_adsr *s, int on) {
     s->gate = on != 0;
@@ -72,7 +73,7 @@ void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float atta
 /* ---- AR ---- */
 
 void kn_ar_init(kn_ar *s, double rate) {
-    *s = (kn_ar){.rate = (float)rate};
+    *s = (kn_ar){.rate = rate};
 }
 void kn_ar_trigger(kn_ar *s) {
     s->pending = 1;

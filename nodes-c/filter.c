@@ -23,7 +23,8 @@ static double tan_small(double x) {
 }
 
 /* g = tan(pi * fc / fs), the prewarped integrator gain; fc kept inside
- * (1 Hz, 0.49 fs) so g stays finite and positive. */
+ * (1 Hz, 0.49 fs) so g stays finite and positive. The one-pole, SVF and
+ * ladder pass the rate as a float: the value they always computed with. */
 static double prewarp(double rate, float cutoff) {
     double fc = cutoff < 1.0f ? 1.0 : cutoff, top = 0.49 * rate;
     if (fc > top) fc = top;
@@ -33,12 +34,12 @@ static double prewarp(double rate, float cutoff) {
 /* ---- one-pole ---- */
 
 void kn_onepole_init(kn_onepole *s, double rate) {
-    *s = (kn_onepole){.rate = (float)rate};
+    *s = (kn_onepole){.rate = rate};
 }
 
 void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff,
                     int mode) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g);
+    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g);
     double G0 = s->g > 0 ? s->g : G, dG = frames > 0 ? (G - G0) / frames : 0; /* glide */
     double st = s->s, hp = mode == KN_HP;
     for (int i = 0; i < frames; i++) {
@@ -51,7 +52,7 @@ void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, floa
 }
 
 float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g);
+    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g);
     double v = (x - s->s) * G, lp = v + s->s;
     s->s = lp + v;
     s->g = (float)G;
@@ -82,7 +83,7 @@ static void svf_coefs(double g, double q, int mode, double *c) {
 }
 
 void kn_svf_init(kn_svf *s, double rate) {
-    *s = (kn_svf){.rate = (float)rate};
+    *s = (kn_svf){.rate = rate};
 }
 
 /* The per-sample loops, with every coefficient in a named local (an array
@@ -129,7 +130,7 @@ static void svf_loop_lp(kn_svf *s, const float *in, float *out, int frames, cons
 void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
                 int mode) {
     double c[9], c0[9], dc[9];
-    svf_coefs(prewarp(s->rate, cutoff), q, mode, c);
+    svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
     int glide = s->c[2] > 0 && frames > 0;
     /* Is the stored row the low-pass one, (a3, a2, 1 - a3)? Exactly so in
      * its first two (halving a float is exact); every other mode's row has
@@ -151,7 +152,7 @@ void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff
 
 float kn_svf_tick(kn_svf *s, float x, float cutoff, float q, int mode) {
     double c[9];
-    svf_coefs(prewarp(s->rate, cutoff), q, mode, c);
+    svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
     for (int j = 0; j < 9; j++) s->c[j] = (float)c[j];
     double y = c[6] * x + c[7] * s->ic1 + c[8] * s->ic2;
     double n1 = c[2] * x + c[0] * s->ic1 + c[1] * s->ic2;
@@ -230,12 +231,12 @@ float kn_biquad_tick(kn_biquad *s, float x) {
  * drive), the usual cheap approximation to the nonlinear loop: it limits
  * self-oscillation and is the identity for small signals. */
 void kn_ladder_init(kn_ladder *s, double rate) {
-    *s = (kn_ladder){.rate = (float)rate};
+    *s = (kn_ladder){.rate = rate};
 }
 
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
                    float resonance, float drive) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g), G2 = G * G, G4 = G2 * G2;
+    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g), G2 = G * G, G4 = G2 * G2;
     double k = 4.0 * kn_clampf(resonance, 0.0f, 1.0f), inv = 1.0 / (1 + k * G4);
     float dr = drive < 0.1f ? 0.1f : drive, idr = 1.0f / dr;
     double s0 = s->s[0], s1 = s->s[1], s2 = s->s[2], s3 = s->s[3], H = 1 - G;

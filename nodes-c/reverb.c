@@ -30,7 +30,7 @@ static const int tuning[12] = {1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617, /
                                556,  441,  341,  225};                         /* allpasses */
 
 void kn_reverb_init(kn_reverb *s, double rate) {
-    *s = (kn_reverb){.rate = (float)rate};
+    *s = (kn_reverb){.rate = rate};
     double scale = rate / 44100.0, total = 0;
     for (int j = 0; j < 12; j++) total += 2 * tuning[j] + SPREAD;
     if (total * scale > KN_REVERB_POOL) scale = KN_REVERB_POOL / total; /* very high rates */
@@ -94,8 +94,9 @@ void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL
     float wet = kn_clampf(mix, 0.0f, 1.0f), dry = 1.0f - wet;
     wet *= WET_SCALE;
     if (t != s->rt60) {
+        float rate = (float)s->rate; /* rate * t in float, as the reverb always did */
         for (int c = 0; c < 16; c++)
-            s->g[c] = (float)__builtin_pow(10.0, -3.0 * s->len[c] / (s->rate * t));
+            s->g[c] = (float)__builtin_pow(10.0, -3.0 * s->len[c] / (rate * t));
         s->rt60 = t;
     }
     for (int c = 0; c < frames; c += CHUNK) {

@@ -39,13 +39,14 @@ KN_SIMD void kn_pan(const float *in, float *outL, float *outR, int frames, float
 
 /* ---- smoother ---- */
 
+/* rate is a float here: the value the smoother always computed with. */
 static float smooth_coef(float time, float rate) {
     double n = (double)time * rate;
     return n < 1 ? 0.0f : (float)__builtin_exp(-6.907755278982137 / n); /* 60 dB in `time` */
 }
 
 void kn_smoother_init(kn_smoother *s, double rate, float value) {
-    *s = (kn_smoother){.value = value, .rate = (float)rate};
+    *s = (kn_smoother){.value = value, .rate = rate};
 }
 
 void kn_smoother_run(kn_smoother *s, float *out, int frames, float target, float time) {

@@ -61,7 +61,7 @@ void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, floa
 typedef struct kn_chorus {
     double phase;
     int pos;
-    float rate;
+    double rate;
     float fb; /* last output, fed back */
     float buf[KN_CHORUS_MAX];
 } kn_chorus;

@@ -12,7 +12,7 @@
  * knee_db is 0, else a quadratic knee that wide). */
 typedef struct kn_comp {
     float gr; /* smoothed gain reduction, dB (<= 0) */
-    float rate;
+    double rate;
     float knee;
 } kn_comp;
 void kn_comp_init(kn_comp *s, double rate, float knee_db);
@@ -27,7 +27,7 @@ void kn_comp_run2(kn_comp *s, const float *inL, const float *inR, float *outL, f
  * at init, at most KN_LIMITER_MAX) and recovers over release_ms. */
 #define KN_LIMITER_MAX 1024
 typedef struct kn_limiter {
-    float rate;
+    double rate;
     int look;        /* look-ahead, samples */
     int pos;         /* ring index, 0..look-1 */
     float gain;      /* released gain */

@@ -18,7 +18,7 @@ enum { KN_ENV_IDLE, KN_ENV_ATTACK, KN_ENV_DECAY, KN_ENV_SUSTAIN, KN_ENV_RELEASE 
 typedef struct kn_adsr {
     double level; /* double: a float decay stalls short of its target */
     int stage;
-    float rate;
+    double rate;
     int gate;   /* with in == NULL: set by kn_adsr_gate */
     float last; /* previous gate sample (edge detection) */
 } kn_adsr;
@@ -33,7 +33,7 @@ void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float atta
 typedef struct kn_ar {
     double level;
     int stage;
-    float rate;
+    double rate;
     int pending; /* with in == NULL: set by kn_ar_trigger */
     float last;
 } kn_ar;

@@ -14,7 +14,8 @@ enum { KN_LP, KN_BP, KN_HP, KN_NOTCH };
  * mode KN_LP or KN_HP. */
 typedef struct kn_onepole {
     double s;
-    float rate, g; /* g: the last block's coefficient, ramped from */
+    double rate;
+    float g; /* the last block's coefficient, ramped from */
 } kn_onepole;
 void kn_onepole_init(kn_onepole *s, double rate);
 void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff, int mode);
@@ -27,7 +28,7 @@ float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode);
  * KN_NOTCH. */
 typedef struct kn_svf {
     double ic1, ic2;
-    float rate;
+    double rate;
     float c[9]; /* last block's coefficients; c[2] == 0 until the first run */
 } kn_svf;
 void kn_svf_init(kn_svf *s, double rate);
@@ -64,7 +65,7 @@ float kn_biquad_tick(kn_biquad *s, float x);
  * resonance rises, as in the analog circuit. */
 typedef struct kn_ladder {
     double s[4];
-    float rate;
+    double rate;
 } kn_ladder;
 void kn_ladder_init(kn_ladder *s, double rate);
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,

@@ -15,7 +15,7 @@
 
 #define KN_REVERB_POOL 131072 /* floats (512 KiB): enough for rates up to 192 kHz */
 typedef struct kn_reverb {
-    float rate;
+    double rate;
     int len[24]; /* combs L 0-7, R 8-15, allpasses L 16-19, R 20-23 */
     int off[24]; /* start of each line in pool (indices, not pointers) */
     int pos[24];

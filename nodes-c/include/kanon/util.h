@@ -23,7 +23,7 @@ void kn_pan(const float *in, float *outL, float *outR, int frames, float pan, fl
  * cover 60 dB of the distance. Starts at `value`. */
 typedef struct kn_smoother {
     float value;
-    float rate;
+    double rate;
 } kn_smoother;
 void kn_smoother_init(kn_smoother *s, double rate, float value);
 /* Per-sample values into out. */
