@@ -42,8 +42,9 @@ static float glide(float *last, float target, int frames, float *step) {
 
 /* ---- fractional delay ---- */
 
-void kn_delay_init(kn_delay *s) {
-    s->pos = 0, s->last = 0;
+/* (name): the function, not the header's macro for the old form */
+void(kn_delay_init)(kn_delay *s, double rate) {
+    s->pos = 0, s->last = 0, s->rate = rate;
     for (int i = 0; i < KN_DELAY_MAX; i++) s->buf[i] = 0;
 }
 
@@ -84,8 +85,8 @@ float kn_delay_read(const kn_delay *s, float delay) {
 
 /* ---- comb and allpass (read before write: delays of at least 1) ---- */
 
-void kn_comb_init(kn_comb *s) {
-    *s = (kn_comb){0};
+void(kn_comb_init)(kn_comb *s, double rate) {
+    *s = (kn_comb){.rate = rate};
 }
 
 void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float delay, float feedback,
@@ -105,8 +106,8 @@ void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float dela
     s->pos = w, s->lp = lp;
 }
 
-void kn_allpass_init(kn_allpass *s) {
-    *s = (kn_allpass){0};
+void(kn_allpass_init)(kn_allpass *s, double rate) {
+    *s = (kn_allpass){.rate = rate};
 }
 
 void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, float delay,

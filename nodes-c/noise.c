@@ -20,8 +20,9 @@ static inline float to_unit(unsigned x) {
     return (float)(int)x * (1.0f / 2147483648.0f);
 }
 
-void kn_noise_init(kn_noise *s, unsigned seed) {
-    s->seed = seed ? seed : DEFAULT_SEED;
+/* (name): the function, not the header's macro for the old form */
+void(kn_noise_init)(kn_noise *s, double rate, unsigned seed) {
+    *s = (kn_noise){.seed = seed ? seed : DEFAULT_SEED, .rate = rate};
 }
 
 void kn_noise_run(kn_noise *s, float *out, int frames, float amp) {
@@ -38,8 +39,8 @@ float kn_noise_tick(kn_noise *s) {
     return to_unit(s->seed);
 }
 
-void kn_pink_init(kn_pink *s, unsigned seed) {
-    *s = (kn_pink){.seed = seed ? seed : DEFAULT_SEED};
+void(kn_pink_init)(kn_pink *s, double rate, unsigned seed) {
+    *s = (kn_pink){.seed = seed ? seed : DEFAULT_SEED, .rate = rate};
 }
 
 /* Paul Kellet's "refined" pink filter: six one-poles spread over the

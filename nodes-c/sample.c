@@ -95,8 +95,9 @@ kn_sample *kn_sample_load(kn_ctx *k, const char *name, const char *path) {
 
 /* ---- player ---- */
 
-void kn_player_init(kn_player *s, int loop) {
-    *s = (kn_player){.loop = loop != 0};
+/* (name): the function, not the header's macro for the old form */
+void(kn_player_init)(kn_player *s, double rate, int loop) {
+    *s = (kn_player){.rate = rate, .loop = loop != 0};
 }
 void kn_player_trigger(kn_player *s) {
     s->pending = 1;

@@ -9,6 +9,8 @@
 
 #include <kanon.h>
 
+#include "compat.h"
+
 typedef struct kn_sample {
     unsigned magic; /* KN_SAMPLE_MAGIC once loaded */
     int channels;
@@ -30,16 +32,23 @@ kn_sample *kn_sample_load(kn_ctx *k, const char *name, const char *path);
  * with in == NULL) restarts from the start (or the end when backwards). */
 typedef struct kn_player {
     double pos;
+    double rate; /* unused (the sample is resampled at load): every init takes the rate */
     int playing;
     int loop;
     int pending;
     float last;
 } kn_player;
-void kn_player_init(kn_player *s, int loop);
+void kn_player_init(kn_player *s, double rate, int loop);
 void kn_player_trigger(kn_player *s);
 /* Writes outL and outR (stereo files; mono files go to both). outR NULL:
  * a mono mix into outL. smp NULL or not loaded: silence. */
 void kn_player_run(kn_player *s, const kn_sample *smp, const float *in, float *outL, float *outR,
                    int frames, float speed, float gain);
+
+/* ---- Old names (docs/nodes.md) ---- */
+/* kn_player_init(s, loop): rate 0. */
+#define kn_player_init(...)                                                                        \
+    KN_PICK3_(__VA_ARGS__, kn_player_init, kn_player_init_norate_, )(__VA_ARGS__)
+#define kn_player_init_norate_(s, loop) kn_player_init(s, 0, loop)
 
 #endif
