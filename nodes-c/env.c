@@ -37,8 +37,8 @@ void kn_adsr_gate(kn_adsr *s, int on) {
     s->gate = on != 0;
 }
 
-void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
-                 float sustain, float release) {
+void kn_adsr_compute(kn_adsr *s, float *out, const float *in, int frames, float attack, float decay,
+                     float sustain, float release) {
     double up = ramp_step(attack, s->rate), dc = coef60(decay, s->rate),
            rc = coef60(release, s->rate), sus = kn_clampf(sustain, 0.0f, 1.0f), level = s->level;
     float last = s->last, held = (float)s->gate;
@@ -79,7 +79,7 @@ void kn_ar_trigger(kn_ar *s) {
     s->pending = 1;
 }
 
-void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release) {
+void kn_ar_compute(kn_ar *s, float *out, const float *in, int frames, float attack, float release) {
     double up = ramp_step(attack, s->rate), rc = coef60(release, s->rate), level = s->level;
     float last = s->last;
     int stage = s->stage;
@@ -143,7 +143,7 @@ static void lfo_advance(kn_lfo *s, double inc, int n) {
     s->phase = p - w;
 }
 
-void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape) {
+void kn_lfo_compute(kn_lfo *s, float *out, int frames, float freq, int shape) {
     double inc = s->rate > 0 ? freq / s->rate : 0, p = s->phase;
     for (int i = 0; i < frames; i++) {
         out[i] = lfo_shape((float)p, shape, s->held);
@@ -165,4 +165,17 @@ float kn_lfo_step(kn_lfo *s, float freq, int shape, int frames) {
     float v = lfo_shape((float)s->phase, shape, s->held);
     lfo_advance(s, s->rate > 0 ? freq / s->rate : 0, frames);
     return v;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
+                 float sustain, float release) {
+    kn_adsr_compute(s, out, in, frames, attack, decay, sustain, release);
+}
+void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release) {
+    kn_ar_compute(s, out, in, frames, attack, release);
+}
+void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape) {
+    kn_lfo_compute(s, out, frames, freq, shape);
 }

@@ -37,8 +37,8 @@ void kn_onepole_init(kn_onepole *s, double rate) {
     *s = (kn_onepole){.rate = rate};
 }
 
-void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff,
-                    int mode) {
+void kn_onepole_compute(kn_onepole *s, float *out, const float *in, int frames, float cutoff,
+                        int mode) {
     double g = prewarp((float)s->rate, cutoff), G = g / (1 + g);
     double G0 = s->g > 0 ? s->g : G, dG = frames > 0 ? (G - G0) / frames : 0; /* glide */
     double st = s->s, hp = mode == KN_HP;
@@ -127,8 +127,8 @@ static void svf_loop_lp(kn_svf *s, const float *in, float *out, int frames, cons
     s->ic1 = ic1, s->ic2 = ic2;
 }
 
-void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
-                int mode) {
+void kn_svf_compute(kn_svf *s, float *out, const float *in, int frames, float cutoff, float q,
+                    int mode) {
     double c[9], c0[9], dc[9];
     svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
     int glide = s->c[2] > 0 && frames > 0;
@@ -206,7 +206,7 @@ void kn_biquad_set(kn_biquad *s, int type, float freq, float q, float gain_db) {
     s->b0 = b0 / a0, s->b1 = b1 / a0, s->b2 = b2 / a0, s->a1 = a1 / a0, s->a2 = a2 / a0;
 }
 
-void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
+void kn_biquad_compute(kn_biquad *s, float *out, const float *in, int frames) {
     double b0 = s->b0, b1 = s->b1, b2 = s->b2, a1 = s->a1, a2 = s->a2, z1 = s->z1, z2 = s->z2;
     for (int i = 0; i < frames; i++) {
         double x = in[i], y = b0 * x + z1;
@@ -219,7 +219,7 @@ void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
 
 float kn_biquad_tick(kn_biquad *s, float x) {
     float y;
-    kn_biquad_run(s, &x, &y, 1);
+    kn_biquad_compute(s, &y, &x, 1);
     return y;
 }
 
@@ -234,8 +234,8 @@ void kn_ladder_init(kn_ladder *s, double rate) {
     *s = (kn_ladder){.rate = rate};
 }
 
-void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
-                   float resonance, float drive) {
+void kn_ladder_compute(kn_ladder *s, float *out, const float *in, int frames, float cutoff,
+                       float resonance, float drive) {
     double g = prewarp((float)s->rate, cutoff), G = g / (1 + g), G2 = G * G, G4 = G2 * G2;
     double k = 4.0 * kn_clampf(resonance, 0.0f, 1.0f), inv = 1.0 / (1 + k * G4);
     float dr = drive < 0.1f ? 0.1f : drive, idr = 1.0f / dr;
@@ -252,4 +252,22 @@ void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float 
         out[i] = (float)y;
     }
     s->s[0] = s0, s->s[1] = s1, s->s[2] = s2, s->s[3] = s3;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff,
+                    int mode) {
+    kn_onepole_compute(s, out, in, frames, cutoff, mode);
+}
+void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
+                int mode) {
+    kn_svf_compute(s, out, in, frames, cutoff, q, mode);
+}
+void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
+    kn_biquad_compute(s, out, in, frames);
+}
+void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
+                   float resonance, float drive) {
+    kn_ladder_compute(s, out, in, frames, cutoff, resonance, drive);
 }

@@ -48,13 +48,13 @@ static void advance(kn_phasor *s, double inc, int n) {
     s->phase = p - kn_floor(p);
 }
 
-KN_SIMD void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
+KN_SIMD void kn_phasor_compute(kn_phasor *s, float *out, int frames, float freq) {
     double inc = increment(s, freq);
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac, t, t);
 }
 
 /* Frequency modulation needs a running sum: inherently serial. */
-void kn_phasor_run_fm(kn_phasor *s, const float *freq, float *out, int frames) {
+void kn_phasor_compute_fm(kn_phasor *s, float *out, const float *freq, int frames) {
     double p = s->phase, k = s->rate > 0 ? 1.0 / s->rate : 0.0;
     for (int i = 0; i < frames; i++) {
         out[i] = (float)p;
@@ -77,7 +77,7 @@ void kn_sine_init(kn_sine *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_sine_compute(kn_sine *s, float *out, int frames, float freq, float amp) {
     double inc = increment(s, freq);
     PHASE_LOOP(s, inc, out, frames, s->phase - 0.25, kn_frac, t, amp * kn_sin_shifted(t));
 }
@@ -86,7 +86,7 @@ float kn_sine_tick(kn_sine *s, float freq) {
     return kn_sin2pi(kn_phasor_tick(s, freq));
 }
 
-KN_SIMD void kn_sine_of(const float *phase, float *out, int frames) {
+KN_SIMD void kn_sine_of_phase(float *out, const float *phase, int frames) {
     for (int i = 0; i < frames; i++) out[i] = kn_sin2pi(phase[i]);
 }
 
@@ -125,7 +125,7 @@ void kn_saw_init(kn_saw *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_saw_compute(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t,
@@ -156,8 +156,8 @@ void kn_square_init(kn_square *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_square_run(kn_square *s, float *out, int frames, float freq, float width,
-                           float amp) {
+KN_SIMD void kn_square_compute(kn_square *s, float *out, int frames, float freq, float width,
+                               float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * pulse(t, w, idt));
@@ -188,7 +188,7 @@ void kn_tri_init(kn_tri *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_tri_compute(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * triangle(t, dt, idt));
@@ -296,8 +296,8 @@ static int wt_level(double inc) {
     return l;
 }
 
-KN_SIMD void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq,
-                       float amp) {
+KN_SIMD void kn_wt_compute(kn_wt *s, float *out, const kn_wtable *t, int frames, float freq,
+                           float amp) {
     if (!t || !t->ready) {
         for (int i = 0; i < frames; i++) out[i] = 0;
         return;
@@ -309,6 +309,33 @@ KN_SIMD void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, flo
 
 float kn_wt_tick(kn_wt *s, const kn_wtable *t, float freq) {
     float v;
-    kn_wt_run(s, t, &v, 1, freq, 1.0f);
+    kn_wt_compute(s, &v, t, 1, freq, 1.0f);
     return v;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
+    kn_phasor_compute(s, out, frames, freq);
+}
+void kn_phasor_run_fm(kn_phasor *s, const float *freq, float *out, int frames) {
+    kn_phasor_compute_fm(s, out, freq, frames);
+}
+void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
+    kn_sine_compute(s, out, frames, freq, amp);
+}
+void kn_sine_of(const float *phase, float *out, int frames) {
+    kn_sine_of_phase(out, phase, frames);
+}
+void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
+    kn_saw_compute(s, out, frames, freq, amp);
+}
+void kn_square_run(kn_square *s, float *out, int frames, float freq, float width, float amp) {
+    kn_square_compute(s, out, frames, freq, width, amp);
+}
+void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
+    kn_tri_compute(s, out, frames, freq, amp);
+}
+void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq, float amp) {
+    kn_wt_compute(s, out, t, frames, freq, amp);
 }

@@ -88,8 +88,8 @@ static void allpasses(kn_reverb *s, int ch, float *acc, int n) {
     }
 }
 
-void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
-                   int frames, float rt60, float damp, float mix) {
+void kn_reverb_compute_stereo(kn_reverb *s, float *outL, float *outR, const float *inL,
+                              const float *inR, int frames, float rt60, float damp, float mix) {
     float t = rt60 < 0.05f ? 0.05f : rt60, d = kn_clampf(damp, 0.0f, 1.0f) * 0.4f;
     float wet = kn_clampf(mix, 0.0f, 1.0f), dry = 1.0f - wet;
     wet *= WET_SCALE;
@@ -116,4 +116,11 @@ void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL
             outR[c + i] = dry * dr[i] + wet * ar[i];
         }
     }
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
+                   int frames, float rt60, float damp, float mix) {
+    kn_reverb_compute_stereo(s, outL, outR, inL, inR, frames, rt60, damp, mix);
 }

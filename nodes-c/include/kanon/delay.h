@@ -23,8 +23,8 @@ typedef struct kn_delay {
     float buf[KN_DELAY_MAX];
 } kn_delay;
 void kn_delay_init(kn_delay *s, double rate);
-void kn_delay_run(kn_delay *s, const float *in, float *out, int frames, float delay,
-                  float feedback);
+void kn_delay_compute(kn_delay *s, float *out, const float *in, int frames, float delay,
+                      float feedback);
 /* Per sample: write x, return the sample `delay` behind it (delay >= 0). */
 float kn_delay_tick(kn_delay *s, float x, float delay);
 /* Read without writing: `delay` samples behind the last written one. */
@@ -42,8 +42,8 @@ typedef struct kn_comb {
     float buf[KN_COMB_MAX];
 } kn_comb;
 void kn_comb_init(kn_comb *s, double rate);
-void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float delay, float feedback,
-                 float damp);
+void kn_comb_compute(kn_comb *s, float *out, const float *in, int frames, float delay,
+                     float feedback, float damp);
 
 /* Schroeder allpass: flat magnitude, dispersed phase (diffusers).
  * w[n] = in[n] + gain * w[n - delay]; out[n] = w[n - delay] - gain * w[n]. */
@@ -54,8 +54,8 @@ typedef struct kn_allpass {
     float buf[KN_COMB_MAX];
 } kn_allpass;
 void kn_allpass_init(kn_allpass *s, double rate);
-void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, float delay,
-                    float gain);
+void kn_allpass_compute(kn_allpass *s, float *out, const float *in, int frames, float delay,
+                        float gain);
 
 /* Chorus / flanger: a delay swept by a sine LFO around `delay_ms` by
  * +-depth_ms, with feedback, mixed with the dry input (mix 0..1).
@@ -71,10 +71,18 @@ typedef struct kn_chorus {
     float buf[KN_CHORUS_MAX];
 } kn_chorus;
 void kn_chorus_init(kn_chorus *s, double rate, double phase);
+void kn_chorus_compute(kn_chorus *s, float *out, const float *in, int frames, float lfo_hz,
+                       float depth_ms, float delay_ms, float feedback, float mix);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+void kn_delay_run(kn_delay *s, const float *in, float *out, int frames, float delay,
+                  float feedback);
+void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float delay, float feedback,
+                 float damp);
+void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, float delay,
+                    float gain);
 void kn_chorus_run(kn_chorus *s, const float *in, float *out, int frames, float lfo_hz,
                    float depth_ms, float delay_ms, float feedback, float mix);
-
-/* ---- Old names (docs/nodes.md) ---- */
 /* kn_delay_init(s), kn_comb_init(s), kn_allpass_init(s): rate 0. */
 #define kn_delay_init(...)                                                                         \
     KN_PICK2_(__VA_ARGS__, kn_delay_init, kn_delay_init_norate_, )(__VA_ARGS__)

@@ -18,7 +18,8 @@ typedef struct kn_onepole {
     float g; /* the last block's coefficient, ramped from */
 } kn_onepole;
 void kn_onepole_init(kn_onepole *s, double rate);
-void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff, int mode);
+void kn_onepole_compute(kn_onepole *s, float *out, const float *in, int frames, float cutoff,
+                        int mode);
 float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode);
 
 /* State-variable filter (Simper's trapezoidal SVF), 12 dB/octave, q >= 0.5
@@ -29,15 +30,15 @@ float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode);
 typedef struct kn_svf {
     double ic1, ic2;
     double rate;
-    float c[9]; /* last block's coefficients; c[2] == 0 until the first run */
+    float c[9]; /* last block's coefficients; c[2] == 0 until the first block */
 } kn_svf;
 void kn_svf_init(kn_svf *s, double rate);
-void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
-                int mode);
+void kn_svf_compute(kn_svf *s, float *out, const float *in, int frames, float cutoff, float q,
+                    int mode);
 float kn_svf_tick(kn_svf *s, float x, float cutoff, float q, int mode);
 
 /* Biquad, RBJ cookbook shapes; set the shape (per block, or once), then
- * run. gain_db matters for the peak and shelves only. Transposed direct
+ * compute. gain_db matters for the peak and shelves only. Transposed direct
  * form II. Changing the coefficients abruptly can click: sweep with kn_svf. */
 enum {
     KN_BQ_LP,
@@ -56,7 +57,7 @@ typedef struct kn_biquad {
 } kn_biquad;
 void kn_biquad_init(kn_biquad *s, double rate);
 void kn_biquad_set(kn_biquad *s, int type, float freq, float q, float gain_db);
-void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames);
+void kn_biquad_compute(kn_biquad *s, float *out, const float *in, int frames);
 float kn_biquad_tick(kn_biquad *s, float x);
 
 /* Moog-style ladder: four zero-delay-feedback one-poles, 24 dB/octave,
@@ -68,6 +69,14 @@ typedef struct kn_ladder {
     double rate;
 } kn_ladder;
 void kn_ladder_init(kn_ladder *s, double rate);
+void kn_ladder_compute(kn_ladder *s, float *out, const float *in, int frames, float cutoff,
+                       float resonance, float drive);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff, int mode);
+void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
+                int mode);
+void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames);
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
                    float resonance, float drive);
 

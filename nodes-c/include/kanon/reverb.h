@@ -27,6 +27,10 @@ typedef struct kn_reverb {
 void kn_reverb_init(kn_reverb *s, double rate);
 /* inR may be NULL (mono in). mix: 0 dry .. 1 wet; damp 0..1. outL and
  * outR may be inL and inR. */
+void kn_reverb_compute_stereo(kn_reverb *s, float *outL, float *outR, const float *inL,
+                              const float *inR, int frames, float rt60, float damp, float mix);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
 void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
                    int frames, float rt60, float damp, float mix);
 
