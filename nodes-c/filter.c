@@ -234,24 +234,79 @@ void kn_ladder_init(kn_ladder *s, double rate) {
     *s = (kn_ladder){.rate = rate};
 }
 
+/* What one sample needs from (G, k): the weights of the states in y4 (a =
+ * G^3 H, b = G^2 H, c = G H, H = 1 - G), G^4 and 1/(1 + k G^4). Each is
+ * computed as the block loop always did, so the samples do not change. */
+typedef struct {
+    double G, H, a, b, c, G4, k, inv;
+} ladder_coefs;
+
+static inline ladder_coefs ladder_at(double G, double k) {
+    double G2 = G * G, H = 1 - G, G4 = G2 * G2;
+    return (ladder_coefs){G, H, G2 * G * H, G2 * H, G * H, G4, k, 1.0 / (1 + k * G4)};
+}
+
+/* always_inline: called from two loops, and a call per sample would put
+ * the state in memory. */
+static inline __attribute__((always_inline)) double ladder_sample(double *st, const ladder_coefs *c,
+                                                                  float x, float dr, float idr) {
+    double sum = c->a * st[0] + c->b * st[1] + c->c * st[2] + c->H * st[3];
+    double y4 = (c->G4 * x + sum) * c->inv;
+    double u = kn_tanh_fast(dr * (float)(x - c->k * y4)) * idr;
+    double v, y, G = c->G; /* the four stages written out: a loop here stays a loop */
+    v = (u - st[0]) * G, y = v + st[0], st[0] = y + v;
+    v = (y - st[1]) * G, y = v + st[1], st[1] = y + v;
+    v = (y - st[2]) * G, y = v + st[2], st[2] = y + v;
+    v = (y - st[3]) * G, y = v + st[3], st[3] = y + v;
+    return y;
+}
+
+/* The coefficients of this block (and what the next one glides from). */
+static ladder_coefs ladder_block(kn_ladder *s, float cutoff, float resonance) {
+    double g = prewarp((float)s->rate, cutoff);
+    return ladder_at(g / (1 + g), 4.0 * kn_clampf(resonance, 0.0f, 1.0f));
+}
+
+/* Samples with fixed coefficients: the old kn_ladder_run, and the end of
+ * every compute. */
+static void ladder_steady(kn_ladder *s, float *out, const float *in, int frames,
+                          const ladder_coefs *c, float dr, float idr) {
+    double st[4] = {s->s[0], s->s[1], s->s[2], s->s[3]};
+    for (int i = 0; i < frames; i++) out[i] = (float)ladder_sample(st, c, in[i], dr, idr);
+    s->s[0] = st[0], s->s[1] = st[1], s->s[2] = st[2], s->s[3] = st[3];
+    s->G = c->G, s->k = c->k;
+}
+
+static float ladder_drive(float drive) {
+    return drive < 0.1f ? 0.1f : drive;
+}
+
+/* A changed cutoff or resonance glides: sample i of n runs with G and k
+ * (i + 1)/n of the way from the last block's to this block's, linearly,
+ * like the one-pole; the last sample with this block's exactly, so one
+ * sample (or tick) is the unglided filter. Drive switches per block. */
 void kn_ladder_compute(kn_ladder *s, float *out, const float *in, int frames, float cutoff,
                        float resonance, float drive) {
-    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g), G2 = G * G, G4 = G2 * G2;
-    double k = 4.0 * kn_clampf(resonance, 0.0f, 1.0f), inv = 1.0 / (1 + k * G4);
-    float dr = drive < 0.1f ? 0.1f : drive, idr = 1.0f / dr;
-    double s0 = s->s[0], s1 = s->s[1], s2 = s->s[2], s3 = s->s[3], H = 1 - G;
-    for (int i = 0; i < frames; i++) {
-        double sum = G2 * G * H * s0 + G2 * H * s1 + G * H * s2 + H * s3;
-        double y4 = (G4 * in[i] + sum) * inv;
-        double u = kn_tanh_fast(dr * (float)(in[i] - k * y4)) * idr;
-        double v, y;
-        v = (u - s0) * G, y = v + s0, s0 = y + v;
-        v = (y - s1) * G, y = v + s1, s1 = y + v;
-        v = (y - s2) * G, y = v + s2, s2 = y + v;
-        v = (y - s3) * G, y = v + s3, s3 = y + v;
-        out[i] = (float)y;
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive), idr = 1.0f / dr;
+    if (s->G > 0 && (s->G != c.G || s->k != c.k) && frames > 1) {
+        double G0 = s->G, k0 = s->k, dG = (c.G - G0) / frames, dk = (c.k - k0) / frames;
+        double st[4] = {s->s[0], s->s[1], s->s[2], s->s[3]};
+        for (int i = 0; i < frames - 1; i++) {
+            ladder_coefs ci = ladder_at(G0 + dG * (i + 1), k0 + dk * (i + 1));
+            out[i] = (float)ladder_sample(st, &ci, in[i], dr, idr);
+        }
+        s->s[0] = st[0], s->s[1] = st[1], s->s[2] = st[2], s->s[3] = st[3];
+        out += frames - 1, in += frames - 1, frames = 1;
     }
-    s->s[0] = s0, s->s[1] = s1, s->s[2] = s2, s->s[3] = s3;
+    ladder_steady(s, out, in, frames, &c, dr, idr);
+}
+
+float kn_ladder_tick(kn_ladder *s, float x, float cutoff, float resonance, float drive) {
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive), y;
+    ladder_steady(s, &y, &x, 1, &c, dr, 1.0f / dr);
+    return y;
 }
 
 /* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
@@ -267,7 +322,10 @@ void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff
 void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
     kn_biquad_compute(s, out, in, frames);
 }
+/* Without the glide: each block switches to its coefficients, as before. */
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
                    float resonance, float drive) {
-    kn_ladder_compute(s, out, in, frames, cutoff, resonance, drive);
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive);
+    ladder_steady(s, out, in, frames, &c, dr, 1.0f / dr);
 }

@@ -63,20 +63,25 @@ float kn_biquad_tick(kn_biquad *s, float x);
 /* Moog-style ladder: four zero-delay-feedback one-poles, 24 dB/octave,
  * resonance 0..1 (self-oscillates near 1), tanh drive on the input
  * (drive 1 = gentle; small signals pass linearly). Passband gain falls as
- * resonance rises, as in the analog circuit. */
+ * resonance rises, as in the analog circuit. compute glides a changed
+ * cutoff and resonance across the block (drive switches per block); tick
+ * takes them per sample. */
 typedef struct kn_ladder {
     double s[4];
     double rate;
+    double G, k; /* last block's coefficients, glided from; G == 0 until the first */
 } kn_ladder;
 void kn_ladder_init(kn_ladder *s, double rate);
 void kn_ladder_compute(kn_ladder *s, float *out, const float *in, int frames, float cutoff,
                        float resonance, float drive);
+float kn_ladder_tick(kn_ladder *s, float x, float cutoff, float resonance, float drive);
 
 /* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
 void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff, int mode);
 void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
                 int mode);
 void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames);
+/* kn_ladder_run does not glide: each block switches, as it always did. */
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
                    float resonance, float drive);
 
