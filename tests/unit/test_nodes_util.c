@@ -214,15 +214,20 @@ static void test_avx2_sse2(void) {
         memcpy(out, prior, sizeof out);
         sse2_buf_add(out, in, n, 1.37f);
         same &= !memcmp(out, out2, sizeof out);
-        /* the old names (wrappers) too, in either build */
+        /* the old names too (their own copies of the loops), in either build */
         memcpy(out2, prior, sizeof out2);
         kn_mix(in, out2, n, 1.37f);
         same &= !memcmp(out, out2, sizeof out);
         memcpy(out2, prior, sizeof out2);
         avx2_mix(in, out2, n, 1.37f);
         same &= !memcmp(out, out2, sizeof out);
+        sse2_buf_gain(out, in, n, 0.61f), avx2_gain(in, out2, n, 0.61f);
+        same &= !memcmp(out, out2, sizeof out);
+        sse2_buf_mul(out, in, in2, n), avx2_mul(in, in2, out2, n);
+        same &= !memcmp(out, out2, sizeof out);
     }
-    printf("AVX2 vs SSE2: buf_gain, buf_add, buf_mul, buf_pan_stereo %s\n",
+    printf("AVX2 vs SSE2: buf_gain, buf_add, buf_mul, buf_pan_stereo (and the old gain, mix, "
+           "mul) %s\n",
            same ? "bit-identical" : "DIFFER");
     CHECK(same);
 #endif
