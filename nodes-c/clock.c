@@ -34,8 +34,8 @@ void kn_clock_tempo(kn_clock *s, uint64_t frame, double bpm) {
     s->bpm = bpm;
 }
 
-int kn_clock_run(kn_clock *s, uint64_t frame, float *trig, float *phase, int frames, double bpm,
-                 double div) {
+int kn_clock_compute(kn_clock *s, float *trig, float *phase, uint64_t frame, int frames, double bpm,
+                     double div) {
     kn_clock_tempo(s, frame, bpm);
     double prev = frame > 0 ? kn_floor(kn_clock_beat(s, frame - 1) * div + EPS) : -1;
     double b0 = kn_clock_beat(s, frame) * div, step = s->bpm * div / (60.0 * s->rate);
@@ -50,4 +50,11 @@ int kn_clock_run(kn_clock *s, uint64_t frame, float *trig, float *phase, int fra
         prev = t;
     }
     return ticks;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+int kn_clock_run(kn_clock *s, uint64_t frame, float *trig, float *phase, int frames, double bpm,
+                 double div) {
+    return kn_clock_compute(s, trig, phase, frame, frames, bpm, div);
 }

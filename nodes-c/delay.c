@@ -42,16 +42,17 @@ static float glide(float *last, float target, int frames, float *step) {
 
 /* ---- fractional delay ---- */
 
-void kn_delay_init(kn_delay *s) {
-    s->pos = 0, s->last = 0;
+/* (name): the function, not the header's macro for the old form */
+void(kn_delay_init)(kn_delay *s, double rate) {
+    s->pos = 0, s->last = 0, s->rate = rate;
     for (int i = 0; i < KN_DELAY_MAX; i++) s->buf[i] = 0;
 }
 
 /* Write first, read D behind (the Hermite's newest point is then the
  * input itself when D < 2), then add the feedback into the slot just
  * written: w[n] = in[n] + fb * w[n - D], a loop of exactly D samples. */
-void kn_delay_run(kn_delay *s, const float *in, float *out, int frames, float delay,
-                  float feedback) {
+void kn_delay_compute(kn_delay *s, float *out, const float *in, int frames, float delay,
+                      float feedback) {
     const int mask = KN_DELAY_MAX - 1;
     float dd, d = glide(&s->last, kn_clampf(delay, 1.0f, KN_DELAY_MAX - 4), frames, &dd);
     int w = s->pos;
@@ -84,12 +85,12 @@ float kn_delay_read(const kn_delay *s, float delay) {
 
 /* ---- comb and allpass (read before write: delays of at least 1) ---- */
 
-void kn_comb_init(kn_comb *s) {
-    *s = (kn_comb){0};
+void(kn_comb_init)(kn_comb *s, double rate) {
+    *s = (kn_comb){.rate = rate};
 }
 
-void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float delay, float feedback,
-                 float damp) {
+void kn_comb_compute(kn_comb *s, float *out, const float *in, int frames, float delay,
+                     float feedback, float damp) {
     const int mask = KN_COMB_MAX - 1;
     float dd, d = glide(&s->last, kn_clampf(delay, 1.0f, KN_COMB_MAX - 2), frames, &dd);
     float lp = s->lp, dm = kn_clampf(damp, 0.0f, 1.0f);
@@ -105,12 +106,12 @@ void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float dela
     s->pos = w, s->lp = lp;
 }
 
-void kn_allpass_init(kn_allpass *s) {
-    *s = (kn_allpass){0};
+void(kn_allpass_init)(kn_allpass *s, double rate) {
+    *s = (kn_allpass){.rate = rate};
 }
 
-void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, float delay,
-                    float gain) {
+void kn_allpass_compute(kn_allpass *s, float *out, const float *in, int frames, float delay,
+                        float gain) {
     const int mask = KN_COMB_MAX - 1;
     float dd, d = glide(&s->last, kn_clampf(delay, 1.0f, KN_COMB_MAX - 2), frames, &dd);
     int w = s->pos;
@@ -127,14 +128,15 @@ void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, floa
 /* ---- chorus / flanger ---- */
 
 void kn_chorus_init(kn_chorus *s, double rate, double phase) {
-    *s = (kn_chorus){.rate = (float)rate, .phase = phase - kn_floor(phase)};
+    *s = (kn_chorus){.rate = rate, .phase = phase - kn_floor(phase)};
 }
 
-void kn_chorus_run(kn_chorus *s, const float *in, float *out, int frames, float lfo_hz,
-                   float depth_ms, float delay_ms, float feedback, float mix) {
+void kn_chorus_compute(kn_chorus *s, float *out, const float *in, int frames, float lfo_hz,
+                       float depth_ms, float delay_ms, float feedback, float mix) {
     const int mask = KN_CHORUS_MAX - 1;
-    float ms = s->rate / 1000.0f, centre = delay_ms * ms, depth = depth_ms * ms;
-    double inc = s->rate > 0 ? lfo_hz / s->rate : 0;
+    float rate = (float)s->rate; /* float: the arithmetic the chorus always did */
+    float ms = rate / 1000.0f, centre = delay_ms * ms, depth = depth_ms * ms;
+    double inc = rate > 0 ? lfo_hz / rate : 0;
     float p0 = (float)s->phase, dp = (float)inc, fb = s->fb, m = kn_clampf(mix, 0.0f, 1.0f);
     int w = s->pos;
     for (int i = 0; i < frames; i++) {
@@ -148,4 +150,23 @@ void kn_chorus_run(kn_chorus *s, const float *in, float *out, int frames, float 
     double p = s->phase + inc * frames;
     s->phase = p - kn_floor(p);
     s->pos = w, s->fb = fb;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_delay_run(kn_delay *s, const float *in, float *out, int frames, float delay,
+                  float feedback) {
+    kn_delay_compute(s, out, in, frames, delay, feedback);
+}
+void kn_comb_run(kn_comb *s, const float *in, float *out, int frames, float delay, float feedback,
+                 float damp) {
+    kn_comb_compute(s, out, in, frames, delay, feedback, damp);
+}
+void kn_allpass_run(kn_allpass *s, const float *in, float *out, int frames, float delay,
+                    float gain) {
+    kn_allpass_compute(s, out, in, frames, delay, gain);
+}
+void kn_chorus_run(kn_chorus *s, const float *in, float *out, int frames, float lfo_hz,
+                   float depth_ms, float delay_ms, float feedback, float mix) {
+    kn_chorus_compute(s, out, in, frames, lfo_hz, depth_ms, delay_ms, feedback, mix);
 }

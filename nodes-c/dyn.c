@@ -18,14 +18,15 @@
 
 #define DB_PER_OCTAVE 6.020599913f /* 20 log10(2): dB = 6.02 * log2(amplitude) */
 
-/* One-pole coefficient for a time constant in ms. */
+/* One-pole coefficient for a time constant in ms. The rate is a float
+ * here: the value these nodes always computed with. */
 static float tc(float ms, float rate) {
     double n = (double)ms * rate / 1000.0;
     return n < 1 ? 0.0f : (float)__builtin_exp(-1.0 / n);
 }
 
 void kn_comp_init(kn_comp *s, double rate, float knee_db) {
-    *s = (kn_comp){.rate = (float)rate, .knee = knee_db < 0 ? 0 : knee_db};
+    *s = (kn_comp){.rate = rate, .knee = knee_db < 0 ? 0 : knee_db};
 }
 
 /* Static curve: gain change (dB, <= 0) for a level `over` dB above the
@@ -54,15 +55,15 @@ static void comp_gains(kn_comp *s, float *level, int n, float thresh_db, float r
 
 #define CHUNK 64
 
-void kn_comp_run(kn_comp *s, const float *in, float *out, int frames, float thresh_db, float ratio,
-                 float attack_ms, float release_ms, float makeup_db) {
-    kn_comp_run2(s, in, NULL, out, NULL, frames, thresh_db, ratio, attack_ms, release_ms,
-                 makeup_db);
+void kn_comp_compute(kn_comp *s, float *out, const float *in, int frames, float thresh_db,
+                     float ratio, float attack_ms, float release_ms, float makeup_db) {
+    kn_comp_compute_stereo(s, out, NULL, in, NULL, frames, thresh_db, ratio, attack_ms, release_ms,
+                           makeup_db);
 }
 
-void kn_comp_run2(kn_comp *s, const float *inL, const float *inR, float *outL, float *outR,
-                  int frames, float thresh_db, float ratio, float attack_ms, float release_ms,
-                  float makeup_db) {
+void kn_comp_compute_stereo(kn_comp *s, float *outL, float *outR, const float *inL,
+                            const float *inR, int frames, float thresh_db, float ratio,
+                            float attack_ms, float release_ms, float makeup_db) {
     for (int c = 0; c < frames; c += CHUNK) {
         int n = frames - c < CHUNK ? frames - c : CHUNK;
         float g[CHUNK];
@@ -82,7 +83,7 @@ void kn_comp_run2(kn_comp *s, const float *inL, const float *inR, float *outL, f
 void kn_limiter_init(kn_limiter *s, double rate, float lookahead_ms) {
     int look = (int)(lookahead_ms * rate / 1000.0 + 0.5);
     look = look < 1 ? 1 : look > KN_LIMITER_MAX - 1 ? KN_LIMITER_MAX - 1 : look;
-    *s = (kn_limiter){.rate = (float)rate, .look = look, .gain = 1, .sum = look};
+    *s = (kn_limiter){.rate = rate, .look = look, .gain = 1, .sum = look};
     for (int i = 0; i < KN_LIMITER_MAX; i++) s->avg[i] = 1;
 }
 
@@ -131,16 +132,37 @@ static void limit(kn_limiter *s, const float *in[2], float *out[2], int nch, int
     s->gain = gain, s->pos = pos;
 }
 
-void kn_limiter_run(kn_limiter *s, const float *in, float *out, int frames, float ceiling_db,
-                    float release_ms) {
+void kn_limiter_compute(kn_limiter *s, float *out, const float *in, int frames, float ceiling_db,
+                        float release_ms) {
     const float *i2[2] = {in, in};
     float *o2[2] = {out, out};
     limit(s, i2, o2, 1, frames, ceiling_db, release_ms);
 }
 
-void kn_limiter_run2(kn_limiter *s, const float *inL, const float *inR, float *outL, float *outR,
-                     int frames, float ceiling_db, float release_ms) {
+void kn_limiter_compute_stereo(kn_limiter *s, float *outL, float *outR, const float *inL,
+                               const float *inR, int frames, float ceiling_db, float release_ms) {
     const float *i2[2] = {inL, inR};
     float *o2[2] = {outL, outR};
     limit(s, i2, o2, 2, frames, ceiling_db, release_ms);
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_comp_run(kn_comp *s, const float *in, float *out, int frames, float thresh_db, float ratio,
+                 float attack_ms, float release_ms, float makeup_db) {
+    kn_comp_compute(s, out, in, frames, thresh_db, ratio, attack_ms, release_ms, makeup_db);
+}
+void kn_comp_run2(kn_comp *s, const float *inL, const float *inR, float *outL, float *outR,
+                  int frames, float thresh_db, float ratio, float attack_ms, float release_ms,
+                  float makeup_db) {
+    kn_comp_compute_stereo(s, outL, outR, inL, inR, frames, thresh_db, ratio, attack_ms, release_ms,
+                           makeup_db);
+}
+void kn_limiter_run(kn_limiter *s, const float *in, float *out, int frames, float ceiling_db,
+                    float release_ms) {
+    kn_limiter_compute(s, out, in, frames, ceiling_db, release_ms);
+}
+void kn_limiter_run2(kn_limiter *s, const float *inL, const float *inR, float *outL, float *outR,
+                     int frames, float ceiling_db, float release_ms) {
+    kn_limiter_compute_stereo(s, outL, outR, inL, inR, frames, ceiling_db, release_ms);
 }

@@ -11,7 +11,8 @@
 #define SILENT 1e-6         /* -120 dB: a release below this has ended */
 #define FULL   (1.0 - 1e-9) /* the attack's n-th step of 1/n is 1, up to rounding */
 
-/* Per-sample factor that shrinks a distance by 60 dB in `seconds`. */
+/* Per-sample factor that shrinks a distance by 60 dB in `seconds`. The
+ * envelopes' rate is a float here: the value they always computed with. */
 static double coef60(float seconds, float rate) {
     double n = (double)seconds * rate;
     return n < 1 ? 0.0 : __builtin_exp(-6.907755278982137 / n); /* ln(1000) */
@@ -30,14 +31,14 @@ static inline float gate_at(const float *in, int i, float held) {
 /* ---- ADSR ---- */
 
 void kn_adsr_init(kn_adsr *s, double rate) {
-    *s = (kn_adsr){.rate = (float)rate};
+    *s = (kn_adsr){.rate = rate};
 }
 void kn_adsr_gate(kn_adsr *s, int on) {
     s->gate = on != 0;
 }
 
-void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
-                 float sustain, float release) {
+void kn_adsr_compute(kn_adsr *s, float *out, const float *in, int frames, float attack, float decay,
+                     float sustain, float release) {
     double up = ramp_step(attack, s->rate), dc = coef60(decay, s->rate),
            rc = coef60(release, s->rate), sus = kn_clampf(sustain, 0.0f, 1.0f), level = s->level;
     float last = s->last, held = (float)s->gate;
@@ -72,13 +73,13 @@ void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float atta
 /* ---- AR ---- */
 
 void kn_ar_init(kn_ar *s, double rate) {
-    *s = (kn_ar){.rate = (float)rate};
+    *s = (kn_ar){.rate = rate};
 }
 void kn_ar_trigger(kn_ar *s) {
     s->pending = 1;
 }
 
-void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release) {
+void kn_ar_compute(kn_ar *s, float *out, const float *in, int frames, float attack, float release) {
     double up = ramp_step(attack, s->rate), rc = coef60(release, s->rate), level = s->level;
     float last = s->last;
     int stage = s->stage;
@@ -142,7 +143,7 @@ static void lfo_advance(kn_lfo *s, double inc, int n) {
     s->phase = p - w;
 }
 
-void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape) {
+void kn_lfo_compute(kn_lfo *s, float *out, int frames, float freq, int shape) {
     double inc = s->rate > 0 ? freq / s->rate : 0, p = s->phase;
     for (int i = 0; i < frames; i++) {
         out[i] = lfo_shape((float)p, shape, s->held);
@@ -164,4 +165,17 @@ float kn_lfo_step(kn_lfo *s, float freq, int shape, int frames) {
     float v = lfo_shape((float)s->phase, shape, s->held);
     lfo_advance(s, s->rate > 0 ? freq / s->rate : 0, frames);
     return v;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
+                 float sustain, float release) {
+    kn_adsr_compute(s, out, in, frames, attack, decay, sustain, release);
+}
+void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release) {
+    kn_ar_compute(s, out, in, frames, attack, release);
+}
+void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape) {
+    kn_lfo_compute(s, out, frames, freq, shape);
 }

@@ -23,7 +23,8 @@ static double tan_small(double x) {
 }
 
 /* g = tan(pi * fc / fs), the prewarped integrator gain; fc kept inside
- * (1 Hz, 0.49 fs) so g stays finite and positive. */
+ * (1 Hz, 0.49 fs) so g stays finite and positive. The one-pole, SVF and
+ * ladder pass the rate as a float: the value they always computed with. */
 static double prewarp(double rate, float cutoff) {
     double fc = cutoff < 1.0f ? 1.0 : cutoff, top = 0.49 * rate;
     if (fc > top) fc = top;
@@ -33,12 +34,12 @@ static double prewarp(double rate, float cutoff) {
 /* ---- one-pole ---- */
 
 void kn_onepole_init(kn_onepole *s, double rate) {
-    *s = (kn_onepole){.rate = (float)rate};
+    *s = (kn_onepole){.rate = rate};
 }
 
-void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff,
-                    int mode) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g);
+void kn_onepole_compute(kn_onepole *s, float *out, const float *in, int frames, float cutoff,
+                        int mode) {
+    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g);
     double G0 = s->g > 0 ? s->g : G, dG = frames > 0 ? (G - G0) / frames : 0; /* glide */
     double st = s->s, hp = mode == KN_HP;
     for (int i = 0; i < frames; i++) {
@@ -51,7 +52,7 @@ void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, floa
 }
 
 float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g);
+    double g = prewarp((float)s->rate, cutoff), G = g / (1 + g);
     double v = (x - s->s) * G, lp = v + s->s;
     s->s = lp + v;
     s->g = (float)G;
@@ -82,7 +83,7 @@ static void svf_coefs(double g, double q, int mode, double *c) {
 }
 
 void kn_svf_init(kn_svf *s, double rate) {
-    *s = (kn_svf){.rate = (float)rate};
+    *s = (kn_svf){.rate = rate};
 }
 
 /* The per-sample loops, with every coefficient in a named local (an array
@@ -126,10 +127,10 @@ static void svf_loop_lp(kn_svf *s, const float *in, float *out, int frames, cons
     s->ic1 = ic1, s->ic2 = ic2;
 }
 
-void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
-                int mode) {
+void kn_svf_compute(kn_svf *s, float *out, const float *in, int frames, float cutoff, float q,
+                    int mode) {
     double c[9], c0[9], dc[9];
-    svf_coefs(prewarp(s->rate, cutoff), q, mode, c);
+    svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
     int glide = s->c[2] > 0 && frames > 0;
     /* Is the stored row the low-pass one, (a3, a2, 1 - a3)? Exactly so in
      * its first two (halving a float is exact); every other mode's row has
@@ -151,7 +152,7 @@ void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff
 
 float kn_svf_tick(kn_svf *s, float x, float cutoff, float q, int mode) {
     double c[9];
-    svf_coefs(prewarp(s->rate, cutoff), q, mode, c);
+    svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
     for (int j = 0; j < 9; j++) s->c[j] = (float)c[j];
     double y = c[6] * x + c[7] * s->ic1 + c[8] * s->ic2;
     double n1 = c[2] * x + c[0] * s->ic1 + c[1] * s->ic2;
@@ -205,7 +206,7 @@ void kn_biquad_set(kn_biquad *s, int type, float freq, float q, float gain_db) {
     s->b0 = b0 / a0, s->b1 = b1 / a0, s->b2 = b2 / a0, s->a1 = a1 / a0, s->a2 = a2 / a0;
 }
 
-void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
+void kn_biquad_compute(kn_biquad *s, float *out, const float *in, int frames) {
     double b0 = s->b0, b1 = s->b1, b2 = s->b2, a1 = s->a1, a2 = s->a2, z1 = s->z1, z2 = s->z2;
     for (int i = 0; i < frames; i++) {
         double x = in[i], y = b0 * x + z1;
@@ -218,7 +219,7 @@ void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
 
 float kn_biquad_tick(kn_biquad *s, float x) {
     float y;
-    kn_biquad_run(s, &x, &y, 1);
+    kn_biquad_compute(s, &y, &x, 1);
     return y;
 }
 
@@ -230,25 +231,101 @@ float kn_biquad_tick(kn_biquad *s, float x) {
  * drive), the usual cheap approximation to the nonlinear loop: it limits
  * self-oscillation and is the identity for small signals. */
 void kn_ladder_init(kn_ladder *s, double rate) {
-    *s = (kn_ladder){.rate = (float)rate};
+    *s = (kn_ladder){.rate = rate};
 }
 
+/* What one sample needs from (G, k): the weights of the states in y4 (a =
+ * G^3 H, b = G^2 H, c = G H, H = 1 - G), G^4 and 1/(1 + k G^4). Each is
+ * computed as the block loop always did, so the samples do not change. */
+typedef struct {
+    double G, H, a, b, c, G4, k, inv;
+} ladder_coefs;
+
+static inline ladder_coefs ladder_at(double G, double k) {
+    double G2 = G * G, H = 1 - G, G4 = G2 * G2;
+    return (ladder_coefs){G, H, G2 * G * H, G2 * H, G * H, G4, k, 1.0 / (1 + k * G4)};
+}
+
+/* always_inline: called from two loops, and a call per sample would put
+ * the state in memory. */
+static inline __attribute__((always_inline)) double ladder_sample(double *st, const ladder_coefs *c,
+                                                                  float x, float dr, float idr) {
+    double sum = c->a * st[0] + c->b * st[1] + c->c * st[2] + c->H * st[3];
+    double y4 = (c->G4 * x + sum) * c->inv;
+    double u = kn_tanh_fast(dr * (float)(x - c->k * y4)) * idr;
+    double v, y, G = c->G; /* the four stages written out: a loop here stays a loop */
+    v = (u - st[0]) * G, y = v + st[0], st[0] = y + v;
+    v = (y - st[1]) * G, y = v + st[1], st[1] = y + v;
+    v = (y - st[2]) * G, y = v + st[2], st[2] = y + v;
+    v = (y - st[3]) * G, y = v + st[3], st[3] = y + v;
+    return y;
+}
+
+/* The coefficients of this block (and what the next one glides from). */
+static ladder_coefs ladder_block(kn_ladder *s, float cutoff, float resonance) {
+    double g = prewarp((float)s->rate, cutoff);
+    return ladder_at(g / (1 + g), 4.0 * kn_clampf(resonance, 0.0f, 1.0f));
+}
+
+/* Samples with fixed coefficients: the old kn_ladder_run, and the end of
+ * every compute. */
+static void ladder_steady(kn_ladder *s, float *out, const float *in, int frames,
+                          const ladder_coefs *c, float dr, float idr) {
+    double st[4] = {s->s[0], s->s[1], s->s[2], s->s[3]};
+    for (int i = 0; i < frames; i++) out[i] = (float)ladder_sample(st, c, in[i], dr, idr);
+    s->s[0] = st[0], s->s[1] = st[1], s->s[2] = st[2], s->s[3] = st[3];
+    s->G = c->G, s->k = c->k;
+}
+
+static float ladder_drive(float drive) {
+    return drive < 0.1f ? 0.1f : drive;
+}
+
+/* A changed cutoff or resonance glides: sample i of n runs with G and k
+ * (i + 1)/n of the way from the last block's to this block's, linearly,
+ * like the one-pole; the last sample with this block's exactly, so one
+ * sample (or tick) is the unglided filter. Drive switches per block. */
+void kn_ladder_compute(kn_ladder *s, float *out, const float *in, int frames, float cutoff,
+                       float resonance, float drive) {
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive), idr = 1.0f / dr;
+    if (s->G > 0 && (s->G != c.G || s->k != c.k) && frames > 1) {
+        double G0 = s->G, k0 = s->k, dG = (c.G - G0) / frames, dk = (c.k - k0) / frames;
+        double st[4] = {s->s[0], s->s[1], s->s[2], s->s[3]};
+        for (int i = 0; i < frames - 1; i++) {
+            ladder_coefs ci = ladder_at(G0 + dG * (i + 1), k0 + dk * (i + 1));
+            out[i] = (float)ladder_sample(st, &ci, in[i], dr, idr);
+        }
+        s->s[0] = st[0], s->s[1] = st[1], s->s[2] = st[2], s->s[3] = st[3];
+        out += frames - 1, in += frames - 1, frames = 1;
+    }
+    ladder_steady(s, out, in, frames, &c, dr, idr);
+}
+
+float kn_ladder_tick(kn_ladder *s, float x, float cutoff, float resonance, float drive) {
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive), y;
+    ladder_steady(s, &y, &x, 1, &c, dr, 1.0f / dr);
+    return y;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_onepole_run(kn_onepole *s, const float *in, float *out, int frames, float cutoff,
+                    int mode) {
+    kn_onepole_compute(s, out, in, frames, cutoff, mode);
+}
+void kn_svf_run(kn_svf *s, const float *in, float *out, int frames, float cutoff, float q,
+                int mode) {
+    kn_svf_compute(s, out, in, frames, cutoff, q, mode);
+}
+void kn_biquad_run(kn_biquad *s, const float *in, float *out, int frames) {
+    kn_biquad_compute(s, out, in, frames);
+}
+/* Without the glide: each block switches to its coefficients, as before. */
 void kn_ladder_run(kn_ladder *s, const float *in, float *out, int frames, float cutoff,
                    float resonance, float drive) {
-    double g = prewarp(s->rate, cutoff), G = g / (1 + g), G2 = G * G, G4 = G2 * G2;
-    double k = 4.0 * kn_clampf(resonance, 0.0f, 1.0f), inv = 1.0 / (1 + k * G4);
-    float dr = drive < 0.1f ? 0.1f : drive, idr = 1.0f / dr;
-    double s0 = s->s[0], s1 = s->s[1], s2 = s->s[2], s3 = s->s[3], H = 1 - G;
-    for (int i = 0; i < frames; i++) {
-        double sum = G2 * G * H * s0 + G2 * H * s1 + G * H * s2 + H * s3;
-        double y4 = (G4 * in[i] + sum) * inv;
-        double u = kn_tanh_fast(dr * (float)(in[i] - k * y4)) * idr;
-        double v, y;
-        v = (u - s0) * G, y = v + s0, s0 = y + v;
-        v = (y - s1) * G, y = v + s1, s1 = y + v;
-        v = (y - s2) * G, y = v + s2, s2 = y + v;
-        v = (y - s3) * G, y = v + s3, s3 = y + v;
-        out[i] = (float)y;
-    }
-    s->s[0] = s0, s->s[1] = s1, s->s[2] = s2, s->s[3] = s3;
+    ladder_coefs c = ladder_block(s, cutoff, resonance);
+    float dr = ladder_drive(drive);
+    ladder_steady(s, out, in, frames, &c, dr, 1.0f / dr);
 }

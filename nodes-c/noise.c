@@ -20,11 +20,12 @@ static inline float to_unit(unsigned x) {
     return (float)(int)x * (1.0f / 2147483648.0f);
 }
 
-void kn_noise_init(kn_noise *s, unsigned seed) {
-    s->seed = seed ? seed : DEFAULT_SEED;
+/* (name): the function, not the header's macro for the old form */
+void(kn_noise_init)(kn_noise *s, double rate, unsigned seed) {
+    *s = (kn_noise){.seed = seed ? seed : DEFAULT_SEED, .rate = rate};
 }
 
-void kn_noise_run(kn_noise *s, float *out, int frames, float amp) {
+void kn_noise_compute(kn_noise *s, float *out, int frames, float amp) {
     unsigned x = s->seed ? s->seed : DEFAULT_SEED;
     for (int i = 0; i < frames; i++) {
         x = xorshift(x);
@@ -38,8 +39,8 @@ float kn_noise_tick(kn_noise *s) {
     return to_unit(s->seed);
 }
 
-void kn_pink_init(kn_pink *s, unsigned seed) {
-    *s = (kn_pink){.seed = seed ? seed : DEFAULT_SEED};
+void(kn_pink_init)(kn_pink *s, double rate, unsigned seed) {
+    *s = (kn_pink){.seed = seed ? seed : DEFAULT_SEED, .rate = rate};
 }
 
 /* Paul Kellet's "refined" pink filter: six one-poles spread over the
@@ -57,7 +58,7 @@ static inline float pink_step(float *b, float w) {
     return p * 0.11f; /* about unit peak */
 }
 
-void kn_pink_run(kn_pink *s, float *out, int frames, float amp) {
+void kn_pink_compute(kn_pink *s, float *out, int frames, float amp) {
     unsigned x = s->seed ? s->seed : DEFAULT_SEED;
     float b[7];
     for (int j = 0; j < 7; j++) b[j] = s->b[j];
@@ -72,4 +73,13 @@ void kn_pink_run(kn_pink *s, float *out, int frames, float amp) {
 float kn_pink_tick(kn_pink *s) {
     s->seed = xorshift(s->seed ? s->seed : DEFAULT_SEED);
     return pink_step(s->b, to_unit(s->seed));
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_noise_run(kn_noise *s, float *out, int frames, float amp) {
+    kn_noise_compute(s, out, frames, amp);
+}
+void kn_pink_run(kn_pink *s, float *out, int frames, float amp) {
+    kn_pink_compute(s, out, frames, amp);
 }

@@ -30,7 +30,7 @@ static const int tuning[12] = {1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617, /
                                556,  441,  341,  225};                         /* allpasses */
 
 void kn_reverb_init(kn_reverb *s, double rate) {
-    *s = (kn_reverb){.rate = (float)rate};
+    *s = (kn_reverb){.rate = rate};
     double scale = rate / 44100.0, total = 0;
     for (int j = 0; j < 12; j++) total += 2 * tuning[j] + SPREAD;
     if (total * scale > KN_REVERB_POOL) scale = KN_REVERB_POOL / total; /* very high rates */
@@ -88,14 +88,15 @@ static void allpasses(kn_reverb *s, int ch, float *acc, int n) {
     }
 }
 
-void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
-                   int frames, float rt60, float damp, float mix) {
+void kn_reverb_compute_stereo(kn_reverb *s, float *outL, float *outR, const float *inL,
+                              const float *inR, int frames, float rt60, float damp, float mix) {
     float t = rt60 < 0.05f ? 0.05f : rt60, d = kn_clampf(damp, 0.0f, 1.0f) * 0.4f;
     float wet = kn_clampf(mix, 0.0f, 1.0f), dry = 1.0f - wet;
     wet *= WET_SCALE;
     if (t != s->rt60) {
+        float rate = (float)s->rate; /* rate * t in float, as the reverb always did */
         for (int c = 0; c < 16; c++)
-            s->g[c] = (float)__builtin_pow(10.0, -3.0 * s->len[c] / (s->rate * t));
+            s->g[c] = (float)__builtin_pow(10.0, -3.0 * s->len[c] / (rate * t));
         s->rt60 = t;
     }
     for (int c = 0; c < frames; c += CHUNK) {
@@ -115,4 +116,11 @@ void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL
             outR[c + i] = dry * dr[i] + wet * ar[i];
         }
     }
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
+                   int frames, float rt60, float damp, float mix) {
+    kn_reverb_compute_stereo(s, outL, outR, inL, inR, frames, rt60, damp, mix);
 }

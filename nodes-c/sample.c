@@ -95,8 +95,9 @@ kn_sample *kn_sample_load(kn_ctx *k, const char *name, const char *path) {
 
 /* ---- player ---- */
 
-void kn_player_init(kn_player *s, int loop) {
-    *s = (kn_player){.loop = loop != 0};
+/* (name): the function, not the header's macro for the old form */
+void(kn_player_init)(kn_player *s, double rate, int loop) {
+    *s = (kn_player){.rate = rate, .loop = loop != 0};
 }
 void kn_player_trigger(kn_player *s) {
     s->pending = 1;
@@ -130,8 +131,9 @@ static inline float interp(const kn_sample *smp, double pos, int c, int loop) {
     return ((c3 * t + c2) * t + c1) * t + b;
 }
 
-void kn_player_run(kn_player *s, const kn_sample *smp, const float *in, float *outL, float *outR,
-                   int frames, float speed, float gain) {
+/* Both computes: outR NULL mixes a stereo file down into outL. */
+static void play(kn_player *s, float *outL, float *outR, const float *in, const kn_sample *smp,
+                 int frames, float speed, float gain) {
     int ok = smp && smp->magic == KN_SAMPLE_MAGIC && smp->frames > 0;
     int right = ok && smp->channels > 1;
     if (!in && s->pending) s->playing = 0, s->last = 0; /* a trigger at the block start */
@@ -160,4 +162,21 @@ void kn_player_run(kn_player *s, const kn_sample *smp, const float *in, float *o
             outL[i] = right ? 0.5f * (l + r) : l;
     }
     s->pending = 0;
+}
+
+void kn_player_compute(kn_player *s, float *out, const float *in, const kn_sample *smp, int frames,
+                       float speed, float gain) {
+    play(s, out, NULL, in, smp, frames, speed, gain);
+}
+
+void kn_player_compute_stereo(kn_player *s, float *outL, float *outR, const float *in,
+                              const kn_sample *smp, int frames, float speed, float gain) {
+    play(s, outL, outR, in, smp, frames, speed, gain);
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_player_run(kn_player *s, const kn_sample *smp, const float *in, float *outL, float *outR,
+                   int frames, float speed, float gain) {
+    play(s, outL, outR, in, smp, frames, speed, gain);
 }

@@ -1,4 +1,4 @@
-// link: nodes-c/osc.c nodes-c/noise.c
+// link: nodes-c/oscillator.c nodes-c/noise.c
 /*
  * test_nodes_osc.c - nodes-c oscillators and noise against references.
  *
@@ -12,6 +12,12 @@
  *     (every harmonic above Nyquist dropped by the mip level).
  *   - noise: a seed gives the same samples every time; white is uniform
  *     with zero mean; pink falls 3 dB per octave.
+ *   - AVX2 == SSE2: oscillator.c is compiled here twice more with renamed
+ *     functions, for AVX2 and for SSE2 only, vectorized at -O2 as the
+ *     library is (see test_nodes_util.c); every vector loop (phasor, sine,
+ *     sine of a phase, saw, square, triangle, wavetable) gives the same
+ *     samples in both and in the library's own build, at every tail
+ *     length. Skipped without AVX2.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -257,10 +263,189 @@ static void test_noise(void) {
     }
 }
 
+/* ---- AVX2 vs SSE2: oscillator.c twice more, renamed (as test_nodes_util.c) ---- */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_CLONES 1
+/* The names oscillator.c defines, its static ones too; the prefix is set
+ * before each include. */
+#define kn_phasor_init       PFX(phasor_init)
+#define kn_phasor_compute    PFX(phasor_compute)
+#define kn_phasor_compute_fm PFX(phasor_compute_fm)
+#define kn_phasor_tick       PFX(phasor_tick)
+#define kn_sine_init         PFX(sine_init)
+#define kn_sine_compute      PFX(sine_compute)
+#define kn_sine_tick         PFX(sine_tick)
+#define kn_sine_of_phase     PFX(sine_of_phase)
+#define kn_saw_init          PFX(saw_init)
+#define kn_saw_compute       PFX(saw_compute)
+#define kn_saw_tick          PFX(saw_tick)
+#define kn_square_init       PFX(square_init)
+#define kn_square_compute    PFX(square_compute)
+#define kn_square_tick       PFX(square_tick)
+#define kn_tri_init          PFX(tri_init)
+#define kn_tri_compute       PFX(tri_compute)
+#define kn_tri_tick          PFX(tri_tick)
+#define kn_wtable_harmonics  PFX(wtable_harmonics)
+#define kn_wtable_wave       PFX(wtable_wave)
+#define kn_wt_init           PFX(wt_init)
+#define kn_wt_compute        PFX(wt_compute)
+#define kn_wt_tick           PFX(wt_tick)
+#define kn_phasor_run        PFX(phasor_run)
+#define kn_phasor_run_fm     PFX(phasor_run_fm)
+#define kn_sine_run          PFX(sine_run)
+#define kn_sine_of           PFX(sine_of)
+#define kn_saw_run           PFX(saw_run)
+#define kn_square_run        PFX(square_run)
+#define kn_tri_run           PFX(tri_run)
+#define kn_wt_run            PFX(wt_run)
+#define increment            PFX(increment)
+#define advance              PFX(advance)
+#define blep_down            PFX(blep_down)
+#define blep_dt              PFX(blep_dt)
+#define pos_increment        PFX(pos_increment)
+#define pulse                PFX(pulse)
+#define pulse_width          PFX(pulse_width)
+#define triangle             PFX(triangle)
+#define fft                  PFX(fft)
+#define build_levels         PFX(build_levels)
+#define wt_lookup            PFX(wt_lookup)
+#define wt_level             PFX(wt_level)
+#define CAT(a, b)            a##b
+#define XCAT(a, b)           CAT(a, b)
+#define PFX(name)            XCAT(PREFIX, name)
+#define VECTORIZE                                                                                  \
+    __attribute__((optimize("O2", "tree-vectorize", "no-trapping-math"),                           \
+                   no_sanitize("address", "undefined")))
+
+/* The inline helpers of the loops (kn_frac, blep_down, ...) must be built
+ * with the same options, or gcc does not inline them and the loops stay
+ * scalar: `inline` is given the attributes too, for these two includes. */
+#define inline inline VECTORIZE
+#undef KN_SIMD
+#define KN_SIMD VECTORIZE __attribute__((target("avx2")))
+#define PREFIX  avx2_
+#include "../../nodes-c/oscillator.c"
+#undef KN_SIMD
+#undef PREFIX
+#define KN_SIMD VECTORIZE
+#define PREFIX  sse2_
+#include "../../nodes-c/oscillator.c"
+#undef PREFIX
+#undef inline
+/* from here on the names are the library's again */
+#undef kn_phasor_init
+#undef kn_phasor_compute
+#undef kn_phasor_compute_fm
+#undef kn_phasor_tick
+#undef kn_sine_init
+#undef kn_sine_compute
+#undef kn_sine_tick
+#undef kn_sine_of_phase
+#undef kn_saw_init
+#undef kn_saw_compute
+#undef kn_saw_tick
+#undef kn_square_init
+#undef kn_square_compute
+#undef kn_square_tick
+#undef kn_tri_init
+#undef kn_tri_compute
+#undef kn_tri_tick
+#undef kn_wtable_harmonics
+#undef kn_wtable_wave
+#undef kn_wt_init
+#undef kn_wt_compute
+#undef kn_wt_tick
+#undef kn_phasor_run
+#undef kn_phasor_run_fm
+#undef kn_sine_run
+#undef kn_sine_of
+#undef kn_saw_run
+#undef kn_square_run
+#undef kn_tri_run
+#undef kn_wt_run
+#undef increment
+#undef advance
+#undef blep_down
+#undef blep_dt
+#undef pos_increment
+#undef pulse
+#undef pulse_width
+#undef triangle
+#undef fft
+#undef build_levels
+#undef wt_lookup
+#undef wt_level
+#endif
+
+static void test_avx2_sse2(void) {
+#ifdef HAVE_CLONES
+    if (!__builtin_cpu_supports("avx2")) {
+        printf("AVX2 vs SSE2: skipped, this CPU has no AVX2\n");
+        return;
+    }
+    static const int lens[] = {1, 2, 3, 5, 7, 8, 9, 63, 64, 65, 200, 1001};
+    static float o1[1001], o2[1001], o3[1001], ph[1001];
+    static kn_wtable tab;
+    float h[40];
+    for (int i = 0; i < 40; i++) h[i] = 1.0f / (float)(i + 1);
+    kn_wtable_harmonics(&tab, h, 40);
+    for (int i = 0; i < 1001; i++) ph[i] = 3.7f * sinf(0.013f * (float)i) + 0.001f * (float)i;
+    int same = 1;
+    for (int shape = 0; shape < 7; shape++)
+        for (int k = 0; k < (int)(sizeof lens / sizeof lens[0]); k++) {
+            int n = lens[k];
+            /* three oscillators from the same phase: SSE2, AVX2, the library */
+            kn_phasor s1, s2, s3;
+            kn_phasor_init(&s1, 48000, 0.123), s2 = s3 = s1;
+            float f = 37.0f + 1234.5f * (float)k, w = 0.3f, a = 0.7f;
+            for (int b = 0; b < 3; b++, f *= 1.7f) { /* three blocks: the phase carries over */
+                memset(o1, 0, sizeof o1), memset(o2, 0, sizeof o2), memset(o3, 0, sizeof o3);
+                switch (shape) {
+                case 0:
+                    sse2_phasor_compute(&s1, o1, n, f), avx2_phasor_compute(&s2, o2, n, f);
+                    kn_phasor_compute(&s3, o3, n, f);
+                    break;
+                case 1:
+                    sse2_sine_compute(&s1, o1, n, f, a), avx2_sine_compute(&s2, o2, n, f, a);
+                    kn_sine_compute(&s3, o3, n, f, a);
+                    break;
+                case 2:
+                    sse2_sine_of_phase(o1, ph, n), avx2_sine_of_phase(o2, ph, n);
+                    kn_sine_of_phase(o3, ph, n);
+                    break;
+                case 3:
+                    sse2_saw_compute(&s1, o1, n, f, a), avx2_saw_compute(&s2, o2, n, f, a);
+                    kn_saw_compute(&s3, o3, n, f, a);
+                    break;
+                case 4:
+                    sse2_square_compute(&s1, o1, n, f, w, a);
+                    avx2_square_compute(&s2, o2, n, f, w, a);
+                    kn_square_compute(&s3, o3, n, f, w, a);
+                    break;
+                case 5:
+                    sse2_tri_compute(&s1, o1, n, f, a), avx2_tri_compute(&s2, o2, n, f, a);
+                    kn_tri_compute(&s3, o3, n, f, a);
+                    break;
+                default:
+                    sse2_wt_compute(&s1, o1, &tab, n, f, a),
+                        avx2_wt_compute(&s2, o2, &tab, n, f, a);
+                    kn_wt_compute(&s3, o3, &tab, n, f, a);
+                }
+                same &= !memcmp(o1, o2, sizeof o1) && !memcmp(o1, o3, sizeof o1);
+                same &= s1.phase == s2.phase && s1.phase == s3.phase;
+            }
+        }
+    printf("AVX2 vs SSE2: phasor, sine, sine_of_phase, saw, square, tri, wt %s\n",
+           same ? "bit-identical" : "DIFFER");
+    CHECK(same);
+#endif
+}
+
 int main(void) {
     test_phasor_sine();
     test_blep();
     test_wavetable();
     test_noise();
+    test_avx2_sse2();
     return check_report();
 }

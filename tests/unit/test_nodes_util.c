@@ -1,13 +1,13 @@
 // link: nodes-c/util.c
 /*
- * test_nodes_util.c - the block helpers of util.c (clear, copy, gain,
- * mix, mul, pan) against plain double-precision references, and the AVX2
- * and SSE2 builds of the vector loops against each other.
+ * test_nodes_util.c - the buffer helpers of util.c (kn_buf_clear, copy,
+ * gain, add, mul, pan_stereo) against plain double-precision references,
+ * and the AVX2 and SSE2 builds of the vector loops against each other.
  *
  *   - Lengths 1..9, 63..65, 1001 leave every vector tail (4 and 8 lanes);
  *     in place (in == out) too. The inputs are not round numbers.
  *   - gain, mul: one rounding, so exactly the double product rounded to
- *     float. mix: within one rounding of the double sum.
+ *     float. add: within one rounding of the double sum.
  *   - pan: adds gain cos((pan + 1) pi/4) into left and gain sin(...) into
  *     right (equal power) within 1e-6 of libm, pan clamped to -1..1;
  *     hard left leaves the right untouched.
@@ -49,29 +49,29 @@ static void test_blocks(void) {
     for (int k = 0; k < NLENS; k++) {
         int n = lens[k], ok = 1;
         memcpy(out, prior, sizeof out);
-        kn_clear(out, n);
+        kn_buf_clear(out, n);
         for (int i = 0; i < n; i++) ok &= out[i] == 0;
         CHECK(ok && untouched_from(out, n));
 
         memcpy(out, prior, sizeof out);
-        kn_copy(in, out, n);
+        kn_buf_copy(out, in, n);
         CHECK(!memcmp(out, in, (size_t)n * sizeof(float)) && untouched_from(out, n));
 
         const float g = -0.7133f;
         memcpy(out, prior, sizeof out);
-        kn_gain(in, out, n, g);
+        kn_buf_gain(out, in, n, g);
         ok = 1;
         for (int i = 0; i < n; i++) ok &= out[i] == (float)((double)g * in[i]);
         CHECK(ok && untouched_from(out, n));
 
         memcpy(out, in, sizeof out); /* in place */
-        kn_gain(out, out, n, g);
+        kn_buf_gain(out, out, n, g);
         ok = 1;
         for (int i = 0; i < n; i++) ok &= out[i] == (float)((double)g * in[i]);
         CHECK(ok);
 
         memcpy(out, prior, sizeof out);
-        kn_mix(in, out, n, g);
+        kn_buf_add(out, in, n, g);
         double maxerr = 0;
         for (int i = 0; i < n; i++) {
             double ref = prior[i] + (double)g * in[i];
@@ -82,7 +82,7 @@ static void test_blocks(void) {
         CHECK(maxerr <= 1.0 && untouched_from(out, n));
 
         memcpy(out, prior, sizeof out);
-        kn_mul(in, in2, out, n);
+        kn_buf_mul(out, in, in2, n);
         ok = 1;
         for (int i = 0; i < n; i++) ok &= out[i] == (float)((double)in[i] * in2[i]);
         CHECK(ok && untouched_from(out, n));
@@ -97,7 +97,7 @@ static void test_pan(void) {
             int n = lens[k];
             const float gain = 0.8f;
             memcpy(out, prior, sizeof out), memcpy(out2, prior, sizeof out2);
-            kn_pan(in, out, out2, n, pans[p], gain);
+            kn_buf_pan_stereo(out, out2, in, n, pans[p], gain);
             double pan = fmin(1, fmax(-1, pans[p])), th = (pan + 1) * M_PI / 4;
             double gl = gain * cos(th), gr = gain * sin(th), maxerr = 0;
             for (int i = 0; i < n; i++) {
@@ -110,7 +110,7 @@ static void test_pan(void) {
         }
     /* equal power: -3 dB each side at the centre */
     float one = 1, l = 0, r = 0;
-    kn_pan(&one, &l, &r, 1, 0, 1);
+    kn_buf_pan_stereo(&l, &r, &one, 1, 0, 1);
     CHECK(fabs(l - M_SQRT1_2) < 1e-6 && fabs(r - M_SQRT1_2) < 1e-6);
 }
 
@@ -118,23 +118,30 @@ static void test_pan(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HAVE_CLONES 1
 /* The names util.c defines; the prefix is set before each include. */
-#define kn_clear         PFX(clear)
-#define kn_copy          PFX(copy)
-#define kn_gain          PFX(gain)
-#define kn_mix           PFX(mix)
-#define kn_mul           PFX(mul)
-#define kn_pan           PFX(pan)
-#define kn_smoother_init PFX(smoother_init)
-#define kn_smoother_run  PFX(smoother_run)
-#define kn_smoother_tick PFX(smoother_tick)
-#define kn_smoother_step PFX(smoother_step)
-#define kn_mtof          PFX(mtof)
-#define kn_dbtoa         PFX(dbtoa)
-#define kn_atodb         PFX(atodb)
-#define smooth_coef      PFX(smooth_coef)
-#define CAT(a, b)        a##b
-#define XCAT(a, b)       CAT(a, b)
-#define PFX(name)        XCAT(PREFIX, name)
+#define kn_buf_clear        PFX(buf_clear)
+#define kn_buf_copy         PFX(buf_copy)
+#define kn_buf_gain         PFX(buf_gain)
+#define kn_buf_add          PFX(buf_add)
+#define kn_buf_mul          PFX(buf_mul)
+#define kn_buf_pan_stereo   PFX(buf_pan_stereo)
+#define kn_clear            PFX(clear)
+#define kn_copy             PFX(copy)
+#define kn_gain             PFX(gain)
+#define kn_mix              PFX(mix)
+#define kn_mul              PFX(mul)
+#define kn_pan              PFX(pan)
+#define kn_smoother_init    PFX(smoother_init)
+#define kn_smoother_compute PFX(smoother_compute)
+#define kn_smoother_run     PFX(smoother_run)
+#define kn_smoother_tick    PFX(smoother_tick)
+#define kn_smoother_step    PFX(smoother_step)
+#define kn_mtof             PFX(mtof)
+#define kn_dbtoa            PFX(dbtoa)
+#define kn_atodb            PFX(atodb)
+#define smooth_coef         PFX(smooth_coef)
+#define CAT(a, b)           a##b
+#define XCAT(a, b)          CAT(a, b)
+#define PFX(name)           XCAT(PREFIX, name)
 /* As the library builds them: -O2, vectorized, and without the unit
  * build's sanitizers, whose per-access checks stop the vectorizer (the
  * sanitized kn_* above are plain scalar loops). */
@@ -153,6 +160,12 @@ static void test_pan(void) {
 #include "../../nodes-c/util.c"
 #undef PREFIX
 /* from here on kn_* are the library's again (target_clones, dispatched) */
+#undef kn_buf_clear
+#undef kn_buf_copy
+#undef kn_buf_gain
+#undef kn_buf_add
+#undef kn_buf_mul
+#undef kn_buf_pan_stereo
 #undef kn_clear
 #undef kn_copy
 #undef kn_gain
@@ -160,6 +173,7 @@ static void test_pan(void) {
 #undef kn_mul
 #undef kn_pan
 #undef kn_smoother_init
+#undef kn_smoother_compute
 #undef kn_smoother_run
 #undef kn_smoother_tick
 #undef kn_smoother_step
@@ -180,27 +194,41 @@ static void test_avx2_sse2(void) {
         int n = lens[k];
         /* both outputs start equal, so a stray write past n shows too */
         memcpy(out, prior, sizeof out), memcpy(out2, prior, sizeof out2);
-        sse2_gain(in, out, n, -0.7133f), avx2_gain(in, out2, n, -0.7133f);
+        sse2_buf_gain(out, in, n, -0.7133f), avx2_buf_gain(out2, in, n, -0.7133f);
         same &= !memcmp(out, out2, sizeof out);
         memcpy(out, prior, sizeof out), memcpy(out2, prior, sizeof out2);
-        sse2_mix(in, out, n, 1.37f), avx2_mix(in, out2, n, 1.37f);
+        sse2_buf_add(out, in, n, 1.37f), avx2_buf_add(out2, in, n, 1.37f);
         same &= !memcmp(out, out2, sizeof out);
         memcpy(out, prior, sizeof out), memcpy(out2, prior, sizeof out2);
-        sse2_mul(in, in2, out, n), avx2_mul(in, in2, out2, n);
+        sse2_buf_mul(out, in, in2, n), avx2_buf_mul(out2, in, in2, n);
         same &= !memcmp(out, out2, sizeof out);
         static float l1[N], r1[N], l2[N], r2[N];
         memcpy(l1, prior, sizeof l1), memcpy(r1, in2, sizeof r1);
         memcpy(l2, prior, sizeof l2), memcpy(r2, in2, sizeof r2);
-        sse2_pan(in, l1, r1, n, 0.3f, 0.9f), avx2_pan(in, l2, r2, n, 0.3f, 0.9f);
+        sse2_buf_pan_stereo(l1, r1, in, n, 0.3f, 0.9f),
+            avx2_buf_pan_stereo(l2, r2, in, n, 0.3f, 0.9f);
         same &= !memcmp(l1, l2, sizeof l1) && !memcmp(r1, r2, sizeof r1);
         /* and the library's own build (dispatched at load) agrees */
         memcpy(out2, prior, sizeof out2);
-        kn_mix(in, out2, n, 1.37f);
+        kn_buf_add(out2, in, n, 1.37f);
         memcpy(out, prior, sizeof out);
-        sse2_mix(in, out, n, 1.37f);
+        sse2_buf_add(out, in, n, 1.37f);
+        same &= !memcmp(out, out2, sizeof out);
+        /* the old names too (their own copies of the loops), in either build */
+        memcpy(out2, prior, sizeof out2);
+        kn_mix(in, out2, n, 1.37f);
+        same &= !memcmp(out, out2, sizeof out);
+        memcpy(out2, prior, sizeof out2);
+        avx2_mix(in, out2, n, 1.37f);
+        same &= !memcmp(out, out2, sizeof out);
+        sse2_buf_gain(out, in, n, 0.61f), avx2_gain(in, out2, n, 0.61f);
+        same &= !memcmp(out, out2, sizeof out);
+        sse2_buf_mul(out, in, in2, n), avx2_mul(in, in2, out2, n);
         same &= !memcmp(out, out2, sizeof out);
     }
-    printf("AVX2 vs SSE2: gain, mix, mul, pan %s\n", same ? "bit-identical" : "DIFFER");
+    printf("AVX2 vs SSE2: buf_gain, buf_add, buf_mul, buf_pan_stereo (and the old gain, mix, "
+           "mul) %s\n",
+           same ? "bit-identical" : "DIFFER");
     CHECK(same);
 #endif
 }

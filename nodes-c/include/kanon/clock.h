@@ -27,6 +27,10 @@ void kn_clock_tempo(kn_clock *s, uint64_t frame, double bpm);
  * a tick (div per beat) starts, else 0; phase[i] = position in the tick
  * 0..1. Either output may be NULL. A bpm different from the current one is
  * applied at `frame` (kn_clock_tempo). Returns the number of ticks. */
+int kn_clock_compute(kn_clock *s, float *trig, float *phase, uint64_t frame, int frames, double bpm,
+                     double div);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
 int kn_clock_run(kn_clock *s, uint64_t frame, float *trig, float *phase, int frames, double bpm,
                  double div);
 

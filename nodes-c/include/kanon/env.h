@@ -2,7 +2,7 @@
  * kanon/env.h - envelopes and the LFO.
  *
  * Gates and triggers come in sample-accurately as a signal (`in`, e.g. the
- * trigger output of kn_clock_run: > 0 means on), or, with in == NULL, from
+ * trigger output of kn_clock_compute: > 0 means on), or, with in == NULL, from
  * the state (kn_adsr_gate, kn_ar_trigger) at the start of the next block.
  * Times are seconds. Attacks are linear; decays and releases exponential,
  * their time being the time to fall by 60 dB of the distance (as
@@ -18,7 +18,7 @@ enum { KN_ENV_IDLE, KN_ENV_ATTACK, KN_ENV_DECAY, KN_ENV_SUSTAIN, KN_ENV_RELEASE 
 typedef struct kn_adsr {
     double level; /* double: a float decay stalls short of its target */
     int stage;
-    float rate;
+    double rate;
     int gate;   /* with in == NULL: set by kn_adsr_gate */
     float last; /* previous gate sample (edge detection) */
 } kn_adsr;
@@ -26,20 +26,20 @@ void kn_adsr_init(kn_adsr *s, double rate);
 void kn_adsr_gate(kn_adsr *s, int on);
 /* A rising gate (re)starts the attack from the current level; a falling
  * one starts the release. */
-void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
-                 float sustain, float release);
+void kn_adsr_compute(kn_adsr *s, float *out, const float *in, int frames, float attack, float decay,
+                     float sustain, float release);
 
 /* Attack-release one-shot: a rising trigger restarts it. */
 typedef struct kn_ar {
     double level;
     int stage;
-    float rate;
+    double rate;
     int pending; /* with in == NULL: set by kn_ar_trigger */
     float last;
 } kn_ar;
 void kn_ar_init(kn_ar *s, double rate);
 void kn_ar_trigger(kn_ar *s);
-void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release);
+void kn_ar_compute(kn_ar *s, float *out, const float *in, int frames, float attack, float release);
 
 /* LFO: -1..1, shapes below; KN_LFO_RANDOM is sample-and-hold of a seeded
  * generator, a new value each cycle. */
@@ -51,10 +51,16 @@ typedef struct kn_lfo {
     float held;
 } kn_lfo;
 void kn_lfo_init(kn_lfo *s, double rate, double phase, unsigned seed);
-void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape);
+void kn_lfo_compute(kn_lfo *s, float *out, int frames, float freq, int shape);
 float kn_lfo_tick(kn_lfo *s, float freq, int shape);
 /* Control rate: the value now, then advance `frames` samples. One call per
  * block for a per-block modulation source. */
 float kn_lfo_step(kn_lfo *s, float freq, int shape, int frames);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+void kn_adsr_run(kn_adsr *s, const float *in, float *out, int frames, float attack, float decay,
+                 float sustain, float release);
+void kn_ar_run(kn_ar *s, const float *in, float *out, int frames, float attack, float release);
+void kn_lfo_run(kn_lfo *s, float *out, int frames, float freq, int shape);
 
 #endif

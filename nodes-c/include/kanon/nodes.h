@@ -3,22 +3,37 @@
  * gcc -O2, called block by block from user code that tcc compiles.
  *
  * Every node has the same shape:
- *   typedef struct { ... } kn_X;                 plain state, no pointers:
- *                                                it can live in kn_state()
- *                                                and survives swaps
- *   void  kn_X_init(kn_X *s, double rate, ...);  set up (resets the state)
- *   void  kn_X_run(kn_X *s, in, out, frames, params...);   one block
- *   float kn_X_tick(kn_X *s, ...);               one sample, where useful
+ *   typedef struct { ... } kn_X;                  plain state, no pointers:
+ *                                                 it can live in kn_state()
+ *                                                 and survives swaps
+ *   void  kn_X_init(kn_X *s, double rate, ...);   set up (resets the state)
+ *   void  kn_X_compute(kn_X *s, out, in, frames, params...);   one block
+ *   float kn_X_tick(kn_X *s, x, params...);       one sample, where useful
  *
- * Conventions (docs/nodes.md has every node, its cost and an example):
- *   - Generators have no `in`: kn_saw_run(&s, out, frames, freq, amp).
- *   - `in` may equal `out` (in-place). run() writes `out`; only the mix
- *     helpers (kn_mix, kn_pan) add into it.
+ * The rules (docs/nodes.md has every node, its cost and an example):
+ *   - The rate is a double: k->rate, every init's argument, every state's
+ *     `rate` field. Every init takes it, right after the state.
+ *   - Arguments come in one order: the state, the outputs, the inputs
+ *     (signals, then shared data such as a wavetable or a sample), the
+ *     frame count, then the per-block parameters. Out first, as in
+ *     memcpy: kn_svf_compute(&s, out, in, frames, cutoff, q, KN_LP).
+ *     Generators have no input: kn_saw_compute(&s, out, frames, freq, amp).
+ *     Stateless helpers drop the state: kn_buf_gain(out, in, frames, gain).
+ *   - A function that writes a stereo pair ends in _stereo and takes outL,
+ *     outR (then inL, inR): kn_reverb_compute_stereo, kn_buf_pan_stereo.
+ *   - `in` may equal `out` (in-place). compute writes `out`; only the
+ *     buffer helpers kn_buf_add and kn_buf_pan_stereo add into it.
  *   - Parameters are per block (read kn_get() once per block and pass it);
- *     nodes whose coefficients would click ramp them across the block.
+ *     nodes whose coefficients would click glide them across the block
+ *     (one-pole, SVF, ladder, delays; the biquad switches: sweep a kn_svf).
+ *     tick takes its parameters per sample and does not glide.
  *   - Call kn_X_init once per deck, not on every swap: keep a flag in your
  *     state struct (`if (!st->ready) { kn_saw_init(...); st->ready = 1; }`).
  *   - Deterministic: no global state; noise is a seeded generator in state.
+ *
+ * The names from before these rules (kn_X_run, kn_mix, init without the
+ * rate, ...) still compile and give the same samples: each header's "Old
+ * names" section, docs/nodes.md's table.
  *
  * Self-contained like kanon.h: no system headers, so tcc reads it fast.
  */
@@ -34,7 +49,7 @@
 #define NULL ((void *)0)
 #endif
 
-#include "osc.h"
+#include "oscillator.h"
 #include "noise.h"
 #include "filter.h"
 #include "env.h"

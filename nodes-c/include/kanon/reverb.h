@@ -15,7 +15,7 @@
 
 #define KN_REVERB_POOL 131072 /* floats (512 KiB): enough for rates up to 192 kHz */
 typedef struct kn_reverb {
-    float rate;
+    double rate;
     int len[24]; /* combs L 0-7, R 8-15, allpasses L 16-19, R 20-23 */
     int off[24]; /* start of each line in pool (indices, not pointers) */
     int pos[24];
@@ -27,6 +27,10 @@ typedef struct kn_reverb {
 void kn_reverb_init(kn_reverb *s, double rate);
 /* inR may be NULL (mono in). mix: 0 dry .. 1 wet; damp 0..1. outL and
  * outR may be inL and inR. */
+void kn_reverb_compute_stereo(kn_reverb *s, float *outL, float *outR, const float *inL,
+                              const float *inR, int frames, float rt60, float damp, float mix);
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
 void kn_reverb_run(kn_reverb *s, const float *inL, const float *inR, float *outL, float *outR,
                    int frames, float rt60, float damp, float mix);
 

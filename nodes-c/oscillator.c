@@ -1,6 +1,6 @@
 /*
- * osc.c - oscillators: phasor, sine, polyBLEP saw/pulse/triangle,
- * wavetable. See kanon/osc.h.
+ * oscillator.c - oscillators: phasor, sine, polyBLEP saw/pulse/triangle,
+ * wavetable. See kanon/oscillator.h.
  *
  * Every block loop has the same structure, chosen so that gcc vectorizes
  * it: the phase is double in the state, but inside a chunk of at most
@@ -12,6 +12,24 @@
 #include "knmath.h"
 
 #define CHUNK 64
+
+/* The block loop of every oscillator, written once: in each chunk the
+ * float phase T of sample i is FRAC(first + i*inc) (kn_frac, or
+ * kn_frac_pos for phases that only run forwards), first = (float)START
+ * from the double phase at the chunk's start, and out[i] = EXPR of T;
+ * then the double phase advances by the chunk. A macro rather than a
+ * function taking the shape, so that the inner loop stays one branch-free
+ * expression that gcc vectorizes. */
+#define PHASE_LOOP(s, inc, out, frames, START, FRAC, T, EXPR)                                      \
+    for (int c_ = 0, f_ = (frames); c_ < f_; c_ += CHUNK) {                                        \
+        int n_ = f_ - c_ < CHUNK ? f_ - c_ : CHUNK;                                                \
+        float p0_ = (float)(START), d_ = (float)(inc), *o_ = (out) + c_;                           \
+        for (int i_ = 0; i_ < n_; i_++) {                                                          \
+            float T = FRAC(p0_ + (float)i_ * d_);                                                  \
+            o_[i_] = (EXPR);                                                                       \
+        }                                                                                          \
+        advance((s), (inc), n_);                                                                   \
+    }
 
 void kn_phasor_init(kn_phasor *s, double rate, double phase) {
     s->rate = rate;
@@ -30,18 +48,13 @@ static void advance(kn_phasor *s, double inc, int n) {
     s->phase = p - kn_floor(p);
 }
 
-KN_SIMD void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
+KN_SIMD void kn_phasor_compute(kn_phasor *s, float *out, int frames, float freq) {
     double inc = increment(s, freq);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = kn_frac(p0 + (float)i * d);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac, t, t);
 }
 
 /* Frequency modulation needs a running sum: inherently serial. */
-void kn_phasor_run_fm(kn_phasor *s, const float *freq, float *out, int frames) {
+void kn_phasor_compute_fm(kn_phasor *s, float *out, const float *freq, int frames) {
     double p = s->phase, k = s->rate > 0 ? 1.0 / s->rate : 0.0;
     for (int i = 0; i < frames; i++) {
         out[i] = (float)p;
@@ -64,21 +77,16 @@ void kn_sine_init(kn_sine *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_sine_compute(kn_sine *s, float *out, int frames, float freq, float amp) {
     double inc = increment(s, freq);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float q0 = (float)(s->phase - 0.25), d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * kn_sin_shifted(kn_frac(q0 + (float)i * d));
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase - 0.25, kn_frac, t, amp * kn_sin_shifted(t));
 }
 
 float kn_sine_tick(kn_sine *s, float freq) {
     return kn_sin2pi(kn_phasor_tick(s, freq));
 }
 
-KN_SIMD void kn_sine_of(const float *phase, float *out, int frames) {
+KN_SIMD void kn_sine_of_phase(float *out, const float *phase, int frames) {
     for (int i = 0; i < frames; i++) out[i] = kn_sin2pi(phase[i]);
 }
 
@@ -117,18 +125,11 @@ void kn_saw_init(kn_saw *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_saw_compute(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) {
-            float t = kn_frac_pos(p0 + (float)i * d);
-            o[i] = amp * (2.0f * t - 1.0f + blep_down(t, idt));
-        }
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t,
+               amp * (2.0f * t - 1.0f + blep_down(t, idt)));
 }
 
 float kn_saw_tick(kn_saw *s, float freq) {
@@ -155,16 +156,11 @@ void kn_square_init(kn_square *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_square_run(kn_square *s, float *out, int frames, float freq, float width,
-                           float amp) {
+KN_SIMD void kn_square_compute(kn_square *s, float *out, int frames, float freq, float width,
+                               float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * pulse(kn_frac_pos(p0 + (float)i * d), w, idt);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * pulse(t, w, idt));
 }
 
 float kn_square_tick(kn_square *s, float freq, float width) {
@@ -192,15 +188,10 @@ void kn_tri_init(kn_tri *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
-KN_SIMD void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
+KN_SIMD void kn_tri_compute(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
     float dt = blep_dt(inc), idt = 1.0f / dt;
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) o[i] = amp * triangle(kn_frac_pos(p0 + (float)i * d), dt, idt);
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * triangle(t, dt, idt));
 }
 
 float kn_tri_tick(kn_tri *s, float freq) {
@@ -288,6 +279,15 @@ void kn_wt_init(kn_wt *s, double rate, double phase) {
     kn_phasor_init(s, rate, phase);
 }
 
+/* Linear interpolation in one level at phase t in [0, 1). */
+static inline float wt_lookup(const float *tab, float t) {
+    float x = t * KN_WT_SIZE;
+    int j = (int)x;
+    j = j > KN_WT_SIZE - 1 ? KN_WT_SIZE - 1 : j;
+    float f = x - (float)j;
+    return tab[j] + f * (tab[j + 1] - tab[j]);
+}
+
 /* The coarsest level whose top harmonic stays below Nyquist. */
 static int wt_level(double inc) {
     double a = inc < 0 ? -inc : inc;
@@ -296,30 +296,46 @@ static int wt_level(double inc) {
     return l;
 }
 
-KN_SIMD void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq,
-                       float amp) {
+KN_SIMD void kn_wt_compute(kn_wt *s, float *out, const kn_wtable *t, int frames, float freq,
+                           float amp) {
     if (!t || !t->ready) {
         for (int i = 0; i < frames; i++) out[i] = 0;
         return;
     }
     double inc = increment(s, freq);
     const float *tab = t->level[wt_level(inc)];
-    for (int c = 0; c < frames; c += CHUNK) {
-        int n = frames - c < CHUNK ? frames - c : CHUNK;
-        float p0 = (float)s->phase, d = (float)inc, *o = out + c;
-        for (int i = 0; i < n; i++) {
-            float x = kn_frac(p0 + (float)i * d) * KN_WT_SIZE;
-            int j = (int)x;
-            j = j > KN_WT_SIZE - 1 ? KN_WT_SIZE - 1 : j;
-            float f = x - (float)j;
-            o[i] = amp * (tab[j] + f * (tab[j + 1] - tab[j]));
-        }
-        advance(s, inc, n);
-    }
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac, ph, amp * wt_lookup(tab, ph));
 }
 
 float kn_wt_tick(kn_wt *s, const kn_wtable *t, float freq) {
     float v;
-    kn_wt_run(s, t, &v, 1, freq, 1.0f);
+    kn_wt_compute(s, &v, t, 1, freq, 1.0f);
     return v;
+}
+
+/* ---- Old names (docs/nodes.md): the same functions, arguments in the old order ---- */
+
+void kn_phasor_run(kn_phasor *s, float *out, int frames, float freq) {
+    kn_phasor_compute(s, out, frames, freq);
+}
+void kn_phasor_run_fm(kn_phasor *s, const float *freq, float *out, int frames) {
+    kn_phasor_compute_fm(s, out, freq, frames);
+}
+void kn_sine_run(kn_sine *s, float *out, int frames, float freq, float amp) {
+    kn_sine_compute(s, out, frames, freq, amp);
+}
+void kn_sine_of(const float *phase, float *out, int frames) {
+    kn_sine_of_phase(out, phase, frames);
+}
+void kn_saw_run(kn_saw *s, float *out, int frames, float freq, float amp) {
+    kn_saw_compute(s, out, frames, freq, amp);
+}
+void kn_square_run(kn_square *s, float *out, int frames, float freq, float width, float amp) {
+    kn_square_compute(s, out, frames, freq, width, amp);
+}
+void kn_tri_run(kn_tri *s, float *out, int frames, float freq, float amp) {
+    kn_tri_compute(s, out, frames, freq, amp);
+}
+void kn_wt_run(kn_wt *s, const kn_wtable *t, float *out, int frames, float freq, float amp) {
+    kn_wt_compute(s, out, t, frames, freq, amp);
 }
