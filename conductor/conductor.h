@@ -326,6 +326,26 @@ typedef struct kn_play_opts {
 } kn_play_opts;
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
+
+/* ------------------------------------------------ commands (command.c) */
+
+/* A change to a deck's (or "master"'s) mixer strip: only the has_ fields
+ * set are changed, gliding over ramp_ms. */
+typedef struct kn_mix_change {
+    int has_gain, has_pan, has_mute, has_solo;
+    double gain_db, pan;
+    int mute, solo;
+    double ramp_ms;
+} kn_mix_change;
+
+int kn_cmd_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t n);
+int kn_cmd_stop(kn_conductor *c, const char *deck, char *err, size_t n);
+/* Sets a declared parameter (clamped to its range); *slot (if given) is it. */
+int kn_cmd_set(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
+               kn_param_slot **slot, char *err, size_t n);
+/* *out: the deck changed, NULL for the master. */
+int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_deck **out, char *err,
+               size_t n);
 /* Plays history version `v` (0 = the one before the current) as a swap. */
 int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, size_t errlen);
 void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...)

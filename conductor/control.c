@@ -93,7 +93,6 @@ static kn_deck *deck_arg(kn_conductor *c, const cJSON *req, cJSON **reply) {
 }
 
 static cJSON *mix_json(kn_deck *d);
-static kn_param_slot *param_find(kn_deck *d, const char *name);
 static cJSON *meter_json(const kn_meter *m);
 
 /* ------------------------------------------------------------ status */
@@ -211,22 +210,16 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
 static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const char *file = str_arg(req, "file"), *deck = str_arg(req, "deck");
     const char *display = str_arg(req, "display");
-    if (!file || file[0] != '/' || strlen(file) >= 4096)
-        return err_reply("play needs \"file\": an absolute path to a .c file");
-    char bad[256];
-    if (kn_deck_name_check(deck, bad, sizeof bad)) return err_reply(bad);
     const cJSON *fade = cJSON_GetObjectItemCaseSensitive(req, "fade_ms");
     const cJSON *watch = cJSON_GetObjectItemCaseSensitive(req, "watch");
-    kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck, 20, 1};
-    if (fade) {
-        if (!cJSON_IsNumber(fade) || !(fade->valuedouble >= 0 && fade->valuedouble <= 1000))
-            return err_reply("\"fade_ms\" must be a number of milliseconds, 0..1000");
-        o.fade_ms = fade->valuedouble;
-    }
-    if (watch) o.watch = cJSON_IsTrue(watch);
+    if (!file) return err_reply("play needs \"file\": an absolute path to a .c file");
+    if (fade && !cJSON_IsNumber(fade))
+        return err_reply("\"fade_ms\" must be a number of milliseconds, 0..1000");
+    kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck,
+                      fade ? fade->valuedouble : 20, watch ? cJSON_IsTrue(watch) : 1};
     char err[1024];
     uint32_t id;
-    if (kn_deck_play(c, &o, &id, err, sizeof err)) return err_reply(err);
+    if (kn_cmd_play(c, &o, &id, err, sizeof err)) return err_reply(err);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "deck", deck);
     cJSON_AddNumberToObject(r, "id", id);
@@ -259,30 +252,9 @@ static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
 }
 
 static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
-    const char *deck = str_arg(req, "deck");
     char err[256];
-    if (!deck) return err_reply("stop needs \"deck\"");
-    if (kn_deck_stop(c, deck, err, sizeof err)) return err_reply(err);
+    if (kn_cmd_stop(c, str_arg(req, "deck"), err, sizeof err)) return err_reply(err);
     return ok_reply();
-}
-
-void kn_param_store(kn_param_slot *s, double value, double ramp_ms) {
-    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
-    double x = value < lo ? lo : value > hi ? hi : value;
-    atomic_store(&s->ramp, kn_dbits(ramp_ms));
-    atomic_store(&s->value, kn_dbits(x));
-    atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* after value and ramp */
-}
-
-kn_param_slot *kn_param_find(kn_deck *d, const char *name) {
-    return param_find(d, name);
-}
-
-static kn_param_slot *param_find(kn_deck *d, const char *name) {
-    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
-    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
-        if (!strncmp(d->params->slot[i].name, name, KN_NAME_MAX)) return &d->params->slot[i];
-    return NULL;
 }
 
 static cJSON *param_json(kn_param_slot *s) {
@@ -299,25 +271,18 @@ static cJSON *param_json(kn_param_slot *s) {
 }
 
 static cJSON *cmd_set(kn_conductor *c, const cJSON *req) {
-    cJSON *r = NULL;
-    kn_deck *d = deck_arg(c, req, &r);
-    if (!d) return r;
-    const char *name = str_arg(req, "name");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "value");
-    if (!name || !cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return err_reply("set needs \"name\" and a finite numeric \"value\"");
-    kn_param_slot *s = param_find(d, name);
-    if (!s) {
-        char m[160];
-        snprintf(m, sizeof m, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
-                 name, d->name);
-        return err_reply(m);
-    }
     const cJSON *ramp = cJSON_GetObjectItemCaseSensitive(req, "ramp_ms");
-    if (ramp && (!cJSON_IsNumber(ramp) || !(ramp->valuedouble >= 0 && ramp->valuedouble <= 3.6e6)))
+    if (!str_arg(req, "name") || !cJSON_IsNumber(v))
+        return err_reply("set needs \"name\" and a finite numeric \"value\"");
+    if (ramp && !cJSON_IsNumber(ramp))
         return err_reply("\"ramp_ms\" must be a number of milliseconds, 0..3600000");
-    kn_param_store(s, v->valuedouble, ramp ? ramp->valuedouble : 0);
-    r = ok_reply();
+    kn_param_slot *s;
+    char err[256];
+    if (kn_cmd_set(c, str_arg(req, "deck"), str_arg(req, "name"), v->valuedouble,
+                   ramp ? ramp->valuedouble : 0, &s, err, sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
     cJSON_AddItemToObject(r, "param", param_json(s));
     return r;
 }
@@ -348,7 +313,7 @@ static cJSON *cmd_get(kn_conductor *c, const cJSON *req) {
     kn_deck *d = deck_arg(c, req, &r);
     if (!d) return r;
     const char *name = str_arg(req, "name");
-    kn_param_slot *s = name ? param_find(d, name) : NULL;
+    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
     if (!s) {
         char m[160];
         snprintf(m, sizeof m, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
@@ -382,39 +347,35 @@ static cJSON *cmd_mix(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
-/* Validates and applies any of gain_db, mute, solo, pan to a deck or
- * "master". Shared by the CLI protocol and OSC. */
+/* Any of gain_db, mute, solo, pan for a deck or "master" (kn_cmd_mix). */
 static cJSON *cmd_mixer(kn_conductor *c, const cJSON *req) {
-    const char *name = str_arg(req, "deck");
     const cJSON *gain = cJSON_GetObjectItemCaseSensitive(req, "gain_db");
     const cJSON *mute = cJSON_GetObjectItemCaseSensitive(req, "mute");
     const cJSON *solo = cJSON_GetObjectItemCaseSensitive(req, "solo");
     const cJSON *pan = cJSON_GetObjectItemCaseSensitive(req, "pan");
     const cJSON *ramp = cJSON_GetObjectItemCaseSensitive(req, "ramp_ms");
-    if (gain && (!cJSON_IsNumber(gain) || !(gain->valuedouble >= -120 && gain->valuedouble <= 24)))
+    if (gain && !cJSON_IsNumber(gain))
         return err_reply("\"gain_db\" must be a number of dB, -120..24");
-    if (pan && (!cJSON_IsNumber(pan) || !(pan->valuedouble >= -1 && pan->valuedouble <= 1)))
+    if (pan && !cJSON_IsNumber(pan))
         return err_reply("\"pan\" must be a number, -1 (left) .. 1 (right)");
     if ((mute && !cJSON_IsBool(mute)) || (solo && !cJSON_IsBool(solo)))
         return err_reply("\"mute\" and \"solo\" must be true or false");
-    if (ramp && (!cJSON_IsNumber(ramp) || !(ramp->valuedouble >= 0 && ramp->valuedouble <= 60000)))
+    if (ramp && !cJSON_IsNumber(ramp))
         return err_reply("\"ramp_ms\" must be a number of milliseconds, 0..60000");
-    double ramp_ms = ramp ? ramp->valuedouble : 10;
-    if (name && !strcmp(name, "master")) {
-        if (mute || solo || pan) return err_reply("the master has only a gain");
-        if (gain) c->master_db = gain->valuedouble;
-        kn_levels_apply(c, ramp_ms);
-        return cmd_mix(c, req);
-    }
-    cJSON *r = NULL;
-    kn_deck *d = deck_arg(c, req, &r);
-    if (!d) return r;
-    if (gain) d->gain_db = gain->valuedouble;
-    if (mute) d->mute = cJSON_IsTrue(mute);
-    if (solo) d->solo = cJSON_IsTrue(solo);
-    if (pan) d->pan = pan->valuedouble;
-    kn_levels_apply(c, ramp_ms);
-    r = ok_reply();
+    kn_mix_change m = {gain != NULL,
+                       pan != NULL,
+                       mute != NULL,
+                       solo != NULL,
+                       gain ? gain->valuedouble : 0,
+                       pan ? pan->valuedouble : 0,
+                       cJSON_IsTrue(mute),
+                       cJSON_IsTrue(solo),
+                       ramp ? ramp->valuedouble : 10};
+    kn_deck *d;
+    char err[256];
+    if (kn_cmd_mix(c, str_arg(req, "deck"), &m, &d, err, sizeof err)) return err_reply(err);
+    if (!d) return cmd_mix(c, req);
+    cJSON *r = ok_reply();
     cJSON_AddItemToObject(r, "deck", mix_json(d));
     return r;
 }

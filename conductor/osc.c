@@ -36,7 +36,6 @@
 #include "osc.h"
 
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lo/lo.h>
@@ -193,41 +192,23 @@ static int file_refused(const char *path) {
     return 1;
 }
 
-/* Runs a control-protocol request built from an OSC message; reports a
- * refusal back to the sender. */
-static void run_request(cJSON *req) {
-    char *text = cJSON_PrintUnformatted(req);
-    cJSON_Delete(req);
-    char *reply = kn_control_dispatch(cond, text, strlen(text));
-    cJSON *r = cJSON_Parse(reply);
-    if (!cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
-        reply_error("%s", cJSON_GetStringValue(cJSON_GetObjectItem(r, "error")));
-    cJSON_Delete(r);
-    free(reply);
-    free(text);
-}
-
-static cJSON *request(const char *cmd, const char *deck) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cmd", cmd);
-    if (deck) cJSON_AddStringToObject(o, "deck", deck);
-    return o;
-}
-
+/* gain, pan, mute, solo: the deck's mixer strip; any other name: a
+ * parameter. A refusal goes back to the sender. */
 void kn_osc_set(const char *deck, const char *name, double v) {
-    cJSON *req;
-    if (!strcmp(name, "gain") || !strcmp(name, "pan")) {
-        req = request("mixer", deck);
-        cJSON_AddNumberToObject(req, !strcmp(name, "gain") ? "gain_db" : "pan", v);
-    } else if (!strcmp(name, "mute") || !strcmp(name, "solo")) {
-        req = request("mixer", deck);
-        cJSON_AddBoolToObject(req, name, v != 0);
+    char err[256];
+    int bad;
+    if (!strcmp(name, "gain") || !strcmp(name, "pan") || !strcmp(name, "mute") ||
+        !strcmp(name, "solo")) {
+        kn_mix_change m = {.ramp_ms = 10};
+        if (!strcmp(name, "gain")) m.has_gain = 1, m.gain_db = v;
+        if (!strcmp(name, "pan")) m.has_pan = 1, m.pan = v;
+        if (!strcmp(name, "mute")) m.has_mute = 1, m.mute = v != 0;
+        if (!strcmp(name, "solo")) m.has_solo = 1, m.solo = v != 0;
+        bad = kn_cmd_mix(cond, deck, &m, NULL, err, sizeof err);
     } else {
-        req = request("set", deck);
-        cJSON_AddStringToObject(req, "name", name);
-        cJSON_AddNumberToObject(req, "value", v);
+        bad = kn_cmd_set(cond, deck, name, v, 0, NULL, err, sizeof err);
     }
-    run_request(req);
+    if (bad) reply_error("%s", err);
 }
 
 /* /kanon/DECK/NAME, or a control-surface address. */
@@ -268,9 +249,10 @@ static int on_play(const char *path, const char *types, lo_arg **argv, int argc,
         snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
         stem[strcspn(stem, ".")] = 0;
     }
-    cJSON *req = request("play", deck);
-    cJSON_AddStringToObject(req, "file", file);
-    run_request(req);
+    kn_play_opts o = {file, file, deck, 20, 1};
+    uint32_t id;
+    char err[1024];
+    if (kn_cmd_play(cond, &o, &id, err, sizeof err)) reply_error("%s", err);
     return 0;
 }
 
@@ -281,7 +263,8 @@ static int on_stop(const char *path, const char *types, lo_arg **argv, int argc,
     (void)argc;
     (void)msg;
     (void)user;
-    run_request(request("stop", (const char *)argv[0]));
+    char err[256];
+    if (kn_cmd_stop(cond, (const char *)argv[0], err, sizeof err)) reply_error("%s", err);
     return 0;
 }
 

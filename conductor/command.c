@@ -1,0 +1,117 @@
+/*
+ * command.c - the conductor's typed commands: one place for what a command
+ * may do and its rules (names, ranges, what must exist).
+ *
+ * Every front end parses its own syntax and calls these: the nng JSON
+ * protocol (control.c), OSC (osc.c) and control surfaces (surface.c). None
+ * of them builds text for another to parse. Each command returns 0, or -1
+ * with err holding a message that says what happened and what to do.
+ * Control thread only.
+ */
+#include "conductor.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static kn_deck *find(kn_conductor *c, const char *deck, char *err, size_t n) {
+    kn_deck *d = deck ? kn_deck_find(c, deck) : NULL;
+    if (!d) snprintf(err, n, "no deck named '%.40s' (see `kanon status`)", deck ? deck : "");
+    return d;
+}
+
+int kn_cmd_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t n) {
+    if (!o->path || o->path[0] != '/' || strlen(o->path) >= 4096) {
+        snprintf(err, n, "play needs \"file\": an absolute path to a .c file");
+        return -1;
+    }
+    if (kn_deck_name_check(o->deck, err, n)) return -1;
+    if (!(o->fade_ms >= 0 && o->fade_ms <= 1000)) {
+        snprintf(err, n, "\"fade_ms\" must be a number of milliseconds, 0..1000");
+        return -1;
+    }
+    return kn_deck_play(c, o, id, err, n) ? -1 : 0;
+}
+
+int kn_cmd_stop(kn_conductor *c, const char *deck, char *err, size_t n) {
+    if (!deck) {
+        snprintf(err, n, "stop needs \"deck\"");
+        return -1;
+    }
+    return kn_deck_stop(c, deck, err, n) ? -1 : 0;
+}
+
+int kn_cmd_set(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
+               kn_param_slot **slot, char *err, size_t n) {
+    kn_deck *d = find(c, deck, err, n);
+    if (!d) return -1;
+    if (!isfinite(value)) {
+        snprintf(err, n, "set needs \"name\" and a finite numeric \"value\"");
+        return -1;
+    }
+    if (!(ramp_ms >= 0 && ramp_ms <= 3.6e6)) {
+        snprintf(err, n, "\"ramp_ms\" must be a number of milliseconds, 0..3600000");
+        return -1;
+    }
+    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
+    if (!s) {
+        snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
+                 name ? name : "", d->name);
+        return -1;
+    }
+    kn_param_store(s, value, ramp_ms);
+    if (slot) *slot = s;
+    return 0;
+}
+
+int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_deck **out, char *err,
+               size_t n) {
+    if (m->has_gain && !(m->gain_db >= -120 && m->gain_db <= 24)) {
+        snprintf(err, n, "\"gain_db\" must be a number of dB, -120..24");
+        return -1;
+    }
+    if (m->has_pan && !(m->pan >= -1 && m->pan <= 1)) {
+        snprintf(err, n, "\"pan\" must be a number, -1 (left) .. 1 (right)");
+        return -1;
+    }
+    if (!(m->ramp_ms >= 0 && m->ramp_ms <= 60000)) {
+        snprintf(err, n, "\"ramp_ms\" must be a number of milliseconds, 0..60000");
+        return -1;
+    }
+    if (deck && !strcmp(deck, "master")) {
+        if (m->has_mute || m->has_solo || m->has_pan) {
+            snprintf(err, n, "the master has only a gain");
+            return -1;
+        }
+        if (m->has_gain) c->master_db = m->gain_db;
+        kn_levels_apply(c, m->ramp_ms);
+        if (out) *out = NULL;
+        return 0;
+    }
+    kn_deck *d = find(c, deck, err, n);
+    if (!d) return -1;
+    if (m->has_gain) d->gain_db = m->gain_db;
+    if (m->has_mute) d->mute = m->mute;
+    if (m->has_solo) d->solo = m->solo;
+    if (m->has_pan) d->pan = m->pan;
+    kn_levels_apply(c, m->ramp_ms);
+    if (out) *out = d;
+    return 0;
+}
+
+/* ----------------------------------------------------------- parameters */
+
+kn_param_slot *kn_param_find(kn_deck *d, const char *name) {
+    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
+        if (!strncmp(d->params->slot[i].name, name, KN_NAME_MAX)) return &d->params->slot[i];
+    return NULL;
+}
+
+void kn_param_store(kn_param_slot *s, double value, double ramp_ms) {
+    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
+    double x = value < lo ? lo : value > hi ? hi : value;
+    atomic_store(&s->ramp, kn_dbits(ramp_ms));
+    atomic_store(&s->value, kn_dbits(x));
+    atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* after value and ramp */
+}
