@@ -15,6 +15,9 @@
 #   near A B TOL      succeeds if |A-B| <= TOL (floating point)
 #   wait_for CMD...   retries CMD for up to 10 s
 #   status_field EXPR python expression on the parsed `kanon status --json` (as s)
+#   expect RC CMD...  runs CMD, stdout to $T/out, stderr to $T/err; fails unless it exits RC
+#   says TEXT         stdout+stderr of the last `expect` contain TEXT (fixed string)
+#   lacks TEXT        ... and do not contain TEXT
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -40,6 +43,15 @@ wait_for() {
     for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
     return 1
 }
+expect() {
+    local want=$1
+    shift
+    "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    [ "$rc" = "$want" ] || fail "\`$*\` exited $rc, want $want; stdout: $(cat "$T/out"); stderr: $(cat "$T/err")"
+}
+says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
+lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }

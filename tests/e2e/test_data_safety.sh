@@ -22,16 +22,6 @@
 #     Without root (or a tmpfs) this part is skipped: exit 77 after the rest.
 . "$(dirname "$0")/lib.sh"
 
-# expect RC CMD...: runs CMD, stdout to $T/out, stderr to $T/err; fails unless it exits RC.
-expect() {
-    local want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "\`$*\` exited $rc, want $want; stdout: $(cat "$T/out"); stderr: $(cat "$T/err")"
-}
-# says TEXT: stdout+stderr of the last `expect` contain TEXT (fixed string).
-says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
 same() { [ "$(md5sum <"$1")" = "$2" ] || fail "$1 was changed"; }
 rec() { status_field "(s['recording'] or {}).get('$1')"; }
 

@@ -17,16 +17,6 @@
 #     {"ok":false,"error":"..."}, and the conductor keeps answering.
 . "$(dirname "$0")/lib.sh"
 
-# expect RC CMD...: runs CMD, stdout to $T/out, stderr to $T/err; fails unless it exits RC.
-expect() {
-    local want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "\`$*\` exited $rc, want $want; stdout: $(cat "$T/out"); stderr: $(cat "$T/err")"
-}
-# says TEXT: stdout+stderr of the last `expect` contain TEXT (fixed string).
-says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
 # Shared memory of the instance: old-style /dev/shm names (never any), and
 # the memfd segments its conductor ($pid) maps (readable as root only).
 shm_of_instance() {

@@ -29,16 +29,6 @@
 . "$(dirname "$0")/control/lib.sh"
 uid=$(id -u)
 segs() { ls /dev/shm 2>/dev/null | grep -F "kanon.$uid.$KANON_INSTANCE." ; }
-# expect RC CMD...: stdout to $T/out, stderr to $T/err; fails unless it exits RC.
-expect() {
-    local want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "\`$*\` exited $rc, want $want; stdout: $(cat "$T/out"); stderr: $(cat "$T/err")"
-}
-says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
-lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
 # A conductor or cartridge of this instance, by command line or by mapped segment.
 instance_procs() {
     local d

@@ -621,17 +621,6 @@ class Storm:
             p = t["check"](marks)
             if p:
                 prob(p)
-        if t["blocked"]:
-            # the log names the deck's cartridge and every call the sandbox refused
-            said = set()
-            for e in new_events(self.name, seq):
-                g = re.match(r"cartridge (\d+) tried (.+); refused by the sandbox$", e["text"])
-                if e["kind"] == "sandbox" and g and int(g.group(1)) == cid:
-                    said.add(g.group(2))
-            missing = [x for x in t["blocked"] if x not in said]
-            if missing:
-                prob("the log does not name these refused calls of cartridge %d: %s" %
-                     (cid, missing))
         mk = [x for x in marks if x["what"] == t["file"]]
         if mk:
             m0 = mk[0]
@@ -686,6 +675,17 @@ class Storm:
         if other:
             prob("unexpected events: %s" % [x["text"] for x in other])
 
+    def check_blocked(self, t, seq, cid, prob):
+        """The log names the deck's cartridge and every call the sandbox refused."""
+        said = set()
+        for e in new_events(self.name, seq):
+            g = re.match(r"cartridge (\d+) tried (.+); refused by the sandbox$", e["text"])
+            if e["kind"] == "sandbox" and g and int(g.group(1)) == cid:
+                said.add(g.group(2))
+        missing = [x for x in t["blocked"] if x not in said]
+        if missing:
+            prob("the log does not name these refused calls of cartridge %d: %s" % (cid, missing))
+
     def do_plays(self, t, rec, prob, seq, before, swaps0, t0):
         got = self.wait_kind(seq, ("running", "error", "fault"), t["timeout"])
         if not got or got[0]["kind"] != "running":
@@ -714,16 +714,7 @@ class Storm:
             if p:
                 prob(p)
         if t["blocked"]:
-            # the log names the deck's cartridge and every call the sandbox refused
-            said = set()
-            for e in new_events(self.name, seq):
-                g = re.match(r"cartridge (\d+) tried (.+); refused by the sandbox$", e["text"])
-                if e["kind"] == "sandbox" and g and int(g.group(1)) == cid:
-                    said.add(g.group(2))
-            missing = [x for x in t["blocked"] if x not in said]
-            if missing:
-                prob("the log does not name these refused calls of cartridge %d: %s" %
-                     (cid, missing))
+            self.check_blocked(t, seq, cid, prob)
         if t["name"] == "closefds":
             # a cartridge without any file descriptor still hands the deck over
             seq2 = last_seq(self.name)
