@@ -34,23 +34,25 @@
 #    block fail whatever the xruns; the verifier names the first bad frames
 #    and the cycle they came in. The left channel is also 440 +- 0.5 Hz.
 #
-# 4. The deck is fed: it never runs dry and its cartridge is never replaced
-#    (status underruns, cartridge id). That is kanon's promise, with one
-#    exception that is the machine's: a cartridge renders at SCHED_FIFO
-#    priority 1 and its ring holds one period plus ~10 ms of margin, so when
-#    other programs' real-time threads hold every CPU for longer than that,
-#    no code of kanon's can run. The session is cut into stretches (before,
-#    during and after each take) and every stretch in which the deck was not
-#    fed is judged. The machine's only if the cartridge spent at least half
-#    the margin runnable but waiting for a CPU (/proc/PID/task/*/schedstat),
-#    a do-nothing thread of the same priority beside it (kn_probe rt, waking
+# 4. The deck is fed: it never runs dry, never faults and keeps its
+#    cartridge (status underruns, cartridge id and state, `kanon log`).
+#    That is kanon's promise, with one exception that is the machine's: a
+#    cartridge renders at SCHED_FIFO priority 1 and its ring holds one
+#    period plus ~10 ms of margin, so when other programs' real-time threads
+#    hold every CPU for longer than that, no code of kanon's can run. The
+#    session is cut into stretches (before, during and after each take) and
+#    every stretch in which the deck was not fed is judged. A dry spell is
+#    the machine's only if the cartridge spent at least half the margin
+#    runnable but waiting for a CPU (/proc/PID/task/*/schedstat), a
+#    do-nothing thread of the same priority beside it (kn_probe rt, waking
 #    every 1 ms) woke at least half the margin late in that stretch, and the
-#    cartridge itself used under 5% of a CPU (this DSP needs well under 1%);
-#    a cartridge killed as hung is the machine's only if that thread was
-#    stalled for kanon's hang limit (50 ms) too. Anything else fails as
-#    kanon's, with the figures. A take in a starved stretch is not compared
-#    (its recording holds the dry spell) and another is made, up to 5; if
-#    none is left, skipped (77) with the figures, never passed.
+#    cartridge itself used under 5% of a CPU (this DSP needs well under 1%).
+#    A fault is the machine's only if it was a hang and that thread was
+#    stalled for kanon's hang limit (50 ms) too; a deck such a hang left
+#    silent is played again. Anything else fails as kanon's, with the
+#    figures. A take in a starved stretch is not compared (its recording
+#    holds the dry spell) and another is made, up to 5; if none is left,
+#    skipped (77) with the figures, never passed.
 #
 # jackd is stopped at the end and must leave no process and no shared
 # memory of its server names. Skipped (77) if jackd is not installed.
@@ -215,46 +217,59 @@ margin=$(jf "$T/status.json" 'round(r["ring_target_ms"] - r["device_latency_ms"]
 kn_probe rt --prio 1 --threshold-ms 2 --log "$T/rt.log" >"$T/rt.json" 2>"$T/rt.err" &
 PROBE=$!
 # feed.py snap: one line of JSON about the deck now: wall time t, underruns,
-#   the cartridge's id, pid, CPU time and time spent runnable but waiting for
-#   a CPU (ms, /proc/PID/task/*/schedstat), its last event.
-# feed.py judge A B: was the deck fed between snaps A and B, and if not, whose
-#   fault? Prints "fed", or "machine: ..." (exit 0), or "kanon: ..." (exit 1).
+#   the cartridge's id, state, pid, CPU time and time spent runnable but
+#   waiting for a CPU (ms, /proc/PID/task/*/schedstat), the last event's
+#   sequence number. Before the deck exists: a baseline.
+# feed.py judge A B: was the deck fed from snap A to snap B (no underrun, no
+#   fault, the same cartridge, still running), and if not, whose fault? Prints
+#   "fed", or "machine: ..." (exit 0), or "kanon: ..." (exit 1).
 cat >"$T/feed.py" <<'PY'
 import glob, json, subprocess, sys, time
 MARGIN, LOG = float(sys.argv[2]), sys.argv[3]
 HUNG_MS = 50  # kanon kills a cartridge that made no progress for 50 ms
 
+def kanon(*args):
+    return json.loads(subprocess.run(["kanon", *args, "--json"], capture_output=True, text=True,
+                                     check=True).stdout)
+
 def snap():
     t = time.time()
-    s = json.loads(subprocess.run(["kanon", "status", "--json"], capture_output=True, text=True,
-                                  check=True).stdout)
-    d = s["decks"][0]
+    decks, seq = kanon("status")["decks"], max((e["seq"] for e in kanon("log")), default=0)
+    if not decks:
+        return dict(t=t, underruns=0, cart=None, state="running", pid=0, cpu_ms=0, wait_ms=0,
+                    seq=seq, event="")
+    d = decks[0]
     pid, cpu, wait = d["cartridge"]["pid"], 0, 0
-    for f in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+    for f in glob.glob(f"/proc/{pid}/task/*/schedstat") if pid else []:
         try:
             c, w = open(f).read().split()[:2]
             cpu, wait = cpu + int(c), wait + int(w)
         except (OSError, ValueError):
             pass
-    return dict(t=t, underruns=d["underruns"], cart=d["cartridge"]["id"], pid=pid,
-                cpu_ms=cpu / 1e6, wait_ms=wait / 1e6, event=d["last_event"])
+    return dict(t=t, underruns=d["underruns"], cart=d["cartridge"]["id"],
+                state=d["cartridge"]["state"], pid=pid, cpu_ms=cpu / 1e6, wait_ms=wait / 1e6,
+                seq=seq, event=d["last_event"])
 
 def judge(a, b):
     dry = b["underruns"] - a["underruns"]
-    if dry == 0 and a["cart"] == b["cart"]:
+    faults = [e["text"] for e in kanon("log")
+              if e["kind"] == "fault" and a["seq"] < e["seq"] <= b["seq"]]
+    replaced = a["cart"] is not None and a["cart"] != b["cart"]
+    if not (dry or faults or replaced or b["state"] != "running"):
         print("fed")
         return 0
     late = max((float(l.split()[1]) for l in open(LOG)
                 if l.strip() and a["t"] <= float(l.split()[0]) <= b["t"] + 0.2), default=0.0)
     probe = f"a do-nothing SCHED_FIFO 1 thread beside it woke up to {late:.1f} ms late"
-    if a["cart"] != b["cart"]:
-        what = (f"cartridge {a['cart']} was replaced by {b['cart']} ({b['event']}), "
-                f"{dry} underruns; {probe}")
-        if "hung" in b["event"] and late >= HUNG_MS:
-            print(f"machine: {what}: the machine stalled real-time threads as long as kanon's "
-                  f"hang limit ({HUNG_MS} ms)")
+    if faults or replaced or b["state"] != "running":
+        what = (f"cartridge {a['cart']}, then {b['cart']} ({b['state']}): "
+                f"{'; '.join(faults) or b['event']}; {dry} underruns; {probe}")
+        if faults and all(" hung" in t for t in faults) and late >= HUNG_MS:
+            print(f"machine: {what}: the machine stalled real-time threads for kanon's "
+                  f"hang limit ({HUNG_MS} ms) too")
             return 0
-        print(f"kanon: {what}, less than kanon's hang limit ({HUNG_MS} ms)")
+        print(f"kanon: {what} (the machine's only for a hang while that thread was stalled "
+              f"{HUNG_MS} ms too)")
         return 1
     secs = b["t"] - a["t"]
     wait, cpu = b["wait_ms"] - a["wait_ms"], b["cpu_ms"] - a["cpu_ms"]
@@ -276,8 +291,8 @@ PY
 snap() { python3 "$T/feed.py" snap "$margin" "$T/rt.log"; }
 judge() { python3 "$T/feed.py" judge "$margin" "$T/rt.log" "$1" "$2"; }
 
-kanon play "$T/sine_index.c" >"$T/play.out" || fail "play: $(cat "$T/play.out")"
 s_prev=$(snap) || fail "status"
+kanon play "$T/sine_index.c" >"$T/play.out" || fail "play: $(cat "$T/play.out")"
 # The conductor's output ports: audio outputs of a client whose name starts with "kanon".
 ports() {
     jack_lsp -p | python3 -c '
@@ -294,18 +309,29 @@ ok "conductor ports: ${P[0]} | ${P[1]}"
 
 # --- the takes; every stretch of time between two snaps is judged ---
 # between A B LABEL: fails unless the deck was fed from A to B or the machine
-# starved it; prints what happened otherwise. Returns 1 if it was starved.
+# starved it; prints what happened otherwise. Returns 1 if it was starved. A
+# deck the machine's hang left silent (no good version to revert to yet) is
+# played again; `fresh` is then a snap taken after that (else empty).
 between() {
     local v
+    fresh=""
     v=$(judge "$1" "$2") || fail "$3: ${v#kanon: }: kanon's fault"
     [ "$v" = fed ] && return 0
     ok "$3: not fed, ${v#machine: }"
+    if [ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["state"])' "$2")" != running ]; then
+        kanon play "$T/sine_index.c" >"$T/replay.out" || fail "play again: $(cat "$T/replay.out")"
+        ok "the deck, left silent, is played again"
+        fresh=$(snap) || fail "status"
+    fi
     return 1
 }
 clean="" excused=()
 for n in $(seq 1 $TAKES); do
     s0=$(snap) || fail "status"
-    between "$s_prev" "$s0" "before take $n" || excused+=("before take $n")
+    if ! between "$s_prev" "$s0" "before take $n"; then
+        excused+=("before take $n")
+        s0=${fresh:-$s0}
+    fi
     kn_jack_rec --port "${P[0]}" --port "${P[1]}" --seconds 2 -o "$T/jack$n.wav" --cycles "$T/cycles$n.txt" \
         >"$T/rec$n.json" 2>"$T/rec$n.err" || fail "kn_jack_rec: $(cat "$T/rec$n.json" "$T/rec$n.err")"
     s1=$(snap) || fail "status"
@@ -320,6 +346,7 @@ PY
     ok "take $n: 96000 frames in $(jf "$T/rec$n.json" 'r["cycles"]') cycles; the server reported $(jf "$T/rec$n.json" 'r["xruns"]') xruns, the recorder missed $(jf "$T/rec$n.json" 'r["skipped_cycles"]') cycles"
     if ! between "$s0" "$s1" "take $n"; then
         excused+=("take $n")
+        s_prev=${fresh:-$s1}
         continue # the recording cannot be the render; judged above
     fi
     python3 "$T/verify.py" "$T/ref.wav" "$T/jack$n.wav" "$T/cycles$n.txt" >"$T/verify$n.out" ||
@@ -331,7 +358,8 @@ done
 if [ -z "$clean" ]; then
     stop_probe
     echo "probe: $(cat "$T/rt.json")"
-    echo "no take in $TAKES with the deck fed: real-time threads of other programs starved this machine's SCHED_FIFO 1 class each time ($(printf '%s; ' "${excused[@]}"))"
+    list=$(printf '%s; ' "${excused[@]}")
+    echo "no take in $TAKES with the deck fed: real-time threads of other programs starved this machine's SCHED_FIFO 1 class each time (${list%; })"
     exit 77
 fi
 
@@ -348,7 +376,8 @@ probe="a SCHED_FIFO 1 thread beside it was at most $(jf "$T/rt.json" 'r["max_lat
 if [ "$u" = 0 ]; then
     ok "0 underruns (kanon saw $xr xruns; $probe)"
 else
-    ok "$u underruns, none in take $clean, all in stretches the machine starved (${excused[*]}); kanon saw $xr xruns; $probe"
+    list=$(printf '%s, ' "${excused[@]}")
+    ok "$u underruns, none in take $clean, all in stretches the machine starved (${list%, }); kanon saw $xr xruns; $probe"
 fi
 
 kanon down >/dev/null || fail "down"
