@@ -2,7 +2,7 @@
  * kn_jack_rec - record JACK output ports to a float32 WAV, for kanon's end-to-end tests.
  *
  *   kn_jack_rec --port SRC_PORT [--port SRC_PORT ...] --seconds S -o OUT.wav
- *               [--name CLIENT] [--wait-port SECONDS]
+ *               [--name CLIENT] [--wait-port SECONDS] [--cycles FILE]
  *
  *   --name CLIENT       JACK client name (default kn_jack_rec); must be unused (exact name,
  *                       so tests know what they are looking at).
@@ -11,6 +11,16 @@
  *   --seconds S         record exactly round(S * rate) frames.
  *   -o, --output FILE   float32 WAV to write.
  *   --wait-port SECONDS how long to wait for each source port to appear (default 5).
+ *   --cycles FILE       also write one line per recorded process cycle: its first frame in
+ *                       the recording, its frame count, jack_last_frame_time() of the cycle
+ *                       (the server's frame counter at the cycle's start), jack_get_time()
+ *                       when this client's process callback ran (microseconds) and the
+ *                       number of xruns reported so far ("# frame frames frame_time usecs
+ *                       xruns" header).
+ *                       Between two recorded cycles frame_time advances by the buffer size
+ *                       unless the server skipped cycles for this client (in JACK's
+ *                       asynchronous mode a late client may read the next cycle's frame
+ *                       time, so one step can come out short and the next long).
  *
  * It opens a client with JackNoStartServer (so it fails cleanly when no server runs),
  * registers one input port per --port, activates, waits for each source port (polling
@@ -21,8 +31,11 @@
  *
  * On stdout it prints one JSON line: client, file, ports, channels, rate, buffer_size,
  * seconds, expected_frames, frames (frames written), dropped (frames that did not fit into
- * the ring buffer: 0 normally), xruns (reported by the server during the recording), and
- * complete (frames == expected_frames and dropped == 0).
+ * the ring buffer: 0 normally), xruns (reported by the server during the recording),
+ * cycles (process cycles recorded), skipped_cycles (server cycles between the first and
+ * the last recorded one in which this client did not run: the jumps of
+ * jack_last_frame_time beyond one buffer size, in buffer sizes), and complete (frames ==
+ * expected_frames and dropped == 0).
  *
  * Exit status: 0 complete recording; 1 runtime failure (no server, port missing or of the
  * wrong kind, connection failed, frames dropped, server went away, timeout, interrupted,
@@ -41,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <jack/jack.h>
@@ -69,6 +83,7 @@ typedef struct {
     double seconds;
     const char *output;
     double wait_port;
+    const char *cycles;
 } options;
 
 typedef struct {
@@ -81,6 +96,16 @@ typedef struct {
 
     /* Written by the process thread only, before `armed` and never after the last frame. */
     long long remaining;
+    long long position; /* frames recorded so far */
+    /* Per-cycle log (preallocated; written by the process thread, read after it finished). */
+    struct cycle {
+        long long frame;
+        jack_nframes_t frames, frame_time;
+        jack_time_t usecs;
+        int xruns;
+    } * cyc;
+    int cyc_cap;
+    atomic_int ncyc;
 
     /* Shared between threads; all lock-free (see the static asserts). */
     atomic_bool armed;       /* main -> process: connections are in place, start recording */
@@ -151,6 +176,13 @@ static int on_process(jack_nframes_t nframes, void *arg) {
     recorder *r = arg;
     if (!atomic_load_explicit(&r->armed, memory_order_acquire) || r->remaining == 0) return 0;
     jack_nframes_t n = r->remaining < (long long)nframes ? (jack_nframes_t)r->remaining : nframes;
+    int c = atomic_load_explicit(&r->ncyc, memory_order_relaxed);
+    if (c < r->cyc_cap) {
+        r->cyc[c] = (struct cycle){r->position, n, jack_last_frame_time(r->client), jack_get_time(),
+                                   atomic_load_explicit(&r->xruns, memory_order_relaxed)};
+        atomic_store_explicit(&r->ncyc, c + 1, memory_order_release);
+    }
+    r->position += n;
     const float *chan[MAX_PORTS];
     for (int p = 0; p < r->nports; p++) chan[p] = jack_port_get_buffer(r->in[p], nframes);
     size_t bytes = (size_t)n * r->nports * sizeof(float);
@@ -351,6 +383,37 @@ static bool wait_for_recording(recorder *r, double seconds) {
 
 /* ---------- report ---------- */
 
+/* Server cycles between the first and the last recorded cycle in which this client did not
+ * run (jack_last_frame_time steps beyond the buffer size, in buffer sizes, rounded up). */
+static long long skipped_cycles(const recorder *r, jack_nframes_t bufsize) {
+    int n = atomic_load_explicit(&r->ncyc, memory_order_acquire);
+    long long skipped = 0;
+    for (int i = 1; i < n; i++) {
+        jack_nframes_t step = r->cyc[i].frame_time - r->cyc[i - 1].frame_time;
+        if (step > bufsize && bufsize > 0) skipped += (step - bufsize + bufsize - 1) / bufsize;
+    }
+    return skipped;
+}
+
+static bool write_cycles(const recorder *r, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fail("cannot create '%s': %s", path, strerror(errno));
+        return false;
+    }
+    int n = atomic_load_explicit(&r->ncyc, memory_order_acquire);
+    fputs("# frame frames frame_time usecs xruns\n", f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%lld %u %u %llu %d\n", r->cyc[i].frame, (unsigned)r->cyc[i].frames,
+                (unsigned)r->cyc[i].frame_time, (unsigned long long)r->cyc[i].usecs,
+                r->cyc[i].xruns);
+    if (fclose(f) != 0) {
+        fail("writing '%s' failed", path);
+        return false;
+    }
+    return true;
+}
+
 static void print_json_string(const char *s) {
     putchar('"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -377,10 +440,10 @@ static void print_report(const recorder *r, const options *o, jack_nframes_t rat
     }
     printf("], \"channels\": %d, \"rate\": %u, \"buffer_size\": %u, \"seconds\": %.10g, "
            "\"expected_frames\": %lld, \"frames\": %lld, \"dropped\": %lld, \"xruns\": %d, "
-           "\"complete\": %s}\n",
+           "\"cycles\": %d, \"skipped_cycles\": %lld, \"complete\": %s}\n",
            o->nports, (unsigned)rate, (unsigned)bufsize, o->seconds, expected, r->written,
-           (long long)atomic_load(&r->dropped), atomic_load(&r->xruns),
-           complete ? "true" : "false");
+           (long long)atomic_load(&r->dropped), atomic_load(&r->xruns), atomic_load(&r->ncyc),
+           skipped_cycles(r, bufsize), complete ? "true" : "false");
     fflush(stdout);
 }
 
@@ -388,7 +451,7 @@ static void print_report(const recorder *r, const options *o, jack_nframes_t rat
 
 static void usage(FILE *f) {
     fputs("usage: kn_jack_rec --port SRC_PORT [--port SRC_PORT ...] --seconds S -o OUT.wav\n"
-          "                   [--name CLIENT] [--wait-port SECONDS]\n",
+          "                   [--name CLIENT] [--wait-port SECONDS] [--cycles FILE]\n",
           f);
 }
 
@@ -403,12 +466,13 @@ static double parse_seconds(const char *s, const char *what) {
 }
 
 static options parse_options(int argc, char **argv) {
-    enum { OPT_NAME = 1000, OPT_PORT, OPT_SECONDS, OPT_WAIT, OPT_HELP };
+    enum { OPT_NAME = 1000, OPT_PORT, OPT_SECONDS, OPT_WAIT, OPT_CYCLES, OPT_HELP };
     static const struct option longopts[] = {{"name", required_argument, 0, OPT_NAME},
                                              {"port", required_argument, 0, OPT_PORT},
                                              {"seconds", required_argument, 0, OPT_SECONDS},
                                              {"output", required_argument, 0, 'o'},
                                              {"wait-port", required_argument, 0, OPT_WAIT},
+                                             {"cycles", required_argument, 0, OPT_CYCLES},
                                              {"help", no_argument, 0, OPT_HELP},
                                              {0, 0, 0, 0}};
     options o = {.name = "kn_jack_rec", .seconds = -1, .wait_port = 5.0};
@@ -426,6 +490,7 @@ static options parse_options(int argc, char **argv) {
         case OPT_SECONDS: o.seconds = parse_seconds(optarg, "--seconds"); break;
         case 'o': o.output = optarg; break;
         case OPT_WAIT: o.wait_port = parse_seconds(optarg, "--wait-port"); break;
+        case OPT_CYCLES: o.cycles = optarg; break;
         case OPT_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_USAGE);
         }
@@ -453,19 +518,24 @@ int main(int argc, char **argv) {
     atomic_init(&r.server_gone, false);
     atomic_init(&r.dropped, 0);
     atomic_init(&r.xruns, 0);
+    atomic_init(&r.ncyc, 0);
     if (!open_client(&r, o.name)) return EXIT_FAILED;
 
     jack_nframes_t rate = jack_get_sample_rate(r.client), bufsize = jack_get_buffer_size(r.client);
     long long expected = llround(o.seconds * rate);
     r.remaining = expected;
+    /* One entry per cycle; JACK's smallest buffer size is 16 frames. */
+    r.cyc_cap = (int)((expected + 15) / 16 + 2);
+    r.cyc = calloc((size_t)r.cyc_cap, sizeof *r.cyc);
     size_t ring_bytes = (size_t)(RING_SECONDS * rate) * o.nports * sizeof(float);
     size_t min_bytes = (size_t)bufsize * 16 * o.nports * sizeof(float);
     r.ring = jack_ringbuffer_create(ring_bytes > min_bytes ? ring_bytes : min_bytes);
 
-    bool ok =
-        r.ring && register_inputs(&r, o.nports) && open_output(&r, o.output, (int)rate, o.nports);
+    bool ok = r.ring && r.cyc && register_inputs(&r, o.nports) &&
+              open_output(&r, o.output, (int)rate, o.nports);
     if (ok) {
         jack_ringbuffer_mlock(r.ring); /* best effort: avoids page faults in the RT thread */
+        mlock(r.cyc, (size_t)r.cyc_cap * sizeof *r.cyc);
         jack_set_process_callback(r.client, on_process, &r);
         jack_set_xrun_callback(r.client, on_xrun, &r);
         jack_on_shutdown(r.client, on_shutdown, &r);
@@ -501,6 +571,7 @@ int main(int argc, char **argv) {
         if (ok && !complete)
             fail("incomplete recording: %lld of %lld frames written, %lld dropped", r.written,
                  expected, dropped);
+        if (o.cycles && !write_cycles(&r, o.cycles)) complete = false;
         print_report(&r, &o, rate, bufsize, expected, complete);
     }
     jack_client_close(r.client);
@@ -510,5 +581,6 @@ int main(int argc, char **argv) {
     }
     if (r.sf && !started) unlink(o.output); /* never leave an empty WAV a test might analyse */
     if (r.ring) jack_ringbuffer_free(r.ring);
+    free(r.cyc);
     return complete ? 0 : EXIT_FAILED;
 }
