@@ -310,6 +310,11 @@ void kn_deck_abandon_next(kn_conductor *c, kn_deck *d);
 /* Why a producer died of SIGXCPU: too slow (with its load) or hung. */
 void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n);
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
+/* The scheduler's view of a process (proc_stat.c): CPU time used, time
+ * spent runnable but waiting for a CPU (-1 unknown) and the state letter of
+ * /proc/PID/stat ('?' unknown). 0, or -1 if even the CPU time is unknown. */
+int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state);
+int kn_proc_cpu(pid_t pid, uint64_t *cpu_ns);
 void kn_proc_close(kn_proc *p);
 /* The deck's producer failed (`culprit` is alive, or NULL if already dead):
  * silence it, kill it, revert to the last good version with the snapshot. */
