@@ -119,6 +119,7 @@ typedef struct kn_live_opts {
     int restore;     /* a revert after a fault: start from the deck's snapshot */
     double compile_seconds;
     size_t mem_bytes;
+    int no_realtime; /* KN_ARG_NO_REALTIME: the conductor's mixer isn't real-time */
 } kn_live_opts;
 
 void kn_sandbox_compile_limits(double seconds, size_t mem_bytes);

@@ -318,8 +318,14 @@ int kn_live_run(const kn_live_opts *o) {
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
     report("running", NULL, -1, -1);
-    int rt = kn_sandbox_realtime(); /* the render loop only: setup ran at normal priority */
-    if (rt) {
+    /* the render loop only: setup ran at normal priority */
+    int rt = o->no_realtime ? 0 : kn_sandbox_realtime();
+    if (o->no_realtime) {
+        report("note",
+               "real-time scheduling off: the conductor's audio thread runs at normal "
+               "priority, and must not be outranked",
+               -1, -1);
+    } else if (rt) {
         char why[128];
         snprintf(why, sizeof why,
                  "real-time scheduling unavailable (%s); running at normal priority",

@@ -20,6 +20,7 @@
  * 3 internal failure (e.g. shared memory missing).
  */
 #include "cartridge.h"
+#include "priority.h"
 #include "segment.h"
 
 #include <cjson/cJSON.h>
@@ -51,7 +52,7 @@ typedef struct opts {
     int channels, block, deck, report_fd;
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
-    int nsets, restore, json;
+    int nsets, restore, json, no_realtime;
     double compile_seconds, mem_mb;
 } opts;
 
@@ -82,6 +83,7 @@ static void parse(int argc, char **argv, opts *o) {
                                        {"compile-seconds", 1, 0, 'C'},
                                        {"mem-mb", 1, 0, 'M'},
                                        {"json", 0, 0, 'j'},
+                                       {KN_ARG_NO_REALTIME + 2, 0, 0, 'N'},
                                        {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
@@ -109,6 +111,7 @@ static void parse(int argc, char **argv, opts *o) {
         case 'n': o->include_dir = optarg; break;
         case 'R': o->restore = 1; break;
         case 'j': o->json = 1; break;
+        case 'N': o->no_realtime = 1; break;
         case 'C': o->compile_seconds = num(optarg, "--compile-seconds"); break;
         case 'M': o->mem_mb = num(optarg, "--mem-mb"); break;
         case 'S':
@@ -353,7 +356,8 @@ int main(int argc, char **argv) {
                            .test_blocks = 16,
                            .restore = o.restore,
                            .compile_seconds = o.compile_seconds,
-                           .mem_bytes = (size_t)(o.mem_mb * 1048576)};
+                           .mem_bytes = (size_t)(o.mem_mb * 1048576),
+                           .no_realtime = o.no_realtime};
         return kn_live_run(&lo);
     }
     usage();

@@ -26,6 +26,7 @@
  * machine and make faults fail fast instead of slowly.
  */
 #include "cartridge.h"
+#include "priority.h"
 
 #include <errno.h>
 #include <linux/audit.h>
@@ -72,7 +73,7 @@ void kn_sandbox_run_limits(size_t mem_bytes) {
 
 int kn_sandbox_realtime(void) {
     if (!rttime_capped) return -EPERM; /* never real-time without the cap */
-    struct sched_param sp = {.sched_priority = 1};
+    struct sched_param sp = {.sched_priority = KN_CARTRIDGE_RT_PRIO};
     return sched_setscheduler(0, SCHED_FIFO, &sp) ? -errno : 0;
 }
 

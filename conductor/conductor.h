@@ -158,6 +158,12 @@ uint64_t kn_audio_underflows(const kn_audio *a);
 uint64_t kn_audio_frames(const kn_audio *a);
 _Atomic uint64_t *kn_audio_callbacks(kn_audio *a);
 uint32_t kn_audio_failovers(const kn_audio *a);
+/* The audio thread's scheduling policy (SCHED_OTHER, SCHED_FIFO, ...; -1
+ * before its first callback) and priority. */
+int kn_audio_rt(const kn_audio *a, int *prio);
+/* 1 if it outranks a real-time cartridge (shm/priority.h); if not, cartridges
+ * are started at normal priority. */
+int kn_audio_outranks_cartridges(const kn_audio *a);
 
 /* ------------------------------------------------------------- decks */
 

@@ -21,6 +21,7 @@
  */
 #include "conductor.h"
 #include "futex.h"
+#include "priority.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -297,8 +298,11 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
                     "3",
                     "--include",
                     dir[0] ? dir : "/",
-                    "--restore"};
-    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
+                    "--restore",
+                    NULL};
+    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 1 : 2);
+    /* a real-time cartridge must not outrank a normal-priority mixer */
+    if (!kn_audio_outranks_cartridges(c->audio)) args[nargs++] = KN_ARG_NO_REALTIME;
     spare_ensure(c);
     if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
         cJSON *a = cJSON_CreateArray();

@@ -1,0 +1,33 @@
+/*
+ * priority.h - who outranks whom on the CPU (conductor and cartridges agree).
+ *
+ * The conductor's audio thread must outrank every cartridge: a cartridge
+ * that outranks the mixer can starve it, and then every deck goes silent
+ * (device underflows) while each cartridge looks healthy. So:
+ *
+ *   conductor audio thread   SCHED_FIFO KN_AUDIO_RT_PRIO, set by the thread
+ *                            itself on its first callback (JACK runs it at
+ *                            JACK's own client priority instead)
+ *   cartridge render loop    SCHED_FIFO KN_CARTRIDGE_RT_PRIO (under
+ *                            RLIMIT_RTTIME), unless the conductor passes
+ *                            KN_ARG_NO_REALTIME: it does so whenever its
+ *                            audio thread did not get a priority above
+ *                            KN_CARTRIDGE_RT_PRIO (no rights, or
+ *                            KANON_AUDIO_RT=0)
+ *
+ * KN_AUDIO_RT_PRIO is what JACK gives its clients' process threads (jackd
+ * -R runs at 10, its clients at 5), so on any backend the mixer runs like
+ * a JACK client: above the cartridges, below JACK's server and the
+ * kernel's IRQ threads (50).
+ */
+#ifndef KANON_PRIORITY_H
+#define KANON_PRIORITY_H
+
+#define KN_AUDIO_RT_PRIO     5
+#define KN_CARTRIDGE_RT_PRIO 1
+
+/* kanon-cartridge live/spare argument: run the render loop at normal
+ * priority (the conductor's audio thread could not be made real-time). */
+#define KN_ARG_NO_REALTIME "--no-realtime"
+
+#endif
