@@ -234,6 +234,21 @@ typedef struct kn_deck {
     int mute, solo;
     int audible_pending; /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
+    /* The producer's CPU (load.c): readings of process cpu_pid, this
+     * tick's and the window's baselines; the last window's figures. */
+    pid_t cpu_pid;
+    uint64_t cpu_now, cpu_prev, cpu_win0, cpu_win_t0, under_win0, blocks_win0;
+    int cpu_ok; /* cpu_now was read this tick */
+    int64_t wait_win0;
+    double cpu;      /* % of one core it used */
+    double cpu_need; /* % of one core it needs to play in real time: CPU per audio made */
+    double cpu_wait; /* % of the window it waited for a CPU (-1 unknown) */
+    /* Hang watch (faults.c): since the last beat, the time the producer
+     * could have made progress (on a CPU, stopped or blocked: not waiting
+     * for a CPU), up to when it was last looked at. */
+    uint64_t hb_eff, hb_cpu, hb_seen; /* hb_cpu: CPU time it used since the beat */
+    uint64_t ov_cpu;                  /* CPU time at the start of the overload watch window */
+    int shed;                         /* shed under overload: silent until a new version runs */
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
@@ -246,6 +261,30 @@ typedef struct kn_event {
     int version;
     double compile_ms, test_ms, swap_ms, ready_ms;
 } kn_event;
+
+/* The machine's load, judged every 0.5 s (load.c), and the decks shed. */
+#define KN_LOAD_RECENT 10 /* windows kept: "recent" underflows are the last 5 s */
+#define KN_SHED_LOG    8
+typedef struct kn_shed_rec {
+    char deck[KN_NAME_MAX];
+    double cpu; /* % of a core it needed */
+    uint64_t rt_ns;
+} kn_shed_rec;
+typedef struct kn_overload {
+    int cores;    /* CPUs we may run on */
+    int shed_off; /* KANON_SHED=0: watch, never shed (benchmarks) */
+    uint64_t t0, underflows0, self_cpu0;
+    uint64_t recent[KN_LOAD_RECENT]; /* device underflows per window, ring */
+    uint64_t nwin;
+    double cpu_cartridges, cpu_conductor, total_load; /* % of one core; sum of deck loads */
+    int short_decks;                                  /* decks that underran in the last window */
+    int overloaded, windows; /* the last window's verdict; overloaded windows in a row */
+    int since_shed;          /* overloaded windows in a row since the last shed */
+    char why[200];           /* what made it overloaded */
+    uint64_t last_rt_ns;     /* when it last was (0: never) */
+    kn_shed_rec shed[KN_SHED_LOG];
+    uint64_t nshed;
+} kn_overload;
 
 /* Save/request -> first new frame handed to the device, per deck (bench). */
 #define KN_AUDIBLE 256
@@ -288,6 +327,7 @@ typedef struct kn_conductor {
     kn_meter meter[KN_MAX_DECKS + 1]; /* [KN_MAX_DECKS] is the master */
     int osc_port;
     char osc_host[64];
+    kn_overload ov;
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -327,6 +367,14 @@ void kn_proc_close(kn_proc *p);
 void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what);
 /* Watches running decks: audio verdicts, heartbeats, load, compile deadlines. */
 void kn_faults_tick(kn_conductor *c);
+/* Shedding under overload: silences and kills the deck's producer like a
+ * fault, but does not revert (the same code would overload again). */
+void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what);
+/* The cartridge holding the deck's token, or NULL. */
+kn_proc *kn_deck_producer(kn_deck *d);
+/* Per tick (load.c): every producer's CPU time; every 0.5 s the decks' and
+ * the machine's load, the overload verdict, and shedding. */
+void kn_load_tick(kn_conductor *c, uint64_t now);
 /* " in setup()" / " in process()" from the owner's phase marker. */
 const char *kn_phase_text(const kn_deck *d);
 

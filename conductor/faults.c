@@ -84,7 +84,8 @@ static int revert(kn_conductor *c, kn_deck *d) {
     return rc ? 0 : d->good_version;
 }
 
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
+/* The first half of a fault: silence, revoke, kill, repair. */
+static void silence(kn_conductor *c, kn_deck *d, kn_proc *culprit) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     int st = KN_MIX_PLAY;
     atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED);
@@ -104,6 +105,16 @@ void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, c
     d->repair = 1;
     d->primed = 0;
     d->running_since = 0;
+}
+
+void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what) {
+    silence(c, d, &d->cur);
+    d->shed = 1;
+    kn_deck_event(c, d, "shed", "%s", what);
+}
+
+void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
+    silence(c, d, culprit);
     uint64_t now = mono_ns();
     /* Give up only when the version we reverted to fails again soon: an
      * unrelated new save failing after a revert is reverted like any other. */
@@ -186,7 +197,7 @@ void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n)
 
 /* The cartridge holding the token: the running one, or a successor that
  * took it and is still in setup(). A scribbled owner matches neither. */
-static kn_proc *producer(kn_deck *d) {
+kn_proc *kn_deck_producer(kn_deck *d) {
     uint32_t owner = atomic_load(&d->ring->ctl.owner);
     if (owner && d->cur.st == KN_PROC_RUNNING && owner == d->cur.id) return &d->cur;
     if (owner && d->next.st == KN_PROC_READY && owner == d->next.id) return &d->next;
@@ -222,10 +233,12 @@ static void limit_successor(kn_deck *d, const char *why) {
 
 void kn_faults_tick(kn_conductor *c) {
     uint64_t now = mono_ns();
+    kn_load_tick(c, now); /* CPU readings first: hung() and overloaded() use them */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;
         kn_mix_deck *m = &c->mix.deck[i];
+        if (d->shed && d->cur.st == KN_PROC_RUNNING) d->shed = 0; /* a new version plays */
         char what[300];
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
@@ -244,7 +257,7 @@ void kn_faults_tick(kn_conductor *c) {
             atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY);
             d->resumed_seq = d->restart_seq;
         }
-        kn_proc *p = producer(d);
+        kn_proc *p = kn_deck_producer(d);
         if (hung(c, d, p, now)) {
             snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
                      p->id, kn_phase_text(d), (unsigned long long)((now - d->hb_time) / 1000000));
