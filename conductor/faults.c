@@ -10,12 +10,17 @@
  *   hang           the heartbeat of whoever holds the token (the running
  *                  cartridge, or a successor still in setup()) stops for
  *                  HANG_MS while the ring runs low, or for HANG_LONG_MS
- *                  whatever it holds (see hung()). A render loop spinning
- *                  at real-time priority is stopped by RLIMIT_RTTIME
- *                  (SIGXCPU): reported as too slow, with its load, if its
- *                  heartbeat was still going, else as hung
+ *                  whatever it holds, counting only the time it could have
+ *                  made progress: on a CPU, stopped or blocked, not
+ *                  runnable and waiting for a CPU (see hung()). A render
+ *                  loop spinning at real-time priority is stopped by
+ *                  RLIMIT_RTTIME (SIGXCPU): reported as too slow, with its
+ *                  load, if its heartbeat was still going, else as hung
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
- *                  windows in a row while the deck runs short of sound
+ *                  windows in a row while the deck runs short of sound,
+ *                  and so does its CPU time (a starved deck is not slow)
+ *   machine overload  load.c sheds the deck using the most CPU
+ *                  (kn_deck_shed: like a fault, without the revert)
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
  *                  still compiling after COMPILE_LIMIT_S: killed, refused
@@ -48,6 +53,7 @@
 
 #define HANG_MS          50
 #define HANG_LONG_MS     500
+#define HANG_CPU_MS      25 /* CPU time without a beat (or 4 blocks' duration, if longer) */
 #define GOOD_AFTER_MS    1000
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
@@ -153,13 +159,17 @@ static const char *verdict_text(uint32_t fault) {
 
 /* Slower than real time for OVERLOAD_WINDOWS windows in a row, and the
  * deck short of sound (an underrun, or the ring under half its target):
- * a cartridge that catches up again is not killed for a slow moment. */
+ * a cartridge that catches up again is not killed for a slow moment. The
+ * time in process() is wall-clock, so a starved cartridge looks slow too:
+ * its own CPU time must also exceed the audio it made. */
 static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     uint64_t blocks = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
     uint64_t under = atomic_load(&m->underruns);
+    int mine = d->cpu_pid == d->cur.pid; /* load.c's CPU reading is of this cartridge */
     if (!d->ov_t0) {
         d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_under = under;
+        d->ov_cpu = d->cpu_now;
         d->ov_count = 0;
         return 0;
     }
@@ -167,11 +177,15 @@ static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
     double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
     /* time inside process() per audio time; a stuck block counts as busy */
     *load = audio_ns > 0 ? (double)(busy - d->ov_busy) / audio_ns : 1e9;
-    if (*load <= 1.0)
+    /* its CPU time per audio time; with no audio at all, a stuck block
+     * counts as slow only if it had the CPU (a starved one did not) */
+    double used = (double)(d->cpu_now - d->ov_cpu);
+    double cpu = audio_ns > 0 ? used / audio_ns : used > 0.5 * (double)(now - d->ov_t0) ? 1e9 : 0;
+    if (*load <= 1.0 || (mine && cpu <= 1.0))
         d->ov_count = 0, d->ov_under = under;
     else
         d->ov_count++;
-    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy;
+    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_cpu = d->cpu_now;
     int short_of_sound =
         under > d->ov_under || atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2;
     return d->ov_count >= OVERLOAD_WINDOWS && short_of_sound;
@@ -207,21 +221,46 @@ kn_proc *kn_deck_producer(kn_deck *d) {
 /* A stalled heartbeat: HANG_MS while the ring runs low (once it has been
  * filled: a new deck's first setup() may load samples for a while), or
  * HANG_LONG_MS whatever the ring holds. A healthy cartridge bumps it at
- * least every 5 ms; one merely waiting for a busy CPU still has its ring's
- * runway, so it is not killed for that. */
+ * least every 5 ms. Only time in which it could have made progress
+ * counts: per tick, the CPU time it got while runnable (state R: running,
+ * or waiting for a CPU that others have, which is starvation, not a hang),
+ * or the whole tick while stopped, sleeping or blocked (proc_stat.c). Its
+ * CPU time is load.c's reading of this tick and the last; unreadable
+ * counts whole, as does the first tick after a grant or takeover reset
+ * the watch.
+ * A spinning cartridge that others starve gets that time slowly, so with
+ * the ring low it is also hung once it used HANG_CPU_MS of CPU without a
+ * beat: a healthy one beats after every block, and no block's process()
+ * (nor any example's setup()) needs that long. */
 static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     uint64_t hb = atomic_load(&d->ring->ctl.heartbeat);
     uint32_t buffered = atomic_load(&m->buffered), target = atomic_load(&d->ring->target);
     if (!p || hb != d->hb_last) {
         d->hb_last = hb;
-        d->hb_time = now;
+        d->hb_time = d->hb_seen = now;
+        d->hb_eff = d->hb_cpu = 0;
         if (p && buffered >= target / 2) d->primed = 1;
         return 0;
     }
-    uint64_t stalled = now > d->hb_time ? now - d->hb_time : 0; /* granted after `now` */
-    return stalled > HANG_LONG_MS * 1000000ull ||
-           (stalled > HANG_MS * 1000000ull && d->primed && buffered < target / 2);
+    int fresh = d->hb_time > d->hb_seen; /* hb_time was reset by a grant or takeover */
+    if (fresh) d->hb_seen = d->hb_time, d->hb_eff = d->hb_cpu = 0;
+    uint64_t dt = now > d->hb_seen ? now - d->hb_seen : 0; /* granted after `now` */
+    uint64_t cpu, used = d->cpu_now - d->cpu_prev;
+    int64_t wait;
+    char state;
+    int known = !fresh && d->cpu_ok && d->cpu_pid == p->pid;
+    if (known) d->hb_cpu += used;
+    if (known && kn_proc_sched(p->pid, &cpu, &wait, &state) == 0 && state == 'R')
+        d->hb_eff += used < dt ? used : dt;
+    else
+        d->hb_eff += dt;
+    d->hb_seen = now;
+    double cpu_limit = 4e9 * c->block / c->rate;
+    if (cpu_limit < HANG_CPU_MS * 1e6) cpu_limit = HANG_CPU_MS * 1e6;
+    int low = d->primed && buffered < target / 2;
+    return d->hb_eff > HANG_LONG_MS * 1000000ull ||
+           (low && (d->hb_eff > HANG_MS * 1000000ull || (double)d->hb_cpu > cpu_limit));
 }
 
 /* Kills a successor that overran a time limit; check_exit reports it. */
