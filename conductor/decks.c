@@ -506,7 +506,8 @@ static void read_reports(kn_conductor *c, kn_deck *d, kn_proc *p) {
                 if (p != &d->next || d->cur.id != id) return;
                 p = &d->cur;
             }
-            memmove(p->line, nl + 1, p->len - used);
+            /* not nl + 1: after "running" that points into next, now cleared */
+            memmove(p->line, p->line + used, p->len - used);
             p->len -= used;
         }
         if (p->len >= sizeof p->line - 1) p->len = 0; /* an absurd line: drop it */
