@@ -53,7 +53,7 @@
 
 #define HANG_MS          50
 #define HANG_LONG_MS     500
-#define HANG_CPU_MS      25 /* CPU time without a beat (or 4 blocks' duration, if longer) */
+#define HANG_CPU_MS      15 /* CPU time without a beat (or 4 blocks' duration, if longer) */
 #define GOOD_AFTER_MS    1000
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
