@@ -340,7 +340,7 @@ static void print_load(const cJSON *r) {
                kn_jnum(ov, "overloaded_s"), kn_jstr(ov, "why"), kn_jnum(u, "recent"),
                kn_jnum(u, "recent_s"),
                cJSON_IsTrue(cJSON_GetObjectItem(ov, "shedding"))
-                   ? " (after 1.5 s the deck using the most CPU is shed)"
+                   ? " (after 1.5 s the deck needing the most CPU is shed)"
                    : " (shedding is off)");
     cJSON_ArrayForEach(sh, cJSON_GetObjectItem(ov, "shed")) printf(
         "shed: deck %s (needed %.0f%% of a core)\n", kn_jstr(sh, "deck"), kn_jnum(sh, "cpu_need"));
