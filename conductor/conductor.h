@@ -234,21 +234,24 @@ typedef struct kn_deck {
     int mute, solo;
     int audible_pending; /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
-    /* The producer's CPU (load.c): readings of process cpu_pid, this
-     * tick's and the window's baselines; the last window's figures. */
+    /* The producer's CPU (load.c): the process of the window's
+     * baselines, and the last window's figures. */
     pid_t cpu_pid;
-    uint64_t cpu_now, cpu_prev, cpu_win0, cpu_win_t0, under_win0, blocks_win0;
-    int cpu_ok; /* cpu_now was read this tick */
+    uint64_t cpu_win0, cpu_win_t0, under_win0, blocks_win0;
     int64_t wait_win0;
     double cpu;      /* % of one core it used */
     double cpu_need; /* % of one core it needs to play in real time: CPU per audio made */
     double cpu_wait; /* % of the window it waited for a CPU (-1 unknown) */
-    /* Hang watch (faults.c): since the last beat, the time the producer
-     * could have made progress (on a CPU, stopped or blocked: not waiting
-     * for a CPU), up to when it was last looked at. */
-    uint64_t hb_eff, hb_cpu, hb_seen; /* hb_cpu: CPU time it used since the beat */
-    uint64_t ov_cpu;                  /* CPU time at the start of the overload watch window */
-    int shed;                         /* shed under overload: silent until a new version runs */
+    /* Hang watch (faults.c): the process watched; since the last beat,
+     * the time it could have made progress (on a CPU, stopped or blocked:
+     * not waiting for a CPU); its CPU time at the beat (cpu0, if cpu_ok)
+     * and when last looked at (cpu1, at hb_seen). */
+    pid_t hb_pid;
+    int hb_cpu_ok;
+    uint64_t hb_eff, hb_cpu0, hb_cpu1, hb_seen;
+    uint64_t ov_cpu; /* its CPU time at the start of the overload watch window */
+    pid_t ov_pid;    /* ... of this process */
+    int shed;        /* shed under overload: silent until a new version runs */
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */

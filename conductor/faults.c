@@ -165,27 +165,28 @@ static const char *verdict_text(uint32_t fault) {
 static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     uint64_t blocks = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
-    uint64_t under = atomic_load(&m->underruns);
-    int mine = d->cpu_pid == d->cur.pid; /* load.c's CPU reading is of this cartridge */
+    uint64_t under = atomic_load(&m->underruns), cpu_ns = 0;
+    if (d->ov_t0 && now - d->ov_t0 < OVERLOAD_WINDOW * 1000000ull) return 0;
+    int mine = kn_proc_cpu(d->cur.pid, &cpu_ns) == 0 && d->ov_pid == d->cur.pid;
     if (!d->ov_t0) {
         d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_under = under;
-        d->ov_cpu = d->cpu_now;
+        d->ov_cpu = cpu_ns, d->ov_pid = d->cur.pid;
         d->ov_count = 0;
         return 0;
     }
-    if (now - d->ov_t0 < OVERLOAD_WINDOW * 1000000ull) return 0;
     double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
     /* time inside process() per audio time; a stuck block counts as busy */
     *load = audio_ns > 0 ? (double)(busy - d->ov_busy) / audio_ns : 1e9;
     /* its CPU time per audio time; with no audio at all, a stuck block
      * counts as slow only if it had the CPU (a starved one did not) */
-    double used = (double)(d->cpu_now - d->ov_cpu);
+    double used = (double)(cpu_ns - d->ov_cpu);
     double cpu = audio_ns > 0 ? used / audio_ns : used > 0.5 * (double)(now - d->ov_t0) ? 1e9 : 0;
     if (*load <= 1.0 || (mine && cpu <= 1.0))
         d->ov_count = 0, d->ov_under = under;
     else
         d->ov_count++;
-    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_cpu = d->cpu_now;
+    d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy;
+    d->ov_cpu = cpu_ns, d->ov_pid = d->cur.pid;
     int short_of_sound =
         under > d->ov_under || atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2;
     return d->ov_count >= OVERLOAD_WINDOWS && short_of_sound;
@@ -224,43 +225,58 @@ kn_proc *kn_deck_producer(kn_deck *d) {
  * least every 5 ms. Only time in which it could have made progress
  * counts: per tick, the CPU time it got while runnable (state R: running,
  * or waiting for a CPU that others have, which is starvation, not a hang),
- * or the whole tick while stopped, sleeping or blocked (proc_stat.c). Its
- * CPU time is load.c's reading of this tick and the last; unreadable
- * counts whole, as does the first tick after a grant or takeover reset
- * the watch.
+ * or the whole tick while stopped, sleeping or blocked (proc_stat.c);
+ * unreadable counts whole, as does the first tick after a grant or
+ * takeover reset the watch.
  * A spinning cartridge that others starve gets that time slowly, so with
  * the ring low it is also hung once it used HANG_CPU_MS of CPU without a
  * beat: a healthy one beats after every block, and no block's process()
- * (nor any example's setup()) needs that long. */
+ * (nor any example's setup()) needs that long.
+ * The CPU clock is read before the heartbeat and, after a beat, again
+ * after it: CPU time counted against a stall was all used without a beat,
+ * however late the control thread gets to run. */
+static void watch_reset(kn_deck *d, kn_proc *p, uint64_t t) {
+    uint64_t cpu = 0;
+    d->hb_pid = p->pid;
+    d->hb_seen = t;
+    d->hb_eff = 0;
+    d->hb_cpu_ok = kn_proc_cpu(p->pid, &cpu) == 0;
+    d->hb_cpu0 = d->hb_cpu1 = cpu;
+}
+
 static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
+    uint64_t cpu = 0;
+    int cpu_ok = p && kn_proc_cpu(p->pid, &cpu) == 0;
     uint64_t hb = atomic_load(&d->ring->ctl.heartbeat);
     uint32_t buffered = atomic_load(&m->buffered), target = atomic_load(&d->ring->target);
     if (!p || hb != d->hb_last) {
         d->hb_last = hb;
-        d->hb_time = d->hb_seen = now;
-        d->hb_eff = d->hb_cpu = 0;
+        d->hb_time = now;
         if (p && buffered >= target / 2) d->primed = 1;
+        if (p) watch_reset(d, p, now);
         return 0;
     }
-    int fresh = d->hb_time > d->hb_seen; /* hb_time was reset by a grant or takeover */
-    if (fresh) d->hb_seen = d->hb_time, d->hb_eff = d->hb_cpu = 0;
+    int fresh = d->hb_time > d->hb_seen || d->hb_pid != p->pid; /* reset by a grant, takeover */
+    if (fresh) watch_reset(d, p, d->hb_time);
     uint64_t dt = now > d->hb_seen ? now - d->hb_seen : 0; /* granted after `now` */
-    uint64_t cpu, used = d->cpu_now - d->cpu_prev;
+    d->hb_cpu_ok = d->hb_cpu_ok && cpu_ok;
+    uint64_t used = cpu > d->hb_cpu1 ? cpu - d->hb_cpu1 : 0, now_cpu;
+    uint64_t spent = d->hb_cpu_ok && cpu > d->hb_cpu0 ? cpu - d->hb_cpu0 : 0; /* since the beat */
     int64_t wait;
     char state;
-    int known = !fresh && d->cpu_ok && d->cpu_pid == p->pid;
-    if (known) d->hb_cpu += used;
-    if (known && kn_proc_sched(p->pid, &cpu, &wait, &state) == 0 && state == 'R')
+    if (!fresh && d->hb_cpu_ok && kn_proc_sched(p->pid, &now_cpu, &wait, &state) == 0 &&
+        state == 'R')
         d->hb_eff += used < dt ? used : dt;
     else
         d->hb_eff += dt;
+    d->hb_cpu1 = cpu;
     d->hb_seen = now;
     double cpu_limit = 4e9 * c->block / c->rate;
     if (cpu_limit < HANG_CPU_MS * 1e6) cpu_limit = HANG_CPU_MS * 1e6;
     int low = d->primed && buffered < target / 2;
     return d->hb_eff > HANG_LONG_MS * 1000000ull ||
-           (low && (d->hb_eff > HANG_MS * 1000000ull || (double)d->hb_cpu > cpu_limit));
+           (low && (d->hb_eff > HANG_MS * 1000000ull || (double)spent > cpu_limit));
 }
 
 /* Kills a successor that overran a time limit; check_exit reports it. */

@@ -2,9 +2,8 @@
  * load.c - how busy the machine is, and shedding when it is too busy
  * (control thread).
  *
- * Every tick: each deck's producer's CPU time (proc_stat.c), which the
- * hang and too-slow rules (faults.c) compare with what it achieved.
- * Every 0.5 s (a window):
+ * Every 0.5 s (a window), from the producers' CPU clocks and
+ * /proc/PID/schedstat (proc_stat.c):
  *   per deck    cpu       % of one core its cartridge used
  *               cpu_need  % of one core it needs to play in real time: its
  *                         CPU time per second of audio it made (a starved
@@ -156,28 +155,19 @@ void kn_load_tick(kn_conductor *c, uint64_t now) {
         if (!d->used || !d->name[0]) continue;
         kn_proc *p = kn_deck_producer(d);
         pid_t pid = p ? p->pid : 0;
-        uint64_t cpu;
+        uint64_t cpu, blocks = atomic_load(&d->ring->ctl.blocks);
         int64_t wait;
         char state;
-        d->cpu_prev = d->cpu_now;
-        d->cpu_ok = 0;
         if (pid != d->cpu_pid) { /* a new producer (or none): new baselines */
             d->cpu_pid = pid;
-            d->cpu_now = d->cpu_prev = d->cpu_win0 = 0;
+            d->cpu_win0 = 0;
             d->wait_win0 = -1;
-            d->blocks_win0 = atomic_load(&d->ring->ctl.blocks);
+            d->blocks_win0 = blocks;
             if (pid && kn_proc_sched(pid, &cpu, &wait, &state) == 0)
-                d->cpu_now = d->cpu_prev = d->cpu_win0 = cpu, d->wait_win0 = wait, d->cpu_ok = 1;
+                d->cpu_win0 = cpu, d->wait_win0 = wait;
             d->cpu_win_t0 = now;
-            d->ov_cpu = d->cpu_now;
-        } else if (pid && !window && kn_proc_cpu(pid, &cpu) == 0) {
-            d->cpu_now = cpu;
-            d->cpu_ok = 1;
         } else if (pid && window && kn_proc_sched(pid, &cpu, &wait, &state) == 0) {
             double w = (double)(now - d->cpu_win_t0);
-            d->cpu_now = cpu;
-            d->cpu_ok = 1;
-            uint64_t blocks = atomic_load(&d->ring->ctl.blocks);
             double audio = (double)(blocks - d->blocks_win0) * c->block / c->rate * 1e9;
             d->cpu = w > 0 ? 100.0 * (double)(cpu - d->cpu_win0) / w : 0;
             if (audio > 0) d->cpu_need = 100.0 * (double)(cpu - d->cpu_win0) / audio;
