@@ -54,7 +54,7 @@ struct kn_audio {
     /* The audio thread's priority: wanted (0 = don't ask), the fallback
      * within RLIMIT_RTPRIO, and what it got (policy -1 until the stream's
      * first callback, which writes them once). */
-    int rt_want, rt_fallback, rt_done;
+    int rt_want, rt_fallback, rt_done, jack;
     _Atomic int rt_policy, rt_prio, rt_err;
 };
 
@@ -63,14 +63,16 @@ static int rt_outranks(int policy, int prio) {
 }
 
 /* Audio thread, first callback of a stream only (its system calls are paid
- * once): keep a priority that already outranks the cartridges (JACK's),
- * else ask for SCHED_FIFO. */
+ * once): keep JACK's priority if it outranks the cartridges (JACK orders
+ * its threads itself), else ask for SCHED_FIFO rt_want. */
 static void rt_claim(kn_audio *a) {
     int policy = SCHED_OTHER, err = 0;
     struct sched_param sp = {0};
     pthread_t self = pthread_self();
     if (pthread_getschedparam(self, &policy, &sp)) policy = SCHED_OTHER, sp.sched_priority = 0;
-    if (!rt_outranks(policy, sp.sched_priority) && a->rt_want) {
+    int keep =
+        rt_outranks(policy, sp.sched_priority) && (a->jack || sp.sched_priority >= a->rt_want);
+    if (!keep && a->rt_want) {
         int tries[2] = {a->rt_want, a->rt_fallback};
         err = EPERM;
         for (int i = 0; i < 2 && err && tries[i] > KN_CARTRIDGE_RT_PRIO; i++) {
@@ -237,6 +239,7 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     snprintf(a->device, sizeof a->device, "%s", a->dev->name ? a->dev->name : "?");
     kn_mix_set_rate(a->mix, a->os->sample_rate); /* the audio thread isn't running yet */
     a->rt_done = 0;                              /* a new stream may run on a new thread */
+    a->jack = b == SoundIoBackendJack;
     atomic_store(&a->rt_policy, -1);
     if ((e = soundio_outstream_start(a->os))) goto fail;
     return 0;
@@ -244,6 +247,22 @@ fail:
     snprintf(why, n, "%s", soundio_strerror(e));
     close_stream(a);
     return -1;
+}
+
+void kn_audio_rt_conductor(int threads_made) {
+    const char *env = getenv("KANON_AUDIO_RT");
+    struct sched_param sp = {.sched_priority = KN_CONDUCTOR_RT_PRIO};
+    if (env && !strcmp(env, "0")) return;
+    /* First the libraries' threads (the backend's, nng's) are created and
+     * inherit it; then new threads and processes (the cartridges) start
+     * at normal priority again (SCHED_RESET_ON_FORK). */
+    if (!threads_made) {
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0)
+            kn_log("control threads: SCHED_FIFO priority %d, above the cartridges' %d",
+                   KN_CONDUCTOR_RT_PRIO, KN_CARTRIDGE_RT_PRIO);
+    } else if (sched_getscheduler(0) == SCHED_FIFO) {
+        sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    }
 }
 
 /* Control thread, after a stream started (start-up, failover): waits

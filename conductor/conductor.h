@@ -158,6 +158,11 @@ uint64_t kn_audio_underflows(const kn_audio *a);
 uint64_t kn_audio_frames(const kn_audio *a);
 _Atomic uint64_t *kn_audio_callbacks(kn_audio *a);
 uint32_t kn_audio_failovers(const kn_audio *a);
+/* The conductor's threads outrank the cartridges (SCHED_FIFO) where it
+ * may: called before any thread exists, and again (threads_made) once the
+ * libraries' threads exist, from when on children start at normal
+ * priority. */
+void kn_audio_rt_conductor(int threads_made);
 /* The audio thread's scheduling policy (SCHED_OTHER, SCHED_FIFO, ...; -1
  * before its first callback) and priority. */
 int kn_audio_rt(const kn_audio *a, int *prio);

@@ -8,6 +8,10 @@
  *   conductor audio thread   SCHED_FIFO KN_AUDIO_RT_PRIO, set by the thread
  *                            itself on its first callback (JACK runs it at
  *                            JACK's own client priority instead)
+ *   conductor, other threads SCHED_FIFO KN_CONDUCTOR_RT_PRIO, set before any
+ *                            thread is created (they inherit it), with
+ *                            SCHED_RESET_ON_FORK: the cartridges it starts
+ *                            begin at normal priority
  *   cartridge render loop    SCHED_FIFO KN_CARTRIDGE_RT_PRIO (under
  *                            RLIMIT_RTTIME), unless the conductor passes
  *                            KN_ARG_NO_REALTIME: it does so whenever its
@@ -24,6 +28,7 @@
 #define KANON_PRIORITY_H
 
 #define KN_AUDIO_RT_PRIO     5
+#define KN_CONDUCTOR_RT_PRIO 2 /* the conductor's other threads (control, nng, writer) */
 #define KN_CARTRIDGE_RT_PRIO 1
 
 /* kanon-cartridge live/spare argument: run the render loop at normal
