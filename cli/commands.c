@@ -336,9 +336,12 @@ static void print_load(const cJSON *r) {
            kn_jnum(ov, "cpu_total"), kn_jnum(ov, "cores"), kn_jnum(ov, "cpu_cartridges"),
            kn_jnum(ov, "cpu_conductor"), kn_jnum(ov, "total_load"));
     if (!strcmp(kn_jstr(ov, "state"), "overloaded"))
-        printf("OVERLOAD for %.1f s: %s; device underflows %.0f in the last %.0f s%s\n",
+        printf("OVERLOAD for %.1f s: %s; device underflows %.0f in the last %.0f s%s%s\n",
                kn_jnum(ov, "overloaded_s"), kn_jstr(ov, "why"), kn_jnum(u, "recent"),
                kn_jnum(u, "recent_s"),
+               cJSON_IsTrue(cJSON_GetObjectItem(ov, "cartridges_demoted"))
+                   ? "; cartridges at normal priority meanwhile"
+                   : "",
                cJSON_IsTrue(cJSON_GetObjectItem(ov, "shedding"))
                    ? " (after 1.5 s the deck needing the most CPU is shed)"
                    : " (shedding is off)");

@@ -285,9 +285,11 @@ typedef struct kn_overload {
     uint64_t recent[KN_LOAD_RECENT]; /* device underflows per window, ring */
     uint64_t nwin;
     double cpu_cartridges, cpu_conductor, total_load; /* % of one core; sum of deck loads */
+    double cpu_need;                                  /* the running cartridges' cpu_need, summed */
     int short_decks;                                  /* decks that underran in the last window */
     int overloaded, windows; /* the last window's verdict; overloaded windows in a row */
     int since_shed;          /* overloaded windows in a row since the last shed */
+    int demoted, calm;       /* cartridges at normal priority; calm windows since */
     char why[200];           /* what made it overloaded */
     uint64_t last_rt_ns;     /* when it last was (0: never) */
     kn_shed_rec shed[KN_SHED_LOG];

@@ -203,6 +203,7 @@ static cJSON *overload_json(const kn_conductor *c) {
     cJSON_AddNumberToObject(o, "cpu_total", v->cpu_cartridges + v->cpu_conductor);
     cJSON_AddNumberToObject(o, "cpu_cartridges", v->cpu_cartridges);
     cJSON_AddNumberToObject(o, "cpu_conductor", v->cpu_conductor);
+    cJSON_AddNumberToObject(o, "cpu_need", v->cpu_need);
     cJSON_AddNumberToObject(o, "cores", v->cores);
     uint64_t recent = 0;
     for (uint64_t k = 0; k < KN_LOAD_RECENT && k < v->nwin; k++) recent += v->recent[k];
@@ -221,6 +222,7 @@ static cJSON *overload_json(const kn_conductor *c) {
         cJSON_AddNullToObject(o, "last");
     }
     cJSON_AddBoolToObject(o, "shedding", !v->shed_off);
+    cJSON_AddBoolToObject(o, "cartridges_demoted", v->demoted);
     cJSON *shed = cJSON_AddArrayToObject(o, "shed"); /* newest last */
     for (uint64_t i = v->nshed > KN_SHED_LOG ? v->nshed - KN_SHED_LOG : 0; i < v->nshed; i++) {
         const kn_shed_rec *e = &v->shed[i % KN_SHED_LOG];

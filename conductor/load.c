@@ -23,13 +23,22 @@
  * the count restarts: another SHED_WINDOWS windows to see whether it
  * helped before the next. Never shed:
  *   - the last playing deck (its own too-slow rule still applies);
- *   - when the cartridges together use less than SHED_SHARE of the
- *     machine: the load is someone else's, and silencing a deck would not
- *     relieve it;
+ *   - when the cartridges together need (cpu_need) less than SHED_SHARE
+ *     of the machine: the load is someone else's, and silencing a deck
+ *     would not relieve it;
  *   - a deck using less than SHED_MIN_CPU of a core: it would not help.
  * KANON_SHED=0 watches and reports without shedding (benchmarks).
+ *
+ * Real-time cartridges that need more than the machine starve everything
+ * else on it (the shell, the editor: normal processes get 5% of a CPU),
+ * so while it is overloaded and the cartridges alone need OVERLOAD_CPU of
+ * it, they are moved to normal priority (every window: a new one raises
+ * itself at its takeover), and back to SCHED_FIFO once they have needed
+ * less for CALM_WINDOWS. An overload that others cause leaves them
+ * real-time: then they keep playing.
  */
 #include "conductor.h"
+#include "priority.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -43,6 +52,7 @@
 #define OVERLOAD_CPU 0.9 /* of the cores */
 #define SHED_SHARE   0.5 /* of the cores */
 #define SHED_MIN_CPU 5.0 /* % of a core */
+#define CALM_WINDOWS 4   /* 2 s without overload: cartridges real-time again */
 
 static uint64_t self_cpu_ns(void) {
     struct timespec t;
@@ -68,19 +78,32 @@ static int playing(kn_conductor *c, kn_deck *d) {
            atomic_load(&c->mix.deck[d - c->deck].state) == KN_MIX_PLAY;
 }
 
+/* The running cartridges to SCHED_FIFO (rt) or normal priority. Lowering
+ * another process of ours needs no privilege; raising it back needs what
+ * the cartridge needed itself, which the audio thread's priority shows. */
+static void cartridges_rt(kn_conductor *c, int rt) {
+    struct sched_param sp = {.sched_priority = rt ? KN_CARTRIDGE_RT_PRIO : 0};
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_deck *d = &c->deck[i];
+        if (d->used && d->cur.st == KN_PROC_RUNNING && d->cur.pid > 0)
+            sched_setscheduler(d->cur.pid, rt ? SCHED_FIFO : SCHED_OTHER, &sp);
+    }
+}
+
 /* The deck using the most CPU goes, if that is sensible (see the top). */
 static void shed(kn_conductor *c) {
     kn_overload *o = &c->ov;
     kn_deck *best = NULL;
     int n = 0;
+    double need = 0;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!playing(c, d)) continue;
         n++;
+        need += d->cpu_need;
         if (!best || d->cpu_need > best->cpu_need) best = d;
     }
-    if (o->shed_off || n < 2 || o->cpu_cartridges < SHED_SHARE * 100 * o->cores ||
-        best->cpu_need < SHED_MIN_CPU)
+    if (o->shed_off || n < 2 || need < SHED_SHARE * 100 * o->cores || best->cpu_need < SHED_MIN_CPU)
         return;
     uint64_t uf = 0;
     for (int k = 0; k < SHED_WINDOWS && (uint64_t)k < o->nwin; k++)
@@ -110,7 +133,7 @@ static void judge(kn_conductor *c, uint64_t now) {
     o->cpu_conductor = 100.0 * (double)(self - o->self_cpu0) / dt;
     o->underflows0 = uf;
     o->self_cpu0 = self;
-    o->cpu_cartridges = o->total_load = 0;
+    o->cpu_cartridges = o->total_load = o->cpu_need = 0;
     o->short_decks = 0;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
@@ -118,6 +141,7 @@ static void judge(kn_conductor *c, uint64_t now) {
         o->cpu_cartridges += d->cpu;
         if (d->cur.st != KN_PROC_RUNNING) continue;
         o->total_load += d->load;
+        o->cpu_need += d->cpu_need;
         uint64_t u = atomic_load(&c->mix.deck[i].underruns);
         o->short_decks += u > d->under_win0;
         d->under_win0 = u;
@@ -133,6 +157,22 @@ static void judge(kn_conductor *c, uint64_t now) {
     if (over && !o->overloaded)
         kn_log("overloaded: %s; device underflows %llu", o->why, (unsigned long long)duf);
     if (!over && o->overloaded) kn_log("no longer overloaded");
+    int mine = o->cpu_need >= OVERLOAD_CPU * 100 * o->cores; /* the cartridges' own doing */
+    if (over && mine && kn_audio_outranks_cartridges(c->audio)) {
+        if (!o->demoted)
+            kn_log("overloaded: the cartridges need %.0f%% of %d cores; they run at normal "
+                   "priority until they need less for %.0f s",
+                   o->cpu_need, o->cores, CALM_WINDOWS * WINDOW_NS / 1e9);
+        cartridges_rt(c, 0);
+        o->demoted = 1;
+        o->calm = 0;
+    } else if (mine) {
+        o->calm = 0;
+    } else if (o->demoted && ++o->calm >= CALM_WINDOWS) {
+        cartridges_rt(c, kn_audio_outranks_cartridges(c->audio));
+        o->demoted = 0;
+        kn_log("cartridges back to real-time priority");
+    }
     o->overloaded = over;
     o->windows = over ? o->windows + 1 : 0;
     o->since_shed = over ? o->since_shed + 1 : 0;
