@@ -19,7 +19,7 @@
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
  *                  windows in a row while the deck runs short of sound,
  *                  and so does its CPU time (a starved deck is not slow)
- *   machine overload  load.c sheds the deck using the most CPU
+ *   machine overload  load.c sheds the deck needing the most CPU
  *                  (kn_deck_shed: like a fault, without the revert)
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
@@ -257,8 +257,9 @@ static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
         if (p) watch_reset(d, p, now);
         return 0;
     }
-    int fresh = d->hb_time > d->hb_seen || d->hb_pid != p->pid; /* reset by a grant, takeover */
-    if (fresh) watch_reset(d, p, d->hb_time);
+    /* hb_time reset by a grant or takeover, or a new producer: from then */
+    int fresh = d->hb_time > d->hb_seen || d->hb_pid != p->pid;
+    if (fresh) watch_reset(d, p, d->hb_time > d->hb_seen ? d->hb_time : d->hb_seen);
     uint64_t dt = now > d->hb_seen ? now - d->hb_seen : 0; /* granted after `now` */
     d->hb_cpu_ok = d->hb_cpu_ok && cpu_ok;
     uint64_t used = cpu > d->hb_cpu1 ? cpu - d->hb_cpu1 : 0, now_cpu;
@@ -288,7 +289,7 @@ static void limit_successor(kn_deck *d, const char *why) {
 
 void kn_faults_tick(kn_conductor *c) {
     uint64_t now = mono_ns();
-    kn_load_tick(c, now); /* CPU readings first: hung() and overloaded() use them */
+    kn_load_tick(c, now); /* the machine's load (which may shed a deck) */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;

@@ -26,7 +26,7 @@
  *   - when the cartridges together need (cpu_need) less than SHED_SHARE
  *     of the machine: the load is someone else's, and silencing a deck
  *     would not relieve it;
- *   - a deck using less than SHED_MIN_CPU of a core: it would not help.
+ *   - a deck needing less than SHED_MIN_CPU of a core: it would not help.
  * KANON_SHED=0 watches and reports without shedding (benchmarks).
  *
  * Real-time cartridges that need more than the machine starve everything
@@ -90,7 +90,7 @@ static void cartridges_rt(kn_conductor *c, int rt) {
     }
 }
 
-/* The deck using the most CPU goes, if that is sensible (see the top). */
+/* The deck needing the most CPU goes, if that is sensible (see the top). */
 static void shed(kn_conductor *c) {
     kn_overload *o = &c->ov;
     kn_deck *best = NULL;
