@@ -232,6 +232,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
     kn_deck_ctl *ctl = &m->ring->ctl;
     uint32_t block = (uint32_t)c->ctx.block, cap = v->capacity;
     double rate = c->ctx.rate;
+    uint64_t run_ns = 0, run_frames = 0; /* rendering since the last sleep */
     for (;;) {
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
         atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed);
@@ -255,8 +256,21 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
             kn_ring_write_planar(v, c->out, block);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&ctl->blocks, 1, memory_order_relaxed);
+            /* Filling a low ring (a new deck, or after the machine starved
+             * us) renders without sleeping. If that runs faster than real
+             * time, it is catching up, not hung or too slow: a short sleep
+             * every 20 ms restarts RLIMIT_RTTIME's count (and lets the
+             * other real-time cartridges have a turn). */
+            run_ns += ns;
+            run_frames += block;
+            if (run_ns >= 20000000) {
+                if ((double)run_frames / rate * 1e9 > (double)run_ns)
+                    kn_futex_wait(&ctl->wake, seq, 50000);
+                run_ns = run_frames = 0;
+            }
             continue;
         }
+        run_ns = run_frames = 0;
         /* Full: sleep until roughly one block has been played, or until
          * the conductor wakes us (swap, stop). */
         uint64_t ahead = fill > target ? fill - target : 0;

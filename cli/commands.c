@@ -325,6 +325,38 @@ const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n) {
     return buf;
 }
 
+/* Who outranks whom, the machine's load, and an OVERLOAD line while it is
+ * overloaded. */
+static void print_load(const cJSON *r) {
+    const cJSON *rt = cJSON_GetObjectItem(r, "audio_rt"), *ov = cJSON_GetObjectItem(r, "overload");
+    if (cJSON_IsObject(rt)) {
+        const char *pol = kn_jstr(rt, "policy");
+        if (!strcmp(pol, "fifo") || !strcmp(pol, "rr"))
+            printf("priority: audio thread %s %.0f, cartridges %s %.0f\n", pol,
+                   kn_jnum(rt, "priority"), kn_jstr(rt, "cartridge_policy"),
+                   kn_jnum(rt, "cartridge_priority"));
+        else
+            printf("priority: audio thread and cartridges at normal priority (audio: %s)\n", pol);
+    }
+    if (!cJSON_IsObject(ov)) return;
+    const cJSON *u = cJSON_GetObjectItem(ov, "underflows"), *sh;
+    printf("cpu: %.0f%% of %.0f cores (cartridges %.0f%%, conductor %.0f%%); DSP load %.0f%%\n",
+           kn_jnum(ov, "cpu_total"), kn_jnum(ov, "cores"), kn_jnum(ov, "cpu_cartridges"),
+           kn_jnum(ov, "cpu_conductor"), kn_jnum(ov, "total_load"));
+    if (!strcmp(kn_jstr(ov, "state"), "overloaded"))
+        printf("OVERLOAD for %.1f s: %s; device underflows %.0f in the last %.0f s%s%s\n",
+               kn_jnum(ov, "overloaded_s"), kn_jstr(ov, "why"), kn_jnum(u, "recent"),
+               kn_jnum(u, "recent_s"),
+               cJSON_IsTrue(cJSON_GetObjectItem(ov, "cartridges_demoted"))
+                   ? "; cartridges at normal priority meanwhile"
+                   : "",
+               cJSON_IsTrue(cJSON_GetObjectItem(ov, "shedding"))
+                   ? " (after 1.5 s the deck needing the most CPU is shed)"
+                   : " (shedding is off)");
+    cJSON_ArrayForEach(sh, cJSON_GetObjectItem(ov, "shed")) printf(
+        "shed: deck %s (needed %.0f%% of a core)\n", kn_jstr(sh, "deck"), kn_jnum(sh, "cpu_need"));
+}
+
 static void print_status(const cJSON *r) {
     printf("conductor pid %.0f, instance %s: %s (%s), %.0f Hz, %.0f ch, block %.0f\n",
            kn_jnum(r, "pid"), kn_jstr(r, "instance"), kn_jstr(r, "backend"), kn_jstr(r, "device"),
@@ -334,6 +366,7 @@ static void print_status(const cJSON *r) {
            kn_jnum(r, "device_underflows"));
     char osc[512];
     printf("osc: %s\n", kn_fmt_osc(r, osc, sizeof osc));
+    print_load(r);
     print_master(r);
     const cJSON *rec = cJSON_GetObjectItem(r, "recording");
     if (cJSON_IsObject(rec)) {
@@ -348,13 +381,15 @@ static void print_status(const cJSON *r) {
         printf("no decks; play one with `kanon play FILE.c`\n");
         return;
     }
-    printf("%-12s %-24s %5s %-9s %6s %9s %6s %6s %6s  %s\n", "DECK", "FILE", "CART", "STATE",
-           "LOAD", "UNDERRUNS", "NAN", "PEAK", "RMS", "LAST EVENT");
+    printf("%-12s %-24s %5s %-9s %6s %5s %9s %6s %6s %6s  %s\n", "DECK", "FILE", "CART", "STATE",
+           "LOAD", "CPU", "UNDERRUNS", "NAN", "PEAK", "RMS", "LAST EVENT");
     cJSON_ArrayForEach(d, decks) {
         const cJSON *cart = cJSON_GetObjectItem(d, "cartridge");
         char pk[16], rms[16];
-        printf("%-12s %-24s %5.0f %-9s %5.1f%% %9.0f %6.0f %6s %6s  %s\n", kn_jstr(d, "name"),
-               kn_jstr(d, "file"), kn_jnum(cart, "id"), kn_jstr(cart, "state"), kn_jnum(d, "load"),
+        int shed = cJSON_IsTrue(cJSON_GetObjectItem(d, "shed"));
+        printf("%-12s %-24s %5.0f %-9s %5.1f%% %4.0f%% %9.0f %6.0f %6s %6s  %s\n",
+               kn_jstr(d, "name"), kn_jstr(d, "file"), kn_jnum(cart, "id"),
+               shed ? "shed" : kn_jstr(cart, "state"), kn_jnum(d, "load"), kn_jnum(d, "cpu"),
                kn_jnum(d, "underruns"), kn_jnum(d, "nonfinite"),
                kn_fmt_db(kn_jnum(d, "peak_db"), pk), kn_fmt_db(kn_jnum(d, "rms_db"), rms),
                kn_jstr(d, "last_event"));

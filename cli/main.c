@@ -56,9 +56,11 @@ static const command commands[] = {
      "example: kanon stop sine\n"},
     {"status", cmd_status, "conductor, decks, cartridges, meters, underruns, load",
      "usage: kanon status [--json]\n"
-     "The conductor (backend, rate, latency), the master (peak, RMS, gain, limiter) and\n"
-     "per deck: file, cartridge, state, DSP load, underruns, NaN/Inf count, peak and RMS\n"
-     "in dBFS, last event. --json prints the conductor's whole status object.\n"
+     "The conductor (backend, rate, latency), who outranks whom (priority), the CPU\n"
+     "used, an OVERLOAD line and the decks shed while overloaded, the master (peak,\n"
+     "RMS, gain, limiter) and per deck: file, cartridge, state (shed: stopped under\n"
+     "overload until the next save), DSP load, CPU, underruns, NaN/Inf count, peak and\n"
+     "RMS in dBFS, last event. --json prints the conductor's whole status object.\n"
      "example: kanon status --json | jq .decks\n"},
     {"log", cmd_log, "what happened on the decks: compiles, takeovers, errors",
      "usage: kanon log [DECK] [--json]\n"

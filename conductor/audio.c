@@ -17,15 +17,29 @@
  *                        flags the backend as lost.
  * kn_audio_poll (control thread) reacts to a flag by reopening on the dummy
  * backend, so the conductor keeps running with its decks intact.
+ *
+ * Priority (shm/priority.h): the thread that runs write_callback must outrank
+ * every cartridge, or cartridges at SCHED_FIFO starve the mixer. On its
+ * first callback it raises itself to SCHED_FIFO KN_AUDIO_RT_PRIO (system
+ * calls paid once per stream; a JACK thread keeps JACK's priority) and
+ * publishes what it got; the decks start cartridges at normal priority
+ * when it got nothing better than theirs.
  */
 #include "conductor.h"
 
+#include "priority.h"
+
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <soundio/soundio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct kn_audio {
     struct SoundIo *sio;
@@ -44,6 +58,11 @@ struct kn_audio {
     double clk_base;
     int clk_max, clk_period;
     _Atomic uint64_t lost_frames;
+    /* The audio thread's priority: wanted (0 = don't ask), the fallback
+     * within RLIMIT_RTPRIO, and what it got (policy -1 until the stream's
+     * first callback, which writes them once). */
+    int rt_want, rt_fallback, rt_done, jack;
+    _Atomic int rt_policy, rt_prio, rt_err;
 };
 
 static uint64_t mono_ns(void) {
@@ -85,6 +104,34 @@ static void account_clock(kn_audio *a, uint64_t now, int frame_count_max) {
     }
 }
 
+static int rt_outranks(int policy, int prio) {
+    return (policy == SCHED_FIFO || policy == SCHED_RR) && prio > KN_CARTRIDGE_RT_PRIO;
+}
+
+/* Audio thread, first callback of a stream only (its system calls are paid
+ * once): keep JACK's priority if it outranks the cartridges (JACK orders
+ * its threads itself), else ask for SCHED_FIFO rt_want. */
+static void rt_claim(kn_audio *a) {
+    int policy = SCHED_OTHER, err = 0;
+    struct sched_param sp = {0};
+    pthread_t self = pthread_self();
+    if (pthread_getschedparam(self, &policy, &sp)) policy = SCHED_OTHER, sp.sched_priority = 0;
+    int keep =
+        rt_outranks(policy, sp.sched_priority) && (a->jack || sp.sched_priority >= a->rt_want);
+    if (!keep && a->rt_want) {
+        int tries[2] = {a->rt_want, a->rt_fallback};
+        err = EPERM;
+        for (int i = 0; i < 2 && err && tries[i] > KN_CARTRIDGE_RT_PRIO; i++) {
+            struct sched_param want = {.sched_priority = tries[i]};
+            err = pthread_setschedparam(self, SCHED_FIFO, &want);
+            if (!err) policy = SCHED_FIFO, sp = want;
+        }
+    }
+    atomic_store_explicit(&a->rt_err, err, memory_order_relaxed);
+    atomic_store_explicit(&a->rt_prio, sp.sched_priority, memory_order_relaxed);
+    atomic_store_explicit(&a->rt_policy, policy, memory_order_release);
+}
+
 static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
     switch (f) {
     case SoundIoFormatS16NE: {
@@ -113,6 +160,10 @@ static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
 static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame_count_max) {
     (void)frame_count_min;
     kn_audio *a = os->userdata;
+    if (!a->rt_done) {
+        a->rt_done = 1;
+        rt_claim(a);
+    }
     int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
     account_clock(a, mono_ns(), frame_count_max);
     while (left > 0) {
@@ -239,12 +290,49 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     a->clk_base = 0;
     a->clk_max = 0;
     a->clk_period = kn_audio_period(a);
+    a->rt_done = 0; /* a new stream may run on a new thread */
+    a->jack = b == SoundIoBackendJack;
+    atomic_store(&a->rt_policy, -1);
     if ((e = soundio_outstream_start(a->os))) goto fail;
     return 0;
 fail:
     snprintf(why, n, "%s", soundio_strerror(e));
     close_stream(a);
     return -1;
+}
+
+void kn_audio_rt_conductor(int threads_made) {
+    const char *env = getenv("KANON_AUDIO_RT");
+    struct sched_param sp = {.sched_priority = KN_CONDUCTOR_RT_PRIO};
+    if (env && !strcmp(env, "0")) return;
+    /* First the libraries' threads (the backend's, nng's) are created and
+     * inherit it; then new threads and processes (the cartridges) start
+     * at normal priority again (SCHED_RESET_ON_FORK). */
+    if (!threads_made) {
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0)
+            kn_log("control threads: SCHED_FIFO priority %d, above the cartridges' %d",
+                   KN_CONDUCTOR_RT_PRIO, KN_CARTRIDGE_RT_PRIO);
+    } else if (sched_getscheduler(0) == SCHED_FIFO) {
+        sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    }
+}
+
+/* Control thread, after a stream started (start-up, failover): waits
+ * briefly for its first callback to report the thread's priority, and logs
+ * it. Cartridges started before it reports run at normal priority. */
+static void rt_report(kn_audio *a) {
+    for (int i = 0; i < 500 && atomic_load(&a->rt_policy) < 0; i++) usleep(1000);
+    int prio, policy = kn_audio_rt(a, &prio), err = atomic_load(&a->rt_err);
+    if (rt_outranks(policy, prio))
+        kn_log("audio thread: %s priority %d, above the cartridges' %d",
+               policy == SCHED_RR ? "SCHED_RR" : "SCHED_FIFO", prio, KN_CARTRIDGE_RT_PRIO);
+    else
+        kn_log("audio thread: normal priority (%s); cartridges run at normal priority too, so "
+               "that none outranks it",
+               policy < 0    ? "no callback yet"
+               : !a->rt_want ? "real-time turned off by KANON_AUDIO_RT=0"
+               : err         ? strerror(err)
+                             : "not real-time");
 }
 
 static int open_by_name(kn_audio *a, const char *name, int rate) {
@@ -273,6 +361,12 @@ kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, c
     a->opts = *o;
     a->mix = mix;
     a->rec = rec;
+    const char *env = getenv("KANON_AUDIO_RT"); /* 0: stay at normal priority (benchmarks) */
+    a->rt_want = env && !strcmp(env, "0") ? 0 : KN_AUDIO_RT_PRIO;
+    struct rlimit rl; /* without CAP_SYS_NICE, RLIMIT_RTPRIO bounds what we may ask for */
+    if (a->rt_want && !getrlimit(RLIMIT_RTPRIO, &rl) && rl.rlim_cur < (rlim_t)a->rt_want)
+        a->rt_fallback = (int)rl.rlim_cur;
+    atomic_store(&a->rt_policy, -1);
     int known = !strcmp(o->backend, "auto");
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
         known |= !strcmp(o->backend, backends[i].name);
@@ -287,6 +381,7 @@ kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, c
         free(a);
         return NULL;
     }
+    rt_report(a);
     return a;
 }
 
@@ -305,9 +400,10 @@ int kn_audio_poll(kn_audio *a) {
     close_stream(a);
     atomic_store(&a->lost, 0);
     a->failovers++;
-    if (open_by_name(a, "dummy", a->opts.rate) == 0)
+    if (open_by_name(a, "dummy", a->opts.rate) == 0) {
         kn_log("audio device lost on %s; failed over to dummy", old);
-    else
+        rt_report(a);
+    } else
         kn_log("audio device lost on %s and the dummy backend failed: %s", old, a->why);
     return 1;
 }
@@ -349,4 +445,14 @@ uint32_t kn_audio_failovers(const kn_audio *a) {
 
 int kn_audio_streaming(const kn_audio *a) {
     return a->os != NULL;
+}
+
+int kn_audio_rt(const kn_audio *a, int *prio) {
+    int policy = atomic_load_explicit(&a->rt_policy, memory_order_acquire);
+    *prio = policy < 0 ? 0 : atomic_load_explicit(&a->rt_prio, memory_order_relaxed);
+    return policy;
+}
+int kn_audio_outranks_cartridges(const kn_audio *a) {
+    int prio = 0, policy = a ? kn_audio_rt(a, &prio) : -1;
+    return rt_outranks(policy, prio);
 }

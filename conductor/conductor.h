@@ -185,6 +185,17 @@ int kn_audio_streaming(const kn_audio *a);
  * bound; see account_clock in audio.c. */
 const _Atomic uint64_t *kn_audio_lost(kn_audio *a);
 uint32_t kn_audio_failovers(const kn_audio *a);
+/* The conductor's threads outrank the cartridges (SCHED_FIFO) where it
+ * may: called before any thread exists, and again (threads_made) once the
+ * libraries' threads exist, from when on children start at normal
+ * priority. */
+void kn_audio_rt_conductor(int threads_made);
+/* The audio thread's scheduling policy (SCHED_OTHER, SCHED_FIFO, ...; -1
+ * before its first callback) and priority. */
+int kn_audio_rt(const kn_audio *a, int *prio);
+/* 1 if it outranks a real-time cartridge (shm/priority.h); if not, cartridges
+ * are started at normal priority. */
+int kn_audio_outranks_cartridges(const kn_audio *a);
 
 /* ------------------------------------------------------------- decks */
 
@@ -259,6 +270,24 @@ typedef struct kn_deck {
     int mute, solo;
     int audible_pending; /* the newest takeover's first frame hasn't reached the device */
     uint64_t audible_asked_rt_ns;
+    /* The producer's CPU (load.c): the process of the window's
+     * baselines, and the last window's figures. */
+    pid_t cpu_pid;
+    uint64_t cpu_win0, cpu_win_t0, under_win0, blocks_win0;
+    int64_t wait_win0;
+    double cpu;      /* % of one core it used */
+    double cpu_need; /* % of one core it needs to play in real time: CPU per audio made */
+    double cpu_wait; /* % of the window it waited for a CPU (-1 unknown) */
+    /* Hang watch (faults.c): the process watched; since the last beat,
+     * the time it could have made progress (on a CPU, stopped or blocked:
+     * not waiting for a CPU); its CPU time at the beat (cpu0, if cpu_ok)
+     * and when last looked at (cpu1, at hb_seen). */
+    pid_t hb_pid;
+    int hb_cpu_ok;
+    uint64_t hb_eff, hb_cpu0, hb_cpu1, hb_seen;
+    uint64_t ov_cpu; /* its CPU time at the start of the overload watch window */
+    pid_t ov_pid;    /* ... of this process */
+    int shed;        /* shed under overload: silent until a new version runs */
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
@@ -271,6 +300,32 @@ typedef struct kn_event {
     int version;
     double compile_ms, test_ms, swap_ms, ready_ms;
 } kn_event;
+
+/* The machine's load, judged every 0.5 s (load.c), and the decks shed. */
+#define KN_LOAD_RECENT 10 /* windows kept: "recent" underflows are the last 5 s */
+#define KN_SHED_LOG    8
+typedef struct kn_shed_rec {
+    char deck[KN_NAME_MAX];
+    double cpu; /* % of a core it needed */
+    uint64_t rt_ns;
+} kn_shed_rec;
+typedef struct kn_overload {
+    int cores;    /* CPUs we may run on */
+    int shed_off; /* KANON_SHED=0: watch, never shed (benchmarks) */
+    uint64_t t0, underflows0, self_cpu0;
+    uint64_t recent[KN_LOAD_RECENT]; /* device underflows per window, ring */
+    uint64_t nwin;
+    double cpu_cartridges, cpu_conductor, total_load; /* % of one core; sum of deck loads */
+    double cpu_need;                                  /* the running cartridges' cpu_need, summed */
+    int short_decks;                                  /* decks that underran in the last window */
+    int overloaded, windows; /* the last window's verdict; overloaded windows in a row */
+    int since_shed;          /* overloaded windows in a row since the last shed */
+    int demoted, calm;       /* cartridges at normal priority; calm windows since */
+    char why[200];           /* what made it overloaded */
+    uint64_t last_rt_ns;     /* when it last was (0: never) */
+    kn_shed_rec shed[KN_SHED_LOG];
+    uint64_t nshed;
+} kn_overload;
 
 /* Save/request -> first new frame handed to the device, per deck (bench). */
 #define KN_AUDIBLE 256
@@ -316,6 +371,7 @@ typedef struct kn_conductor {
     char osc_host[64];
     int osc_trust_udp;          /* file commands over UDP too (--osc-trust-udp) */
     char osc_unix[KN_PATH_MAX]; /* the owner-only OSC socket, "" if off */
+    kn_overload ov;
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -326,6 +382,9 @@ typedef struct kn_play_opts {
 } kn_play_opts;
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
+/* Sets a producing cartridge's scheduling (see decks.c); with d, notes on
+ * the deck when it must stay at normal priority. */
+void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p);
 
 /* ------------------------------------------------ commands (command.c) */
 
@@ -364,12 +423,25 @@ void kn_deck_abandon_next(kn_conductor *c, kn_deck *d);
 /* Why a producer died of SIGXCPU: too slow (with its load) or hung. */
 void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n);
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
+/* The scheduler's view of a process (proc_stat.c): CPU time used, time
+ * spent runnable but waiting for a CPU (-1 unknown) and the state letter of
+ * /proc/PID/stat ('?' unknown). 0, or -1 if even the CPU time is unknown. */
+int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state);
+int kn_proc_cpu(pid_t pid, uint64_t *cpu_ns);
 void kn_proc_close(kn_proc *p);
 /* The deck's producer failed (`culprit` is alive, or NULL if already dead):
  * silence it, kill it, revert to the last good version with the snapshot. */
 void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what);
 /* Watches running decks: audio verdicts, heartbeats, load, compile deadlines. */
 void kn_faults_tick(kn_conductor *c);
+/* Shedding under overload: silences and kills the deck's producer like a
+ * fault, but does not revert (the same code would overload again). */
+void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what);
+/* The cartridge holding the deck's token, or NULL. */
+kn_proc *kn_deck_producer(kn_deck *d);
+/* Per tick (load.c): every producer's CPU time; every 0.5 s the decks' and
+ * the machine's load, the overload verdict, and shedding. */
+void kn_load_tick(kn_conductor *c, uint64_t now);
 /* " in setup()" / " in process()" from the owner's phase marker. */
 const char *kn_phase_text(const kn_deck *d);
 

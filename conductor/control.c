@@ -20,9 +20,11 @@
 #include "input.h"
 #include "conductor.h"
 #include "osc.h"
+#include "priority.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <sched.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/transport/ipc/ipc.h>
@@ -130,6 +132,13 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);
+    cJSON_AddNumberToObject(o, "cpu", d->cpu);
+    cJSON_AddNumberToObject(o, "cpu_need", d->cpu_need);
+    if (d->cpu_wait >= 0)
+        cJSON_AddNumberToObject(o, "cpu_wait", d->cpu_wait);
+    else
+        cJSON_AddNullToObject(o, "cpu_wait");
+    cJSON_AddBoolToObject(o, "shed", d->shed);
     cJSON_AddNumberToObject(o, "peak_db", c->meter[d - c->deck].peak_db);
     cJSON_AddNumberToObject(o, "rms_db", c->meter[d - c->deck].rms_db);
     cJSON_AddItemToObject(o, "mix", mix_json(d));
@@ -174,6 +183,63 @@ static void rec_stats_json(const kn_conductor *c, cJSON *o, const kn_rec_stats *
         cJSON_AddNullToObject(o, "error");
 }
 
+/* Who outranks whom (shm/priority.h): the audio thread, and what the
+ * cartridges are started with. */
+static cJSON *audio_rt_json(const kn_conductor *c) {
+    cJSON *o = cJSON_CreateObject();
+    int prio, policy = kn_audio_rt(c->audio, &prio), rt = kn_audio_outranks_cartridges(c->audio);
+    cJSON_AddStringToObject(o, "policy",
+                            policy == SCHED_FIFO ? "fifo"
+                            : policy == SCHED_RR ? "rr"
+                            : policy < 0         ? "unknown"
+                                                 : "other");
+    cJSON_AddNumberToObject(o, "priority", prio);
+    cJSON_AddStringToObject(o, "cartridge_policy", rt ? "fifo" : "other");
+    cJSON_AddNumberToObject(o, "cartridge_priority", rt ? KN_CARTRIDGE_RT_PRIO : 0);
+    return o;
+}
+
+/* The machine's load and what was shed (load.c). */
+static cJSON *overload_json(const kn_conductor *c) {
+    const kn_overload *v = &c->ov;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "state", v->overloaded ? "overloaded" : "ok");
+    cJSON_AddNumberToObject(o, "total_load", v->total_load);
+    cJSON_AddNumberToObject(o, "cpu_total", v->cpu_cartridges + v->cpu_conductor);
+    cJSON_AddNumberToObject(o, "cpu_cartridges", v->cpu_cartridges);
+    cJSON_AddNumberToObject(o, "cpu_conductor", v->cpu_conductor);
+    cJSON_AddNumberToObject(o, "cpu_need", v->cpu_need);
+    cJSON_AddNumberToObject(o, "cores", v->cores);
+    uint64_t recent = 0;
+    for (uint64_t k = 0; k < KN_LOAD_RECENT && k < v->nwin; k++) recent += v->recent[k];
+    cJSON *u = cJSON_AddObjectToObject(o, "underflows");
+    cJSON_AddNumberToObject(u, "total", (double)kn_audio_underflows(c->audio));
+    cJSON_AddNumberToObject(u, "recent", (double)recent);
+    cJSON_AddNumberToObject(u, "recent_s", KN_LOAD_RECENT * 0.5);
+    cJSON_AddNumberToObject(o, "short_decks", v->short_decks);
+    cJSON_AddNumberToObject(o, "overloaded_s", v->windows * 0.5);
+    cJSON_AddStringToObject(o, "why", v->overloaded ? v->why : "");
+    if (v->last_rt_ns) { /* the latest overloaded window, after it is over too */
+        cJSON *last = cJSON_AddObjectToObject(o, "last");
+        cJSON_AddNumberToObject(last, "time", (double)v->last_rt_ns / 1e9);
+        cJSON_AddStringToObject(last, "why", v->why);
+    } else {
+        cJSON_AddNullToObject(o, "last");
+    }
+    cJSON_AddBoolToObject(o, "shedding", !v->shed_off);
+    cJSON_AddBoolToObject(o, "cartridges_demoted", v->demoted);
+    cJSON *shed = cJSON_AddArrayToObject(o, "shed"); /* newest last */
+    for (uint64_t i = v->nshed > KN_SHED_LOG ? v->nshed - KN_SHED_LOG : 0; i < v->nshed; i++) {
+        const kn_shed_rec *e = &v->shed[i % KN_SHED_LOG];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "deck", e->deck);
+        cJSON_AddNumberToObject(x, "cpu_need", e->cpu);
+        cJSON_AddNumberToObject(x, "time", (double)e->rt_ns / 1e9);
+        cJSON_AddItemToArray(shed, x);
+    }
+    return o;
+}
+
 static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     (void)req;
     cJSON *r = ok_reply();
@@ -181,6 +247,8 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     cJSON_AddNumberToObject(r, "device_underflows", (double)kn_audio_underflows(c->audio));
     cJSON_AddNumberToObject(r, "frames", (double)kn_audio_frames(c->audio));
     cJSON_AddNumberToObject(r, "failovers", kn_audio_failovers(c->audio));
+    cJSON_AddItemToObject(r, "audio_rt", audio_rt_json(c));
+    cJSON_AddItemToObject(r, "overload", overload_json(c));
     cJSON_AddBoolToObject(r, "limiter", atomic_load(&c->mix.limiter_on));
     cJSON_AddItemToObject(r, "master", meter_json(&c->meter[KN_MAX_DECKS]));
     cJSON_AddNumberToObject(cJSON_GetObjectItem(r, "master"), "gain_db", c->master_db);

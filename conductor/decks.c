@@ -22,6 +22,7 @@
 #include "conductor.h"
 #include "futex.h"
 #include "contract.h"
+#include "priority.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -437,16 +438,30 @@ static void successor_ready(kn_conductor *c, kn_deck *d) {
     kn_futex_wake(&d->ring->ctl.wake);
 }
 
-/* The producing cartridge's render loop runs SCHED_FIFO priority 1, below
- * the audio thread. We grant it: a cartridge never holds the right to
- * raise its own priority (a root one has no CAP_SYS_NICE), and it capped
- * its RLIMIT_RTTIME before its code ran, so a loop that never sleeps gets
- * SIGXCPU instead of starving the machine. Without that cap, or without
- * the right, it plays at normal priority. */
-static void grant_realtime(kn_conductor *c, const kn_proc *p) {
+/* The producing cartridge's render loop runs SCHED_FIFO
+ * KN_CARTRIDGE_RT_PRIO, below the audio thread (shm/priority.h), or at
+ * normal priority while the audio thread is not real-time (it must not be
+ * outranked) or the cartridges alone overload the machine (load.c). We
+ * set it: a cartridge never holds the right to raise its own priority (a
+ * root one has no CAP_SYS_NICE), and it capped its RLIMIT_RTTIME before
+ * its code ran, so a loop that never sleeps gets SIGXCPU instead of
+ * starving the machine. Without that cap, or without the right, it plays
+ * at normal priority. */
+void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
     struct rlimit rt;
     const char *why = NULL;
-    struct sched_param sp = {.sched_priority = 1};
+    int mixer_rt = kn_audio_outranks_cartridges(c->audio), want = mixer_rt && !c->ov.demoted;
+    struct sched_param sp = {.sched_priority = want ? KN_CARTRIDGE_RT_PRIO : 0};
+    if (p->pid <= 0) return;
+    if (!want) {
+        sched_setscheduler(p->pid, SCHED_OTHER, &sp); /* lowering needs no right */
+        if (d && !mixer_rt)
+            kn_deck_event(c, d, "note",
+                          "cartridge %u: real-time scheduling off: the conductor's audio thread "
+                          "runs at normal priority, and must not be outranked",
+                          p->id);
+        return;
+    }
     if (prlimit(p->pid, RLIMIT_RTTIME, NULL, &rt) || rt.rlim_max == RLIM_INFINITY)
         why = "its CPU time is not capped";
     else if (sched_setscheduler(p->pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
@@ -487,7 +502,7 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     d->ov_t0 = 0;
     d->cur = d->next;
     d->cur.st = KN_PROC_RUNNING;
-    grant_realtime(c, &d->cur);
+    kn_proc_priority(c, d, &d->cur);
     memset(&d->next, 0, sizeof d->next);
     d->next.rfd = d->next.pidfd = -1;
     d->blocks0 = atomic_load(&d->ring->ctl.blocks);
@@ -566,7 +581,8 @@ static void read_reports(kn_conductor *c, kn_deck *d, kn_proc *p) {
                 if (p != &d->next || d->cur.id != id) return;
                 p = &d->cur;
             }
-            memmove(p->line, nl + 1, p->len - used);
+            /* not nl + 1: after "running" that points into next, now cleared */
+            memmove(p->line, p->line + used, p->len - used);
             p->len -= used;
         }
         if (p->len >= sizeof p->line - 1) p->len = 0; /* an absurd line: drop it */

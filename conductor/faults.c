@@ -10,12 +10,17 @@
  *   hang           the heartbeat of whoever holds the token (the running
  *                  cartridge, or a successor still in setup()) stops for
  *                  HANG_MS while the ring runs low, or for HANG_LONG_MS
- *                  whatever it holds (see hung()). A render loop spinning
- *                  at real-time priority is stopped by RLIMIT_RTTIME
- *                  (SIGXCPU): reported as too slow, with its load, if its
- *                  heartbeat was still going, else as hung
+ *                  whatever it holds, counting only the time it could have
+ *                  made progress: on a CPU, stopped or blocked, not
+ *                  runnable and waiting for a CPU (see hung()). A render
+ *                  loop spinning at real-time priority is stopped by
+ *                  RLIMIT_RTTIME (SIGXCPU): reported as too slow, with its
+ *                  load, if its heartbeat was still going, else as hung
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
- *                  windows in a row while the deck runs short of sound
+ *                  windows in a row while the deck runs short of sound,
+ *                  and so does its CPU time (a starved deck is not slow)
+ *   machine overload  load.c sheds the deck needing the most CPU
+ *                  (kn_deck_shed: like a fault, without the revert)
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
  *                  still compiling after COMPILE_LIMIT_S: killed, refused
@@ -48,6 +53,7 @@
 
 #define HANG_MS          50
 #define HANG_LONG_MS     500
+#define HANG_CPU_MS      15 /* CPU time without a beat (or 4 blocks' duration, if longer) */
 #define GOOD_AFTER_MS    1000
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
@@ -84,7 +90,8 @@ static int revert(kn_conductor *c, kn_deck *d) {
     return rc ? 0 : d->good_version;
 }
 
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
+/* The first half of a fault: silence, revoke, kill, repair. */
+static void silence(kn_conductor *c, kn_deck *d, kn_proc *culprit) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     int st = KN_MIX_PLAY;
     atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED);
@@ -104,6 +111,16 @@ void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, c
     d->repair = 1;
     d->primed = 0;
     d->running_since = 0;
+}
+
+void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what) {
+    silence(c, d, &d->cur);
+    d->shed = 1;
+    kn_deck_event(c, d, "shed", "%s", what);
+}
+
+void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
+    silence(c, d, culprit);
     uint64_t now = mono_ns();
     /* Give up only when the version we reverted to fails again soon: an
      * unrelated new save failing after a revert is reverted like any other. */
@@ -142,25 +159,34 @@ static const char *verdict_text(uint32_t fault) {
 
 /* Slower than real time for OVERLOAD_WINDOWS windows in a row, and the
  * deck short of sound (an underrun, or the ring under half its target):
- * a cartridge that catches up again is not killed for a slow moment. */
+ * a cartridge that catches up again is not killed for a slow moment. The
+ * time in process() is wall-clock, so a starved cartridge looks slow too:
+ * its own CPU time must also exceed the audio it made. */
 static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     uint64_t blocks = atomic_load(&d->ring->ctl.blocks), busy = atomic_load(&d->ring->ctl.busy_ns);
-    uint64_t under = atomic_load(&m->underruns);
+    uint64_t under = atomic_load(&m->underruns), cpu_ns = 0;
+    if (d->ov_t0 && now - d->ov_t0 < OVERLOAD_WINDOW * 1000000ull) return 0;
+    int mine = kn_proc_cpu(d->cur.pid, &cpu_ns) == 0 && d->ov_pid == d->cur.pid;
     if (!d->ov_t0) {
         d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy, d->ov_under = under;
+        d->ov_cpu = cpu_ns, d->ov_pid = d->cur.pid;
         d->ov_count = 0;
         return 0;
     }
-    if (now - d->ov_t0 < OVERLOAD_WINDOW * 1000000ull) return 0;
     double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
     /* time inside process() per audio time; a stuck block counts as busy */
     *load = audio_ns > 0 ? (double)(busy - d->ov_busy) / audio_ns : 1e9;
-    if (*load <= 1.0)
+    /* its CPU time per audio time; with no audio at all, a stuck block
+     * counts as slow only if it had the CPU (a starved one did not) */
+    double used = (double)(cpu_ns - d->ov_cpu);
+    double cpu = audio_ns > 0 ? used / audio_ns : used > 0.5 * (double)(now - d->ov_t0) ? 1e9 : 0;
+    if (*load <= 1.0 || (mine && cpu <= 1.0))
         d->ov_count = 0, d->ov_under = under;
     else
         d->ov_count++;
     d->ov_t0 = now, d->ov_blocks = blocks, d->ov_busy = busy;
+    d->ov_cpu = cpu_ns, d->ov_pid = d->cur.pid;
     int short_of_sound =
         under > d->ov_under || atomic_load(&m->buffered) < atomic_load(&d->ring->target) / 2;
     return d->ov_count >= OVERLOAD_WINDOWS && short_of_sound;
@@ -186,7 +212,7 @@ void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n)
 
 /* The cartridge holding the token: the running one, or a successor that
  * took it and is still in setup(). A scribbled owner matches neither. */
-static kn_proc *producer(kn_deck *d) {
+kn_proc *kn_deck_producer(kn_deck *d) {
     uint32_t owner = atomic_load(&d->ring->ctl.owner);
     if (owner && d->cur.st == KN_PROC_RUNNING && owner == d->cur.id) return &d->cur;
     if (owner && d->next.st == KN_PROC_READY && owner == d->next.id) return &d->next;
@@ -196,21 +222,62 @@ static kn_proc *producer(kn_deck *d) {
 /* A stalled heartbeat: HANG_MS while the ring runs low (once it has been
  * filled: a new deck's first setup() may load samples for a while), or
  * HANG_LONG_MS whatever the ring holds. A healthy cartridge bumps it at
- * least every 5 ms; one merely waiting for a busy CPU still has its ring's
- * runway, so it is not killed for that. */
+ * least every 5 ms. Only time in which it could have made progress
+ * counts: per tick, the CPU time it got while runnable (state R: running,
+ * or waiting for a CPU that others have, which is starvation, not a hang),
+ * or the whole tick while stopped, sleeping or blocked (proc_stat.c);
+ * unreadable counts whole, as does the first tick after a grant or
+ * takeover reset the watch.
+ * A spinning cartridge that others starve gets that time slowly, so with
+ * the ring low it is also hung once it used HANG_CPU_MS of CPU without a
+ * beat: a healthy one beats after every block, and no block's process()
+ * (nor any example's setup()) needs that long.
+ * The CPU clock is read before the heartbeat and, after a beat, again
+ * after it: CPU time counted against a stall was all used without a beat,
+ * however late the control thread gets to run. */
+static void watch_reset(kn_deck *d, kn_proc *p, uint64_t t) {
+    uint64_t cpu = 0;
+    d->hb_pid = p->pid;
+    d->hb_seen = t;
+    d->hb_eff = 0;
+    d->hb_cpu_ok = kn_proc_cpu(p->pid, &cpu) == 0;
+    d->hb_cpu0 = d->hb_cpu1 = cpu;
+}
+
 static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
+    uint64_t cpu = 0;
+    int cpu_ok = p && kn_proc_cpu(p->pid, &cpu) == 0;
     uint64_t hb = atomic_load(&d->ring->ctl.heartbeat);
     uint32_t buffered = atomic_load(&m->buffered), target = atomic_load(&d->ring->target);
     if (!p || hb != d->hb_last) {
         d->hb_last = hb;
         d->hb_time = now;
         if (p && buffered >= target / 2) d->primed = 1;
+        if (p) watch_reset(d, p, now);
         return 0;
     }
-    uint64_t stalled = now > d->hb_time ? now - d->hb_time : 0; /* granted after `now` */
-    return stalled > HANG_LONG_MS * 1000000ull ||
-           (stalled > HANG_MS * 1000000ull && d->primed && buffered < target / 2);
+    /* hb_time reset by a grant or takeover, or a new producer: from then */
+    int fresh = d->hb_time > d->hb_seen || d->hb_pid != p->pid;
+    if (fresh) watch_reset(d, p, d->hb_time > d->hb_seen ? d->hb_time : d->hb_seen);
+    uint64_t dt = now > d->hb_seen ? now - d->hb_seen : 0; /* granted after `now` */
+    d->hb_cpu_ok = d->hb_cpu_ok && cpu_ok;
+    uint64_t used = cpu > d->hb_cpu1 ? cpu - d->hb_cpu1 : 0, now_cpu;
+    uint64_t spent = d->hb_cpu_ok && cpu > d->hb_cpu0 ? cpu - d->hb_cpu0 : 0; /* since the beat */
+    int64_t wait;
+    char state;
+    if (!fresh && d->hb_cpu_ok && kn_proc_sched(p->pid, &now_cpu, &wait, &state) == 0 &&
+        state == 'R')
+        d->hb_eff += used < dt ? used : dt;
+    else
+        d->hb_eff += dt;
+    d->hb_cpu1 = cpu;
+    d->hb_seen = now;
+    double cpu_limit = 4e9 * c->block / c->rate;
+    if (cpu_limit < HANG_CPU_MS * 1e6) cpu_limit = HANG_CPU_MS * 1e6;
+    int low = d->primed && buffered < target / 2;
+    return d->hb_eff > HANG_LONG_MS * 1000000ull ||
+           (low && (d->hb_eff > HANG_MS * 1000000ull || (double)spent > cpu_limit));
 }
 
 /* Kills a successor that overran a time limit; check_exit reports it. */
@@ -222,10 +289,12 @@ static void limit_successor(kn_deck *d, const char *why) {
 
 void kn_faults_tick(kn_conductor *c) {
     uint64_t now = mono_ns();
+    kn_load_tick(c, now); /* the machine's load (which may shed a deck) */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;
         kn_mix_deck *m = &c->mix.deck[i];
+        if (d->shed && d->cur.st == KN_PROC_RUNNING) d->shed = 0; /* a new version plays */
         char what[300];
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
@@ -244,7 +313,7 @@ void kn_faults_tick(kn_conductor *c) {
             atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY);
             d->resumed_seq = d->restart_seq;
         }
-        kn_proc *p = producer(d);
+        kn_proc *p = kn_deck_producer(d);
         if (hung(c, d, p, now)) {
             snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
                      p->id, kn_phase_text(d), (unsigned long long)((now - d->hb_time) / 1000000));

@@ -266,6 +266,7 @@ int main(int argc, char **argv) {
         return fail_start(o.ready_fd, "out of memory"), 1;
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
     kn_levels_init(&c);
+    kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     c.rate = kn_audio_rate(c.audio);
@@ -289,6 +290,7 @@ int main(int argc, char **argv) {
         kn_log("OSC over UDP off: %s", err);
         c.osc_port = 0;
     }
+    kn_audio_rt_conductor(1); /* cartridges (and later threads) start at normal priority */
     int sfd = signalfd(-1, &stops, SFD_CLOEXEC | SFD_NONBLOCK);
     char osc[80];
     snprintf(osc, sizeof osc, "%s:%d", c.osc_port ? c.osc_host : "off", c.osc_port);

@@ -17,6 +17,14 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
   faults      fault -> verdict / silence / revert running / revert heard, p50 and
               p99, for crashes, hangs and NaN (tests/e2e/test_faults.sh with a
               subset of tests/faults/, N rounds), on the dummy backend and JACK
+  overload    K decks that each need 15% of a core, 112% of the machine in all
+              (tests/e2e/overload/burn.c): device underflows, deck underruns,
+              decks faulted, and `kanon status` round trips, with the audio
+              thread real-time (default) and not (KANON_AUDIO_RT=0), shedding
+              off; then the default with shedding. KANON_BENCH_BASELINE=DIR
+              adds a row for another build's bin/ (e.g. before a change).
+
+`bench.py --quick` runs fewer rounds; `bench.py --only overload` one section.
 """
 import glob
 import json
@@ -36,6 +44,7 @@ TMP = tempfile.mkdtemp(prefix="kanon-bench.")
 ENV["XDG_STATE_HOME"] = os.path.join(TMP, "state")
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.c")))  # .dsp: see docs/faust.md
 QUICK = "--quick" in sys.argv
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 
 
 def run(*args, check=True, **kw):
@@ -257,17 +266,118 @@ def bench_faults(rounds):
     print()
 
 
+def overload_run(bindir, env, k, secs, burn, settle=False):
+    """K burning decks on a conductor from bindir: the figures over secs (from 2 s after
+    the last play, or with settle, from when nothing was shed for 4 s)."""
+    env = dict(ENV, KANON_INSTANCE="bench-overload", **env)
+    cli = os.path.join(bindir, "kanon")
+
+    def k_(*a, check=False):
+        return subprocess.run((cli,) + a, env=env, capture_output=True, text=True, check=check)
+
+    def st():
+        return json.loads(k_("status", "--json", check=True).stdout)
+
+    k_("down")
+    k_("up", "--backend", "dummy", check=True)
+    t_play = time.time()
+    for i in range(k):
+        k_("play", burn, "--deck", "b%d" % i, "--no-watch")
+    time.sleep(2)
+    last, t_end = time.time(), time.time() + 60
+    while settle and time.time() < t_end:
+        ev = json.loads(k_("log", "--json", check=True).stdout)
+        shed = [e["time"] for e in ev if e["kind"] == "shed"]
+        if shed:
+            last = max(shed)
+        if shed and time.time() - last >= 4:
+            break
+        time.sleep(0.5)
+    s0, t0 = st(), time.time()
+    lat, lat_rt = [], []
+    rt = os.geteuid() == 0 and shutil.which("chrt")
+    while time.time() - t0 < secs:
+        t = time.perf_counter()
+        k_("status", "--json", check=True)
+        lat.append((time.perf_counter() - t) * 1000)
+        if rt:  # the CLI itself above the cartridges: the conductor's share
+            t = time.perf_counter()
+            subprocess.run(["chrt", "-f", "3", cli, "status", "--json"], env=env,
+                           capture_output=True, check=True)
+            lat_rt.append((time.perf_counter() - t) * 1000)
+        time.sleep(0.1)
+    s1 = st()
+    ev = json.loads(k_("log", "--json", check=True).stdout)
+    faults = [e for e in ev if e["kind"] == "fault" and e["time"] >= t_play]
+    shed = [e for e in ev if e["kind"] == "shed"]
+    k_("down")
+    scale = 10 / secs
+    return {
+        "underflows": (s1["device_underflows"] - s0["device_underflows"]) * scale,
+        "underruns": (sum(d["underruns"] for d in s1["decks"]) -
+                      sum(d["underruns"] for d in s0["decks"])) * scale,
+        "faults": len(faults), "hung": sum("hung" in e["text"] for e in faults),
+        "shed": shed, "t_play": t_play, "lat": lat, "lat_rt": lat_rt or [float("nan")],
+        "rt": s1.get("audio_rt", {}).get("policy", "other (no audio_rt)"),
+        "cpu": s1.get("overload", {}).get("cpu_total"),
+    }
+
+
+def bench_overload(secs):
+    k = max(2, round(os.cpu_count() * 1.125 / 0.15))
+    print("## Overload (%d decks needing 15%% of a core each on %d cores; %d s)\n" % (
+        k, os.cpu_count(), secs))
+    print("Each deck runs tests/e2e/overload/burn.c (15%% of a core of its own CPU time per "
+          "block): %.0f%% of the machine. Per 10 s: device underflows, deck underruns; decks "
+          "faulted since the first `play` (hung: judged hung); `kanon status` round trips "
+          "(CLI start included; ms, p50 / p95), with the CLI at normal priority and (as "
+          "root) at SCHED_FIFO 3, which leaves the conductor's share. Shedding off "
+          "(KANON_SHED=0), so the load stays.\n" % (k * 15 / os.cpu_count()))
+    print("| configuration | audio thread | device underflows | deck underruns | faulted "
+          "(hung) | status | status, CLI at FIFO 3 |")
+    print("|---|---|---|---|---|---|---|")
+    burn = os.path.join(TMP, "burn15.c")
+    with open(burn, "w") as f:
+        f.write("#define BURN 0.15\n" + open(os.path.join(ROOT, "tests", "e2e", "overload",
+                                                         "burn.c")).read())
+    runs = []
+    base = os.environ.get("KANON_BENCH_BASELINE")
+    if base:
+        runs.append(("baseline build (%s)" % base, base, {"KANON_SHED": "0"}))
+    runs += [("audio and cartridges at normal priority (KANON_AUDIO_RT=0)", BIN,
+              {"KANON_AUDIO_RT": "0", "KANON_SHED": "0"}),
+             ("audio thread above the cartridges (default)", BIN, {"KANON_SHED": "0"})]
+    for label, bindir, env in runs:
+        r = overload_run(bindir, env, k, secs, burn)
+        print("| %s | %s | %.0f | %.0f | %d (%d) | %.0f / %.0f | %.0f / %.0f |" % (
+            label, r["rt"], r["underflows"], r["underruns"], r["faults"], r["hung"],
+            statistics.median(r["lat"]), pct(r["lat"], 95), statistics.median(r["lat_rt"]),
+            pct(r["lat_rt"], 95)))
+    r = overload_run(BIN, {}, k, secs, burn, settle=True)
+    first = min((e["time"] for e in r["shed"]), default=None)
+    print("\nWith shedding (the default): %d deck(s) shed, the first %s after the first "
+          "`play`; once nothing more was shed for 4 s, per 10 s: %.0f device underflows, %.0f "
+          "deck underruns, %d faulted; status %.0f / %.0f ms (CLI at FIFO 3: %.0f / %.0f).\n" % (
+              len(r["shed"]), "%.1f s" % (first - r["t_play"]) if first else "-",
+              r["underflows"], r["underruns"], r["faults"], statistics.median(r["lat"]),
+              pct(r["lat"], 95), statistics.median(r["lat_rt"]), pct(r["lat_rt"], 95)))
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
                                         time.strftime("%Y-%m-%d %H:%M")))
+    sections = [("compile", lambda: bench_compile(10 if QUICK else 30)),
+                ("render", lambda: bench_render(10 if QUICK else 30)),
+                ("cpu", lambda: bench_cpu(3 if QUICK else 5)),
+                ("swap", lambda: bench_swap(20 if QUICK else 100)),
+                ("jack", bench_jack),
+                ("faults", lambda: bench_faults(2 if QUICK else 10)),
+                ("overload", lambda: bench_overload(5 if QUICK else 10))]
     try:
-        bench_compile(10 if QUICK else 30)
-        bench_render(10 if QUICK else 30)
-        bench_cpu(3 if QUICK else 5)
-        bench_swap(20 if QUICK else 100)
-        bench_jack()
-        bench_faults(2 if QUICK else 10)
+        for name, fn in sections:
+            if not ONLY or ONLY == name:
+                fn()
     finally:
         kanon("down", check=False)
         shutil.rmtree(TMP, ignore_errors=True)

@@ -7,7 +7,8 @@
 # the CPU-heavy ones (Faust and gcc builds, renders of every example, 16
 # decks at once) come last, so that they do not run beside the fault
 # storm: on a busy 2-core machine a cartridge starved for 50 ms looks hung
-# to the storm's checks.
+# to the storm's checks. The ones that overload the machine on purpose
+# (real-time busy loops) run at the very end, alone.
 # Prints PASS/FAIL/SKIP per test as each ends and a closing
 # "N passed, N failed" line; exits 1 if any failed.
 cd "$(dirname "$0")/.." || exit 2
@@ -19,12 +20,14 @@ trap 'rm -rf "$out"' EXIT
 
 # test_faults first: it is a quarter of the whole run; the heavy ones last.
 first="test_faults" last="test_faust test_examples test_limits test_install"
-ordered=()
+alone="test_overload test_starved"
+ordered=() solo=()
 for t in "${tests[@]}"; do [[ " $first " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
 for t in "${tests[@]}"; do
-    [[ " $first $last " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
+    [[ " $first $last $alone " == *" $(basename "$t" .sh) "* ]] || ordered+=("$t")
 done
 for t in "${tests[@]}"; do [[ " $last " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done
+for t in "${tests[@]}"; do [[ " $alone " == *" $(basename "$t" .sh) "* ]] && solo+=("$t"); done
 
 run_one() { # test -> $out/NAME.{log,rc,ms}
     local t=$1 name start
@@ -65,5 +68,9 @@ for t in "${ordered[@]}"; do
     running+=("$(basename "$t" .sh)")
 done
 while [ ${#running[@]} -gt 0 ]; do wait -n 2>/dev/null; reap; done
+for t in "${solo[@]}"; do
+    run_one "$t"
+    report "$(basename "$t" .sh)"
+done
 echo "$pass passed, $failn failed, $skip skipped"
 [ $failn -eq 0 ]
