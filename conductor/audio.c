@@ -132,37 +132,53 @@ static void rt_claim(kn_audio *a) {
     atomic_store_explicit(&a->rt_policy, policy, memory_order_release);
 }
 
-static void fmt_write(enum SoundIoFormat f, char *dst, float v) {
+/* One sample, converted and stored; each case is its own loop below, so
+ * the format is chosen once per chunk, not per sample. */
+static inline void put_s16(char *dst, float v) {
+    int16_t s = (int16_t)lrintf(fminf(fmaxf(v, -1.0f), 1.0f) * 32767.0f);
+    memcpy(dst, &s, sizeof s);
+}
+static inline void put_s32(char *dst, float v) {
+    int32_t s = (int32_t)lrint(fmin(fmax((double)v, -1.0), 1.0) * 2147483647.0);
+    memcpy(dst, &s, sizeof s);
+}
+static inline void put_f64(char *dst, float v) {
+    double d = v;
+    memcpy(dst, &d, sizeof d);
+}
+static inline void put_f32(char *dst, float v) {
+    memcpy(dst, &v, sizeof v);
+}
+
+#define DEINTERLEAVE(put)                                                                          \
+    for (int i = 0; i < k; i++)                                                                    \
+        for (int c = 0; c < dch; c++) {                                                            \
+            put(areas[c].ptr, master[i * ch + c % ch]);                                            \
+            areas[c].ptr += areas[c].step;                                                         \
+        }
+
+/* Audio thread: k interleaved master frames (ch channels) into the
+ * device's dch channel areas, advancing them. Real-time safe. */
+static void write_frames(enum SoundIoFormat f, struct SoundIoChannelArea *areas, int dch,
+                         const float *master, int ch, int k) {
     switch (f) {
-    case SoundIoFormatS16NE: {
-        float c = fminf(fmaxf(v, -1.0f), 1.0f);
-        int16_t s = (int16_t)lrintf(c * 32767.0f);
-        memcpy(dst, &s, sizeof s);
-        break;
-    }
-    case SoundIoFormatS32NE: {
-        double c = fmin(fmax((double)v, -1.0), 1.0);
-        int32_t s = (int32_t)lrint(c * 2147483647.0);
-        memcpy(dst, &s, sizeof s);
-        break;
-    }
-    case SoundIoFormatFloat64NE: {
-        double d = v;
-        memcpy(dst, &d, sizeof d);
-        break;
-    }
-    default: memcpy(dst, &v, sizeof v); break;
+    case SoundIoFormatS16NE: DEINTERLEAVE(put_s16) break;
+    case SoundIoFormatS32NE: DEINTERLEAVE(put_s32) break;
+    case SoundIoFormatFloat64NE: DEINTERLEAVE(put_f64) break;
+    default: DEINTERLEAVE(put_f32) break;
     }
 }
+#undef DEINTERLEAVE
 
 /* Audio thread. Real-time safe: the mixer and recorder are, and every loop
  * is bounded by frame_count_max. */
 static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame_count_max) {
     (void)frame_count_min;
     kn_audio *a = os->userdata;
-    if (!a->rt_done) {
+    if (!a->rt_done) { /* once per stream: its thread may be a new one */
         a->rt_done = 1;
         rt_claim(a);
+        kn_mix_thread_init();
     }
     int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
     account_clock(a, mono_ns(), frame_count_max);
@@ -177,11 +193,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
             kn_mix_run(a->mix, a->master, k);
             kn_rec_tap(a->rec, a->master, k);
-            for (int i = 0; i < k; i++)
-                for (int c = 0; c < dch; c++) {
-                    fmt_write(os->format, areas[c].ptr, a->master[i * ch + c % ch]);
-                    areas[c].ptr += areas[c].step;
-                }
+            write_frames(os->format, areas, dch, a->master, ch, k);
             done += k;
         }
         if (soundio_outstream_end_write(os)) {

@@ -124,6 +124,10 @@ void kn_mix_set_rate(kn_mix *m, double rate);
  * can after that. Without a stream (`streaming` 0) nothing reads it. */
 #define KN_MIX_RELEASE_NS 250000000u
 int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks, int streaming);
+/* The audio thread, once: subnormals flushed to zero (FTZ) and read as
+ * zero (DAZ), so a deck of subnormals, or a gain ramp decaying into them,
+ * costs the mixer nothing extra. */
+void kn_mix_thread_init(void);
 /* Mixes `frames` (<= KN_MIX_CHUNK) interleaved frames into master. */
 void kn_mix_run(kn_mix *m, float *master, int frames);
 /* The safety limiter alone (transparent below -6 dBFS, never above 0 dBFS). */

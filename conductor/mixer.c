@@ -30,6 +30,10 @@
  */
 #include "conductor.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,4 +362,14 @@ int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks,
         d->release_cb = callbacks + 2;
     return atomic_load(&d->state) == KN_MIX_OFF && d->release_cb &&
            (callbacks >= d->release_cb || !streaming);
+}
+
+void kn_mix_thread_init(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ volatile("msr fpcr, %0" ::"r"(fpcr | (1ull << 24))); /* FZ */
+#endif
 }

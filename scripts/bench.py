@@ -363,6 +363,26 @@ def bench_overload(secs):
               pct(r["lat"], 95), statistics.median(r["lat_rt"]), pct(r["lat_rt"], 95)))
 
 
+def bench_mixer():
+    """The mixer's cost per frame, 4 decks with gains ramping: sine against subnormal
+    samples, with the audio thread's FTZ/DAZ off (before) and on (kn_mix_thread_init)."""
+    exe = os.path.join(TMP, "mix_cost")
+    run("gcc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-I" + os.path.join(ROOT, "shm"),
+        "-I" + os.path.join(ROOT, "conductor"), os.path.join(ROOT, "bench", "mix_cost.c"),
+        os.path.join(ROOT, "conductor", "mixer.c"), "-o", exe, "-lm")
+    got = dict((l.split()[1], float(l.split()[2]))
+               for l in run(exe).stdout.splitlines() if l.startswith("mixer "))
+    print("## Mixer: a deck of subnormals\n")
+    print("ns per frame of `kn_mix_run`, 4 decks, gains ramping (median of 7 x 2000 chunks):\n")
+    print("| decks | FTZ/DAZ off (before) | on (audio thread now) |")
+    print("|---|---|---|")
+    for what in ("sine", "subnormal"):
+        print("| %s | %.1f | %.1f |" % (what, got[what + "_ftz_off"], got[what + "_ftz_on"]))
+    print("\nsubnormal / sine: %.2fx with FTZ/DAZ off, %.2fx on\n" %
+          (got["subnormal_ftz_off"] / got["sine_ftz_off"],
+           got["subnormal_ftz_on"] / got["sine_ftz_on"]))
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
@@ -373,7 +393,8 @@ def main():
                 ("swap", lambda: bench_swap(20 if QUICK else 100)),
                 ("jack", bench_jack),
                 ("faults", lambda: bench_faults(2 if QUICK else 10)),
-                ("overload", lambda: bench_overload(5 if QUICK else 10))]
+                ("overload", lambda: bench_overload(5 if QUICK else 10)),
+                ("mixer", bench_mixer)]
     try:
         for name, fn in sections:
             if not ONLY or ONLY == name:

@@ -19,6 +19,9 @@
  *   - a gain change ramps linearly over the ramp (no jump), lands exactly,
  *     and per-channel targets give pan; back at unity it is exact again;
  *   - meter records carry the deck's post-gain peak and energy;
+ *   - the audio thread's kn_mix_thread_init reads subnormal samples as 0
+ *     (DAZ) and flushes subnormal results (FTZ): a deck of subnormals gives
+ *     an exact zero master, where plain floats keep them;
  *   - a stopped deck's ring is released only when no callback can still
  *     read it (an audio thread mixing without pause while control stops
  *     and unmaps, thousands of times: a release one callback early reads
@@ -326,6 +329,44 @@ static void test_gains_and_meters(void) {
     free(a.seg);
 }
 
+static float tiny(uint64_t i) {
+    return (i & 1 ? 1e-40f : -1e-40f) * (float)(1 + i % 5); /* subnormal */
+}
+
+/* A deck of subnormals at a ramping gain, in a thread of its own (the flag
+ * is per thread, like the audio thread's). */
+static void *mix_tiny(void *arg) {
+    int ftz = *(int *)arg;
+    if (ftz) kn_mix_thread_init();
+    kn_mix m;
+    fake_deck f;
+    static float out[KN_MIX_CHUNK * CH];
+    int nonzero = 0;
+    if (kn_mix_init(&m, CH, 48000)) return NULL;
+    deck_open(&m, 0, &f, 64);
+    push(&f, 2048, tiny);
+    uint32_t half = 0x3f000000u; /* 0.5f: the multiply path */
+    for (int j = 0; j < 3; j++) atomic_store(&m.deck[0].gain_target[j], half);
+    atomic_store(&m.deck[0].ramp_frames, 512);
+    for (int k = 0; k < 1024 / KN_MIX_CHUNK; k++) {
+        kn_mix_run(&m, out, KN_MIX_CHUNK);
+        for (int i = 0; i < KN_MIX_CHUNK * CH; i++) nonzero += out[i] != 0.0f;
+    }
+    kn_mix_free(&m);
+    free(f.seg);
+    *(int *)arg = nonzero;
+    return NULL;
+}
+
+static void test_subnormals_flushed(void) {
+    int with = 1, without = 0;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, mix_tiny, &with) == 0 && pthread_join(t, NULL) == 0);
+    CHECK(pthread_create(&t, NULL, mix_tiny, &without) == 0 && pthread_join(t, NULL) == 0);
+    CHECK(with == 0);   /* FTZ/DAZ: silence, exactly */
+    CHECK(without > 0); /* the control: without it, subnormals reach the master */
+}
+
 static kn_mix rel_mix;
 static _Atomic uint64_t rel_callbacks;
 static _Atomic int rel_stop;
@@ -403,6 +444,7 @@ int main(void) {
     test_underrun_fade();
     test_dry_at_boundary();
     test_corrupt_and_stop();
+    test_subnormals_flushed();
     test_release_under_callback();
     printf("test_mixer: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
