@@ -15,6 +15,7 @@
 #ifndef KANON_CARTRIDGE_H
 #define KANON_CARTRIDGE_H
 
+#include "clock.h"
 #include "contract.h"
 #include "kanon_shm.h"
 #include <stddef.h>
@@ -95,7 +96,6 @@ uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
 void kn_params_refresh(kn_cart *c);
 /* Sets (or pre-declares) a parameter's value by name; used by --set. */
 int kn_param_preset(kn_param_seg *ps, const char *name, double value);
-uint64_t kn_now_ns(void);
 
 /* What an offline render did, for the caller to report. */
 typedef struct kn_render_stats {

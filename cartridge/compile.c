@@ -157,7 +157,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     memset(p, 0, sizeof *p);
     diag d = {err, 0, errlen, 0, NULL};
     err[0] = 0;
-    uint64_t t0 = kn_now_ns();
+    uint64_t t0 = kn_mono_ns();
     char name[256], dir[4096];
     line_name(display, name, sizeof name);
     d.file = name;
@@ -219,7 +219,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
         return -1;
     }
     p->tcc = s;
-    p->compile_ms = (double)(kn_now_ns() - t0) / 1e6;
+    p->compile_ms = (double)(kn_mono_ns() - t0) / 1e6;
     return 0;
 }
 

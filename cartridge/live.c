@@ -46,12 +46,6 @@
 
 static int report_fd = -1;
 
-static double realtime_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static uint64_t first_frame; /* where this cartridge took over */
 
 /* One JSON object per line on the report pipe; "t" is the wall time at
@@ -59,7 +53,7 @@ static uint64_t first_frame; /* where this cartridge took over */
 static void report(const char *event, const char *message, double ms, double test_ms) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, KN_REPORT_EVENT, event);
-    cJSON_AddNumberToObject(o, KN_REPORT_T, realtime_s());
+    cJSON_AddNumberToObject(o, KN_REPORT_T, (double)kn_real_ns() / 1e9);
     if (!strcmp(event, KN_REPORT_RUNNING))
         cJSON_AddNumberToObject(o, KN_REPORT_FRAME, (double)first_frame);
     if (message) cJSON_AddStringToObject(o, KN_REPORT_MESSAGE, message);
@@ -176,8 +170,7 @@ static int wait_for_token(kn_deck_ctl *ctl, uint32_t id) {
     }
 }
 
-/* Step 6: render this code's shadow into the lane on a private snapshot
- * taken at the block boundary, then pass the token. */
+/* Crossfades the block at `frame` from the lane (below). */
 static void crossfade(kn_cart *c, const deck *m, uint64_t frame, uint64_t start, uint32_t frames);
 
 /* Step 6. If this cartridge is itself still fading in (its own lane from
@@ -317,12 +310,12 @@ int kn_live_run(const kn_live_opts *o) {
     if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
     c.display = o->display;
-    uint64_t t0 = kn_now_ns();
+    uint64_t t0 = kn_mono_ns();
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);
         return 1;
     }
-    report(KN_REPORT_COMPILED, NULL, prog.compile_ms, (double)(kn_now_ns() - t0) / 1e6);
+    report(KN_REPORT_COMPILED, NULL, prog.compile_ms, (double)(kn_mono_ns() - t0) / 1e6);
 
     kn_deck_ctl *ctl = &m.ring->ctl;
     if (wait_for_token(ctl, o->id)) return 0;

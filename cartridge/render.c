@@ -26,12 +26,6 @@
 
 #define RENDER_BUF_BYTES (256u << 10)
 
-uint64_t kn_now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 int kn_cart_init(kn_cart *c, double rate, int channels, int block) {
     memset(c, 0, sizeof *c);
     c->ctx.rate = rate;
@@ -94,9 +88,9 @@ uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame) {
     for (int ch = 0; ch < chs; ch++) memset(c->out[ch], 0, (size_t)n * sizeof(float));
     kn_params_refresh(c);
     c->ctx.frame = frame;
-    uint64_t t0 = kn_now_ns();
+    uint64_t t0 = kn_mono_ns();
     p->process(&c->ctx, c->out, n);
-    uint64_t dt = kn_now_ns() - t0;
+    uint64_t dt = kn_mono_ns() - t0;
     for (int ch = 0; ch < chs; ch++)
         if (any_nonfinite(c->out[ch], n))
             for (int i = 0; i < n; i++)
@@ -224,7 +218,7 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
     uint64_t frames = RENDER_BUF_BYTES / sizeof(float) / (size_t)chs;
     uint64_t cap = (frames + (uint64_t)block - 1) / (uint64_t)block * (uint64_t)block; /* blocks */
     float *inter = malloc((size_t)cap * (size_t)chs * sizeof(float));
-    uint64_t busy = 0, t0 = kn_now_ns(), filled = 0;
+    uint64_t busy = 0, t0 = kn_mono_ns(), filled = 0;
     int rc = inter ? 0 : -1;
     while (!rc && done < total) {
         uint64_t bad = c->nonfinite;
@@ -269,7 +263,7 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
     }
     *st = (kn_render_stats){.frames = done,
                             .nonfinite = c->nonfinite,
-                            .wall_s = (double)(kn_now_ns() - t0) / 1e9,
+                            .wall_s = (double)(kn_mono_ns() - t0) / 1e9,
                             .process_s = (double)busy / 1e9};
     return rc;
 }

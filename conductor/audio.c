@@ -65,12 +65,6 @@ struct kn_audio {
     _Atomic int rt_policy, rt_prio, rt_err;
 };
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO: no system call */
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Audio thread, at the start of each callback: counts frames the device
  * played without data from us. By now the device has played
  * (now - t0) * rate frames and we have made clk_made; the difference d
@@ -181,7 +175,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
         kn_mix_thread_init();
     }
     int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
-    account_clock(a, mono_ns(), frame_count_max);
+    account_clock(a, kn_mono_ns(), frame_count_max);
     while (left > 0) {
         struct SoundIoChannelArea *areas;
         int n = left;

@@ -17,6 +17,7 @@
 #ifndef KANON_CONDUCTOR_H
 #define KANON_CONDUCTOR_H
 
+#include "clock.h"
 #include "contract.h"
 #include "kanon_shm.h"
 #include "ring.h"

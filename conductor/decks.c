@@ -49,12 +49,6 @@
 
 extern char **environ;
 
-static uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 void kn_log(const char *fmt, ...) {
     char ts[32];
     time_t t = time(NULL);
@@ -68,17 +62,11 @@ void kn_log(const char *fmt, ...) {
     fflush(stderr);
 }
 
-static uint64_t rt_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static kn_event *event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text) {
     kn_event *e = &c->events[c->nevents % KN_EVENTS];
     memset(e, 0, sizeof *e);
     e->seq = ++c->nevents;
-    e->rt_ns = rt_ns();
+    e->rt_ns = kn_real_ns();
     snprintf(e->deck, sizeof e->deck, "%s", d->name);
     snprintf(e->kind, sizeof e->kind, "%s", kind);
     snprintf(e->text, sizeof e->text, "%s", text);
@@ -185,11 +173,6 @@ static void segments_free(kn_deck *d) {
 
 /* ---------------------------------------------------------- processes */
 
-void kn_proc_close(kn_proc *p);
-static void proc_close(kn_proc *p) {
-    kn_proc_close(p);
-}
-
 void kn_proc_close(kn_proc *p) {
     if (p->rfd >= 0) close(p->rfd);
     if (p->pidfd >= 0) close(p->pidfd);
@@ -213,13 +196,7 @@ static void proc_kill(kn_conductor *c, kn_proc *p) {
             queued = 1;
         }
     if (!queued && p->pid > 0) waitpid(p->pid, NULL, 0); /* list full: SIGKILLed, so brief */
-    proc_close(p);
-}
-
-/* Non-blocking exit check; returns 1 (and fills si) if the process ended.
- * Without a pidfd (old kernel, valgrind) it falls back to the pid. */
-static int exited(int pidfd, pid_t pid, siginfo_t *si) {
-    return kn_proc_exited(pidfd, pid, si);
+    kn_proc_close(p);
 }
 
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
@@ -267,7 +244,7 @@ static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc
     p->rfd = pfd[0];
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     p->st = KN_PROC_COMPILING;
-    p->spawned_ns = now_ns();
+    p->spawned_ns = kn_mono_ns();
     if (job_fd) *job_fd = jfd[0];
     return 0;
 }
@@ -277,9 +254,9 @@ static void spare_ensure(kn_conductor *c) {
     siginfo_t si;
     if (c->spare.st != KN_PROC_NONE) {
         memset(&si, 0, sizeof si);
-        if (!exited(c->spare.pidfd, c->spare.pid, &si)) return; /* alive and waiting */
+        if (!kn_proc_exited(c->spare.pidfd, c->spare.pid, &si)) return; /* alive and waiting */
         close(c->spare_job);
-        proc_close(&c->spare);
+        kn_proc_close(&c->spare);
     }
     char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
     if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
@@ -349,7 +326,7 @@ static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, 
             *p = c->spare;
             p->id = nid;
             p->restore = restore;
-            p->spawned_ns = now_ns();
+            p->spawned_ns = kn_mono_ns();
             memset(&c->spare, 0, sizeof c->spare);
             c->spare.rfd = c->spare.pidfd = -1;
             return 0;
@@ -422,7 +399,7 @@ void kn_deck_grant(kn_conductor *c, kn_deck *d) {
         d->repair = 0;
     }
     d->hb_last = atomic_load(&d->ring->ctl.heartbeat); /* setup() starts now */
-    d->hb_time = now_ns();
+    d->hb_time = kn_mono_ns();
     grant(d, d->next.id);
 }
 
@@ -478,7 +455,7 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
         kn_deck_event(c, d, "note", "cannot keep version in %s: %s", c->history_dir, strerror(-v));
         v = ++d->version;
     }
-    double at = at_s > 0 ? at_s * 1e9 : (double)rt_ns(); /* when the cartridge took over */
+    double at = at_s > 0 ? at_s * 1e9 : (double)kn_real_ns(); /* when the cartridge took over */
     double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
     char text[512];
     snprintf(
@@ -495,7 +472,7 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     if (d->cur.st != KN_PROC_NONE) proc_kill(c, &d->cur); /* it handed over and is leaving */
     /* A good version runs again: it becomes audible, fading in, once the
      * audio thread has silenced the faulted one (kn_faults_tick). */
-    d->running_since = now_ns();
+    d->running_since = kn_mono_ns();
     d->hb_last = atomic_load(&d->ring->ctl.heartbeat);
     d->hb_time = d->running_since;
     d->ov_count = 0;
@@ -507,7 +484,7 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
     d->next.rfd = d->next.pidfd = -1;
     d->blocks0 = atomic_load(&d->ring->ctl.blocks);
     d->busy0 = atomic_load(&d->ring->ctl.busy_ns);
-    d->load_t0 = now_ns();
+    d->load_t0 = kn_mono_ns();
 }
 
 /* ------------------------------------------------------------ reports */
@@ -528,7 +505,7 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         successor_ready(c, d);
     } else if (!strcmp(ev, KN_REPORT_TESTING)) {
         p->testing = 1;
-        p->testing_ns = now_ns();
+        p->testing_ns = kn_mono_ns();
     } else if (!strcmp(ev, KN_REPORT_NOTE)) {
         kn_deck_event(c, d, "note", "cartridge %u: %s", p->id, msg ? msg : "");
     } else if (!strcmp(ev, KN_REPORT_BLOCKED)) {
@@ -602,7 +579,7 @@ static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
 
 static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     siginfo_t si;
-    if (p->st == KN_PROC_NONE || !exited(p->pidfd, p->pid, &si)) return;
+    if (p->st == KN_PROC_NONE || !kn_proc_exited(p->pidfd, p->pid, &si)) return;
     read_reports(c, d, p);
     if (p->st == KN_PROC_NONE) return;
     char how[128];
@@ -614,7 +591,7 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
         snprintf(what, sizeof what, "cartridge %u %s%s", id, how, kn_phase_text(d));
         outcome_add(d, id, 0, 0, what);
         kn_history_discard(c, d, id);
-        proc_close(p);
+        kn_proc_close(p);
         kn_deck_fault(c, d, NULL, id, what);
         return;
     }
@@ -647,7 +624,7 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
             kn_history_discard(c, d, p->id);
             kn_deck_event(c, d, "error", "%s", m);
         }
-        proc_close(p);
+        kn_proc_close(p);
         return;
     }
     /* Leaving after handing the token on, when asked to, is the normal end
@@ -660,11 +637,11 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
             kn_xcpu_text(c, d, id, what, sizeof what);
         else
             snprintf(what, sizeof what, "cartridge %u %s%s", id, how, kn_phase_text(d));
-        proc_close(p);
+        kn_proc_close(p);
         kn_deck_fault(c, d, NULL, id, what);
         return;
     }
-    proc_close(p);
+    kn_proc_close(p);
     /* A dead producer cannot publish: a waiting successor may take over. */
     kn_deck_grant(c, d);
 }
@@ -677,7 +654,6 @@ static uint64_t fnv1a(const char *p, size_t n) {
     return h;
 }
 
-/* Reads a whole source file (malloc'd); NULL with errno set on failure. */
 /* Opens a regular file for reading without ever blocking the event loop
  * (a FIFO or device would): NULL with errno set otherwise. */
 FILE *kn_open_regular(const char *path) {
@@ -714,7 +690,7 @@ char *kn_slurp(const char *path, size_t *len) {
  * for the token (the caller retries after it took over). */
 int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
                           const char *origin, int restore, uint32_t *id, char *err, size_t errlen) {
-    uint64_t asked_rt = !strcmp(origin, "save") && d->saved_rt_ns ? d->saved_rt_ns : rt_ns();
+    uint64_t asked_rt = !strcmp(origin, "save") && d->saved_rt_ns ? d->saved_rt_ns : kn_real_ns();
     if (d->next.st == KN_PROC_READY) {
         snprintf(err, errlen, "busy: deck %s is switching versions; try again", d->name);
         return -EBUSY;
@@ -737,7 +713,7 @@ int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t l
     d->next.restore = restore;
     if (spawn(c, d, &d->next, snap, err, errlen)) {
         kn_history_discard(c, d, nid);
-        proc_close(&d->next);
+        kn_proc_close(&d->next);
         return -1;
     }
     d->next.hash = fnv1a(src, len);
@@ -875,11 +851,11 @@ void kn_deck_abandon_next(kn_conductor *c, kn_deck *d) {
     uint32_t mine = d->next.id;
     if (atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0)) d->cur.leaving = 0;
     proc_kill(c, &d->next);
-    if (refile && !d->dirty_ns) d->dirty_ns = now_ns(); /* reload() once the revert runs */
+    if (refile && !d->dirty_ns) d->dirty_ns = kn_mono_ns(); /* reload() once the revert runs */
 }
 
 int kn_decks_timeout_ms(kn_conductor *c, int max) {
-    uint64_t now = now_ns();
+    uint64_t now = kn_mono_ns();
     int ms = max;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
@@ -911,7 +887,7 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
     }
     kn_deck_event(c, d, "stop", "stopped");
     d->name[0] = 0; /* the name is free at once; the slot when the fade is done */
-    d->load_t0 = now_ns();
+    d->load_t0 = kn_mono_ns();
     return 0;
 }
 
@@ -938,14 +914,14 @@ void kn_decks_handle(kn_conductor *c) {
         check_exit(c, d, &d->next);
         check_exit(c, d, &d->cur);
         siginfo_t si;
-        if (d->dying.st != KN_PROC_NONE && exited(d->dying.pidfd, d->dying.pid, &si)) {
-            proc_close(&d->dying); /* reaped: it can publish nothing more */
+        if (d->dying.st != KN_PROC_NONE && kn_proc_exited(d->dying.pidfd, d->dying.pid, &si)) {
+            kn_proc_close(&d->dying); /* reaped: it can publish nothing more */
             kn_deck_grant(c, d);
         }
     }
     for (int i = 0; i < 64; i++) {
         siginfo_t si;
-        if (c->reap_pid[i] > 0 && exited(c->reap_fd[i], c->reap_pid[i], &si)) {
+        if (c->reap_pid[i] > 0 && kn_proc_exited(c->reap_fd[i], c->reap_pid[i], &si)) {
             if (c->reap_fd[i] >= 0) close(c->reap_fd[i]);
             c->reap_fd[i] = -1;
             c->reap_pid[i] = 0;
@@ -969,7 +945,7 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
 }
 
 void kn_decks_tick(kn_conductor *c) {
-    uint64_t now = now_ns();
+    uint64_t now = kn_mono_ns();
     spare_ensure(c); /* replaces a used or dead spare off the swap path */
     kn_faults_tick(c);
     for (int i = 0; i < KN_MAX_DECKS; i++) {

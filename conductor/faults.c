@@ -60,12 +60,6 @@
 #define COMPILE_LIMIT_S  15
 #define TEST_LIMIT_MS    2500 /* the cartridge's own deadline is 2 s; this also covers SIGSTOP */
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 const char *kn_phase_text(const kn_deck *d) {
     switch (atomic_load(&d->ring->ctl.phase)) {
     case KN_PHASE_SETUP: return " in setup()";
@@ -121,7 +115,7 @@ void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what) {
 
 void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
     silence(c, d, culprit);
-    uint64_t now = mono_ns();
+    uint64_t now = kn_mono_ns();
     /* Give up only when the version we reverted to fails again soon: an
      * unrelated new save failing after a revert is reverted like any other. */
     int again = id && id == d->revert_id && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
@@ -194,7 +188,7 @@ static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
 
 void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n) {
     /* RLIMIT_RTTIME: 100 ms of CPU without pausing. Still beating: slow. */
-    uint64_t now = mono_ns(), blocks = atomic_load(&d->ring->ctl.blocks);
+    uint64_t now = kn_mono_ns(), blocks = atomic_load(&d->ring->ctl.blocks);
     uint64_t busy = atomic_load(&d->ring->ctl.busy_ns);
     double audio_ns = (double)(blocks - d->ov_blocks) * c->block / c->rate * 1e9;
     if (d->ov_t0 && now - d->hb_time < HANG_MS * 1000000ull && audio_ns > 0 &&
@@ -288,7 +282,7 @@ static void limit_successor(kn_deck *d, const char *why) {
 }
 
 void kn_faults_tick(kn_conductor *c) {
-    uint64_t now = mono_ns();
+    uint64_t now = kn_mono_ns();
     kn_load_tick(c, now); /* the machine's load (which may shed a deck) */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];

@@ -77,12 +77,6 @@ void kn_levels_reset_deck(kn_conductor *c, int slot) {
     kn_levels_apply(c, 0);
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Returns 1 when a new meter window closed. */
 int kn_levels_tick(kn_conductor *c) {
     kn_meter_rec r;
@@ -94,7 +88,7 @@ int kn_levels_tick(kn_conductor *c) {
         }
         a->frames += r.frames;
     }
-    uint64_t now = mono_ns();
+    uint64_t now = kn_mono_ns();
     /* Close a window every ~33 ms, but not an empty one (a device with long
      * periods delivers in bursts) unless nothing came for 200 ms. */
     if (now - a->t0 < METER_WINDOW_NS || (a->frames == 0 && now - a->t0 < 200000000u)) return 0;

@@ -60,12 +60,6 @@ static uint64_t self_cpu_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static uint64_t rt_now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static int cores(void) {
     cpu_set_t s;
     if (!sched_getaffinity(0, sizeof s, &s) && CPU_COUNT(&s) > 0) return CPU_COUNT(&s);
@@ -115,7 +109,7 @@ static void shed(kn_conductor *c) {
     kn_shed_rec *e = &o->shed[o->nshed++ % KN_SHED_LOG];
     snprintf(e->deck, sizeof e->deck, "%s", best->name);
     e->cpu = best->cpu_need;
-    e->rt_ns = rt_now_ns();
+    e->rt_ns = kn_real_ns();
     kn_deck_shed(c, best, what);
     o->since_shed = 0; /* see whether that was enough before shedding more */
 }
@@ -150,7 +144,7 @@ static void judge(kn_conductor *c, uint64_t now) {
                  "CPU %.0f%% of %d cores: cartridges %.0f%%, conductor %.0f%%; decks that "
                  "underran: %d",
                  cpu, o->cores, o->cpu_cartridges, o->cpu_conductor, o->short_decks);
-    if (over) o->last_rt_ns = rt_now_ns();
+    if (over) o->last_rt_ns = kn_real_ns();
     if (over && !o->overloaded)
         kn_log("overloaded: %s; device underflows %llu", o->why, (unsigned long long)duf);
     if (!over && o->overloaded) kn_log("no longer overloaded");

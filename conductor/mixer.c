@@ -177,11 +177,7 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     int take = avail < (uint32_t)frames ? (int)avail : frames;
     uint64_t mark = atomic_load_explicit(&d->mark_frame, memory_order_relaxed);
     if (mark && mark >= d->ring.pos && mark < d->ring.pos + (uint64_t)take) {
-        struct timespec t; /* vDSO: no syscall */
-        clock_gettime(CLOCK_REALTIME, &t);
-        atomic_store_explicit(&d->mark_rt_ns,
-                              (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
-                              memory_order_relaxed);
+        atomic_store_explicit(&d->mark_rt_ns, kn_real_ns(), memory_order_relaxed);
         atomic_store_explicit(&d->mark_frame, 0, memory_order_release);
     }
     kn_ring_read(&d->ring, m->scratch, (uint32_t)take);
@@ -244,11 +240,7 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_me
 static void mark_silenced(kn_mix_deck *d) {
     if (d->silenced) return;
     d->silenced = 1;
-    struct timespec t; /* vDSO: no syscall */
-    clock_gettime(CLOCK_REALTIME, &t);
-    atomic_store_explicit(&d->silenced_rt_ns,
-                          (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
-                          memory_order_relaxed);
+    atomic_store_explicit(&d->silenced_rt_ns, kn_real_ns(), memory_order_relaxed);
 }
 
 /* A faulted, silent deck takes nothing from its ring until control names

@@ -153,12 +153,6 @@ static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     return 0;
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* 1 (and the sender is told why, and the log says who) if the message
  * being dispatched may not name a file: it came over UDP, which any local
  * user can send, and the file would be compiled and run as our owner. */
@@ -176,7 +170,7 @@ static int file_refused(const char *path) {
     /* Logged at most once a second, so a flood cannot fill the disk. */
     static uint64_t last;
     static unsigned quiet;
-    uint64_t now = mono_ns();
+    uint64_t now = kn_mono_ns();
     if (last && now - last < 1000000000u) {
         quiet++;
         return 1;
@@ -481,9 +475,7 @@ static void mix_feedback(int i, const char *deck, double gain, int mute, int sol
  * and the latest meters to subscribers, changed values to the surface. */
 void kn_osc_tick(kn_conductor *c) {
     static uint64_t last;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t now = kn_mono_ns();
     if (now - last < 33000000u) return;
     last = now;
     kn_surface_tick(c);

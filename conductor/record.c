@@ -121,21 +121,15 @@ static uint64_t drain(kn_recorder *r) {
     return done;
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void *writer_main(void *arg) {
     kn_recorder *r = arg;
-    uint64_t header_at = mono_ns();
+    uint64_t header_at = kn_mono_ns();
     int stale = 0; /* frames written since the last header update */
     for (;;) {
         int last = atomic_load_explicit(&r->draining, memory_order_acquire);
         uint64_t got = drain(r);
         stale |= got != 0;
-        uint64_t now = mono_ns();
+        uint64_t now = kn_mono_ns();
         if (stale && now - header_at >= HEADER_EVERY_NS &&
             !atomic_load_explicit(&r->write_failed, memory_order_relaxed)) {
             sf_command(r->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);

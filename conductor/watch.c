@@ -61,12 +61,6 @@ void kn_unwatch_deck(kn_conductor *c, kn_deck *d) {
     inotify_rm_watch(ifd, wd);
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void on_event(kn_conductor *c, const struct inotify_event *e) {
     if (!e->len) return;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
@@ -74,11 +68,8 @@ static void on_event(kn_conductor *c, const struct inotify_event *e) {
         if (!d->used || !d->name[0] || d->watch_wd != e->wd || strcmp(d->watch_name, e->name))
             continue;
         if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
-            struct timespec rt;
-            clock_gettime(CLOCK_REALTIME, &rt);
-            if (!d->dirty_ns)
-                d->saved_rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-            d->dirty_ns = mono_ns() + c->debounce_ns;
+            if (!d->dirty_ns) d->saved_rt_ns = kn_real_ns();
+            d->dirty_ns = kn_mono_ns() + c->debounce_ns;
         } else {
             kn_deck_event(c, d, "note", "%s was deleted or renamed; the deck plays on", d->display);
         }

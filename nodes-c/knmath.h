@@ -9,8 +9,9 @@
 /* Why: under the default -ftrapping-math gcc may not evaluate both arms of
  * a float `c ? a : b` (an arm could raise an FP exception), so it keeps
  * the branch and refuses to vectorize almost every loop here. We never
- * read FP exception flags. (Adding -fno-trapping-math to NODE_CFLAGS in
- * the Makefile would make this line unnecessary.) It must come before any
+ * read FP exception flags. The Makefile's NODE_CFLAGS say the same for the
+ * library; this keeps other builds of these files (the unit tests, the
+ * AVX2/SSE2 comparisons) vectorized alike. It must come before any
  * function of the file, hence first in this header. */
 #pragma GCC optimize("no-trapping-math")
 
