@@ -18,6 +18,7 @@
 #define KANON_CONDUCTOR_H
 
 #include "clock.h"
+#include "spsc.h"
 #include "contract.h"
 #include "kanon_shm.h"
 #include "ring.h"
@@ -104,7 +105,7 @@ typedef struct kn_mix {
     float master_g, master_step, master_to; /* audio-thread private */
     /* meters: SPSC ring, audio thread produces, control thread consumes */
     kn_meter_rec *meters;
-    _Atomic uint64_t meter_w, meter_r;
+    kn_spsc meter_q; /* audio thread -> control thread, over `meters` */
     _Atomic uint64_t meter_dropped;
 } kn_mix;
 

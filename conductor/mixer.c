@@ -76,6 +76,7 @@ int kn_mix_init(kn_mix *m, int channels, double rate) {
     }
     m->scratch = calloc((size_t)KN_MIX_CHUNK * (size_t)channels, sizeof(float));
     m->meters = calloc(KN_METER_RECS, sizeof *m->meters);
+    if (m->meters) kn_spsc_init(&m->meter_q, m->meters, KN_METER_RECS, sizeof *m->meters);
     return m->scratch && m->meters ? 0 : -1;
 }
 
@@ -85,11 +86,7 @@ void kn_mix_free(kn_mix *m) {
 }
 
 int kn_mix_meters_take(kn_mix *m, kn_meter_rec *out) {
-    uint64_t r = atomic_load_explicit(&m->meter_r, memory_order_relaxed);
-    if (r == atomic_load_explicit(&m->meter_w, memory_order_acquire)) return 0;
-    *out = m->meters[r % KN_METER_RECS];
-    atomic_store_explicit(&m->meter_r, r + 1, memory_order_release);
-    return 1;
+    return kn_spsc_pop(&m->meter_q, out);
 }
 
 /* Picks up a new target; returns 1 while any gain is not exactly unity. */
@@ -318,13 +315,8 @@ static void master_gain(kn_mix *m, float *master, int frames) {
 
 /* Publishes one meter record; drops it (counted) if the reader is behind. */
 static void meter_push(kn_mix *m, const kn_meter_rec *rec) {
-    uint64_t w = atomic_load_explicit(&m->meter_w, memory_order_relaxed);
-    if (w - atomic_load_explicit(&m->meter_r, memory_order_acquire) >= KN_METER_RECS) {
+    if (kn_spsc_push(&m->meter_q, rec, 1))
         atomic_fetch_add_explicit(&m->meter_dropped, 1, memory_order_relaxed);
-        return;
-    }
-    m->meters[w % KN_METER_RECS] = *rec;
-    atomic_store_explicit(&m->meter_w, w + 1, memory_order_release);
 }
 
 void kn_mix_run(kn_mix *m, float *master, int frames) {

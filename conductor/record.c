@@ -22,6 +22,7 @@
  * them; the recorder reports the growth since its start).
  */
 #include "conductor.h"
+#include "spsc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,7 @@
 struct kn_recorder {
     int channels;
     float *data;
-    _Atomic uint64_t wpos, rpos;
+    kn_spsc q; /* frames of `channels` floats, audio thread -> writer */
     _Atomic int on;
     _Atomic uint64_t dropped, written;
     _Atomic int draining, write_failed;
@@ -62,6 +63,7 @@ kn_recorder *kn_rec_new(int channels) {
         free(r);
         return NULL;
     }
+    kn_spsc_init(&r->q, r->data, REC_CAPACITY, (uint32_t)channels * sizeof(float));
     return r;
 }
 
@@ -74,17 +76,8 @@ void kn_rec_free(kn_recorder *r) {
 /* Audio thread. Real-time safe: two atomics and a bounded copy. */
 void kn_rec_tap(kn_recorder *r, const float *frames, int n) {
     if (!atomic_load_explicit(&r->on, memory_order_acquire)) return;
-    uint64_t w = atomic_load_explicit(&r->wpos, memory_order_relaxed);
-    uint64_t rd = atomic_load_explicit(&r->rpos, memory_order_acquire);
-    if (REC_CAPACITY - (w - rd) < (uint64_t)n) {
+    if (kn_spsc_push(&r->q, frames, (uint32_t)n))
         atomic_fetch_add_explicit(&r->dropped, (uint64_t)n, memory_order_relaxed);
-        return;
-    }
-    int ch = r->channels;
-    for (int i = 0; i < n; i++)
-        memcpy(r->data + ((w + (uint64_t)i) & (REC_CAPACITY - 1)) * (uint64_t)ch, frames + i * ch,
-               (size_t)ch * sizeof(float));
-    atomic_store_explicit(&r->wpos, w + (uint64_t)n, memory_order_release);
 }
 
 /* Writer thread: the first write that fails ends writing for good (the
@@ -100,23 +93,20 @@ static void write_failed(kn_recorder *r, int e) {
 /* Writes everything buffered (or, once writing failed, counts it as
  * dropped); returns frames taken from the ring. */
 static uint64_t drain(kn_recorder *r) {
-    uint64_t w = atomic_load_explicit(&r->wpos, memory_order_acquire);
-    uint64_t rd = atomic_load_explicit(&r->rpos, memory_order_relaxed), done = 0;
-    while (rd < w) {
-        uint64_t at = rd & (REC_CAPACITY - 1);
-        uint64_t n = w - rd < REC_CAPACITY - at ? w - rd : REC_CAPACITY - at;
+    uint64_t done = 0;
+    void *span;
+    for (uint32_t n; (n = kn_spsc_span(&r->q, &span)) > 0;) {
         sf_count_t k = 0;
         if (!atomic_load_explicit(&r->write_failed, memory_order_relaxed)) {
             errno = 0;
-            k = sf_writef_float(r->sf, r->data + at * (uint64_t)r->channels, (sf_count_t)n);
+            k = sf_writef_float(r->sf, span, (sf_count_t)n);
             if (k < 0) k = 0;
             atomic_fetch_add(&r->written, (uint64_t)k);
             if ((uint64_t)k != n) write_failed(r, errno);
         }
         if ((uint64_t)k != n) atomic_fetch_add(&r->dropped, n - (uint64_t)k);
-        rd += n;
         done += n;
-        atomic_store_explicit(&r->rpos, rd, memory_order_release);
+        kn_spsc_release(&r->q, n);
     }
     return done;
 }
@@ -175,7 +165,7 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint6
     r->lost_count = lost;
     r->lost0 = lost ? atomic_load(lost) : 0;
     atomic_store(&r->draining, 0);
-    atomic_store(&r->rpos, atomic_load(&r->wpos));
+    kn_spsc_clear(&r->q);
     if (pthread_create(&r->thread, NULL, writer_main, r)) {
         sf_close(r->sf);
         snprintf(err, errlen, "cannot start the writer thread");
