@@ -418,8 +418,6 @@ void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fm
 /* Internals shared by decks.c and faults.c. */
 int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
                           const char *origin, int restore, uint32_t *id, char *err, size_t errlen);
-char *kn_slurp(const char *path, size_t *len);
-FILE *kn_open_regular(const char *path);
 void kn_deck_grant(kn_conductor *c, kn_deck *d);
 /* Rewrites the deck's segment headers and ring geometry from our own copy. */
 void kn_deck_reformat(kn_conductor *c, kn_deck *d);
@@ -428,13 +426,11 @@ void kn_deck_reformat(kn_conductor *c, kn_deck *d);
 void kn_deck_abandon_next(kn_conductor *c, kn_deck *d);
 /* Why a producer died of SIGXCPU: too slow (with its load) or hung. */
 void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n);
-int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
 /* The scheduler's view of a process (proc_stat.c): CPU time used, time
  * spent runnable but waiting for a CPU (-1 unknown) and the state letter of
  * /proc/PID/stat ('?' unknown). 0, or -1 if even the CPU time is unknown. */
 int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state);
 int kn_proc_cpu(pid_t pid, uint64_t *cpu_ns);
-void kn_proc_close(kn_proc *p);
 /* The deck's producer failed (`culprit` is alive, or NULL if already dead):
  * silence it, kill it, revert to the last good version with the snapshot. */
 void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what);
@@ -463,9 +459,40 @@ void kn_decks_shutdown(kn_conductor *c);
 /* Recomputes the ring target from the device (at start, after failover)
  * and publishes it to every deck. */
 void kn_decks_retarget(kn_conductor *c);
-/* Cartridge outcome for `kanon play` to wait on: -1 unknown id. */
-const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
+
+/* ------------------------------------------------- events (events.c) */
+
 void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An event of the deck (log, `kanon log`, status) with this kind and text. */
+kn_event *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text);
+/* A cartridge's outcome: took over (ok) or refused, with the message. */
+void kn_outcome_add(kn_deck *d, uint32_t id, int ok, double ms, const char *msg);
+/* Cartridge outcome for `kanon play` to wait on: NULL for an unknown id. */
+const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
+
+/* ------------------------------------------------ processes (proc.c) */
+
+/* Starts a cartridge for deck d (the spare's job if one waits, else a new
+ * `live` process) compiling src_path; p->id and p->restore are set. */
+int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
+                  size_t errlen);
+/* Keeps one cartridge started and waiting, so a swap costs only the compile. */
+void kn_spare_ensure(kn_conductor *c);
+/* Kills a cartridge and hands it to the reap list. */
+void kn_proc_kill(kn_conductor *c, kn_proc *p);
+/* Non-blocking: 1 (and si) if the process ended. */
+int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
+void kn_proc_close(kn_proc *p);
+/* "exited with status N", "killed by SIGSEGV", ... */
+const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n);
+
+/* ------------------------------------------------------ files (files.c) */
+
+/* Opens a regular file without ever blocking; NULL with errno otherwise. */
+FILE *kn_open_regular(const char *path);
+/* A whole source file (malloc'd, at most KN_SOURCE_MAX); NULL with errno. */
+char *kn_slurp(const char *path, size_t *len);
+uint64_t kn_fnv1a(const char *p, size_t n);
 
 /* ------------------------------------------------------------ levels */
 

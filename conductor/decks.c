@@ -15,9 +15,10 @@
  *                                      the version enters the history
  *   cur exits (pidfd) ──────────────▶ logged; a waiting next gets the token
  *
- * Cartridges are started with posix_spawn (nng is not fork-safe), report
- * on a pipe (JSON lines, fd 3 in the child) and are watched through pidfds;
- * nothing here ever blocks on a cartridge. Killed ones go on a reap list.
+ * Cartridges are started, killed and reaped by proc.c, report on a pipe
+ * (JSON lines on fd 3, shm/contract.h) read here, and are watched through
+ * pidfds; nothing here ever blocks on a cartridge. What is said goes
+ * through events.c; sources are read by files.c.
  */
 #include "conductor.h"
 #include "futex.h"
@@ -26,64 +27,17 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-extern char **environ;
-
-void kn_log(const char *fmt, ...) {
-    char ts[32];
-    time_t t = time(NULL);
-    strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", localtime(&t));
-    fprintf(stderr, "%s ", ts);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
-
-static kn_event *event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text) {
-    kn_event *e = &c->events[c->nevents % KN_EVENTS];
-    memset(e, 0, sizeof *e);
-    e->seq = ++c->nevents;
-    e->rt_ns = kn_real_ns();
-    snprintf(e->deck, sizeof e->deck, "%s", d->name);
-    snprintf(e->kind, sizeof e->kind, "%s", kind);
-    snprintf(e->text, sizeof e->text, "%s", text);
-    e->version = d->version;
-    snprintf(d->last_event, sizeof d->last_event, "%s", text);
-    kn_log("deck %s: %s", d->name, text);
-    return e;
-}
-
-void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...) {
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    event_add(c, d, kind, text);
-}
 
 kn_deck *kn_deck_find(kn_conductor *c, const char *name) {
     for (int i = 0; i < KN_MAX_DECKS; i++)
@@ -94,20 +48,6 @@ kn_deck *kn_deck_find(kn_conductor *c, const char *name) {
 
 static int slot_of(kn_conductor *c, kn_deck *d) {
     return (int)(d - c->deck);
-}
-
-static void outcome_add(kn_deck *d, uint32_t id, int ok, double ms, const char *msg) {
-    kn_outcome *o = &d->outcome[d->noutcome++ % KN_OUTCOMES];
-    o->id = id;
-    o->ok = ok;
-    o->compile_ms = ms;
-    snprintf(o->message, sizeof o->message, "%s", msg ? msg : "");
-}
-
-const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id) {
-    for (int i = 0; i < KN_OUTCOMES; i++)
-        if (d->outcome[i].id == id) return &d->outcome[i];
-    return NULL;
 }
 
 /* ------------------------------------------------------------ segments */
@@ -169,180 +109,6 @@ static void segments_free(kn_deck *d) {
     kn_seg_unmap(d->state, d->state_bytes);
     kn_seg_unmap(d->params, d->param_bytes);
     segments_close(d);
-}
-
-/* ---------------------------------------------------------- processes */
-
-void kn_proc_close(kn_proc *p) {
-    if (p->rfd >= 0) close(p->rfd);
-    if (p->pidfd >= 0) close(p->pidfd);
-    memset(p, 0, sizeof *p);
-    p->rfd = p->pidfd = -1;
-}
-
-/* Kills a cartridge and hands its pidfd to the reap list. */
-static void proc_kill(kn_conductor *c, kn_proc *p) {
-    if (p->st == KN_PROC_NONE) return;
-    if (p->pidfd >= 0)
-        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-    else if (p->pid > 0)
-        kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
-    int queued = 0;
-    for (int i = 0; i < 64 && !queued; i++)
-        if (c->reap_pid[i] <= 0) {
-            c->reap_fd[i] = p->pidfd;
-            c->reap_pid[i] = p->pid;
-            p->pidfd = -1;
-            queued = 1;
-        }
-    if (!queued && p->pid > 0) waitpid(p->pid, NULL, 0); /* list full: SIGKILLed, so brief */
-    kn_proc_close(p);
-}
-
-int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
-    memset(si, 0, sizeof *si);
-    int rc = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG)
-                        : waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG);
-    return rc == 0 && si->si_pid;
-}
-
-/* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. A live
- * cartridge (d given) gets its deck's segments at KN_FD_SEG(kind), and
- * nothing else: every other descriptor of ours is close-on-exec. A spare
- * (d NULL) gets a job socket as stdin instead, whose other end is returned
- * in *job_fd. */
-static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc *p, int *job_fd) {
-    int pfd[2], jfd[2] = {-1, -1};
-    if (pipe2(pfd, O_CLOEXEC)) return -errno;
-    if (job_fd && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jfd)) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -errno;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (job_fd)
-        posix_spawn_file_actions_adddup2(&fa, jfd[1], KN_FD_JOB);
-    else
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], KN_FD_REPORT);
-    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++)
-        posix_spawn_file_actions_adddup2(&fa, d->seg_fd[k], KN_FD_SEG(k));
-    pid_t pid;
-    int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pfd[1]);
-    if (job_fd) close(jfd[1]);
-    if (rc) {
-        close(pfd[0]);
-        if (job_fd) close(jfd[0]);
-        return -rc;
-    }
-    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    memset(p, 0, sizeof *p);
-    p->pid = pid;
-    p->rfd = pfd[0];
-    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    p->st = KN_PROC_COMPILING;
-    p->spawned_ns = kn_mono_ns();
-    if (job_fd) *job_fd = jfd[0];
-    return 0;
-}
-
-/* Keeps one cartridge started and waiting, so a swap costs only the compile. */
-static void spare_ensure(kn_conductor *c) {
-    siginfo_t si;
-    if (c->spare.st != KN_PROC_NONE) {
-        memset(&si, 0, sizeof si);
-        if (!kn_proc_exited(c->spare.pidfd, c->spare.pid, &si)) return; /* alive and waiting */
-        close(c->spare_job);
-        kn_proc_close(&c->spare);
-    }
-    char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
-    if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
-}
-
-/* Hands the spare its job: one message, the live arguments as a JSON array,
- * with the deck's segment descriptors attached (SCM_RIGHTS, in kind order).
- * Never blocks: the socket is new and the message far below its buffer. */
-static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int nargs) {
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
-    char *line = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    if (!line) return -1;
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct iovec iov = {line, strlen(line)};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * KN_SEG_KINDS);
-    memcpy(CMSG_DATA(cm), &d->seg_fd[KN_SEG_RING], sizeof(int) * KN_SEG_KINDS);
-    ssize_t w = sendmsg(c->spare_job, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-    int ok = w == (ssize_t)iov.iov_len;
-    free(line);
-    close(c->spare_job);
-    c->spare_job = -1;
-    return ok ? 0 : -1;
-}
-
-static int spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
-                 size_t errlen) {
-    char deck[16], id[16], dir[4096], report[16];
-    uint32_t nid = p->id;
-    int restore = p->restore;
-    snprintf(deck, sizeof deck, "%d", slot_of(c, d));
-    snprintf(id, sizeof id, "%u", nid);
-    snprintf(report, sizeof report, "%d", KN_FD_REPORT);
-    snprintf(dir, sizeof dir, "%s", d->path);
-    *strrchr(dir, '/') = 0; /* d->path is absolute */
-    /* --restore last: dropped from the count unless this is a revert */
-    char *args[] = {(char *)src_path,
-                    KN_ARG(KN_OPT_DISPLAY),
-                    d->display,
-                    KN_ARG(KN_OPT_INSTANCE),
-                    c->instance,
-                    KN_ARG(KN_OPT_DECK),
-                    deck,
-                    KN_ARG(KN_OPT_ID),
-                    id,
-                    KN_ARG(KN_OPT_REPORT),
-                    report,
-                    KN_ARG(KN_OPT_INCLUDE),
-                    dir[0] ? dir : "/",
-                    KN_ARG(KN_OPT_HIDE),
-                    c->history_dir,
-                    KN_ARG(KN_OPT_RESTORE)};
-    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
-    spare_ensure(c);
-    if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
-        if (spare_send_job(c, d, args, nargs) == 0) {
-            *p = c->spare;
-            p->id = nid;
-            p->restore = restore;
-            p->spawned_ns = kn_mono_ns();
-            memset(&c->spare, 0, sizeof c->spare);
-            c->spare.rfd = c->spare.pidfd = -1;
-            return 0;
-        }
-        proc_kill(c, &c->spare); /* it died: start one the slow way */
-    }
-    char *argv[24] = {c->cartridge_bin, KN_MODE_LIVE};
-    for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
-    int rc = start_process(c, argv, d, p, NULL);
-    p->id = nid;
-    p->restore = restore;
-    if (rc) {
-        snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
-        return -1;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------- ownership */
@@ -449,7 +215,7 @@ void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
 }
 
 static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
-    outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
+    kn_outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
     if (v < 0) { /* keep playing and counting; say why the history has a gap */
         kn_deck_event(c, d, "note", "cannot keep version in %s: %s", c->history_dir, strerror(-v));
@@ -463,13 +229,13 @@ static void successor_running(kn_conductor *c, kn_deck *d, double at_s) {
         "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s", v,
         d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
         strcmp(d->origin, "save") ? "request" : "save");
-    kn_event *e = event_add(c, d, "running", text);
+    kn_event *e = kn_event_add(c, d, "running", text);
     e->version = v;
     e->compile_ms = d->next.compile_ms;
     e->test_ms = d->next.test_ms;
     e->swap_ms = swap_ms;
     e->ready_ms = d->next.ready_ms;
-    if (d->cur.st != KN_PROC_NONE) proc_kill(c, &d->cur); /* it handed over and is leaving */
+    if (d->cur.st != KN_PROC_NONE) kn_proc_kill(c, &d->cur); /* it handed over and is leaving */
     /* A good version runs again: it becomes audible, fading in, once the
      * audio thread has silenced the faulted one (kn_faults_tick). */
     d->running_since = kn_mono_ns();
@@ -531,7 +297,7 @@ static void on_report(kn_conductor *c, kn_deck *d, kn_proc *p, const char *line)
         successor_running(c, d, cJSON_IsNumber(t) ? t->valuedouble : 0);
     } else if (!strcmp(ev, KN_REPORT_ERROR) || !strcmp(ev, KN_REPORT_FATAL)) {
         int compiling = p == &d->next;
-        outcome_add(d, p->id, 0, 0, msg ? msg : "unknown error");
+        kn_outcome_add(d, p->id, 0, 0, msg ? msg : "unknown error");
         if (compiling) kn_history_discard(c, d, p->id);
         kn_deck_event(c, d, "error", "%s%s", msg ? msg : "error",
                       compiling && d->cur.st ? " (the previous version plays on)" : "");
@@ -566,17 +332,6 @@ static void read_reports(kn_conductor *c, kn_deck *d, kn_proc *p) {
     }
 }
 
-static const char *describe_exit(const siginfo_t *si, char *buf, size_t n) {
-    if (si->si_code == CLD_EXITED)
-        snprintf(buf, n, "exited with status %d", si->si_status);
-    else if (si->si_status == SIGXCPU)
-        snprintf(buf, n, "killed by SIGXCPU (ran 100 ms without pausing: hung or too slow)");
-    else
-        snprintf(buf, n, "killed by SIG%s",
-                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
-    return buf;
-}
-
 static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     siginfo_t si;
     if (p->st == KN_PROC_NONE || !kn_proc_exited(p->pidfd, p->pid, &si)) return;
@@ -584,12 +339,12 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
     if (p->st == KN_PROC_NONE) return;
     char how[128];
     uint32_t id = p->id;
-    describe_exit(&si, how, sizeof how);
+    kn_proc_describe_exit(&si, how, sizeof how);
     if (p == &d->next && atomic_load(&d->ring->ctl.owner) == p->id) {
         /* it had taken the token: it died in setup() at takeover */
         char what[200];
         snprintf(what, sizeof what, "cartridge %u %s%s", id, how, kn_phase_text(d));
-        outcome_add(d, id, 0, 0, what);
+        kn_outcome_add(d, id, 0, 0, what);
         kn_history_discard(c, d, id);
         kn_proc_close(p);
         kn_deck_fault(c, d, NULL, id, what);
@@ -620,7 +375,7 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
                          : p->testing           ? "in its test render"
                                                 : "while compiling",
                          plays_on);
-            outcome_add(d, p->id, 0, 0, m);
+            kn_outcome_add(d, p->id, 0, 0, m);
             kn_history_discard(c, d, p->id);
             kn_deck_event(c, d, "error", "%s", m);
         }
@@ -648,44 +403,6 @@ static void check_exit(kn_conductor *c, kn_deck *d, kn_proc *p) {
 
 /* ------------------------------------------------------------- public */
 
-static uint64_t fnv1a(const char *p, size_t n) {
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-    return h;
-}
-
-/* Opens a regular file for reading without ever blocking the event loop
- * (a FIFO or device would): NULL with errno set otherwise. */
-FILE *kn_open_regular(const char *path) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        close(fd);
-        errno = e;
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "rb");
-    if (!f) close(fd);
-    return f;
-}
-
-char *kn_slurp(const char *path, size_t *len) {
-    FILE *f = kn_open_regular(path);
-    if (!f) return NULL;
-    char *buf = malloc(KN_SOURCE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, KN_SOURCE_MAX + 1, f) : 0;
-    fclose(f);
-    if (buf && n > KN_SOURCE_MAX) {
-        free(buf);
-        errno = EFBIG;
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 /* Starts a successor compiling `src`. -EBUSY if a successor already asked
  * for the token (the caller retries after it took over). */
 int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
@@ -696,9 +413,9 @@ int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t l
         return -EBUSY;
     }
     if (d->next.st != KN_PROC_NONE) { /* still compiling: the newer version wins */
-        outcome_add(d, d->next.id, 0, 0, "superseded by a newer version before taking over");
+        kn_outcome_add(d, d->next.id, 0, 0, "superseded by a newer version before taking over");
         kn_history_discard(c, d, d->next.id);
-        proc_kill(c, &d->next);
+        kn_proc_kill(c, &d->next);
     }
     uint32_t nid = ++c->next_id;
     char snap[4400];
@@ -711,12 +428,12 @@ int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t l
     atomic_store(&d->ring->ctl.fade, (uint32_t)(d->fade_ms * c->rate / 1000.0 + 0.5));
     d->next.id = nid;
     d->next.restore = restore;
-    if (spawn(c, d, &d->next, snap, err, errlen)) {
+    if (kn_proc_spawn(c, d, &d->next, snap, err, errlen)) {
         kn_history_discard(c, d, nid);
         kn_proc_close(&d->next);
         return -1;
     }
-    d->next.hash = fnv1a(src, len);
+    d->next.hash = kn_fnv1a(src, len);
     d->next.asked_rt_ns = asked_rt;
     snprintf(d->origin, sizeof d->origin, "%s", origin);
     *id = nid;
@@ -819,7 +536,7 @@ static void reload(kn_conductor *c, kn_deck *d) {
             kn_deck_event(c, d, "note", "cannot read %s: %s", d->display, strerror(errno));
         return;
     }
-    uint64_t h = fnv1a(src, len);
+    uint64_t h = kn_fnv1a(src, len);
     uint64_t newest = d->next.st != KN_PROC_NONE ? d->next.hash : d->cur.hash;
     uint32_t id;
     char err[1024];
@@ -844,13 +561,13 @@ static int save_waits(const kn_deck *d) {
 void kn_deck_abandon_next(kn_conductor *c, kn_deck *d) {
     if (d->next.st == KN_PROC_NONE) return;
     int refile = !strcmp(d->origin, "save") || !strcmp(d->origin, "play");
-    outcome_add(d, d->next.id, 0, 0,
-                refile ? "interrupted by a fault; compiled again after the revert"
-                       : "interrupted by a fault");
+    kn_outcome_add(d, d->next.id, 0, 0,
+                   refile ? "interrupted by a fault; compiled again after the revert"
+                          : "interrupted by a fault");
     kn_history_discard(c, d, d->next.id);
     uint32_t mine = d->next.id;
     if (atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0)) d->cur.leaving = 0;
-    proc_kill(c, &d->next);
+    kn_proc_kill(c, &d->next);
     if (refile && !d->dirty_ns) d->dirty_ns = kn_mono_ns(); /* reload() once the revert runs */
 }
 
@@ -874,9 +591,9 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
     }
     atomic_store(&d->ring->ctl.stop, 1);
     kn_futex_wake(&d->ring->ctl.wake);
-    proc_kill(c, &d->cur);
+    kn_proc_kill(c, &d->cur);
     if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);
-    proc_kill(c, &d->next);
+    kn_proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
     int expected = KN_MIX_PLAY;
     if (!atomic_compare_exchange_strong(&c->mix.deck[slot_of(c, d)].state, &expected,
@@ -930,10 +647,10 @@ void kn_decks_handle(kn_conductor *c) {
 }
 
 static void deck_free(kn_conductor *c, kn_deck *d) {
-    proc_kill(c, &d->cur);
-    proc_kill(c, &d->dying);
+    kn_proc_kill(c, &d->cur);
+    kn_proc_kill(c, &d->dying);
     if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);
-    proc_kill(c, &d->next);
+    kn_proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
     atomic_store_explicit(&c->mix.deck[slot_of(c, d)].state, KN_MIX_OFF, memory_order_release);
     segments_free(d);
@@ -946,7 +663,7 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
 
 void kn_decks_tick(kn_conductor *c) {
     uint64_t now = kn_mono_ns();
-    spare_ensure(c); /* replaces a used or dead spare off the swap path */
+    kn_spare_ensure(c); /* replaces a used or dead spare off the swap path */
     kn_faults_tick(c);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
@@ -995,7 +712,7 @@ void kn_decks_retarget(kn_conductor *c) {
 void kn_decks_shutdown(kn_conductor *c) {
     if (c->spare.st != KN_PROC_NONE) {
         close(c->spare_job);
-        proc_kill(c, &c->spare);
+        kn_proc_kill(c, &c->spare);
     }
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];

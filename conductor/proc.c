@@ -1,0 +1,212 @@
+/*
+ * proc.c - the process mechanics under the decks: starting cartridges
+ * (posix_spawn: nng is not fork-safe), the spare kept waiting for a job,
+ * handing a deck's segment descriptors over (shm/contract.h), killing and
+ * reaping. Nothing here decides anything about a deck; decks.c and
+ * faults.c do. Exits are watched through pidfds and reaped from the event
+ * loop: nothing here ever blocks on a cartridge. Control thread only.
+ */
+#include "conductor.h"
+#include "contract.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+void kn_proc_close(kn_proc *p) {
+    if (p->rfd >= 0) close(p->rfd);
+    if (p->pidfd >= 0) close(p->pidfd);
+    memset(p, 0, sizeof *p);
+    p->rfd = p->pidfd = -1;
+}
+
+/* Kills a cartridge and hands its pidfd to the reap list. */
+void kn_proc_kill(kn_conductor *c, kn_proc *p) {
+    if (p->st == KN_PROC_NONE) return;
+    if (p->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    else if (p->pid > 0)
+        kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
+    int queued = 0;
+    for (int i = 0; i < 64 && !queued; i++)
+        if (c->reap_pid[i] <= 0) {
+            c->reap_fd[i] = p->pidfd;
+            c->reap_pid[i] = p->pid;
+            p->pidfd = -1;
+            queued = 1;
+        }
+    if (!queued && p->pid > 0) waitpid(p->pid, NULL, 0); /* list full: SIGKILLed, so brief */
+    kn_proc_close(p);
+}
+
+int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
+    memset(si, 0, sizeof *si);
+    int rc = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG)
+                        : waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG);
+    return rc == 0 && si->si_pid;
+}
+
+/* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. A live
+ * cartridge (d given) gets its deck's segments at KN_FD_SEG(kind), and
+ * nothing else: every other descriptor of ours is close-on-exec. A spare
+ * (d NULL) gets a job socket as stdin instead, whose other end is returned
+ * in *job_fd. */
+static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc *p, int *job_fd) {
+    int pfd[2], jfd[2] = {-1, -1};
+    if (pipe2(pfd, O_CLOEXEC)) return -errno;
+    if (job_fd && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jfd)) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -errno;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (job_fd)
+        posix_spawn_file_actions_adddup2(&fa, jfd[1], KN_FD_JOB);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], KN_FD_REPORT);
+    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++)
+        posix_spawn_file_actions_adddup2(&fa, d->seg_fd[k], KN_FD_SEG(k));
+    pid_t pid;
+    int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    if (job_fd) close(jfd[1]);
+    if (rc) {
+        close(pfd[0]);
+        if (job_fd) close(jfd[0]);
+        return -rc;
+    }
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    memset(p, 0, sizeof *p);
+    p->pid = pid;
+    p->rfd = pfd[0];
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    p->st = KN_PROC_COMPILING;
+    p->spawned_ns = kn_mono_ns();
+    if (job_fd) *job_fd = jfd[0];
+    return 0;
+}
+
+/* Keeps one cartridge started and waiting, so a swap costs only the compile. */
+void kn_spare_ensure(kn_conductor *c) {
+    siginfo_t si;
+    if (c->spare.st != KN_PROC_NONE) {
+        memset(&si, 0, sizeof si);
+        if (!kn_proc_exited(c->spare.pidfd, c->spare.pid, &si)) return; /* alive and waiting */
+        close(c->spare_job);
+        kn_proc_close(&c->spare);
+    }
+    char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
+    if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+}
+
+/* Hands the spare its job: one message, the live arguments as a JSON array,
+ * with the deck's segment descriptors attached (SCM_RIGHTS, in kind order).
+ * Never blocks: the socket is new and the message far below its buffer. */
+static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int nargs) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
+    char *line = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    if (!line) return -1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct iovec iov = {line, strlen(line)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * KN_SEG_KINDS);
+    memcpy(CMSG_DATA(cm), &d->seg_fd[KN_SEG_RING], sizeof(int) * KN_SEG_KINDS);
+    ssize_t w = sendmsg(c->spare_job, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int ok = w == (ssize_t)iov.iov_len;
+    free(line);
+    close(c->spare_job);
+    c->spare_job = -1;
+    return ok ? 0 : -1;
+}
+
+int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
+                  size_t errlen) {
+    char deck[16], id[16], dir[4096], report[16];
+    uint32_t nid = p->id;
+    int restore = p->restore;
+    snprintf(deck, sizeof deck, "%d", (int)(d - c->deck));
+    snprintf(id, sizeof id, "%u", nid);
+    snprintf(report, sizeof report, "%d", KN_FD_REPORT);
+    snprintf(dir, sizeof dir, "%s", d->path);
+    *strrchr(dir, '/') = 0; /* d->path is absolute */
+    /* --restore last: dropped from the count unless this is a revert */
+    char *args[] = {(char *)src_path,
+                    KN_ARG(KN_OPT_DISPLAY),
+                    d->display,
+                    KN_ARG(KN_OPT_INSTANCE),
+                    c->instance,
+                    KN_ARG(KN_OPT_DECK),
+                    deck,
+                    KN_ARG(KN_OPT_ID),
+                    id,
+                    KN_ARG(KN_OPT_REPORT),
+                    report,
+                    KN_ARG(KN_OPT_INCLUDE),
+                    dir[0] ? dir : "/",
+                    KN_ARG(KN_OPT_HIDE),
+                    c->history_dir,
+                    KN_ARG(KN_OPT_RESTORE)};
+    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
+    kn_spare_ensure(c);
+    if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
+        if (spare_send_job(c, d, args, nargs) == 0) {
+            *p = c->spare;
+            p->id = nid;
+            p->restore = restore;
+            p->spawned_ns = kn_mono_ns();
+            memset(&c->spare, 0, sizeof c->spare);
+            c->spare.rfd = c->spare.pidfd = -1;
+            return 0;
+        }
+        kn_proc_kill(c, &c->spare); /* it died: start one the slow way */
+    }
+    char *argv[24] = {c->cartridge_bin, KN_MODE_LIVE};
+    for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
+    int rc = start_process(c, argv, d, p, NULL);
+    p->id = nid;
+    p->restore = restore;
+    if (rc) {
+        snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
+    if (si->si_code == CLD_EXITED)
+        snprintf(buf, n, "exited with status %d", si->si_status);
+    else if (si->si_status == SIGXCPU)
+        snprintf(buf, n, "killed by SIGXCPU (ran 100 ms without pausing: hung or too slow)");
+    else
+        snprintf(buf, n, "killed by SIG%s",
+                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
+    return buf;
+}
