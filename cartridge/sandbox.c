@@ -8,7 +8,14 @@
  *                              test render; 0 clears it
  *   kn_sandbox_run_limits      after compiling: the address-space limit
  *                              for running (allocating until failure gets
- *                              NULL, not the machine's memory)
+ *                              NULL, not the machine's memory), and
+ *                              RLIMIT_RTTIME, under which the conductor
+ *                              gives the render loop SCHED_FIFO priority 1
+ *                              (decks.c): a loop that never sleeps for
+ *                              100 ms gets SIGXCPU (a fault), so real-time
+ *                              priority cannot starve the machine. The
+ *                              cartridge itself never holds the right to
+ *                              raise its priority
  *   kn_sandbox_enter           before any user code runs, in this order:
  *                              1. private mount and IPC namespaces (a user
  *                                 namespace too when not root) in which
@@ -32,14 +39,10 @@
  *                              userfaultfd, SysV IPC, prctl, or raising
  *                              limits; the x32 ABI is refused whole (its
  *                              numbers would slip past the list). Each
- *                              fails with EPERM
- *                              and RLIMIT_RTTIME, under which the conductor
- *                              gives the render loop SCHED_FIFO priority 1
- *                              (decks.c): a loop that never sleeps for
- *                              100 ms gets SIGXCPU (a fault), so real-time
- *                              priority cannot starve the machine. The
- *                              cartridge itself never holds the right to
- *                              raise its priority
+ *                              fails with EPERM; the refusal traps
+ *                              (SIGSYS) so the conductor hears which call
+ *                              it was, but for fork and clone, refused
+ *                              quietly (libc blocks SIGSYS around them)
  *   kn_sandbox_fpu             flush denormals to zero (a denormal storm
  *                              cannot slow the DSP down); set identically in
  *                              live and offline renders so they stay equal
