@@ -7,7 +7,7 @@
  *   api.c      kn_state / kn_param_decl / kn_get behind kanon.h
  *   render.c   the block renderer shared by live and offline modes
  *   live.c     the ring loop of a live deck (conductor's child)
- *   sandbox.c  limits, seccomp, denormal flushing
+ *   sandbox.c  limits, namespaces, capabilities, seccomp, denormal flushing
  *   main.c     command line: check, render, live, spare
  *
  * Depends on shm/ only (never on conductor/).

@@ -7,11 +7,18 @@
  *                  fades on underrun, sums, limits, taps the recorder.
  *                  Real-time: no allocation, locks, blocking calls or
  *                  unbounded loops.
- *   control thread the event loop (main.c): nng requests (control.c),
- *                  cartridge reports and exits (decks.c), recording
- *                  (record.c), device failover (audio.c).
+ *   control thread the event loop (main.c): nng requests (control.c)
+ *                  and OSC (osc.c, surface.c), both through the typed
+ *                  commands (command.c); versions, the token and takeovers
+ *                  (decks.c) over the process mechanics (proc.c); fault
+ *                  detection and reverts (faults.c); the machine's load and
+ *                  shedding (load.c, proc_stat.c); saves (watch.c), the
+ *                  history (history.c), levels (levels.c), recording
+ *                  (record.c), device failover (audio.c); what is said
+ *                  (events.c) and read (files.c).
  *
- * They share only kn_mix (atomics with a documented owner per field).
+ * They share only kn_mix and the recorder's queue (spsc.h: atomics with a
+ * documented owner per field). The recorder's writer is a third thread.
  * Depends on shm/ only (never on cartridge/).
  */
 #ifndef KANON_CONDUCTOR_H
