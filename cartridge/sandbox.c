@@ -176,7 +176,7 @@ static int cover_dev(void) {
         }
         if (fds[i] >= 0) close(fds[i]);
     }
-    if (!rc) mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
+    if (!rc) mount("none", "/dev", "none", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
     return rc;
 }
 
@@ -187,7 +187,7 @@ static int hide_paths(const char *const *hide, int nhide, char *why, size_t n) {
         return rc;
     }
     /* our mounts must not leak back into the parent namespace */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL)) {
         rc = -errno;
         snprintf(why, n, "cannot make mounts private (%s)", strerror(-rc));
         return rc;
