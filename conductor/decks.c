@@ -59,56 +59,57 @@ static void segments_close(kn_deck *d) {
     }
 }
 
+static void segments_free(kn_deck *d) {
+    kn_seg_unmap(d->ring, d->ring_bytes);
+    kn_seg_unmap(d->state, d->state_bytes);
+    kn_seg_unmap(d->params, d->param_bytes);
+    d->ring = NULL;
+    d->state = NULL;
+    d->params = NULL;
+    segments_close(d);
+}
+
+/* The deck's four segments, each created, mapped and formatted. The
+ * snapshot is only for cartridges: the conductor unmaps it at once. */
 static int segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
     /* Room for the target of any device kanon may fail over to (dummy:
      * 100 ms), so a deck never needs a bigger ring mid-life. */
     uint32_t cap = 4096;
     while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
-    d->state_bytes = c->state_bytes;
-    d->param_bytes = kn_param_bytes();
-    int rc;
-    const char *what = "kanon.ring";
     uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
                     (uint32_t)c->block; /* 1 s: the longest --fade */
-    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
     d->ring_cap = cap;
     d->lane_cap = lane;
-    if ((rc = kn_seg_create(what, d->ring_bytes, (void **)&d->ring, &d->seg_fd[KN_SEG_RING])))
-        goto fail;
+    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
+    d->state_bytes = c->state_bytes;
+    d->param_bytes = kn_param_bytes();
+    kn_state_seg *snap = NULL;
+    struct {
+        const char *label;
+        size_t bytes;
+        void **map;
+    } seg[KN_SEG_KINDS + 1] = {
+        [KN_SEG_RING] = {"kanon.ring", d->ring_bytes, (void **)&d->ring},
+        [KN_SEG_STATE] = {"kanon.state", d->state_bytes, (void **)&d->state},
+        [KN_SEG_PARAM] = {"kanon.param", d->param_bytes, (void **)&d->params},
+        [KN_SEG_SNAP] = {"kanon.snap", d->state_bytes, (void **)&snap},
+    };
+    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
+        int rc = kn_seg_create(seg[k].label, seg[k].bytes, seg[k].map, &d->seg_fd[k]);
+        if (rc) {
+            snprintf(err, errlen, "cannot create shared memory (%s, %zu bytes): %s", seg[k].label,
+                     seg[k].bytes, strerror(-rc));
+            segments_free(d);
+            return -1;
+        }
+    }
     kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
                    lane);
-    what = "kanon.state";
-    if ((rc = kn_seg_create(what, d->state_bytes, (void **)&d->state, &d->seg_fd[KN_SEG_STATE])))
-        goto fail;
     kn_state_format(d->state, d->state_bytes, KN_SEG_STATE);
-    what = "kanon.param";
-    if ((rc = kn_seg_create(what, d->param_bytes, (void **)&d->params, &d->seg_fd[KN_SEG_PARAM])))
-        goto fail;
     kn_param_format(d->params);
-    /* The snapshot: only cartridges map it (the conductor never reads it). */
-    kn_state_seg *snap;
-    what = "kanon.snap";
-    if ((rc = kn_seg_create(what, d->state_bytes, (void **)&snap, &d->seg_fd[KN_SEG_SNAP])))
-        goto fail;
     kn_state_format(snap, d->state_bytes, KN_SEG_SNAP);
     kn_seg_unmap(snap, d->state_bytes);
     return 0;
-fail:
-    snprintf(err, errlen, "cannot create shared memory (%s, %zu bytes): %s", what, d->state_bytes,
-             strerror(-rc));
-    kn_seg_unmap(d->ring, d->ring_bytes);
-    kn_seg_unmap(d->state, d->state_bytes);
-    d->ring = NULL;
-    d->state = NULL;
-    segments_close(d);
-    return -1;
-}
-
-static void segments_free(kn_deck *d) {
-    kn_seg_unmap(d->ring, d->ring_bytes);
-    kn_seg_unmap(d->state, d->state_bytes);
-    kn_seg_unmap(d->params, d->param_bytes);
-    segments_close(d);
 }
 
 /* ---------------------------------------------------------- ownership */
