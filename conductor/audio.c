@@ -257,7 +257,7 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     if (idx < 0) {
         snprintf(why, n, "no output device");
         close_stream(a);
-        return -1;
+        return -ENODEV;
     }
     a->dev = soundio_get_output_device(a->sio, idx);
     if (!a->dev || a->dev->probe_error) {
@@ -274,7 +274,7 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     if (a->os->format == SoundIoFormatInvalid) {
         snprintf(why, n, "no float or integer sample format");
         close_stream(a);
-        return -1;
+        return -ENOTSUP;
     }
     a->os->sample_rate = soundio_device_nearest_sample_rate(a->dev, rate);
     const struct SoundIoChannelLayout *want = soundio_channel_layout_get_default(a->mix->channels);
@@ -304,7 +304,7 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
 fail:
     snprintf(why, n, "%s", soundio_strerror(e));
     close_stream(a);
-    return -1;
+    return e == SoundIoErrorNoMem ? -ENOMEM : -EIO; /* libsoundio's code is in `why` */
 }
 
 void kn_audio_rt_conductor(int threads_made) {
@@ -357,7 +357,7 @@ static int open_by_name(kn_audio *a, const char *name, int rate) {
         snprintf(a->why + n, sizeof a->why - (size_t)n, "%s%s: %s", n ? "; " : "", backends[i].name,
                  reason);
     }
-    return -1;
+    return -ENODEV; /* a->why has each backend's reason */
 }
 
 kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, char *err,

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 static kn_deck *find(kn_conductor *c, const char *deck, char *err, size_t n) {
@@ -23,41 +24,41 @@ static kn_deck *find(kn_conductor *c, const char *deck, char *err, size_t n) {
 int kn_cmd_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t n) {
     if (!o->path || o->path[0] != '/' || strlen(o->path) >= 4096) {
         snprintf(err, n, "play needs \"file\": an absolute path to a .c file");
-        return -1;
+        return -EINVAL;
     }
-    if (kn_deck_name_check(o->deck, err, n)) return -1;
+    if (kn_deck_name_check(o->deck, err, n)) return -EINVAL;
     if (!(o->fade_ms >= 0 && o->fade_ms <= 1000)) {
         snprintf(err, n, "\"fade_ms\" must be a number of milliseconds, 0..1000");
-        return -1;
+        return -EINVAL;
     }
-    return kn_deck_play(c, o, id, err, n) ? -1 : 0;
+    return kn_deck_play(c, o, id, err, n);
 }
 
 int kn_cmd_stop(kn_conductor *c, const char *deck, char *err, size_t n) {
     if (!deck) {
         snprintf(err, n, "stop needs \"deck\"");
-        return -1;
+        return -EINVAL;
     }
-    return kn_deck_stop(c, deck, err, n) ? -1 : 0;
+    return kn_deck_stop(c, deck, err, n);
 }
 
 int kn_cmd_set(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
                kn_param_slot **slot, char *err, size_t n) {
     kn_deck *d = find(c, deck, err, n);
-    if (!d) return -1;
+    if (!d) return -ENOENT;
     if (!isfinite(value)) {
         snprintf(err, n, "set needs \"name\" and a finite numeric \"value\"");
-        return -1;
+        return -EINVAL;
     }
     if (!(ramp_ms >= 0 && ramp_ms <= 3.6e6)) {
         snprintf(err, n, "\"ramp_ms\" must be a number of milliseconds, 0..3600000");
-        return -1;
+        return -EINVAL;
     }
     kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
     if (!s) {
         snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
                  name ? name : "", d->name);
-        return -1;
+        return -ENOENT;
     }
     kn_param_store(s, value, ramp_ms);
     if (slot) *slot = s;
@@ -68,20 +69,20 @@ int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_dec
                size_t n) {
     if (m->has_gain && !(m->gain_db >= -120 && m->gain_db <= 24)) {
         snprintf(err, n, "\"gain_db\" must be a number of dB, -120..24");
-        return -1;
+        return -EINVAL;
     }
     if (m->has_pan && !(m->pan >= -1 && m->pan <= 1)) {
         snprintf(err, n, "\"pan\" must be a number, -1 (left) .. 1 (right)");
-        return -1;
+        return -EINVAL;
     }
     if (!(m->ramp_ms >= 0 && m->ramp_ms <= 60000)) {
         snprintf(err, n, "\"ramp_ms\" must be a number of milliseconds, 0..60000");
-        return -1;
+        return -EINVAL;
     }
     if (deck && !strcmp(deck, "master")) {
         if (m->has_mute || m->has_solo || m->has_pan) {
             snprintf(err, n, "the master has only a gain");
-            return -1;
+            return -EINVAL;
         }
         if (m->has_gain) c->master_db = m->gain_db;
         kn_levels_apply(c, m->ramp_ms);
@@ -89,7 +90,7 @@ int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_dec
         return 0;
     }
     kn_deck *d = find(c, deck, err, n);
-    if (!d) return -1;
+    if (!d) return -ENOENT;
     if (m->has_gain) d->gain_db = m->gain_db;
     if (m->has_mute) d->mute = m->mute;
     if (m->has_solo) d->solo = m->solo;

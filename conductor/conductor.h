@@ -9,9 +9,11 @@
  *                  unbounded loops.
  *   control thread the event loop (main.c): nng requests (control.c)
  *                  and OSC (osc.c, surface.c), both through the typed
- *                  commands (command.c); versions, the token and takeovers
- *                  (decks.c) over the process mechanics (proc.c); fault
- *                  detection and reverts (faults.c); the machine's load and
+ *                  commands (command.c); each deck's handover state
+ *                  machine: token, takeovers, reverts (handover.c), fed by
+ *                  the deck slots and the loop's reports and exits
+ *                  (decks.c, segments.c) over the process layer (proc.c);
+ *                  fault detection (faults.c); the machine's load and
  *                  shedding (load.c, proc_stat.c); saves (watch.c), the
  *                  history (history.c), levels (levels.c), recording
  *                  (record.c), device failover (audio.c); what is said
@@ -236,6 +238,19 @@ typedef struct kn_proc {
     size_t len;
 } kn_proc;
 
+/* The deck's handover state (handover.c has the transition table). */
+typedef enum kn_hs {
+    KN_HS_IDLE,
+    KN_HS_COMPILING,
+    KN_HS_TAKING,
+    KN_HS_PLAYING,
+    KN_HS_SWAPPING,
+    KN_HS_HANDING,
+    KN_HS_RECOVERING,
+    KN_HS_SILENT,
+    KN_HS_STOPPING
+} kn_hs;
+
 #define KN_OUTCOMES 16
 typedef struct kn_outcome {
     uint32_t id;
@@ -254,6 +269,8 @@ typedef struct kn_deck {
     size_t ring_bytes, state_bytes, param_bytes;
     int seg_fd[KN_SEG_KINDS + 1]; /* the sealed memfds by kind (1..4), -1 if none; only
                                    * this deck's cartridges ever get them */
+    kn_hs hs;                     /* handover.c: what cur, next and dying are doing */
+    int odd_logged;               /* kn_handover_check disagreed (logged once) */
     kn_proc cur, next;            /* producing cartridge, and its successor while it compiles */
     kn_outcome outcome[KN_OUTCOMES];
     int noutcome;
@@ -267,8 +284,8 @@ typedef struct kn_deck {
     uint64_t saved_rt_ns;        /* wall time of the first save since the last reload */
     int version;                 /* history version playing */
     char origin[64];             /* what the pending version is: "save", "play", "revert to v3" */
-    kn_proc dying;               /* a faulty cartridge killed but not yet reaped (faults.c) */
-    int repair;                  /* restart the ring (faults.c) before the next grant */
+    kn_proc dying;               /* a faulty cartridge killed but not yet reaped (handover.c) */
+    int repair;                  /* restart the ring (handover.c) before the next grant */
     uint32_t restart_seq;        /* the last ring restart asked of the audio thread */
     uint32_t resumed_seq;        /* the last restart after which the deck was heard again */
     int primed;                  /* the ring has held half its target since the last restart */
@@ -395,9 +412,6 @@ typedef struct kn_play_opts {
 } kn_play_opts;
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
-/* Sets a producing cartridge's scheduling (see decks.c); with d, notes on
- * the deck when it must stay at normal priority. */
-void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p);
 
 /* ------------------------------------------------ commands (command.c) */
 
@@ -422,15 +436,73 @@ int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_dec
 int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, size_t errlen);
 void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Internals shared by decks.c and faults.c. */
-int kn_deck_start_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
-                          const char *origin, int restore, uint32_t *id, char *err, size_t errlen);
-void kn_deck_grant(kn_conductor *c, kn_deck *d);
-/* Rewrites the deck's segment headers and ring geometry from our own copy. */
+/* Rewrites the deck's segment headers and ring geometry from our own copy
+ * (segments.c); create and free its four segments. */
 void kn_deck_reformat(kn_conductor *c, kn_deck *d);
-/* Drops the version in progress because of a fault; a save or play is
- * compiled again from the file once the revert has taken over. */
-void kn_deck_abandon_next(kn_conductor *c, kn_deck *d);
+int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen);
+void kn_deck_segments_free(kn_deck *d);
+
+/* ----------------------------------------------- handover (handover.c) */
+
+/* A cartridge's report line, parsed (proc.c; shm/contract.h has the words). */
+typedef enum kn_report_type {
+    KN_REP_OTHER, /* an event this conductor does not know: ignored */
+    KN_REP_MALFORMED,
+    KN_REP_TESTING,
+    KN_REP_COMPILED,
+    KN_REP_RUNNING,
+    KN_REP_NOTE,
+    KN_REP_BLOCKED,
+    KN_REP_ERROR /* "error" or "fatal" */
+} kn_report_type;
+typedef struct kn_report {
+    kn_report_type type;
+    double t;           /* wall time (s) it happened, 0 if not said */
+    double ms, test_ms; /* compiled: compile and test-render times */
+    double frame;       /* running: the first frame it rendered */
+    char syscall[48];   /* blocked: the refused call */
+    char message[4096]; /* note, error */
+} kn_report;
+/* How a cartridge ended (decks.c, from its siginfo). */
+typedef struct kn_exit {
+    int alarm;     /* SIGALRM: the cartridge's own compile or test deadline */
+    char how[128]; /* "exited with status 1", "killed by SIGSEGV" */
+    char why[300]; /* a producer's fault in other words (SIGXCPU: faults.c), or "" */
+} kn_exit;
+
+const char *kn_hs_name(kn_hs s);
+/* The events of the state machine; see the table in handover.c. */
+int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len,
+                        const char *origin, int restore, uint32_t *id, char *err, size_t errlen);
+/* A save waits while a successor holds its place in line: one that asked
+ * for the token, or a revert after a fault (which a save must not
+ * supersede: if the save were refused, the deck would stay silent). */
+int kn_handover_save_waits(const kn_deck *d);
+/* Returns where the reporting process is now (&d->cur after "running"). */
+kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_report *r);
+void kn_handover_exit(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_exit *x);
+void kn_handover_reaped(kn_conductor *c, kn_deck *d);
+/* The deck's producer or token holder failed (`culprit` is alive, or NULL
+ * if already dead): silence it, kill it, revert to the last good version. */
+void kn_handover_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id,
+                       const char *what);
+/* Shedding under overload: silences and kills the producer like a fault,
+ * but does not revert (the same code would overload again). */
+void kn_handover_shed(kn_conductor *c, kn_deck *d, const char *what);
+/* A successor overran a time limit: killed; its exit says `why`. */
+void kn_handover_limit(kn_conductor *c, kn_deck *d, const char *why);
+void kn_handover_stop(kn_conductor *c, kn_deck *d);
+/* Housekeeping: back to audible after a restart, a version proven good. */
+void kn_handover_tick(kn_conductor *c, kn_deck *d, uint64_t now);
+/* NULL if the state agrees with the cartridges, else what disagrees. */
+const char *kn_handover_check(const kn_deck *d);
+/* The cartridge holding the deck's token, or NULL. */
+kn_proc *kn_deck_producer(kn_deck *d);
+/* " in setup()" / " in process()" from the owner's phase marker. */
+const char *kn_phase_text(const kn_deck *d);
+
+/* ------------------------------------------------- faults (faults.c) */
+
 /* Why a producer died of SIGXCPU: too slow (with its load) or hung. */
 void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n);
 /* The scheduler's view of a process (proc_stat.c): CPU time used, time
@@ -438,21 +510,14 @@ void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n)
  * /proc/PID/stat ('?' unknown). 0, or -1 if even the CPU time is unknown. */
 int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state);
 int kn_proc_cpu(pid_t pid, uint64_t *cpu_ns);
-/* The deck's producer failed (`culprit` is alive, or NULL if already dead):
- * silence it, kill it, revert to the last good version with the snapshot. */
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what);
-/* Watches running decks: audio verdicts, heartbeats, load, compile deadlines. */
+/* Watches running decks (audio verdicts, heartbeats, load, compile
+ * deadlines) and tells the handover what it found. */
 void kn_faults_tick(kn_conductor *c);
-/* Shedding under overload: silences and kills the deck's producer like a
- * fault, but does not revert (the same code would overload again). */
-void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what);
-/* The cartridge holding the deck's token, or NULL. */
-kn_proc *kn_deck_producer(kn_deck *d);
 /* Per tick (load.c): every producer's CPU time; every 0.5 s the decks' and
  * the machine's load, the overload verdict, and shedding. */
 void kn_load_tick(kn_conductor *c, uint64_t now);
-/* " in setup()" / " in process()" from the owner's phase marker. */
-const char *kn_phase_text(const kn_deck *d);
+
+/* ------------------------------------------------------- decks (decks.c) */
 
 /* Milliseconds until the earliest pending reload (for the poll timeout). */
 int kn_decks_timeout_ms(kn_conductor *c, int max);
@@ -487,6 +552,13 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
 void kn_spare_ensure(kn_conductor *c);
 /* Kills a cartridge and hands it to the reap list. */
 void kn_proc_kill(kn_conductor *c, kn_proc *p);
+/* SIGKILL only: the caller keeps the process to reap (its pidfd says when). */
+void kn_proc_sigkill(const kn_proc *p);
+/* Sets a producing cartridge's scheduling (see proc.c); with d, notes on
+ * the deck when it must stay at normal priority. */
+void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p);
+/* The next complete report line of p, parsed: 1, or 0 if none is waiting. */
+int kn_proc_report(kn_proc *p, kn_report *r);
 /* Non-blocking: 1 (and si) if the process ended. */
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
 void kn_proc_close(kn_proc *p);

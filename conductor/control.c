@@ -19,6 +19,8 @@
  */
 #include "input.h"
 #include "conductor.h"
+
+#include <errno.h>
 #include "osc.h"
 #include "priority.h"
 
@@ -49,7 +51,7 @@ int kn_control_open(kn_conductor *c, char *err, size_t errlen) {
         (rc = nng_listener_start(l, 0)) ||
         (rc = nng_socket_get_int(sock, NNG_OPT_RECVFD, &sock_fd))) {
         snprintf(err, errlen, "cannot listen on %s: %s", c->sock_path, nng_strerror(rc));
-        return -1;
+        return -EIO;
     }
     chmod(c->sock_path, 0600);
     return 0;
@@ -114,6 +116,7 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddStringToObject(o, "name", d->name);
     cJSON_AddStringToObject(o, "file", d->display);
     cJSON_AddStringToObject(o, "path", d->path);
+    cJSON_AddStringToObject(o, "handover", kn_hs_name(d->hs));
     cJSON_AddNumberToObject(o, "slot", (double)(d - c->deck));
     cJSON *cart = cJSON_AddObjectToObject(o, "cartridge");
     cJSON_AddNumberToObject(cart, "id", d->cur.id);

@@ -1,12 +1,17 @@
 /*
- * faults.c - a cartridge that fails is silenced, killed and replaced.
+ * faults.c - noticing that a cartridge fails. Only detects: what happens
+ * then (silence, kill, revert) is the handover's decision (handover.c,
+ * kn_handover_fault, _limit; load.c sheds through kn_handover_shed).
  *
  * What counts as a fault, and who notices:
- *   crash, exit    the cartridge's pidfd (decks.c check_exit); exiting is
- *                  normal only after handing the token to a successor
+ *   crash, exit    the cartridge's pidfd (decks.c check_exit; handover.c
+ *                  decides: exiting is normal only after handing the token
+ *                  to a successor). A producer killed by SIGXCPU is
+ *                  described here (kn_xcpu_text)
  *   NaN/Inf, level above +60 dBFS, a corrupt ring
  *                  the audio thread, which faults the deck itself: it fades
- *                  it out within the chunk and takes nothing more from it
+ *                  it out within the chunk and takes nothing more from it;
+ *                  the verdict is read here
  *   hang           the heartbeat of whoever holds the token (the running
  *                  cartridge, or a successor still in setup()) stops for
  *                  HANG_MS while the ring runs low, or for HANG_LONG_MS
@@ -20,26 +25,9 @@
  *                  windows in a row while the deck runs short of sound,
  *                  and so does its CPU time (a starved deck is not slow)
  *   machine overload  load.c sheds the deck needing the most CPU
- *                  (kn_deck_shed: like a fault, without the revert)
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
- *                  still compiling after COMPILE_LIMIT_S: killed, refused
- *
- * Recovery (kn_deck_fault): the deck goes silent (FAULTED: the audio
- * thread fades it out within one device period and then holds its read
- * position), the token is revoked and the cartridge is killed through its
- * pidfd; nobody waits for it, but no successor gets the token until it has
- * been reaped and the audio thread has acknowledged the fade-out. The
- * segment headers and ring geometry are rewritten from the conductor's own
- * copy (the cartridge may have scribbled over them). Then the last good
- * version (the newest that played fault-free for GOOD_AFTER_MS) starts
- * from the history with --restore: it resumes from the state snapshot
- * taken when the faulty version took over, on a ring restarted at the
- * reader's position, so its first frame is the next one heard, fading in.
- * A version in progress gives way to the revert and is compiled again
- * after it. If the reverted version itself fails again within
- * GOOD_AFTER_MS, or there is no good version, the deck stays silent until
- * the next save.
+ *                  still compiling after COMPILE_LIMIT_S
  */
 #include "conductor.h"
 
@@ -53,94 +41,11 @@
 
 #define HANG_MS          50
 #define HANG_LONG_MS     500
-#define HANG_CPU_MS      15 /* CPU time without a beat (or 4 blocks' duration, if longer) */
-#define GOOD_AFTER_MS    1000
+#define HANG_CPU_MS      15  /* CPU time without a beat (or 4 blocks' duration, if longer) */
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
 #define COMPILE_LIMIT_S  15
 #define TEST_LIMIT_MS    2500 /* the cartridge's own deadline is 2 s; this also covers SIGSTOP */
-
-const char *kn_phase_text(const kn_deck *d) {
-    switch (atomic_load(&d->ring->ctl.phase)) {
-    case KN_PHASE_SETUP: return " in setup()";
-    case KN_PHASE_PROCESS: return " in process()";
-    default: return "";
-    }
-}
-
-/* Starts the last good version from the history, resuming from the
- * snapshot; returns its version or 0. */
-static int revert(kn_conductor *c, kn_deck *d) {
-    char path[4400], origin[64], err[1024];
-    size_t len;
-    if (kn_history_file(c, d, d->good_version, path, sizeof path)) return 0;
-    char *src = kn_slurp(path, &len);
-    if (!src) return 0;
-    snprintf(origin, sizeof origin, "revert to v%d after a fault", d->good_version);
-    uint32_t id;
-    int rc = kn_deck_start_version(c, d, src, len, origin, 1, &id, err, sizeof err);
-    free(src);
-    if (rc) kn_log("deck %s: revert failed: %s", d->name, err);
-    return rc ? 0 : d->good_version;
-}
-
-/* The first half of a fault: silence, revoke, kill, repair. */
-static void silence(kn_conductor *c, kn_deck *d, kn_proc *culprit) {
-    kn_mix_deck *m = &c->mix.deck[d - c->deck];
-    int st = KN_MIX_PLAY;
-    atomic_compare_exchange_strong(&m->state, &st, KN_MIX_FAULTED);
-    kn_deck_ctl *ctl = &d->ring->ctl;
-    atomic_store(&ctl->owner, 0); /* revoked: a live culprit publishes no more blocks */
-    atomic_store(&ctl->next_owner, 0);
-    if (culprit && culprit->st != KN_PROC_NONE) {
-        if (culprit->pidfd >= 0)
-            syscall(SYS_pidfd_send_signal, culprit->pidfd, SIGKILL, NULL, 0);
-        else if (culprit->pid > 0)
-            kill(culprit->pid, SIGKILL);
-        d->dying = *culprit; /* reaped by kn_decks_handle; grants wait for it */
-        memset(culprit, 0, sizeof *culprit);
-        culprit->rfd = culprit->pidfd = -1;
-    }
-    kn_deck_reformat(c, d); /* before the revert's cartridge maps the segments */
-    d->repair = 1;
-    d->primed = 0;
-    d->running_since = 0;
-}
-
-void kn_deck_shed(kn_conductor *c, kn_deck *d, const char *what) {
-    silence(c, d, &d->cur);
-    d->shed = 1;
-    kn_deck_event(c, d, "shed", "%s", what);
-}
-
-void kn_deck_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id, const char *what) {
-    silence(c, d, culprit);
-    uint64_t now = kn_mono_ns();
-    /* Give up only when the version we reverted to fails again soon: an
-     * unrelated new save failing after a revert is reverted like any other. */
-    int again = id && id == d->revert_id && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
-    if (again) d->good_version = 0; /* don't loop on a version that fails */
-    /* A version in progress (a save compiling or waiting for the token)
-     * gives way: the revert comes first, so the deck plays again within
-     * milliseconds whatever becomes of the save, which is compiled again
-     * afterwards and takes over from the revert like any save. */
-    uint32_t pending = d->next.st != KN_PROC_NONE ? d->next.id : 0;
-    kn_deck_abandon_next(c, d);
-    int v = d->good_version > 0 ? revert(c, d) : 0;
-    if (v) {
-        d->revert_started = now;
-        d->revert_id = d->next.id;
-    }
-    char also[96] = "";
-    if (pending)
-        snprintf(also, sizeof also, "; cartridge %u (in progress) restarts after it", pending);
-    if (v)
-        kn_deck_event(c, d, "fault", "%s; reverted to version %d%s", what, v, also);
-    else
-        kn_deck_event(c, d, "fault", "%s; %s: silent until the next save", what,
-                      again ? "the version reverted to failed again"
-                            : "no good version to revert to");
-}
 
 static const char *verdict_text(uint32_t fault) {
     switch (fault) {
@@ -204,15 +109,6 @@ void kn_xcpu_text(kn_conductor *c, kn_deck *d, uint32_t id, char *buf, size_t n)
                  id, kn_phase_text(d));
 }
 
-/* The cartridge holding the token: the running one, or a successor that
- * took it and is still in setup(). A scribbled owner matches neither. */
-kn_proc *kn_deck_producer(kn_deck *d) {
-    uint32_t owner = atomic_load(&d->ring->ctl.owner);
-    if (owner && d->cur.st == KN_PROC_RUNNING && owner == d->cur.id) return &d->cur;
-    if (owner && d->next.st == KN_PROC_READY && owner == d->next.id) return &d->next;
-    return NULL;
-}
-
 /* A stalled heartbeat: HANG_MS while the ring runs low (once it has been
  * filled: a new deck's first setup() may load samples for a while), or
  * HANG_LONG_MS whatever the ring holds. A healthy cartridge bumps it at
@@ -274,13 +170,6 @@ static int hung(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t now) {
            (low && (d->hb_eff > HANG_MS * 1000000ull || (double)spent > cpu_limit));
 }
 
-/* Kills a successor that overran a time limit; check_exit reports it. */
-static void limit_successor(kn_deck *d, const char *why) {
-    if (d->next.killed_for) return;
-    d->next.killed_for = why;
-    syscall(SYS_pidfd_send_signal, d->next.pidfd, SIGKILL, NULL, 0);
-}
-
 void kn_faults_tick(kn_conductor *c) {
     uint64_t now = kn_mono_ns();
     kn_load_tick(c, now); /* the machine's load (which may shed a deck) */
@@ -288,30 +177,21 @@ void kn_faults_tick(kn_conductor *c) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;
         kn_mix_deck *m = &c->mix.deck[i];
-        if (d->shed && d->cur.st == KN_PROC_RUNNING) d->shed = 0; /* a new version plays */
         char what[300];
         uint32_t verdict = atomic_exchange(&m->fault, KN_FAULT_NONE);
         if (verdict && d->cur.st == KN_PROC_RUNNING) {
             snprintf(what, sizeof what, "cartridge %u %s%s", d->cur.id, verdict_text(verdict),
                      verdict == KN_FAULT_CORRUPT ? ""
                                                  : " in process()"); /* output comes from there */
-            kn_deck_fault(c, d, &d->cur, d->cur.id, what);
+            kn_handover_fault(c, d, &d->cur, d->cur.id, what);
             continue;
         }
-        /* Back to PLAY, once per restart, when the replacement runs and the
-         * audio thread has silenced the faulty version and skipped to the
-         * replacement's first frame: it then fades in, not spliced. */
-        int faulted = KN_MIX_FAULTED;
-        if (d->cur.st == KN_PROC_RUNNING && !d->repair && d->resumed_seq != d->restart_seq &&
-            atomic_load_explicit(&m->restart_done, memory_order_acquire) == d->restart_seq) {
-            atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY);
-            d->resumed_seq = d->restart_seq;
-        }
+        kn_handover_tick(c, d, now);
         kn_proc *p = kn_deck_producer(d);
         if (hung(c, d, p, now)) {
             snprintf(what, sizeof what, "cartridge %u hung%s (no progress for %llu ms); killed",
                      p->id, kn_phase_text(d), (unsigned long long)((now - d->hb_time) / 1000000));
-            kn_deck_fault(c, d, p, p->id, what);
+            kn_handover_fault(c, d, p, p->id, what);
             continue;
         }
         double load;
@@ -319,19 +199,14 @@ void kn_faults_tick(kn_conductor *c) {
             snprintf(what, sizeof what,
                      "cartridge %u too slow: DSP load %.0f%% of real time; killed", d->cur.id,
                      load * 100);
-            kn_deck_fault(c, d, &d->cur, d->cur.id, what);
+            kn_handover_fault(c, d, &d->cur, d->cur.id, what);
             continue;
-        }
-        if (d->cur.st == KN_PROC_RUNNING && d->running_since &&
-            now - d->running_since >= GOOD_AFTER_MS * 1000000ull && d->good_version != d->version) {
-            d->good_version = d->version; /* played fault-free for a second */
-            d->revert_id = 0;
         }
         if (d->next.st == KN_PROC_COMPILING && d->next.testing &&
             now - d->next.testing_ns > TEST_LIMIT_MS * 1000000ull)
-            limit_successor(d, "took too long in its test render (2 s limit: a hang?)");
+            kn_handover_limit(c, d, "took too long in its test render (2 s limit: a hang?)");
         else if (d->next.st == KN_PROC_COMPILING &&
                  now - d->next.spawned_ns > COMPILE_LIMIT_S * 1000000000ull)
-            limit_successor(d, "took more than 15 s to compile and test");
+            kn_handover_limit(c, d, "took more than 15 s to compile and test");
     }
 }

@@ -62,15 +62,15 @@ int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen)
     int rc = mkdirs(base);
     if (rc) {
         snprintf(err, errlen, "%s %s: cannot create it: %s; %s", what, base, strerror(-rc), fix);
-        return -1;
+        return rc;
     }
     /* Created or not, only a file written there proves every play can keep its version. */
     snprintf(probe, sizeof probe, "%s/.kanon-probe-XXXXXX", base);
     int fd = mkstemp(probe);
     if (fd < 0) {
-        snprintf(err, errlen, "%s %s: cannot write in it: %s; %s", what, base, strerror(errno),
-                 fix);
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "%s %s: cannot write in it: %s; %s", what, base, strerror(e), fix);
+        return -e;
     }
     close(fd);
     unlink(probe);

@@ -17,7 +17,7 @@
  *               decks underran in it
  *
  * Shedding: after SHED_WINDOWS overloaded windows in a row (1.5 s), the
- * playing deck whose cartridge needs the most CPU is shed (kn_deck_shed:
+ * playing deck whose cartridge needs the most CPU is shed (kn_handover_shed:
  * silenced and killed, no revert: the same code would overload again; it
  * plays again when a new version runs), with an event that says so. Then
  * the count restarts: another SHED_WINDOWS windows to see whether it
@@ -110,7 +110,7 @@ static void shed(kn_conductor *c) {
     snprintf(e->deck, sizeof e->deck, "%s", best->name);
     e->cpu = best->cpu_need;
     e->rt_ns = kn_real_ns();
-    kn_deck_shed(c, best, what);
+    kn_handover_shed(c, best, what);
     o->since_shed = 0; /* see whether that was enough before shedding more */
 }
 

@@ -112,10 +112,10 @@ static int parse(int argc, char **argv, opts *o) {
         case 'o': o->osc_host = optarg; break;
         case 'U': o->osc_trust_udp = 1; break;
         case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        default: usage(stderr); return -EINVAL;
         }
     }
-    if (optind != argc) return usage(stderr), -1;
+    if (optind != argc) return usage(stderr), -EINVAL;
     return 0;
 }
 
@@ -143,12 +143,13 @@ static int take_lock(const char *instance, char *err, size_t errlen) {
     char path[KN_PATH_MAX];
     if (kn_runtime_path(instance, "lock", path)) {
         snprintf(err, errlen, "cannot use the runtime directory");
-        return -1;
+        return -ENAMETOOLONG;
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+        return -e;
     }
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         char pid[32] = "?";
@@ -160,7 +161,7 @@ static int take_lock(const char *instance, char *err, size_t errlen) {
                  "use it, or stop it with `kanon down`",
                  instance, pid);
         close(fd);
-        return -1;
+        return -EBUSY;
     }
     if (ftruncate(fd, 0) == 0) dprintf(fd, "%d\n", getpid());
     return fd;

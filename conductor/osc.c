@@ -140,7 +140,7 @@ static void to_subscribers(const char *path, lo_message m) {
 
 /* The first argument as a number, whatever numeric type it came as. */
 static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
-    if (argc < 1) return -1;
+    if (argc < 1) return -EINVAL;
     switch (types[0]) {
     case 'f': *out = kn_arg_f(argv[0]); break;
     case 'd': *out = kn_arg_d(argv[0]); break;
@@ -148,7 +148,7 @@ static int num_arg(const char *types, lo_arg **argv, int argc, double *out) {
     case 'h': *out = (double)kn_arg_h(argv[0]); break;
     case 'T': *out = 1; break;
     case 'F': *out = 0; break;
-    default: return -1;
+    default: return -EINVAL;
     }
     return 0;
 }
@@ -327,7 +327,7 @@ static int open_parser(kn_conductor *c, char *err, size_t errlen) {
     unlink(path);
     if (!lo) {
         snprintf(err, errlen, "cannot create the OSC parser");
-        return -1;
+        return -ENOMEM;
     }
     /* its socket is never read, and cartridges need not inherit it */
     int fd = lo_server_get_socket_fd(lo);
@@ -386,21 +386,23 @@ int kn_osc_open(kn_conductor *c, char *err, size_t errlen) {
     cond = c;
     for (int i = 0; i <= KN_MAX_DECKS; i++)
         for (int k = 0; k < 4; k++) sent_mix[i][k] = NAN;
-    if (!lo && open_parser(c, err, errlen)) return -1;
+    int rc;
+    if (!lo && (rc = open_parser(c, err, errlen))) return rc;
     if (usock < 0) open_unix(c);
     if (c->osc_port == 0) return 0; /* UDP off */
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->osc_port)};
     if (inet_pton(AF_INET, c->osc_host, &a.sin_addr) != 1) {
         snprintf(err, errlen, "--osc-host must be an IPv4 address, got '%s'", c->osc_host);
-        return -1;
+        return -EINVAL;
     }
     sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (sock < 0 || bind(sock, (struct sockaddr *)&a, sizeof a)) {
+        int e = errno;
         snprintf(err, errlen, "cannot listen for OSC on %s:%d: %s (use --osc-port)", c->osc_host,
-                 c->osc_port, strerror(errno));
+                 c->osc_port, strerror(e));
         if (sock >= 0) close(sock);
         sock = -1;
-        return -1;
+        return -e;
     }
     return 0;
 }

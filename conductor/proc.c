@@ -1,13 +1,16 @@
 /*
  * proc.c - the process mechanics under the decks: starting cartridges
  * (posix_spawn: nng is not fork-safe), the spare kept waiting for a job,
- * handing a deck's segment descriptors over (shm/contract.h), killing and
- * reaping. Nothing here decides anything about a deck; decks.c and
- * faults.c do. Exits are watched through pidfds and reaped from the event
- * loop: nothing here ever blocks on a cartridge. Control thread only.
+ * handing a deck's segment descriptors over (shm/contract.h), setting a
+ * producer's scheduling, reading and parsing report lines, killing and
+ * reaping. Nothing here decides anything about a deck: handover.c does
+ * (and its unit test replaces this file with a fake). Exits are watched
+ * through pidfds and reaped from the event loop: nothing here ever blocks
+ * on a cartridge. Control thread only.
  */
 #include "conductor.h"
 #include "contract.h"
+#include "priority.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -15,8 +18,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,10 +43,7 @@ void kn_proc_close(kn_proc *p) {
 /* Kills a cartridge and hands its pidfd to the reap list. */
 void kn_proc_kill(kn_conductor *c, kn_proc *p) {
     if (p->st == KN_PROC_NONE) return;
-    if (p->pidfd >= 0)
-        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-    else if (p->pid > 0)
-        kill(p->pid, SIGKILL); /* no pidfd: the pid is still ours (unreaped) */
+    kn_proc_sigkill(p); /* without a pidfd, the pid is still ours (unreaped) */
     int queued = 0;
     for (int i = 0; i < 64 && !queued; i++)
         if (c->reap_pid[i] <= 0) {
@@ -52,6 +54,13 @@ void kn_proc_kill(kn_conductor *c, kn_proc *p) {
         }
     if (!queued && p->pid > 0) waitpid(p->pid, NULL, 0); /* list full: SIGKILLed, so brief */
     kn_proc_close(p);
+}
+
+void kn_proc_sigkill(const kn_proc *p) {
+    if (p->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    else if (p->pid > 0)
+        kill(p->pid, SIGKILL);
 }
 
 int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
@@ -125,7 +134,7 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
     for (int i = 0; i < nargs; i++) cJSON_AddItemToArray(a, cJSON_CreateString(args[i]));
     char *line = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
-    if (!line) return -1;
+    if (!line) return -ENOMEM;
     union {
         char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
         struct cmsghdr align;
@@ -144,7 +153,7 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
     free(line);
     close(c->spare_job);
     c->spare_job = -1;
-    return ok ? 0 : -1;
+    return ok ? 0 : -EPIPE;
 }
 
 int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
@@ -195,7 +204,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
     p->restore = restore;
     if (rc) {
         snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -209,4 +218,95 @@ const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
         snprintf(buf, n, "killed by SIG%s",
                  sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
     return buf;
+}
+
+/* The producing cartridge's render loop runs SCHED_FIFO
+ * KN_CARTRIDGE_RT_PRIO, below the audio thread (shm/priority.h), or at
+ * normal priority while the audio thread is not real-time (it must not be
+ * outranked) or the cartridges alone overload the machine (load.c). We
+ * set it: a cartridge never holds the right to raise its own priority (a
+ * root one has no CAP_SYS_NICE), and it capped its RLIMIT_RTTIME before
+ * its code ran, so a loop that never sleeps gets SIGXCPU instead of
+ * starving the machine. Without that cap, or without the right, it plays
+ * at normal priority. */
+void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
+    struct rlimit rt;
+    const char *why = NULL;
+    int mixer_rt = kn_audio_outranks_cartridges(c->audio), want = mixer_rt && !c->ov.demoted;
+    struct sched_param sp = {.sched_priority = want ? KN_CARTRIDGE_RT_PRIO : 0};
+    if (p->pid <= 0) return;
+    if (!want) {
+        sched_setscheduler(p->pid, SCHED_OTHER, &sp); /* lowering needs no right */
+        if (d && !mixer_rt)
+            kn_deck_event(c, d, "note",
+                          "cartridge %u: real-time scheduling off: the conductor's audio thread "
+                          "runs at normal priority, and must not be outranked",
+                          p->id);
+        return;
+    }
+    if (prlimit(p->pid, RLIMIT_RTTIME, NULL, &rt) || rt.rlim_max == RLIM_INFINITY)
+        why = "its CPU time is not capped";
+    else if (sched_setscheduler(p->pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+        why = strerror(errno);
+    if (why && !c->rt_refused) /* once: the next cartridges fare the same */
+        kn_log("cartridges play at normal priority: real-time scheduling unavailable (%s)", why);
+    c->rt_refused = why != NULL;
+}
+
+/* ------------------------------------------------------------ reports */
+
+static double number(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void copy_string(const cJSON *o, const char *key, char *out, size_t n) {
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+    snprintf(out, n, "%s", v ? v : "");
+}
+
+/* One line of the contract's JSON (shm/contract.h) into a kn_report. */
+static void parse_report(const char *line, kn_report *r) {
+    static const struct {
+        const char *word;
+        kn_report_type type;
+    } words[] = {
+        {KN_REPORT_TESTING, KN_REP_TESTING}, {KN_REPORT_COMPILED, KN_REP_COMPILED},
+        {KN_REPORT_RUNNING, KN_REP_RUNNING}, {KN_REPORT_NOTE, KN_REP_NOTE},
+        {KN_REPORT_BLOCKED, KN_REP_BLOCKED}, {KN_REPORT_ERROR, KN_REP_ERROR},
+        {KN_REPORT_FATAL, KN_REP_ERROR},
+    };
+    memset(r, 0, offsetof(kn_report, message));
+    r->message[0] = 0;
+    cJSON *o = cJSON_Parse(line);
+    const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(o, KN_REPORT_EVENT));
+    r->type = ev ? KN_REP_OTHER : KN_REP_MALFORMED;
+    for (size_t i = 0; ev && i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(ev, words[i].word)) r->type = words[i].type;
+    r->t = number(o, KN_REPORT_T);
+    r->ms = number(o, KN_REPORT_MS);
+    r->test_ms = number(o, KN_REPORT_TEST_MS);
+    r->frame = number(o, KN_REPORT_FRAME);
+    copy_string(o, KN_REPORT_SYSCALL, r->syscall, sizeof r->syscall);
+    copy_string(o, KN_REPORT_MESSAGE, r->message, sizeof r->message);
+    cJSON_Delete(o);
+}
+
+int kn_proc_report(kn_proc *p, kn_report *r) {
+    for (;;) {
+        char *nl = memchr(p->line, '\n', p->len);
+        if (nl) {
+            *nl = 0;
+            size_t used = (size_t)(nl - p->line) + 1;
+            parse_report(p->line, r);
+            memmove(p->line, p->line + used, p->len - used);
+            p->len -= used;
+            return 1;
+        }
+        if (p->len >= sizeof p->line - 1) p->len = 0; /* an absurd line: drop it */
+        if (p->rfd < 0) return 0;
+        ssize_t n = read(p->rfd, p->line + p->len, sizeof p->line - 1 - p->len);
+        if (n <= 0) return 0;
+        p->len += (size_t)n;
+    }
 }

@@ -24,6 +24,7 @@
  */
 #include "conductor.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Reads /proc/PID/NAME into buf (NUL-terminated); length or -1. */
+/* Reads /proc/PID/NAME into buf (NUL-terminated); length or -errno. */
 static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t n) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) return -errno;
     ssize_t len = read(fd, buf, n - 1);
+    int e = errno;
     close(fd);
-    if (len < 0) return -1;
+    if (len < 0) return -e;
     buf[len] = 0;
     return len;
 }
@@ -47,7 +49,7 @@ static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t n) {
 int kn_proc_cpu(pid_t pid, uint64_t *cpu_ns) {
     clockid_t clk;
     struct timespec t;
-    if (pid <= 0 || clock_getcpuclockid(pid, &clk) || clock_gettime(clk, &t)) return -1;
+    if (pid <= 0 || clock_getcpuclockid(pid, &clk) || clock_gettime(clk, &t)) return -ESRCH;
     *cpu_ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
     return 0;
 }
@@ -56,7 +58,7 @@ int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state) {
     char buf[1024];
     *wait_ns = -1;
     *state = '?';
-    if (pid <= 0) return -1;
+    if (pid <= 0) return -ESRCH;
     int have_cpu = kn_proc_cpu(pid, cpu_ns) == 0;
     unsigned long long run, delay;
     /* "sum_exec_runtime run_delay pcount"; all zero when schedstats are off */
@@ -71,5 +73,5 @@ int kn_proc_sched(pid_t pid, uint64_t *cpu_ns, int64_t *wait_ns, char *state) {
         char *paren = strrchr(buf, ')');
         if (paren && paren[1] == ' ' && paren[2]) *state = paren[2];
     }
-    return have_cpu ? 0 : -1;
+    return have_cpu ? 0 : -ESRCH;
 }

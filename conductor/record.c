@@ -139,21 +139,22 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint6
                  char *err, size_t errlen) {
     if (r->thread_live) {
         snprintf(err, errlen, "already recording to %s; run `kanon record stop` first", r->path);
-        return -1;
+        return -EBUSY;
     }
     SF_INFO info = {
         .samplerate = rate, .channels = r->channels, .format = SF_FORMAT_RF64 | SF_FORMAT_FLOAT};
     /* O_CLOEXEC: cartridges spawned while recording must not inherit the file */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+        return -e;
     }
     r->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
     if (!r->sf) {
         close(fd);
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
-        return -1;
+        return -EIO;
     }
     sf_command(r->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     snprintf(r->path, sizeof r->path, "%s", path);
@@ -166,10 +167,11 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint6
     r->lost0 = lost ? atomic_load(lost) : 0;
     atomic_store(&r->draining, 0);
     kn_spsc_clear(&r->q);
-    if (pthread_create(&r->thread, NULL, writer_main, r)) {
+    int e = pthread_create(&r->thread, NULL, writer_main, r);
+    if (e) {
         sf_close(r->sf);
-        snprintf(err, errlen, "cannot start the writer thread");
-        return -1;
+        snprintf(err, errlen, "cannot start the writer thread: %s", strerror(e));
+        return -e;
     }
     r->thread_live = 1;
     atomic_store_explicit(&r->on, 1, memory_order_release);
@@ -203,7 +205,7 @@ int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, kn_rec_stats *st, 
                 size_t errlen) {
     if (!r->thread_live) {
         snprintf(err, errlen, "not recording; start with `kanon record start FILE.wav`");
-        return -1;
+        return -ENOENT;
     }
     atomic_store_explicit(&r->on, 0, memory_order_release);
     /* Let any callback that saw on=1 finish (bounded: 1 s if the device stalls). */
@@ -223,7 +225,7 @@ int kn_rec_stop(kn_recorder *r, _Atomic uint64_t *cb_counter, kn_rec_stats *st, 
                  r->path, (unsigned long long)st->frames,
                  st->error[0] ? st->error : "closing the file failed",
                  (unsigned long long)st->dropped);
-        return -1;
+        return -EIO;
     }
     return 0;
 }

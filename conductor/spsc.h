@@ -14,6 +14,7 @@
 #ifndef KANON_SPSC_H
 #define KANON_SPSC_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,10 +35,10 @@ static inline void kn_spsc_init(kn_spsc *q, void *data, uint32_t cap, uint32_t s
     atomic_store_explicit(&q->r, 0, memory_order_relaxed);
 }
 
-/* Producer: n items, or none (returns -1) if they do not all fit. */
+/* Producer: n items, or none (returns -ENOSPC) if they do not all fit. */
 static inline int kn_spsc_push(kn_spsc *q, const void *items, uint32_t n) {
     uint64_t w = atomic_load_explicit(&q->w, memory_order_relaxed);
-    if (q->cap - (w - atomic_load_explicit(&q->r, memory_order_acquire)) < n) return -1;
+    if (q->cap - (w - atomic_load_explicit(&q->r, memory_order_acquire)) < n) return -ENOSPC;
     uint32_t at = (uint32_t)(w & (q->cap - 1)), first = n < q->cap - at ? n : q->cap - at;
     memcpy(q->data + (size_t)at * q->size, items, (size_t)first * q->size);
     memcpy(q->data, (const unsigned char *)items + (size_t)first * q->size,

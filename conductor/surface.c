@@ -19,6 +19,8 @@
  * (0..1) and display text ("cutoff 1.20 kHz") on the next tick.
  */
 #include "conductor.h"
+
+#include <errno.h>
 #include "osc.h"
 
 #include <arpa/inet.h>
@@ -86,7 +88,7 @@ static const char *module_deck(kn_conductor *c) {
 
 static int resolve(kn_conductor *c, const char *spec, target *t) {
     memset(t, 0, sizeof *t);
-    if (!spec[0]) return -1;
+    if (!spec[0]) return -EINVAL;
     char deck[KN_NAME_MAX], name[KN_NAME_MAX];
     const char *dot = strchr(spec, '.');
     if (dot) {
@@ -99,14 +101,14 @@ static int resolve(kn_conductor *c, const char *spec, target *t) {
     /* the display names the deck only when the binding does */
     snprintf(t->label, sizeof t->label, "%.*s", (int)sizeof t->label - 1, dot ? spec : name);
     if (!strcmp(deck, "master")) {
-        if (strcmp(name, "gain")) return -1;
+        if (strcmp(name, "gain")) return -EINVAL;
         t->master = 1;
         snprintf(t->field, sizeof t->field, "gain");
         t->min = -60, t->max = 6, t->def = 0, t->value = c->master_db;
         return 0;
     }
     t->deck = kn_deck_find(c, deck);
-    if (!t->deck) return -1;
+    if (!t->deck) return -EINVAL;
     kn_deck *d = t->deck;
     if (!strcmp(name, "gain"))
         t->min = -60, t->max = 6, t->def = 0, t->value = d->gain_db;
@@ -118,7 +120,7 @@ static int resolve(kn_conductor *c, const char *spec, target *t) {
         t->min = 0, t->max = 1, t->def = 0, t->value = d->solo;
     else {
         t->slot = kn_param_find(d, name);
-        if (!t->slot) return -1;
+        if (!t->slot) return -EINVAL;
         t->min = kn_bitsd(atomic_load(&t->slot->min));
         t->max = kn_bitsd(atomic_load(&t->slot->max));
         t->def = kn_bitsd(atomic_load(&t->slot->def));
@@ -220,7 +222,7 @@ void kn_surface_tick(kn_conductor *c) {
 /* ------------------------------------------------------------- input */
 
 static int num(const char *types, lo_arg **argv, int argc, double *v) {
-    if (argc < 1) return -1;
+    if (argc < 1) return -EINVAL;
     if (types[0] == 'f')
         *v = kn_arg_f(argv[0]);
     else if (types[0] == 'i')
@@ -228,7 +230,7 @@ static int num(const char *types, lo_arg **argv, int argc, double *v) {
     else if (types[0] == 'd')
         *v = kn_arg_d(argv[0]);
     else
-        return -1;
+        return -EINVAL;
     return isfinite(*v) ? 0 : -1;
 }
 
@@ -297,7 +299,7 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
 static int copy_str(const cJSON *o, const char *key, char *out, size_t n) {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
     if (!s) return 0;
-    if (strlen(s) >= n) return -1;
+    if (strlen(s) >= n) return -EINVAL;
     snprintf(out, n, "%s", s);
     return 1;
 }
@@ -305,12 +307,12 @@ static int copy_str(const cJSON *o, const char *key, char *out, size_t n) {
 static int load_control(const cJSON *o, control *ctl, const char *what, char *err, size_t n) {
     if (!cJSON_IsObject(o) || copy_str(o, "in", ctl->in, ADDR) != 1 || ctl->in[0] != '/') {
         snprintf(err, n, "%s needs \"in\": an OSC address starting with /", what);
-        return -1;
+        return -EINVAL;
     }
     if (copy_str(o, "push", ctl->push, ADDR) < 0 || copy_str(o, "value", ctl->value, ADDR) < 0 ||
         copy_str(o, "display", ctl->display, ADDR) < 0) {
         snprintf(err, n, "%s: an address is too long", what);
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
@@ -318,11 +320,11 @@ static int load_control(const cJSON *o, control *ctl, const char *what, char *er
 static int load_binding(const cJSON *o, binding *b) {
     if (!o || cJSON_IsNull(o)) return 0;
     if (cJSON_IsString(o)) { /* shorthand: "freq" means {"target": "freq"} */
-        if (strlen(o->valuestring) >= sizeof b->target) return -1;
+        if (strlen(o->valuestring) >= sizeof b->target) return -EINVAL;
         snprintf(b->target, sizeof b->target, "%s", o->valuestring);
         return 0;
     }
-    if (copy_str(o, "target", b->target, sizeof b->target) != 1) return -1;
+    if (copy_str(o, "target", b->target, sizeof b->target) != 1) return -EINVAL;
     const char *sc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "scale"));
     b->log = sc && !strcmp(sc, "log");
     return 0;
@@ -335,9 +337,9 @@ static int load_controls(const cJSON *arr, control *out, int max, const char *wh
     cJSON_ArrayForEach(o, arr) {
         if (k == max) {
             snprintf(err, n, "at most %d %s", max, what);
-            return -1;
+            return -EINVAL;
         }
-        if (load_control(o, &out[k], what, err, n)) return -1;
+        if (load_control(o, &out[k], what, err, n)) return -EINVAL;
         k++;
     }
     return k;
@@ -358,14 +360,14 @@ bad:
              "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
              "\"master.gain\")",
              p->name);
-    return -1;
+    return -EINVAL;
 }
 
 int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
     FILE *f = kn_open_regular(path); /* never a FIFO: the event loop must not block */
     if (!f) {
         snprintf(err, n, "cannot read %s: %m", path);
-        return -1;
+        return -EINVAL;
     }
     static char text[1 << 18];
     size_t len = fread(text, 1, sizeof text - 1, f);
@@ -375,7 +377,7 @@ int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
     if (!m) {
         snprintf(err, n, "%s is not valid JSON (near byte %ld)", path,
                  (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
-        return -1;
+        return -EINVAL;
     }
     surface s;
     memset(&s, 0, sizeof s);

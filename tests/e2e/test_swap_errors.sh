@@ -6,7 +6,8 @@
 #      `kanon log --json` names FILE:LINE: error: (the line tcc reports for
 #      an undeclared identifier is the line of its use); the deck stays on
 #      version 1 with the same cartridge, and `kanon status` (JSON and
-#      table) shows the error as the last event;
+#      table) shows the error as the last event, and the deck's handover
+#      state is back to "playing";
 #   2. the fix (phase660.c) swaps in: version 2;
 #   3. three versions whose test render produces NaN/Inf: NaN after 300
 #      frames (0/0), NaN at once (sqrtf of a negative), +Inf (1/0). Each is
@@ -73,6 +74,8 @@ try:
     advance(name, 24000)  # the old code keeps playing through the error
     if deck(name)["version"] != 1:
         raise Fail("version changed after the error")
+    if deck(name)["handover"] != "playing":  # the refused successor is gone
+        raise Fail("handover state %r after a refusal, want 'playing'" % deck(name)["handover"])
     # 2. the fix
     save_truncate(path, p660.encode())
     wait_version(name, 2)

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "conductor.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -87,9 +88,9 @@ static void basics(void) {
     end(sleep_);
     end(stop);
     reading gone;
-    CHECK(take(spin, &gone) == -1); /* reaped: nothing to read */
+    CHECK(take(spin, &gone) == -ESRCH); /* reaped: nothing to read */
     CHECK(gone.state == '?' && gone.wait == -1);
-    CHECK(kn_proc_cpu(spin, &before) == -1);
+    CHECK(kn_proc_cpu(spin, &before) == -ESRCH);
 }
 
 /* Two spinners on one CPU: each is runnable while the other runs. */

@@ -20,6 +20,7 @@
 #include "check.h"
 #include "conductor.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdarg.h>
@@ -148,7 +149,7 @@ static void write_failure(const char *dir) {
     }
     CHECK(st.dropped >= before + 40960 && st.frames == frames);
     _Atomic uint64_t callbacks = 1000;
-    CHECK(kn_rec_stop(r, &callbacks, &st, err, sizeof err) == -1);
+    CHECK(kn_rec_stop(r, &callbacks, &st, err, sizeof err) == -EIO);
     CHECK(strstr(err, "File too large") && strstr(err, "frames dropped"));
     CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     char magic[5];

@@ -12,6 +12,8 @@
 #include "spsc.h"
 
 #include "check.h"
+
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +32,7 @@ static void test_basic(void) {
         uint32_t run[50];
         for (int i = 0; i < 50; i++) run[i] = x++;
         CHECK(kn_spsc_push(&q, run, 50) == 0);
-        CHECK(kn_spsc_push(&q, run, 15) == -1); /* 50 + 15 > 64: refused whole */
+        CHECK(kn_spsc_push(&q, run, 15) == -ENOSPC); /* 50 + 15 > 64: refused whole */
         uint32_t got = 0;
         uint32_t n;
         while ((n = kn_spsc_span(&q, &span)) > 0) {

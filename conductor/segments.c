@@ -1,0 +1,84 @@
+/*
+ * segments.c - a deck's four shared segments (shm/kanon_shm.h): made,
+ * formatted, repaired and freed by the conductor, which keeps its own copy
+ * of everything a cartridge could scribble over. Control thread only.
+ */
+#include "conductor.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void segments_close(kn_deck *d) {
+    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
+        if (d->seg_fd[k] >= 0) close(d->seg_fd[k]);
+        d->seg_fd[k] = -1;
+    }
+}
+
+void kn_deck_segments_free(kn_deck *d) {
+    kn_seg_unmap(d->ring, d->ring_bytes);
+    kn_seg_unmap(d->state, d->state_bytes);
+    kn_seg_unmap(d->params, d->param_bytes);
+    d->ring = NULL;
+    d->state = NULL;
+    d->params = NULL;
+    segments_close(d);
+}
+
+/* The deck's four segments, each created, mapped and formatted. The
+ * snapshot is only for cartridges: the conductor unmaps it at once. */
+int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
+    /* Room for the target of any device kanon may fail over to (dummy:
+     * 100 ms), so a deck never needs a bigger ring mid-life. */
+    uint32_t cap = 4096;
+    while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
+    uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
+                    (uint32_t)c->block; /* 1 s: the longest --fade */
+    d->ring_cap = cap;
+    d->lane_cap = lane;
+    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
+    d->state_bytes = c->state_bytes;
+    d->param_bytes = kn_param_bytes();
+    kn_state_seg *snap = NULL;
+    struct {
+        const char *label;
+        size_t bytes;
+        void **map;
+    } seg[KN_SEG_KINDS + 1] = {
+        [KN_SEG_RING] = {"kanon.ring", d->ring_bytes, (void **)&d->ring},
+        [KN_SEG_STATE] = {"kanon.state", d->state_bytes, (void **)&d->state},
+        [KN_SEG_PARAM] = {"kanon.param", d->param_bytes, (void **)&d->params},
+        [KN_SEG_SNAP] = {"kanon.snap", d->state_bytes, (void **)&snap},
+    };
+    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
+        int rc = kn_seg_create(seg[k].label, seg[k].bytes, seg[k].map, &d->seg_fd[k]);
+        if (rc) {
+            snprintf(err, errlen, "cannot create shared memory (%s, %zu bytes): %s", seg[k].label,
+                     seg[k].bytes, strerror(-rc));
+            kn_deck_segments_free(d);
+            return rc;
+        }
+    }
+    kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
+                   lane);
+    kn_state_format(d->state, d->state_bytes, KN_SEG_STATE);
+    kn_param_format(d->params);
+    kn_state_format(snap, d->state_bytes, KN_SEG_SNAP);
+    kn_seg_unmap(snap, d->state_bytes);
+    return 0;
+}
+
+/* A cartridge can write anything over its deck's shared memory. Whatever
+ * the next cartridges and the conductor rely on is rewritten from our own
+ * copy: segment headers (cartridges refuse to map a segment without them)
+ * and the ring's geometry. The state's contents are the snapshot's
+ * business (live.c), the parameters' are checked where they are read. */
+void kn_deck_reformat(kn_conductor *c, kn_deck *d) {
+    kn_ring_set_geometry(d->ring, d->ring_cap, (uint32_t)c->channels, (uint32_t)c->block, c->target,
+                         c->rate, d->lane_cap);
+    kn_seg_header *h = &d->state->hdr;
+    *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_STATE, d->state_bytes};
+    h = &d->params->hdr;
+    *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_PARAM, d->param_bytes};
+}
