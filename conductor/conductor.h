@@ -234,6 +234,7 @@ typedef struct kn_proc {
         *killed_for;  /* the conductor killed it for this (a time limit): the refusal's text */
     int leaving;      /* asked to hand the token to a successor and exit */
     int blocked;      /* "blocked" reports seen (the sandbox refused a call) */
+    int hog;          /* needed more than real time: kept at normal priority (load.c) */
     char line[16384]; /* partial report line */
     size_t len;
 } kn_proc;
@@ -317,7 +318,11 @@ typedef struct kn_deck {
     uint64_t hb_eff, hb_cpu0, hb_cpu1, hb_seen;
     uint64_t ov_cpu; /* its CPU time at the start of the overload watch window */
     pid_t ov_pid;    /* ... of this process */
-    int shed;        /* shed under overload: silent until a new version runs */
+    /* Hog watch (load.c): the producer's CPU time and blocks at the
+     * start of the current short window. */
+    pid_t hog_pid;
+    uint64_t hog_t0, hog_cpu0, hog_blocks0;
+    int shed; /* shed under overload: silent until a new version runs */
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */

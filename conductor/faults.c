@@ -23,7 +23,9 @@
  *                  load, if its heartbeat was still going, else as hung
  *   overload       process() needs more than real time for OVERLOAD_WINDOWS
  *                  windows in a row while the deck runs short of sound,
- *                  and so does its CPU time (a starved deck is not slow)
+ *                  and so does its CPU time (a starved deck is not slow),
+ *                  unless it already proved itself slower than real time
+ *                  while at real-time priority (a hog, load.c)
  *   machine overload  load.c sheds the deck needing the most CPU
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
@@ -80,7 +82,9 @@ static int overloaded(kn_conductor *c, kn_deck *d, uint64_t now, double *load) {
      * counts as slow only if it had the CPU (a starved one did not) */
     double used = (double)(cpu_ns - d->ov_cpu);
     double cpu = audio_ns > 0 ? used / audio_ns : used > 0.5 * (double)(now - d->ov_t0) ? 1e9 : 0;
-    if (*load <= 1.0 || (mine && cpu <= 1.0))
+    /* A hog (load.c) proved slower than real time while it had a CPU to
+     * itself: now at normal priority, it is not excused as starved. */
+    if (*load <= 1.0 || (mine && cpu <= 1.0 && !d->cur.hog))
         d->ov_count = 0, d->ov_under = under;
     else
         d->ov_count++;

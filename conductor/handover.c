@@ -79,10 +79,14 @@
 #define GOOD_AFTER_MS 1000 /* fault-free this long: the version is good to revert to */
 
 static const char *const hs_names[] = {
-    [KN_HS_IDLE] = "idle",         [KN_HS_COMPILING] = "compiling",
-    [KN_HS_TAKING] = "taking",     [KN_HS_PLAYING] = "playing",
-    [KN_HS_SWAPPING] = "swapping", [KN_HS_HANDING] = "handing",
-    [KN_HS_RECOVERING] = "recovering", [KN_HS_SILENT] = "silent",
+    [KN_HS_IDLE] = "idle",
+    [KN_HS_COMPILING] = "compiling",
+    [KN_HS_TAKING] = "taking",
+    [KN_HS_PLAYING] = "playing",
+    [KN_HS_SWAPPING] = "swapping",
+    [KN_HS_HANDING] = "handing",
+    [KN_HS_RECOVERING] = "recovering",
+    [KN_HS_SILENT] = "silent",
     [KN_HS_STOPPING] = "stopping",
 };
 
@@ -305,8 +309,7 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         break;
     case KN_REP_RUNNING:
         /* only a successor holding the token takes over (a report is not proof) */
-        if (p != &d->next || p->st != KN_PROC_READY ||
-            atomic_load(&d->ring->ctl.owner) != p->id)
+        if (p != &d->next || p->st != KN_PROC_READY || atomic_load(&d->ring->ctl.owner) != p->id)
             break;
         if (r->frame > 0) { /* frame 0: a new deck, not a swap */
             d->audible_pending = 1;
@@ -463,7 +466,7 @@ void kn_handover_exit(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_exit *x)
         kn_handover_fault(c, d, NULL, id, what);
         return;
     }
-    if (p == &d->next) { /* refused */
+    if (p == &d->next) {    /* refused */
         uint32_t mine = id; /* the producer must not hand over to a dead successor */
         if (atomic_compare_exchange_strong(&d->ring->ctl.next_owner, &mine, 0)) d->cur.leaving = 0;
         if (!kn_deck_outcome(d, id)) {
@@ -539,8 +542,7 @@ const char *kn_handover_check(const kn_deck *d) {
     int cur = d->cur.st, next = d->next.st;
     uint32_t owner = atomic_load(&d->ring->ctl.owner);
     switch (d->hs) {
-    case KN_HS_IDLE:
-        return cur || next || d->repair ? "idle with a cartridge or a repair" : NULL;
+    case KN_HS_IDLE: return cur || next || d->repair ? "idle with a cartridge or a repair" : NULL;
     case KN_HS_COMPILING:
         return cur || next != KN_PROC_COMPILING || d->repair ? "compiling: no successor compiling"
                                                              : NULL;

@@ -36,6 +36,16 @@
  * itself at its takeover), and back to SCHED_FIFO once they have needed
  * less for CALM_WINDOWS. An overload that others cause leaves them
  * real-time: then they keep playing.
+ *
+ * Hogs: a producer at SCHED_FIFO that needs more CPU than the audio it
+ * makes (a spinning loop, or code slower than real time) holds a CPU
+ * against every other real-time cartridge on the machine, this
+ * instance's and any other's, until a fault rule catches it (50 ms to
+ * 300 ms). So every HOG_WINDOW_NS (per tick, at least) its CPU time is
+ * weighed against the audio it made; one that used more, and at least
+ * HOG_MIN_NS, is moved to normal priority for the rest of its life (the
+ * next version starts real-time again). It is not killed for that: the
+ * hang and overload rules (faults.c) still judge it.
  */
 #include "conductor.h"
 #include "priority.h"
@@ -47,12 +57,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WINDOW_NS    500000000ull
-#define SHED_WINDOWS 3
-#define OVERLOAD_CPU 0.9 /* of the cores */
-#define SHED_SHARE   0.5 /* of the cores */
-#define SHED_MIN_CPU 5.0 /* % of a core */
-#define CALM_WINDOWS 4   /* 2 s without overload: cartridges real-time again */
+#define WINDOW_NS     500000000ull
+#define SHED_WINDOWS  3
+#define OVERLOAD_CPU  0.9         /* of the cores */
+#define SHED_SHARE    0.5         /* of the cores */
+#define SHED_MIN_CPU  5.0         /* % of a core */
+#define CALM_WINDOWS  4           /* 2 s without overload: cartridges real-time again */
+#define HOG_WINDOW_NS 10000000ull /* 10 ms */
+#define HOG_MIN_NS    5000000ull  /* CPU time in a window: less is never a hog */
 
 static uint64_t self_cpu_ns(void) {
     struct timespec t;
@@ -65,6 +77,32 @@ static int cores(void) {
     if (!sched_getaffinity(0, sizeof s, &s) && CPU_COUNT(&s) > 0) return CPU_COUNT(&s);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+/* The producer's CPU per audio made over the last short window; a hog is
+ * moved to normal priority at once (see the top of this file). */
+static void hog_watch(kn_conductor *c, kn_deck *d, uint64_t now) {
+    kn_proc *p = d->cur.st == KN_PROC_RUNNING ? &d->cur : NULL;
+    uint64_t cpu = 0, blocks = atomic_load(&d->ring->ctl.blocks);
+    if (!p || p->hog || p->leaving || kn_proc_cpu(p->pid, &cpu)) { /* leaving: its lane */
+        d->hog_pid = 0;
+        return;
+    }
+    if (d->hog_pid != p->pid || cpu < d->hog_cpu0 || blocks < d->hog_blocks0) {
+        d->hog_pid = p->pid, d->hog_t0 = now, d->hog_cpu0 = cpu, d->hog_blocks0 = blocks;
+        return;
+    }
+    if (now - d->hog_t0 < HOG_WINDOW_NS) return;
+    double used = (double)(cpu - d->hog_cpu0);
+    double audio = (double)(blocks - d->hog_blocks0) * c->block / c->rate * 1e9;
+    d->hog_t0 = now, d->hog_cpu0 = cpu, d->hog_blocks0 = blocks;
+    if (used < HOG_MIN_NS || used <= audio) return;
+    p->hog = 1;
+    kn_proc_priority(c, d, p);
+    kn_deck_event(c, d, "note",
+                  "cartridge %u used %.1f ms of CPU to make %.1f ms of audio: at normal priority "
+                  "from now on, so it cannot hold up the other decks",
+                  p->id, used / 1e6, audio / 1e6);
 }
 
 static int playing(kn_conductor *c, kn_deck *d) {
@@ -181,6 +219,8 @@ void kn_load_tick(kn_conductor *c, uint64_t now) {
         o->self_cpu0 = self_cpu_ns();
     }
     int window = now - o->t0 >= WINDOW_NS;
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used && c->deck[i].name[0]) hog_watch(c, &c->deck[i], now);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used || !d->name[0]) continue;

@@ -223,7 +223,8 @@ const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
 /* The producing cartridge's render loop runs SCHED_FIFO
  * KN_CARTRIDGE_RT_PRIO, below the audio thread (shm/priority.h), or at
  * normal priority while the audio thread is not real-time (it must not be
- * outranked) or the cartridges alone overload the machine (load.c). We
+ * outranked), the cartridges alone overload the machine, or this one
+ * needed more than real time (a hog: load.c). We
  * set it: a cartridge never holds the right to raise its own priority (a
  * root one has no CAP_SYS_NICE), and it capped its RLIMIT_RTTIME before
  * its code ran, so a loop that never sleeps gets SIGXCPU instead of
@@ -232,12 +233,13 @@ const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
 void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
     struct rlimit rt;
     const char *why = NULL;
-    int mixer_rt = kn_audio_outranks_cartridges(c->audio), want = mixer_rt && !c->ov.demoted;
+    int mixer_rt = kn_audio_outranks_cartridges(c->audio);
+    int want = mixer_rt && !c->ov.demoted && !p->hog;
     struct sched_param sp = {.sched_priority = want ? KN_CARTRIDGE_RT_PRIO : 0};
     if (p->pid <= 0) return;
     if (!want) {
         sched_setscheduler(p->pid, SCHED_OTHER, &sp); /* lowering needs no right */
-        if (d && !mixer_rt)
+        if (d && !mixer_rt && !p->hog)
             kn_deck_event(c, d, "note",
                           "cartridge %u: real-time scheduling off: the conductor's audio thread "
                           "runs at normal priority, and must not be outranked",
@@ -306,6 +308,10 @@ int kn_proc_report(kn_proc *p, kn_report *r) {
         if (p->len >= sizeof p->line - 1) p->len = 0; /* an absurd line: drop it */
         if (p->rfd < 0) return 0;
         ssize_t n = read(p->rfd, p->line + p->len, sizeof p->line - 1 - p->len);
+        if (n == 0) { /* it closed its end (or every fd): poll would say so for ever */
+            close(p->rfd);
+            p->rfd = -1;
+        }
         if (n <= 0) return 0;
         p->len += (size_t)n;
     }

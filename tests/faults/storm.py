@@ -135,6 +135,18 @@ def zombies(pid):
     return [c for c in children(pid) if c[1].startswith("Z")]
 
 
+def cpu_share(pid, seconds):
+    """The share of one core that process pid used over the next `seconds`."""
+    def ticks():
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    hz = os.sysconf("SC_CLK_TCK")
+    t0, c0 = time.time(), ticks()
+    time.sleep(seconds)
+    return (ticks() - c0) / hz / (time.time() - t0)
+
+
 # ------------------------------------------------------------------ the fault log
 
 
@@ -716,6 +728,14 @@ class Storm:
         if t["blocked"]:
             self.check_blocked(t, seq, cid, prob)
         if t["name"] == "closefds":
+            # its report pipe is closed: the conductor must not spin on it
+            # (poll reports the hang-up for ever), which would hold a core at
+            # real-time priority and starve everything else on the machine
+            busy = cpu_share(self.cond_pid, 0.5)
+            rec["conductor_cpu"] = busy
+            if busy > 0.5:
+                prob("the conductor used %.0f%% of a core after the cartridge closed its fds"
+                     % (busy * 100))
             # a cartridge without any file descriptor still hands the deck over
             seq2 = last_seq(self.name)
             self.write(self.good_content())

@@ -1,4 +1,5 @@
-// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c
+// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c
+// conductor/segments.c
 /*
  * test_handover.c - the deck's handover state machine (conductor/handover.c),
  * driven through every transition of its table with a fake process layer:
@@ -129,7 +130,8 @@ static void report(kn_proc *p, kn_report_type type, double frame) {
     r.type = type;
     r.frame = frame;
     r.ms = 1.5;
-    if (type == KN_REP_ERROR) snprintf(r.message, sizeof r.message, "%.200s:3: error: nope", d->path);
+    if (type == KN_REP_ERROR)
+        snprintf(r.message, sizeof r.message, "%.200s:3: error: nope", d->path);
     kn_handover_report(c, d, p, &r);
     AGREES();
 }
@@ -451,7 +453,7 @@ static void test_died_taking(void) {
     report(&d->next, KN_REP_COMPILED, 0);
     CHECK(d->hs == KN_HS_TAKING);
     exited(&d->next, "killed by SIGSEGV"); /* in setup(), holding the token */
-    CHECK(d->hs == KN_HS_SILENT); /* a new deck: nothing to revert to */
+    CHECK(d->hs == KN_HS_SILENT);          /* a new deck: nothing to revert to */
     CHECK(last_event_has("no good version"));
 }
 
