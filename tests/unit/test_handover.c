@@ -1,5 +1,4 @@
-// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c
-// conductor/segments.c
+// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c
 /*
  * test_handover.c - the deck's handover state machine (conductor/handover.c),
  * driven through every transition of its table with a fake process layer:
