@@ -409,7 +409,8 @@ class Storm:
     # --- the deck's runs and its good version, from the log
     def expected_good(self, evs, t):
         """Versions kanon may revert to at time t: the newest version whose run (running
-        event to the next takeover/fault/stop) lasted >= 1 s, plus newer ones whose run is
+        event to the next takeover/fault/stop; to the token's handover, for a successor
+        that then hung in setup()) lasted >= 1 s, plus newer ones whose run is
         within 60 ms of 1 s (the conductor checks every loop iteration, <= 20 ms apart).
         Empty: no good version."""
         good, border = None, []
@@ -419,7 +420,13 @@ class Storm:
                 break
             if e["kind"] in ("running", "fault", "stop"):
                 if cur:
-                    dur = e["time"] - cur[1]
+                    end = e["time"]
+                    # a successor that hung in setup() took the token from this
+                    # version when the watch started: its run ended then
+                    m = re.search(r"hung in setup\(\) \(no progress for (\d+) ms\)", e["text"])
+                    if e["kind"] == "fault" and m:
+                        end -= int(m.group(1)) / 1000.0
+                    dur = end - cur[1]
                     if dur >= GOOD_S + 0.06:
                         good, border = cur[0], []
                     elif dur >= GOOD_S - 0.06:
