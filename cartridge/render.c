@@ -114,7 +114,7 @@ static void place(kn_cart *c, uint64_t frame, uint64_t now) {
     c->ctx.frame = frame;
     c->ctx.now = now;
     c->ctx.beat = kn_tempo_seg_beat(s, c->ctx.rate, f);
-    c->ctx.bpm = kn_tempo_bpm(&c->tempo, c->ctx.rate, f);
+    c->ctx.bpm = kn_tempo_seg_bpm(s, f);
     c->ctx.bar = (int)s->bar;
 }
 

@@ -180,14 +180,17 @@ static inline double kn_tempo_beat(const kn_tempo_map *m, double rate, double f)
     return kn_tempo_seg_beat(kn_tempo_seg_at(m, f), rate, f);
 }
 
-/* The tempo at frame f. */
-static inline double kn_tempo_bpm(const kn_tempo_map *m, double rate, double f) {
-    (void)rate; /* a ramp is linear in frames: the rate does not enter */
-    const kn_tempo_seg *s = kn_tempo_seg_at(m, f);
+static inline double kn_tempo_seg_bpm(const kn_tempo_seg *s, double f) {
     double t = f - (double)s->at;
     if (t < 0) return kn_tempo_seg_start(s);
     if (s->ramp && t < (double)s->ramp) return s->bpm + (s->bpm_to - s->bpm) * t / (double)s->ramp;
     return s->bpm_to;
+}
+
+/* The tempo at frame f. */
+static inline double kn_tempo_bpm(const kn_tempo_map *m, double rate, double f) {
+    (void)rate; /* a ramp is linear in frames: the rate does not enter */
+    return kn_tempo_seg_bpm(kn_tempo_seg_at(m, f), f);
 }
 
 /* Beats per bar at frame f. */
