@@ -143,7 +143,7 @@ static int event_ok(const kn_cart *c, const kn_program *p, kn_ev_slot *e) {
  * sorts them by frame (insertion sort: stable, and at most KN_EVQ_CAP
  * events, almost always 0 or 1). Bounded; no allocation. */
 static uint32_t due_events(kn_cart *c, const kn_program *p, uint64_t now, int n) {
-    if (!kn_evq_count(&c->params->evq)) return 0; /* the common case: one look */
+    if (kn_evq_empty(&c->params->evq)) return 0; /* the common case */
     uint32_t got = kn_evq_take(&c->params->evq, now + (uint64_t)n, c->due, KN_EVQ_CAP), kept = 0;
     for (uint32_t i = 0; i < got; i++) {
         kn_ev_slot e = c->due[i];

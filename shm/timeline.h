@@ -391,6 +391,13 @@ static inline uint32_t kn_evq_count(kn_ev_queue *q) {
     return h > t ? 0 : t - h > KN_EVQ_CAP ? KN_EVQ_CAP : (uint32_t)(t - h);
 }
 
+/* Consumer: nothing pushed since the last take (one look at each position;
+ * a garbage head counts as not empty, so kn_evq_take gets to repair it). */
+static inline int kn_evq_empty(kn_ev_queue *q) {
+    return atomic_load_explicit(&q->tail, memory_order_acquire) ==
+           atomic_load_explicit(&q->head, memory_order_relaxed);
+}
+
 /* Consumer: the positions to look at, clamped: a head past the tail is
  * moved to it, one more than KN_EVQ_CAP behind it is moved up (the older
  * slots have been overwritten, if they ever existed). */

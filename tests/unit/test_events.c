@@ -18,7 +18,8 @@
  *   - note and trigger events split a block only for a file with event();
  *     a NOTE_ON with velocity 0 arrives as a NOTE_OFF; events at one frame
  *     keep their queue order; malformed events (unknown type, a slot that
- *     does not exist, a note out of range, NaN values) are dropped;
+ *     does not exist, a note out of range, NaN values) are dropped; a head
+ *     scribbled past the tail is repaired by the next block;
  *   - a late event applies at offset 0 and is counted;
  *   - the timeline: k->now = frame + epoch, k->beat and kn_beat_at from the
  *     tempo map (a ramp inside a block too), k->bpm, k->bar;
@@ -299,6 +300,22 @@ static void test_timeline_fields(void) {
     world_free(&wd);
 }
 
+/* A head scribbled past the tail: the conductor cannot push, and the next
+ * block repairs it. */
+static void test_garbage_head(void) {
+    world wd;
+    world_new(&wd, 1);
+    atomic_store(&wd.params->evq.head, 999);
+    kn_ev_slot e = param_ev(10, 0, 0.5);
+    CHECK(kn_evq_push(&wd.params->evq, &e) == -1);
+    render(&wd, 0);
+    CHECK(ncalls == 1 && atomic_load(&wd.params->evq.head) == 0);
+    push(&wd, param_ev(BLOCK + 10, 0, 0.5));
+    render(&wd, BLOCK);
+    CHECK(ncalls == 3 && wd.c.out[0][10] == 0.5f && wd.c.out[0][9] == 0);
+    world_free(&wd);
+}
+
 static void test_private_copy(void) {
     world wd;
     world_new(&wd, 1);
@@ -325,6 +342,7 @@ int main(void) {
     test_notes();
     test_late();
     test_timeline_fields();
+    test_garbage_head();
     test_private_copy();
     return check_report();
 }
