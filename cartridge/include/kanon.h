@@ -66,7 +66,8 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes);
 kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def);
 
 /* The knob's value for the current block. Changes glide (at least 10 ms,
- * or `kanon set --ramp MS`), stepping once per block: zipper-free. */
+ * or `kanon set --ramp MS`), stepping once per process() call: zipper-free.
+ * A timed change glides from the exact sample of its event. */
 double kn_get(const kn_param *p);
 
 /* The knob's value for the next sample: call it once per frame, in order,
