@@ -13,6 +13,17 @@
  * (linearly, over the set's ramp or at least KN_SMOOTH_MS), so kn_get is
  * constant within a block and never jumps; kn_smooth interpolates inside
  * the block. The smoothed value is published back (slot.current).
+ *
+ * Timed parameter events (timeline.h) cut a block into parts: the slots
+ * are read once, at the block's start (kn_params_read), and the smoothing
+ * advances part by part (kn_params_advance), so a block without events
+ * does exactly the arithmetic it always did. An event moves the target at
+ * its sample (kn_param_apply): the glide starts from where the smoothing
+ * stands at that sample. It also stores the value into the slot, without a
+ * seq bump, so the next block's read finds nothing new, `kanon get` shows
+ * it and the next cartridge starts from it. A `kanon set` racing with it
+ * ends the same way as two sets: the slot's last value wins, and the
+ * cartridge always converges to the slot.
  */
 #include "cartridge.h"
 
@@ -226,10 +237,9 @@ static void glide_start(kn_cart *c, kn_param *p, kn_param_slot *sl, double targe
     p->step = (target - p->now) / (ramp * c->ctx.rate / 1000.0);
 }
 
-/* Once per block, before process(). Real-time safe: bounded by the number
- * of declared knobs. */
-void kn_params_refresh(kn_cart *c) {
-    double frames = c->ctx.block;
+/* Once per block, before its first part. Real-time safe: bounded by the
+ * number of declared knobs. */
+void kn_params_read(kn_cart *c) {
     for (int i = 0; i < c->nlocal; i++) {
         kn_param *p = &c->local[i];
         kn_param_slot *sl = &c->params->slot[p->slot];
@@ -237,6 +247,17 @@ void kn_params_refresh(kn_cart *c) {
         double lo = kn_bitsd(atomic_load_explicit(&sl->min, memory_order_relaxed));
         double hi = kn_bitsd(atomic_load_explicit(&sl->max, memory_order_relaxed));
         if (isfinite(v)) glide_start(c, p, sl, clampd(v, lo, hi));
+    }
+}
+
+/* Before each part of `n` frames (the whole block when no event cuts it):
+ * kn_get's value for the part, and kn_smooth's per-sample steps through
+ * it; the smoothing position is published. */
+void kn_params_advance(kn_cart *c, int n) {
+    double frames = n;
+    for (int i = 0; i < c->nlocal; i++) {
+        kn_param *p = &c->local[i];
+        kn_param_slot *sl = &c->params->slot[p->slot];
         p->value = p->now;
         if (p->step != 0) {
             double next = p->now + p->step * frames;
@@ -248,4 +269,34 @@ void kn_params_refresh(kn_cart *c) {
         p->inc = (p->now - p->value) / frames;
         atomic_store_explicit(&sl->current, kn_dbits(p->now), memory_order_relaxed);
     }
+}
+
+void kn_params_refresh(kn_cart *c) {
+    kn_params_read(c);
+    kn_params_advance(c, c->ctx.block);
+}
+
+kn_param *kn_param_apply(kn_cart *c, uint32_t slot, double value, double ramp_ms) {
+    uint32_t n = atomic_load_explicit(&c->params->count, memory_order_acquire);
+    if (slot >= n || slot >= KN_MAX_PARAMS || !isfinite(value)) return NULL;
+    kn_param_slot *sl = &c->params->slot[slot];
+    double lo = kn_bitsd(atomic_load_explicit(&sl->min, memory_order_relaxed));
+    double hi = kn_bitsd(atomic_load_explicit(&sl->max, memory_order_relaxed));
+    double v = clampd(value, lo, hi);
+    if (!isfinite(v)) return NULL; /* a scribbled range */
+    atomic_store_explicit(&sl->value, kn_dbits(v), memory_order_relaxed);
+    if (!(ramp_ms >= KN_SMOOTH_MS && ramp_ms <= 3.6e6)) ramp_ms = KN_SMOOTH_MS;
+    for (int i = 0; i < c->nlocal; i++) {
+        kn_param *p = &c->local[i];
+        if (p->slot != slot) continue;
+        p->target = v;
+        p->step = (v - p->now) / (ramp_ms * c->ctx.rate / 1000.0);
+        return p;
+    }
+    return NULL;
+}
+
+double kn_beat_at(kn_ctx *k, int i) {
+    kn_cart *c = (kn_cart *)k;
+    return kn_tempo_beat(&c->tempo, k->rate, (double)k->now + i);
 }

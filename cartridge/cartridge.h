@@ -4,8 +4,10 @@
  *
  *   compile.c  libtcc in memory; errors in file:line: error: form
  *   faust.c    .dsp files: faust -lang c plus a wrapper
- *   api.c      kn_state / kn_param_decl / kn_get behind kanon.h
- *   render.c   the block renderer shared by live and offline modes
+ *   api.c      kn_state / kn_param_decl / kn_get / kn_beat_at behind kanon.h
+ *   render.c   the block renderer shared by live and offline modes: the
+ *              timeline fields, timed events and the split of a block
+ *   events.c   `kanon render --events`: the events file, by beat
  *   live.c     the ring loop of a live deck (conductor's child)
  *   sandbox.c  limits, namespaces, capabilities, seccomp, denormal flushing
  *   main.c     command line: check, render, live, spare
@@ -18,6 +20,7 @@
 #include "clock.h"
 #include "contract.h"
 #include "kanon_shm.h"
+#include "timeline.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,12 +28,18 @@
 
 typedef void (*kn_setup_fn)(kn_ctx *);
 typedef void (*kn_process_fn)(kn_ctx *, float **, int);
+typedef void (*kn_event_fn)(kn_ctx *, const kn_event *);
+
+_Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
+                   KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG,
+               "kanon.h's event types are the queue's");
 
 /* A compiled user program. */
 typedef struct kn_program {
     void *tcc; /* TCCState, owns the code */
     kn_setup_fn setup;
     kn_process_fn process;
+    kn_event_fn event; /* NULL: the file defines no event() */
     double compile_ms;
 } kn_program;
 
@@ -73,6 +82,14 @@ typedef struct kn_cart {
     kn_state_seg *priv_state;    /* private snapshot buffers (kn_cart_bind_private) */
     kn_param_seg *priv_params;
     const char *display; /* user's file name, for messages */
+    /* The timeline: live, refreshed from the ring segment before every
+     * block (live.c); offline, set once (the render's --bpm, --bar, --start). */
+    kn_tempo_map tempo;         /* the last good copy of the deck's tempo map */
+    uint32_t tempo_seen;        /* its tempo_seq (kn_tempo_fetch) */
+    int64_t epoch;              /* timeline frame of the deck's frame 0 */
+    uint64_t late;              /* events applied after their frame had passed */
+    uint64_t events;            /* events applied */
+    kn_ev_slot due[KN_EVQ_CAP]; /* the block's events, in the order they apply */
 } kn_cart;
 
 /* Reports a fatal API misuse (e.g. state segment full) and exits. Live mode
@@ -89,11 +106,23 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
 int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
                          kn_param_seg *params);
 void kn_cart_free(kn_cart *c);
-/* Renders one block at absolute frame `frame` into c->out; returns the
- * nanoseconds spent in process(). Real-time safe. */
+/* Renders one block at absolute frame `frame` into c->out, on the timeline
+ * (c->tempo, c->epoch), applying the events of the bound parameter
+ * segment's queue that are due before its end; returns the nanoseconds
+ * spent in the user's code. Real-time safe. */
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
-/* Refreshes every declared knob's block value from the parameter segment. */
+/* Refreshes every declared knob's block value from the parameter segment:
+ * kn_params_read, then kn_params_advance over the whole block. */
 void kn_params_refresh(kn_cart *c);
+/* Reads targets from the parameter segment (once per block). */
+void kn_params_read(kn_cart *c);
+/* Advances the smoothing over the next `n` frames (a block or a part). */
+void kn_params_advance(kn_cart *c, int n);
+/* A timed parameter event at this sample: the slot's value becomes `value`
+ * (clamped), and the knob glides there from where it stands over ramp_ms
+ * (at least 10 ms). Returns this cartridge's handle for the slot, or NULL
+ * if it did not declare it (or the slot is not valid). */
+kn_param *kn_param_apply(kn_cart *c, uint32_t slot, double value, double ramp_ms);
 /* Sets (or pre-declares) a parameter's value by name; used by --set. */
 int kn_param_preset(kn_param_seg *ps, const char *name, double value);
 
@@ -101,13 +130,29 @@ int kn_param_preset(kn_param_seg *ps, const char *name, double value);
 typedef struct kn_render_stats {
     uint64_t frames;    /* written to the file */
     uint64_t nonfinite; /* NaN/Inf samples, written as 0 */
+    uint64_t events;    /* timed events applied */
+    uint64_t late;      /* of which after their frame (before --start) */
     double wall_s;      /* the whole render */
     double process_s;   /* inside the user's process() */
 } kn_render_stats;
 
-/* Offline render to a sound file; 0 on success, else prints why. */
+/* Offline render to a sound file; 0 on success, else prints why. `ev`
+ * (nev of them, sorted by frame) are timed events on the timeline, fed
+ * into the cartridge's event queue as they fall due. */
 int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path,
-                   kn_render_stats *st);
+                   const kn_ev_slot *ev, size_t nev, kn_render_stats *st);
+
+/* `kanon render --events FILE` (events.c). Read before the code is
+ * compiled (kn_events_load: the JSON, each entry checked, beats turned into
+ * timeline frames with the map), and bound to the file's parameters once
+ * setup() has declared them (kn_events_bind: names to slots, sorted by
+ * frame). Errors are "FILE: error: entry N ...: what" in err; -1. */
+typedef struct kn_events kn_events;
+kn_events *kn_events_load(const char *path, const kn_tempo_map *map, double rate, char *err,
+                          size_t errlen);
+int kn_events_bind(kn_events *e, const kn_cart *c, char *err, size_t errlen);
+const kn_ev_slot *kn_events_slots(const kn_events *e, size_t *n);
+void kn_events_free(kn_events *e);
 
 /* Live mode: runs until told to stop; returns the process exit status. */
 typedef struct kn_live_opts {

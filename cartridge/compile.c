@@ -198,11 +198,13 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
         tcc_add_symbol(s, "kn_get", (const void *)kn_get);
         tcc_add_symbol(s, "kn_smooth", (const void *)kn_smooth);
         tcc_add_symbol(s, "kn_target", (const void *)kn_target);
+        tcc_add_symbol(s, "kn_beat_at", (const void *)kn_beat_at);
         rc = tcc_relocate(s, TCC_RELOCATE_AUTO);
     }
     if (rc == 0) {
         p->process = (kn_process_fn)tcc_get_symbol(s, "process");
         p->setup = (kn_setup_fn)tcc_get_symbol(s, "setup");
+        p->event = (kn_event_fn)tcc_get_symbol(s, "event"); /* optional, like setup() */
         if (!p->process) {
             char m[512];
             snprintf(m, sizeof m,

@@ -27,6 +27,26 @@
  * full (an idle cartridge costs ~0% CPU; nothing busy-waits). The handover
  * in step 6 copies and re-runs setup(), once, off the device's path: the
  * ring's runway covers it.
+ *
+ * The timeline (timeline.h). Before every block the loop reads the ring
+ * segment's epoch and, if its seq moved, the tempo map (a seqlock read of
+ * at most KN_TEMPO_TRIES attempts; a failed or invalid read keeps the last
+ * good copy), so block P is rendered at timeline frame P + epoch.
+ * kn_render_block then takes the deck's timed events due in the block from
+ * the parameter segment's queue and splits the block at them; events that
+ * were late are published in the ring's `late` counter.
+ *
+ * Who takes the events. Only the producer takes them from the shared
+ * queue. The test render (step 2) and the shadow (step 6) render on
+ * private copies of the parameter segment, and the copy includes the
+ * queue (kn_cart_bind_private copies it up to the tail it reads with
+ * acquire): they apply the same events, so the fading-out sound follows a
+ * note or a timed set in the crossfade just as the incoming one does, but
+ * they mark them taken only in their copy. The shared queue is left as the
+ * last real block left it, and the successor, attaching at P, takes every
+ * event from P on for real (and any pushed after the shadow's copy, which
+ * only it hears). The late events of the test render and the shadow are
+ * not counted.
  */
 #include "cartridge.h"
 #include "futex.h"
@@ -45,6 +65,13 @@
 #include <unistd.h>
 
 static int report_fd = -1;
+
+/* The ring segment's timeline into the cartridge: epoch, and the tempo map
+ * if it changed. Real-time safe (bounded, no system call). */
+static void timeline_refresh(kn_cart *c, kn_ring_seg *ring) {
+    c->epoch = atomic_load_explicit(&ring->tl.epoch, memory_order_acquire);
+    kn_tempo_fetch(&ring->tl, &c->tempo, &c->tempo_seen);
+}
 
 static uint64_t first_frame; /* where this cartridge took over */
 
@@ -114,6 +141,7 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, in
         return -1;
     }
     uint64_t frame = atomic_load(&m->ring->write_pos);
+    timeline_refresh(c, m->ring);
     float peak = 0;
     c->nonfinite = 0;
     for (int b = 0; b < blocks && !c->nonfinite && peak <= KN_RUNAWAY; b++) {
@@ -186,6 +214,8 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     if (fade > m->ring->lane_capacity) fade = m->ring->lane_capacity;
     atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
     kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */
+    timeline_refresh(c, m->ring);
+    /* on a private copy of the parameters and their event queue: see the top */
     if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
         for (uint32_t done = 0; done < fade; done += block) {
             atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
@@ -226,6 +256,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
     uint32_t block = (uint32_t)c->ctx.block, cap = v->capacity;
     double rate = c->ctx.rate;
     uint64_t run_ns = 0, run_frames = 0; /* rendering since the last sleep */
+    uint64_t late = c->late;             /* late events already published */
     for (;;) {
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
         atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed);
@@ -242,9 +273,14 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         if (target > cap - block) target = cap - block; /* never trust a scribbled header */
         if (fill == KN_RING_CORRUPT) live_fatal("ring positions corrupted; cartridge stops");
         if (fill < target && cap - fill >= block) {
+            timeline_refresh(c, m->ring);
             atomic_store_explicit(&ctl->phase, KN_PHASE_PROCESS, memory_order_relaxed);
             uint64_t ns = kn_render_block(c, p, v->pos);
             atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
+            if (c->late != late) {
+                atomic_fetch_add_explicit(&m->ring->tl.late, c->late - late, memory_order_relaxed);
+                late = c->late;
+            }
             if (v->pos < lane_start + lane_frames) crossfade(c, m, v->pos, lane_start, lane_frames);
             kn_ring_write_planar(v, c->out, block);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);

@@ -5,6 +5,7 @@
  *   kanon-cartridge check  FILE [--display NAME] [--json]
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
+ *                          [--bpm BPM] [--bar N] [--start BEAT] [--events EV.json]
  *                          [--force] [--json]
  * With --json, check and render print one JSON object on stdout (also on
  * a compile error, then with the diagnostics split into file, line,
@@ -33,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +56,9 @@ static void print_fatal(const char *msg) {
 }
 
 typedef struct opts {
-    const char *mode, *file, *display, *out, *instance, *include_dir;
-    double seconds, rate;
+    const char *mode, *file, *display, *out, *instance, *include_dir, *events;
+    double seconds, rate, bpm, start;
+    int bar;
     int channels, block, deck, report_fd;
     uint32_t id;
     const char *sets[KN_MAX_PARAMS];
@@ -79,12 +82,16 @@ static double num(const opts *o, const char *what, double lo, double hi, int who
 
 static void parse(int argc, char **argv, opts *o) {
     static const struct option lo[] = {{KN_OPT_DISPLAY, 1, 0, 'd'},
-                                       {"output", 1, 0, 'o'},
-                                       {"seconds", 1, 0, 's'},
-                                       {"rate", 1, 0, 'r'},
-                                       {"channels", 1, 0, 'c'},
-                                       {"block", 1, 0, 'b'},
-                                       {"set", 1, 0, 'S'},
+                                       {KN_OPT_OUTPUT, 1, 0, 'o'},
+                                       {KN_OPT_SECONDS, 1, 0, 's'},
+                                       {KN_OPT_RATE, 1, 0, 'r'},
+                                       {KN_OPT_CHANNELS, 1, 0, 'c'},
+                                       {KN_OPT_BLOCK, 1, 0, 'b'},
+                                       {KN_OPT_SET, 1, 0, 'S'},
+                                       {KN_OPT_BPM, 1, 0, 'P'},
+                                       {KN_OPT_BAR, 1, 0, 'B'},
+                                       {KN_OPT_EVENTS, 1, 0, 'E'},
+                                       {KN_OPT_START, 1, 0, 'T'},
                                        {KN_OPT_INSTANCE, 1, 0, 'I'},
                                        {KN_OPT_DECK, 1, 0, 'D'},
                                        {KN_OPT_ID, 1, 0, 'i'},
@@ -100,6 +107,8 @@ static void parse(int argc, char **argv, opts *o) {
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
+                .bpm = KN_BPM_DEFAULT,
+                .bar = KN_BAR_DEFAULT,
                 .seconds = -1,
                 .report_fd = -1,
                 .compile_seconds = 10,
@@ -116,6 +125,10 @@ static void parse(int argc, char **argv, opts *o) {
         case 'r': o->rate = num(o, "--rate", 8000, 384000, 1); break;
         case 'c': o->channels = (int)num(o, "--channels", 1, KN_MAX_CHANNELS, 1); break;
         case 'b': o->block = (int)num(o, "--block", 1, 8192, 1); break;
+        case 'P': o->bpm = num(o, KN_ARG(KN_OPT_BPM), KN_BPM_MIN, KN_BPM_MAX, 0); break;
+        case 'B': o->bar = (int)num(o, KN_ARG(KN_OPT_BAR), 1, KN_BAR_MAX, 1); break;
+        case 'E': o->events = optarg; break;
+        case 'T': o->start = num(o, KN_ARG(KN_OPT_START), 0, 1e9, 0); break;
         case 'I': o->instance = optarg; break;
         case 'D': o->deck = (int)num(o, "--deck", 0, KN_MAX_DECKS - 1, 1); break;
         case 'i': o->id = (uint32_t)num(o, "--id", 1, 4294967295.0, 1); break;
@@ -213,6 +226,13 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
                 "(process %.0fx)%s\n",
                 out, o->seconds, (int)c->ctx.rate, c->ctx.channels, p->compile_ms, x, xp,
                 st->nonfinite ? ", NaN/Inf samples replaced by 0" : "");
+        if (o->events && st->late)
+            fprintf(stderr,
+                    "events: %" PRIu64 " applied, %" PRIu64
+                    " of them before --start (applied at its first sample)\n",
+                    st->events, st->late);
+        else if (o->events)
+            fprintf(stderr, "events: %" PRIu64 " applied at their exact frames\n", st->events);
         return;
     }
     cJSON *r = cJSON_CreateObject();
@@ -228,7 +248,27 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
     cJSON_AddNumberToObject(r, "realtime_x", x);
     cJSON_AddNumberToObject(r, "process_x", xp);
     cJSON_AddNumberToObject(r, "nonfinite", (double)st->nonfinite);
+    cJSON_AddNumberToObject(r, "bpm", o->bpm);
+    cJSON_AddNumberToObject(r, "bar", o->bar);
+    cJSON_AddNumberToObject(r, "start", o->start);
+    cJSON_AddNumberToObject(r, "events", (double)st->events);
+    cJSON_AddNumberToObject(r, "late", (double)st->late);
     print_json(r);
+}
+
+/* An error that is the input's, not the code's (the events file): on
+ * stderr, or with --json as {"ok": false, "error": ...}. Exit status 1. */
+static int report_input_error(const opts *o, const char *msg) {
+    if (!o->json) {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "ok", 0);
+    cJSON_AddStringToObject(r, "file", o->display);
+    cJSON_AddStringToObject(r, "error", msg);
+    print_json(r);
+    return 1;
 }
 
 /* Offline: private memory laid out like the deck segments. */
@@ -277,8 +317,17 @@ static int run_render(const opts *o) {
     }
     c.id = 1;
     c.display = o->display;
-    kn_program prog;
+    /* The timeline: one tempo from frame 0 (beat 0); the render's first
+     * sample is at the beat --start, the first frame at or past it. */
+    c.tempo.seg[0].bpm = c.tempo.seg[0].bpm_to = o->bpm;
+    c.tempo.seg[0].bar = (uint32_t)o->bar;
+    c.epoch = (int64_t)kn_tempo_beat_frame(&c.tempo, o->rate, o->start);
     char err[8192];
+    /* read before the compile: the sandbox comes with it */
+    kn_events *events = NULL;
+    if (o->events && !(events = kn_events_load(o->events, &c.tempo, o->rate, err, sizeof err)))
+        return report_input_error(o, err);
+    kn_program prog;
     size_t mem = (size_t)(o->mem_mb * 1048576);
     kn_sandbox_fpu(); /* as in live mode: the same samples */
     kn_sandbox_compile_limits(o->compile_seconds, mem);
@@ -302,9 +351,17 @@ static int run_render(const opts *o) {
         if (chdir(dir[0] ? dir : "/")) perror("kanon render: cannot enter the patch's directory");
     }
     kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
+    /* parameter names are known once setup() has declared them */
+    if (events && kn_events_bind(events, &c, err, sizeof err)) {
+        kn_events_free(events);
+        return report_input_error(o, err);
+    }
+    size_t nev;
+    const kn_ev_slot *ev = kn_events_slots(events, &nev);
     kn_render_stats st;
-    int rc = kn_render_file(&prog, &c, o->seconds, out, &st) ? 1 : 0;
+    int rc = kn_render_file(&prog, &c, o->seconds, out, ev, nev, &st) ? 1 : 0;
     if (!rc) report_render(o, out, &prog, &c, &st);
+    kn_events_free(events);
     kn_program_free(&prog);
     kn_cart_free(&c);
     free(state);

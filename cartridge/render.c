@@ -7,12 +7,31 @@
  * to the ring so the conductor can fault the deck; offline, the file writer
  * replaces them by 0, as the conductor does.
  *
+ * The timeline. Every block is placed on the timeline before process()
+ * runs: k->now = frame + epoch, and the beat, tempo and bar there from the
+ * cartridge's copy of the tempo map (live: refreshed every block by
+ * live.c; offline: --bpm, --bar and --start).
+ *
+ * Timed events. Before a block, the events of the bound parameter
+ * segment's queue that fall before its end are taken and sorted by frame
+ * (stable: the queue's order breaks ties). The block is cut at each
+ * event's sample: process() renders the part before it (out pointers
+ * advanced, fewer frames, k->frame/now/beat of the part's first sample),
+ * the event is applied (a parameter's target changes at that sample and
+ * the glide starts there; event() is called if the file has one), and the
+ * next part follows. Only events that change something cut a block: a
+ * parameter event always, a note or trigger only for a file with event();
+ * so a block with no such event is rendered exactly as it always was, in
+ * one call. An event whose frame has passed applies at the block's first
+ * sample and is counted as late.
+ *
  * kn_render_file never leaves a half-written OUT (see tmp_path below).
  */
 #include "cartridge.h"
 #include "segment.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <sndfile.h>
@@ -32,6 +51,8 @@ int kn_cart_init(kn_cart *c, double rate, int channels, int block) {
     c->ctx.channels = channels;
     c->ctx.block = block;
     c->ctx.internal = c;
+    kn_tempo_init(&c->tempo);
+    c->tempo_seen = UINT32_MAX; /* odd: the first kn_tempo_fetch copies */
     for (int ch = 0; ch < channels; ch++)
         if (!(c->out[ch] = calloc((size_t)block, sizeof(float)))) return -1;
     return 0;
@@ -61,7 +82,12 @@ int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, s
         memcpy(c->priv_state, state, state->heap_offset + state->heap_used);
     else
         kn_state_format(c->priv_state, state_bytes, KN_SEG_STATE);
-    memcpy(c->priv_params, params, sizeof *params);
+    /* The event queue is copied on its own, up to the tail it reads with
+     * acquire: the copy's events are taken only in the copy, so a render on
+     * it (the test render, the shadow) applies the deck's timed events
+     * without taking them from the cartridge that will really play them. */
+    memcpy(c->priv_params, params, offsetof(kn_param_seg, evq));
+    kn_evq_copy(&c->priv_params->evq, &params->evq);
     kn_cart_bind(c, p, c->priv_state, state_bytes, c->priv_params);
     return 0;
 }
@@ -80,17 +106,115 @@ static int any_nonfinite(const float *x, int n) {
     return (int)(bad >> 31);
 }
 
+/* Puts the timeline fields of the sample at deck frame `frame`, timeline
+ * frame `now`, into the context. */
+static void place(kn_cart *c, uint64_t frame, uint64_t now) {
+    double f = (double)now;
+    const kn_tempo_seg *s = kn_tempo_seg_at(&c->tempo, f);
+    c->ctx.frame = frame;
+    c->ctx.now = now;
+    c->ctx.beat = kn_tempo_seg_beat(s, c->ctx.rate, f);
+    c->ctx.bpm = kn_tempo_seg_bpm(s, f);
+    c->ctx.bar = (int)s->bar;
+}
+
+/* Whether an event taken from the queue (shared memory: never trusted) is
+ * well formed, and worth cutting the block for. A NOTE_ON with velocity 0
+ * becomes a NOTE_OFF, as in MIDI. */
+static int event_ok(const kn_cart *c, const kn_program *p, kn_ev_slot *e) {
+    switch (e->type) {
+    case KN_EVQ_PARAM:
+        return e->param < KN_MAX_PARAMS && isfinite(e->value) &&
+               e->param < atomic_load_explicit(&c->params->count, memory_order_acquire);
+    case KN_EVQ_NOTE_ON:
+    case KN_EVQ_NOTE_OFF:
+        if (e->note < 0 || e->note > 127 || e->velocity < 0 || e->velocity > 127 ||
+            e->channel < 0 || e->channel > 15)
+            return 0;
+        if (e->type == KN_EVQ_NOTE_ON && e->velocity == 0) e->type = KN_EVQ_NOTE_OFF;
+        return p->event != NULL;
+    case KN_EVQ_TRIG: return isfinite(e->value) && e->channel >= 0 && e->channel <= 15 && p->event;
+    default: return 0;
+    }
+}
+
+/* Takes the events due before the block's end into c->due, keeps the ones
+ * that matter, clamps late ones to the block's start (counting them), and
+ * sorts them by frame (insertion sort: stable, and at most KN_EVQ_CAP
+ * events, almost always 0 or 1). Bounded; no allocation. */
+static uint32_t due_events(kn_cart *c, const kn_program *p, uint64_t now, int n) {
+    if (kn_evq_empty(&c->params->evq)) return 0; /* the common case */
+    uint32_t got = kn_evq_take(&c->params->evq, now + (uint64_t)n, c->due, KN_EVQ_CAP), kept = 0;
+    for (uint32_t i = 0; i < got; i++) {
+        kn_ev_slot e = c->due[i];
+        if (!event_ok(c, p, &e)) continue;
+        if (e.frame < now) {
+            e.frame = now;
+            c->late++;
+        }
+        c->events++;
+        uint32_t j = kept++;
+        for (; j > 0 && c->due[j - 1].frame > e.frame; j--) c->due[j] = c->due[j - 1];
+        c->due[j] = e;
+    }
+    return kept;
+}
+
+/* Applies one event at the current position (the context is already
+ * placed on its sample); returns the nanoseconds spent in event(). */
+static uint64_t apply_event(kn_cart *c, const kn_program *p, const kn_ev_slot *e, int offset) {
+    kn_event ev = {.type = (int)e->type, .offset = offset};
+    if (e->type == KN_EVQ_PARAM) {
+        ev.param = kn_param_apply(c, e->param, e->value, e->ramp);
+        if (!ev.param) return 0; /* a knob this file does not declare: stored, nothing to tell */
+        ev.value = kn_target(ev.param);
+    } else if (e->type == KN_EVQ_TRIG) {
+        ev.value = e->value;
+        ev.channel = e->channel;
+    } else {
+        ev.note = e->note;
+        ev.velocity = e->velocity;
+        ev.channel = e->channel;
+    }
+    if (!p->event) return 0;
+    uint64_t t0 = kn_mono_ns();
+    p->event(&c->ctx, &ev);
+    return kn_mono_ns() - t0;
+}
+
+/* Renders the part [at, at+len) of the block; returns the nanoseconds
+ * spent in process(). */
+static uint64_t render_part(kn_cart *c, const kn_program *p, uint64_t frame, uint64_t now, int at,
+                            int len) {
+    float *part[KN_MAX_CHANNELS];
+    for (int ch = 0; ch < c->ctx.channels; ch++) part[ch] = c->out[ch] + at;
+    kn_params_advance(c, len);
+    place(c, frame + (uint64_t)at, now + (uint64_t)at);
+    uint64_t t0 = kn_mono_ns();
+    p->process(&c->ctx, part, len);
+    return kn_mono_ns() - t0;
+}
+
 /* Real-time safe: no allocation, no locks, no syscalls (the clock read is a
- * vDSO call). The user's process() is the only unbounded part, which is
- * why it runs in a disposable process. */
+ * vDSO call), loops bounded by the block, the knobs and KN_EVQ_CAP. The
+ * user's process() and event() are the only unbounded parts, which is why
+ * they run in a disposable process. */
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame) {
     int n = c->ctx.block, chs = c->ctx.channels;
     for (int ch = 0; ch < chs; ch++) memset(c->out[ch], 0, (size_t)n * sizeof(float));
-    kn_params_refresh(c);
-    c->ctx.frame = frame;
-    uint64_t t0 = kn_mono_ns();
-    p->process(&c->ctx, c->out, n);
-    uint64_t dt = kn_mono_ns() - t0;
+    uint64_t now = kn_tl_now(frame, c->epoch);
+    uint32_t ne = due_events(c, p, now, n);
+    kn_params_read(c);
+    uint64_t dt = 0;
+    int pos = 0;
+    for (uint32_t i = 0; i < ne; i++) {
+        int at = (int)(c->due[i].frame - now); /* 0..n-1: due before now + n, late ones at now */
+        if (at > pos) dt += render_part(c, p, frame, now, pos, at - pos);
+        pos = at;
+        place(c, frame + (uint64_t)pos, now + (uint64_t)pos);
+        dt += apply_event(c, p, &c->due[i], pos);
+    }
+    dt += render_part(c, p, frame, now, pos, n - pos);
     for (int ch = 0; ch < chs; ch++)
         if (any_nonfinite(c->out[ch], n))
             for (int i = 0; i < n; i++)
@@ -169,7 +293,7 @@ static int render_format(uint64_t frames, int channels) {
 }
 
 int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *out_path,
-                   kn_render_stats *st) {
+                   const kn_ev_slot *ev, size_t nev, kn_render_stats *st) {
     int block = c->ctx.block, chs = c->ctx.channels;
     uint64_t total = (uint64_t)llround(seconds * c->ctx.rate), done = 0;
     SF_INFO info = {
@@ -219,9 +343,15 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
     uint64_t cap = (frames + (uint64_t)block - 1) / (uint64_t)block * (uint64_t)block; /* blocks */
     float *inter = malloc((size_t)cap * (size_t)chs * sizeof(float));
     uint64_t busy = 0, t0 = kn_mono_ns(), filled = 0;
+    size_t fed = 0;
     int rc = inter ? 0 : -1;
     while (!rc && done < total) {
         uint64_t bad = c->nonfinite;
+        /* The events go through the deck's queue, as live: each one when
+         * its block comes (more than KN_EVQ_CAP in one block wait for the
+         * next, and are late there). */
+        uint64_t until = kn_tl_now(done, c->epoch) + (uint64_t)block;
+        while (fed < nev && ev[fed].frame < until && !kn_evq_push(&c->params->evq, &ev[fed])) fed++;
         busy += kn_render_block(c, p, done);
         int n = total - done < (uint64_t)block ? (int)(total - done) : block;
         float *dst = inter + filled * (uint64_t)chs;
@@ -263,6 +393,8 @@ int kn_render_file(const kn_program *p, kn_cart *c, double seconds, const char *
     }
     *st = (kn_render_stats){.frames = done,
                             .nonfinite = c->nonfinite,
+                            .events = c->events,
+                            .late = c->late,
                             .wall_s = (double)(kn_mono_ns() - t0) / 1e9,
                             .process_s = (double)busy / 1e9};
     return rc;

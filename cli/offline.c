@@ -8,6 +8,7 @@
  * the CLI's exit codes for these commands too.
  */
 #include "cli.h"
+#include "contract.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +45,24 @@ static int run_cartridge(char **argv) {
 
 /* kanon render FILE [options]  ->  kanon-cartridge render FILE [options] */
 int cmd_render(int argc, char **argv) {
-    static const char *valued[] = {"-o",         "--output", "--seconds", "--rate",
-                                   "--channels", "--block",  "--set"};
+    /* the options that take a value (contract.h names them for both sides) */
+    static const char *valued[] = {"-o",
+                                   KN_ARG(KN_OPT_OUTPUT),
+                                   KN_ARG(KN_OPT_SECONDS),
+                                   KN_ARG(KN_OPT_RATE),
+                                   KN_ARG(KN_OPT_CHANNELS),
+                                   KN_ARG(KN_OPT_BLOCK),
+                                   KN_ARG(KN_OPT_SET),
+                                   KN_ARG(KN_OPT_BPM),
+                                   KN_ARG(KN_OPT_BAR),
+                                   KN_ARG(KN_OPT_EVENTS),
+                                   KN_ARG(KN_OPT_START)};
     const char *file = NULL;
     int has_out = 0, has_seconds = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        has_out |= !strncmp(a, "-o", 2) || !strncmp(a, "--output", 8);
-        has_seconds |= !strncmp(a, "--seconds", 9);
+        has_out |= !strncmp(a, "-o", 2) || !strncmp(a, KN_ARG(KN_OPT_OUTPUT), 8);
+        has_seconds |= !strncmp(a, KN_ARG(KN_OPT_SECONDS), 9);
         int takes = 0; /* FILE: the first word that is neither an option nor its value */
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) takes |= !strcmp(a, valued[k]);
         if (takes)
@@ -76,7 +87,7 @@ int cmd_render(int argc, char **argv) {
     a[n++] = "render";
     for (int i = 1; i < argc; i++) a[n++] = argv[i];
     if (!has_out) a[n++] = "-o", a[n++] = out;
-    if (!has_seconds) a[n++] = "--seconds", a[n++] = "10";
+    if (!has_seconds) a[n++] = KN_ARG(KN_OPT_SECONDS), a[n++] = "10";
     int rc = run_cartridge(a);
     free(a);
     return rc;

@@ -52,6 +52,19 @@
 #define KN_OPT_RESTORE  "restore"
 #define KN_ARG(opt)     "--" opt
 
+/* `kanon render` options that `kanon` passes to `kanon-cartridge render`
+ * (the CLI must know which ones take a value to find FILE among them) */
+#define KN_OPT_OUTPUT   "output"
+#define KN_OPT_SECONDS  "seconds"
+#define KN_OPT_RATE     "rate"
+#define KN_OPT_CHANNELS "channels"
+#define KN_OPT_BLOCK    "block"
+#define KN_OPT_SET      "set"
+#define KN_OPT_BPM      "bpm"    /* the timeline's tempo (timeline.h) */
+#define KN_OPT_BAR      "bar"    /* beats per bar */
+#define KN_OPT_EVENTS   "events" /* a JSON file of timed events, by beat */
+#define KN_OPT_START    "start"  /* the beat of the render's first sample */
+
 /* the spare's job message */
 #define KN_JOB_MAX  (1 << 16)
 #define KN_JOB_ARGS 60

@@ -10,10 +10,13 @@
  * the descriptors before any user code runs:
  *
  *   ring   kn_ring_seg   SPSC ring of interleaved float frames plus the
- *                        deck control block (owner, heartbeat, load).
+ *                        deck control block (owner, heartbeat, load) and
+ *                        the timeline block (epoch, tempo map, late events;
+ *                        timeline.h).
  *   state  kn_state_seg  named regions handed out by kn_state(); survives
  *                        every cartridge of the deck (phase continuity).
- *   param  kn_param_seg  named knobs declared by kn_param_decl().
+ *   param  kn_param_seg  named knobs declared by kn_param_decl(), and the
+ *                        deck's queue of timed events (timeline.h).
  *   snap   kn_state_seg  the state as it was when the producing version
  *                        took over (written by that cartridge before it
  *                        runs any user code, then unmapped); a fault
@@ -30,6 +33,9 @@
  *     the ring geometry and its own read position, and validates the
  *     producer's write position before every read.
  *
+ * Layout version 3 added the timeline: kn_ring_seg.tl (after the control
+ * block, so the frames start later) and kn_param_seg.evq (after the slots).
+ *
  * This directory depends on nothing but libc.
  */
 #ifndef KANON_SHM_H
@@ -39,7 +45,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define KN_LAYOUT_VERSION 2
+#include "timeline.h"
+
+#define KN_LAYOUT_VERSION 3
 #define KN_MAGIC          0x4b414e4fu /* "KANO" */
 
 #define KN_MAX_DECKS    16
@@ -117,6 +125,12 @@ typedef struct kn_ring_seg {
     alignas(KN_CACHELINE) _Atomic uint64_t write_pos; /* producer: frames ever published */
     alignas(KN_CACHELINE) _Atomic uint64_t read_pos;  /* consumer: frames ever consumed */
     alignas(KN_CACHELINE) kn_deck_ctl ctl;
+    /* The timeline (timeline.h): `epoch`, the timeline frame of ring
+     * position 0 (conductor; 0 = the deck's frame 0 is timeline frame 0);
+     * the tempo map under the seqlock `tempo_seq` (conductor writes,
+     * cartridges read with bounded retries and keep their last good copy);
+     * `late`, events the producer applied after their frame had passed. */
+    alignas(KN_CACHELINE) kn_timeline_ctl tl;
     /* float data[capacity * channels] at data_offset, interleaved;
      * float lane[lane_capacity * channels] at lane_offset, interleaved */
 } kn_ring_seg;
@@ -143,9 +157,12 @@ typedef struct kn_state_seg {
 
 /* Doubles travel as their bit patterns in 64-bit atomics (never torn).
  * `value` is the target (set by the conductor, with `ramp` ms and a bumped
- * `seq`); `current` is where the producing cartridge's smoothing stands,
- * published every block, so feedback shows glides and a successor
- * continues a glide from where it was. */
+ * `seq`; also stored, clamped and without a seq bump, by the producing
+ * cartridge when it applies a timed parameter event from `evq`, and by a
+ * declaration that clamps it); `current` is where the producing
+ * cartridge's smoothing stands, published every block (every sub-block when
+ * events split one), so feedback shows glides and a successor continues a
+ * glide from where it was. */
 typedef struct kn_param_slot {
     char name[KN_NAME_MAX]; /* written once, before the slot is published */
     _Atomic uint64_t min, max, def, value, current, ramp;
@@ -153,11 +170,19 @@ typedef struct kn_param_slot {
     _Atomic uint32_t seq;         /* bumped by every set */
 } kn_param_slot;
 
+/* The queue of timed events (timeline.h) lives here rather than in the
+ * ring segment because it belongs with the parameters it changes: the next
+ * cartridge of the deck inherits the events not yet applied, as it inherits
+ * the values. The conductor pushes (tail); the producing cartridge takes
+ * due events, marks them done and retires them (head). A timed parameter
+ * event also stores its value into the slot's `value` when it is applied,
+ * so `kanon get` and the next cartridge see it. */
 typedef struct kn_param_seg {
     kn_seg_header hdr;
     _Atomic uint32_t count; /* published slots; release-stored after a slot is filled */
     uint32_t pad;
     kn_param_slot slot[KN_MAX_PARAMS];
+    kn_ev_queue evq; /* timed events: conductor pushes, producing cartridge takes */
 } kn_param_seg;
 
 static inline uint64_t kn_dbits(double d) {

@@ -7,10 +7,15 @@
  *
  *   void setup(kn_ctx *k);                           optional, once per cartridge
  *   void process(kn_ctx *k, float **out, int frames); required, once per block
+ *   void event(kn_ctx *k, const kn_event *e);         optional, per timed event
  *
  * out[c][i] for c < k->channels, i < frames; the buffers arrive zeroed.
  * k->frame is the absolute index of out[.][0] for the deck's whole life,
- * continuous across cartridge swaps. See docs/dsp-api.md.
+ * continuous across cartridge swaps. k->now, k->beat, k->bpm and k->bar
+ * place the block on the timeline every deck shares. A block is split at
+ * the sample of each timed event: process() then gets the parts (frames <
+ * k->block) and event() is called between them. See docs/dsp-api.md and
+ * docs/timeline.md.
  */
 #ifndef KANON_H
 #define KANON_H
@@ -21,12 +26,34 @@ typedef unsigned long size_t;
 typedef struct kn_ctx {
     double rate;    /* sample rate, Hz */
     int channels;   /* output channels */
-    int block;      /* frames per process() call */
+    int block;      /* frames per block (process() gets fewer when events split one) */
     uint64_t frame; /* absolute frame index of out[.][0] */
     void *internal; /* kanon's; do not touch */
+    /* The timeline, appended so that older files keep their layout: */
+    uint64_t now; /* timeline frame of out[.][0] (offline: the render's frame + --start) */
+    double beat;  /* beats since the timeline's origin at out[.][0] */
+    double bpm;   /* tempo at out[.][0] */
+    int bar;      /* beats per bar */
 } kn_ctx;
 
 typedef struct kn_param kn_param;
+
+/* A timed event, delivered to event() at its exact sample. */
+enum { KN_EV_PARAM = 1, KN_EV_NOTE_ON = 2, KN_EV_NOTE_OFF = 3, KN_EV_TRIG = 4 };
+
+typedef struct kn_event {
+    int type;              /* KN_EV_* */
+    int offset;            /* its frame within the block (0..k->block-1) */
+    const kn_param *param; /* KN_EV_PARAM: the knob, already at its new target */
+    double value;          /* KN_EV_PARAM: the new target; KN_EV_TRIG: the trigger's value */
+    int note;              /* KN_EV_NOTE_*: MIDI note number, 0..127 */
+    int velocity;          /* KN_EV_NOTE_*: 1..127 for NOTE_ON; NOTE_OFF's release, 0..127 */
+    int channel;           /* KN_EV_NOTE_*, KN_EV_TRIG: 0..15 */
+} kn_event;
+
+/* The beat at sample i of this block (i may equal frames): follows tempo
+ * changes and ramps inside the block exactly. */
+double kn_beat_at(kn_ctx *k, int i);
 
 /* A named region of the deck's persistent state. Zero-filled when first
  * created; a later cartridge of the same deck asking for the same name gets
@@ -39,7 +66,8 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes);
 kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def);
 
 /* The knob's value for the current block. Changes glide (at least 10 ms,
- * or `kanon set --ramp MS`), stepping once per block: zipper-free. */
+ * or `kanon set --ramp MS`), stepping once per process() call: zipper-free.
+ * A timed change glides from the exact sample of its event. */
 double kn_get(const kn_param *p);
 
 /* The knob's value for the next sample: call it once per frame, in order,
@@ -47,7 +75,8 @@ double kn_get(const kn_param *p);
 double kn_smooth(kn_param *p);
 
 /* The knob's target, unsmoothed: for gates, triggers and switches that
- * must change at once (the block's value, like kn_get, never mid-block). */
+ * must change at once. It changes between blocks, or at the exact sample of
+ * a timed event (the block is split there). */
 double kn_target(const kn_param *p);
 
 /* Math: declarations of libm's functions (resolved at load time). */
