@@ -327,14 +327,14 @@ typedef struct kn_deck {
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
 #define KN_EVENTS 1024
-typedef struct kn_event {
+typedef struct kn_log_entry {
     uint64_t seq, rt_ns;
     char deck[KN_NAME_MAX];
     char kind[16]; /* compiling, running, error, fault, note, stop */
     char text[1024];
     int version;
     double compile_ms, test_ms, swap_ms, ready_ms;
-} kn_event;
+} kn_log_entry;
 
 /* The machine's load, judged every 0.5 s (load.c), and the decks shed. */
 #define KN_LOAD_RECENT 10 /* windows kept: "recent" underflows are the last 5 s */
@@ -395,7 +395,7 @@ typedef struct kn_conductor {
     int quit;
     uint64_t debounce_ns;
     char history_dir[4096];
-    kn_event events[KN_EVENTS];
+    kn_log_entry events[KN_EVENTS];
     uint64_t nevents;
     double audible_ms[KN_AUDIBLE]; /* ring of the latest measurements */
     uint64_t naudible;
@@ -541,7 +541,7 @@ void kn_decks_retarget(kn_conductor *c);
 
 void kn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An event of the deck (log, `kanon log`, status) with this kind and text. */
-kn_event *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text);
+kn_log_entry *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text);
 /* A cartridge's outcome: took over (ok) or refused, with the message. */
 void kn_outcome_add(kn_deck *d, uint32_t id, int ok, double ms, const char *msg);
 /* Cartridge outcome for `kanon play` to wait on: NULL for an unknown id. */

@@ -541,7 +541,7 @@ static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
     cJSON_AddNumberToObject(r, "last", (double)c->nevents);
     cJSON *a = cJSON_AddArrayToObject(r, "events");
     for (uint64_t s = from + 1 > first ? from + 1 : first; s <= c->nevents; s++) {
-        const kn_event *e = &c->events[(s - 1) % KN_EVENTS];
+        const kn_log_entry *e = &c->events[(s - 1) % KN_EVENTS];
         if (deck && strcmp(deck, e->deck)) continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "seq", (double)e->seq);

@@ -24,8 +24,8 @@ void kn_log(const char *fmt, ...) {
     fflush(stderr);
 }
 
-kn_event *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text) {
-    kn_event *e = &c->events[c->nevents % KN_EVENTS];
+kn_log_entry *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const char *text) {
+    kn_log_entry *e = &c->events[c->nevents % KN_EVENTS];
     memset(e, 0, sizeof *e);
     e->seq = ++c->nevents;
     e->rt_ns = kn_real_ns();

@@ -253,7 +253,7 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
         "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s", v,
         d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
         strcmp(d->origin, "save") ? "request" : "save");
-    kn_event *e = kn_event_add(c, d, "running", text);
+    kn_log_entry *e = kn_event_add(c, d, "running", text);
     e->version = v;
     e->compile_ms = d->next.compile_ms;
     e->test_ms = d->next.test_ms;
