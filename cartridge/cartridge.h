@@ -111,6 +111,7 @@ void kn_cart_free(kn_cart *c);
  * segment's queue that are due before its end; returns the nanoseconds
  * spent in the user's code. Real-time safe. */
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
+uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n);
 /* Refreshes every declared knob's block value from the parameter segment:
  * kn_params_read, then kn_params_advance over the whole block. */
 void kn_params_refresh(kn_cart *c);

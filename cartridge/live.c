@@ -198,6 +198,23 @@ static int wait_for_token(kn_deck_ctl *ctl, uint32_t id) {
     }
 }
 
+/* A deck's first producer renders nothing until the conductor has placed
+ * the deck on the timeline (kn_timeline_ctl): it picks the frame the first
+ * sample plays at once setup() is done, which "running" tells it. Later
+ * producers find it set. 1 if the token was taken away meanwhile. */
+static int wait_for_epoch(kn_deck_ctl *ctl, kn_timeline_ctl *tl, uint32_t id) {
+    for (int i = 0; i < 100; i++) { /* 5 s: a conductor that never answers */
+        uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
+        if (atomic_load_explicit(&tl->epoch_set, memory_order_acquire)) return 0;
+        if (atomic_load_explicit(&ctl->owner, memory_order_acquire) != id ||
+            atomic_load_explicit(&ctl->stop, memory_order_acquire))
+            return 1;
+        atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* waiting, not hung */
+        kn_futex_wait(&ctl->wake, seq, 50000000);
+    }
+    return 0;
+}
+
 /* Crossfades the block at `frame` from the lane (below). */
 static void crossfade(kn_cart *c, const deck *m, uint64_t frame, uint64_t start, uint32_t frames);
 
@@ -261,7 +278,12 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         uint32_t seq = atomic_load_explicit(&ctl->wake, memory_order_acquire);
         atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed);
         uint32_t next = atomic_load_explicit(&ctl->next_owner, memory_order_acquire);
-        if (next && next != id) {
+        /* a quantized takeover: render up to exactly its frame, then hand over */
+        uint64_t hand_at = atomic_load_explicit(&m->ring->tl.handover_at, memory_order_relaxed);
+        uint32_t n = block;
+        if (next && next != id && hand_at > v->pos && hand_at - v->pos < block)
+            n = (uint32_t)(hand_at - v->pos);
+        if (next && next != id && hand_at <= v->pos) {
             hand_over(c, p, m, next, lane_start, lane_frames);
             return;
         }
@@ -275,14 +297,14 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         if (fill < target && cap - fill >= block) {
             timeline_refresh(c, m->ring);
             atomic_store_explicit(&ctl->phase, KN_PHASE_PROCESS, memory_order_relaxed);
-            uint64_t ns = kn_render_block(c, p, v->pos);
+            uint64_t ns = kn_render_frames(c, p, v->pos, (int)n);
             atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
             if (c->late != late) {
                 atomic_fetch_add_explicit(&m->ring->tl.late, c->late - late, memory_order_relaxed);
                 late = c->late;
             }
             if (v->pos < lane_start + lane_frames) crossfade(c, m, v->pos, lane_start, lane_frames);
-            kn_ring_write_planar(v, c->out, block);
+            kn_ring_write_planar(v, c->out, n);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&ctl->blocks, 1, memory_order_relaxed);
             /* Filling a low ring (a new deck, or after the machine starved
@@ -291,7 +313,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
              * every 20 ms restarts RLIMIT_RTTIME's count (and lets the
              * other real-time cartridges have a turn). */
             run_ns += ns;
-            run_frames += block;
+            run_frames += n;
             if (run_ns >= 20000000) {
                 if ((double)run_frames / rate * 1e9 > (double)run_ns)
                     kn_futex_wait(&ctl->wake, seq, 50000);
@@ -372,6 +394,7 @@ int kn_live_run(const kn_live_opts *o) {
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
     report(KN_REPORT_RUNNING, NULL, -1, -1);
+    if (wait_for_epoch(ctl, &m.ring->tl, o->id)) return 0;
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);
     return 0;
 }

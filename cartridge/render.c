@@ -200,7 +200,14 @@ static uint64_t render_part(kn_cart *c, const kn_program *p, uint64_t frame, uin
  * user's process() and event() are the only unbounded parts, which is why
  * they run in a disposable process. */
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame) {
-    int n = c->ctx.block, chs = c->ctx.channels;
+    return kn_render_frames(c, p, frame, c->ctx.block);
+}
+
+/* A block cut short (1..block frames): the last one before a quantized
+ * takeover, which must end exactly on its frame. */
+uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n) {
+    int chs = c->ctx.channels;
+    if (n < 1 || n > c->ctx.block) n = c->ctx.block;
     for (int ch = 0; ch < chs; ch++) memset(c->out[ch], 0, (size_t)n * sizeof(float));
     uint64_t now = kn_tl_now(frame, c->epoch);
     uint32_t ne = due_events(c, p, now, n);

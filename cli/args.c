@@ -28,6 +28,18 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
     return argv[++*i];
 }
 
+/* A flag that takes a value: NULL if argv[*i] is not `name`, MISSING if
+ * it is but the value is not there, else the value (also in *out). */
+static const char MISSING[] = "";
+static const char *value_flag(int argc, char **argv, int *i, const char *name, const char **out) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '=')) return NULL;
+    const char *v = flag_value(argc, argv, i, name);
+    if (!v) return MISSING;
+    *out = v;
+    return v;
+}
+
 static int usage_error(const char *cmd, const char *msg) {
     fprintf(stderr, "kanon %s: error: %s\nusage: %s\n", cmd, msg, kn_usage(cmd));
     return KN_EXIT_ERR;
@@ -60,6 +72,13 @@ int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, 
             if (!(v = flag_value(argc, argv, &i, "--ramp")))
                 return usage_error(cmd, "--ramp needs MS (milliseconds)");
             a->ramp = v;
+        } else if ((opts & KN_OPT_QUANT) &&
+                   (v = value_flag(argc, argv, &i, "--quant", &a->quant))) {
+            if (v == MISSING) return usage_error(cmd, "--quant needs N (beats)");
+        } else if ((opts & KN_OPT_AT) && (v = value_flag(argc, argv, &i, "--at", &a->at))) {
+            if (v == MISSING) return usage_error(cmd, "--at needs BEAT");
+        } else if ((opts & KN_OPT_BAR) && (v = value_flag(argc, argv, &i, "--bar", &a->bar))) {
+            if (v == MISSING) return usage_error(cmd, "--bar needs N (beats per bar)");
         } else {
             snprintf(m, sizeof m, "unknown option '%.60s'", argv[i]);
             return usage_error(cmd, m);
@@ -82,4 +101,10 @@ int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms) {
     *ramp_ms = -1;
     if (!a->ramp) return KN_EXIT_OK;
     return kn_parse_num(a->cmd, "--ramp", a->ramp, 0, max_ms, 0, "ms", ramp_ms);
+}
+
+int kn_parse_quant(const kn_args *a, double *quant) {
+    *quant = 0;
+    if (!a->quant) return KN_EXIT_OK;
+    return kn_parse_num(a->cmd, "--quant", a->quant, 0, 1024, 0, "beats", quant);
 }

@@ -44,12 +44,22 @@ int kn_has_flag(int argc, char **argv, const char *flag);
 const char *kn_usage(const char *cmd);
 
 /* Arguments of a command: argv[0] is the command's name. */
-enum { KN_OPT_JSON = 1, KN_OPT_RAMP = 2, KN_OPT_WATCH = 4, KN_OPT_FORCE = 8 };
+enum {
+    KN_OPT_JSON = 1,
+    KN_OPT_RAMP = 2,
+    KN_OPT_WATCH = 4,
+    KN_OPT_FORCE = 8,
+    KN_OPT_QUANT = 16, /* --quant N (beats) */
+    KN_OPT_AT = 32,    /* --at BEAT */
+    KN_OPT_BAR = 64    /* --bar N (beats per bar) */
+};
 #define KN_MAXPOS 4
 typedef struct kn_args {
     const char *cmd;
     int json, watch, force;
-    const char *ramp; /* --ramp's text, NULL if not given */
+    const char *ramp;  /* --ramp's text, NULL if not given */
+    const char *quant; /* --quant's, --at's and --bar's texts, NULL if not given */
+    const char *at, *bar;
     int npos;
     const char *pos[KN_MAXPOS];
 } kn_args;
@@ -62,6 +72,11 @@ int kn_parse_num(const char *cmd, const char *label, const char *s, double lo, d
                  const char *unit, double *out);
 /* --ramp MS within 0..max_ms; *ramp_ms = -1 when not given. */
 int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
+
+/* --quant N as beats (0..1024; 0 when not given). */
+int kn_parse_quant(const kn_args *a, double *quant);
+int cmd_tempo(int argc, char **argv);
+int cmd_quant(int argc, char **argv);
 
 /* The only deck playing (for commands where DECK may be left out). */
 int kn_only_deck(const char *cmd, char deck[32]);

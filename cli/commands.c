@@ -209,12 +209,13 @@ int cmd_revert(int argc, char **argv) {
 }
 
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'}, {"fade", 1, 0, 'f'}, {"follow", 0, 0, 'F'},
-        {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},    {0, 0, 0, 0}};
+    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
+                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
+                                       {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
+                                       {"quant", 1, 0, 'q'},    {0, 0, 0, 0}};
     const char *deck = NULL;
     int nowait = 0, c, follow_ = 0, watch = 1, json = 0;
-    double fade = 20, compile_ms = -1;
+    double fade = 20, compile_ms = -1, quant = 0;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
         if (c == 'd')
             deck = optarg;
@@ -228,6 +229,9 @@ int cmd_play(int argc, char **argv) {
             watch = 0;
         else if (c == 'f') {
             if (kn_parse_num("play", "--fade", optarg, 0, 1000, 0, "ms", &fade)) return KN_EXIT_ERR;
+        } else if (c == 'q') {
+            if (kn_parse_num("play", "--quant", optarg, 0, 1024, 0, "beats", &quant))
+                return KN_EXIT_ERR;
         } else
             return KN_EXIT_ERR;
     }
@@ -257,6 +261,7 @@ int cmd_play(int argc, char **argv) {
     cJSON_AddStringToObject(q, "deck", name);
     cJSON_AddNumberToObject(q, "fade_ms", fade);
     cJSON_AddBoolToObject(q, "watch", watch);
+    if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     double since = follow_ ? print_events(name, 1e18) : 0; /* only what comes next */
     cJSON *r = request_version(q);
     int st = kn_reply_status(r, "play");
@@ -281,10 +286,13 @@ int cmd_play(int argc, char **argv) {
 
 int cmd_stop(int argc, char **argv) {
     kn_args a;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 1);
+    double quant;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_QUANT, 1, 1);
+    if (!st) st = kn_parse_quant(&a, &quant);
     if (st) return st;
     cJSON *q = kn_cmd("stop");
     cJSON_AddStringToObject(q, "deck", a.pos[0]);
+    if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     cJSON *r = kn_request(q);
     st = kn_reply_status(r, "stop");
     if (!st && a.json) {
@@ -294,7 +302,7 @@ int cmd_stop(int argc, char **argv) {
         kn_print_json(o);
         cJSON_Delete(o);
     } else if (!st) {
-        printf("deck %s: stopped\n", a.pos[0]);
+        printf("deck %s: %s\n", a.pos[0], quant > 0 ? "stops on the grid" : "stopped");
     }
     cJSON_Delete(r);
     return st;
@@ -364,6 +372,9 @@ static void print_status(const cJSON *r) {
     printf("latency: device %.1f ms + ring %.1f ms; device underflows %.0f\n",
            kn_jnum(r, "device_latency_ms"), kn_jnum(r, "ring_target_ms"),
            kn_jnum(r, "device_underflows"));
+    const cJSON *t = cJSON_GetObjectItem(r, "tempo");
+    printf("tempo: %g bpm, %g beats per bar, beat %.3f; late events %.0f\n", kn_jnum(t, "bpm"),
+           kn_jnum(t, "bar"), kn_jnum(t, "beat"), kn_jnum(r, "events_late"));
     char osc[512];
     printf("osc: %s\n", kn_fmt_osc(r, osc, sizeof osc));
     print_load(r);
@@ -393,6 +404,14 @@ static void print_status(const cJSON *r) {
                kn_jnum(d, "underruns"), kn_jnum(d, "nonfinite"),
                kn_fmt_db(kn_jnum(d, "peak_db"), pk), kn_fmt_db(kn_jnum(d, "rms_db"), rms),
                kn_jstr(d, "last_event"));
+    }
+    cJSON_ArrayForEach(d, decks) { /* what waits for its beat */
+        const cJSON *p = cJSON_GetObjectItem(d, "pending");
+        if (cJSON_GetObjectItem(p, "takeover_beat"))
+            printf("deck %s: the next version takes over on beat %.6g\n", kn_jstr(d, "name"),
+                   kn_jnum(p, "takeover_beat"));
+        if (cJSON_GetObjectItem(p, "stop_beat"))
+            printf("deck %s: stops on beat %.6g\n", kn_jstr(d, "name"), kn_jnum(p, "stop_beat"));
     }
 }
 
@@ -461,4 +480,65 @@ int cmd_record(int argc, char **argv) {
     fprintf(stderr,
             "kanon record: error: use `kanon record start FILE.wav` or `kanon record stop`\n");
     return KN_EXIT_ERR;
+}
+
+/* kanon quant DECK N */
+int cmd_quant(int argc, char **argv) {
+    kn_args a;
+    double quant;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 2, 2);
+    if (!st) st = kn_parse_num("quant", "N", a.pos[1], 0, 1024, 0, "beats", &quant);
+    if (st) return st;
+    cJSON *q = kn_cmd("quant");
+    cJSON_AddStringToObject(q, "deck", a.pos[0]);
+    cJSON_AddNumberToObject(q, "quant", quant);
+    cJSON *r = kn_request(q);
+    st = kn_reply_status(r, "quant");
+    if (!st && a.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deck", a.pos[0]);
+        cJSON_AddNumberToObject(o, "quant", quant);
+        kn_print_json(o);
+        cJSON_Delete(o);
+    } else if (!st && quant > 0) {
+        printf("deck %s: saves and reverts take over on the next multiple of %g beats\n", a.pos[0],
+               quant);
+    } else if (!st) {
+        printf("deck %s: saves and reverts take over at once\n", a.pos[0]);
+    }
+    cJSON_Delete(r);
+    return st;
+}
+
+/* kanon tempo [BPM] [--bar N] [--ramp BEATS] */
+int cmd_tempo(int argc, char **argv) {
+    kn_args a;
+    double bpm = 0, bar = 0, ramp = 0;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP | KN_OPT_BAR, 0, 1);
+    if (!st && a.npos) st = kn_parse_num("tempo", "BPM", a.pos[0], 1, 1000, 0, "bpm", &bpm);
+    if (!st && a.bar) st = kn_parse_num("tempo", "--bar", a.bar, 1, 64, 1, "beats", &bar);
+    if (!st && a.ramp) st = kn_parse_num("tempo", "--ramp", a.ramp, 0, 1e6, 0, "beats", &ramp);
+    if (st) return st;
+    if (!a.npos && a.ramp) {
+        fprintf(stderr, "kanon tempo: error: --ramp needs a BPM to glide to\nusage: %s\n",
+                kn_usage("tempo"));
+        return KN_EXIT_ERR;
+    }
+    cJSON *q = kn_cmd("tempo");
+    if (a.npos) cJSON_AddNumberToObject(q, "bpm", bpm);
+    if (bar) cJSON_AddNumberToObject(q, "bar", bar);
+    if (ramp > 0) cJSON_AddNumberToObject(q, "ramp_beats", ramp);
+    cJSON *r = kn_request(q);
+    st = kn_reply_status(r, "tempo");
+    const cJSON *t = cJSON_GetObjectItem(r, "tempo");
+    if (!st && a.json) {
+        kn_print_json(t);
+    } else if (!st) {
+        printf("%g bpm, %g beats per bar, beat %.3f", kn_jnum(t, "bpm"), kn_jnum(t, "bar"),
+               kn_jnum(t, "beat"));
+        if (ramp > 0) printf(" (gliding to %g bpm over %g beats)", bpm, ramp);
+        putchar('\n');
+    }
+    cJSON_Delete(r);
+    return st;
 }

@@ -36,8 +36,8 @@ static const command commands[] = {
      "--json prints {\"instance\":...,\"was_running\":true|false} (plus \"reclaimed\").\n"
      "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
-     "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--follow] [--no-watch] [--no-wait]\n"
-     "                  [--json]\n"
+     "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--quant N] [--follow] [--no-watch]\n"
+     "                  [--no-wait] [--json]\n"
      "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
      "stem unless --deck is given (1-31 of A-Z a-z 0-9 _ -, not master; never shortened).\n"
      "The conductor then watches the file: every save starts a new cartridge that takes\n"
@@ -47,13 +47,30 @@ static const command commands[] = {
      "the old code plays on. --follow stays in the foreground and\n"
      "prints each compile's result; --no-watch plays once without following saves;\n"
      "--no-wait returns as soon as the cartridge is started, before it compiled.\n"
+     "--quant N: a new deck's first sample falls exactly on the next multiple of N beats\n"
+     "(0.25 is a sixteenth; 0, the default, is at once); on a playing deck, this version\n"
+     "takes over there.\n"
      "--json prints {\"deck\",\"id\",\"compile_ms\"} (with --follow, then one JSON line per\n"
      "event). Exits 1 with file:line: error: ... if the first version does not compile.\n"
      "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
     {"stop", cmd_stop, "stop one deck (fades out)",
-     "usage: kanon stop DECK [--json]\n"
-     "Fades the deck out and ends its cartridge. --json prints {\"deck\",\"stopped\":true}.\n"
+     "usage: kanon stop DECK [--quant N] [--json]\n"
+     "Fades the deck out and ends its cartridge; with --quant N the fade starts exactly on\n"
+     "the next multiple of N beats. --json prints {\"deck\",\"stopped\":true}.\n"
      "example: kanon stop sine\n"},
+    {"tempo", cmd_tempo, "show or change the tempo shared by every deck",
+     "usage: kanon tempo [BPM] [--bar N] [--ramp BEATS] [--json]\n"
+     "Without BPM: prints the tempo, the beats per bar and the current beat. With BPM: the\n"
+     "tempo changes at once (from the first frame no deck has rendered yet), or glides\n"
+     "there over --ramp BEATS; the beat never jumps. --bar sets the beats per bar (1..64).\n"
+     "Default 120 bpm, 4 beats per bar. --json prints {bpm,bar,beat,frame}.\n"
+     "example: kanon tempo 90 --ramp 8\n"},
+    {"quant", cmd_quant, "make a deck's saves and reverts take over on the beat grid",
+     "usage: kanon quant DECK N [--json]\n"
+     "Every later save or revert of DECK takes over exactly on the next multiple of N\n"
+     "beats, and its crossfade starts there; compiling and the test render still start at\n"
+     "the save. 0 switches it off. `kanon status` shows a pending takeover and its beat.\n"
+     "example: kanon quant drums 4\n"},
     {"status", cmd_status, "conductor, decks, cartridges, meters, underruns, load",
      "usage: kanon status [--json]\n"
      "The conductor (backend, rate, latency), who outranks whom (priority), the CPU\n"
@@ -84,11 +101,13 @@ static const command commands[] = {
      "--json prints {\"deck\",\"id\",\"compile_ms\"} once it plays.\n"
      "example: kanon revert sine 3\n"},
     {"set", cmd_set, "set a parameter (optionally gliding to it)",
-     "usage: kanon set [DECK.]NAME VALUE [--ramp MS] [--json]\n"
+     "usage: kanon set [DECK.]NAME VALUE [--ramp MS] [--at BEAT | --quant N] [--json]\n"
      "Sets the parameter's target; the value is clamped to the declared range. The deck\n"
      "glides there over --ramp MS (0..3600000; default: a 10 ms de-zipper). DECK may be\n"
-     "left out while only one deck plays. --json prints the parameter\n"
-     "{name,value,current,min,max,default}.\n"
+     "left out while only one deck plays. --at BEAT lands the change on that beat's exact\n"
+     "sample, --quant N on the next multiple of N beats (too late: at once, counted as late\n"
+     "in status). --json prints the parameter {name,value,current,min,max,default}, or\n"
+     "{value,beat,frame} for a timed set.\n"
      "example: kanon set sine.freq 220 --ramp 2000\n"},
     {"get", cmd_get, "show a parameter: value, where a glide stands, range",
      "usage: kanon get [DECK.]NAME [--json]\n"

@@ -64,8 +64,16 @@ int cmd_set(int argc, char **argv) {
     kn_args a;
     char deck[32], name[32];
     double v, ramp;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP, 2, 2);
+    double quant, at = -1;
+    int st =
+        kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_RAMP | KN_OPT_QUANT | KN_OPT_AT, 2, 2);
     if (!st) st = kn_parse_ramp(&a, PARAM_RAMP_MAX_MS, &ramp);
+    if (!st) st = kn_parse_quant(&a, &quant);
+    if (!st && a.at) st = kn_parse_num("set", "--at", a.at, 0, 1e12, 0, "beats", &at);
+    if (!st && a.at && a.quant) {
+        fprintf(stderr, "kanon set: error: give --at BEAT or --quant N, not both\n");
+        st = KN_EXIT_ERR;
+    }
     /* The range is the parameter's own: the conductor clamps to it. */
     if (!st) st = kn_parse_num("set", "VALUE", a.pos[1], -INFINITY, INFINITY, 0, "", &v);
     if (!st) st = resolve_param("set", a.pos[0], deck, name);
@@ -75,8 +83,25 @@ int cmd_set(int argc, char **argv) {
     cJSON_AddStringToObject(q, "name", name);
     cJSON_AddNumberToObject(q, "value", v);
     if (ramp >= 0) cJSON_AddNumberToObject(q, "ramp_ms", ramp);
+    if (at >= 0) cJSON_AddNumberToObject(q, "at_beat", at);
+    if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     cJSON *r = kn_request(q);
     st = kn_reply_status(r, "set");
+    if (!st && (at >= 0 || quant > 0)) { /* timed: it lands later, on its frame */
+        if (a.json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "value", v);
+            cJSON_AddNumberToObject(o, "beat", kn_jnum(r, "beat"));
+            cJSON_AddNumberToObject(o, "frame", kn_jnum(r, "frame"));
+            kn_print_json(o);
+            cJSON_Delete(o);
+        } else {
+            printf("%s.%s = %g on beat %.6g (timeline frame %.0f)\n", deck, name, v,
+                   kn_jnum(r, "beat"), kn_jnum(r, "frame"));
+        }
+        cJSON_Delete(r);
+        return st;
+    }
     const cJSON *p = cJSON_GetObjectItem(r, "param");
     if (!st && a.json) {
         kn_print_json(p);

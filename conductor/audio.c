@@ -175,7 +175,9 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
         kn_mix_thread_init();
     }
     int left = frame_count_max, ch = a->mix->channels, dch = os->layout.channel_count;
-    account_clock(a, kn_mono_ns(), frame_count_max);
+    uint64_t now = kn_mono_ns();
+    account_clock(a, now, frame_count_max);
+    kn_mix_clock(a->mix, now);
     while (left > 0) {
         struct SoundIoChannelArea *areas;
         int n = left;
@@ -186,6 +188,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
         for (int done = 0; done < n;) {
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
             kn_mix_run(a->mix, a->master, k);
+            kn_rec_timeline(a->rec, a->mix->tl - (uint64_t)k);
             kn_rec_tap(a->rec, a->master, k);
             write_frames(os->format, areas, dch, a->master, ch, k);
             done += k;

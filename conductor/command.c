@@ -31,6 +31,10 @@ int kn_cmd_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err,
         snprintf(err, n, "\"fade_ms\" must be a number of milliseconds, 0..1000");
         return -EINVAL;
     }
+    if (!(o->quant >= 0 && o->quant <= KN_QUANT_MAX)) {
+        snprintf(err, n, "\"quant\" must be a number of beats, 0..%d", KN_QUANT_MAX);
+        return -EINVAL;
+    }
     return kn_deck_play(c, o, id, err, n);
 }
 
@@ -115,4 +119,68 @@ void kn_param_store(kn_param_slot *s, double value, double ramp_ms) {
     atomic_store(&s->ramp, kn_dbits(ramp_ms));
     atomic_store(&s->value, kn_dbits(x));
     atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* after value and ramp */
+}
+
+/* ------------------------------------------------------------ timeline */
+
+static int quant_ok(double q, char *err, size_t n) {
+    if (q >= 0 && q <= KN_QUANT_MAX) return 1;
+    snprintf(err, n, "--quant must be a number of beats, 0..%d (0.25 is a sixteenth)",
+             KN_QUANT_MAX);
+    return 0;
+}
+
+int kn_cmd_when(kn_conductor *c, const char *deck, double at_beat, double quant, uint64_t *frame,
+                char *err, size_t n) {
+    kn_deck *d = find(c, deck, err, n);
+    if (!d) return -ENOENT;
+    if (!isfinite(at_beat) || at_beat > 1e12 || !quant_ok(quant, err, n)) {
+        if (!isfinite(at_beat) || at_beat > 1e12)
+            snprintf(err, n, "--at must be a beat number, 0 or more");
+        return -EINVAL;
+    }
+    *frame = kn_timeline_when(c, d, at_beat, quant);
+    return 0;
+}
+
+int kn_cmd_set_at(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
+                  uint64_t frame, char *err, size_t n) {
+    kn_deck *d = find(c, deck, err, n);
+    if (!d) return -ENOENT;
+    if (!isfinite(value) || !(ramp_ms >= 0 && ramp_ms <= 3.6e6)) {
+        snprintf(err, n, "set needs a finite \"value\" and \"ramp_ms\" 0..3600000");
+        return -EINVAL;
+    }
+    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
+    if (!s) {
+        snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
+                 name ? name : "", d->name);
+        return -ENOENT;
+    }
+    kn_ev_slot e = {.frame = frame,
+                    .type = KN_EVQ_PARAM,
+                    .param = (uint32_t)(s - d->params->slot),
+                    .value = value,
+                    .ramp = ramp_ms};
+    return kn_timeline_push(c, d, &e, err, n);
+}
+
+int kn_cmd_stop_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n) {
+    if (!quant_ok(quant, err, n)) return -EINVAL;
+    kn_deck *d = deck ? find(c, deck, err, n) : NULL;
+    if (deck && !d) return -ENOENT;
+    if (d && quant > 0 && kn_timeline_deck_locked(c, d) && kn_timeline_stop(c, d, quant)) return 0;
+    return kn_cmd_stop(c, deck, err, n);
+}
+
+int kn_cmd_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n) {
+    kn_deck *d = find(c, deck, err, n);
+    if (!d) return -ENOENT;
+    if (!quant_ok(quant, err, n)) return -EINVAL;
+    d->swap_quant = quant;
+    return 0;
+}
+
+int kn_cmd_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, char *err, size_t n) {
+    return kn_timeline_tempo(c, bpm, bar, ramp_beats, err, n);
 }

@@ -90,6 +90,16 @@ typedef struct kn_mix_deck {
     _Atomic uint32_t ramp_frames;
     float g[3], gstep[3], gto[3]; /* audio-thread private */
     uint64_t release_cb;          /* control-private: see kn_mix_deck_released */
+    /* The timeline (timeline.c): ring position p plays at timeline frame
+     * p + epoch once control has set epoch and then locked (release); the
+     * audio thread latches both when it next starts the deck. stop_at (a
+     * timeline frame, 0 = none) is where a quantized stop's fade begins. */
+    _Atomic int64_t epoch;
+    _Atomic uint32_t locked;
+    _Atomic uint64_t stop_at;
+    _Atomic uint64_t late_frames; /* audio: frames dropped because they came after their time */
+    int64_t ep;                   /* audio-private: the latched epoch */
+    int is_locked;                /* audio-private */
 } kn_mix_deck;
 
 /* One meter record per mixed chunk: peak and sum of squares per deck
@@ -116,6 +126,14 @@ typedef struct kn_mix {
     kn_meter_rec *meters;
     kn_spsc meter_q; /* audio thread -> control thread, over `meters` */
     _Atomic uint64_t meter_dropped;
+    /* The timeline: frames mixed since `kanon up` (audio-private, published
+     * after every chunk as tl_pub), and the device clock at the last
+     * callback (clock_frame mixed at CLOCK_MONOTONIC clock_ns, under the
+     * seqlock clock_seq) for mapping wall-clock times to frames. */
+    uint64_t tl;
+    _Atomic uint64_t tl_pub;
+    _Atomic uint32_t clock_seq;
+    _Atomic uint64_t clock_frame, clock_ns;
 } kn_mix;
 
 /* Control thread: drains meter records into per-deck accumulators. */
@@ -141,6 +159,11 @@ int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks,
 void kn_mix_thread_init(void);
 /* Mixes `frames` (<= KN_MIX_CHUNK) interleaved frames into master. */
 void kn_mix_run(kn_mix *m, float *master, int frames);
+/* Audio thread, at each callback's start: the device clock (mono_ns) at
+ * the timeline frame about to be mixed. Control: reads it (0, or -EAGAIN
+ * before the first callback). */
+void kn_mix_clock(kn_mix *m, uint64_t mono_ns);
+int kn_mix_clock_read(kn_mix *m, uint64_t *frame, uint64_t *mono_ns);
 /* The safety limiter alone (transparent below -6 dBFS, never above 0 dBFS). */
 void kn_limit(kn_mix *m, float *master, int frames);
 
@@ -148,15 +171,19 @@ void kn_limit(kn_mix *m, float *master, int frames);
 
 typedef struct kn_recorder kn_recorder;
 typedef struct kn_rec_stats {
-    uint64_t frames;  /* written to the file */
-    uint64_t dropped; /* tapped but not written: the ring was full, or writing failed */
-    uint64_t lost;    /* never tapped: the device played without us (kn_audio_lost) */
-    char error[256];  /* why writing failed ("" while it works) */
+    uint64_t frames;        /* written to the file */
+    uint64_t dropped;       /* tapped but not written: the ring was full, or writing failed */
+    uint64_t lost;          /* never tapped: the device played without us (kn_audio_lost) */
+    char error[256];        /* why writing failed ("" while it works) */
+    int64_t timeline_frame; /* the timeline frame of the file's first frame (-1: none yet) */
 } kn_rec_stats;
 kn_recorder *kn_rec_new(int channels);
 void kn_rec_free(kn_recorder *r);
 /* Audio thread: append frames if recording (never blocks; counts drops). */
 void kn_rec_tap(kn_recorder *r, const float *frames, int n);
+/* Audio thread, before a tap: the timeline frame of the chunk's first frame
+ * (kept for the file's first frame: `record stop` reports it). */
+void kn_rec_timeline(kn_recorder *r, uint64_t tl);
 /* Control thread. start returns 0 or fills err; `lost` is the device's
  * count of frames it played without us (NULL: none counted). */
 int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint64_t *lost,
@@ -272,7 +299,13 @@ typedef struct kn_deck {
                                    * this deck's cartridges ever get them */
     kn_hs hs;                     /* handover.c: what cur, next and dying are doing */
     int odd_logged;               /* kn_handover_check disagreed (logged once) */
-    kn_proc cur, next;            /* producing cartridge, and its successor while it compiles */
+    /* The timeline (timeline.c). Quantization in beats (0: at once): of the
+     * deck's first start, of its takeovers (`kanon quant`), and of the
+     * successor in progress. Frames: where it started, where a quantized
+     * takeover or stop will land (0: none). */
+    double start_quant, swap_quant, next_quant;
+    uint64_t start_frame, pending_frame, stop_frame;
+    kn_proc cur, next; /* producing cartridge, and its successor while it compiles */
     kn_outcome outcome[KN_OUTCOMES];
     int noutcome;
     char last_event[1024];
@@ -407,6 +440,8 @@ typedef struct kn_conductor {
     int osc_trust_udp;          /* file commands over UDP too (--osc-trust-udp) */
     char osc_unix[KN_PATH_MAX]; /* the owner-only OSC socket, "" if off */
     kn_overload ov;
+    kn_tempo_map tempo;   /* the timeline's tempo map (timeline.c); every deck gets a copy */
+    uint64_t events_late; /* timed events that came after their deck had rendered their frame */
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -414,6 +449,8 @@ typedef struct kn_play_opts {
     const char *path, *display, *deck;
     double fade_ms;
     int watch;
+    double
+        quant; /* beats: the first sample (a new deck) or the takeover on this grid; 0 = at once */
 } kn_play_opts;
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
@@ -434,6 +471,18 @@ int kn_cmd_stop(kn_conductor *c, const char *deck, char *err, size_t n);
 /* Sets a declared parameter (clamped to its range); *slot (if given) is it. */
 int kn_cmd_set(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
                kn_param_slot **slot, char *err, size_t n);
+/* A timed set: lands on timeline frame `frame` at its exact sample. */
+int kn_cmd_set_at(kn_conductor *c, const char *deck, const char *name, double value, double ramp_ms,
+                  uint64_t frame, char *err, size_t n);
+/* `set --at BEAT` (at_beat >= 0) or `set --quant N`: the frame it lands on. */
+int kn_cmd_when(kn_conductor *c, const char *deck, double at_beat, double quant, uint64_t *frame,
+                char *err, size_t n);
+/* `stop DECK --quant N` (0: at once). */
+int kn_cmd_stop_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n);
+/* `kanon quant DECK N`: later saves and reverts take over on the grid. */
+int kn_cmd_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n);
+/* `kanon tempo BPM [--bar N] [--ramp BEATS]` (bar 0: unchanged). */
+int kn_cmd_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, char *err, size_t n);
 /* *out: the deck changed, NULL for the master. */
 int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_deck **out, char *err,
                size_t n);
@@ -569,6 +618,42 @@ int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si);
 void kn_proc_close(kn_proc *p);
 /* "exited with status N", "killed by SIGSEGV", ... */
 const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n);
+
+/* --------------------------------------------------- timeline (timeline.c) */
+
+void kn_timeline_init(kn_conductor *c);
+/* The timeline frame the mixer mixes next. */
+uint64_t kn_timeline_now(kn_conductor *c);
+/* The first timeline frame the deck has not rendered yet (at least now). */
+uint64_t kn_timeline_frontier(kn_conductor *c, kn_deck *d);
+int kn_timeline_deck_locked(kn_conductor *c, kn_deck *d);
+double kn_timeline_beat(kn_conductor *c, uint64_t frame);
+/* The first frame >= from on the grid of `quant` beats (0: from). */
+uint64_t kn_timeline_grid(kn_conductor *c, uint64_t from, double quant);
+/* A new deck: off the timeline until its first cartridge runs. */
+void kn_timeline_deck_new(kn_conductor *c, kn_deck *d);
+/* A cartridge of the deck took over: the deck's first one places it on
+ * the timeline (its first frame on the start grid); later ones find it. */
+void kn_timeline_deck_start(kn_conductor *c, kn_deck *d);
+/* Where a ring restarts after a fault (w: the faulty writer's position,
+ * r: the reader's): on the timeline, not before what is due soon. */
+uint64_t kn_timeline_restart_pos(kn_conductor *c, kn_deck *d, uint64_t w, uint64_t r);
+/* `kanon tempo`: from the furthest frame any deck has rendered. */
+int kn_timeline_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, char *err, size_t n);
+/* The frame of a timed change: beat at_beat if >= 0, else the next
+ * multiple of `quant` beats past what the deck has rendered. */
+uint64_t kn_timeline_when(kn_conductor *c, kn_deck *d, double at_beat, double quant);
+/* Queues a timed event for the deck's producer. */
+int kn_timeline_push(kn_conductor *c, kn_deck *d, const kn_ev_slot *e, char *err, size_t n);
+/* The timeline frame heard at CLOCK_MONOTONIC time mono_ns; -1 before
+ * the first callback. */
+int64_t kn_timeline_frame_at(kn_conductor *c, uint64_t mono_ns);
+/* The successor compiled: where a quantized takeover lands (handover_at). */
+void kn_timeline_handover(kn_conductor *c, kn_deck *d);
+/* `stop --quant N`: schedules the fade; 1 if scheduled, 0 for at once. */
+int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant);
+/* Housekeeping: scheduled stops whose frame the ring now holds. */
+void kn_timeline_tick(kn_conductor *c);
 
 /* ------------------------------------------------------ files (files.c) */
 

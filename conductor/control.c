@@ -149,6 +149,32 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "version", d->version);
     cJSON_AddNumberToObject(o, "fade_ms", d->fade_ms);
     cJSON_AddBoolToObject(o, "watching", d->watch && d->watch_wd >= 0);
+    /* the timeline: where it started, its grid, what is pending */
+    cJSON_AddNumberToObject(o, "quant", d->swap_quant);
+    if (kn_timeline_deck_locked(c, d)) {
+        cJSON_AddNumberToObject(o, "start_frame", (double)d->start_frame);
+        cJSON_AddNumberToObject(o, "start_beat", kn_timeline_beat(c, d->start_frame));
+        cJSON_AddNumberToObject(o, "epoch", (double)atomic_load(&m->epoch));
+    }
+    cJSON *pend = cJSON_AddObjectToObject(o, "pending");
+    if (d->pending_frame) {
+        cJSON_AddNumberToObject(pend, "takeover_beat", kn_timeline_beat(c, d->pending_frame));
+        cJSON_AddNumberToObject(pend, "takeover_frame", (double)d->pending_frame);
+    }
+    if (d->stop_frame)
+        cJSON_AddNumberToObject(pend, "stop_beat", kn_timeline_beat(c, d->stop_frame));
+    cJSON_AddNumberToObject(o, "late", (double)atomic_load(&d->ring->tl.late));
+    cJSON_AddNumberToObject(o, "late_frames", (double)atomic_load(&m->late_frames));
+    return o;
+}
+
+static cJSON *tempo_json(kn_conductor *c) {
+    uint64_t now = kn_timeline_now(c);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "bpm", kn_tempo_bpm(&c->tempo, c->rate, (double)now));
+    cJSON_AddNumberToObject(o, "bar", kn_tempo_bar(&c->tempo, (double)now));
+    cJSON_AddNumberToObject(o, "beat", kn_timeline_beat(c, now));
+    cJSON_AddNumberToObject(o, "frame", (double)now);
     return o;
 }
 
@@ -172,6 +198,8 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "block", c->block);
     cJSON_AddNumberToObject(r, "device_latency_ms", kn_audio_latency(c->audio) * 1000);
     cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
+    cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
+    cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
 }
 
 /* frames, dropped, lost, seconds and error (null while writing works) of a recording */
@@ -179,6 +207,7 @@ static void rec_stats_json(const kn_conductor *c, cJSON *o, const kn_rec_stats *
     cJSON_AddNumberToObject(o, "frames", (double)st->frames);
     cJSON_AddNumberToObject(o, "dropped", (double)st->dropped);
     cJSON_AddNumberToObject(o, "lost", (double)st->lost);
+    cJSON_AddNumberToObject(o, "timeline_frame", (double)st->timeline_frame);
     cJSON_AddNumberToObject(o, "seconds", (double)st->frames / c->rate);
     if (st->error[0])
         cJSON_AddStringToObject(o, "error", st->error);
@@ -286,8 +315,15 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     if (!file) return err_reply("play needs \"file\": an absolute path to a .c file");
     if (fade && !cJSON_IsNumber(fade))
         return err_reply("\"fade_ms\" must be a number of milliseconds, 0..1000");
-    kn_play_opts o = {file, display && strlen(display) < 512 ? display : file, deck,
-                      fade ? fade->valuedouble : 20, watch ? cJSON_IsTrue(watch) : 1};
+    const cJSON *quant = cJSON_GetObjectItemCaseSensitive(req, "quant");
+    if (quant && !cJSON_IsNumber(quant))
+        return err_reply("\"quant\" must be a number of beats (0: at once)");
+    kn_play_opts o = {file,
+                      display && strlen(display) < 512 ? display : file,
+                      deck,
+                      fade ? fade->valuedouble : 20,
+                      watch ? cJSON_IsTrue(watch) : 1,
+                      quant ? quant->valuedouble : 0};
     char err[1024];
     uint32_t id;
     if (kn_cmd_play(c, &o, &id, err, sizeof err)) return err_reply(err);
@@ -322,10 +358,56 @@ static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
+/* A number argument: 0 if absent, -1 (with *r set) if not a number. */
+static int num_arg(const cJSON *req, const char *key, double def, double *out, cJSON **r) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
+    *out = def;
+    if (!v) return 0;
+    if (!cJSON_IsNumber(v)) {
+        char m[96];
+        snprintf(m, sizeof m, "\"%s\" must be a number", key);
+        *r = err_reply(m);
+        return -1;
+    }
+    *out = v->valuedouble;
+    return 0;
+}
+
 static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
     char err[256];
-    if (kn_cmd_stop(c, str_arg(req, "deck"), err, sizeof err)) return err_reply(err);
+    double quant;
+    cJSON *r = NULL;
+    if (num_arg(req, "quant", 0, &quant, &r)) return r;
+    if (kn_cmd_stop_quant(c, str_arg(req, "deck"), quant, err, sizeof err)) return err_reply(err);
     return ok_reply();
+}
+
+static cJSON *cmd_quant(kn_conductor *c, const cJSON *req) {
+    char err[256];
+    double quant;
+    cJSON *r = NULL;
+    if (num_arg(req, "quant", -1, &quant, &r)) return r;
+    if (kn_cmd_quant(c, str_arg(req, "deck"), quant, err, sizeof err)) return err_reply(err);
+    r = ok_reply();
+    cJSON_AddNumberToObject(r, "quant", quant);
+    return r;
+}
+
+static cJSON *cmd_tempo(kn_conductor *c, const cJSON *req) {
+    char err[256];
+    double bpm, bar, ramp;
+    cJSON *r = NULL;
+    if (num_arg(req, "bpm", 0, &bpm, &r) || num_arg(req, "bar", 0, &bar, &r) ||
+        num_arg(req, "ramp_beats", 0, &ramp, &r))
+        return r;
+    if (cJSON_GetObjectItemCaseSensitive(req, "bpm") || bar) {
+        if (!bpm) bpm = kn_tempo_bpm(&c->tempo, c->rate, (double)kn_timeline_now(c));
+        if (bar != (int)bar || bar < 0) return err_reply("\"bar\" must be a whole number of beats");
+        if (kn_cmd_tempo(c, bpm, (int)bar, ramp, err, sizeof err)) return err_reply(err);
+    }
+    r = ok_reply();
+    cJSON_AddItemToObject(r, "tempo", tempo_json(c));
+    return r;
 }
 
 static cJSON *param_json(kn_param_slot *s) {
@@ -350,10 +432,24 @@ static cJSON *cmd_set(kn_conductor *c, const cJSON *req) {
         return err_reply("\"ramp_ms\" must be a number of milliseconds, 0..3600000");
     kn_param_slot *s;
     char err[256];
+    double at_beat, quant;
+    cJSON *r = NULL;
+    if (num_arg(req, "at_beat", -1, &at_beat, &r) || num_arg(req, "quant", 0, &quant, &r)) return r;
+    if (at_beat >= 0 || quant > 0) { /* a timed set: on its exact frame */
+        uint64_t frame;
+        if (kn_cmd_when(c, str_arg(req, "deck"), at_beat, quant, &frame, err, sizeof err) ||
+            kn_cmd_set_at(c, str_arg(req, "deck"), str_arg(req, "name"), v->valuedouble,
+                          ramp ? ramp->valuedouble : 0, frame, err, sizeof err))
+            return err_reply(err);
+        r = ok_reply();
+        cJSON_AddNumberToObject(r, "frame", (double)frame);
+        cJSON_AddNumberToObject(r, "beat", kn_timeline_beat(c, frame));
+        return r;
+    }
     if (kn_cmd_set(c, str_arg(req, "deck"), str_arg(req, "name"), v->valuedouble,
                    ramp ? ramp->valuedouble : 0, &s, err, sizeof err))
         return err_reply(err);
-    cJSON *r = ok_reply();
+    r = ok_reply();
     cJSON_AddItemToObject(r, "param", param_json(s));
     return r;
 }
@@ -647,6 +743,8 @@ static const struct command {
     {"play", cmd_play, 1},
     {"result", cmd_result, 0},
     {"stop", cmd_stop, 1},
+    {"quant", cmd_quant, 1},
+    {"tempo", cmd_tempo, 1},
     {"set", cmd_set, 1},
     {"params", cmd_params, 0},
     {"get", cmd_get, 0},

@@ -89,6 +89,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     m->silenced = 0;
     m->restart_seen = 0;
     m->release_cb = 0;
+    kn_timeline_deck_new(c, d);
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));
     kn_log("deck %s: created in slot %d", name, slot_of(c, d));
@@ -112,6 +113,8 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     snprintf(d->path, sizeof d->path, "%s", o->path);
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
+    if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
+    d->next_quant = o->quant;
     kn_unwatch_deck(c, d);
     d->watch = o->watch;
     if (d->watch && kn_watch_deck(c, d))
@@ -138,6 +141,7 @@ int kn_deck_revert(kn_conductor *c, kn_deck *d, int v, uint32_t *id, char *err, 
         return -e;
     }
     snprintf(origin, sizeof origin, "revert to v%d", v);
+    d->next_quant = d->swap_quant;
     int rc = kn_handover_version(c, d, src, len, origin, 0, id, err, errlen);
     free(src);
     return rc;
@@ -158,6 +162,7 @@ static void reload(kn_conductor *c, kn_deck *d) {
     uint64_t newest = d->next.st != KN_PROC_NONE ? d->next.hash : d->cur.hash;
     uint32_t id;
     char err[1024];
+    d->next_quant = d->swap_quant; /* `kanon quant`: saves take over on the grid */
     if (len == 0 || h == newest) {
         d->dirty_ns = 0;
     } else if (kn_handover_version(c, d, src, len, "save", 0, &id, err, sizeof err) == 0) {

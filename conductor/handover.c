@@ -128,12 +128,16 @@ static void grant(kn_deck *d, uint32_t id) {
  * audio thread skips to it (mixer.c fault_restart), so the leftovers are
  * dropped and the successor's first frame is the next one heard. */
 static void ring_restart(kn_conductor *c, kn_deck *d) {
+    kn_timeline_ctl *tl = &d->ring->tl;
+    atomic_store(&tl->handover_at, 0);
     kn_mix_deck *m = mix_of(c, d);
     uint64_t r = atomic_load_explicit(&m->read_pub, memory_order_acquire);
     uint64_t w = atomic_load(&d->ring->write_pos);
-    uint64_t at = w >= r && w - r <= d->ring_cap ? w : r + d->ring_cap;
+    uint64_t at = kn_timeline_restart_pos(c, d, w, r);
     kn_deck_reformat(c, d);
-    kn_ring_restart(d->ring, r, at); /* the writer waits until the reader got there */
+    /* the writer waits until the reader got there (unless that is more
+     * than a ring away: then the reader's old position is given up) */
+    kn_ring_restart(d->ring, at - r <= d->ring_cap ? r : at, at);
     kn_deck_ctl *ctl = &d->ring->ctl;
     atomic_store(&ctl->stop, 0);
     atomic_store(&ctl->lane_for, 0);
@@ -160,6 +164,8 @@ static void try_grant(kn_conductor *c, kn_deck *d) {
 
 /* The successor is gone before taking over: where that leaves the deck. */
 static void next_gone(kn_deck *d) {
+    atomic_store(&d->ring->tl.handover_at, 0);
+    d->pending_frame = 0;
     switch (d->hs) {
     case KN_HS_COMPILING: d->hs = KN_HS_IDLE; break;
     case KN_HS_SWAPPING:
@@ -227,7 +233,8 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
 static void on_compiled(kn_conductor *c, kn_deck *d) {
     d->next.st = KN_PROC_READY;
     if (d->hs == KN_HS_SWAPPING) {
-        d->cur.leaving = 1; /* it may exit once it handed over */
+        d->cur.leaving = 1;         /* it may exit once it handed over */
+        kn_timeline_handover(c, d); /* on a beat, if quantized: before next_owner */
         atomic_store_explicit(&d->ring->ctl.next_owner, d->next.id, memory_order_release);
         kn_futex_wake(&d->ring->ctl.wake);
         d->hs = KN_HS_HANDING;
@@ -274,6 +281,9 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
     d->busy0 = atomic_load(&d->ring->ctl.busy_ns);
     d->load_t0 = kn_mono_ns();
     d->hs = KN_HS_PLAYING;
+    atomic_store(&d->ring->tl.handover_at, 0);
+    d->pending_frame = 0;
+    kn_timeline_deck_start(c, d); /* a new deck waits for its place on the timeline */
 }
 
 /* ------------------------------------------------------------ reports */
@@ -381,6 +391,7 @@ static int revert(kn_conductor *c, kn_deck *d) {
     char *src = kn_slurp(path, &len);
     if (!src) return 0;
     snprintf(origin, sizeof origin, "revert to v%d after a fault", d->good_version);
+    d->next_quant = 0; /* the deck is silent: back at once, not on the grid */
     uint32_t id;
     int rc = kn_handover_version(c, d, src, len, origin, 1, &id, err, sizeof err);
     free(src);

@@ -267,6 +267,7 @@ int main(int argc, char **argv) {
         return fail_start(o.ready_fd, "out of memory"), 1;
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
     kn_levels_init(&c);
+    kn_timeline_init(&c);
     kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;

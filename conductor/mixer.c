@@ -34,6 +34,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,10 +155,32 @@ static int fade_out(kn_mix *m, const float *last, int from, int have, int frames
     return from + len;
 }
 
+/* Where a deck's sound starts in this chunk, for a deck on the timeline
+ * (ring position p plays at timeline frame p + epoch): 0 when it is due
+ * at the chunk's start, after dropping frames that came too late; a later
+ * offset when its first frame falls inside the chunk; -1 when nothing of
+ * it is due in this chunk. *avail is what is left to read. */
+static int deck_due(kn_mix *m, kn_mix_deck *d, int frames, uint32_t *avail) {
+    int64_t due = (int64_t)m->tl - d->ep, pos = (int64_t)d->ring.pos;
+    if (due + frames <= pos) return -1;
+    if (due <= pos) return (int)(pos - due);
+    uint64_t late = (uint64_t)(due - pos), skip = late < *avail ? late : *avail;
+    if (skip) {
+        kn_ring_seek(&d->ring, d->ring.pos + skip);
+        atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
+        atomic_fetch_add_explicit(&d->late_frames, skip, memory_order_relaxed);
+        *avail -= (uint32_t)skip;
+    }
+    return 0;
+}
+
 /* Reads up to `frames` of one deck into m->scratch; returns frames that
- * carry sound (the rest of the chunk is silence for this deck). */
+ * carry sound (the rest of the chunk is silence for this deck). A deck on
+ * the timeline starts exactly at its frame, even mid-chunk, and after a
+ * dry spell drops what came late, so it stays on the beat; one that is
+ * not (yet) waits until `prefill` frames are there. */
 static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
-    int ch = m->channels, fade = m->fade_frames;
+    int ch = m->channels, fade = m->fade_frames, at = 0;
     uint32_t avail = kn_ring_readable(&d->ring);
     if (avail == KN_RING_CORRUPT) {
         atomic_fetch_add_explicit(&d->corrupt, 1, memory_order_relaxed);
@@ -165,43 +188,51 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
         avail = 0;
     }
     atomic_store_explicit(&d->buffered, avail, memory_order_relaxed);
+    if (!d->playing && !d->is_locked && atomic_load_explicit(&d->locked, memory_order_acquire)) {
+        d->ep = atomic_load_explicit(&d->epoch, memory_order_relaxed);
+        d->is_locked = 1;
+    }
+    if (d->is_locked && (at = deck_due(m, d, frames, &avail)) < 0) return 0;
     if (!d->playing) {
-        if (avail < atomic_load_explicit(&d->prefill, memory_order_relaxed) || avail == 0) return 0;
+        uint32_t need = d->is_locked ? 1 : atomic_load_explicit(&d->prefill, memory_order_relaxed);
+        if (avail < need || avail == 0) return 0;
         d->playing = 1;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
         d->started = 1;
     }
-    int take = avail < (uint32_t)frames ? (int)avail : frames;
+    int room = frames - at, take = avail < (uint32_t)room ? (int)avail : room;
+    float *buf = m->scratch + (size_t)at * (size_t)ch;
+    memset(m->scratch, 0, (size_t)at * (size_t)ch * sizeof(float));
     uint64_t mark = atomic_load_explicit(&d->mark_frame, memory_order_relaxed);
     if (mark && mark >= d->ring.pos && mark < d->ring.pos + (uint64_t)take) {
         atomic_store_explicit(&d->mark_rt_ns, kn_real_ns(), memory_order_relaxed);
         atomic_store_explicit(&d->mark_frame, 0, memory_order_release);
     }
-    kn_ring_read(&d->ring, m->scratch, (uint32_t)take);
+    kn_ring_read(&d->ring, buf, (uint32_t)take);
     atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
-    uint64_t bad = scrub(m->scratch, take * ch);
+    uint64_t bad = scrub(buf, take * ch);
     if (bad) {
         atomic_fetch_add_explicit(&d->nonfinite, bad, memory_order_relaxed);
         deck_fault(d, KN_FAULT_NONFINITE);
     }
     float peak = 0;
-    for (int i = 0; i < take * ch; i++) peak = fmaxf(peak, fabsf(m->scratch[i]));
+    for (int i = 0; i < take * ch; i++) peak = fmaxf(peak, fabsf(buf[i]));
     if (peak > KN_RUNAWAY) { /* not even a fade of this: silence now */
-        memset(m->scratch, 0, (size_t)take * (size_t)ch * sizeof(float));
+        memset(buf, 0, (size_t)take * (size_t)ch * sizeof(float));
         deck_fault(d, KN_FAULT_RUNAWAY);
     }
     if (d->fade_i < (uint32_t)fade) { /* fading in after a dry spell */
         int n = take < fade - (int)d->fade_i ? take : fade - (int)d->fade_i;
-        ramp(m->scratch, n, ch, (float)d->fade_i / (float)fade, 1.0f / (float)fade);
+        ramp(buf, n, ch, (float)d->fade_i / (float)fade, 1.0f / (float)fade);
         d->fade_i += (uint32_t)n;
     }
-    int heard = take;
-    if (take < frames) { /* ran dry: fade out over its last frames */
-        heard = fade_out(m, d->last, take > fade ? take - fade : 0, take, frames);
+    int heard = at + take;
+    if (take < room) { /* ran dry: fade out over its last frames */
+        heard = fade_out(m, d->last, at + (take > fade ? take - fade : 0), at + take, frames);
         d->playing = 0;
         atomic_fetch_add_explicit(&d->underruns, 1, memory_order_relaxed);
     } else {
-        for (int c = 0; c < ch; c++) d->last[c] = m->scratch[(take - 1) * ch + c];
+        for (int c = 0; c < ch; c++) d->last[c] = buf[(take - 1) * ch + c];
     }
     atomic_fetch_add_explicit(&d->frames, (uint64_t)take, memory_order_relaxed);
     return heard;
@@ -262,6 +293,12 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         return;
     }
     if (st != KN_MIX_PLAY && st != KN_MIX_STOPPING && st != KN_MIX_FAULTED) return;
+    /* A quantized stop fades out from its frame: until then the deck plays
+     * on, whether control has already moved it to STOPPING or not. */
+    uint64_t stop_at = atomic_load_explicit(&d->stop_at, memory_order_relaxed);
+    int64_t stop_in = stop_at ? (int64_t)(stop_at - m->tl) : 0;
+    if (stop_in >= frames && st == KN_MIX_STOPPING) st = KN_MIX_PLAY;
+    if (stop_at && stop_in < frames) st = KN_MIX_STOPPING;
     if (st == KN_MIX_STOPPING && !d->playing) { /* nothing audible to fade */
         atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
         return;
@@ -270,8 +307,10 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
     int faulted = atomic_load_explicit(&d->state, memory_order_acquire) == KN_MIX_FAULTED;
     if ((faulted || st == KN_MIX_STOPPING) && d->playing) {
         /* faulted (now or by control) or stopped: fade out from the chunk's
-         * start; one that just ran dry has faded out already */
-        n = fade_out(m, d->last, 0, n, frames);
+         * start, or from a quantized stop's frame; one that just ran dry
+         * has faded out already */
+        int from = !faulted && stop_in > 0 ? (int)stop_in : 0;
+        n = fade_out(m, d->last, from, n > from ? n : from, frames);
         d->playing = 0;
     }
     if (faulted) {
@@ -337,6 +376,29 @@ void kn_mix_run(kn_mix *m, float *master, int frames) {
     rec.peak[KN_MAX_DECKS] = peak;
     rec.sumsq[KN_MAX_DECKS] = sumsq;
     meter_push(m, &rec);
+    m->tl += (uint64_t)frames; /* the timeline: frames handed on since `kanon up` */
+    atomic_store_explicit(&m->tl_pub, m->tl, memory_order_release);
+}
+
+void kn_mix_clock(kn_mix *m, uint64_t mono_ns) {
+    uint32_t s = atomic_load_explicit(&m->clock_seq, memory_order_relaxed);
+    atomic_store_explicit(&m->clock_seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&m->clock_frame, m->tl, memory_order_relaxed);
+    atomic_store_explicit(&m->clock_ns, mono_ns, memory_order_relaxed);
+    atomic_store_explicit(&m->clock_seq, s + 2, memory_order_release);
+}
+
+int kn_mix_clock_read(kn_mix *m, uint64_t *frame, uint64_t *mono_ns) {
+    for (int tries = 0; tries < 8; tries++) {
+        uint32_t s = atomic_load_explicit(&m->clock_seq, memory_order_acquire);
+        if (s & 1) continue;
+        *frame = atomic_load_explicit(&m->clock_frame, memory_order_relaxed);
+        *mono_ns = atomic_load_explicit(&m->clock_ns, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&m->clock_seq, memory_order_relaxed) == s) return s ? 0 : -EAGAIN;
+    }
+    return -EAGAIN;
 }
 
 int kn_mix_deck_released(kn_mix_deck *d, uint64_t waited_ns, uint64_t callbacks, int streaming) {

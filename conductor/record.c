@@ -52,6 +52,8 @@ struct kn_recorder {
     pthread_t thread;
     int thread_live;
     char path[4096];
+    _Atomic int tl_set;        /* audio: the file's first frame's timeline frame is known */
+    _Atomic uint64_t tl_first; /* ... and it is this */
 };
 
 kn_recorder *kn_rec_new(int channels) {
@@ -74,6 +76,14 @@ void kn_rec_free(kn_recorder *r) {
 }
 
 /* Audio thread. Real-time safe: two atomics and a bounded copy. */
+void kn_rec_timeline(kn_recorder *r, uint64_t tl) {
+    if (!atomic_load_explicit(&r->on, memory_order_acquire) ||
+        atomic_load_explicit(&r->tl_set, memory_order_relaxed))
+        return;
+    atomic_store_explicit(&r->tl_first, tl, memory_order_relaxed);
+    atomic_store_explicit(&r->tl_set, 1, memory_order_release);
+}
+
 void kn_rec_tap(kn_recorder *r, const float *frames, int n) {
     if (!atomic_load_explicit(&r->on, memory_order_acquire)) return;
     if (kn_spsc_push(&r->q, frames, (uint32_t)n))
@@ -159,6 +169,7 @@ int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint6
     sf_command(r->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     snprintf(r->path, sizeof r->path, "%s", path);
     atomic_store(&r->dropped, 0);
+    atomic_store(&r->tl_set, 0);
     atomic_store(&r->written, 0);
     atomic_store(&r->write_failed, 0);
     r->error[0] = 0;
@@ -182,6 +193,9 @@ static void stats(kn_recorder *r, kn_rec_stats *st) {
     st->frames = atomic_load(&r->written);
     st->dropped = atomic_load(&r->dropped);
     st->lost = r->lost_count ? atomic_load(r->lost_count) - r->lost0 : 0;
+    st->timeline_frame = atomic_load_explicit(&r->tl_set, memory_order_acquire)
+                             ? (int64_t)atomic_load(&r->tl_first)
+                             : -1;
     int failed = atomic_load_explicit(&r->write_failed, memory_order_acquire);
     snprintf(st->error, sizeof st->error, "%s", failed ? r->error : "");
 }

@@ -81,7 +81,8 @@
 #define KN_BPM_MIN      1.0
 #define KN_BPM_MAX      1000.0
 #define KN_BAR_MAX      64
-#define KN_RAMP_MAX     1e6 /* beats: the longest glide kn_tempo_change accepts */
+#define KN_RAMP_MAX     1e6  /* beats: the longest glide kn_tempo_change accepts */
+#define KN_QUANT_MAX    1024 /* beats: the coarsest quantization grid */
 #define KN_TL_FRAME_EPS 1e-6
 #define KN_TL_BEAT_EPS  1e-9
 #define KN_TL_REL_EPS   1e-13
@@ -287,11 +288,21 @@ static inline int kn_tempo_change(kn_tempo_map *m, double rate, uint64_t at, dou
 
 /* ----------------------------------------------- shared: timeline control */
 
+/* The deck's place on the timeline. A deck's first producer, once its
+ * setup() is done, reports "running" and waits (on the deck's futex word)
+ * until the conductor has stored `epoch` and then `epoch_set` = 1: the
+ * conductor picks the frame its first sample plays at (at once, or on the
+ * quantization grid) and the mixer starts the deck exactly there. Later
+ * producers of the deck find it set. `handover_at`, when not 0, is the
+ * ring position at which the producer must pass the token to the named
+ * successor (a quantized takeover): it renders up to exactly that frame,
+ * cutting its last block short if need be, and hands over there. */
 typedef struct kn_timeline_ctl {
-    _Atomic int64_t epoch;      /* conductor: timeline frame of ring position 0 */
-    _Atomic uint64_t late;      /* producer: events applied after their frame had passed */
-    _Atomic uint32_t tempo_seq; /* conductor: seqlock over `tempo`, odd while written */
-    uint32_t pad;
+    _Atomic int64_t epoch;        /* conductor: timeline frame of ring position 0 */
+    _Atomic uint64_t late;        /* producer: events applied after their frame had passed */
+    _Atomic uint32_t tempo_seq;   /* conductor: seqlock over `tempo`, odd while written */
+    _Atomic uint32_t epoch_set;   /* conductor: 1 once `epoch` holds */
+    _Atomic uint64_t handover_at; /* conductor: ring position of a quantized takeover, 0 = none */
     _Atomic uint64_t tempo[KN_TEMPO_WORDS]; /* conductor: a kn_tempo_map's bytes */
 } kn_timeline_ctl;
 

@@ -1,4 +1,4 @@
-// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c
+// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c conductor/timeline.c conductor/mixer.c
 /*
  * test_handover.c - the deck's handover state machine (conductor/handover.c),
  * driven through every transition of its table with a fake process layer:
@@ -66,6 +66,17 @@ void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
     (void)c, (void)d, (void)p;
 }
 
+/* What timeline.c needs from the rest of the conductor. */
+double kn_audio_latency(const kn_audio *a) {
+    (void)a;
+    return 0;
+}
+
+int kn_deck_stop(kn_conductor *cc, const char *name, char *err, size_t n) {
+    (void)cc, (void)name, (void)err, (void)n;
+    return 0;
+}
+
 static int was_killed(pid_t pid) {
     for (int i = 0; i < nkilled && i < 64; i++)
         if (killed[i] == pid) return 1;
@@ -103,6 +114,7 @@ static void deck_new(void) {
     d->used = 1;
     d->fade_ms = 10;
     memset(&c->mix.deck[0], 0, sizeof c->mix.deck[0]);
+    kn_timeline_deck_new(c, d);
     atomic_store(&c->mix.deck[0].state, KN_MIX_PLAY);
 }
 
@@ -553,6 +565,7 @@ int main(void) {
     c->state_bytes = 1 << 16;
     snprintf(c->instance, sizeof c->instance, "test");
     kn_history_init(c, tmpdir);
+    kn_timeline_init(c);
     fclose(stderr); /* the event log's lines: the checks say what matters */
     test_first_play();
     test_supersede_while_compiling();

@@ -1,0 +1,140 @@
+# One timeline for every deck, checked on one recording (timeline frames
+# from `kanon record stop --json`'s timeline_frame; 48 kHz, 120 bpm: a beat
+# is 24000 frames, a bar 96000):
+#   1. two click decks (an impulse at each beat: tests/e2e/timeline/
+#      click_{left,right}.c) started at a random moment apart put every beat
+#      on the same frame, and every click on a multiple of 24000;
+#   2. `play --quant 4` starts the right deck exactly on a bar: its first
+#      sample is its first click, on a multiple of 96000;
+#   3. `stop --quant 1` fades the left deck out exactly on a beat: its last
+#      click is on the beat status announced, and nothing follows;
+#   4. `kanon quant D 1` then a save: the new version (right channel 0.25 ->
+#      0.4, --fade 0) takes over on a multiple of 24000 (levels stay under
+#      the limiter's knee, 0.5, so every sample is exact);
+#   5. `set --quant 1` lands on a beat's frame, `set --at B` (B fractional)
+#      on B's frame exactly (tests/e2e/timeline/level.c outputs kn_target);
+#   6. `tempo 90 --ramp 4`: the clicks' spacing grows monotonically from
+#      24000 to 32000 frames (90 bpm): the beat never jumps;
+#   7. no deck counted an underrun, a late event or a late frame.
+. "$(dirname "$0")/lib.sh"
+export PYTHONDONTWRITEBYTECODE=1
+TL=$ROOT/tests/e2e/timeline
+up
+kanon record start "$T/tl.wav" >/dev/null || fail "record start"
+expect 0 kanon play "$TL/click_left.c" --deck l
+sleep "$(python3 -c 'import random; print(round(random.uniform(0.05, 0.6), 3))')"
+expect 0 kanon play "$TL/click_right.c" --deck r --quant 4
+says "deck r: playing"
+sleep 2.6
+expect 0 kanon stop l --quant 1
+says "stops on the grid"
+stop_beat=$(kanon status --json | python3 -c '
+import json, sys
+d = [d for d in json.load(sys.stdin)["decks"] if d["name"] == "l"]
+print(d[0]["pending"].get("stop_beat", -1) if d else -1)')
+[ "$stop_beat" != -1 ] || fail "status shows no pending stop for deck l"
+sleep 1.2
+kanon stop r >/dev/null
+# the level deck: a quantized save, then timed sets
+cp "$TL/level.c" "$T/lv.c"
+expect 0 kanon play "$T/lv.c" --deck lv --fade 0
+expect 0 kanon quant lv 1
+says "next multiple of 1 beats"
+sleep 0.3
+cp "$TL/level2.c" "$T/lv.c.tmp" && mv "$T/lv.c.tmp" "$T/lv.c"
+for _ in $(seq 1 60); do
+    kanon status --json | grep -q '"version":2' && break
+    sleep 0.05
+done
+sleep 0.7
+expect 0 kanon set lv.v 0.3 --quant 1 --json
+q_frame=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["frame"]))' "$T/out")
+at_beat=$(kanon tempo --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["beat"] + 2.37, 2))')
+expect 0 kanon set lv.v 0.45 --at "$at_beat" --json
+at_frame=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["frame"]))' "$T/out")
+sleep 1.9
+kanon stop lv >/dev/null
+# the tempo ramp, on a click deck of its own
+expect 0 kanon play "$TL/click_left.c" --deck ramp --quant 1
+sleep 0.8
+expect 0 kanon tempo 90 --ramp 4
+says "gliding to 90 bpm over 4 beats"
+sleep 4.5
+expect 0 kanon tempo --json
+says '"bpm":90'
+kanon status --json >"$T/status.json"
+kanon record stop --json >"$T/rec.json" || fail "record stop"
+python3 - "$ROOT/tests/e2e/swap" "$T" "$stop_beat" "$q_frame" "$at_beat" "$at_frame" <<'PY' || fail "timeline"
+import json, math, sys
+sys.path.insert(0, sys.argv[1])
+from swaplib import read_wav
+t, stop_beat, q_frame, at_beat, at_frame = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+rate, (left, right) = read_wav(t + "/tl.wav")
+t0 = json.load(open(t + "/rec.json"))["timeline_frame"]
+assert rate == 48000, rate
+BEAT, BAR = 24000, 96000
+def bad(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+clicks = lambda ch, lo, hi: [t0 + i for i in range(lo, hi) if ch[i] == 0.5]
+n = len(left)
+# phase 1-3: the click decks (before the level deck's 0.25 appears on the right)
+first_level = next(i for i in range(n) if right[i] == 0.25)
+L, R = clicks(left, 0, first_level), clicks(right, 0, first_level)
+if len(L) < 5 or len(R) < 2:
+    bad("too few clicks: left %d, right %d" % (len(L), len(R)))
+off = [f for f in L + R if f % BEAT]
+if off:
+    bad("clicks off the beat grid (timeline frames): %s" % off[:5])
+if [b - a for a, b in zip(L, L[1:])] != [BEAT] * (len(L) - 1):
+    bad("left clicks not every 24000 frames: %s" % L)
+both = [f for f in R if f <= L[-1]]
+if not both or any(f not in L for f in both):
+    bad("right clicks not on the left's frames: %s vs %s" % (R, L))
+print("  ok: %d + %d clicks, every one on a multiple of 24000 timeline frames, shared by both decks" % (len(L), len(R)))
+first_r = next(t0 + i for i in range(first_level) if right[i] != 0)
+if first_r % BAR or first_r != R[0]:
+    bad("right deck's first sample at %d: not its first click on a bar (%s)" % (first_r, R[:2]))
+print("  ok: --quant 4: the right deck's first sample is on a bar (frame %d, beat %d)" % (first_r, first_r // BEAT))
+stop_frame = round(stop_beat * BEAT)
+if L[-1] != stop_frame:
+    bad("left deck's last click at %d, the stop was announced for beat %g (frame %d)" % (L[-1], stop_beat, stop_frame))
+tail = [t0 + i for i in range(stop_frame - t0 + 96, first_level) if left[i] != 0]
+if tail:
+    bad("left channel not silent after the quantized stop's fade: %s" % tail[:3])
+print("  ok: stop --quant 1: the fade starts on beat %g exactly, silence after it" % stop_beat)
+# phase 4-5: the level deck
+swap = next((t0 + i for i in range(first_level, n) if abs(right[i] - 0.4) < 1e-6), None)
+if swap is None or swap % BEAT:
+    bad("quantized save took over at %s, not on a beat frame" % swap)
+if right[swap - t0 - 1] != 0.25:
+    bad("the frame before the takeover is %g, want the old version's 0.25" % right[swap - t0 - 1])
+print("  ok: kanon quant 1: the save took over on beat %d (frame %d)" % (swap // BEAT, swap))
+ch03 = next((t0 + i for i in range(first_level, n) if abs(left[i] - 0.3) < 1e-6), None)
+ch06 = next((t0 + i for i in range(first_level, n) if abs(left[i] - 0.45) < 1e-6), None)
+if ch03 != q_frame or q_frame % BEAT:
+    bad("set --quant 1 changed the target at %s, announced %d (a beat frame?)" % (ch03, q_frame))
+want = math.ceil(at_beat * BEAT - 1e-6)
+if ch06 != at_frame or at_frame != want:
+    bad("set --at %g changed the target at %s, announced %d, want %d" % (at_beat, ch06, at_frame, want))
+if left[ch03 - t0 - 1] != left[ch03 - t0 - 2] or left[ch06 - t0 - 1] != left[ch03 - t0]:
+    bad("the target moved before its frame")
+print("  ok: set --quant 1 on frame %d (beat %d), set --at %g on frame %d (%d frames past a block edge)"
+      % (ch03, ch03 // BEAT, at_beat, ch06, ch06 % 64))
+# phase 6: the ramp's clicks, on the left after the level deck is gone
+last_lv = max(i for i in range(n) if right[i] != 0)
+K = clicks(left, last_lv + 1, n)
+gaps = [b - a for a, b in zip(K, K[1:])]
+if len(gaps) < 6 or gaps[0] != BEAT or abs(gaps[-1] - 32000) > 1:
+    bad("ramp: click spacing %s, want 24000 growing to 32000" % gaps)
+if any(b < a - 1 for a, b in zip(gaps, gaps[1:])) or min(gaps) < BEAT - 1 or max(gaps) > 32001:
+    bad("ramp: the spacing jumps or shrinks: %s" % gaps)
+print("  ok: tempo 90 --ramp 4: click spacing %s" % gaps)
+st = json.load(open(t + "/status.json"))
+for d in st["decks"]:
+    if d["underruns"] or d["late"] or d["late_frames"]:
+        bad("deck %s: %d underruns, %d late events, %d late frames" % (d["name"], d["underruns"], d["late"], d["late_frames"]))
+if st["events_late"]:
+    bad("%d late events" % st["events_late"])
+PY
+ok "one timeline: clicks, --quant starts, stops, takeovers, timed sets and a tempo ramp on their frames"
