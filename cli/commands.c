@@ -295,14 +295,18 @@ int cmd_stop(int argc, char **argv) {
     if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     cJSON *r = kn_request(q);
     st = kn_reply_status(r, "stop");
+    const cJSON *sb = cJSON_GetObjectItem(r, "stop_beat"); /* a quantized stop, still to come */
     if (!st && a.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "deck", a.pos[0]);
-        cJSON_AddBoolToObject(o, "stopped", 1);
+        cJSON_AddBoolToObject(o, "stopped", sb == NULL);
+        if (sb) cJSON_AddNumberToObject(o, "stop_beat", sb->valuedouble);
         kn_print_json(o);
         cJSON_Delete(o);
+    } else if (!st && sb) {
+        printf("deck %s: stops on the grid, on beat %g\n", a.pos[0], sb->valuedouble);
     } else if (!st) {
-        printf("deck %s: %s\n", a.pos[0], quant > 0 ? "stops on the grid" : "stopped");
+        printf("deck %s: stopped\n", a.pos[0]);
     }
     cJSON_Delete(r);
     return st;

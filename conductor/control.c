@@ -168,14 +168,18 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     return o;
 }
 
-static cJSON *tempo_json(kn_conductor *c) {
-    uint64_t now = kn_timeline_now(c);
+static cJSON *tempo_json_at(kn_conductor *c, uint64_t now) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "bpm", kn_tempo_bpm(&c->tempo, c->rate, (double)now));
     cJSON_AddNumberToObject(o, "bar", kn_tempo_bar(&c->tempo, (double)now));
     cJSON_AddNumberToObject(o, "beat", kn_timeline_beat(c, now));
     cJSON_AddNumberToObject(o, "frame", (double)now);
     return o;
+}
+
+/* The tempo, bar and beat at the frame the mixer mixes next. */
+static cJSON *tempo_json(kn_conductor *c) {
+    return tempo_json_at(c, kn_timeline_now(c));
 }
 
 /* Who and where the conductor is and how it plays: the head of `status`
@@ -378,8 +382,12 @@ static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
     double quant;
     cJSON *r = NULL;
     if (num_arg(req, "quant", 0, &quant, &r)) return r;
+    kn_deck *d = quant > 0 && str_arg(req, "deck") ? kn_deck_find(c, str_arg(req, "deck")) : NULL;
     if (kn_cmd_stop_quant(c, str_arg(req, "deck"), quant, err, sizeof err)) return err_reply(err);
-    return ok_reply();
+    r = ok_reply();
+    if (d && d->name[0] && d->stop_frame) /* still playing: it stops on its beat */
+        cJSON_AddNumberToObject(r, "stop_beat", kn_timeline_beat(c, d->stop_frame));
+    return r;
 }
 
 static cJSON *cmd_quant(kn_conductor *c, const cJSON *req) {
@@ -404,6 +412,9 @@ static cJSON *cmd_tempo(kn_conductor *c, const cJSON *req) {
         if (!bpm) bpm = kn_tempo_bpm(&c->tempo, c->rate, (double)kn_timeline_now(c));
         if (bar != (int)bar || bar < 0) return err_reply("\"bar\" must be a whole number of beats");
         if (kn_cmd_tempo(c, bpm, (int)bar, ramp, err, sizeof err)) return err_reply(err);
+        r = ok_reply(); /* where the change begins: no deck has rendered that frame yet */
+        cJSON_AddItemToObject(r, "tempo", tempo_json_at(c, kn_tempo_newest(&c->tempo)->at));
+        return r;
     }
     r = ok_reply();
     cJSON_AddItemToObject(r, "tempo", tempo_json(c));

@@ -114,7 +114,7 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
     if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
-    d->next_quant = o->quant;
+    d->next_quant = o->quant > 0 ? o->quant : d->swap_quant;
     kn_unwatch_deck(c, d);
     d->watch = o->watch;
     if (d->watch && kn_watch_deck(c, d))
@@ -254,14 +254,17 @@ void kn_decks_tick(kn_conductor *c) {
     uint64_t now = kn_mono_ns();
     kn_spare_ensure(c); /* replaces a used or dead spare off the swap path */
     kn_faults_tick(c);
+    kn_timeline_tick(c); /* quantized stops whose frame the ring now holds */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;
         int st = atomic_load_explicit(&c->mix.deck[i].state, memory_order_acquire);
-        if (st == KN_MIX_DONE || (st != KN_MIX_PLAY && st != KN_MIX_FAULTED &&
-                                  kn_mix_deck_released(&c->mix.deck[i], now - d->load_t0,
-                                                       atomic_load(kn_audio_callbacks(c->audio)),
-                                                       kn_audio_streaming(c->audio)))) {
+        if (st == KN_MIX_DONE ||
+            (st != KN_MIX_PLAY && st != KN_MIX_FAULTED &&
+             /* load_t0 may be later than now: a stop in this tick */
+             kn_mix_deck_released(&c->mix.deck[i], now > d->load_t0 ? now - d->load_t0 : 0,
+                                  atomic_load(kn_audio_callbacks(c->audio)),
+                                  kn_audio_streaming(c->audio)))) {
             deck_free(c, d);
             continue;
         }

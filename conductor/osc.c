@@ -24,7 +24,17 @@
  *   /kanon/subscribe i         feedback to the sender's host at port i (unix:
  *                              to the sender's own socket)
  *   /kanon/unsubscribe i
+ *   /kanon/tempo f|i|d         the tempo of every deck, bpm
  *   anything bound by a control-surface map (surface.c)
+ *
+ * Time. A parameter set inside a bundle whose timetag lies in the future
+ * lands on the timeline frame heard at that time (kn_timeline_frame_at:
+ * the device clock of the last audio callback plus the device latency), at
+ * its exact sample; every message of one bundle gets the same frame, so
+ * two decks set together change together. A timetag already past applies
+ * at once and is counted late; "immediate" (and a plain message) applies
+ * at once as it always did. Mixer settings (gain, pan, mute, solo) and the
+ * tempo are not sample-timed: they apply when they arrive.
  *
  * Errors (unknown address, wrong types, bad values, malformed packets) are
  * answered with /kanon/error s to the sender; nothing is ever trusted.
@@ -186,9 +196,37 @@ static int file_refused(const char *path) {
     return 1;
 }
 
+/* The timeline frame of a bundle's timetag: 0 for "at once" (immediate,
+ * not in a bundle, or already past: then counted late). One bundle's
+ * messages share their timetag, and the frame is worked out once for it:
+ * an audio callback between two messages must not move the second. */
+static uint64_t timetag_frame(lo_message msg) {
+    static lo_timetag last_tt;
+    static uint64_t last_frame;
+    lo_timetag tt = msg ? lo_message_get_timestamp(msg) : LO_TT_IMMEDIATE;
+    if (tt.sec == LO_TT_IMMEDIATE.sec && tt.frac == LO_TT_IMMEDIATE.frac) return 0;
+    if (tt.sec == last_tt.sec && tt.frac == last_tt.frac && last_frame) return last_frame;
+    /* NTP seconds since 1900 -> the monotonic clock */
+    double wall = (double)tt.sec - 2208988800.0 + (double)tt.frac / 4294967296.0;
+    double mono = (double)kn_mono_ns() + (wall * 1e9 - (double)kn_real_ns());
+    int64_t f = mono > 0 ? kn_timeline_frame_at(cond, (uint64_t)mono) : -1;
+    if (f < 0 || (uint64_t)f < kn_timeline_now(cond)) {
+        if (f >= 0) cond->events_late++; /* its time has passed: at once */
+        return 0;
+    }
+    last_tt = tt;
+    last_frame = (uint64_t)f;
+    return last_frame;
+}
+
 /* gain, pan, mute, solo: the deck's mixer strip; any other name: a
- * parameter. A refusal goes back to the sender. */
+ * parameter, at the bundle's time (see the top). A refusal goes back to
+ * the sender. */
 void kn_osc_set(const char *deck, const char *name, double v) {
+    kn_osc_set_at(deck, name, v, 0);
+}
+
+void kn_osc_set_at(const char *deck, const char *name, double v, uint64_t frame) {
     char err[256];
     int bad;
     if (!strcmp(name, "gain") || !strcmp(name, "pan") || !strcmp(name, "mute") ||
@@ -199,16 +237,31 @@ void kn_osc_set(const char *deck, const char *name, double v) {
         if (!strcmp(name, "mute")) m.has_mute = 1, m.mute = v != 0;
         if (!strcmp(name, "solo")) m.has_solo = 1, m.solo = v != 0;
         bad = kn_cmd_mix(cond, deck, &m, NULL, err, sizeof err);
+    } else if (frame) {
+        bad = kn_cmd_set_at(cond, deck, name, v, 0, frame, err, sizeof err);
     } else {
         bad = kn_cmd_set(cond, deck, name, v, 0, NULL, err, sizeof err);
     }
     if (bad) reply_error("%s", err);
 }
 
+/* /kanon/tempo f|i|d */
+static int on_tempo(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
+                    void *user) {
+    (void)msg, (void)user;
+    double bpm;
+    char err[256];
+    if (argc != 1 || num_arg(types, argv, argc, &bpm)) {
+        reply_error("%.200s wants one number, the tempo in bpm; got '%.20s'", path, types);
+        return 0;
+    }
+    if (kn_cmd_tempo(cond, bpm, 0, 0, err, sizeof err)) reply_error("%s", err);
+    return 0;
+}
+
 /* /kanon/DECK/NAME, or a control-surface address. */
 static int on_message(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
                       void *user) {
-    (void)msg;
     (void)user;
     if (kn_surface_handle(cond, path, types, argv, argc)) return 0;
     char deck[KN_NAME_MAX], name[KN_NAME_MAX];
@@ -226,7 +279,7 @@ static int on_message(const char *path, const char *types, lo_arg **argv, int ar
         reply_error("%.200s: the value is not finite (%g); send a finite number", path, v);
         return 0;
     }
-    kn_osc_set(deck, name, v);
+    kn_osc_set_at(deck, name, v, timetag_frame(msg));
     return 0;
 }
 
@@ -340,6 +393,7 @@ static int open_parser(kn_conductor *c, char *err, size_t errlen) {
     lo_server_add_method(lo, "/kanon/play", NULL, on_bad_types, NULL);
     lo_server_add_method(lo, "/kanon/stop", "s", on_stop, NULL);
     lo_server_add_method(lo, "/kanon/stop", NULL, on_bad_types, NULL);
+    lo_server_add_method(lo, "/kanon/tempo", NULL, on_tempo, NULL);
     lo_server_add_method(lo, "/kanon/subscribe", "i", on_subscribe, NULL);
     lo_server_add_method(lo, "/kanon/unsubscribe", "i", on_subscribe, NULL);
     lo_server_add_method(lo, "/kanon/subscribe", NULL, on_bad_types, NULL);

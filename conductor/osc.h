@@ -50,6 +50,8 @@ int kn_osc_send(const struct sockaddr_in *to, const char *path, lo_message m);
 /* Sets a parameter or a mixer field (gain, pan, mute, solo) of a deck or
  * "master", reporting refusals to the current OSC sender. */
 void kn_osc_set(const char *deck, const char *name, double v);
+/* The same, landing on timeline frame `frame` (0: at once). */
+void kn_osc_set_at(const char *deck, const char *name, double v, uint64_t frame);
 
 int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n);
 /* 1 if the address belongs to the loaded map (and was handled). */

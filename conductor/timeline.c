@@ -66,7 +66,8 @@ uint64_t kn_timeline_frontier(kn_conductor *c, kn_deck *d) {
     uint64_t now = kn_timeline_now(c);
     if (!kn_timeline_deck_locked(c, d)) return now;
     int64_t ep = atomic_load(&c->mix.deck[d - c->deck].epoch);
-    uint64_t w = atomic_load(&d->ring->write_pos), r = atomic_load(&c->mix.deck[d - c->deck].read_pub);
+    uint64_t w = atomic_load(&d->ring->write_pos),
+             r = atomic_load(&c->mix.deck[d - c->deck].read_pub);
     if (w < r || w - r > d->ring_cap) w = r; /* a scribbled position: the reader's */
     uint64_t f = kn_tl_now(w, ep);
     return f > now ? f : now;

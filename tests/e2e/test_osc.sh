@@ -21,8 +21,8 @@
 #     audio still flows (a fresh recording at the set frequency and level);
 #   - /kanon/unsubscribe stops meters and feedback;
 #   - bundles: one timetagged "immediately" runs all its messages; one
-#     timetagged 0.3 s ahead runs too, as it arrives (kanon does not
-#     schedule: a future time tag means "immediately", see docs/osc.md);
+#     timetagged 0.3 s ahead runs too, at its time (test_timeline_osc.sh
+#     checks that time to the frame);
 #   - subscribing again from the same address and port is acknowledged again
 #     (/kanon/subscribed), as a controller that restarted would expect.
 # The last two are checked after everything else and reported together.
