@@ -46,7 +46,7 @@ PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-COND_LIBS := -lsoundio -lnng -llo -lcjson -lsndfile -lpthread -lm
+COND_LIBS := -lsoundio -lnng -llo -lcjson -lsndfile -lsystemd -lpthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

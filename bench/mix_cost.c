@@ -2,8 +2,10 @@
  * mix_cost.c - what a deck costs the conductor's mixer, ns per frame:
  * a sine deck and a deck of subnormal samples (1e-40, what a decaying
  * filter or reverb tail leaves), each with the audio thread's FTZ/DAZ off
- * (as before kn_mix_thread_init) and on (as now). Built and run by
- * scripts/bench.py (section "mixer") against conductor/mixer.c.
+ * (as before kn_mix_thread_init) and on (as now); and a sine deck on the
+ * timeline (locked to an epoch: the due-frame arithmetic of every chunk)
+ * against one that is not. Built and run by scripts/bench.py (section
+ * "mixer") against conductor/mixer.c.
  * Prints one line per case: "mixer CASE ns_per_frame".
  */
 #include "conductor.h"
@@ -29,7 +31,7 @@ static double now_s(void) {
 
 /* ns per frame of kn_mix_run with 4 decks of `value(i)` and a gain ramp
  * always in progress (the multiply path), median of 7. */
-static double measure(float (*value)(uint64_t)) {
+static double measure(float (*value)(uint64_t), int locked) {
     static kn_mix m;
     static float out[KN_MIX_CHUNK * CH];
     float *a = malloc(KN_MIX_CHUNK * sizeof(float)), *b = malloc(KN_MIX_CHUNK * sizeof(float));
@@ -44,6 +46,8 @@ static double measure(float (*value)(uint64_t)) {
         kn_ring_view_init(&w[d], seg, bytes);
         kn_ring_view_init(&m.deck[d].ring, seg, bytes);
         m.deck[d].prefill = 64;
+        atomic_store(&m.deck[d].epoch, 0); /* ring position p plays at timeline frame p */
+        atomic_store(&m.deck[d].locked, (uint32_t)locked);
         atomic_store(&m.deck[d].state, KN_MIX_PLAY);
     }
     double t[7];
@@ -88,10 +92,11 @@ int main(void) {
     unsigned csr = _mm_getcsr();
     _mm_setcsr(csr & ~0x8040u); /* FTZ and DAZ off: the old audio thread */
 #endif
-    printf("mixer sine_ftz_off %.3f\n", measure(sine));
-    printf("mixer subnormal_ftz_off %.3f\n", measure(subnormal));
+    printf("mixer sine_ftz_off %.3f\n", measure(sine, 0));
+    printf("mixer subnormal_ftz_off %.3f\n", measure(subnormal, 0));
     kn_mix_thread_init();
-    printf("mixer sine_ftz_on %.3f\n", measure(sine));
-    printf("mixer subnormal_ftz_on %.3f\n", measure(subnormal));
+    printf("mixer sine_ftz_on %.3f\n", measure(sine, 0));
+    printf("mixer subnormal_ftz_on %.3f\n", measure(subnormal, 0));
+    printf("mixer sine_locked %.3f\n", measure(sine, 1));
     return 0;
 }

@@ -63,6 +63,8 @@ struct kn_audio {
      * first callback, which writes them once). */
     int rt_want, rt_fallback, rt_done, jack;
     _Atomic int rt_policy, rt_prio, rt_err;
+    _Atomic int rt_tid; /* the audio thread (for rtkit, asked by the control thread) */
+    const char *rt_via; /* "rlimit", "jack", "rtkit" or "none" */
 };
 
 /* Audio thread, at the start of each callback: counts frames the device
@@ -121,6 +123,7 @@ static void rt_claim(kn_audio *a) {
             if (!err) policy = SCHED_FIFO, sp = want;
         }
     }
+    atomic_store_explicit(&a->rt_tid, (int)gettid(), memory_order_relaxed);
     atomic_store_explicit(&a->rt_err, err, memory_order_relaxed);
     atomic_store_explicit(&a->rt_prio, sp.sched_priority, memory_order_relaxed);
     atomic_store_explicit(&a->rt_policy, policy, memory_order_release);
@@ -332,6 +335,18 @@ void kn_audio_rt_conductor(int threads_made) {
 static void rt_report(kn_audio *a) {
     for (int i = 0; i < 500 && atomic_load(&a->rt_policy) < 0; i++) usleep(1000);
     int prio, policy = kn_audio_rt(a, &prio), err = atomic_load(&a->rt_err);
+    a->rt_via = !rt_outranks(policy, prio) ? "none" : a->jack && !err ? "jack" : "rlimit";
+    char why[200] = "";
+    if (!rt_outranks(policy, prio) && a->rt_want && err == EPERM && policy >= 0) {
+        /* not ours to take: rtkit may grant it (see rtkit.c) */
+        int tid = atomic_load(&a->rt_tid);
+        if (tid > 0 && kn_rtkit_realtime(getpid(), tid, a->rt_want, why, sizeof why) == 0) {
+            atomic_store(&a->rt_err, 0);
+            atomic_store(&a->rt_prio, a->rt_want);
+            atomic_store(&a->rt_policy, SCHED_FIFO);
+            policy = SCHED_FIFO, prio = a->rt_want, err = 0, a->rt_via = "rtkit";
+        }
+    }
     if (rt_outranks(policy, prio))
         kn_log("audio thread: %s priority %d, above the cartridges' %d",
                policy == SCHED_RR ? "SCHED_RR" : "SCHED_FIFO", prio, KN_CARTRIDGE_RT_PRIO);
@@ -342,6 +357,11 @@ static void rt_report(kn_audio *a) {
                : !a->rt_want ? "real-time turned off by KANON_AUDIO_RT=0"
                : err         ? strerror(err)
                              : "not real-time");
+    if (why[0]) kn_log("audio thread: %s", why);
+}
+
+const char *kn_audio_rt_via(const kn_audio *a) {
+    return a->rt_via ? a->rt_via : "none";
 }
 
 static int open_by_name(kn_audio *a, const char *name, int rate) {

@@ -238,6 +238,9 @@ int kn_audio_rt(const kn_audio *a, int *prio);
 /* 1 if it outranks a real-time cartridge (shm/priority.h); if not, cartridges
  * are started at normal priority. */
 int kn_audio_outranks_cartridges(const kn_audio *a);
+/* How the audio thread got its priority: "rlimit" (it took it), "jack"
+ * (JACK's thread already was), "rtkit", or "none". */
+const char *kn_audio_rt_via(const kn_audio *a);
 
 /* ------------------------------------------------------------- decks */
 
@@ -420,10 +423,11 @@ typedef struct kn_conductor {
     kn_audio *audio;
     kn_deck deck[KN_MAX_DECKS];
     uint32_t next_id;
-    kn_proc spare;   /* a cartridge started ahead of need (decks.c) */
-    int spare_job;   /* our end of the spare's job socket (SOCK_SEQPACKET) */
-    int rt_refused;  /* the last cartridge could not be made real-time (logged once) */
-    int reap_fd[64]; /* pidfds of killed cartridges awaiting reaping */
+    kn_proc spare;           /* a cartridge started ahead of need (decks.c) */
+    int spare_job;           /* our end of the spare's job socket (SOCK_SEQPACKET) */
+    int rt_refused;          /* the last cartridge could not be made real-time (logged once) */
+    const char *cart_rt_via; /* how the last producer got it: "rlimit", "rtkit", "none" */
+    int reap_fd[64];         /* pidfds of killed cartridges awaiting reaping */
     pid_t reap_pid[64];
     int quit;
     uint64_t debounce_ns;
@@ -440,6 +444,14 @@ typedef struct kn_conductor {
     int osc_trust_udp;          /* file commands over UDP too (--osc-trust-udp) */
     char osc_unix[KN_PATH_MAX]; /* the owner-only OSC socket, "" if off */
     kn_overload ov;
+    /* The ring target (decks.c kn_decks_retarget): the device's largest
+     * request, a block and `ring_slack` frames for a cartridge's wake-up
+     * jitter. The slack starts lean on a short-period device and grows a
+     * block after each underrun (at most every 0.5 s, up to 20 ms); with
+     * --latency it is fixed (10 ms and a block). */
+    uint32_t ring_slack, ring_period; /* the slack, and the period it was chosen for */
+    int ring_fixed, ring_grown;
+    uint64_t ring_under, ring_grown_ns; /* deck underruns last seen; when it last grew */
     kn_tempo_map tempo;   /* the timeline's tempo map (timeline.c); every deck gets a copy */
     uint64_t events_late; /* timed events that came after their deck had rendered their frame */
 } kn_conductor;
@@ -654,6 +666,12 @@ void kn_timeline_handover(kn_conductor *c, kn_deck *d);
 int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant);
 /* Housekeeping: scheduled stops whose frame the ring now holds. */
 void kn_timeline_tick(kn_conductor *c);
+
+/* --------------------------------------------------------- rtkit.c */
+
+/* Asks rtkit to make thread `tid` of process `pid` SCHED_FIFO `prio`;
+ * 0, or -errno with `why` (no bus, no rtkit, refused). Control thread. */
+int kn_rtkit_realtime(pid_t pid, pid_t tid, int prio, char *why, size_t n);
 
 /* ------------------------------------------------------ files (files.c) */
 

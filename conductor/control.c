@@ -202,6 +202,8 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "block", c->block);
     cJSON_AddNumberToObject(r, "device_latency_ms", kn_audio_latency(c->audio) * 1000);
     cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
+    cJSON_AddBoolToObject(r, "ring_adaptive", !c->ring_fixed);
+    cJSON_AddNumberToObject(r, "ring_grown", c->ring_grown);
     cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
     cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
 }
@@ -232,6 +234,14 @@ static cJSON *audio_rt_json(const kn_conductor *c) {
     cJSON_AddNumberToObject(o, "priority", prio);
     cJSON_AddStringToObject(o, "cartridge_policy", rt ? "fifo" : "other");
     cJSON_AddNumberToObject(o, "cartridge_priority", rt ? KN_CARTRIDGE_RT_PRIO : 0);
+    /* what was granted, and by whom: the process itself (RLIMIT_RTPRIO,
+     * root), JACK, rtkit, or nobody */
+    cJSON_AddBoolToObject(o, "granted", policy == SCHED_FIFO || policy == SCHED_RR);
+    cJSON_AddStringToObject(o, "via", kn_audio_rt_via(c->audio));
+    cJSON_AddStringToObject(o, "cartridge_via",
+                            !rt              ? "none"
+                            : c->cart_rt_via ? c->cart_rt_via
+                                             : "not yet");
     return o;
 }
 

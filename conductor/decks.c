@@ -250,11 +250,41 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
     if (soloed) kn_levels_apply(c, 10); /* the others become audible again */
 }
 
+/* The slack a device starts with: a lean ring where the device's period
+ * is short (JACK, ALSA: the latency is worth saving, and a real-time
+ * cartridge wakes in time), the old 10 ms and a block where it is long
+ * (the dummy backend's 100 ms, PulseAudio) or the user fixed --latency. */
+static uint32_t slack_start(kn_conductor *c) {
+    uint32_t ten_ms = (uint32_t)(c->rate / 100) + (uint32_t)c->block;
+    if (c->ring_fixed || kn_audio_period(c->audio) >= c->rate / 20) return ten_ms;
+    return 0;
+}
+
+/* A deck that plays underran: one block more slack (see conductor.h). */
+static void ring_learn(kn_conductor *c, uint64_t now) {
+    uint64_t under = 0;
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used) under += atomic_load(&c->mix.deck[i].underruns);
+    uint64_t was = c->ring_under;
+    c->ring_under = under;
+    uint32_t cap = (uint32_t)(c->rate / 50) + (uint32_t)c->block;
+    if (c->ring_fixed || under <= was || c->ring_slack >= cap ||
+        now - c->ring_grown_ns < 500000000u)
+        return;
+    c->ring_slack += (uint32_t)c->block;
+    c->ring_grown++;
+    c->ring_grown_ns = now;
+    kn_decks_retarget(c);
+    kn_log("ring target %.2f ms after an underrun (%d time%s grown)", c->target * 1000.0 / c->rate,
+           c->ring_grown, c->ring_grown == 1 ? "" : "s");
+}
+
 void kn_decks_tick(kn_conductor *c) {
     uint64_t now = kn_mono_ns();
     kn_spare_ensure(c); /* replaces a used or dead spare off the swap path */
     kn_faults_tick(c);
     kn_timeline_tick(c); /* quantized stops whose frame the ring now holds */
+    ring_learn(c, now);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (!d->used) continue;
@@ -294,9 +324,11 @@ void kn_decks_tick(kn_conductor *c) {
 }
 
 void kn_decks_retarget(kn_conductor *c) {
-    /* The device's largest request, 10 ms for a cartridge's wake-up jitter,
-     * and two blocks; a whole number of blocks. */
-    uint32_t t = (uint32_t)kn_audio_period(c->audio) + (uint32_t)(c->rate / 100) + 2u * c->block;
+    /* The device's largest request, a block and the slack; a whole number
+     * of blocks. A new device starts from its own lean slack again. */
+    uint32_t period = (uint32_t)kn_audio_period(c->audio);
+    if (period != c->ring_period) c->ring_slack = slack_start(c), c->ring_period = period;
+    uint32_t t = period + c->ring_slack + (uint32_t)c->block;
     c->target = (t + (uint32_t)c->block - 1) / (uint32_t)c->block * (uint32_t)c->block;
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         if (!c->deck[i].used) continue;

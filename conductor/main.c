@@ -272,6 +272,7 @@ int main(int argc, char **argv) {
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     c.rate = kn_audio_rate(c.audio);
+    c.ring_fixed = o.audio.latency_ms > 0; /* --latency: the ring does not adapt */
     kn_decks_retarget(&c);
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);

@@ -246,10 +246,20 @@ void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
                           p->id);
         return;
     }
+    char rtkit_why[200] = "";
+    c->cart_rt_via = "rlimit";
     if (prlimit(p->pid, RLIMIT_RTTIME, NULL, &rt) || rt.rlim_max == RLIM_INFINITY)
         why = "its CPU time is not capped";
-    else if (sched_setscheduler(p->pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+    else if (sched_setscheduler(p->pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp)) {
         why = strerror(errno);
+        /* not ours to grant: rtkit may (the render loop is the main thread) */
+        if (errno == EPERM && kn_rtkit_realtime(p->pid, p->pid, KN_CARTRIDGE_RT_PRIO, rtkit_why,
+                                                sizeof rtkit_why) == 0)
+            why = NULL, c->cart_rt_via = "rtkit";
+        else if (rtkit_why[0])
+            why = rtkit_why;
+    }
+    if (why) c->cart_rt_via = "none";
     if (why && !c->rt_refused) /* once: the next cartridges fare the same */
         kn_log("cartridges play at normal priority: real-time scheduling unavailable (%s)", why);
     c->rt_refused = why != NULL;

@@ -18,6 +18,10 @@
 #      cartridge (status "audio_rt" and the threads' real priorities). With
 #      KANON_AUDIO_RT=0 the audio thread stays at normal priority, and so
 #      do the cartridges (the conductor leaves them at normal priority), as the log says.
+#      Status says whether real-time scheduling was granted, and how
+#      ("via": rlimit as root, none when off). The rtkit path (a user
+#      without RLIMIT_RTPRIO, on a desktop with rtkit-daemon) cannot run
+#      here: there is no system D-Bus; the log says so when it is tried.
 # Nothing asserts timing: every wait is a generous deadline, so a machine
 # busy with other work is slower, not failing.
 . "$(dirname "$0")/lib.sh"
@@ -194,6 +198,8 @@ import json, subprocess
 s = json.loads(subprocess.check_output(["kanon", "status", "--json"]))
 rt = s["audio_rt"]
 assert rt["policy"] == "fifo" and rt["priority"] > rt["cartridge_priority"] >= 1, rt
+# status says it was granted, and how: root takes it itself
+assert rt["granted"] is True and rt["via"] == "rlimit" and rt["cartridge_via"] == "rlimit", rt
 def threads(pid):  # [(class, rt priority)] of each of its threads
     out = subprocess.check_output(["ps", "-L", "-o", "cls=,rtprio=", "-p", str(pid)], text=True)
     return [(c, int(p) if p != "-" else 0) for c, p in (l.split() for l in out.splitlines())]
@@ -219,6 +225,7 @@ import json, subprocess, sys
 s = json.load(open(sys.argv[1]))
 rt = s["audio_rt"]
 assert rt["policy"] == "other" and rt["cartridge_policy"] == "other", rt
+assert rt["granted"] is False and rt["via"] == "none" and rt["cartridge_via"] == "none", rt
 pid = s["decks"][0]["cartridge"]["pid"]
 cls = subprocess.check_output(["ps", "-L", "-o", "cls=", "-p", str(pid)], text=True).split()
 assert cls and all(c == "TS" for c in cls), ("cartridge scheduling", cls)
