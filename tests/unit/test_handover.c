@@ -554,6 +554,41 @@ static void test_limit(void) {
     CHECK(last_event_has("refused (the previous version plays on)"));
 }
 
+/* The timeline's part in the handover: the first takeover places the deck
+ * (epoch set in the ring and the mixer), a quantized save names the frame
+ * the producer hands over at, and a refusal or the takeover clears it. */
+static void test_timeline(void) {
+    deck_new();
+    CHECK(!atomic_load(&d->ring->tl.epoch_set));
+    version_as("play");
+    report(&d->next, KN_REP_COMPILED, 0);
+    report(&d->next, KN_REP_RUNNING, 0);
+    CHECK(atomic_load(&d->ring->tl.epoch_set) == 1);
+    CHECK(atomic_load(&c->mix.deck[0].locked) == 1);
+    CHECK(atomic_load(&d->ring->tl.epoch) == atomic_load(&c->mix.deck[0].epoch));
+    d->next_quant = 1; /* `kanon quant d 1`, then a save */
+    version_as("save");
+    report(&d->next, KN_REP_COMPILED, 0);
+    CHECK(d->hs == KN_HS_HANDING);
+    uint64_t at = atomic_load(&d->ring->tl.handover_at);
+    int64_t ep = atomic_load(&c->mix.deck[0].epoch);
+    CHECK(at > 0 && d->pending_frame == at + (uint64_t)ep);
+    CHECK(d->pending_frame % 24000 == 0); /* 48 kHz, 120 bpm: a beat */
+    exited(&d->next, "killed by SIGSEGV"); /* refused while waiting: nothing pending */
+    CHECK(atomic_load(&d->ring->tl.handover_at) == 0 && d->pending_frame == 0);
+    version_as("save");
+    report(&d->next, KN_REP_COMPILED, 0);
+    CHECK(atomic_load(&d->ring->tl.handover_at) != 0);
+    pass_token();
+    report(&d->next, KN_REP_RUNNING, 100);
+    CHECK(d->hs == KN_HS_PLAYING);
+    CHECK(atomic_load(&d->ring->tl.handover_at) == 0 && d->pending_frame == 0);
+    /* a quantized deck's fault revert is not quantized: back at once */
+    kn_handover_tick(c, d, kn_mono_ns() + 2000000000ull);
+    kn_handover_fault(c, d, &d->cur, d->cur.id, "hung");
+    CHECK(d->next_quant == 0);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/kanon-test-handover-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -587,6 +622,7 @@ int main(void) {
     test_stop_during_takeover();
     test_shed();
     test_limit();
+    test_timeline();
     kn_deck_segments_free(d);
     free(c);
     char cmd[128];
