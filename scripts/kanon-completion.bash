@@ -120,7 +120,7 @@ _kanon() {
         return
         ;;
     --ramp | --fade | --rate | --block | --latency | --channels | --state-mb | --debounce | \
-        --seconds | --set)
+        --seconds | --set | --quant | --at | --bar | --bpm | --start)
         return # a number or NAME=VALUE: nothing to offer
         ;;
     esac
@@ -146,7 +146,7 @@ _kanon() {
     set | get)
         ((n == 0)) && _kanon_params
         ;;
-    stop | history | log | params | mute | unmute | solo | unsolo | pan)
+    stop | history | log | params | mute | unmute | solo | unsolo | pan | quant)
         ((n == 0)) && _kanon_words "$(_kanon_decks)"
         ;;
     gain)
