@@ -21,6 +21,14 @@ static kn_deck *find(kn_conductor *c, const char *deck, char *err, size_t n) {
     return d;
 }
 
+static kn_param_slot *param(kn_deck *d, const char *name, char *err, size_t n) {
+    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
+    if (!s)
+        snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
+                 name ? name : "", d->name);
+    return s;
+}
+
 int kn_cmd_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t n) {
     if (!o->path || o->path[0] != '/' || strlen(o->path) >= 4096) {
         snprintf(err, n, "play needs \"file\": an absolute path to a .c file");
@@ -58,12 +66,8 @@ int kn_cmd_set(kn_conductor *c, const char *deck, const char *name, double value
         snprintf(err, n, "\"ramp_ms\" must be a number of milliseconds, 0..3600000");
         return -EINVAL;
     }
-    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
-    if (!s) {
-        snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
-                 name ? name : "", d->name);
-        return -ENOENT;
-    }
+    kn_param_slot *s = param(d, name, err, n);
+    if (!s) return -ENOENT;
     kn_param_store(s, value, ramp_ms);
     if (slot) *slot = s;
     return 0;
@@ -151,12 +155,8 @@ int kn_cmd_set_at(kn_conductor *c, const char *deck, const char *name, double va
         snprintf(err, n, "set needs a finite \"value\" and \"ramp_ms\" 0..3600000");
         return -EINVAL;
     }
-    kn_param_slot *s = name ? kn_param_find(d, name) : NULL;
-    if (!s) {
-        snprintf(err, n, "deck %s has no parameter '%.40s' (see `kanon params %s`)", d->name,
-                 name ? name : "", d->name);
-        return -ENOENT;
-    }
+    kn_param_slot *s = param(d, name, err, n);
+    if (!s) return -ENOENT;
     kn_ev_slot e = {.frame = frame,
                     .type = KN_EVQ_PARAM,
                     .param = (uint32_t)(s - d->params->slot),

@@ -253,6 +253,7 @@ def bench_timeline(n):
     kanon("record", "start", wav)
     src = os.path.join(TMP, "lv.c")
     shutil.copy(os.path.join(tl, "level.c"), src)
+    shutil.copy(os.path.join(tl, "level.c"), os.path.join(TMP, "level.c"))  # level2.c's include
     kanon("play", src, "--deck", "lv", "--fade", "0")
     time.sleep(0.5)
     due, values = [], []

@@ -84,3 +84,43 @@ stop_jackd() {
     kill -9 "$JPID" 2>/dev/null
     wait "$JPID" 2>/dev/null
 }
+
+# same_audio A B: identical "fmt " chunks and bit-identical, non-empty
+# "data" chunks (other chunks, such as PEAK with its time stamp, may differ).
+same_audio() {
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+def chunks(path):
+    d = open(path, "rb").read()
+    if d[:4] != b"RIFF" or d[8:12] != b"WAVE":
+        sys.exit(1)
+    out, i = {}, 12
+    while i + 8 <= len(d):
+        cid, size = d[i:i + 4], struct.unpack("<I", d[i + 4:i + 8])[0]
+        out[cid] = d[i + 8:i + 8 + size]
+        i += 8 + size + (size & 1)
+    return out
+a, b = chunks(sys.argv[1]), chunks(sys.argv[2])
+sys.exit(0 if a[b"fmt "] == b[b"fmt "] and len(a[b"data"]) > 0 and a[b"data"] == b[b"data"] else 1)
+PY
+}
+
+# new_user PREFIX: a unix user PREFIX<pid> in $U (useradd and userdel retry
+# while another test holds /etc/passwd); drop_user removes it again. Needs
+# root: callers check and skip first.
+new_user() {
+    U=$(printf '%s%s' "$1" "$$" | cut -c1-31)
+    made_user=0
+    for _ in $(seq 1 50); do
+        useradd -M -s /usr/sbin/nologin "$U" >"$T/useradd.out" 2>&1 && { made_user=1; return 0; }
+        id "$U" >/dev/null 2>&1 && fail "user $U exists already"
+        sleep 0.2
+    done
+    fail "useradd $U: $(cat "$T/useradd.out")"
+}
+drop_user() {
+    [ "${made_user:-0}" = 1 ] || return 0
+    for _ in $(seq 1 50); do userdel "$U" >/dev/null 2>&1 && break; sleep 0.2; done
+    id "$U" >/dev/null 2>&1 && echo "WARNING: could not remove user $U"
+    made_user=0
+}

@@ -29,22 +29,6 @@ EXD=$ROOT/examples
 SW=$ROOT/tests/e2e/swap
 cd "$ROOT" || fail "cd $ROOT"
 
-# same_audio A B: identical "fmt " and "data" chunks (the PEAK chunk has a time stamp)
-same_audio() {
-    python3 - "$1" "$2" <<'PY'
-import struct, sys
-def chunks(path):
-    d = open(path, "rb").read()
-    out, i = {}, 12
-    while i + 8 <= len(d):
-        cid, size = d[i:i + 4], struct.unpack("<I", d[i + 4:i + 8])[0]
-        out[cid] = d[i + 8:i + 8 + size]
-        i += 8 + size + (size & 1)
-    return out
-a, b = chunks(sys.argv[1]), chunks(sys.argv[2])
-sys.exit(0 if a[b"fmt "] == b[b"fmt "] and len(a[b"data"]) > 0 and a[b"data"] == b[b"data"] else 1)
-PY
-}
 
 # onsets FILE RISE_DB T1 T2 ...: at each time (s) the RMS of [t+3ms, t+23ms]
 # is >= RISE_DB above that of [t-22ms, t-2ms], and above -45 dBFS.

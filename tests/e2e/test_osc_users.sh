@@ -33,27 +33,17 @@ for c in useradd userdel runuser; do
     command -v "$c" >/dev/null || { echo "skip: $c is not installed"; exit 77; }
 done
 
-U=$(printf 'knosc%s' "$$" | cut -c1-31)
 # R: a world-traversable parent, so that what keeps U out is kanon's own
 # modes (runtime dir 0700, sockets 0600, history 0700), not a private $T.
 R=$(mktemp -d /tmp/knosc-run.XXXXXX) && chmod 755 "$R"
 D=$(mktemp -d /tmp/knosc-user.XXXXXX) # U's own directory
-made_user=0
 users_cleanup() {
     ctl_cleanup
     rm -rf "$R" "$D"
-    if [ "$made_user" = 1 ]; then # useradd/userdel retry while another test holds /etc/passwd
-        for _ in $(seq 1 50); do userdel "$U" >/dev/null 2>&1 && break; sleep 0.2; done
-        id "$U" >/dev/null 2>&1 && echo "WARNING: could not remove user $U"
-    fi
+    drop_user
 }
 trap users_cleanup EXIT
-for _ in $(seq 1 50); do
-    useradd -M -s /usr/sbin/nologin "$U" >"$T/useradd.out" 2>&1 && { made_user=1; break; }
-    id "$U" >/dev/null 2>&1 && fail "user $U exists already"
-    sleep 0.2
-done
-[ "$made_user" = 1 ] || fail "useradd $U: $(cat "$T/useradd.out")"
+new_user knosc
 as_u() { runuser -u "$U" -- env PATH="$PATH" KANON_INSTANCE="$KANON_INSTANCE" "$@"; }
 chown "$U" "$D"
 chmod 755 "$D"

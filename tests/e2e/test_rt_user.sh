@@ -13,24 +13,15 @@
 for c in useradd userdel runuser prlimit; do
     command -v "$c" >/dev/null || { echo "skip: $c is not installed"; exit 77; }
 done
-U=$(printf 'knrt%s' "$$" | cut -c1-31)
 R=$(mktemp -d /tmp/knrt-run.XXXXXX) && chmod 755 "$R"
-made_user=0
 rt_cleanup() {
-    runuser -u "$U" -- env PATH="$PATH" XDG_RUNTIME_DIR="$R/u" KANON_INSTANCE="$KANON_INSTANCE" \
-        kanon down >/dev/null 2>&1
+    [ -n "${U:-}" ] && runuser -u "$U" -- env PATH="$PATH" XDG_RUNTIME_DIR="$R/u" \
+        KANON_INSTANCE="$KANON_INSTANCE" kanon down >/dev/null 2>&1
+    drop_user
     rm -rf "$R" "$T"
-    if [ "$made_user" = 1 ]; then
-        for _ in $(seq 1 50); do userdel "$U" >/dev/null 2>&1 && break; sleep 0.2; done
-    fi
 }
 trap rt_cleanup EXIT
-for _ in $(seq 1 50); do
-    useradd -M -s /usr/sbin/nologin "$U" >"$T/useradd.out" 2>&1 && { made_user=1; break; }
-    id "$U" >/dev/null 2>&1 && fail "user $U exists already"
-    sleep 0.2
-done
-[ "$made_user" = 1 ] || fail "useradd $U: $(cat "$T/useradd.out")"
+new_user knrt
 mkdir -p "$R/u" "$R/state" && chown "$U" "$R/u" "$R/state" && chmod 700 "$R/u"
 cp "$ROOT/examples/sine.c" "$R/sine.c" && chmod 644 "$R/sine.c"
 as_u() {

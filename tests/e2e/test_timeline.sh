@@ -37,6 +37,7 @@ sleep 1.2
 kanon stop r >/dev/null
 # the level deck: a quantized save, then timed sets
 cp "$TL/level.c" "$T/lv.c"
+cp "$TL/level.c" "$T/level.c" # level2.c includes it
 expect 0 kanon play "$T/lv.c" --deck lv --fade 0
 expect 0 kanon quant lv 1
 says "next multiple of 1 beats"

@@ -46,22 +46,6 @@ rate, ch = read_wav(sys.argv[2])
 print(next((i for i, v in enumerate(ch[int(sys.argv[3])]) if v != 0), -1))
 PY
 }
-# same_audio A B: identical "fmt " and "data" chunks
-same_audio() {
-    python3 - "$1" "$2" <<'PY'
-import struct, sys
-def chunks(path):
-    d = open(path, "rb").read()
-    out, i = {}, 12
-    while i + 8 <= len(d):
-        cid, size = d[i:i + 4], struct.unpack("<I", d[i + 4:i + 8])[0]
-        out[cid] = d[i + 8:i + 8 + size]
-        i += 8 + size + (size & 1)
-    return out
-a, b = chunks(sys.argv[1]), chunks(sys.argv[2])
-sys.exit(0 if a[b"fmt "] == b[b"fmt "] and len(a[b"data"]) > 0 and a[b"data"] == b[b"data"] else 1)
-PY
-}
 
 # --- a parameter event on its exact frame
 cat >target.c <<'EOF'

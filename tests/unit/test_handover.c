@@ -573,7 +573,7 @@ static void test_timeline(void) {
     uint64_t at = atomic_load(&d->ring->tl.handover_at);
     int64_t ep = atomic_load(&c->mix.deck[0].epoch);
     CHECK(at > 0 && d->pending_frame == at + (uint64_t)ep);
-    CHECK(d->pending_frame % 24000 == 0); /* 48 kHz, 120 bpm: a beat */
+    CHECK(d->pending_frame % 24000 == 0);  /* 48 kHz, 120 bpm: a beat */
     exited(&d->next, "killed by SIGSEGV"); /* refused while waiting: nothing pending */
     CHECK(atomic_load(&d->ring->tl.handover_at) == 0 && d->pending_frame == 0);
     version_as("save");
