@@ -35,20 +35,25 @@
  *      that instant as kanon's does at that frame, so the two stay in phase.
  *      Alone, Link also takes kanon's beat (a new bar changes the phase);
  *      with peers it never moves the session's phase (only its own beat's
- *      magnitude), so there kanon follows. A ramp (`--ramp`): Link knows only
- *      steps, so kanon leads for the ramp's length: every 50 ms the session's
- *      tempo is set so that its beat meets kanon's at the step's end (the
- *      phase error found at the step's start is absorbed, so errors never
- *      accumulate); at the ramp's end its final tempo is pushed.
+ *      magnitude), so there kanon follows. With peers, c->tempo_delay makes
+ *      kn_timeline_tempo land the change DELAY_S past the frontier: Link
+ *      broadcasts at most every 50 ms and a peer ticks every 20 ms, so every
+ *      peer hears of the change before it is due and switches on the same
+ *      instant (3). A ramp (`--ramp`): Link knows only steps, so kanon leads
+ *      for the ramp's length, one step each time its frontier (plus the
+ *      delay) moves on (ramp_step); its end pushes the final tempo.
  *   3. pull: kanon follows. The session's tempo and beat at host(F) for the
- *      quantum bar(F) against kanon's tempo and beat at F: if the tempo
- *      differs by more than 1e-6 bpm, or the phase (the beat difference
- *      wrapped to half a bar either way) by more than PHASE_TOL_MS, a step
- *      is appended at F with Link's tempo and kanon's beat moved by that
- *      phase difference (kn_tempo_set: the beat may jump there, by half a
- *      bar at most; were that to run the beat back before the newest
- *      segment's start, a bar further instead), and every deck gets the map.
- *      Not while kanon leads a ramp, nor in the tick of a push.
+ *      quantum bar(F) against kanon's tempo and beat at F. A tempo that
+ *      differs by more than 1e-6 bpm is taken where the session's timeline
+ *      meets kanon's, modulo the bar, within SWITCH_S after F (a peer that
+ *      landed its change ahead, as kanon does): a plain kn_tempo_change
+ *      there, no jump, on the peer's instant. Otherwise, or if only the phase
+ *      (the beat difference wrapped to half a bar either way) differs by
+ *      more than PHASE_TOL_MS, a step at F with Link's tempo and kanon's beat
+ *      moved by that phase difference (kn_tempo_set: the beat jumps there,
+ *      by half a bar at most; were that to run the beat back before the
+ *      newest segment's start, a bar further instead). Every deck gets the
+ *      map. Not while kanon leads a ramp, nor in the tick of a push.
  *   4. start/stop: `kanon link start|stop` asks the session to start or stop
  *      at the host time of the next bar line at or after F.
  *
@@ -80,7 +85,7 @@
 #define BPM_EPS       1e-6 /* tempo difference corrected: above it */
 #define CLOCK_SAMPLES 15   /* callbacks in the clock's median */
 #define CLOCK_MIN     5    /* ... and the fewest it is trusted with */
-#define STEP_S        0.05 /* a ramp's steps while kanon leads it */
+#define STEP_S        0.05 /* a ramp's first step, and the longest, while kanon leads it */
 #define DELAY_S       0.1  /* with peers, kanon's changes land this much later */
 #define SWITCH_S      1.0  /* a peer's change is met in phase if it comes within this */
 
@@ -89,7 +94,7 @@ static struct {
     int on;                    /* enabled, as this file last set it */
     kn_tempo_map seen;         /* the map as this file last left it */
     uint64_t ramp_end;         /* kanon leads a ramp until this frame (0: none) */
-    uint64_t step_end;         /* the ramp step under way ends here */
+    uint64_t step_at;          /* where its last step was set (0: none yet) */
     double off[CLOCK_SAMPLES]; /* the clock: CLOCK_MONOTONIC ns - frame * 1e9 / rate */
     int noff, ioff;
     unsigned peers;
@@ -152,28 +157,34 @@ static void push(kn_conductor *c, uint64_t f) {
         kn_log("link: could not set the session's tempo");
 }
 
-/* The ramp kanon leads: the step's tempo takes the session's beat from
- * where it is at f to kanon's beat at the step's end. */
+/* The ramp kanon leads, one step each time f has moved on: until the next
+ * step (expected as far off as the last was) the session runs at kanon's
+ * mean tempo over that span, less half the phase error found at f spread
+ * over it. Half: a step that lasts longer than expected (f advances in
+ * device-sized chunks) then still shrinks the error instead of overshooting
+ * it, and a chord of a linear ramp over a step of 20-50 ms strays from it by
+ * a few microseconds. */
 static void ramp_step(kn_conductor *c, uint64_t f) {
-    uint64_t g = f + (uint64_t)(STEP_S * c->rate);
-    if (g > ls.ramp_end) g = ls.ramp_end;
+    uint64_t step = (uint64_t)(STEP_S * c->rate), r = f - ls.step_at;
+    if (ls.step_at && f <= ls.step_at) return; /* nothing new */
+    if (!ls.step_at || r > 2 * step) r = step;
     int64_t h = host_at(c, f);
     uint32_t bar = kn_tempo_bar(&c->tempo, f);
     kn_link_session s;
-    if (g <= f || h < 0 || kn_link_capture(ls.link, h, bar, &s)) return;
-    double bf = kn_timeline_beat(c, f), span = kn_timeline_beat(c, g) - bf;
+    if (h < 0 || kn_link_capture(ls.link, h, bar, &s)) return;
+    double bf = kn_timeline_beat(c, f), span = kn_timeline_beat(c, f + r) - bf;
     double e = wrap(s.beat - bf, bar);
     if (fabs(e) > 0.1 * span) e = 0; /* not ours to catch up with in one step */
-    double bpm = clamp_bpm((span - e) * 60.0 * c->rate / (double)(g - f));
+    double bpm = clamp_bpm((span - 0.5 * e) * 60.0 * c->rate / (double)r);
     kn_link_set_tempo(ls.link, bpm, h, NAN, bar);
-    ls.step_end = g;
+    ls.step_at = f;
 }
 
 /* Is kanon's newest segment a ramp still under way at f? Then kanon leads. */
 static void lead_ramp(kn_conductor *c, uint64_t f) {
     const kn_tempo_seg *s = kn_tempo_newest(&c->tempo);
     ls.ramp_end = s->ramp && f < s->at + s->ramp ? s->at + s->ramp : 0;
-    ls.step_end = 0;
+    ls.step_at = 0;
 }
 
 static void join(kn_conductor *c) {
@@ -186,6 +197,7 @@ static void join(kn_conductor *c) {
         if (!ls.link) {
             kn_log("link: %s", k->error);
             k->on = 0;
+            k->ask = 0;
             return;
         }
     }
@@ -273,7 +285,10 @@ void kn_link_tick(kn_conductor *c) {
     ls.playing = s.playing;
     /* with peers, kanon's own changes land later: time for them to hear */
     c->tempo_delay = k->peers ? (uint64_t)(DELAY_S * c->rate) : 0;
-    uint64_t ahead = f + c->tempo_delay; /* where kanon's ramp steps land */
+    /* where kanon's ramp steps land: as late as its own changes, but not
+     * before the newest segment (the ramp's start, already that late) */
+    uint64_t ahead = kn_timeline_frontier_all(c) + c->tempo_delay;
+    if (ahead < f) ahead = f;
     int pushed = 0;
     if (memcmp(&c->tempo, &ls.seen, sizeof c->tempo)) { /* the user's change */
         ls.seen = c->tempo;
@@ -282,7 +297,7 @@ void kn_link_tick(kn_conductor *c) {
         pushed = 1;
     }
     if (ls.ramp_end && ahead < ls.ramp_end) {
-        if (ahead >= ls.step_end) ramp_step(c, ahead);
+        ramp_step(c, ahead);
     } else if (ls.ramp_end) { /* the ramp is over: its last tempo, from its end */
         push(c, ls.ramp_end);
         ls.ramp_end = 0;
