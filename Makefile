@@ -32,6 +32,12 @@ LIB     := $(B)/lib
 
 SHM_SRC  := shm/segment.c shm/input.c
 COND_SRC := $(wildcard conductor/*.c)
+# Ableton Link: the conductor's one C++ file (header-only Link over standalone
+# asio, Debian's ableton-link-dev and libasio-dev). Its headers are system
+# headers under /usr/include, so their warnings are not ours.
+LINK_OBJ := $(B)/obj/link.o
+CXX      ?= g++
+CXXFLAGS_LINK := -std=c++14 $(WARN) $(CFLAGS) $(SRCMAP) -DLINK_PLATFORM_LINUX=1 -Iconductor -MMD -MP
 CART_SRC := $(wildcard cartridge/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 NODE_SRC := $(wildcard nodes-c/*.c)
@@ -46,7 +52,7 @@ PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-COND_LIBS := -lsoundio -lnng -llo -lcjson -lsndfile -lsystemd -lpthread -lm
+COND_LIBS := -lsoundio -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -59,8 +65,11 @@ tools: $(TOOLS)
 deps:
 	@scripts/install-deps.sh
 
-$(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) | $(BIN)
-	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) -o $@ $(COND_LIBS)
+$(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) $(LINK_OBJ) | $(BIN)
+	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) $(LINK_OBJ) -o $@ $(COND_LIBS)
+
+$(LINK_OBJ): conductor/link.cpp | $(B)/obj
+	$(CXX) $(CXXFLAGS_LINK) -c $< -o $@
 
 # nodes-c: the DSP kit, optimised once by gcc; user code (tcc) calls into it.
 # -fno-trapping-math: nothing traps (FTZ/DAZ, no FP exceptions); lets gcc vectorize.
@@ -100,7 +109,7 @@ $(B)/unit/%: tests/unit/%.c $(SHM_SRC) $(COND_SRC) $(CART_SRC) $(NODE_SRC) \
 	    -Inodes-c/include $< $(SHM_SRC) $$(sed -n '1s|^// link: ||p' $<) -o $@ \
 	    -lm -lpthread -lsndfile -lsamplerate -lcjson -llo
 
-$(BIN) $(B)/tools $(B)/unit $(LIB):
+$(BIN) $(B)/tools $(B)/unit $(B)/obj $(LIB):
 	mkdir -p $@
 
 unit: $(UNITS)

@@ -77,6 +77,7 @@ int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
 int kn_parse_quant(const kn_args *a, double *quant);
 int cmd_tempo(int argc, char **argv);
 int cmd_quant(int argc, char **argv);
+int cmd_link(int argc, char **argv);
 
 /* The only deck playing (for commands where DECK may be left out). */
 int kn_only_deck(const char *cmd, char deck[32]);

@@ -87,6 +87,8 @@ static void print_started(int json, const char *deck, double id, double compile_
     fflush(stdout);
 }
 
+static void print_link(const cJSON *l);
+
 static int json_events; /* --follow --json: events as JSON lines */
 
 static void print_event(const cJSON *e) {
@@ -379,6 +381,8 @@ static void print_status(const cJSON *r) {
     const cJSON *t = cJSON_GetObjectItem(r, "tempo");
     printf("tempo: %g bpm, %g beats per bar, beat %.3f; late events %.0f\n", kn_jnum(t, "bpm"),
            kn_jnum(t, "bar"), kn_jnum(t, "beat"), kn_jnum(r, "events_late"));
+    const cJSON *l = cJSON_GetObjectItem(r, "link");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(l, "enabled"))) print_link(l);
     char osc[512];
     printf("osc: %s\n", kn_fmt_osc(r, osc, sizeof osc));
     print_load(r);
@@ -542,6 +546,50 @@ int cmd_tempo(int argc, char **argv) {
                kn_jnum(t, "beat"));
         if (ramp > 0) printf(" (gliding to %g bpm over %g beats)", bpm, ramp);
         putchar('\n');
+    }
+    cJSON_Delete(r);
+    return st;
+}
+
+/* "on, 1 peer, quantum 4, stopped" */
+static void print_link(const cJSON *l) {
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(l, "enabled"))) {
+        const char *e = kn_jstr(l, "error");
+        printf("link: off%s%s\n", e[0] ? ": " : "", e);
+        return;
+    }
+    double peers = kn_jnum(l, "peers");
+    printf("link: on, %g peer%s, quantum %g, %s\n", peers, peers == 1 ? "" : "s",
+           kn_jnum(l, "quantum"),
+           cJSON_IsTrue(cJSON_GetObjectItem(l, "playing")) ? "playing" : "stopped");
+}
+
+/* kanon link [on|off|start|stop] */
+int cmd_link(int argc, char **argv) {
+    kn_args a;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 0, 1);
+    if (st) return st;
+    const char *w = a.npos ? a.pos[0] : "";
+    cJSON *q = kn_cmd("link");
+    if (!strcmp(w, "on") || !strcmp(w, "off")) {
+        cJSON_AddBoolToObject(q, "on", !strcmp(w, "on"));
+    } else if (!strcmp(w, "start") || !strcmp(w, "stop")) {
+        cJSON_AddBoolToObject(q, "playing", !strcmp(w, "start"));
+    } else if (a.npos) {
+        cJSON_Delete(q);
+        fprintf(stderr, "kanon link: error: '%s': use on, off, start or stop\nusage: %s\n", w,
+                kn_usage("link"));
+        return KN_EXIT_ERR;
+    }
+    cJSON *r = kn_request(q);
+    st = kn_reply_status(r, "link");
+    const cJSON *l = cJSON_GetObjectItem(r, "link");
+    if (!st && a.json) {
+        kn_print_json(l);
+    } else if (!st) {
+        print_link(l);
+        if (!strcmp(w, "start") || !strcmp(w, "stop"))
+            printf("link: asked the session to %s on the next bar\n", w);
     }
     cJSON_Delete(r);
     return st;

@@ -22,11 +22,12 @@ static const command commands[] = {
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
      "                [--debounce MS] [--history-dir DIR] [--osc-port PORT]\n"
-     "                [--osc-host ADDR] [--osc-trust-udp] [--json]\n"
+     "                [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "Options other than --json are the conductor's and are passed to it unchanged.\n"
      "--json prints the conductor's ready report as one JSON object.\n"
+     "--link joins an Ableton Link session at once (see `kanon link`; default off).\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"
@@ -63,8 +64,21 @@ static const command commands[] = {
      "Without BPM: prints the tempo, the beats per bar and the current beat. With BPM: the\n"
      "tempo changes at once (from the first frame no deck has rendered yet), or glides\n"
      "there over --ramp BEATS; the beat never jumps. --bar sets the beats per bar (1..64).\n"
-     "Default 120 bpm, 4 beats per bar. --json prints {bpm,bar,beat,frame}.\n"
+     "Default 120 bpm, 4 beats per bar. --json prints {bpm,bar,beat,frame,mono_ns}\n"
+     "(mono_ns: the CLOCK_MONOTONIC time, in ns, at which that frame is heard).\n"
      "example: kanon tempo 90 --ramp 8\n"},
+    {"link", cmd_link, "share tempo, beat phase and start/stop with Ableton Link peers",
+     "usage: kanon link [on|off|start|stop] [--json]\n"
+     "on joins an Ableton Link session on the local network (also `kanon up --link`), off\n"
+     "leaves it. Joined, kanon and every peer share the tempo, the beat's phase within a\n"
+     "bar (the quantum: the beats per bar) and a start/stop flag: `kanon tempo` changes\n"
+     "every peer's tempo, a peer's change and its phase reach kanon within a tick (20 ms),\n"
+     "and kanon's beat moves onto the session's phase when it joins. start and stop ask the\n"
+     "session to start or stop playing on the next bar; kanon has no transport of its own\n"
+     "and only shares the flag (for peers such as DAWs). While on, tempi are 20..999 bpm\n"
+     "(Link's range). Without an argument: the state. --json prints\n"
+     "{enabled,peers,quantum,playing,phase_ms,aligned}.\n"
+     "example: kanon link on\n"},
     {"quant", cmd_quant, "make a deck's saves and reverts take over on the beat grid",
      "usage: kanon quant DECK N [--json]\n"
      "Every later save or revert of DECK takes over exactly on the next multiple of N\n"

@@ -182,5 +182,31 @@ int kn_cmd_quant(kn_conductor *c, const char *deck, double quant, char *err, siz
 }
 
 int kn_cmd_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, char *err, size_t n) {
+    /* Link would clamp it, and every peer (and then kanon) would follow the clamp */
+    if (c->link.on && !(bpm >= KN_LINK_BPM_MIN && bpm <= KN_LINK_BPM_MAX)) {
+        snprintf(
+            err, n,
+            "while Link is on the tempo must be %g..%g bpm (Link's range; `kanon link off` first)",
+            KN_LINK_BPM_MIN, KN_LINK_BPM_MAX);
+        return -EINVAL;
+    }
     return kn_timeline_tempo(c, bpm, bar, ramp_beats, err, n);
+}
+
+/* Only the request is recorded: link_sync.c acts on it in the same loop
+ * iteration (so this file, and the fuzz harness that runs it, never call
+ * Link). */
+int kn_cmd_link(kn_conductor *c, int on, int playing, char *err, size_t n) {
+    if (on >= 0) {
+        c->link.on = on != 0;
+        if (on) c->link.error[0] = 0;
+    }
+    if (playing >= 0) {
+        if (!c->link.on) {
+            snprintf(err, n, "Link is off; `kanon link on` joins a session first");
+            return -EINVAL;
+        }
+        c->link.ask = playing ? 1 : -1;
+    }
+    return 0;
 }

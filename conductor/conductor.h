@@ -411,6 +411,21 @@ typedef struct kn_meter {
     double peak_db, rms_db;
 } kn_meter;
 
+/* Ableton Link: what the commands asked for, and what the sync saw at its
+ * last tick (link_sync.c, every loop iteration). Plain data, so control.c
+ * and command.c never call Link. */
+#define KN_LINK_BPM_MIN 20.0 /* Link clamps every tempo to this range */
+#define KN_LINK_BPM_MAX 999.0
+typedef struct kn_link_ctl {
+    int on;           /* in a session (commands set it; the sync clears it if Link fails) */
+    int ask;          /* asked of the session for the next bar: 1 start, -1 stop, 0 nothing */
+    unsigned peers;   /* the sync: peers in the session */
+    int playing;      /* the sync: the session's start/stop state */
+    double phase_ms;  /* the sync: kanon's beat minus the session's, before any correction */
+    uint64_t aligned; /* the sync: times kanon's tempo map was moved onto the session's */
+    char error[160];  /* why Link could not start ("" if it did) */
+} kn_link_ctl;
+
 typedef struct kn_conductor {
     char instance[KN_NAME_MAX];
     char sock_path[KN_PATH_MAX], log_path[KN_PATH_MAX];
@@ -454,6 +469,9 @@ typedef struct kn_conductor {
     uint64_t ring_under, ring_grown_ns; /* deck underruns last seen; when it last grew */
     kn_tempo_map tempo;   /* the timeline's tempo map (timeline.c); every deck gets a copy */
     uint64_t events_late; /* timed events that came after their deck had rendered their frame */
+    kn_link_ctl link;     /* Ableton Link (link_sync.c) */
+    uint64_t tempo_delay; /* frames a tempo change lands past the frontier: time for Link
+                           * peers to hear of it and change on the same instant */
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -495,6 +513,10 @@ int kn_cmd_stop_quant(kn_conductor *c, const char *deck, double quant, char *err
 int kn_cmd_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n);
 /* `kanon tempo BPM [--bar N] [--ramp BEATS]` (bar 0: unchanged). */
 int kn_cmd_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, char *err, size_t n);
+/* `kanon link on|off|start|stop`: on (1/0) joins or leaves the Link
+ * session, playing (1/0) asks it to start or stop on the next bar; -1
+ * leaves either as it is. */
+int kn_cmd_link(kn_conductor *c, int on, int playing, char *err, size_t n);
 /* *out: the deck changed, NULL for the master. */
 int kn_cmd_mix(kn_conductor *c, const char *deck, const kn_mix_change *m, kn_deck **out, char *err,
                size_t n);
@@ -660,12 +682,28 @@ int kn_timeline_push(kn_conductor *c, kn_deck *d, const kn_ev_slot *e, char *err
 /* The timeline frame heard at CLOCK_MONOTONIC time mono_ns; -1 before
  * the first callback. */
 int64_t kn_timeline_frame_at(kn_conductor *c, uint64_t mono_ns);
+/* Its inverse: the CLOCK_MONOTONIC time (ns) at which timeline frame
+ * `frame` is heard; -1 before the first callback. */
+int64_t kn_timeline_mono_at(kn_conductor *c, uint64_t frame);
 /* The successor compiled: where a quantized takeover lands (handover_at). */
 void kn_timeline_handover(kn_conductor *c, kn_deck *d);
 /* `stop --quant N`: schedules the fade; 1 if scheduled, 0 for at once. */
 int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant);
 /* Housekeeping: scheduled stops whose frame the ring now holds. */
 void kn_timeline_tick(kn_conductor *c);
+/* The furthest frame any deck has rendered (at least now): where a tempo
+ * change lands. */
+uint64_t kn_timeline_frontier_all(kn_conductor *c);
+/* Hands the tempo map to every deck. */
+void kn_timeline_publish(kn_conductor *c);
+
+/* ------------------------------------------------------ link (link_sync.c) */
+
+/* Every loop iteration: applies c->link's requests, keeps the tempo map
+ * and the Link session together. Never blocks. */
+void kn_link_tick(kn_conductor *c);
+/* Leaves the session and ends Link's thread. */
+void kn_link_shutdown(kn_conductor *c);
 
 /* --------------------------------------------------------- rtkit.c */
 

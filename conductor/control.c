@@ -13,7 +13,7 @@
  *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path,display?,force?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
- *   meters | map_load{path} | down
+ *   meters | map_load{path} | link{on?,playing?} | down
  * set also takes ramp_ms. Any request may carry "req" (a string id): a
  * repeated id gets the cached reply instead of acting twice.
  */
@@ -174,6 +174,28 @@ static cJSON *tempo_json_at(kn_conductor *c, uint64_t now) {
     cJSON_AddNumberToObject(o, "bar", kn_tempo_bar(&c->tempo, (double)now));
     cJSON_AddNumberToObject(o, "beat", kn_timeline_beat(c, now));
     cJSON_AddNumberToObject(o, "frame", (double)now);
+    /* when that frame is heard: two conductors' beats compared at one instant */
+    int64_t heard = kn_timeline_mono_at(c, now);
+    if (heard >= 0)
+        cJSON_AddNumberToObject(o, "mono_ns", (double)heard);
+    else
+        cJSON_AddNullToObject(o, "mono_ns");
+    return o;
+}
+
+/* Ableton Link (link_sync.c keeps peers, playing and phase_ms current). */
+static cJSON *link_json(const kn_conductor *c) {
+    const kn_link_ctl *k = &c->link;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "enabled", k->on);
+    cJSON_AddNumberToObject(o, "peers", k->on ? k->peers : 0);
+    /* the bar where the next change would land: what the sync compares */
+    cJSON_AddNumberToObject(o, "quantum",
+                            kn_tempo_bar(&c->tempo, (double)kn_tempo_newest(&c->tempo)->at));
+    cJSON_AddBoolToObject(o, "playing", k->on && k->playing);
+    cJSON_AddNumberToObject(o, "phase_ms", k->on ? k->phase_ms : 0);
+    cJSON_AddNumberToObject(o, "aligned", (double)k->aligned);
+    if (k->error[0]) cJSON_AddStringToObject(o, "error", k->error);
     return o;
 }
 
@@ -206,6 +228,7 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "ring_grown", c->ring_grown);
     cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
     cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
+    cJSON_AddItemToObject(r, "link", link_json(c));
 }
 
 /* frames, dropped, lost, seconds and error (null while writing works) of a recording */
@@ -428,6 +451,22 @@ static cJSON *cmd_tempo(kn_conductor *c, const cJSON *req) {
     }
     r = ok_reply();
     cJSON_AddItemToObject(r, "tempo", tempo_json(c));
+    return r;
+}
+
+/* {"on": bool} joins or leaves the session, {"playing": bool} asks it to
+ * start or stop on the next bar; either way the reply is the link state. */
+static cJSON *cmd_link(kn_conductor *c, const cJSON *req) {
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(req, "on");
+    const cJSON *playing = cJSON_GetObjectItemCaseSensitive(req, "playing");
+    if ((on && !cJSON_IsBool(on)) || (playing && !cJSON_IsBool(playing)))
+        return err_reply("\"on\" and \"playing\" must be true or false");
+    char err[256];
+    if (kn_cmd_link(c, on ? cJSON_IsTrue(on) : -1, playing ? cJSON_IsTrue(playing) : -1, err,
+                    sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "link", link_json(c));
     return r;
 }
 
@@ -766,6 +805,7 @@ static const struct command {
     {"stop", cmd_stop, 1},
     {"quant", cmd_quant, 1},
     {"tempo", cmd_tempo, 1},
+    {"link", cmd_link, 1},
     {"set", cmd_set, 1},
     {"params", cmd_params, 0},
     {"get", cmd_get, 0},

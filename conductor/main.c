@@ -16,6 +16,7 @@
  *     housekeeping      -> kn_decks_tick     (reload saves, free faded decks,
  *                                             load meters)
  *     device loss       -> kn_audio_poll     (fail over to dummy)
+ *     Ableton Link      -> kn_link_tick      (tempo, phase, start/stop with peers)
  *
  * The audio thread (audio.c, mixer.c) runs beside this loop and shares
  * only the kn_mix atomics with it.
@@ -54,7 +55,9 @@ static void usage(FILE *f) {
           "  --osc-host ADDR    address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
           "  --osc-trust-udp    take file commands (/kanon/play) over UDP too: lets anyone\n"
           "                     who can send to the port run code as you (default off)\n"
-          "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n",
+          "  --ready-fd FD      write one JSON line when ready or failed (for `kanon up`)\n"
+          "  --link             join an Ableton Link session (tempo, beat phase, start/stop\n"
+          "                     shared with every Link peer on the network; default off)\n",
           f);
 }
 
@@ -62,7 +65,7 @@ typedef struct opts {
     kn_audio_opts audio;
     const char *instance, *history_dir, *osc_host;
     int osc_port, osc_explicit, osc_trust_udp;
-    int no_limiter, ready_fd;
+    int no_limiter, ready_fd, link;
     double state_mb, debounce_ms;
 } opts;
 
@@ -80,14 +83,23 @@ static double num(const char *what, double lo, double hi, int whole, double keep
 }
 
 static int parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{"backend", 1, 0, 'B'},       {"rate", 1, 0, 'r'},
-                                       {"block", 1, 0, 'b'},         {"latency", 1, 0, 'l'},
-                                       {"channels", 1, 0, 'c'},      {"no-limiter", 0, 0, 'L'},
-                                       {"instance", 1, 0, 'I'},      {"ready-fd", 1, 0, 'R'},
-                                       {"state-mb", 1, 0, 'S'},      {"debounce", 1, 0, 'D'},
-                                       {"history-dir", 1, 0, 'H'},   {"help", 0, 0, 'h'},
-                                       {"osc-port", 1, 0, 'O'},      {"osc-host", 1, 0, 'o'},
-                                       {"osc-trust-udp", 0, 0, 'U'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"backend", 1, 0, 'B'},
+                                       {"rate", 1, 0, 'r'},
+                                       {"block", 1, 0, 'b'},
+                                       {"latency", 1, 0, 'l'},
+                                       {"channels", 1, 0, 'c'},
+                                       {"no-limiter", 0, 0, 'L'},
+                                       {"instance", 1, 0, 'I'},
+                                       {"ready-fd", 1, 0, 'R'},
+                                       {"state-mb", 1, 0, 'S'},
+                                       {"debounce", 1, 0, 'D'},
+                                       {"history-dir", 1, 0, 'H'},
+                                       {"help", 0, 0, 'h'},
+                                       {"osc-port", 1, 0, 'O'},
+                                       {"osc-host", 1, 0, 'o'},
+                                       {"osc-trust-udp", 0, 0, 'U'},
+                                       {"link", 0, 0, 'K'},
+                                       {0, 0, 0, 0}};
     *o = (opts){.audio = {"auto", 48000, 2, 64, 0},
                 .ready_fd = -1,
                 .state_mb = 16,
@@ -111,6 +123,7 @@ static int parse(int argc, char **argv, opts *o) {
         case 'O': o->osc_port = (int)num("--osc-port", 0, 65535, 1, 0), o->osc_explicit = 1; break;
         case 'o': o->osc_host = optarg; break;
         case 'U': o->osc_trust_udp = 1; break;
+        case 'K': o->link = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -EINVAL;
         }
@@ -214,12 +227,14 @@ static void event_loop(kn_conductor *c, int sfd) {
         kn_osc_tick(c); /* feedback and meters, ~30 Hz */
         kn_rec_tick(c->rec);
         if (kn_audio_poll(c->audio)) kn_decks_retarget(c);
+        kn_link_tick(c); /* after the commands: a tempo change is pushed at once */
     }
 }
 
 static void shutdown_all(kn_conductor *c) {
     char path[4096], err[4400];
     kn_rec_stats st;
+    kn_link_shutdown(c); /* peers see us leave at once */
     if (kn_rec_active(c->rec, path, sizeof path, &st))
         kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err);
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
@@ -268,6 +283,7 @@ int main(int argc, char **argv) {
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
     kn_levels_init(&c);
     kn_timeline_init(&c);
+    c.link.on = o.link;       /* joined at the event loop's first tick, once the device plays */
     kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;

@@ -19,7 +19,9 @@
  * late:
  *   tempo      a change starts at the furthest frontier of all decks (or
  *              `now` with none), so no deck has rendered a frame of it
- *              under the old tempo; the beat never jumps (kn_tempo_change)
+ *              under the old tempo; the beat never jumps (kn_tempo_change);
+ *              tempo_delay frames later while others must hear of it
+ *              first (Link peers: link_sync.c)
  *   events     `set --at BEAT` lands on the beat's frame, `set --quant N`
  *              on the next multiple of N beats past the deck's frontier;
  *              the cartridge applies them at that sample (timeline.h's
@@ -154,7 +156,7 @@ int kn_timeline_tempo(kn_conductor *c, double bpm, int bar, double ramp_beats, c
         snprintf(err, n, "--ramp must be 0..%g beats", KN_RAMP_MAX);
         return -EINVAL;
     }
-    uint64_t at = frontier_all(c);
+    uint64_t at = frontier_all(c) + c->tempo_delay;
     uint32_t b = bar ? (uint32_t)bar : kn_tempo_bar(&c->tempo, (double)at);
     if (kn_tempo_change(&c->tempo, c->rate, at, bpm, b, ramp_beats)) {
         snprintf(err, n, "the tempo map refused the change");
@@ -189,6 +191,14 @@ int64_t kn_timeline_frame_at(kn_conductor *c, uint64_t mono_ns) {
     double heard = kn_audio_latency(c->audio); /* mixed at t0, heard this much later */
     double f = (double)f0 + ((double)mono_ns - (double)t0 - heard * 1e9) * c->rate / 1e9;
     return f > 0 ? (int64_t)llround(f) : 0;
+}
+
+int64_t kn_timeline_mono_at(kn_conductor *c, uint64_t frame) {
+    uint64_t f0, t0;
+    if (kn_mix_clock_read(&c->mix, &f0, &t0)) return -1;
+    double heard = kn_audio_latency(c->audio); /* the inverse of kn_timeline_frame_at */
+    double ns = (double)t0 + heard * 1e9 + ((double)frame - (double)f0) * 1e9 / c->rate;
+    return ns > 0 ? (int64_t)llround(ns) : 0;
 }
 
 void kn_timeline_handover(kn_conductor *c, kn_deck *d) {
@@ -226,4 +236,15 @@ void kn_timeline_tick(kn_conductor *c) {
             kn_deck_stop(c, name, err, sizeof err);
         }
     }
+}
+
+/* Link (link_sync.c) lands its changes where kn_timeline_tempo lands the
+ * user's, and publishes the map the same way. */
+uint64_t kn_timeline_frontier_all(kn_conductor *c) {
+    return frontier_all(c);
+}
+
+void kn_timeline_publish(kn_conductor *c) {
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used) publish_deck(c, &c->deck[i]);
 }

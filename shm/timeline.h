@@ -286,6 +286,37 @@ static inline int kn_tempo_change(kn_tempo_map *m, double rate, uint64_t at, dou
     return 0;
 }
 
+/* Appends a step at frame `at` to `bpm`, with `bar` beats per bar, where
+ * the beat is `beat`: unlike kn_tempo_change, the beat may jump there.
+ * Ableton Link needs it: joining a session, or drifting out of phase with
+ * it, moves the beat onto the session's phase (conductor/link_sync.c). A
+ * step at the newest segment's frame replaces it. 0, or -1 with the map
+ * unchanged: a tempo, bar or beat out of range, a frame before the newest
+ * segment (the map never goes back in time), or a beat below the one where
+ * the segment before it starts (beats never run backwards past a segment's
+ * start, so the map stays valid and kn_tempo_frame stays an inverse). */
+static inline int kn_tempo_set(kn_tempo_map *m, double rate, uint64_t at, double beat, double bpm,
+                               uint32_t bar) {
+    if (!kn_bpm_ok(bpm) || bar < 1 || bar > KN_BAR_MAX || !(fabs(beat) < 1e15) || !(rate > 0) ||
+        !kn_tempo_valid(m))
+        return -1;
+    const kn_tempo_seg *last = kn_tempo_newest(m);
+    if (at < last->at) return -1;
+    kn_tempo_map t = *m;
+    kn_tempo_seg s = {.at = at, .beat = beat, .bpm_to = bpm, .bar = bar};
+    if (at == last->at) { /* replaces it: the tempo before is the one before `last` */
+        s.bpm = last->bpm;
+        t.seg[(t.n - 1) % KN_TEMPO_SEGS] = s;
+    } else {
+        s.bpm = kn_tempo_bpm(m, rate, (double)at);
+        t.seg[t.n % KN_TEMPO_SEGS] = s;
+        t.n = t.n + 1 ? t.n + 1 : KN_TEMPO_SEGS;
+    }
+    if (!kn_tempo_valid(&t)) return -1;
+    *m = t;
+    return 0;
+}
+
 /* ----------------------------------------------- shared: timeline control */
 
 /* The deck's place on the timeline. A deck's first producer, once its

@@ -93,6 +93,9 @@ control = [
     ("map_load_missing", j(cmd="map_load", path=FIX + "/missing.json")),
     ("map_load_dir", j(cmd="map_load", path=FIX)),
     ("map_load_relative", j(cmd="map_load", path="8knob.json")),
+    ("link_on", j(cmd="link", on=True)),
+    ("link_play", j(cmd="link", on=True, playing=True)),
+    ("link_bad", j(cmd="link", on=1)),
     ("down", j(cmd="down")),
     # malformed
     ("empty", ""),

@@ -19,6 +19,13 @@
  *     lands on it;
  *   - kn_tempo_valid refuses NaN, out-of-range tempi and bars, segments out
  *     of order; kn_tempo_change refuses bad input and leaves the map;
+ *   - kn_tempo_set (Link's phase alignment): the beat jumps to the given
+ *     one exactly at the step's frame, forwards or backwards, and runs at
+ *     the new tempo from there; frames before it keep their beats; the
+ *     inverse finds the later frame of a beat played twice; the same frame
+ *     again replaces the step; a frame before the newest segment, a beat
+ *     below the previous segment's start, bad tempi, bars and beats are
+ *     refused and leave the map;
  *   - the seqlock: a reader racing a writer thread that publishes two
  *     different maps never returns a mix of them; an unchanged seq costs no
  *     copy; a seq stuck odd makes the reader give up after KN_TEMPO_TRIES
@@ -233,6 +240,49 @@ static void test_valid(void) {
     CHECK(!kn_tempo_valid(&g));
 }
 
+static void test_set(void) {
+    kn_tempo_map m;
+    kn_tempo_init(&m);
+    /* forwards: at frame 48000 (beat 2 at 120 bpm) to beat 2.25 at 137 bpm */
+    CHECK(kn_tempo_set(&m, RATE, 48000, 2.25, 137, 4) == 0);
+    CHECK(kn_tempo_valid(&m) && kn_tempo_kept(&m) == 2);
+    CHECK(kn_tempo_beat(&m, RATE, 48000) == 2.25);
+    CHECK(fabs(kn_tempo_beat(&m, RATE, 47999) - 47999.0 / 24000) < 1e-12); /* before: as it was */
+    CHECK(fabs(kn_tempo_beat(&m, RATE, 48000 + RATE) - (2.25 + 137.0 / 60)) < 1e-12);
+    CHECK(kn_tempo_bpm(&m, RATE, 47999) == 120 && kn_tempo_bpm(&m, RATE, 48000) == 137);
+    CHECK(kn_tempo_newest(&m)->bpm == 120 && kn_tempo_newest(&m)->ramp == 0);
+    CHECK(continuous(&m, RATE, 48000, 200000));
+    /* backwards, by less than the newest segment covered: at 96000 the beat
+     * is 2.25 + 48000 * 137 / 2880000 = 4.533...; back to 4.5, 3 beats a bar */
+    double was = kn_tempo_beat(&m, RATE, 96000);
+    CHECK(kn_tempo_set(&m, RATE, 96000, 4.5, 137, 3) == 0);
+    CHECK(kn_tempo_beat(&m, RATE, 96000) == 4.5 && kn_tempo_bar(&m, 96000) == 3);
+    CHECK(kn_tempo_bar(&m, 95999) == 4);
+    /* beat 4.52 was played before 96000 and again after: the inverse says after */
+    double f = kn_tempo_frame(&m, RATE, 4.52);
+    CHECK(f > 96000 && fabs(kn_tempo_beat(&m, RATE, f) - 4.52) < 1e-12 && was > 4.52);
+    CHECK(kn_tempo_beat_frame(&m, RATE, 4.5) == 96000);
+    /* the same frame again replaces the step */
+    uint32_t n = m.n;
+    CHECK(kn_tempo_set(&m, RATE, 96000, 4.51, 140, 3) == 0);
+    CHECK(m.n == n && kn_tempo_beat(&m, RATE, 96000) == 4.51 && kn_tempo_bpm(&m, RATE, 1e5) == 140);
+    /* refusals leave the map as it was */
+    kn_tempo_map copy = m;
+    CHECK(kn_tempo_set(&m, RATE, 95999, 5, 140, 3) == -1);    /* before the newest */
+    CHECK(kn_tempo_set(&m, RATE, 100000, 4.4, 140, 3) == -1); /* below 4.51, its start */
+    CHECK(kn_tempo_set(&m, RATE, 100000, 5, 1001, 3) == -1);
+    CHECK(kn_tempo_set(&m, RATE, 100000, 5, 140, 0) == -1);
+    CHECK(kn_tempo_set(&m, RATE, 100000, NAN, 140, 3) == -1);
+    CHECK(kn_tempo_set(&m, RATE, 100000, INFINITY, 140, 3) == -1);
+    CHECK(kn_tempo_set(&m, 0, 100000, 5, 140, 3) == -1);
+    CHECK(!memcmp(&copy, &m, sizeof m));
+    /* replacing the only segment of a fresh map */
+    kn_tempo_map z;
+    kn_tempo_init(&z);
+    CHECK(kn_tempo_set(&z, RATE, 0, 1.5, 90, 4) == 0);
+    CHECK(z.n == 1 && kn_tempo_beat(&z, RATE, 32000) == 2.5);
+}
+
 /* ---- seqlock: a writer thread alternates two maps; readers never see a mix */
 
 static kn_timeline_ctl shared_tl;
@@ -388,6 +438,7 @@ int main(void) {
     test_changes();
     test_inverse();
     test_valid();
+    test_set();
     test_seqlock();
     test_queue();
     test_now();
