@@ -57,7 +57,7 @@ sleep 1.9
 kanon stop lv >/dev/null
 # the tempo ramp, on a click deck of its own
 expect 0 kanon play "$TL/click_left.c" --deck ramp --quant 1
-sleep 0.8
+sleep 1.4 # a few clicks at 120 bpm first
 expect 0 kanon tempo 90 --ramp 4
 says "gliding to 90 bpm over 4 beats"
 sleep 4.5
@@ -126,7 +126,10 @@ print("  ok: set --quant 1 on frame %d (beat %d), set --at %g on frame %d (%d fr
 last_lv = max(i for i in range(n) if right[i] != 0)
 K = clicks(left, last_lv + 1, n)
 gaps = [b - a for a, b in zip(K, K[1:])]
-if len(gaps) < 6 or gaps[0] != BEAT or abs(gaps[-1] - 32000) > 1:
+# where the glide starts depends on how far the decks had rendered when
+# it was asked for (its frontier): not asserted; that it starts from 120
+# bpm, never jumps and ends at 90 is
+if len(gaps) < 6 or BEAT not in gaps or abs(gaps[-1] - 32000) > 1:
     bad("ramp: click spacing %s, want 24000 growing to 32000" % gaps)
 if any(b < a - 1 for a, b in zip(gaps, gaps[1:])) or min(gaps) < BEAT - 1 or max(gaps) > 32001:
     bad("ramp: the spacing jumps or shrinks: %s" % gaps)
