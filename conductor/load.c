@@ -14,7 +14,8 @@
  *               underflows, decks that underran
  *   verdict     overloaded when the window had a device underflow, or the
  *               CPU sum reached OVERLOAD_CPU of the cores, or two or more
- *               decks underran in it
+ *               decks underran in it, or the running cartridges need
+ *               (cpu_need) OVERLOAD_CPU of the cores, whatever they got
  *
  * Shedding: after SHED_WINDOWS overloaded windows in a row (1.5 s), the
  * playing deck whose cartridge needs the most CPU is shed (kn_handover_shed:
@@ -176,12 +177,16 @@ static void judge(kn_conductor *c, uint64_t now) {
         d->under_win0 = u;
     }
     double cpu = o->cpu_cartridges + o->cpu_conductor;
-    int over = duf > 0 || cpu >= OVERLOAD_CPU * 100 * o->cores || o->short_decks >= 2;
+    /* The cartridges needing the machine's cores is overload whatever they
+     * got: beside another busy program (another instance, a build) they
+     * get less, underrun by turns and never look overloaded by use alone. */
+    int need = o->cpu_need >= OVERLOAD_CPU * 100 * o->cores;
+    int over = duf > 0 || cpu >= OVERLOAD_CPU * 100 * o->cores || o->short_decks >= 2 || need;
     if (over)
         snprintf(o->why, sizeof o->why,
                  "CPU %.0f%% of %d cores: cartridges %.0f%%, conductor %.0f%%; decks that "
-                 "underran: %d",
-                 cpu, o->cores, o->cpu_cartridges, o->cpu_conductor, o->short_decks);
+                 "underran: %d; the cartridges need %.0f%%",
+                 cpu, o->cores, o->cpu_cartridges, o->cpu_conductor, o->short_decks, o->cpu_need);
     if (over) o->last_rt_ns = kn_real_ns();
     if (over && !o->overloaded)
         kn_log("overloaded: %s; device underflows %llu", o->why, (unsigned long long)duf);
