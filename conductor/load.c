@@ -18,7 +18,8 @@
  *               (cpu_need) OVERLOAD_CPU of the cores, whatever they got
  *
  * Shedding: after SHED_WINDOWS overloaded windows in a row (1.5 s), the
- * playing deck whose cartridge needs the most CPU is shed (kn_handover_shed:
+ * playing deck whose cartridge needs the most CPU is shed, once every deck
+ * has played a whole window (a deck still starting has no measured need), (kn_handover_shed:
  * silenced and killed, no revert: the same code would overload again; it
  * plays again when a new version runs), with an event that says so. Then
  * the count restarts: another SHED_WINDOWS windows to see whether it
@@ -126,8 +127,15 @@ static void shed(kn_conductor *c) {
     kn_deck *best = NULL;
     int n = 0;
     double need = 0;
+    uint64_t now = kn_mono_ns();
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
+        /* A deck still starting, or playing for less than a window, has no
+         * measured need yet: shedding now could pick the wrong one. */
+        if (d->used && d->name[0] &&
+            (d->hs == KN_HS_COMPILING || d->hs == KN_HS_TAKING ||
+             (d->cur.st == KN_PROC_RUNNING && now - d->running_since < WINDOW_NS)))
+            return;
         if (!playing(c, d)) continue;
         n++;
         need += d->cpu_need;

@@ -26,13 +26,10 @@ sleep "$(python3 -c 'import random; print(round(random.uniform(0.05, 0.6), 3))')
 expect 0 kanon play "$TL/click_right.c" --deck r --quant 4
 says "deck r: playing"
 sleep 2.6
-expect 0 kanon stop l --quant 1
-says "stops on the grid"
-stop_beat=$(kanon status --json | python3 -c '
-import json, sys
-d = [d for d in json.load(sys.stdin)["decks"] if d["name"] == "l"]
-print(d[0]["pending"].get("stop_beat", -1) if d else -1)')
-[ "$stop_beat" != -1 ] || fail "status shows no pending stop for deck l"
+expect 0 kanon stop l --quant 1 --json
+says '"stopped":false'
+stop_beat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("stop_beat", -1))' "$T/out")
+[ "$stop_beat" != -1 ] || fail "stop --quant announced no beat: $(cat "$T/out")"
 sleep 1.2
 kanon stop r >/dev/null
 # the level deck: a quantized save, then timed sets
