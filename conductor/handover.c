@@ -243,9 +243,24 @@ static void on_compiled(kn_conductor *c, kn_deck *d) {
     try_grant(c, d); /* COMPILING -> TAKING; RECOVERING -> TAKING once reaped */
 }
 
+/* The producer's run ends (at `end`, monotonic): a version that played
+ * fault-free for GOOD_AFTER_MS is good to revert to. Checked when its run
+ * ends as well as every tick, so a late tick cannot miss it. */
+static void proven(kn_deck *d, uint64_t end) {
+    if (d->cur.st == KN_PROC_RUNNING && d->running_since && end > d->running_since &&
+        end - d->running_since >= GOOD_AFTER_MS * 1000000ull && d->good_version != d->version) {
+        d->good_version = d->version;
+        d->revert_id = 0;
+    }
+}
+
 /* The successor took over (its first frame is in the ring): it is the
  * producer now, and its version enters the history. */
 static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
+    /* when it took over, on the monotonic clock: the predecessor's run ended then */
+    uint64_t mono = kn_mono_ns(), real = kn_real_ns();
+    double took = at_s > 0 ? (double)mono - ((double)real - at_s * 1e9) : (double)mono;
+    proven(d, took > 0 && took <= (double)mono ? (uint64_t)took : mono);
     kn_outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
     if (v < 0) { /* keep playing and counting; say why the history has a gap */
@@ -494,6 +509,7 @@ void kn_handover_exit(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_exit *x)
      * its normal end (once the token is passed, even a crash harms no one);
      * any other exit, even with status 0, is a fault. */
     if (p->leaving && owner != id) {
+        proven(d, kn_mono_ns()); /* its run ended with the token's passing, just now */
         kn_proc_close(p);
         try_grant(c, d); /* HANDING -> TAKING */
         return;
@@ -541,11 +557,7 @@ void kn_handover_tick(kn_conductor *c, kn_deck *d, uint64_t now) {
         atomic_compare_exchange_strong(&m->state, &faulted, KN_MIX_PLAY);
         d->resumed_seq = d->restart_seq;
     }
-    if (d->cur.st == KN_PROC_RUNNING && d->running_since &&
-        now - d->running_since >= GOOD_AFTER_MS * 1000000ull && d->good_version != d->version) {
-        d->good_version = d->version; /* played fault-free for a second */
-        d->revert_id = 0;
-    }
+    proven(d, now); /* played fault-free for a second */
 }
 
 /* What each state says about the cartridges; 0 if they agree. */
