@@ -55,6 +55,8 @@ int kn_is_faust(const char *name);
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen);
 
+#define KN_PARAM_HASH (2 * KN_MAX_PARAMS) /* a power of two, at most half full */
+
 struct kn_param {
     double value;  /* what kn_get returns for the current block */
     double now;    /* smoothing position at the end of the current block */
@@ -76,6 +78,13 @@ typedef struct kn_cart {
     uint32_t id; /* this cartridge's id (declared_by in param slots) */
     struct kn_param local[KN_MAX_PARAMS];
     int nlocal;
+    /* Name lookups without a scan (api.c): the bound segment's slots by
+     * name hash (slot + 1, 0 = empty; open addressing), the first
+     * `pindexed` slots indexed; and this cartridge's knob for each slot
+     * (local index + 1, 0 = none). All zero is a valid empty index. */
+    uint16_t phash[KN_PARAM_HASH];
+    uint16_t local_of[KN_MAX_PARAMS];
+    uint32_t pindexed;
     float *out[KN_MAX_CHANNELS]; /* planar block buffers */
     uint64_t nonfinite;          /* samples replaced by 0 */
     uint64_t first_bad;          /* frame of the first non-finite sample + 1 (0 = none) */
@@ -115,6 +124,8 @@ uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n
 /* Refreshes every declared knob's block value from the parameter segment:
  * kn_params_read, then kn_params_advance over the whole block. */
 void kn_params_refresh(kn_cart *c);
+/* Forgets the name index and the knobs (kn_cart_bind, before setup()). */
+void kn_params_reset(kn_cart *c);
 /* Reads targets from the parameter segment (once per block). */
 void kn_params_read(kn_cart *c);
 /* Advances the smoothing over the next `n` frames (a block or a part). */

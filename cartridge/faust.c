@@ -67,7 +67,7 @@ static const char prelude[] =
 static const char wrapper[] =
     "\n#line 1 \"(kanon faust wrapper)\"\n"
     "#include <kanon.h>\n"
-    "#define KN_FAUST_PARAMS 64\n"
+    "#include <stdio.h>\n"
     "#define KN_FAUST_IO 64\n"
     "typedef struct { unsigned long size; double rate; unsigned int seed; unsigned long layout; } "
     "kn_faust_meta;\n"
@@ -77,13 +77,16 @@ static const char wrapper[] =
     "static FAUSTFLOAT *zones[KN_FAUST_PARAMS];\n"
     "static int nparams, is_button[KN_FAUST_PARAMS];\n"
     "static kn_ctx *ctx;\n"
+    "static kn_param *newest;\n"
     "static void ui_box(void *u, const char *l) { (void)u; (void)l; }\n"
     "static void ui_close(void *u) { (void)u; }\n"
     "/* A label becomes a parameter name of [A-Za-z0-9_-]; a name already\n"
-    "   taken (two 'gain' sliders in different groups) gets _2, _3, ... */\n"
+    "   taken (two 'gain' sliders in different groups) gets _2, _3, ...\n"
+    "   kn_param_decl hands out knobs in order, so one older than the newest\n"
+    "   was taken by an earlier widget. Past KN_FAUST_PARAMS it refuses the\n"
+    "   program, naming the limit. */\n"
     "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi,"
     " int button) {\n"
-    "    if (nparams == KN_FAUST_PARAMS) return;\n"
     "    char base[32], name[32]; int j = 0;\n"
     "    for (int i = 0; label[i] && j < 27; i++) {\n"
     "        char c = label[i];\n"
@@ -93,15 +96,13 @@ static const char wrapper[] =
     "    if (!j) base[j++] = 'p';\n"
     "    base[j] = 0;\n"
     "    if (lo > hi) { double t = lo; lo = hi; hi = t; }\n"
-    "    for (int n = 1; n < 100; n++) {\n"
-    "        int k = 0, taken = 0;\n"
-    "        for (; base[k]; k++) name[k] = base[k];\n"
-    "        if (n > 1) { name[k++] = '_'; if (n >= 10) name[k++] = (char)('0' + n / 10);"
-    " name[k++] = (char)('0' + n % 10); }\n"
-    "        name[k] = 0;\n"
+    "    for (int n = 1; n <= KN_FAUST_PARAMS + 1; n++) {\n"
+    "        int digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;\n"
+    "        if (n == 1) snprintf(name, sizeof name, \"%s\", base);\n"
+    "        else snprintf(name, sizeof name, \"%.*s_%d\", 30 - digits, base, n);\n"
     "        kn_param *p = kn_param_decl(ctx, name, lo, hi, def);\n"
-    "        for (int i = 0; i < nparams; i++) taken |= params[i] == p;\n"
-    "        if (taken) continue;\n"
+    "        if (newest && p <= newest) continue;\n"
+    "        newest = p;\n"
     "        params[nparams] = p; is_button[nparams] = button; zones[nparams++] = zone;\n"
     "        return;\n"
     "    }\n"
@@ -119,6 +120,7 @@ static const char wrapper[] =
     "void setup(kn_ctx *k) {\n"
     "    ctx = k;\n"
     "    nparams = 0;\n"
+    "    newest = 0;\n"
     "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
     "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
     "    classInitkn_faust((int)k->rate);\n"
@@ -248,8 +250,10 @@ char *kn_faust_source(const char *path, const char *display, const char *include
     uint64_t h = 1469598103934665603u;
     const char *a = strstr(gen, "typedef struct {"), *b = a ? strstr(a, "} kn_faust;") : NULL;
     for (const char *q = a; q && q < b; q++) h = (h ^ (unsigned char)*q) * 1099511628211u;
-    char layout[64];
-    snprintf(layout, sizeof layout, "\n#define KN_FAUST_LAYOUT %lluUL\n", (unsigned long long)h);
+    char layout[128];
+    snprintf(layout, sizeof layout,
+             "\n#define KN_FAUST_LAYOUT %lluUL\n#define KN_FAUST_PARAMS %d\n",
+             (unsigned long long)h, KN_MAX_PARAMS);
     size_t n = sizeof prelude + strlen(gen) + sizeof layout + sizeof wrapper + 1;
     char *all = malloc(n);
     if (all) snprintf(all, n, "%s%s%s%s", prelude, gen, layout, wrapper);

@@ -69,7 +69,7 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
     c->state = state;
     c->state_bytes = state_bytes;
     c->params = params;
-    c->nlocal = 0; /* kn_param handles refer to slots of the bound segment */
+    kn_params_reset(c); /* kn_param handles refer to slots of the bound segment */
     if (p->setup) p->setup(&c->ctx);
 }
 

@@ -24,6 +24,13 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
               off; then the default with shedding. KANON_BENCH_BASELINE=DIR
               adds a row for another build's bin/ (e.g. before a change).
 
+  params      a cartridge's per-block parameter work (read the targets, advance
+              the smoothing) for 0, 64, 256 and 1024 knobs, at rest and gliding,
+              and the declarations setup() makes (bench/param_cost.c)
+  faust       every example of the installed Faust corpus rendered for 0.5 s
+              (tests/e2e/test_faust_corpus.sh's list, a 120 s compile limit):
+              the pass rate, the median and slowest compile times
+
 `bench.py --quick` runs fewer rounds; `bench.py --only overload` one section.
 """
 import glob
@@ -468,6 +475,32 @@ def bench_mixer():
                                                 got["sine_locked"] / got["sine_ftz_on"]))
 
 
+def bench_params():
+    """A cartridge's parameter work per block, against the number of knobs."""
+    exe = os.path.join(TMP, "param_cost")
+    run("gcc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-I" + os.path.join(ROOT, "shm"),
+        "-I" + os.path.join(ROOT, "cartridge"), "-I" + os.path.join(ROOT, "cartridge", "include"),
+        os.path.join(ROOT, "bench", "param_cost.c"), os.path.join(ROOT, "cartridge", "api.c"),
+        os.path.join(ROOT, "cartridge", "render.c"), os.path.join(ROOT, "shm", "segment.c"),
+        "-o", exe, "-lsndfile", "-lm")
+    got = {}
+    for l in run(exe).stdout.splitlines():
+        _, n, what, ns = l.split()
+        got[(int(n), what)] = float(ns)
+    block_ns = 64 / 48000 * 1e9
+    print("## Parameters: a cartridge's cost per block\n")
+    print("`kn_params_read` + `kn_params_advance` before every `process()` call (ns per "
+          "64-frame block, median of 7 x 20000 blocks; %% of the block's 1.33 ms at 48 kHz), "
+          "and every `kn_param_decl` of `setup()` together (which runs again at every takeover):\n")
+    print("| knobs | at rest | all gliding | declarations |")
+    print("|---|---|---|---|")
+    for n in sorted(set(k[0] for k in got)):
+        print("| %d | %.0f ns (%.3f%%) | %.0f ns (%.3f%%) | %.0f us |" % (
+            n, got[(n, "rest")], 100 * got[(n, "rest")] / block_ns, got[(n, "glide")],
+            100 * got[(n, "glide")] / block_ns, got[(n, "decl")] / 1000))
+    print()
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
@@ -480,7 +513,9 @@ def main():
                 ("timeline", lambda: bench_timeline(30 if QUICK else 100)),
                 ("faults", lambda: bench_faults(2 if QUICK else 10)),
                 ("overload", lambda: bench_overload(5 if QUICK else 10)),
-                ("mixer", bench_mixer)]
+                ("mixer", bench_mixer),
+                ("params", bench_params),
+                ("faust", bench_faust)]
     try:
         for name, fn in sections:
             if not ONLY or ONLY == name:
