@@ -77,6 +77,37 @@ static uint64_t heap_free(const kn_state_seg *s, uint64_t total) {
     return total - s->heap_offset - s->heap_used;
 }
 
+uint64_t kn_state_need;
+
+/* The end of a refusal for lack of room: what the deck's state would need
+ * for this request (every region so far, and this one), and whether the
+ * cap lets the segment grow that far. When it does, kn_state_need says how
+ * far: live, the conductor makes the segment that large and starts the
+ * same version again (contract.h, state_need), so the user never sees
+ * this message unless the deck cannot grow now. */
+static void room_hint(kn_cart *c, size_t bytes, uint64_t total, char *out, size_t n) {
+    const kn_state_seg *s = c->state;
+    uint64_t used = s->heap_offset <= total && s->heap_used <= total - s->heap_offset
+                        ? s->heap_offset + s->heap_used
+                        : total;
+    uint64_t block = bytes > UINT64_MAX - 63 ? UINT64_MAX : ((uint64_t)bytes + 63) & ~(uint64_t)63;
+    uint64_t need = block > UINT64_MAX - used ? UINT64_MAX : used + block;
+    const char *opt = c->state_option ? c->state_option : "kanon up --state-mb";
+    uint64_t mb = need / 1048576 + 1;
+    if (!c->state_cap)
+        snprintf(out, n, "%s sets its size", opt);
+    else if (need <= c->state_cap && c->state_cap > total) {
+        kn_state_need = need;
+        snprintf(out, n, "it may grow to %" PRIu64 " bytes, the %s cap", c->state_cap, opt);
+    } else if (mb <= KN_STATE_MB_MAX)
+        snprintf(out, n,
+                 "a deck's state may grow to %" PRIu64 " bytes at most: %s %" PRIu64 " allows this",
+                 c->state_cap, opt, mb);
+    else
+        snprintf(out, n, "more than a deck's state may ever hold: %s %d at most", opt,
+                 KN_STATE_MB_MAX);
+}
+
 void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     kn_cart *c = (kn_cart *)k;
     kn_state_seg *s = c->state;
@@ -92,21 +123,23 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     /* Every check comes before the first write: a refused request must leave
      * the state exactly as the next version will find it. */
     uint64_t heap = s->heap_offset <= total ? total - s->heap_offset : 0;
+    char hint[200];
     if (bytes > heap) { /* also keeps the rounding below from wrapping */
+        room_hint(c, bytes, total, hint, sizeof hint);
         fatal(c,
               "kn_state(\"%s\"): %zu bytes requested, but the deck's state segment holds %" PRIu64
-              " bytes (%" PRIu64 " for regions; kanon up --state-mb sets its size)",
-              name, bytes, total, heap);
+              " bytes (%" PRIu64 " for regions; %s)",
+              name, bytes, total, heap, hint);
         return NULL;
     }
     uint64_t need = ((uint64_t)bytes + 63) & ~(uint64_t)63; /* 64-byte aligned blocks */
     uint64_t avail = heap_free(s, total);
     if (need > avail) {
+        room_hint(c, bytes, total, hint, sizeof hint);
         fatal(c,
               "kn_state(\"%s\"): the deck's state segment is full: %zu bytes requested, %" PRIu64
-              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; "
-              "kanon up --state-mb sets the size)",
-              name, bytes, avail, total);
+              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; %s)",
+              name, bytes, avail, total, hint);
         return NULL;
     }
     if (!r && s->count >= KN_MAX_REGIONS) {

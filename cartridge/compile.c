@@ -36,10 +36,6 @@ static const char *kanon_include_dir(void) {
     return dir;
 }
 
-#ifndef KN_TCC_LIB_DIR
-#define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
-#endif
-
 typedef struct diag {
     char *buf;
     size_t len, cap;

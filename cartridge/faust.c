@@ -22,8 +22,11 @@
  * outputs map onto the deck's channels (one output goes to all channels).
  */
 #include "cartridge.h"
+#include "input.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -179,17 +182,25 @@ static void faust_errors(const char *text, const char *display, char *err, size_
         const char *e = strstr(buf, " : ERROR : ");
         int lineno = 0;
         char *colon = strstr(buf, " : ");
-        if (colon && e) lineno = atoi(colon + 3);
+        if (colon && e) lineno = atoi(colon + 3); /* -1: faust knows no line */
+        if (e && !strcmp(e + 11, "undefined symbol : process"))
+            snprintf(buf + (e - buf) + 11, sizeof buf - (size_t)(e - buf) - 11,
+                     "undefined symbol : process (a Faust program defines `process`; this file "
+                     "defines none: a library or a UI layout?)");
         int n =
-            e ? (lineno ? snprintf(err + used, errlen - used, "%s:%d: error: %s\n", display, lineno,
-                                   e + 11)
-                        : snprintf(err + used, errlen - used, "%s: error: %s\n", display, e + 11))
+            e ? (lineno > 0
+                     ? snprintf(err + used, errlen - used, "%s:%d: error: %s\n", display, lineno,
+                                e + 11)
+                     : snprintf(err + used, errlen - used, "%s: error: %s\n", display, e + 11))
               : (len ? snprintf(err + used, errlen - used, "%s: error: %s\n", display, buf) : 0);
         used += n > 0 ? (size_t)n : 0;
         line = nl ? nl + 1 : line + len;
     }
     while (used && used <= errlen && err[used - 1] == '\n') err[--used] = 0;
 }
+
+volatile sig_atomic_t kn_faust_running;
+char kn_faust_tmp[64];
 
 /* Runs faust; returns its C output (malloc'd) or NULL with err filled. */
 static char *run_faust(const char *path, const char *display, const char *include_dir, char *err,
@@ -203,6 +214,8 @@ static char *run_faust(const char *path, const char *display, const char *includ
         return NULL;
     }
     close(fd);
+    snprintf(kn_faust_tmp, sizeof kn_faust_tmp, "%s", out); /* the time limit removes it */
+    kn_faust_running = 1;
     pid_t pid = fork(); /* no nng or threads in a cartridge: fork is safe here */
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -224,6 +237,7 @@ static char *run_faust(const char *path, const char *display, const char *includ
     close(pipefd[0]);
     int st = 0;
     waitpid(pid, &st, 0);
+    kn_faust_running = 0;
     char *src = NULL;
     if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         FILE *f = fopen(out, "rb");
@@ -237,14 +251,166 @@ static char *run_faust(const char *path, const char *display, const char *includ
         }
     }
     unlink(out);
-    if (!src) faust_errors(got ? msgs : "faust failed", display, err, errlen);
-    return src;
+    kn_faust_tmp[0] = 0;
+    if (src) return src;
+    if (pid > 0 && WIFSIGNALED(st)) {
+        /* faust itself failed: in practice memory (it inherits the
+         * cartridge's address-space limit; large programs need hundreds of
+         * MiB), so say how much it had */
+        struct rlimit as;
+        char sig[96], mem[96] = "";
+        kn_signal_text(WTERMSIG(st), sig, sizeof sig);
+        if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+            snprintf(mem, sizeof mem,
+                     " (it may have run out of memory: the compile may use %llu MiB)",
+                     (unsigned long long)(as.rlim_cur >> 20));
+        snprintf(err, errlen, "%s: error: faust was killed by %s%s%s%s", display, sig, mem,
+                 got ? "; it said:\n" : "", got ? msgs : "");
+        return NULL;
+    }
+    faust_errors(got ? msgs : "faust failed without a message", display, err, errlen);
+    return NULL;
+}
+
+/* ------------------------------------------------ headers faust's C needs
+ *
+ * A Faust program reaches foreign code through `ffunction` and
+ * `fconstant`, which name a header: faust's C output #includes it. kanon
+ * compiles that output with tcc, a C compiler, on this machine, so two
+ * kinds of header cannot work, and tcc's own message ("';' expected",
+ * "include file not found") would not say why: a C++ header (the
+ * faust-stk instruments' instrument.h defines classes), and a header of
+ * another platform (the SHARC Audio Module's fast_pow2.h). They are found
+ * before tcc runs and refused in words. */
+
+/* Headers of other platforms that Faust's own examples name. */
+static const struct {
+    const char *header, *what;
+} platform_headers[] = {
+    {"fast_pow2.h", "a math header of Analog Devices' SHARC processors (the SAM examples target "
+                    "the SHARC Audio Module)"},
+};
+
+/* path of `name` in the directories faust's C is compiled with, or "" */
+static void find_header(const char *name, const char *const *dirs, int ndirs, char *out, size_t n) {
+    out[0] = 0;
+    for (int i = 0; i < ndirs && !out[0]; i++) {
+        snprintf(out, n, "%s/%s", dirs[i], name);
+        if (access(out, R_OK)) out[0] = 0;
+    }
+}
+
+/* The first C++ construct of a header (and of the headers it includes
+ * with quotes, beside it, a few levels deep): "class LookupTable" at
+ * file:line in `where`; 0 if it looks like C. */
+static int cxx_in(const char *file, int depth, char *where, size_t n) {
+    FILE *f = depth < 4 ? fopen(file, "r") : NULL;
+    if (!f) return 0;
+    char line[1024], dir[4096];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    static const char *starts[] = {"class ",  "template", "namespace ", "using namespace",
+                                   "public:", "private:", "protected:"};
+    int found = 0;
+    for (int lineno = 1; !found && fgets(line, sizeof line, f); lineno++) {
+        char *c = strstr(line, "//");
+        if (c) *c = 0; /* a comment may say anything */
+        char *t = line + strspn(line, " \t");
+        t[strcspn(t, "\r\n")] = 0;
+        const char *hit = NULL;
+        for (size_t k = 0; k < sizeof starts / sizeof *starts && !hit; k++)
+            if (!strncmp(t, starts[k], strlen(starts[k]))) hit = t;
+        char *q = strstr(t, "::"); /* Class::member( */
+        if (!hit && q && q > t && (isalnum((unsigned char)q[-1]) || q[-1] == '_') &&
+            (isalpha((unsigned char)q[2]) || q[2] == '_' || q[2] == '~'))
+            hit = t;
+        if (!hit && !strncmp(t, "#include", 8)) {
+            char inc[256];
+            const char *a = t + 8 + strspn(t + 8, " \t");
+            if (*a == '<' && sscanf(a + 1, "%255[^>]", inc) == 1 && !strchr(inc, '.'))
+                hit = t; /* <cmath>, <vector>: the C++ library */
+            else if (*a == '"' && sscanf(a + 1, "%255[^\"]", inc) == 1) {
+                char sub[4400];
+                snprintf(sub, sizeof sub, "%s/%s", dir, inc);
+                found = cxx_in(sub, depth + 1, where, n);
+            }
+        }
+        if (hit && !found) {
+            const char *base = strrchr(file, '/');
+            snprintf(where, n, "`%.60s` at %s:%d", hit, base ? base + 1 : file, lineno);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* The line of the .dsp that names `header` (in an ffunction), or 0. */
+static int dsp_line(const char *path, const char *header) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[1024];
+    int at = 0;
+    for (int lineno = 1; !at && fgets(line, sizeof line, f); lineno++) {
+        const char *h = strstr(line, header);
+        if (h && h > line && (h[-1] == '<' || h[-1] == '"')) at = lineno;
+    }
+    fclose(f);
+    return at;
+}
+
+/* 0, or -1 with err saying which header faust's C needs and why it cannot
+ * be compiled here. */
+static int check_headers(const char *gen, const char *path, const char *display,
+                         const char *include_dir, char *err, size_t errlen) {
+    const char *dirs[] = {include_dir, "/usr/local/include", "/usr/include",
+                          KN_TCC_LIB_DIR "/include"};
+    for (const char *l = gen; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        char name[256];
+        if (strncmp(l, "#include ", 9) || sscanf(l + 10, "%255[^\">]", name) != 1) continue;
+        if (!strcmp(name, "math.h") || !strcmp(name, "stdint.h") || !strcmp(name, "stdlib.h"))
+            continue; /* faust's own */
+        char file[4400], where[300], at[32] = "";
+        int ln = dsp_line(path, name);
+        if (ln) snprintf(at, sizeof at, "%d:", ln);
+        find_header(name, dirs, (int)(sizeof dirs / sizeof *dirs), file, sizeof file);
+        for (size_t k = 0; k < sizeof platform_headers / sizeof *platform_headers; k++)
+            if (!strcmp(name, platform_headers[k].header)) {
+                snprintf(err, errlen,
+                         "%s:%s error: the program needs %s, %s; kanon compiles Faust's C on "
+                         "this machine, where that header does not exist",
+                         display, at, name, platform_headers[k].what);
+                return -1;
+            }
+        if (!file[0]) {
+            snprintf(err, errlen,
+                     "%s:%s error: the program needs the header %s (named by an ffunction or "
+                     "fconstant), which is not on this machine (looked beside the file and in "
+                     "%s, %s): a header of another platform?",
+                     display, at, name, dirs[1], dirs[2]);
+            return -1;
+        }
+        if (cxx_in(file, 0, where, sizeof where)) {
+            snprintf(err, errlen,
+                     "%s:%s error: the program needs %s, which is C++ (%s): kanon compiles "
+                     "Faust's C output with a C compiler (tcc), so C++ helpers named by an "
+                     "ffunction cannot be used",
+                     display, at, name, where);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen) {
     char *gen = run_faust(path, display, include_dir ? include_dir : ".", err, errlen);
     if (!gen) return NULL;
+    if (check_headers(gen, path, display, include_dir ? include_dir : ".", err, errlen)) {
+        free(gen);
+        return NULL;
+    }
     /* The DSP struct's definition, hashed: a different layout of the same
      * size must not inherit the old bytes. */
     uint64_t h = 1469598103934665603u;

@@ -76,25 +76,57 @@ static void timeline_refresh(kn_cart *c, kn_ring_seg *ring) {
 static uint64_t first_frame; /* where this cartridge took over */
 
 /* One JSON object per line on the report pipe; "t" is the wall time at
- * which it happened (the conductor measures save-to-takeover with it). */
-static void report(const char *event, const char *message, double ms, double test_ms) {
+ * which it happened (the conductor measures save-to-takeover with it).
+ * The line, with its newline, malloc'd. */
+static char *report_line(const char *event, const char *message, double ms, double test_ms,
+                         int stamp) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, KN_REPORT_EVENT, event);
-    cJSON_AddNumberToObject(o, KN_REPORT_T, (double)kn_real_ns() / 1e9);
+    if (stamp) cJSON_AddNumberToObject(o, KN_REPORT_T, (double)kn_real_ns() / 1e9);
     if (!strcmp(event, KN_REPORT_RUNNING))
         cJSON_AddNumberToObject(o, KN_REPORT_FRAME, (double)first_frame);
     if (message) cJSON_AddStringToObject(o, KN_REPORT_MESSAGE, message);
     if (ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_MS, ms);
     if (test_ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_TEST_MS, test_ms);
+    if (kn_state_need && (!strcmp(event, KN_REPORT_ERROR) || !strcmp(event, KN_REPORT_FATAL)))
+        cJSON_AddNumberToObject(o, KN_REPORT_STATE_NEED, (double)kn_state_need);
     char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    size_t n = s ? strlen(s) : 0;
+    char *line = s ? realloc(s, n + 2) : NULL;
+    if (!line) {
+        free(s);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = 0;
+    return line;
+}
+
+static void report(const char *event, const char *message, double ms, double test_ms) {
+    char *s = report_line(event, message, ms, test_ms, 1);
     if (s) {
-        size_t n = strlen(s);
-        s[n] = '\n'; /* replaces the NUL; n+1 bytes go out */
-        ssize_t w = write(report_fd, s, n + 1);
+        ssize_t w = write(report_fd, s, strlen(s));
         (void)w;
     }
     free(s);
-    cJSON_Delete(o);
+}
+
+/* What the compile's time limit says when it strikes (sandbox.c): an
+ * error line, made now (a signal handler may only write it). The
+ * conductor adds that the previous version plays on. */
+static void arm_compile_alarm(const kn_live_opts *o) {
+    char m[2][1024], *t[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(m[k], sizeof m[k],
+                 "%s: error: compiling took longer than its time limit of %g s (%s was still at "
+                 "work); raise the limit with `kanon up --compile-timeout SECONDS`",
+                 o->display, o->compile_seconds, k ? "faust" : "the C compiler");
+        t[k] = report_line(KN_REPORT_ERROR, m[k], -1, -1, 0);
+    }
+    kn_sandbox_compile_alarm(report_fd, t[0] ? t[0] : "", t[1] ? t[1] : "");
+    free(t[0]);
+    free(t[1]);
 }
 
 static void live_fatal(const char *msg) {
@@ -351,6 +383,7 @@ int kn_live_run(const kn_live_opts *o) {
     size_t mem = o->mem_bytes > 3 * m.state_bytes + ((size_t)512 << 20)
                      ? o->mem_bytes
                      : 3 * m.state_bytes + ((size_t)512 << 20);
+    arm_compile_alarm(o);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);
@@ -368,6 +401,8 @@ int kn_live_run(const kn_live_opts *o) {
     if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
     c.display = o->display;
+    c.state_cap = o->state_cap;
+    c.state_option = "kanon up --state-mb";
     uint64_t t0 = kn_mono_ns();
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);

@@ -288,6 +288,52 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
 
 /* ------------------------------------------------------------ reports */
 
+/* A deck's first version asked for more state than the segment holds
+ * (contract.h, state_need), within the cap. Before anything of the deck
+ * has played there is no state to keep: the segment is replaced by a
+ * larger one and the same version starts again, with the same id and the
+ * same pending copy, so `kanon play` just waits a little longer. A quarter
+ * more than asked leaves room for what setup() asks for next; at most 4
+ * times per version. 1 if it did. */
+static int grow_state(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t need) {
+    if (p != &d->next || p->st != KN_PROC_COMPILING || d->hs != KN_HS_COMPILING ||
+        d->cur.st != KN_PROC_NONE || d->dying.st != KN_PROC_NONE || d->repair ||
+        need <= d->state_bytes || need > c->state_cap || p->grown >= 4)
+        return 0;
+    const uint64_t mib = 1u << 20;
+    uint64_t want = (need + need / 4 + mib - 1) / mib * mib;
+    if (want > c->state_cap) want = c->state_cap;
+    size_t was = d->state_bytes;
+    char path[4400], err[512];
+    if (kn_deck_state_resize(c, d, (size_t)want, err, sizeof err)) {
+        kn_deck_event(c, d, "note", "cartridge %u: cannot grow the deck's state: %s", p->id, err);
+        return 0;
+    }
+    kn_proc q = *p; /* what the version keeps across the restart */
+    kn_proc_kill(c, p);
+    kn_history_pending(c, d, q.id, path, sizeof path);
+    d->next.id = q.id;
+    d->next.restore = 0;
+    if (kn_proc_spawn(c, d, &d->next, path, err, sizeof err)) {
+        kn_outcome_add(d, q.id, 0, 0, err);
+        kn_history_discard(c, d, q.id);
+        kn_deck_event(c, d, "error", "%s", err);
+        kn_proc_close(&d->next);
+        next_gone(d);
+        return 1;
+    }
+    d->next.hash = q.hash;
+    d->next.asked_rt_ns = q.asked_rt_ns;
+    d->next.grown = q.grown + 1;
+    d->next.told = q.told;
+    kn_deck_event(c, d, "note",
+                  "cartridge %u: %s needs %llu bytes of state; the deck's state segment grew "
+                  "from %zu to %llu MiB (at most %llu: --state-mb); compiling it again",
+                  q.id, d->display, (unsigned long long)need, was >> 20,
+                  (unsigned long long)(want >> 20), (unsigned long long)(c->state_cap >> 20));
+    return 1;
+}
+
 kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_report *r) {
     switch (r->type) {
     case KN_REP_OTHER: break; /* a newer cartridge's word: nothing to do */
@@ -331,11 +377,19 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         return &d->cur;
     case KN_REP_ERROR: {
         int compiling = p == &d->next;
+        if (compiling && r->state_need > 0 && grow_state(c, d, p, (uint64_t)r->state_need))
+            break; /* the same version again, with room: no refusal */
         const char *msg = r->message[0] ? r->message : "unknown error";
-        kn_outcome_add(d, p->id, 0, 0, msg);
+        char m[sizeof r->message + 200];
+        snprintf(m, sizeof m, "%s%s%s", msg,
+                 compiling && r->state_need > 0
+                     ? "; a deck's state segment grows only before its first version plays: "
+                       "`kanon stop` the deck and play it again"
+                     : "",
+                 compiling && d->cur.st ? " (the previous version plays on)" : "");
+        kn_outcome_add(d, p->id, 0, 0, m);
         if (compiling) kn_history_discard(c, d, p->id);
-        kn_deck_event(c, d, "error", "%s%s", msg,
-                      compiling && d->cur.st ? " (the previous version plays on)" : "");
+        kn_deck_event(c, d, "error", "%s", m);
         break;
     }
     }
@@ -440,8 +494,9 @@ void kn_handover_shed(kn_conductor *c, kn_deck *d, const char *what) {
 
 void kn_handover_limit(kn_conductor *c, kn_deck *d, const char *why) {
     (void)c;
-    if (d->next.st == KN_PROC_NONE || d->next.killed_for) return;
-    d->next.killed_for = why; /* its exit is reported as a refusal, with this */
+    if (d->next.st == KN_PROC_NONE || d->next.killed_for[0]) return;
+    /* its exit is reported as a refusal, with this */
+    snprintf(d->next.killed_for, sizeof d->next.killed_for, "%s", why);
     kn_proc_sigkill(&d->next);
 }
 
@@ -450,7 +505,7 @@ void kn_handover_limit(kn_conductor *c, kn_deck *d, const char *why) {
 /* Why a successor ended before taking over, in `file: error:` form. */
 static void refusal_text(const kn_deck *d, const kn_proc *p, const kn_exit *x, char *m, size_t n) {
     const char *plays_on = d->cur.st == KN_PROC_RUNNING ? " (the previous version plays on)" : "";
-    if (p->killed_for) /* our own deadline */
+    if (p->killed_for[0]) /* our own deadline */
         snprintf(m, n, "%s: error: cartridge %u %s; refused%s", d->display, p->id, p->killed_for,
                  plays_on);
     else if (x->alarm) /* the cartridge's own deadline */

@@ -9,6 +9,7 @@
  * on a cartridge. Control thread only.
  */
 #include "conductor.h"
+#include "input.h"
 #include "contract.h"
 #include "priority.h"
 
@@ -158,12 +159,14 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
 
 int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
                   size_t errlen) {
-    char deck[16], id[16], dir[4096], report[16];
+    char deck[16], id[16], dir[4096], report[16], timeout[32], state_mb[32];
     uint32_t nid = p->id;
     int restore = p->restore;
     snprintf(deck, sizeof deck, "%d", (int)(d - c->deck));
     snprintf(id, sizeof id, "%u", nid);
     snprintf(report, sizeof report, "%d", KN_FD_REPORT);
+    snprintf(timeout, sizeof timeout, "%g", c->compile_timeout);
+    snprintf(state_mb, sizeof state_mb, "%.17g", (double)c->state_cap / 1048576);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
     /* --restore last: dropped from the count unless this is a revert */
@@ -182,6 +185,10 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
                     dir[0] ? dir : "/",
                     KN_ARG(KN_OPT_HIDE),
                     c->history_dir,
+                    KN_ARG(KN_OPT_COMPILE_TIMEOUT),
+                    timeout,
+                    KN_ARG(KN_OPT_STATE_MB),
+                    state_mb,
                     KN_ARG(KN_OPT_RESTORE)};
     int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
     kn_spare_ensure(c);
@@ -197,7 +204,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
         }
         kn_proc_kill(c, &c->spare); /* it died: start one the slow way */
     }
-    char *argv[24] = {c->cartridge_bin, KN_MODE_LIVE};
+    char *argv[32] = {c->cartridge_bin, KN_MODE_LIVE};
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
     int rc = start_process(c, argv, d, p, NULL);
     p->id = nid;
@@ -214,9 +221,12 @@ const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
         snprintf(buf, n, "exited with status %d", si->si_status);
     else if (si->si_status == SIGXCPU)
         snprintf(buf, n, "killed by SIGXCPU (ran 100 ms without pausing: hung or too slow)");
-    else
-        snprintf(buf, n, "killed by SIG%s",
-                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
+    else if (sigabbrev_np(si->si_status)) /* the name says it: "killed by SIGSEGV" */
+        snprintf(buf, n, "killed by SIG%s", sigabbrev_np(si->si_status));
+    else {
+        char sig[96];
+        snprintf(buf, n, "killed by %s", kn_signal_text(si->si_status, sig, sizeof sig));
+    }
     return buf;
 }
 
@@ -299,6 +309,7 @@ static void parse_report(const char *line, kn_report *r) {
     r->ms = number(o, KN_REPORT_MS);
     r->test_ms = number(o, KN_REPORT_TEST_MS);
     r->frame = number(o, KN_REPORT_FRAME);
+    r->state_need = number(o, KN_REPORT_STATE_NEED);
     copy_string(o, KN_REPORT_SYSCALL, r->syscall, sizeof r->syscall);
     copy_string(o, KN_REPORT_MESSAGE, r->message, sizeof r->message);
     cJSON_Delete(o);

@@ -1,7 +1,8 @@
 /*
  * segments.c - a deck's four shared segments (shm/kanon_shm.h): made,
- * formatted, repaired and freed by the conductor, which keeps its own copy
- * of everything a cartridge could scribble over. Control thread only.
+ * formatted, grown (the state, when a deck's first version asks for more:
+ * handover.c), repaired and freed by the conductor, which keeps its own
+ * copy of everything a cartridge could scribble over. Control thread only.
  */
 #include "conductor.h"
 
@@ -81,4 +82,35 @@ void kn_deck_reformat(kn_conductor *c, kn_deck *d) {
     *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_STATE, d->state_bytes};
     h = &d->params->hdr;
     *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_PARAM, d->param_bytes};
+}
+
+/* A larger state for a deck whose first version asked for more (handover.c
+ * grows it only before anything of the deck has played, so there is no
+ * state to carry over). New segments first: if they cannot be made, the
+ * deck keeps its old ones. The cartridge that asked has been killed; it
+ * maps its own copies, which go with it. */
+int kn_deck_state_resize(kn_conductor *c, kn_deck *d, size_t bytes, char *err, size_t errlen) {
+    (void)c;
+    kn_state_seg *state = NULL, *snap = NULL;
+    int fd_state = -1, fd_snap = -1;
+    int rc = kn_seg_create("kanon.state", bytes, (void **)&state, &fd_state);
+    if (!rc) rc = kn_seg_create("kanon.snap", bytes, (void **)&snap, &fd_snap);
+    if (rc) {
+        snprintf(err, errlen, "cannot create shared memory (kanon.state, %zu bytes): %s", bytes,
+                 strerror(-rc));
+        if (state) kn_seg_unmap(state, bytes);
+        if (fd_state >= 0) close(fd_state);
+        return rc;
+    }
+    kn_state_format(state, bytes, KN_SEG_STATE);
+    kn_state_format(snap, bytes, KN_SEG_SNAP);
+    kn_seg_unmap(snap, bytes);
+    kn_seg_unmap(d->state, d->state_bytes);
+    close(d->seg_fd[KN_SEG_STATE]);
+    close(d->seg_fd[KN_SEG_SNAP]);
+    d->state = state;
+    d->state_bytes = bytes;
+    d->seg_fd[KN_SEG_STATE] = fd_state;
+    d->seg_fd[KN_SEG_SNAP] = fd_snap;
+    return 0;
 }
