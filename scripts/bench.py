@@ -501,6 +501,40 @@ def bench_params():
     print()
 
 
+def bench_faust():
+    """Faust's example corpus through `kanon render`, every file in full."""
+    out = os.path.join(TMP, "corpus")
+    os.makedirs(out, exist_ok=True)
+    env = dict(ENV, KANON_CORPUS_FULL="1", KANON_CORPUS_OUT=out)
+    t0 = time.perf_counter()
+    r = subprocess.run(["bash", os.path.join(ROOT, "tests", "e2e", "test_faust_corpus.sh")],
+                       env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    print("## Faust: the example corpus\n")
+    tsv = os.path.join(out, "results.tsv")
+    if not os.path.exists(tsv):
+        print("(not run: %s)\n" % (r.stdout.strip().splitlines() or ["no faust?"])[-1])
+        return
+    rows = [l.rstrip("\n").split("\t") for l in open(tsv) if l.strip()]
+    plays = [(float(ms), f) for f, rc, ms, what in rows if what == "plays"]
+    ms = sorted(m for m, _ in plays)
+    print("Every `.dsp` of /usr/share/faust/examples (no old/, bela/, smartKeyboard/) rendered "
+          "for 0.5 s with a 120 s compile limit, two at a time (%.0f s in all): **%d of %d play "
+          "(%.1f%%)**; compile time (faust + tcc) median **%.0f ms**, p90 %.0f ms.\n" % (
+              wall, len(plays), len(rows), 100.0 * len(plays) / len(rows),
+              statistics.median(ms), pct(ms, 90)))
+    print("| slowest to compile | ms |")
+    print("|---|---|")
+    for m, f in sorted(plays, reverse=True)[:8]:
+        print("| %s | %.0f |" % (f, m))
+    print("\nNot playing, with the reason tests/faust_corpus_expected.txt gives:\n")
+    for f, rc, m, what in rows:
+        if what != "plays":
+            print("- %s: %s" % (f, what[len("expected: "):] if what.startswith("expected: ")
+                                else "exit %s (a new failure)" % rc))
+    print()
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
