@@ -98,11 +98,15 @@ static void room_hint(kn_cart *c, size_t bytes, uint64_t total, char *out, size_
         snprintf(out, n, "%s sets its size", opt);
     else if (need <= c->state_cap && c->state_cap > total) {
         kn_state_need = need;
-        snprintf(out, n, "it may grow to %" PRIu64 " bytes, the %s cap", c->state_cap, opt);
+        snprintf(out, n,
+                 "the deck's state needs %" PRIu64 " bytes in all; it may grow to %" PRIu64
+                 ", the %s cap",
+                 need, c->state_cap, opt);
     } else if (mb <= KN_STATE_MB_MAX)
         snprintf(out, n,
-                 "a deck's state may grow to %" PRIu64 " bytes at most: %s %" PRIu64 " allows this",
-                 c->state_cap, opt, mb);
+                 "the deck's state would need %" PRIu64 " bytes in all, and may have %" PRIu64
+                 " at most: %s %" PRIu64 " allows it",
+                 need, c->state_cap, opt, mb);
     else
         snprintf(out, n, "more than a deck's state may ever hold: %s %d at most", opt,
                  KN_STATE_MB_MAX);

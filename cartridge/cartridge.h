@@ -60,6 +60,9 @@ void kn_program_free(kn_program *p);
 int kn_is_faust(const char *name);
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen);
+/* Faust's `soundfile`: the sound (a Faust Soundfile) for a widget's label
+ * and URL, loaded once per process; label NULL: Faust's defaultsound. */
+struct kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url);
 /* While faust runs (a child process), and its output file: the compile's
  * time limit says which compiler it stopped, and removes the file. */
 extern volatile sig_atomic_t kn_faust_running;

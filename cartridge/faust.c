@@ -28,6 +28,10 @@
 #include <errno.h>
 #include <sys/resource.h>
 #include <fcntl.h>
+#include <math.h>
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,14 @@ static const char prelude[] =
     "#define __restrict__\n"
     "static inline int max(int a, int b) { return a > b ? a : b; }\n" /* Faust's C expects */
     "static inline int min(int a, int b) { return a < b ? a : b; }\n" /* these two */
+    /* Faust's Soundfile, as its C reads it (kn_faust_sound below) */
+    "typedef struct Soundfile {\n"
+    "    void *fBuffers;\n"
+    "    int *fLength, *fSR, *fOffset;\n"
+    "    int fChannels, fParts, fIsDouble;\n"
+    "} Soundfile;\n"
+    "Soundfile *kn_faust_soundfile(void *k, const char *label, const char *url);\n"
+    "static Soundfile *defaultsound;\n"
     "typedef struct UIGlue {\n"
     "    void *uiInterface;\n"
     "    void (*openTabBox)(void *, const char *);\n"
@@ -58,7 +70,7 @@ static const char prelude[] =
     "    void (*addHorizontalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, "
     "FAUSTFLOAT);\n"
     "    void (*addVerticalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT);\n"
-    "    void (*addSoundfile)(void *, const char *, const char *, void **);\n"
+    "    void (*addSoundfile)(void *, const char *, const char *, Soundfile **);\n"
     "    void (*declare)(void *, FAUSTFLOAT *, const char *, const char *);\n"
     "} UIGlue;\n"
     "typedef struct MetaGlue {\n"
@@ -116,8 +128,10 @@ static const char wrapper[] =
     " FAUSTFLOAT hi, FAUSTFLOAT step) { (void)u; (void)step; ui_param(l, z, init, lo, hi, 0); }\n"
     "static void ui_bargraph(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT lo, FAUSTFLOAT hi)"
     " { (void)u; (void)l; (void)z; (void)lo; (void)hi; }\n"
-    "static void ui_soundfile(void *u, const char *l, const char *f, void **s)"
-    " { (void)u; (void)l; (void)f; (void)s; }\n"
+    "/* The DSP struct keeps a Soundfile pointer, in shared state: every\n"
+    "   setup() points it at this process's copy of the sound again. */\n"
+    "static void ui_soundfile(void *u, const char *l, const char *url, Soundfile **zone)"
+    " { (void)u; *zone = kn_faust_soundfile(ctx, l, url); }\n"
     "static void ui_declare(void *u, FAUSTFLOAT *z, const char *k, const char *v)"
     " { (void)u; (void)z; (void)k; (void)v; }\n"
     "void setup(kn_ctx *k) {\n"
@@ -126,6 +140,7 @@ static const char wrapper[] =
     "    newest = 0;\n"
     "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
     "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
+    "    defaultsound = kn_faust_soundfile(k, 0, 0);\n"
     "    classInitkn_faust((int)k->rate);\n"
     "    if (meta->size != sizeof(kn_faust) || meta->layout != KN_FAUST_LAYOUT ||"
     " meta->rate != k->rate) {\n"
@@ -425,4 +440,176 @@ char *kn_faust_source(const char *path, const char *display, const char *include
     if (all) snprintf(all, n, "%s%s%s%s", prelude, gen, layout, wrapper);
     free(gen);
     return all;
+}
+
+/* ----------------------------------------------------------- soundfiles
+ *
+ * Faust's `soundfile("label[url:{'a.wav';'b.wav'}]", n)` reads sound
+ * files through the host: its C asks the UI for a Soundfile (addSoundfile)
+ * and then reads fBuffers[channel][fOffset[part] + i] for i below
+ * fLength[part]. kanon loads each file with libsndfile, converts it to the
+ * deck's rate with libsamplerate (sinc, medium quality, as the sample
+ * nodes do) when it differs, and keeps the result in this process's
+ * memory, not in the deck's state: the DSP struct only holds a pointer,
+ * which every setup() points at this process's copy again. A cartridge
+ * loads a sound once, in the setup() of its test render, so the setup()
+ * at the takeover finds it loaded. Relative paths are the .dsp's
+ * directory's (the cartridge runs there). A file that cannot be read
+ * refuses the version, naming it (Faust's own hosts play silence instead;
+ * a silent typo is worse live). */
+
+#define SF_PARTS 256 /* Faust's MAX_SOUNDFILE_PARTS: part numbers the DSP may use */
+#define SF_CHAN  64  /* Faust's MAX_CHAN: channels the DSP may read */
+
+/* Faust's Soundfile (the prelude's): pointers first, as in its C++ original. */
+typedef struct kn_faust_sound {
+    float **buffers;
+    int *length, *sr, *offset;
+    int channels, parts, is_double;
+} kn_faust_sound;
+
+static void sound_fatal(kn_ctx *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sound_fatal(kn_ctx *k, const char *fmt, ...) {
+    char what[600], msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const kn_cart *c = (const kn_cart *)k;
+    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
+    kn_fatal_hook(msg);
+}
+
+/* A sound of `frames` silent frames in every part and channel. */
+static kn_faust_sound *sound_alloc(int channels, long frames) {
+    kn_faust_sound *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->buffers = calloc(SF_CHAN, sizeof *s->buffers);
+    s->length = calloc(SF_PARTS, sizeof(int));
+    s->sr = calloc(SF_PARTS, sizeof(int));
+    s->offset = calloc(SF_PARTS, sizeof(int));
+    s->channels = channels;
+    for (int c = 0; c < channels && s->buffers; c++)
+        s->buffers[c] = calloc((size_t)(frames > 0 ? frames : 1), sizeof(float));
+    if (!s->buffers || !s->length || !s->sr || !s->offset ||
+        (channels && !s->buffers[channels - 1]))
+        return NULL; /* out of memory: the caller says so */
+    for (int c = channels; c < SF_CHAN; c++) s->buffers[c] = s->buffers[c % channels];
+    return s;
+}
+
+/* One file, at `rate`, interleaved (malloc'd); NULL with why[] filled. */
+static float *sound_read(const char *path, double rate, long *frames, int *channels, char *why,
+                         size_t n) {
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        snprintf(why, n, "%s", sf_strerror(NULL));
+        return NULL;
+    }
+    long got_frames = (long)info.frames, ch = info.channels;
+    float *raw = malloc((size_t)(got_frames > 0 ? got_frames : 1) * (size_t)ch * sizeof(float));
+    long got = raw ? (long)sf_readf_float(sf, raw, got_frames) : -1;
+    sf_close(sf);
+    if (got < 0) {
+        snprintf(why, n, "out of memory");
+        free(raw);
+        return NULL;
+    }
+    *channels = (int)ch;
+    if (info.samplerate == (int)rate && rate == (int)rate) {
+        *frames = got;
+        return raw;
+    }
+    long cap = (long)ceil((double)got * rate / info.samplerate) + 1;
+    float *out = malloc((size_t)cap * (size_t)ch * sizeof(float));
+    SRC_DATA d = {.data_in = raw,
+                  .data_out = out,
+                  .input_frames = got,
+                  .output_frames = cap,
+                  .src_ratio = rate / info.samplerate};
+    int err = out ? src_simple(&d, SRC_SINC_MEDIUM_QUALITY, (int)ch) : -1;
+    free(raw);
+    if (err) {
+        snprintf(why, n, "cannot convert it from %d Hz: %s", info.samplerate,
+                 out ? src_strerror(err) : "out of memory");
+        free(out);
+        return NULL;
+    }
+    *frames = d.output_frames_gen;
+    return out;
+}
+
+/* Sounds loaded by this process, by label, URL and rate. */
+static struct {
+    char *key;
+    kn_faust_sound *sound;
+} sounds[64];
+
+kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url) {
+    static kn_faust_sound *empty;
+    if (!label) { /* Faust's defaultsound: one silent frame, until a sound is given */
+        if (!empty && !(empty = sound_alloc(1, 1))) sound_fatal(k, "soundfile: out of memory");
+        for (int p = 0; p < SF_PARTS; p++) empty->length[p] = 1, empty->sr[p] = (int)k->rate;
+        empty->parts = 1;
+        return empty;
+    }
+    char key[1200];
+    snprintf(key, sizeof key, "%s\n%s\n%g", label, url ? url : "", k->rate);
+    int slot = -1;
+    for (int i = 0; i < 64; i++) {
+        if (sounds[i].key && !strcmp(sounds[i].key, key)) return sounds[i].sound;
+        if (!sounds[i].key && slot < 0) slot = i;
+    }
+    if (slot < 0) sound_fatal(k, "soundfile \"%s\": more than 64 sounds", label);
+    /* the parts: {'a.wav';'b.wav'}; no URL: the label names the file */
+    char list[1024], *names[SF_PARTS];
+    int nparts = 0;
+    snprintf(list, sizeof list, "%s", url && url[0] ? url : label);
+    for (char *tok = strtok(list, "{};"); tok && nparts < SF_PARTS; tok = strtok(NULL, "{};")) {
+        while (*tok == ' ' || *tok == '\'' || *tok == '"') tok++;
+        size_t len = strlen(tok);
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\'' || tok[len - 1] == '"'))
+            tok[--len] = 0;
+        if (len) names[nparts++] = tok;
+    }
+    if (!nparts) sound_fatal(k, "soundfile \"%s\": no file named (url: %s)", label, url);
+    float *data[SF_PARTS];
+    long frames[SF_PARTS], total = 0;
+    int chans[SF_PARTS], channels = 1;
+    for (int p = 0; p < nparts; p++) {
+        char why[300];
+        data[p] = sound_read(names[p], k->rate, &frames[p], &chans[p], why, sizeof why);
+        if (!data[p])
+            sound_fatal(k, "soundfile \"%s\": cannot read %s (beside the .dsp): %s", label,
+                        names[p], why);
+        if (frames[p] < 1) frames[p] = 1; /* an empty file: one silent frame */
+        if (chans[p] > channels) channels = chans[p];
+        total += frames[p];
+    }
+    if (channels > SF_CHAN || total > 0x7fffffff)
+        sound_fatal(k, "soundfile \"%s\": too large (%d channels, %ld frames)", label, channels,
+                    total);
+    kn_faust_sound *s = sound_alloc(channels, total);
+    if (!s) sound_fatal(k, "soundfile \"%s\": out of memory", label);
+    long at = 0;
+    for (int p = 0; p < nparts; p++) {
+        for (int c = 0; c < channels; c++) /* a mono part fills every channel */
+            for (long i = 0; i < frames[p]; i++)
+                s->buffers[c][at + i] = data[p][i * chans[p] + c % chans[p]];
+        s->length[p] = (int)frames[p];
+        s->offset[p] = (int)at;
+        s->sr[p] = (int)k->rate;
+        at += frames[p];
+        free(data[p]);
+    }
+    for (int p = nparts; p < SF_PARTS; p++) { /* Faust repeats the parts it was given */
+        s->length[p] = s->length[p % nparts];
+        s->offset[p] = s->offset[p % nparts];
+        s->sr[p] = s->sr[p % nparts];
+    }
+    s->parts = nparts;
+    sounds[slot].key = strdup(key);
+    sounds[slot].sound = s;
+    return s;
 }
