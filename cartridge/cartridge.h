@@ -129,10 +129,11 @@ int kn_cart_init(kn_cart *c, double rate, int channels, int block);
  * program's setup() against them (again), so its kn_state pointers follow. */
 void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
                   kn_param_seg *params);
-/* Copies the bound segments' used bytes into private buffers (allocated on
- * first use) and binds to the copies: a snapshot to render on privately. */
+/* Copies the segments' used bytes into private buffers (allocated on
+ * first use, the state's of priv_bytes, at least state_bytes) and binds to
+ * the copies: a snapshot to render on privately. */
 int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
-                         kn_param_seg *params);
+                         size_t priv_bytes, kn_param_seg *params);
 void kn_cart_free(kn_cart *c);
 /* Renders one block at absolute frame `frame` into c->out, on the timeline
  * (c->tempo, c->epoch), applying the events of the bound parameter

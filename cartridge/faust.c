@@ -234,6 +234,8 @@ static char *run_faust(const char *path, const char *display, const char *includ
     pid_t pid = fork(); /* no nng or threads in a cartridge: fork is safe here */
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct rlimit as; /* the room kn_sandbox_compile_limits left faust */
+        if (!getrlimit(RLIMIT_AS, &as)) as.rlim_cur = as.rlim_max, setrlimit(RLIMIT_AS, &as);
         dup2(pipefd[1], 2);
         dup2(pipefd[1], 1);
         char *argv[] = {
@@ -269,16 +271,19 @@ static char *run_faust(const char *path, const char *display, const char *includ
     kn_faust_tmp[0] = 0;
     if (src) return src;
     if (pid > 0 && WIFSIGNALED(st)) {
-        /* faust itself failed: in practice memory (it inherits the
-         * cartridge's address-space limit; large programs need hundreds of
-         * MiB), so say how much it had */
+        /* faust itself failed: out of memory (it inherits an address-space
+         * limit, and large programs take hundreds of MiB: bad_alloc aborts
+         * it), or a crash of its own (faust 2.54.9 on 2dKirchhoffThinPlate.dsp) */
         struct rlimit as;
-        char sig[96], mem[96] = "";
-        kn_signal_text(WTERMSIG(st), sig, sizeof sig);
-        if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
-            snprintf(mem, sizeof mem,
-                     " (it may have run out of memory: the compile may use %llu MiB)",
-                     (unsigned long long)(as.rlim_cur >> 20));
+        char sig[96], mem[120] = "";
+        int s = WTERMSIG(st);
+        kn_signal_text(s, sig, sizeof sig);
+        if ((s == SIGABRT || s == SIGKILL) && !getrlimit(RLIMIT_AS, &as) &&
+            as.rlim_max != RLIM_INFINITY)
+            snprintf(mem, sizeof mem, " (it may have run out of memory: faust may use %llu MiB)",
+                     (unsigned long long)(as.rlim_max >> 20));
+        else if (s == SIGSEGV)
+            snprintf(mem, sizeof mem, " (a crash of faust itself, not of kanon)");
         snprintf(err, errlen, "%s: error: faust was killed by %s%s%s%s", display, sig, mem,
                  got ? "; it said:\n" : "", got ? msgs : "");
         return NULL;

@@ -55,6 +55,7 @@
 #include "segment.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,6 +140,8 @@ typedef struct deck {
     kn_state_seg *state, *snap;
     kn_param_seg *params;
     size_t ring_bytes, state_bytes, param_bytes, snap_bytes;
+    kn_state_seg *old; /* a state that grows at this swap: the deck's smaller one (or NULL) */
+    size_t old_bytes;
     kn_ring_view v;
     float *lane; /* the ring segment's fade lane, interleaved */
 } deck;
@@ -156,6 +159,11 @@ static int map_deck(deck *m) {
     if (!rc)
         rc = kn_seg_map(KN_FD_SEG(KN_SEG_SNAP), KN_SEG_SNAP, (void **)&m->snap, &m->snap_bytes);
     for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) close(KN_FD_SEG(k));
+    if (!rc && fcntl(KN_FD_OLD_STATE, F_GETFD) >= 0) { /* the deck's state grows here */
+        rc = kn_seg_map(KN_FD_OLD_STATE, KN_SEG_STATE, (void **)&m->old, &m->old_bytes);
+        close(KN_FD_OLD_STATE);
+        if (!rc && m->old_bytes >= m->state_bytes) rc = -1; /* it only ever grows */
+    }
     if (rc || m->snap_bytes != m->state_bytes) return -1;
     if (m->param_bytes < sizeof(kn_param_seg) || kn_ring_view_init(&m->v, m->ring, m->ring_bytes))
         return -1;
@@ -167,8 +175,11 @@ static int map_deck(deck *m) {
 static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, int blocks, char *why,
                        size_t n) {
     kn_sandbox_deadline(2); /* a hang here (setup() included) dies by SIGALRM: refused */
-    /* a revert starts from the snapshot: test it on that */
-    if (kn_cart_bind_private(c, p, restore ? m->snap : m->state, m->state_bytes, m->params)) {
+    /* a revert starts from the snapshot: test it on that; a state that
+     * grows here, on the deck's old one in the new size */
+    kn_state_seg *from = restore ? m->snap : m->old ? m->old : m->state;
+    size_t from_bytes = !restore && m->old ? m->old_bytes : m->state_bytes;
+    if (kn_cart_bind_private(c, p, from, from_bytes, m->state_bytes, m->params)) {
         snprintf(why, n, "%s: error: cannot copy the deck's state for the test render", c->display);
         return -1;
     }
@@ -207,6 +218,11 @@ static void state_copy(kn_state_seg *to, const kn_state_seg *from, size_t bytes)
  * state an earlier version wrote garbage over starts afresh (with a note):
  * its regions can no longer be trusted. */
 static void snapshot(deck *m, int restore) {
+    if (m->old) { /* grown: the deck's state so far moves into the larger segment */
+        state_copy(m->state, m->old, m->old_bytes);
+        kn_seg_unmap(m->old, m->old_bytes);
+        m->old = NULL;
+    }
     if (restore) state_copy(m->state, m->snap, m->state_bytes);
     if (!kn_state_valid(m->state, m->state_bytes)) {
         kn_state_format(m->state, m->state_bytes, KN_SEG_STATE);
@@ -265,7 +281,7 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */
     timeline_refresh(c, m->ring);
     /* on a private copy of the parameters and their event queue: see the top */
-    if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
+    if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->state_bytes, m->params)) {
         for (uint32_t done = 0; done < fade; done += block) {
             atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
             kn_render_block(c, p, at + done);

@@ -3,7 +3,8 @@
  *
  *   kn_sandbox_compile_limits  before compiling: address space and wall-
  *                              clock limits (a macro bomb or a runaway
- *                              compile dies alone), no core dumps
+ *                              compile dies alone), no core dumps; faust,
+ *                              run as a child, may use twice the space
  *   kn_sandbox_deadline        a wall-clock limit (SIGALRM), e.g. for the
  *                              test render; 0 clears it
  *   kn_sandbox_compile_alarm   what the compile's limit says when it
@@ -127,7 +128,12 @@ void kn_sandbox_compile_alarm(int fd, const char *tcc_text, const char *faust_te
 
 void kn_sandbox_compile_limits(double seconds, size_t mem_bytes) {
     limit(RLIMIT_CORE, 0);
-    limit(RLIMIT_AS, mem_bytes);
+    /* faust (a child, faust.c) may take twice ours: it needs hundreds of
+     * MiB for a large program (virtualAnalog.dsp: 730 MiB resident), and it
+     * raises its soft limit to this hard one; run_limits lowers both before
+     * any user code runs */
+    struct rlimit as = {mem_bytes, 2 * mem_bytes};
+    setrlimit(RLIMIT_AS, &as);
     kn_sandbox_deadline(seconds);
 }
 

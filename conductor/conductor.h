@@ -301,8 +301,15 @@ typedef struct kn_deck {
     size_t ring_bytes, state_bytes, param_bytes;
     int seg_fd[KN_SEG_KINDS + 1]; /* the sealed memfds by kind (1..4), -1 if none; only
                                    * this deck's cartridges ever get them */
-    kn_hs hs;                     /* handover.c: what cur, next and dying are doing */
-    int odd_logged;               /* kn_handover_check disagreed (logged once) */
+    /* A state that grows at a swap (handover.c): a larger state and
+     * snapshot pair made for successor grow_for, the deck's once it runs,
+     * dropped if it does not (grow_state NULL: none). */
+    kn_state_seg *grow_state;
+    size_t grow_bytes;
+    int grow_fd[2]; /* state, snapshot */
+    uint32_t grow_for;
+    kn_hs hs;       /* handover.c: what cur, next and dying are doing */
+    int odd_logged; /* kn_handover_check disagreed (logged once) */
     /* The timeline (timeline.c). Quantization in beats (0: at once): of the
      * deck's first start, of its takeovers (`kanon quant`), and of the
      * successor in progress. Frames: where it started, where a quantized
@@ -513,6 +520,12 @@ int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errle
  * `bytes` (the old ones stay if that fails: -errno with err). Only while
  * nothing of the deck has played: no state to keep. */
 int kn_deck_state_resize(kn_conductor *c, kn_deck *d, size_t bytes, char *err, size_t errlen);
+/* At a swap: a new pair of `bytes` for successor `id` (any earlier one
+ * dropped); the successor gets it, and the deck's state as it is at
+ * KN_FD_OLD_STATE. Commit when that successor runs; drop otherwise. */
+int kn_deck_grow_start(kn_deck *d, size_t bytes, uint32_t id, char *err, size_t errlen);
+void kn_deck_grow_commit(kn_deck *d);
+void kn_deck_grow_drop(kn_deck *d);
 void kn_deck_segments_free(kn_deck *d);
 
 /* ----------------------------------------------- handover (handover.c) */

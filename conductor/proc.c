@@ -73,10 +73,13 @@ int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
 
 /* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. A live
  * cartridge (d given) gets its deck's segments at KN_FD_SEG(kind), and
- * nothing else: every other descriptor of ours is close-on-exec. A spare
- * (d NULL) gets a job socket as stdin instead, whose other end is returned
- * in *job_fd. */
-static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc *p, int *job_fd) {
+ * nothing else: every other descriptor of ours is close-on-exec; one whose
+ * state grows at this swap (`grown`), the larger pair instead of the state
+ * and snapshot and the deck's state at KN_FD_OLD_STATE. A spare (d NULL)
+ * gets a job socket as stdin instead, whose other end is returned in
+ * *job_fd. */
+static int start_process(kn_conductor *c, char **argv, const kn_deck *d, int grown, kn_proc *p,
+                         int *job_fd) {
     int pfd[2], jfd[2] = {-1, -1};
     if (pipe2(pfd, O_CLOEXEC)) return -errno;
     if (job_fd && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jfd)) {
@@ -91,8 +94,14 @@ static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc
     else
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], KN_FD_REPORT);
-    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++)
-        posix_spawn_file_actions_adddup2(&fa, d->seg_fd[k], KN_FD_SEG(k));
+    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++) {
+        int fd = !grown              ? d->seg_fd[k]
+                 : k == KN_SEG_STATE ? d->grow_fd[0]
+                 : k == KN_SEG_SNAP  ? d->grow_fd[1]
+                                     : d->seg_fd[k];
+        posix_spawn_file_actions_adddup2(&fa, fd, KN_FD_SEG(k));
+    }
+    if (d && grown) posix_spawn_file_actions_adddup2(&fa, d->seg_fd[KN_SEG_STATE], KN_FD_OLD_STATE);
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -124,7 +133,7 @@ void kn_spare_ensure(kn_conductor *c) {
         kn_proc_close(&c->spare);
     }
     char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
-    if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+    if (start_process(c, argv, NULL, 0, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
 }
 
 /* Hands the spare its job: one message, the live arguments as a JSON array,
@@ -191,8 +200,10 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
                     state_mb,
                     KN_ARG(KN_OPT_RESTORE)};
     int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
+    /* a state that grows here has five descriptors: not a spare's job */
+    int grown = d->grow_state && d->grow_for == nid;
     kn_spare_ensure(c);
-    if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
+    if (c->spare.st != KN_PROC_NONE && !grown) { /* hand the job to the waiting spare */
         if (spare_send_job(c, d, args, nargs) == 0) {
             *p = c->spare;
             p->id = nid;
@@ -206,7 +217,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
     }
     char *argv[32] = {c->cartridge_bin, KN_MODE_LIVE};
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
-    int rc = start_process(c, argv, d, p, NULL);
+    int rc = start_process(c, argv, d, grown, p, NULL);
     p->id = nid;
     p->restore = restore;
     if (rc) {

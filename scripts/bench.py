@@ -490,7 +490,7 @@ def bench_params():
     block_ns = 64 / 48000 * 1e9
     print("## Parameters: a cartridge's cost per block\n")
     print("`kn_params_read` + `kn_params_advance` before every `process()` call (ns per "
-          "64-frame block, median of 7 x 20000 blocks; %% of the block's 1.33 ms at 48 kHz), "
+          "64-frame block, median of 7 x 20000 blocks; % of the block's 1.33 ms at 48 kHz), "
           "and every `kn_param_decl` of `setup()` together (which runs again at every takeover):\n")
     print("| knobs | at rest | all gliding | declarations |")
     print("|---|---|---|---|")

@@ -29,7 +29,8 @@
  *   error     the code is refused (compile error, test)    message, and
  *             state_need (bytes) when only the deck's state segment was
  *             too small: the conductor may make it larger and start the
- *             same version again (the state cap, --state-mb, permitting)
+ *             same version again (the state cap, --state-mb, permitting;
+ *             at a swap with the old state at KN_FD_OLD_STATE)
  *   fatal     the cartridge cannot go on (API misuse)      message
  */
 #ifndef KANON_CONTRACT_H
@@ -39,7 +40,13 @@
 #define KN_FD_JOB        0 /* spare only: the job socket */
 #define KN_FD_REPORT     3
 #define KN_FD_SEG(kind)  (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
-#define KN_FD_FIRST_FREE 8
+/* Only a successor whose deck's state grows at this swap (state_need
+ * below): the deck's state segment as it is, while fds 5 and 7 are the
+ * larger new pair. The successor copies it into the new state when it
+ * takes over (the old producer has passed the token, so it writes no
+ * more); the conductor makes the new pair the deck's once it runs. */
+#define KN_FD_OLD_STATE  8
+#define KN_FD_FIRST_FREE 9
 
 /* modes and options (long options, without the leading "--") */
 #define KN_MODE_LIVE    "live"

@@ -18,7 +18,9 @@
 #     stereo ramp comes out sample for sample), at the deck's rate (a
 #     44.1 kHz 441 Hz sine plays at 441 Hz at 48 kHz), live across a swap
 #     that keeps the layout (the DSP's pointer is this process's again);
-#     a missing file refuses the version naming it.
+#     a missing file refuses the version naming it;
+#   - a .lib beside the .dsp is imported, offline from another directory and
+#     live (where the cartridge compiles the history's copy).
 . "$(dirname "$0")/lib.sh"
 command -v faust >/dev/null || { echo "SKIP: no faust compiler (apt-get install faust)"; exit 77; }
 EX=/usr/share/faust/examples
@@ -71,8 +73,19 @@ f=$(wav "$T/sf1.wav" freq)
 near "$f" 441 0.5 || fail "a 44.1 kHz 441 Hz soundfile plays at $f Hz at 48 kHz"
 ok "soundfile: a stereo ramp sample for sample; a 44.1 kHz part at 48 kHz plays $f Hz"
 
+# --- a .lib of one's own, beside the .dsp
+mkdir -p "$T/lib"
+printf 'level = 0.25;\n' >"$T/lib/mine.lib"
+printf 'import("stdfaust.lib");\nimport("mine.lib");\nprocess = os.osc(440) * level;\n' >"$T/lib/own.dsp"
+(cd / && kanon render "$T/lib/own.dsp" --seconds 0.2 -o "$T/own.wav") >"$T/r.out" 2>&1 ||
+    fail "render own.dsp from /: $(cat "$T/r.out")"
+near "$(wav "$T/own.wav" peak)" 0.25 0.01 || fail "own.dsp: peak $(wav "$T/own.wav" peak), want 0.25"
+
 # --- live
 up --compile-timeout 3 --state-mb 20
+(cd / && kanon play "$T/lib/own.dsp" --no-watch) >"$T/p.out" 2>&1 || fail "play own.dsp: $(cat "$T/p.out")"
+kanon stop own >/dev/null
+ok "a .lib beside the .dsp is imported, offline and live"
 kanon play "$EX/misc/matrix.dsp" --no-watch >"$T/p.out" 2>&1 || fail "play matrix.dsp: $(cat "$T/p.out")"
 n=$(kanon params matrix --json | python3 -c "import json,sys; p=json.load(sys.stdin); print(len(p), p[0]['name'], p[63]['name'])")
 [ "$n" = "65 Input_0 Input_7_8" ] || fail "matrix.dsp: parameters $n, want 65 from Input_0 to Input_7_8"
@@ -125,3 +138,40 @@ kanon log sf 2>&1 | grep -q "sf.dsp: error: soundfile \"sound\": cannot read sam
 [ "$(status_field '[(d["version"], d["cartridge"]["state"], d["nonfinite"]) for d in s["decks"] if d["name"] == "sf"][0]')" = "(2, 'running', 0)" ] ||
     fail "sf: v2 should play on: $(kanon status)"
 ok "soundfile live: a same-layout swap plays on; a missing file is refused naming it"
+
+# --- a state that grows at a swap: v1 counts its blocks in region "ctr";
+# v2 also asks for 20 MB more than the deck's 16 MiB segment holds. The
+# segment grows when v2 takes over, and v2 finds v1's count (it plays
+# louder once it has seen >= 750 blocks: more than a second of v1).
+cat >"$T/grow1.c" <<'C'
+#include <kanon.h>
+typedef struct { unsigned long blocks; double phase; } S;
+static S *s;
+void setup(kn_ctx *k) { s = kn_state(k, "ctr", sizeof *s); }
+void process(kn_ctx *k, float **out, int frames) {
+    s->blocks++;
+    for (int i = 0; i < frames; i++) {
+        float v = 0.05f * sinf(2 * (float)M_PI * (float)s->phase);
+        for (int c = 0; c < k->channels; c++) out[c][i] = v;
+        s->phase += 440.0 / k->rate;
+        if (s->phase >= 1) s->phase -= 1;
+    }
+}
+C
+sed -e 's|s = kn_state(k, "ctr", sizeof \*s);|s = kn_state(k, "ctr", sizeof *s); kn_state(k, "big", 20u << 20);|' \
+    -e 's|    s->blocks++;|    static unsigned long found; static int seen; if (!seen) { found = s->blocks; seen = 1; } s->blocks++;|' \
+    -e 's|0.05f \* sinf|(found >= 750 ? 0.4f : 0.05f) * sinf|' "$T/grow1.c" >"$T/grow2.c"
+grep -q '20u << 20' "$T/grow2.c" && grep -q 'found >= 750' "$T/grow2.c" || fail "grow2.c not made"
+cp "$T/grow1.c" "$T/grow.c"
+kanon play "$T/grow.c" >"$T/p.out" 2>&1 || fail "play grow.c: $(cat "$T/p.out")"
+python3 "$ROOT/tests/e2e/swap/swaplib.py" advance grow 48000 || fail "grow v1 does not play"
+cp "$T/grow2.c" "$T/grow.c"
+python3 "$ROOT/tests/e2e/swap/swaplib.py" wait-version grow 2 || fail "grow v2 did not take over: $(kanon log grow 2>&1)"
+kanon log grow >"$T/log" 2>&1
+grep -q "grow.c needs [0-9]* bytes of state; the deck's state segment grows, when this version takes over, from 16 to 2[0-9] MiB" "$T/log" ||
+    fail "no growth note at the swap: $(cat "$T/log")"
+sb=$(status_field '[d["state_bytes"] for d in s["decks"] if d["name"] == "grow"][0]')
+[ "$sb" -gt $((20 << 20)) ] || fail "grow's state segment is $sb bytes after the swap"
+python3 "$ROOT/tests/e2e/control/wait.py" status 'd["grow"]["peak_db"] > -12' >"$T/w.out" 2>&1 ||
+    fail "v2 did not find v1's count in the grown state (its level stays low): $(cat "$T/w.out"); $(cat "$T/log")"
+ok "a swap that needs more state: the segment grew to $sb bytes at the takeover, and v2 continues v1's state"
