@@ -37,9 +37,9 @@
 #define KANON_CONTRACT_H
 
 /* descriptors a live cartridge starts with */
-#define KN_FD_JOB        0 /* spare only: the job socket */
-#define KN_FD_REPORT     3
-#define KN_FD_SEG(kind)  (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
+#define KN_FD_JOB       0 /* spare only: the job socket */
+#define KN_FD_REPORT    3
+#define KN_FD_SEG(kind) (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
 /* Only a successor whose deck's state grows at this swap (state_need
  * below): the deck's state segment as it is, while fds 5 and 7 are the
  * larger new pair. The successor copies it into the new state when it
