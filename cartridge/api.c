@@ -12,7 +12,10 @@
  * the cartridge moves a private smoothed value towards the clamped target
  * (linearly, over the set's ramp or at least KN_SMOOTH_MS), so kn_get is
  * constant within a block and never jumps; kn_smooth interpolates inside
- * the block. The smoothed value is published back (slot.current).
+ * the block. The smoothed value is published back (slot.current) while it
+ * moves; a knob at rest costs a block two loads and two compares (read)
+ * and one test (advance), so 1024 knobs stay cheap (scripts/bench.py,
+ * section params). Names are found through a private hash (below).
  *
  * Timed parameter events (timeline.h) cut a block into parts: the slots
  * are read once, at the block's start (kn_params_read), and the smoothing
@@ -74,6 +77,41 @@ static uint64_t heap_free(const kn_state_seg *s, uint64_t total) {
     return total - s->heap_offset - s->heap_used;
 }
 
+uint64_t kn_state_need;
+
+/* The end of a refusal for lack of room: what the deck's state would need
+ * for this request (every region so far, and this one), and whether the
+ * cap lets the segment grow that far. When it does, kn_state_need says how
+ * far: live, the conductor makes the segment that large and starts the
+ * same version again (contract.h, state_need), so the user never sees
+ * this message unless the deck cannot grow now. */
+static void room_hint(kn_cart *c, size_t bytes, uint64_t total, char *out, size_t n) {
+    const kn_state_seg *s = c->state;
+    uint64_t used = s->heap_offset <= total && s->heap_used <= total - s->heap_offset
+                        ? s->heap_offset + s->heap_used
+                        : total;
+    uint64_t block = bytes > UINT64_MAX - 63 ? UINT64_MAX : ((uint64_t)bytes + 63) & ~(uint64_t)63;
+    uint64_t need = block > UINT64_MAX - used ? UINT64_MAX : used + block;
+    const char *opt = c->state_option ? c->state_option : "kanon up --state-mb";
+    uint64_t mb = need / 1048576 + 1;
+    if (!c->state_cap)
+        snprintf(out, n, "%s sets its size", opt);
+    else if (need <= c->state_cap && c->state_cap > total) {
+        kn_state_need = need;
+        snprintf(out, n,
+                 "the deck's state needs %" PRIu64 " bytes in all; it may grow to %" PRIu64
+                 ", the %s cap",
+                 need, c->state_cap, opt);
+    } else if (mb <= KN_STATE_MB_MAX)
+        snprintf(out, n,
+                 "the deck's state would need %" PRIu64 " bytes in all, and may have %" PRIu64
+                 " at most: %s %" PRIu64 " allows it",
+                 need, c->state_cap, opt, mb);
+    else
+        snprintf(out, n, "more than a deck's state may ever hold: %s %d at most", opt,
+                 KN_STATE_MB_MAX);
+}
+
 void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     kn_cart *c = (kn_cart *)k;
     kn_state_seg *s = c->state;
@@ -89,21 +127,23 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     /* Every check comes before the first write: a refused request must leave
      * the state exactly as the next version will find it. */
     uint64_t heap = s->heap_offset <= total ? total - s->heap_offset : 0;
+    char hint[200];
     if (bytes > heap) { /* also keeps the rounding below from wrapping */
+        room_hint(c, bytes, total, hint, sizeof hint);
         fatal(c,
               "kn_state(\"%s\"): %zu bytes requested, but the deck's state segment holds %" PRIu64
-              " bytes (%" PRIu64 " for regions; kanon up --state-mb sets its size)",
-              name, bytes, total, heap);
+              " bytes (%" PRIu64 " for regions; %s)",
+              name, bytes, total, heap, hint);
         return NULL;
     }
     uint64_t need = ((uint64_t)bytes + 63) & ~(uint64_t)63; /* 64-byte aligned blocks */
     uint64_t avail = heap_free(s, total);
     if (need > avail) {
+        room_hint(c, bytes, total, hint, sizeof hint);
         fatal(c,
               "kn_state(\"%s\"): the deck's state segment is full: %zu bytes requested, %" PRIu64
-              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; "
-              "kanon up --state-mb sets the size)",
-              name, bytes, avail, total);
+              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; %s)",
+              name, bytes, avail, total, hint);
         return NULL;
     }
     if (!r && s->count >= KN_MAX_REGIONS) {
@@ -130,6 +170,8 @@ static double clampd(double v, double lo, double hi) {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The first slot named `name` in a segment, by a scan: for presets
+ * (`render --set`), before any cartridge is bound. */
 static kn_param_slot *slot_find(kn_param_seg *ps, const char *name, uint32_t *index) {
     uint32_t n = atomic_load_explicit(&ps->count, memory_order_acquire);
     if (n > KN_MAX_PARAMS) n = KN_MAX_PARAMS;
@@ -139,6 +181,56 @@ static kn_param_slot *slot_find(kn_param_seg *ps, const char *name, uint32_t *in
             return &ps->slot[i];
         }
     return NULL;
+}
+
+/* ------------------------------------------------------ the name index
+ *
+ * A Faust matrix declares hundreds of knobs in setup(), which runs again
+ * at every takeover while the ring's runway drains: a scan of every slot
+ * for every declaration (and another of every knob) would make that
+ * quadratic. The cartridge keeps a private hash of the bound segment's
+ * slot names instead, extended as slots are added (by anyone: slots are
+ * only ever appended) and verified against the shared name on every hit,
+ * so a name written over in shared memory only ever misses. */
+
+static uint32_t name_hash(const char *name) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < KN_NAME_MAX && name[i]; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h;
+}
+
+void kn_params_reset(kn_cart *c) {
+    c->nlocal = 0;
+    c->pindexed = 0;
+    memset(c->phash, 0, sizeof c->phash);
+    memset(c->local_of, 0, sizeof c->local_of);
+}
+
+static void index_add(kn_cart *c, uint32_t slot) {
+    char name[KN_NAME_MAX];
+    memcpy(name, c->params->slot[slot].name, KN_NAME_MAX); /* one read of shared bytes */
+    name[KN_NAME_MAX - 1] = 0;
+    for (uint32_t h = name_hash(name);; h++)
+        if (!c->phash[h & (KN_PARAM_HASH - 1)]) {
+            c->phash[h & (KN_PARAM_HASH - 1)] = (uint16_t)(slot + 1);
+            return;
+        }
+}
+
+/* The bound segment's slot named `name`, through the index. */
+static kn_param_slot *slot_lookup(kn_cart *c, const char *name, uint32_t *index) {
+    kn_param_seg *ps = c->params;
+    uint32_t n = atomic_load_explicit(&ps->count, memory_order_acquire);
+    if (n > KN_MAX_PARAMS) n = KN_MAX_PARAMS;
+    while (c->pindexed < n) index_add(c, c->pindexed++);
+    for (uint32_t h = name_hash(name);; h++) {
+        uint32_t e = c->phash[h & (KN_PARAM_HASH - 1)];
+        if (!e) return NULL;
+        if (e - 1 < n && !strncmp(ps->slot[e - 1].name, name, KN_NAME_MAX)) {
+            *index = e - 1;
+            return &ps->slot[e - 1];
+        }
+    }
 }
 
 /* Adds a slot with its name and value; min/max/def are filled by the caller
@@ -170,12 +262,12 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
         fatal(c, "kn_param_decl(\"%s\"): min, max and default must be finite with min <= max",
               name);
     def = clampd(def, min, max);
-    for (int i = 0; i < c->nlocal; i++)
-        if (!strncmp(c->params->slot[c->local[i].slot].name, name, KN_NAME_MAX))
-            return &c->local[i];
-    if (c->nlocal >= KN_MAX_PARAMS) fatal(c, "kn_param_decl(\"%s\"): too many parameters", name);
     uint32_t idx;
-    kn_param_slot *sl = slot_find(c->params, name, &idx);
+    kn_param_slot *sl = slot_lookup(c, name, &idx);
+    if (sl && c->local_of[idx]) return &c->local[c->local_of[idx] - 1];
+    if (c->nlocal >= KN_MAX_PARAMS)
+        fatal(c, "kn_param_decl(\"%s\"): too many parameters (at most %d per deck)", name,
+              KN_MAX_PARAMS);
     if (sl) { /* known from an earlier cartridge or a preset: keep its value */
         double v = kn_bitsd(atomic_load(&sl->value));
         atomic_store(&sl->min, kn_dbits(min));
@@ -184,15 +276,22 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
         atomic_store(&sl->value, kn_dbits(isfinite(v) ? clampd(v, min, max) : def));
     } else {
         sl = slot_add(c->params, name, min, max, def, def, &idx);
-        if (!sl) fatal(c, "kn_param_decl(\"%s\"): too many parameters", name);
+        if (!sl)
+            fatal(c,
+                  "kn_param_decl(\"%s\"): too many parameters: the deck's %d slots are taken "
+                  "(parameters of earlier versions keep theirs until `kanon stop`)",
+                  name, KN_MAX_PARAMS);
     }
     atomic_store(&sl->declared_by, c->id);
+    c->local_of[idx] = (uint16_t)(c->nlocal + 1);
     kn_param *p = &c->local[c->nlocal++];
     double target = kn_bitsd(atomic_load(&sl->value));
     double now = kn_bitsd(atomic_load(&sl->current)); /* a glide in progress continues */
     p->slot = idx;
     p->target = target;
     p->now = p->value = p->s = isfinite(now) ? clampd(now, min, max) : target;
+    /* published now: a knob at rest is not published again (advance) */
+    atomic_store(&sl->current, kn_dbits(p->now));
     p->seq = atomic_load(&sl->seq);
     p->step = p->now == target ? 0 : (target - p->now) / (KN_SMOOTH_MS * c->ctx.rate / 1000.0);
     p->inc = 0;
@@ -244,6 +343,9 @@ void kn_params_read(kn_cart *c) {
         kn_param *p = &c->local[i];
         kn_param_slot *sl = &c->params->slot[p->slot];
         double v = kn_bitsd(atomic_load_explicit(&sl->value, memory_order_relaxed));
+        /* nothing new (the usual case): the target stands, already clamped */
+        if (v == p->target && atomic_load_explicit(&sl->seq, memory_order_acquire) == p->seq)
+            continue;
         double lo = kn_bitsd(atomic_load_explicit(&sl->min, memory_order_relaxed));
         double hi = kn_bitsd(atomic_load_explicit(&sl->max, memory_order_relaxed));
         if (isfinite(v)) glide_start(c, p, sl, clampd(v, lo, hi));
@@ -257,6 +359,9 @@ void kn_params_advance(kn_cart *c, int n) {
     double frames = n;
     for (int i = 0; i < c->nlocal; i++) {
         kn_param *p = &c->local[i];
+        /* at rest (most knobs, most of the time): nothing moves, and
+         * `current` already holds where it stands */
+        if (p->step == 0 && p->inc == 0 && p->value == p->now) continue;
         kn_param_slot *sl = &c->params->slot[p->slot];
         p->value = p->now;
         if (p->step != 0) {
@@ -286,14 +391,11 @@ kn_param *kn_param_apply(kn_cart *c, uint32_t slot, double value, double ramp_ms
     if (!isfinite(v)) return NULL; /* a scribbled range */
     atomic_store_explicit(&sl->value, kn_dbits(v), memory_order_relaxed);
     if (!(ramp_ms >= KN_SMOOTH_MS && ramp_ms <= 3.6e6)) ramp_ms = KN_SMOOTH_MS;
-    for (int i = 0; i < c->nlocal; i++) {
-        kn_param *p = &c->local[i];
-        if (p->slot != slot) continue;
-        p->target = v;
-        p->step = (v - p->now) / (ramp_ms * c->ctx.rate / 1000.0);
-        return p;
-    }
-    return NULL;
+    if (!c->local_of[slot]) return NULL;
+    kn_param *p = &c->local[c->local_of[slot] - 1];
+    p->target = v;
+    p->step = (v - p->now) / (ramp_ms * c->ctx.rate / 1000.0);
+    return p;
 }
 
 double kn_beat_at(kn_ctx *k, int i) {

@@ -21,6 +21,7 @@
 #include "contract.h"
 #include "kanon_shm.h"
 #include "timeline.h"
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,11 @@ typedef void (*kn_event_fn)(kn_ctx *, const kn_event *);
 _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
                    KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG,
                "kanon.h's event types are the queue's");
+
+/* libtcc's runtime and its own headers (include/ below it) */
+#ifndef KN_TCC_LIB_DIR
+#define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
+#endif
 
 /* A compiled user program. */
 typedef struct kn_program {
@@ -54,6 +60,15 @@ void kn_program_free(kn_program *p);
 int kn_is_faust(const char *name);
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen);
+/* Faust's `soundfile`: the sound (a Faust Soundfile) for a widget's label
+ * and URL, loaded once per process; label NULL: Faust's defaultsound. */
+struct kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url);
+/* While faust runs (a child process), and its output file: the compile's
+ * time limit says which compiler it stopped, and removes the file. */
+extern volatile sig_atomic_t kn_faust_running;
+extern char kn_faust_tmp[64];
+
+#define KN_PARAM_HASH (2 * KN_MAX_PARAMS) /* a power of two, at most half full */
 
 struct kn_param {
     double value;  /* what kn_get returns for the current block */
@@ -72,10 +87,19 @@ typedef struct kn_cart {
     kn_ctx ctx; /* first: kn_ctx* passed to user code converts back */
     kn_state_seg *state;
     size_t state_bytes;
+    uint64_t state_cap;       /* the most the deck's state may grow to (0: not said) */
+    const char *state_option; /* the option that sets the cap, for messages */
     kn_param_seg *params;
     uint32_t id; /* this cartridge's id (declared_by in param slots) */
     struct kn_param local[KN_MAX_PARAMS];
     int nlocal;
+    /* Name lookups without a scan (api.c): the bound segment's slots by
+     * name hash (slot + 1, 0 = empty; open addressing), the first
+     * `pindexed` slots indexed; and this cartridge's knob for each slot
+     * (local index + 1, 0 = none). All zero is a valid empty index. */
+    uint16_t phash[KN_PARAM_HASH];
+    uint16_t local_of[KN_MAX_PARAMS];
+    uint32_t pindexed;
     float *out[KN_MAX_CHANNELS]; /* planar block buffers */
     uint64_t nonfinite;          /* samples replaced by 0 */
     uint64_t first_bad;          /* frame of the first non-finite sample + 1 (0 = none) */
@@ -92,6 +116,10 @@ typedef struct kn_cart {
     kn_ev_slot due[KN_EVQ_CAP]; /* the block's events, in the order they apply */
 } kn_cart;
 
+/* Set by a kn_state refusal that a larger state segment would cure, up to
+ * the cap: the bytes the deck's state needs (contract.h, state_need). */
+extern uint64_t kn_state_need;
+
 /* Reports a fatal API misuse (e.g. state segment full) and exits. Live mode
  * routes it to the conductor; set by main.c. */
 extern void (*kn_fatal_hook)(const char *msg);
@@ -101,10 +129,11 @@ int kn_cart_init(kn_cart *c, double rate, int channels, int block);
  * program's setup() against them (again), so its kn_state pointers follow. */
 void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
                   kn_param_seg *params);
-/* Copies the bound segments' used bytes into private buffers (allocated on
- * first use) and binds to the copies: a snapshot to render on privately. */
+/* Copies the segments' used bytes into private buffers (allocated on
+ * first use, the state's of priv_bytes, at least state_bytes) and binds to
+ * the copies: a snapshot to render on privately. */
 int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
-                         kn_param_seg *params);
+                         size_t priv_bytes, kn_param_seg *params);
 void kn_cart_free(kn_cart *c);
 /* Renders one block at absolute frame `frame` into c->out, on the timeline
  * (c->tempo, c->epoch), applying the events of the bound parameter
@@ -115,6 +144,8 @@ uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n
 /* Refreshes every declared knob's block value from the parameter segment:
  * kn_params_read, then kn_params_advance over the whole block. */
 void kn_params_refresh(kn_cart *c);
+/* Forgets the name index and the knobs (kn_cart_bind, before setup()). */
+void kn_params_reset(kn_cart *c);
 /* Reads targets from the parameter segment (once per block). */
 void kn_params_read(kn_cart *c);
 /* Advances the smoothing over the next `n` frames (a block or a part). */
@@ -165,6 +196,7 @@ typedef struct kn_live_opts {
     int test_blocks; /* blocks rendered on a scratch copy before takeover */
     int restore;     /* a revert after a fault: start from the deck's snapshot */
     double compile_seconds;
+    uint64_t state_cap; /* --state-mb, bytes: the state_need a refusal may report */
     size_t mem_bytes;
     const char *const *hide; /* directories hidden from the user's code (--hide) */
     int nhide;
@@ -173,6 +205,9 @@ typedef struct kn_live_opts {
 void kn_sandbox_compile_limits(double seconds, size_t mem_bytes);
 void kn_sandbox_run_limits(size_t mem_bytes);
 void kn_sandbox_deadline(double seconds);
+/* Until kn_sandbox_run_limits: the compile's limit writes `tcc_text`, or
+ * `faust_text` while faust runs, on fd and exits 1. */
+void kn_sandbox_compile_alarm(int fd, const char *tcc_text, const char *faust_text);
 int kn_sandbox_seccomp(void);
 /* The whole sandbox (sandbox.c), entered once the code is compiled and
  * before any of it runs; `hide` names directories to hide besides the

@@ -22,9 +22,16 @@
  * outputs map onto the deck's channels (one output goes to all channels).
  */
 #include "cartridge.h"
+#include "input.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <fcntl.h>
+#include <math.h>
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +45,14 @@ static const char prelude[] =
     "#define __restrict__\n"
     "static inline int max(int a, int b) { return a > b ? a : b; }\n" /* Faust's C expects */
     "static inline int min(int a, int b) { return a < b ? a : b; }\n" /* these two */
+    /* Faust's Soundfile, as its C reads it (kn_faust_sound below) */
+    "typedef struct Soundfile {\n"
+    "    void *fBuffers;\n"
+    "    int *fLength, *fSR, *fOffset;\n"
+    "    int fChannels, fParts, fIsDouble;\n"
+    "} Soundfile;\n"
+    "Soundfile *kn_faust_soundfile(void *k, const char *label, const char *url);\n"
+    "static Soundfile *defaultsound;\n"
     "typedef struct UIGlue {\n"
     "    void *uiInterface;\n"
     "    void (*openTabBox)(void *, const char *);\n"
@@ -55,7 +70,7 @@ static const char prelude[] =
     "    void (*addHorizontalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, "
     "FAUSTFLOAT);\n"
     "    void (*addVerticalBargraph)(void *, const char *, FAUSTFLOAT *, FAUSTFLOAT, FAUSTFLOAT);\n"
-    "    void (*addSoundfile)(void *, const char *, const char *, void **);\n"
+    "    void (*addSoundfile)(void *, const char *, const char *, Soundfile **);\n"
     "    void (*declare)(void *, FAUSTFLOAT *, const char *, const char *);\n"
     "} UIGlue;\n"
     "typedef struct MetaGlue {\n"
@@ -67,7 +82,7 @@ static const char prelude[] =
 static const char wrapper[] =
     "\n#line 1 \"(kanon faust wrapper)\"\n"
     "#include <kanon.h>\n"
-    "#define KN_FAUST_PARAMS 64\n"
+    "#include <stdio.h>\n"
     "#define KN_FAUST_IO 64\n"
     "typedef struct { unsigned long size; double rate; unsigned int seed; unsigned long layout; } "
     "kn_faust_meta;\n"
@@ -77,13 +92,16 @@ static const char wrapper[] =
     "static FAUSTFLOAT *zones[KN_FAUST_PARAMS];\n"
     "static int nparams, is_button[KN_FAUST_PARAMS];\n"
     "static kn_ctx *ctx;\n"
+    "static kn_param *newest;\n"
     "static void ui_box(void *u, const char *l) { (void)u; (void)l; }\n"
     "static void ui_close(void *u) { (void)u; }\n"
     "/* A label becomes a parameter name of [A-Za-z0-9_-]; a name already\n"
-    "   taken (two 'gain' sliders in different groups) gets _2, _3, ... */\n"
+    "   taken (two 'gain' sliders in different groups) gets _2, _3, ...\n"
+    "   kn_param_decl hands out knobs in order, so one older than the newest\n"
+    "   was taken by an earlier widget. Past KN_FAUST_PARAMS it refuses the\n"
+    "   program, naming the limit. */\n"
     "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi,"
     " int button) {\n"
-    "    if (nparams == KN_FAUST_PARAMS) return;\n"
     "    char base[32], name[32]; int j = 0;\n"
     "    for (int i = 0; label[i] && j < 27; i++) {\n"
     "        char c = label[i];\n"
@@ -93,15 +111,13 @@ static const char wrapper[] =
     "    if (!j) base[j++] = 'p';\n"
     "    base[j] = 0;\n"
     "    if (lo > hi) { double t = lo; lo = hi; hi = t; }\n"
-    "    for (int n = 1; n < 100; n++) {\n"
-    "        int k = 0, taken = 0;\n"
-    "        for (; base[k]; k++) name[k] = base[k];\n"
-    "        if (n > 1) { name[k++] = '_'; if (n >= 10) name[k++] = (char)('0' + n / 10);"
-    " name[k++] = (char)('0' + n % 10); }\n"
-    "        name[k] = 0;\n"
+    "    for (int n = 1; n <= KN_FAUST_PARAMS + 1; n++) {\n"
+    "        int digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;\n"
+    "        if (n == 1) snprintf(name, sizeof name, \"%s\", base);\n"
+    "        else snprintf(name, sizeof name, \"%.*s_%d\", 30 - digits, base, n);\n"
     "        kn_param *p = kn_param_decl(ctx, name, lo, hi, def);\n"
-    "        for (int i = 0; i < nparams; i++) taken |= params[i] == p;\n"
-    "        if (taken) continue;\n"
+    "        if (newest && p <= newest) continue;\n"
+    "        newest = p;\n"
     "        params[nparams] = p; is_button[nparams] = button; zones[nparams++] = zone;\n"
     "        return;\n"
     "    }\n"
@@ -112,15 +128,19 @@ static const char wrapper[] =
     " FAUSTFLOAT hi, FAUSTFLOAT step) { (void)u; (void)step; ui_param(l, z, init, lo, hi, 0); }\n"
     "static void ui_bargraph(void *u, const char *l, FAUSTFLOAT *z, FAUSTFLOAT lo, FAUSTFLOAT hi)"
     " { (void)u; (void)l; (void)z; (void)lo; (void)hi; }\n"
-    "static void ui_soundfile(void *u, const char *l, const char *f, void **s)"
-    " { (void)u; (void)l; (void)f; (void)s; }\n"
+    "/* The DSP struct keeps a Soundfile pointer, in shared state: every\n"
+    "   setup() points it at this process's copy of the sound again. */\n"
+    "static void ui_soundfile(void *u, const char *l, const char *url, Soundfile **zone)"
+    " { (void)u; *zone = kn_faust_soundfile(ctx, l, url); }\n"
     "static void ui_declare(void *u, FAUSTFLOAT *z, const char *k, const char *v)"
     " { (void)u; (void)z; (void)k; (void)v; }\n"
     "void setup(kn_ctx *k) {\n"
     "    ctx = k;\n"
     "    nparams = 0;\n"
+    "    newest = 0;\n"
     "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
     "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
+    "    defaultsound = kn_faust_soundfile(k, 0, 0);\n"
     "    classInitkn_faust((int)k->rate);\n"
     "    if (meta->size != sizeof(kn_faust) || meta->layout != KN_FAUST_LAYOUT ||"
     " meta->rate != k->rate) {\n"
@@ -177,17 +197,25 @@ static void faust_errors(const char *text, const char *display, char *err, size_
         const char *e = strstr(buf, " : ERROR : ");
         int lineno = 0;
         char *colon = strstr(buf, " : ");
-        if (colon && e) lineno = atoi(colon + 3);
+        if (colon && e) lineno = atoi(colon + 3); /* -1: faust knows no line */
+        if (e && !strcmp(e + 11, "undefined symbol : process"))
+            snprintf(buf + (e - buf) + 11, sizeof buf - (size_t)(e - buf) - 11,
+                     "undefined symbol : process (a Faust program defines `process`; this file "
+                     "defines none: a library or a UI layout?)");
         int n =
-            e ? (lineno ? snprintf(err + used, errlen - used, "%s:%d: error: %s\n", display, lineno,
-                                   e + 11)
-                        : snprintf(err + used, errlen - used, "%s: error: %s\n", display, e + 11))
+            e ? (lineno > 0
+                     ? snprintf(err + used, errlen - used, "%s:%d: error: %s\n", display, lineno,
+                                e + 11)
+                     : snprintf(err + used, errlen - used, "%s: error: %s\n", display, e + 11))
               : (len ? snprintf(err + used, errlen - used, "%s: error: %s\n", display, buf) : 0);
         used += n > 0 ? (size_t)n : 0;
         line = nl ? nl + 1 : line + len;
     }
     while (used && used <= errlen && err[used - 1] == '\n') err[--used] = 0;
 }
+
+volatile sig_atomic_t kn_faust_running;
+char kn_faust_tmp[64];
 
 /* Runs faust; returns its C output (malloc'd) or NULL with err filled. */
 static char *run_faust(const char *path, const char *display, const char *include_dir, char *err,
@@ -201,9 +229,13 @@ static char *run_faust(const char *path, const char *display, const char *includ
         return NULL;
     }
     close(fd);
+    snprintf(kn_faust_tmp, sizeof kn_faust_tmp, "%s", out); /* the time limit removes it */
+    kn_faust_running = 1;
     pid_t pid = fork(); /* no nng or threads in a cartridge: fork is safe here */
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct rlimit as; /* the room kn_sandbox_compile_limits left faust */
+        if (!getrlimit(RLIMIT_AS, &as)) as.rlim_cur = as.rlim_max, setrlimit(RLIMIT_AS, &as);
         dup2(pipefd[1], 2);
         dup2(pipefd[1], 1);
         char *argv[] = {
@@ -222,6 +254,7 @@ static char *run_faust(const char *path, const char *display, const char *includ
     close(pipefd[0]);
     int st = 0;
     waitpid(pid, &st, 0);
+    kn_faust_running = 0;
     char *src = NULL;
     if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         FILE *f = fopen(out, "rb");
@@ -235,24 +268,353 @@ static char *run_faust(const char *path, const char *display, const char *includ
         }
     }
     unlink(out);
-    if (!src) faust_errors(got ? msgs : "faust failed", display, err, errlen);
-    return src;
+    kn_faust_tmp[0] = 0;
+    if (src) return src;
+    if (pid > 0 && WIFSIGNALED(st)) {
+        /* faust itself failed: out of memory (it inherits an address-space
+         * limit, and large programs take hundreds of MiB: bad_alloc aborts
+         * it), or a crash of its own (faust 2.54.9 on 2dKirchhoffThinPlate.dsp) */
+        struct rlimit as;
+        char sig[96], mem[120] = "";
+        int s = WTERMSIG(st);
+        kn_signal_text(s, sig, sizeof sig);
+        if ((s == SIGABRT || s == SIGKILL) && !getrlimit(RLIMIT_AS, &as) &&
+            as.rlim_max != RLIM_INFINITY)
+            snprintf(mem, sizeof mem, " (it may have run out of memory: faust may use %llu MiB)",
+                     (unsigned long long)(as.rlim_max >> 20));
+        else if (s == SIGSEGV)
+            snprintf(mem, sizeof mem, " (a crash of faust itself, not of kanon)");
+        snprintf(err, errlen, "%s: error: faust was killed by %s%s%s%s", display, sig, mem,
+                 got ? "; it said:\n" : "", got ? msgs : "");
+        return NULL;
+    }
+    faust_errors(got ? msgs : "faust failed without a message", display, err, errlen);
+    return NULL;
+}
+
+/* ------------------------------------------------ headers faust's C needs
+ *
+ * A Faust program reaches foreign code through `ffunction` and
+ * `fconstant`, which name a header: faust's C output #includes it. kanon
+ * compiles that output with tcc, a C compiler, on this machine, so two
+ * kinds of header cannot work, and tcc's own message ("';' expected",
+ * "include file not found") would not say why: a C++ header (the
+ * faust-stk instruments' instrument.h defines classes), and a header of
+ * another platform (the SHARC Audio Module's fast_pow2.h). They are found
+ * before tcc runs and refused in words. */
+
+/* Headers of other platforms that Faust's own examples name. */
+static const struct {
+    const char *header, *what;
+} platform_headers[] = {
+    {"fast_pow2.h", "a math header of Analog Devices' SHARC processors (the SAM examples target "
+                    "the SHARC Audio Module)"},
+};
+
+/* path of `name` in the directories faust's C is compiled with, or "" */
+static void find_header(const char *name, const char *const *dirs, int ndirs, char *out, size_t n) {
+    out[0] = 0;
+    for (int i = 0; i < ndirs && !out[0]; i++) {
+        snprintf(out, n, "%s/%s", dirs[i], name);
+        if (access(out, R_OK)) out[0] = 0;
+    }
+}
+
+/* The first C++ construct of a header (and of the headers it includes
+ * with quotes, beside it, a few levels deep): "class LookupTable" at
+ * file:line in `where`; 0 if it looks like C. */
+static int cxx_in(const char *file, int depth, char *where, size_t n) {
+    FILE *f = depth < 4 ? fopen(file, "r") : NULL;
+    if (!f) return 0;
+    char line[1024], dir[4096];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    static const char *starts[] = {"class ",  "template", "namespace ", "using namespace",
+                                   "public:", "private:", "protected:"};
+    int found = 0;
+    for (int lineno = 1; !found && fgets(line, sizeof line, f); lineno++) {
+        char *c = strstr(line, "//");
+        if (c) *c = 0; /* a comment may say anything */
+        char *t = line + strspn(line, " \t");
+        t[strcspn(t, "\r\n")] = 0;
+        const char *hit = NULL;
+        for (size_t k = 0; k < sizeof starts / sizeof *starts && !hit; k++)
+            if (!strncmp(t, starts[k], strlen(starts[k]))) hit = t;
+        char *q = strstr(t, "::"); /* Class::member( */
+        if (!hit && q && q > t && (isalnum((unsigned char)q[-1]) || q[-1] == '_') &&
+            (isalpha((unsigned char)q[2]) || q[2] == '_' || q[2] == '~'))
+            hit = t;
+        if (!hit && !strncmp(t, "#include", 8)) {
+            char inc[256];
+            const char *a = t + 8 + strspn(t + 8, " \t");
+            if (*a == '<' && sscanf(a + 1, "%255[^>]", inc) == 1 && !strchr(inc, '.'))
+                hit = t; /* <cmath>, <vector>: the C++ library */
+            else if (*a == '"' && sscanf(a + 1, "%255[^\"]", inc) == 1) {
+                char sub[4400];
+                snprintf(sub, sizeof sub, "%s/%s", dir, inc);
+                found = cxx_in(sub, depth + 1, where, n);
+            }
+        }
+        if (hit && !found) {
+            const char *base = strrchr(file, '/');
+            snprintf(where, n, "`%.60s` at %s:%d", hit, base ? base + 1 : file, lineno);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* The line of the .dsp that names `header` (in an ffunction), or 0. */
+static int dsp_line(const char *path, const char *header) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[1024];
+    int at = 0;
+    for (int lineno = 1; !at && fgets(line, sizeof line, f); lineno++) {
+        const char *h = strstr(line, header);
+        if (h && h > line && (h[-1] == '<' || h[-1] == '"')) at = lineno;
+    }
+    fclose(f);
+    return at;
+}
+
+/* 0, or -1 with err saying which header faust's C needs and why it cannot
+ * be compiled here. */
+static int check_headers(const char *gen, const char *path, const char *display,
+                         const char *include_dir, char *err, size_t errlen) {
+    const char *dirs[] = {include_dir, "/usr/local/include", "/usr/include",
+                          KN_TCC_LIB_DIR "/include"};
+    for (const char *l = gen; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        char name[256];
+        if (strncmp(l, "#include ", 9) || sscanf(l + 10, "%255[^\">]", name) != 1) continue;
+        if (!strcmp(name, "math.h") || !strcmp(name, "stdint.h") || !strcmp(name, "stdlib.h"))
+            continue; /* faust's own */
+        char file[4400], where[300], at[32] = "";
+        int ln = dsp_line(path, name);
+        if (ln) snprintf(at, sizeof at, "%d:", ln);
+        find_header(name, dirs, (int)(sizeof dirs / sizeof *dirs), file, sizeof file);
+        for (size_t k = 0; k < sizeof platform_headers / sizeof *platform_headers; k++)
+            if (!strcmp(name, platform_headers[k].header)) {
+                snprintf(err, errlen,
+                         "%s:%s error: the program needs %s, %s; kanon compiles Faust's C on "
+                         "this machine, where that header does not exist",
+                         display, at, name, platform_headers[k].what);
+                return -1;
+            }
+        if (!file[0]) {
+            snprintf(err, errlen,
+                     "%s:%s error: the program needs the header %s (named by an ffunction or "
+                     "fconstant), which is not on this machine (looked beside the file and in "
+                     "%s, %s): a header of another platform?",
+                     display, at, name, dirs[1], dirs[2]);
+            return -1;
+        }
+        if (cxx_in(file, 0, where, sizeof where)) {
+            snprintf(err, errlen,
+                     "%s:%s error: the program needs %s, which is C++ (%s): kanon compiles "
+                     "Faust's C output with a C compiler (tcc), so C++ helpers named by an "
+                     "ffunction cannot be used",
+                     display, at, name, where);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen) {
     char *gen = run_faust(path, display, include_dir ? include_dir : ".", err, errlen);
     if (!gen) return NULL;
+    if (check_headers(gen, path, display, include_dir ? include_dir : ".", err, errlen)) {
+        free(gen);
+        return NULL;
+    }
     /* The DSP struct's definition, hashed: a different layout of the same
      * size must not inherit the old bytes. */
     uint64_t h = 1469598103934665603u;
     const char *a = strstr(gen, "typedef struct {"), *b = a ? strstr(a, "} kn_faust;") : NULL;
     for (const char *q = a; q && q < b; q++) h = (h ^ (unsigned char)*q) * 1099511628211u;
-    char layout[64];
-    snprintf(layout, sizeof layout, "\n#define KN_FAUST_LAYOUT %lluUL\n", (unsigned long long)h);
+    char layout[128];
+    snprintf(layout, sizeof layout,
+             "\n#define KN_FAUST_LAYOUT %lluUL\n#define KN_FAUST_PARAMS %d\n",
+             (unsigned long long)h, KN_MAX_PARAMS);
     size_t n = sizeof prelude + strlen(gen) + sizeof layout + sizeof wrapper + 1;
     char *all = malloc(n);
     if (all) snprintf(all, n, "%s%s%s%s", prelude, gen, layout, wrapper);
     free(gen);
     return all;
+}
+
+/* ----------------------------------------------------------- soundfiles
+ *
+ * Faust's `soundfile("label[url:{'a.wav';'b.wav'}]", n)` reads sound
+ * files through the host: its C asks the UI for a Soundfile (addSoundfile)
+ * and then reads fBuffers[channel][fOffset[part] + i] for i below
+ * fLength[part]. kanon loads each file with libsndfile, converts it to the
+ * deck's rate with libsamplerate (sinc, medium quality, as the sample
+ * nodes do) when it differs, and keeps the result in this process's
+ * memory, not in the deck's state: the DSP struct only holds a pointer,
+ * which every setup() points at this process's copy again. A cartridge
+ * loads a sound once, in the setup() of its test render, so the setup()
+ * at the takeover finds it loaded. Relative paths are the .dsp's
+ * directory's (the cartridge runs there). A file that cannot be read
+ * refuses the version, naming it (Faust's own hosts play silence instead;
+ * a silent typo is worse live). */
+
+#define SF_PARTS 256 /* Faust's MAX_SOUNDFILE_PARTS: part numbers the DSP may use */
+#define SF_CHAN  64  /* Faust's MAX_CHAN: channels the DSP may read */
+
+/* Faust's Soundfile (the prelude's): pointers first, as in its C++ original. */
+typedef struct kn_faust_sound {
+    float **buffers;
+    int *length, *sr, *offset;
+    int channels, parts, is_double;
+} kn_faust_sound;
+
+static void sound_fatal(kn_ctx *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sound_fatal(kn_ctx *k, const char *fmt, ...) {
+    char what[600], msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const kn_cart *c = (const kn_cart *)k;
+    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
+    kn_fatal_hook(msg);
+}
+
+/* A sound of `frames` silent frames in every part and channel. */
+static kn_faust_sound *sound_alloc(int channels, long frames) {
+    kn_faust_sound *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->buffers = calloc(SF_CHAN, sizeof *s->buffers);
+    s->length = calloc(SF_PARTS, sizeof(int));
+    s->sr = calloc(SF_PARTS, sizeof(int));
+    s->offset = calloc(SF_PARTS, sizeof(int));
+    s->channels = channels;
+    for (int c = 0; c < channels && s->buffers; c++)
+        s->buffers[c] = calloc((size_t)(frames > 0 ? frames : 1), sizeof(float));
+    if (!s->buffers || !s->length || !s->sr || !s->offset ||
+        (channels && !s->buffers[channels - 1]))
+        return NULL; /* out of memory: the caller says so */
+    for (int c = channels; c < SF_CHAN; c++) s->buffers[c] = s->buffers[c % channels];
+    return s;
+}
+
+/* One file, at `rate`, interleaved (malloc'd); NULL with why[] filled. */
+static float *sound_read(const char *path, double rate, long *frames, int *channels, char *why,
+                         size_t n) {
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        snprintf(why, n, "%s", sf_strerror(NULL));
+        return NULL;
+    }
+    long got_frames = (long)info.frames, ch = info.channels;
+    float *raw = malloc((size_t)(got_frames > 0 ? got_frames : 1) * (size_t)ch * sizeof(float));
+    long got = raw ? (long)sf_readf_float(sf, raw, got_frames) : -1;
+    sf_close(sf);
+    if (got < 0) {
+        snprintf(why, n, "out of memory");
+        free(raw);
+        return NULL;
+    }
+    *channels = (int)ch;
+    if (info.samplerate == (int)rate && rate == (int)rate) {
+        *frames = got;
+        return raw;
+    }
+    long cap = (long)ceil((double)got * rate / info.samplerate) + 1;
+    float *out = malloc((size_t)cap * (size_t)ch * sizeof(float));
+    SRC_DATA d = {.data_in = raw,
+                  .data_out = out,
+                  .input_frames = got,
+                  .output_frames = cap,
+                  .src_ratio = rate / info.samplerate};
+    int err = out ? src_simple(&d, SRC_SINC_MEDIUM_QUALITY, (int)ch) : -1;
+    free(raw);
+    if (err) {
+        snprintf(why, n, "cannot convert it from %d Hz: %s", info.samplerate,
+                 out ? src_strerror(err) : "out of memory");
+        free(out);
+        return NULL;
+    }
+    *frames = d.output_frames_gen;
+    return out;
+}
+
+/* Sounds loaded by this process, by label, URL and rate. */
+static struct {
+    char *key;
+    kn_faust_sound *sound;
+} sounds[64];
+
+kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url) {
+    static kn_faust_sound *empty;
+    if (!label) { /* Faust's defaultsound: one silent frame, until a sound is given */
+        if (!empty && !(empty = sound_alloc(1, 1))) sound_fatal(k, "soundfile: out of memory");
+        for (int p = 0; p < SF_PARTS; p++) empty->length[p] = 1, empty->sr[p] = (int)k->rate;
+        empty->parts = 1;
+        return empty;
+    }
+    char key[1200];
+    snprintf(key, sizeof key, "%s\n%s\n%g", label, url ? url : "", k->rate);
+    int slot = -1;
+    for (int i = 0; i < 64; i++) {
+        if (sounds[i].key && !strcmp(sounds[i].key, key)) return sounds[i].sound;
+        if (!sounds[i].key && slot < 0) slot = i;
+    }
+    if (slot < 0) sound_fatal(k, "soundfile \"%s\": more than 64 sounds", label);
+    /* the parts: {'a.wav';'b.wav'}; no URL: the label names the file */
+    char list[1024], *names[SF_PARTS];
+    int nparts = 0;
+    snprintf(list, sizeof list, "%s", url && url[0] ? url : label);
+    for (char *tok = strtok(list, "{};"); tok && nparts < SF_PARTS; tok = strtok(NULL, "{};")) {
+        while (*tok == ' ' || *tok == '\'' || *tok == '"') tok++;
+        size_t len = strlen(tok);
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\'' || tok[len - 1] == '"'))
+            tok[--len] = 0;
+        if (len) names[nparts++] = tok;
+    }
+    if (!nparts) sound_fatal(k, "soundfile \"%s\": no file named (url: %s)", label, url);
+    float *data[SF_PARTS];
+    long frames[SF_PARTS], total = 0;
+    int chans[SF_PARTS], channels = 1;
+    for (int p = 0; p < nparts; p++) {
+        char why[300];
+        data[p] = sound_read(names[p], k->rate, &frames[p], &chans[p], why, sizeof why);
+        if (!data[p])
+            sound_fatal(k, "soundfile \"%s\": cannot read %s (beside the .dsp): %s", label,
+                        names[p], why);
+        if (frames[p] < 1) frames[p] = 1; /* an empty file: one silent frame */
+        if (chans[p] > channels) channels = chans[p];
+        total += frames[p];
+    }
+    if (channels > SF_CHAN || total > 0x7fffffff)
+        sound_fatal(k, "soundfile \"%s\": too large (%d channels, %ld frames)", label, channels,
+                    total);
+    kn_faust_sound *s = sound_alloc(channels, total);
+    if (!s) sound_fatal(k, "soundfile \"%s\": out of memory", label);
+    long at = 0;
+    for (int p = 0; p < nparts; p++) {
+        for (int c = 0; c < channels; c++) /* a mono part fills every channel */
+            for (long i = 0; i < frames[p]; i++)
+                s->buffers[c][at + i] = data[p][i * chans[p] + c % chans[p]];
+        s->length[p] = (int)frames[p];
+        s->offset[p] = (int)at;
+        s->sr[p] = (int)k->rate;
+        at += frames[p];
+        free(data[p]);
+    }
+    for (int p = nparts; p < SF_PARTS; p++) { /* Faust repeats the parts it was given */
+        s->length[p] = s->length[p % nparts];
+        s->offset[p] = s->offset[p % nparts];
+        s->sr[p] = s->sr[p % nparts];
+    }
+    s->parts = nparts;
+    sounds[slot].key = strdup(key);
+    sounds[slot].sound = s;
+    return s;
 }

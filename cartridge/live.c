@@ -55,6 +55,7 @@
 #include "segment.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,25 +77,57 @@ static void timeline_refresh(kn_cart *c, kn_ring_seg *ring) {
 static uint64_t first_frame; /* where this cartridge took over */
 
 /* One JSON object per line on the report pipe; "t" is the wall time at
- * which it happened (the conductor measures save-to-takeover with it). */
-static void report(const char *event, const char *message, double ms, double test_ms) {
+ * which it happened (the conductor measures save-to-takeover with it).
+ * The line, with its newline, malloc'd. */
+static char *report_line(const char *event, const char *message, double ms, double test_ms,
+                         int stamp) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, KN_REPORT_EVENT, event);
-    cJSON_AddNumberToObject(o, KN_REPORT_T, (double)kn_real_ns() / 1e9);
+    if (stamp) cJSON_AddNumberToObject(o, KN_REPORT_T, (double)kn_real_ns() / 1e9);
     if (!strcmp(event, KN_REPORT_RUNNING))
         cJSON_AddNumberToObject(o, KN_REPORT_FRAME, (double)first_frame);
     if (message) cJSON_AddStringToObject(o, KN_REPORT_MESSAGE, message);
     if (ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_MS, ms);
     if (test_ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_TEST_MS, test_ms);
+    if (kn_state_need && (!strcmp(event, KN_REPORT_ERROR) || !strcmp(event, KN_REPORT_FATAL)))
+        cJSON_AddNumberToObject(o, KN_REPORT_STATE_NEED, (double)kn_state_need);
     char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    size_t n = s ? strlen(s) : 0;
+    char *line = s ? realloc(s, n + 2) : NULL;
+    if (!line) {
+        free(s);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = 0;
+    return line;
+}
+
+static void report(const char *event, const char *message, double ms, double test_ms) {
+    char *s = report_line(event, message, ms, test_ms, 1);
     if (s) {
-        size_t n = strlen(s);
-        s[n] = '\n'; /* replaces the NUL; n+1 bytes go out */
-        ssize_t w = write(report_fd, s, n + 1);
+        ssize_t w = write(report_fd, s, strlen(s));
         (void)w;
     }
     free(s);
-    cJSON_Delete(o);
+}
+
+/* What the compile's time limit says when it strikes (sandbox.c): an
+ * error line, made now (a signal handler may only write it). The
+ * conductor adds that the previous version plays on. */
+static void arm_compile_alarm(const kn_live_opts *o) {
+    char m[2][1024], *t[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(m[k], sizeof m[k],
+                 "%s: error: compiling took longer than its time limit of %g s (%s was still at "
+                 "work); raise the limit with `kanon up --compile-timeout SECONDS`",
+                 o->display, o->compile_seconds, k ? "faust" : "the C compiler");
+        t[k] = report_line(KN_REPORT_ERROR, m[k], -1, -1, 0);
+    }
+    kn_sandbox_compile_alarm(report_fd, t[0] ? t[0] : "", t[1] ? t[1] : "");
+    free(t[0]);
+    free(t[1]);
 }
 
 static void live_fatal(const char *msg) {
@@ -107,6 +140,8 @@ typedef struct deck {
     kn_state_seg *state, *snap;
     kn_param_seg *params;
     size_t ring_bytes, state_bytes, param_bytes, snap_bytes;
+    kn_state_seg *old; /* a state that grows at this swap: the deck's smaller one (or NULL) */
+    size_t old_bytes;
     kn_ring_view v;
     float *lane; /* the ring segment's fade lane, interleaved */
 } deck;
@@ -124,6 +159,11 @@ static int map_deck(deck *m) {
     if (!rc)
         rc = kn_seg_map(KN_FD_SEG(KN_SEG_SNAP), KN_SEG_SNAP, (void **)&m->snap, &m->snap_bytes);
     for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) close(KN_FD_SEG(k));
+    if (!rc && fcntl(KN_FD_OLD_STATE, F_GETFD) >= 0) { /* the deck's state grows here */
+        rc = kn_seg_map(KN_FD_OLD_STATE, KN_SEG_STATE, (void **)&m->old, &m->old_bytes);
+        close(KN_FD_OLD_STATE);
+        if (!rc && m->old_bytes >= m->state_bytes) rc = -1; /* it only ever grows */
+    }
     if (rc || m->snap_bytes != m->state_bytes) return -1;
     if (m->param_bytes < sizeof(kn_param_seg) || kn_ring_view_init(&m->v, m->ring, m->ring_bytes))
         return -1;
@@ -135,8 +175,11 @@ static int map_deck(deck *m) {
 static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, int blocks, char *why,
                        size_t n) {
     kn_sandbox_deadline(2); /* a hang here (setup() included) dies by SIGALRM: refused */
-    /* a revert starts from the snapshot: test it on that */
-    if (kn_cart_bind_private(c, p, restore ? m->snap : m->state, m->state_bytes, m->params)) {
+    /* a revert starts from the snapshot: test it on that; a state that
+     * grows here, on the deck's old one in the new size */
+    kn_state_seg *from = restore ? m->snap : m->old ? m->old : m->state;
+    size_t from_bytes = !restore && m->old ? m->old_bytes : m->state_bytes;
+    if (kn_cart_bind_private(c, p, from, from_bytes, m->state_bytes, m->params)) {
         snprintf(why, n, "%s: error: cannot copy the deck's state for the test render", c->display);
         return -1;
     }
@@ -175,6 +218,11 @@ static void state_copy(kn_state_seg *to, const kn_state_seg *from, size_t bytes)
  * state an earlier version wrote garbage over starts afresh (with a note):
  * its regions can no longer be trusted. */
 static void snapshot(deck *m, int restore) {
+    if (m->old) { /* grown: the deck's state so far moves into the larger segment */
+        state_copy(m->state, m->old, m->old_bytes);
+        kn_seg_unmap(m->old, m->old_bytes);
+        m->old = NULL;
+    }
     if (restore) state_copy(m->state, m->snap, m->state_bytes);
     if (!kn_state_valid(m->state, m->state_bytes)) {
         kn_state_format(m->state, m->state_bytes, KN_SEG_STATE);
@@ -233,7 +281,7 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */
     timeline_refresh(c, m->ring);
     /* on a private copy of the parameters and their event queue: see the top */
-    if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->params)) {
+    if (fade && !kn_cart_bind_private(c, p, m->state, m->state_bytes, m->state_bytes, m->params)) {
         for (uint32_t done = 0; done < fade; done += block) {
             atomic_fetch_add_explicit(&ctl->heartbeat, 1, memory_order_relaxed); /* alive */
             kn_render_block(c, p, at + done);
@@ -351,6 +399,7 @@ int kn_live_run(const kn_live_opts *o) {
     size_t mem = o->mem_bytes > 3 * m.state_bytes + ((size_t)512 << 20)
                      ? o->mem_bytes
                      : 3 * m.state_bytes + ((size_t)512 << 20);
+    arm_compile_alarm(o);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);
@@ -368,6 +417,8 @@ int kn_live_run(const kn_live_opts *o) {
     if (kn_cart_init(&c, m.ring->rate, (int)m.v.channels, (int)m.ring->block)) return 3;
     c.id = o->id;
     c.display = o->display;
+    c.state_cap = o->state_cap;
+    c.state_option = "kanon up --state-mb";
     uint64_t t0 = kn_mono_ns();
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);

@@ -2,16 +2,20 @@
  * main.c - kanon-cartridge's command line. Users reach it through `kanon
  * check` and `kanon render`; the conductor starts it in live mode.
  *
- *   kanon-cartridge check  FILE [--display NAME] [--json]
+ *   kanon-cartridge check  FILE [--display NAME] [--compile-timeout S] [--json]
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
  *                          [--bpm BPM] [--bar N] [--start BEAT] [--events EV.json]
- *                          [--force] [--json]
+ *                          [--compile-timeout S] [--state-mb MB] [--force] [--json]
  * With --json, check and render print one JSON object on stdout (also on
  * a compile error, then with the diagnostics split into file, line,
- * column and message) instead of their line of text.
+ * column and message) instead of their line of text. A compile that
+ * overruns --compile-timeout (default 10 s, faust included) is a compile
+ * error that says so. A render's state may use --state-mb MiB (default
+ * 256), as a live deck's may grow to.
  *   kanon-cartridge live   FILE --instance I --deck N --id ID --report-fd FD
  *                          [--display NAME] [--include DIR] [--hide DIR]...
+ *                          [--compile-timeout S] [--state-mb MB]
  *                          with the deck's segments open at KN_FD_SEG(kind)
  *   kanon-cartridge spare  started ahead of need by the conductor: waits for
  *                          one message on its job socket (stdin), a JSON
@@ -41,8 +45,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define STATE_RENDER_BYTES (16u << 20)
-
 static void usage(void) {
     fputs("usage: kanon-cartridge check FILE | render FILE -o OUT --seconds S [options] |\n"
           "       live FILE --instance I --deck N --id ID --report-fd FD\n",
@@ -65,7 +67,7 @@ typedef struct opts {
     int nsets, restore, json, force;
     const char *hide[8];
     int nhide;
-    double compile_seconds, mem_mb;
+    double compile_seconds, mem_mb, state_mb;
 } opts;
 
 /* Every number on the command line: finite, in lo..hi, whole where asked;
@@ -81,29 +83,19 @@ static double num(const opts *o, const char *what, double lo, double hi, int who
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{KN_OPT_DISPLAY, 1, 0, 'd'},
-                                       {KN_OPT_OUTPUT, 1, 0, 'o'},
-                                       {KN_OPT_SECONDS, 1, 0, 's'},
-                                       {KN_OPT_RATE, 1, 0, 'r'},
-                                       {KN_OPT_CHANNELS, 1, 0, 'c'},
-                                       {KN_OPT_BLOCK, 1, 0, 'b'},
-                                       {KN_OPT_SET, 1, 0, 'S'},
-                                       {KN_OPT_BPM, 1, 0, 'P'},
-                                       {KN_OPT_BAR, 1, 0, 'B'},
-                                       {KN_OPT_EVENTS, 1, 0, 'E'},
-                                       {KN_OPT_START, 1, 0, 'T'},
-                                       {KN_OPT_INSTANCE, 1, 0, 'I'},
-                                       {KN_OPT_DECK, 1, 0, 'D'},
-                                       {KN_OPT_ID, 1, 0, 'i'},
-                                       {KN_OPT_REPORT, 1, 0, 'f'},
-                                       {KN_OPT_INCLUDE, 1, 0, 'n'},
-                                       {KN_OPT_RESTORE, 0, 0, 'R'},
-                                       {"compile-seconds", 1, 0, 'C'},
-                                       {"mem-mb", 1, 0, 'M'},
-                                       {"json", 0, 0, 'j'},
-                                       {KN_OPT_HIDE, 1, 0, 'h'},
-                                       {"force", 0, 0, 'F'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {KN_OPT_DISPLAY, 1, 0, 'd'},  {KN_OPT_OUTPUT, 1, 0, 'o'},
+        {KN_OPT_SECONDS, 1, 0, 's'},  {KN_OPT_RATE, 1, 0, 'r'},
+        {KN_OPT_CHANNELS, 1, 0, 'c'}, {KN_OPT_BLOCK, 1, 0, 'b'},
+        {KN_OPT_SET, 1, 0, 'S'},      {KN_OPT_BPM, 1, 0, 'P'},
+        {KN_OPT_BAR, 1, 0, 'B'},      {KN_OPT_EVENTS, 1, 0, 'E'},
+        {KN_OPT_START, 1, 0, 'T'},    {KN_OPT_INSTANCE, 1, 0, 'I'},
+        {KN_OPT_DECK, 1, 0, 'D'},     {KN_OPT_ID, 1, 0, 'i'},
+        {KN_OPT_REPORT, 1, 0, 'f'},   {KN_OPT_INCLUDE, 1, 0, 'n'},
+        {KN_OPT_RESTORE, 0, 0, 'R'},  {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'C'},
+        {KN_OPT_STATE_MB, 1, 0, 'm'}, {"mem-mb", 1, 0, 'M'},
+        {"json", 0, 0, 'j'},          {KN_OPT_HIDE, 1, 0, 'h'},
+        {"force", 0, 0, 'F'},         {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -111,7 +103,8 @@ static void parse(int argc, char **argv, opts *o) {
                 .bar = KN_BAR_DEFAULT,
                 .seconds = -1,
                 .report_fd = -1,
-                .compile_seconds = 10,
+                .compile_seconds = KN_COMPILE_TIMEOUT_DEFAULT,
+                .state_mb = KN_STATE_MB_DEFAULT,
                 .mem_mb = 1024};
     if (argc < 3) usage();
     o->mode = argv[1];
@@ -137,7 +130,11 @@ static void parse(int argc, char **argv, opts *o) {
         case 'R': o->restore = 1; break;
         case 'j': o->json = 1; break;
         case 'F': o->force = 1; break;
-        case 'C': o->compile_seconds = num(o, "--compile-seconds", 0.001, 3600, 0); break;
+        case 'C':
+            o->compile_seconds =
+                num(o, KN_ARG(KN_OPT_COMPILE_TIMEOUT), 1, KN_COMPILE_TIMEOUT_MAX, 0);
+            break;
+        case 'm': o->state_mb = num(o, KN_ARG(KN_OPT_STATE_MB), 1, KN_STATE_MB_MAX, 0); break;
         case 'M': o->mem_mb = num(o, "--mem-mb", 64, 65536, 0); break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;
@@ -194,12 +191,15 @@ static void print_json(cJSON *o) {
     cJSON_Delete(o);
 }
 
-/* A compile failure: the compiler's text on stderr, or with --json an
- * object with every diagnostic line split into its parts. */
-static int report_compile_error(const opts *o, const char *err) {
+/* A compile failure as printed: the compiler's text (with a newline), or
+ * with --json an object with every diagnostic line split into its parts.
+ * malloc'd. */
+static char *compile_error_text(const opts *o, const char *err) {
     if (!o->json) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
+        size_t n = strlen(err) + 2;
+        char *t = malloc(n);
+        if (t) snprintf(t, n, "%s\n", err);
+        return t;
     }
     cJSON *r = cJSON_CreateObject(), *list = cJSON_CreateArray();
     cJSON_AddBoolToObject(r, "ok", 0);
@@ -212,8 +212,37 @@ static int report_compile_error(const opts *o, const char *err) {
     }
     cJSON_AddItemToObject(r, "diagnostics", list);
     cJSON_AddStringToObject(r, "text", err);
-    print_json(r);
+    char *text = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    size_t n = text ? strlen(text) : 0;
+    char *t = text ? realloc(text, n + 2) : NULL;
+    if (t) t[n] = '\n', t[n + 1] = 0;
+    return t ? t : text;
+}
+
+/* A compile failure, on stderr or (--json) stdout. */
+static int report_compile_error(const opts *o, const char *err) {
+    char *t = compile_error_text(o, err);
+    if (t) fputs(t, o->json ? stdout : stderr);
+    free(t);
     return 1;
+}
+
+/* What the compile's time limit says when it strikes (sandbox.c), made
+ * now: a compile error naming the limit and how to raise it. */
+static void arm_compile_alarm(const opts *o) {
+    char m[2][1024], *t[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(m[k], sizeof m[k],
+                 "%s: error: compiling took longer than its time limit of %g s (%s was still at "
+                 "work); raise the limit with --compile-timeout SECONDS",
+                 o->display, o->compile_seconds, k ? "faust" : "the C compiler");
+        t[k] = compile_error_text(o, m[k]);
+    }
+    fflush(NULL); /* nothing of ours may be half-buffered when the handler writes */
+    kn_sandbox_compile_alarm(o->json ? 1 : 2, t[0] ? t[0] : "", t[1] ? t[1] : "");
+    free(t[0]);
+    free(t[1]);
 }
 
 static void report_render(const opts *o, const char *out, const kn_program *p, const kn_cart *c,
@@ -286,11 +315,14 @@ static int run_render(const opts *o) {
                 o->out, refusal);
         return 2;
     }
-    kn_state_seg *state = calloc(1, STATE_RENDER_BYTES);
+    /* The state as large as a live deck's may grow (--state-mb): calloc
+     * maps it lazily, so only what the program uses costs memory. */
+    size_t state_bytes = (size_t)(o->state_mb * 1048576);
+    kn_state_seg *state = calloc(1, state_bytes);
     kn_param_seg *params = calloc(1, sizeof *params);
     kn_cart c;
     if (!state || !params || kn_cart_init(&c, o->rate, o->channels, o->block)) return 3;
-    kn_state_format(state, STATE_RENDER_BYTES, KN_SEG_STATE);
+    kn_state_format(state, state_bytes, KN_SEG_STATE);
     kn_param_format(params);
     for (int i = 0; i < o->nsets; i++) {
         char name[KN_NAME_MAX], label[KN_NAME_MAX + 8], msg[300];
@@ -329,7 +361,9 @@ static int run_render(const opts *o) {
         return report_input_error(o, err);
     kn_program prog;
     size_t mem = (size_t)(o->mem_mb * 1048576);
+    if (mem < 2 * state_bytes + ((size_t)512 << 20)) mem = 2 * state_bytes + ((size_t)512 << 20);
     kn_sandbox_fpu(); /* as in live mode: the same samples */
+    arm_compile_alarm(o);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
         return report_compile_error(o, err);
@@ -350,7 +384,9 @@ static int run_render(const opts *o) {
         *slash = 0;
         if (chdir(dir[0] ? dir : "/")) perror("kanon render: cannot enter the patch's directory");
     }
-    kn_cart_bind(&c, &prog, state, STATE_RENDER_BYTES, params);
+    c.state_cap = state_bytes;
+    c.state_option = "kanon render --state-mb";
+    kn_cart_bind(&c, &prog, state, state_bytes, params);
     /* parameter names are known once setup() has declared them */
     if (events && kn_events_bind(events, &c, err, sizeof err)) {
         kn_events_free(events);
@@ -372,9 +408,11 @@ static int run_render(const opts *o) {
 static int run_check(const opts *o) {
     kn_program prog;
     char err[8192];
+    arm_compile_alarm(o);
     kn_sandbox_compile_limits(o->compile_seconds, (size_t)(o->mem_mb * 1048576));
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
         return report_compile_error(o, err);
+    kn_sandbox_deadline(0);
     if (o->json) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddBoolToObject(r, "ok", 1);
@@ -479,6 +517,7 @@ int main(int argc, char **argv) {
                            .test_blocks = 16,
                            .restore = o.restore,
                            .compile_seconds = o.compile_seconds,
+                           .state_cap = (uint64_t)(o.state_mb * 1048576),
                            .mem_bytes = (size_t)(o.mem_mb * 1048576),
                            .hide = o.hide,
                            .nhide = o.nhide};

@@ -69,26 +69,27 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
     c->state = state;
     c->state_bytes = state_bytes;
     c->params = params;
-    c->nlocal = 0; /* kn_param handles refer to slots of the bound segment */
+    kn_params_reset(c); /* kn_param handles refer to slots of the bound segment */
     if (p->setup) p->setup(&c->ctx);
 }
 
 int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
-                         kn_param_seg *params) {
-    if (!c->priv_state) c->priv_state = calloc(1, state_bytes); /* pages touched lazily */
+                         size_t priv_bytes, kn_param_seg *params) {
+    if (!c->priv_state) c->priv_state = calloc(1, priv_bytes); /* pages touched lazily */
     if (!c->priv_params) c->priv_params = calloc(1, sizeof *c->priv_params);
-    if (!c->priv_state || !c->priv_params) return -1;
-    if (kn_state_valid(state, state_bytes)) /* else: a fresh state, as the takeover will */
+    if (!c->priv_state || !c->priv_params || priv_bytes < state_bytes) return -1;
+    if (kn_state_valid(state, state_bytes)) { /* else: a fresh state, as the takeover will */
         memcpy(c->priv_state, state, state->heap_offset + state->heap_used);
-    else
-        kn_state_format(c->priv_state, state_bytes, KN_SEG_STATE);
+        c->priv_state->hdr.bytes = priv_bytes; /* a smaller state, in a larger copy */
+    } else
+        kn_state_format(c->priv_state, priv_bytes, KN_SEG_STATE);
     /* The event queue is copied on its own, up to the tail it reads with
      * acquire: the copy's events are taken only in the copy, so a render on
      * it (the test render, the shadow) applies the deck's timed events
      * without taking them from the cartridge that will really play them. */
     memcpy(c->priv_params, params, offsetof(kn_param_seg, evq));
     kn_evq_copy(&c->priv_params->evq, &params->evq);
-    kn_cart_bind(c, p, c->priv_state, state_bytes, c->priv_params);
+    kn_cart_bind(c, p, c->priv_state, priv_bytes, c->priv_params);
     return 0;
 }
 

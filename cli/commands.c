@@ -37,35 +37,51 @@ static void sleep_ms(int ms) {
     nanosleep(&t, NULL);
 }
 
-/* Polls the conductor for a cartridge's compile outcome (up to 30 s);
- * the compile time goes to *compile_ms once it runs. */
-static int wait_result(const char *deck, double id, double *compile_ms) {
-    for (int i = 0; i < 15000; i++) {
+static double print_events(const char *deck, double since);
+
+/* Polls the conductor for a cartridge's compile outcome; the compile time
+ * goes to *compile_ms once it runs. No limit of its own: the conductor
+ * ends every compile within its --compile-timeout and says so. A long
+ * compile (Faust can take seconds) shows how far it is: with `since`
+ * (--follow) the deck's events as they come ("still compiling ... 2 s so
+ * far"), else on a terminal a line counting the seconds. */
+static int wait_result(const char *deck, double id, double *compile_ms, double *since) {
+    int tty = !since && isatty(2), shown = 0;
+    for (uint64_t i = 0;; i++) {
         cJSON *q = kn_cmd("result");
         cJSON_AddStringToObject(q, "deck", deck);
         cJSON_AddNumberToObject(q, "id", id);
         cJSON *r = kn_request(q);
         int st = kn_reply_status(r, "play");
+        const char *state = st ? "" : kn_jstr(r, "state");
+        double secs = kn_jnum(r, "seconds");
+        if (since && (st || strcmp(state, "compiling") || i % 25 == 0)) {
+            double s = print_events(deck, *since); /* the outcome's event too */
+            if (s >= 0) *since = s;
+        }
+        if (shown && (st || strcmp(state, "compiling"))) fputs("\r\033[K", stderr);
         if (st) {
             cJSON_Delete(r);
             return st;
         }
-        const char *state = kn_jstr(r, "state");
         if (!strcmp(state, "running")) {
             *compile_ms = kn_jnum(r, "compile_ms");
             cJSON_Delete(r);
             return KN_EXIT_OK;
         }
         if (!strcmp(state, "error")) {
-            fprintf(stderr, "%s\n", kn_jstr(r, "message"));
+            if (!since) fprintf(stderr, "%s\n", kn_jstr(r, "message")); /* --follow: its event */
             cJSON_Delete(r);
             return KN_EXIT_ERR;
         }
+        if (tty && secs >= 1 && (int)secs != shown) {
+            shown = (int)secs;
+            fprintf(stderr, "\rdeck %s: cartridge %.0f compiling, %d s so far", deck, id, shown);
+            fflush(stderr);
+        }
         cJSON_Delete(r);
-        sleep_ms(2);
+        sleep_ms(2 + (i > 500) * 18); /* after a second, 20 ms is plenty */
     }
-    fprintf(stderr, "kanon play: error: no result after 30 s; see `kanon status`\n");
-    return KN_EXIT_ERR;
 }
 
 /* What play and revert print once the new cartridge runs. */
@@ -205,7 +221,7 @@ int cmd_revert(int argc, char **argv) {
     st = kn_reply_status(r, "revert");
     double id = kn_jnum(r, "id");
     cJSON_Delete(r);
-    if (!st) st = wait_result(deck, id, &compile_ms);
+    if (!st) st = wait_result(deck, id, &compile_ms, NULL);
     if (!st) print_started(a.json, deck, id, compile_ms, "the earlier version");
     return st;
 }
@@ -275,7 +291,7 @@ int cmd_play(int argc, char **argv) {
         print_started(json, name, id, -1, file);
         return st;
     }
-    st = wait_result(name, id, &compile_ms);
+    st = wait_result(name, id, &compile_ms, follow_ ? &since : NULL);
     if (!st) print_started(json, name, id, compile_ms, file);
     if (st == KN_EXIT_ERR && created) { /* nothing played: don't leave an empty deck */
         cJSON *q2 = kn_cmd("stop");
@@ -406,14 +422,21 @@ static void print_status(const cJSON *r) {
         const cJSON *cart = cJSON_GetObjectItem(d, "cartridge");
         char pk[16], rms[16];
         int shed = cJSON_IsTrue(cJSON_GetObjectItem(d, "shed"));
+        const char *state = kn_jstr(cart, "state"),
+                   *stage = kn_jstr(cJSON_GetObjectItem(d, "next"), "stage");
+        if (!strcmp(state, "none") && stage && stage[0]) state = stage; /* a first version */
         printf("%-12s %-24s %5.0f %-9s %5.1f%% %4.0f%% %9.0f %6.0f %6s %6s  %s\n",
-               kn_jstr(d, "name"), kn_jstr(d, "file"), kn_jnum(cart, "id"),
-               shed ? "shed" : kn_jstr(cart, "state"), kn_jnum(d, "load"), kn_jnum(d, "cpu"),
-               kn_jnum(d, "underruns"), kn_jnum(d, "nonfinite"),
-               kn_fmt_db(kn_jnum(d, "peak_db"), pk), kn_fmt_db(kn_jnum(d, "rms_db"), rms),
-               kn_jstr(d, "last_event"));
+               kn_jstr(d, "name"), kn_jstr(d, "file"), kn_jnum(cart, "id"), shed ? "shed" : state,
+               kn_jnum(d, "load"), kn_jnum(d, "cpu"), kn_jnum(d, "underruns"),
+               kn_jnum(d, "nonfinite"), kn_fmt_db(kn_jnum(d, "peak_db"), pk),
+               kn_fmt_db(kn_jnum(d, "rms_db"), rms), kn_jstr(d, "last_event"));
     }
-    cJSON_ArrayForEach(d, decks) { /* what waits for its beat */
+    cJSON_ArrayForEach(d, decks) { /* a compile under way, what waits for its beat */
+        const cJSON *n = cJSON_GetObjectItem(d, "next");
+        if (cJSON_GetObjectItem(n, "seconds"))
+            printf("deck %s: cartridge %.0f %s %s for %.1f s (limit %g s)\n", kn_jstr(d, "name"),
+                   kn_jnum(n, "id"), kn_jstr(n, "stage"), kn_jstr(d, "file"), kn_jnum(n, "seconds"),
+                   kn_jnum(r, "compile_timeout_s"));
         const cJSON *p = cJSON_GetObjectItem(d, "pending");
         if (cJSON_GetObjectItem(p, "takeover_beat"))
             printf("deck %s: the next version takes over on beat %.6g\n", kn_jstr(d, "name"),

@@ -21,10 +21,13 @@ static const command commands[] = {
     {"up", cmd_up, "start the conductor (detached)",
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
-     "                [--debounce MS] [--history-dir DIR] [--osc-port PORT]\n"
-     "                [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
+     "                [--compile-timeout SECONDS] [--debounce MS] [--history-dir DIR]\n"
+     "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
+     "--state-mb MB: the most state a deck may have (1..1024, default 256; a deck starts\n"
+     "with 16 and grows to what its first version asks for). --compile-timeout SECONDS:\n"
+     "how long a version may take to compile, faust included (1..3600, default 10).\n"
      "Options other than --json are the conductor's and are passed to it unchanged.\n"
      "--json prints the conductor's ready report as one JSON object.\n"
      "--link joins an Ableton Link session at once (see `kanon link`; default off).\n"
@@ -182,18 +185,21 @@ static const command commands[] = {
      "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
-     "                    [--block N] [--set NAME=VALUE]... [--force] [--json]\n"
+     "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"
+     "                    [--state-mb MB] [--force] [--json]\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
      "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
      "S is 0..86400. OUT is written only once the render is complete (the old OUT stays\n"
      "until then); an OUT that is FILE.c, not a WAV file or not a regular file is refused\n"
-     "unless --force. Over 4 GiB the file is RF64.\n"
+     "unless --force. Over 4 GiB the file is RF64. --compile-timeout (default 10) and\n"
+     "--state-mb (default 256) are the limits `kanon up` sets for decks.\n"
      "--json prints {ok,file,output,seconds,frames,rate,channels,block,compile_ms,\n"
      "realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},
     {"check", cmd_check, "compile FILE.c only; report errors as file:line: error:",
-     "usage: kanon check FILE.c [--json]\n"
-     "Exit 0 if it compiles, 1 with the compiler's message if not. Needs no conductor.\n"
+     "usage: kanon check FILE.c [--compile-timeout SECONDS] [--json]\n"
+     "Exit 0 if it compiles, 1 with the compiler's message if not (also when it takes\n"
+     "longer than --compile-timeout, default 10 s). Needs no conductor.\n"
      "--json prints {ok,file,compile_ms,setup}, or on an error {ok:false,file,text,\n"
      "diagnostics:[{file,line,column,kind,message}]} (column where it is known).\n"
      "example: kanon check my.c\n"},

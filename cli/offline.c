@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "contract.h"
+#include "input.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,9 @@ static int run_cartridge(char **argv) {
         return KN_EXIT_INTERNAL;
     }
     if (WIFSIGNALED(ws)) {
-        fprintf(stderr, "kanon: error: %s died of signal %d\n", bin, WTERMSIG(ws));
+        char sig[128];
+        fprintf(stderr, "kanon: error: %s was killed by %s\n", bin,
+                kn_signal_text(WTERMSIG(ws), sig, sizeof sig));
         return KN_EXIT_INTERNAL;
     }
     int rc = WEXITSTATUS(ws);
@@ -56,7 +59,9 @@ int cmd_render(int argc, char **argv) {
                                    KN_ARG(KN_OPT_BPM),
                                    KN_ARG(KN_OPT_BAR),
                                    KN_ARG(KN_OPT_EVENTS),
-                                   KN_ARG(KN_OPT_START)};
+                                   KN_ARG(KN_OPT_START),
+                                   KN_ARG(KN_OPT_COMPILE_TIMEOUT),
+                                   KN_ARG(KN_OPT_STATE_MB)};
     const char *file = NULL;
     int has_out = 0, has_seconds = 0;
     for (int i = 1; i < argc; i++) {
@@ -95,9 +100,29 @@ int cmd_render(int argc, char **argv) {
 
 /* kanon check FILE [--json]  ->  kanon-cartridge check FILE [--json] */
 int cmd_check(int argc, char **argv) {
+    /* --compile-timeout S goes to the cartridge as it is (it checks S) */
+    const char *timeout = NULL, *opt = KN_ARG(KN_OPT_COMPILE_TIMEOUT);
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(opt);
+        if (!strcmp(argv[i], opt)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "kanon check: error: %s needs SECONDS\n", opt);
+                return KN_EXIT_ERR;
+            }
+            timeout = argv[++i];
+        } else if (!strncmp(argv[i], opt, len) && argv[i][len] == '=') {
+            timeout = argv[i] + len + 1;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
     kn_args a;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 1);
+    int st = kn_args_parse(&a, n, argv, KN_OPT_JSON, 1, 1);
     if (st) return st;
-    char *cart[] = {NULL, "check", (char *)a.pos[0], a.json ? "--json" : NULL, NULL};
+    char *cart[7] = {NULL, "check", (char *)a.pos[0]};
+    int k = 3;
+    if (a.json) cart[k++] = "--json";
+    if (timeout) cart[k++] = (char *)opt, cart[k++] = (char *)timeout;
     return run_cartridge(cart);
 }

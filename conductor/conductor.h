@@ -260,12 +260,13 @@ typedef struct kn_proc {
     int restore;          /* a revert after a fault: starts from the snapshot */
     int testing;          /* reported "testing": compiled, now test-rendering */
     uint64_t testing_ns;  /* when it reported "testing" (monotonic) */
-    const char
-        *killed_for;  /* the conductor killed it for this (a time limit): the refusal's text */
-    int leaving;      /* asked to hand the token to a successor and exit */
-    int blocked;      /* "blocked" reports seen (the sandbox refused a call) */
-    int hog;          /* needed more than real time: kept at normal priority (load.c) */
-    char line[16384]; /* partial report line */
+    char killed_for[256]; /* the conductor killed it for this (a time limit): the refusal's text */
+    int leaving;          /* asked to hand the token to a successor and exit */
+    int blocked;          /* "blocked" reports seen (the sandbox refused a call) */
+    int hog;              /* needed more than real time: kept at normal priority (load.c) */
+    int told;             /* "still compiling" events said so far (a long compile's progress) */
+    int grown;            /* times the deck's state grew for this version (handover.c) */
+    char line[16384];     /* partial report line */
     size_t len;
 } kn_proc;
 
@@ -300,8 +301,15 @@ typedef struct kn_deck {
     size_t ring_bytes, state_bytes, param_bytes;
     int seg_fd[KN_SEG_KINDS + 1]; /* the sealed memfds by kind (1..4), -1 if none; only
                                    * this deck's cartridges ever get them */
-    kn_hs hs;                     /* handover.c: what cur, next and dying are doing */
-    int odd_logged;               /* kn_handover_check disagreed (logged once) */
+    /* A state that grows at a swap (handover.c): a larger state and
+     * snapshot pair made for successor grow_for, the deck's once it runs,
+     * dropped if it does not (grow_state NULL: none). */
+    kn_state_seg *grow_state;
+    size_t grow_bytes;
+    int grow_fd[2]; /* state, snapshot */
+    uint32_t grow_for;
+    kn_hs hs;       /* handover.c: what cur, next and dying are doing */
+    int odd_logged; /* kn_handover_check disagreed (logged once) */
     /* The timeline (timeline.c). Quantization in beats (0: at once): of the
      * deck's first start, of its takeovers (`kanon quant`), and of the
      * successor in progress. Frames: where it started, where a quantized
@@ -431,8 +439,10 @@ typedef struct kn_conductor {
     char sock_path[KN_PATH_MAX], log_path[KN_PATH_MAX];
     char cartridge_bin[4200];
     int rate, channels, block;
-    uint32_t target; /* ring fill target, frames */
-    size_t state_bytes;
+    uint32_t target;        /* ring fill target, frames */
+    size_t state_bytes;     /* a new deck's state segment (KN_STATE_START_MB, or the cap) */
+    uint64_t state_cap;     /* --state-mb: the most a deck's state segment grows to */
+    double compile_timeout; /* --compile-timeout, s: a cartridge's limit (faust included) */
     kn_mix mix;
     kn_recorder *rec;
     kn_audio *audio;
@@ -528,6 +538,16 @@ void kn_deck_event(kn_conductor *c, kn_deck *d, const char *kind, const char *fm
  * (segments.c); create and free its four segments. */
 void kn_deck_reformat(kn_conductor *c, kn_deck *d);
 int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen);
+/* Replaces the deck's state and snapshot segments by new, empty ones of
+ * `bytes` (the old ones stay if that fails: -errno with err). Only while
+ * nothing of the deck has played: no state to keep. */
+int kn_deck_state_resize(kn_conductor *c, kn_deck *d, size_t bytes, char *err, size_t errlen);
+/* At a swap: a new pair of `bytes` for successor `id` (any earlier one
+ * dropped); the successor gets it, and the deck's state as it is at
+ * KN_FD_OLD_STATE. Commit when that successor runs; drop otherwise. */
+int kn_deck_grow_start(kn_deck *d, size_t bytes, uint32_t id, char *err, size_t errlen);
+void kn_deck_grow_commit(kn_deck *d);
+void kn_deck_grow_drop(kn_deck *d);
 void kn_deck_segments_free(kn_deck *d);
 
 /* ----------------------------------------------- handover (handover.c) */
@@ -548,6 +568,7 @@ typedef struct kn_report {
     double t;           /* wall time (s) it happened, 0 if not said */
     double ms, test_ms; /* compiled: compile and test-render times */
     double frame;       /* running: the first frame it rendered */
+    double state_need;  /* error: bytes of state the program needs (0: not said) */
     char syscall[48];   /* blocked: the refused call */
     char message[4096]; /* note, error */
 } kn_report;
@@ -743,6 +764,8 @@ void kn_history_init(kn_conductor *c, const char *dir);
  * (`given`: it came from --history-dir). */
 int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen);
 int kn_history_count(const kn_conductor *c, const kn_deck *d);
+/* The file a cartridge compiles: the pending copy of version `id`. */
+int kn_history_pending(const kn_conductor *c, const kn_deck *d, uint32_t id, char *out, size_t n);
 int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const char *src,
                      size_t len, char *path, size_t n);
 void kn_history_discard(const kn_conductor *c, const kn_deck *d, uint32_t id);

@@ -127,7 +127,14 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
         cJSON *n = cJSON_AddObjectToObject(o, "next");
         cJSON_AddNumberToObject(n, "id", d->next.id);
         cJSON_AddStringToObject(n, "state", proc_state(&d->next));
+        /* a long compile (Faust can take seconds) shows how far it is */
+        if (d->next.st == KN_PROC_COMPILING) {
+            cJSON_AddStringToObject(n, "stage", d->next.testing ? "testing" : "compiling");
+            cJSON_AddNumberToObject(n, "seconds",
+                                    (double)(kn_mono_ns() - d->next.spawned_ns) / 1e9);
+        }
     }
+    cJSON_AddNumberToObject(o, "state_bytes", (double)d->state_bytes);
     cJSON_AddNumberToObject(o, "underruns", (double)atomic_load(&m->underruns));
     cJSON_AddNumberToObject(o, "nonfinite", (double)atomic_load(&m->nonfinite));
     cJSON_AddNumberToObject(o, "corrupt", (double)atomic_load(&m->corrupt));
@@ -229,6 +236,8 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
     cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
     cJSON_AddItemToObject(r, "link", link_json(c));
+    cJSON_AddNumberToObject(r, "compile_timeout_s", c->compile_timeout);
+    cJSON_AddNumberToObject(r, "state_mb", (double)c->state_cap / 1048576);
 }
 
 /* frames, dropped, lost, seconds and error (null while writing works) of a recording */
@@ -388,6 +397,9 @@ static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
         if (!o->ok) cJSON_AddStringToObject(r, "message", o->message);
     } else if (d->next.id == id || d->cur.id == id) {
         cJSON_AddStringToObject(r, "state", "compiling");
+        if (d->next.id == id && d->next.st == KN_PROC_COMPILING) /* how long so far */
+            cJSON_AddNumberToObject(r, "seconds",
+                                    (double)(kn_mono_ns() - d->next.spawned_ns) / 1e9);
     } else {
         cJSON_Delete(r);
         return err_reply("unknown cartridge id for this deck");

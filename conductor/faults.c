@@ -29,7 +29,13 @@
  *   machine overload  load.c sheds the deck needing the most CPU
  *   time limits    a successor still test-rendering after TEST_LIMIT_MS
  *                  (its own 2 s alarm cannot fire if it is stopped), or
- *                  still compiling after COMPILE_LIMIT_S
+ *                  still compiling COMPILE_SLACK_S after its own limit
+ *                  (--compile-timeout, which it enforces itself and
+ *                  reports in words; ours is for one that is stopped)
+ *
+ * Not a fault but said here too: a compile that takes long (Faust can
+ * take seconds) is reported as it goes, at 1, 2, 5, 10, 20, ... s
+ * (`kanon play --follow`, `kanon log`; `kanon status` shows it live).
  */
 #include "conductor.h"
 
@@ -46,8 +52,22 @@
 #define HANG_CPU_MS      15  /* CPU time without a beat (or 4 blocks' duration, if longer) */
 #define OVERLOAD_WINDOW  100 /* ms */
 #define OVERLOAD_WINDOWS 3
-#define COMPILE_LIMIT_S  15
+#define COMPILE_SLACK_S  5 /* past the cartridge's own compile limit: the test render, a margin */
 #define TEST_LIMIT_MS    2500 /* the cartridge's own deadline is 2 s; this also covers SIGSTOP */
+
+/* A long compile says how long it has taken so far, at 1, 2, 5, 10, 20,
+ * 50, ... s: a few lines however long it takes. */
+static void compile_progress(kn_conductor *c, kn_deck *d, uint64_t now) {
+    static const double steps[] = {1, 2, 5};
+    kn_proc *p = &d->next;
+    double at = steps[p->told % 3];
+    for (int k = p->told / 3; k > 0; k--) at *= 10;
+    double s = (double)(now - p->spawned_ns) / 1e9;
+    if (s < at) return;
+    p->told++;
+    kn_deck_event(c, d, "compiling", "cartridge %u still compiling %s: %.0f s so far (limit %g s)",
+                  p->id, d->display, s, c->compile_timeout);
+}
 
 static const char *verdict_text(uint32_t fault) {
     switch (fault) {
@@ -210,7 +230,13 @@ void kn_faults_tick(kn_conductor *c) {
             now - d->next.testing_ns > TEST_LIMIT_MS * 1000000ull)
             kn_handover_limit(c, d, "took too long in its test render (2 s limit: a hang?)");
         else if (d->next.st == KN_PROC_COMPILING &&
-                 now - d->next.spawned_ns > COMPILE_LIMIT_S * 1000000000ull)
-            kn_handover_limit(c, d, "took more than 15 s to compile and test");
+                 (double)(now - d->next.spawned_ns) / 1e9 > c->compile_timeout + COMPILE_SLACK_S) {
+            snprintf(what, sizeof what,
+                     "did not finish compiling and testing within %g s (its compile limit is "
+                     "%g s: `kanon up --compile-timeout SECONDS` raises it)",
+                     c->compile_timeout + COMPILE_SLACK_S, c->compile_timeout);
+            kn_handover_limit(c, d, what);
+        } else if (d->next.st == KN_PROC_COMPILING && !d->next.testing)
+            compile_progress(c, d, now);
     }
 }

@@ -164,6 +164,7 @@ static void try_grant(kn_conductor *c, kn_deck *d) {
 
 /* The successor is gone before taking over: where that leaves the deck. */
 static void next_gone(kn_deck *d) {
+    kn_deck_grow_drop(d); /* a larger state made for it */
     atomic_store(&d->ring->tl.handover_at, 0);
     d->pending_frame = 0;
     switch (d->hs) {
@@ -282,6 +283,8 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
     e->swap_ms = swap_ms;
     e->ready_ms = d->next.ready_ms;
     if (d->cur.st != KN_PROC_NONE) kn_proc_kill(c, &d->cur); /* it handed over and is leaving */
+    if (d->grow_state && d->grow_for == d->next.id)
+        kn_deck_grow_commit(d); /* it copied the state into the larger pair: the deck's now */
     d->running_since = kn_mono_ns();
     d->hb_last = atomic_load(&d->ring->ctl.heartbeat);
     d->hb_time = d->running_since;
@@ -302,6 +305,64 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
 }
 
 /* ------------------------------------------------------------ reports */
+
+/* A version asked for more state than the deck's segment holds
+ * (contract.h, state_need), within the cap: the segment grows and the same
+ * version starts again, with the same id and the same pending copy, so
+ * `kanon play` just waits a little longer. A quarter more than asked
+ * leaves room for what setup() asks for next; at most 4 times a version.
+ *   - Before anything of the deck has played (COMPILING) there is no state
+ *     to keep: the segments are replaced at once.
+ *   - At a swap (SWAPPING) the producer plays on in the old state: the
+ *     larger pair waits beside it for this successor, which gets the old
+ *     state too and copies it over when it takes over (the producer has
+ *     passed the token by then); it becomes the deck's when the successor
+ *     runs (on_running), and is dropped if it never does (next_gone,
+ *     silence).
+ * 1 if it did. */
+static int grow_state(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t need) {
+    int first = d->hs == KN_HS_COMPILING && d->cur.st == KN_PROC_NONE;
+    int swap = d->hs == KN_HS_SWAPPING && d->cur.st == KN_PROC_RUNNING;
+    if (p != &d->next || p->st != KN_PROC_COMPILING || p->restore || !(first || swap) ||
+        d->dying.st != KN_PROC_NONE || d->repair || need <= d->state_bytes || need > c->state_cap ||
+        p->grown >= 4)
+        return 0;
+    const uint64_t mib = 1u << 20;
+    uint64_t want = (need + need / 4 + mib - 1) / mib * mib;
+    if (want > c->state_cap) want = c->state_cap;
+    size_t was = d->state_bytes;
+    char path[4400], err[512];
+    int rc = first ? kn_deck_state_resize(c, d, (size_t)want, err, sizeof err)
+                   : kn_deck_grow_start(d, (size_t)want, p->id, err, sizeof err);
+    if (rc) {
+        kn_deck_event(c, d, "note", "cartridge %u: cannot grow the deck's state: %s", p->id, err);
+        return 0;
+    }
+    kn_proc q = *p; /* what the version keeps across the restart */
+    kn_proc_kill(c, p);
+    kn_history_pending(c, d, q.id, path, sizeof path);
+    d->next.id = q.id;
+    d->next.restore = 0;
+    if (kn_proc_spawn(c, d, &d->next, path, err, sizeof err)) {
+        kn_outcome_add(d, q.id, 0, 0, err);
+        kn_history_discard(c, d, q.id);
+        kn_deck_event(c, d, "error", "%s", err);
+        kn_proc_close(&d->next);
+        next_gone(d);
+        return 1;
+    }
+    d->next.hash = q.hash;
+    d->next.asked_rt_ns = q.asked_rt_ns;
+    d->next.grown = q.grown + 1;
+    d->next.told = q.told;
+    kn_deck_event(c, d, "note",
+                  "cartridge %u: %s needs %llu bytes of state; the deck's state segment %s from "
+                  "%zu to %llu MiB (at most %llu: --state-mb); compiling it again",
+                  q.id, d->display, (unsigned long long)need,
+                  first ? "grew" : "grows, when this version takes over,", was >> 20,
+                  (unsigned long long)(want >> 20), (unsigned long long)(c->state_cap >> 20));
+    return 1;
+}
 
 kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_report *r) {
     switch (r->type) {
@@ -346,11 +407,19 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         return &d->cur;
     case KN_REP_ERROR: {
         int compiling = p == &d->next;
+        if (compiling && r->state_need > 0 && grow_state(c, d, p, (uint64_t)r->state_need))
+            break; /* the same version again, with room: no refusal */
         const char *msg = r->message[0] ? r->message : "unknown error";
-        kn_outcome_add(d, p->id, 0, 0, msg);
+        char m[sizeof r->message + 200];
+        snprintf(m, sizeof m, "%s%s%s", msg,
+                 compiling && r->state_need > 0
+                     ? "; the deck's state segment could not grow now (see `kanon log`): "
+                       "`kanon stop` the deck and play it again"
+                     : "",
+                 compiling && d->cur.st ? " (the previous version plays on)" : "");
+        kn_outcome_add(d, p->id, 0, 0, m);
         if (compiling) kn_history_discard(c, d, p->id);
-        kn_deck_event(c, d, "error", "%s%s", msg,
-                      compiling && d->cur.st ? " (the previous version plays on)" : "");
+        kn_deck_event(c, d, "error", "%s", m);
         break;
     }
     }
@@ -378,6 +447,7 @@ static void silence(kn_conductor *c, kn_deck *d, kn_proc *culprit) {
         culprit->rfd = culprit->pidfd = -1;
     }
     if (d->cur.st != KN_PROC_NONE && d->cur.leaving) kn_proc_kill(c, &d->cur);
+    kn_deck_grow_drop(d);   /* its successor will not run: the deck keeps its state */
     kn_deck_reformat(c, d); /* before the revert's cartridge maps the segments */
     d->repair = 1;
     d->primed = 0;
@@ -455,8 +525,9 @@ void kn_handover_shed(kn_conductor *c, kn_deck *d, const char *what) {
 
 void kn_handover_limit(kn_conductor *c, kn_deck *d, const char *why) {
     (void)c;
-    if (d->next.st == KN_PROC_NONE || d->next.killed_for) return;
-    d->next.killed_for = why; /* its exit is reported as a refusal, with this */
+    if (d->next.st == KN_PROC_NONE || d->next.killed_for[0]) return;
+    /* its exit is reported as a refusal, with this */
+    snprintf(d->next.killed_for, sizeof d->next.killed_for, "%s", why);
     kn_proc_sigkill(&d->next);
 }
 
@@ -465,7 +536,7 @@ void kn_handover_limit(kn_conductor *c, kn_deck *d, const char *why) {
 /* Why a successor ended before taking over, in `file: error:` form. */
 static void refusal_text(const kn_deck *d, const kn_proc *p, const kn_exit *x, char *m, size_t n) {
     const char *plays_on = d->cur.st == KN_PROC_RUNNING ? " (the previous version plays on)" : "";
-    if (p->killed_for) /* our own deadline */
+    if (p->killed_for[0]) /* our own deadline */
         snprintf(m, n, "%s: error: cartridge %u %s; refused%s", d->display, p->id, p->killed_for,
                  plays_on);
     else if (x->alarm) /* the cartridge's own deadline */

@@ -47,7 +47,10 @@ static void usage(FILE *f) {
           "  --latency MS       device buffer (default 20, 100 on dummy; JACK uses its period)\n"
           "  --channels N       output channels (default 2)\n"
           "  --no-limiter       turn the master safety limiter off\n"
-          "  --state-mb MB      size of each deck's state segment (default 16)\n"
+          "  --state-mb MB      the most state a deck may have (default 256, at most 1024):\n"
+          "                     a deck's state segment starts at 16 MB and grows, before the\n"
+          "                     deck first plays, to what its program asks for\n"
+          "  --compile-timeout S  a version's compile time limit, faust included (default 10)\n"
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
           "  --debounce MS      wait this long after a save before compiling (default 0)\n"
           "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
@@ -66,7 +69,7 @@ typedef struct opts {
     const char *instance, *history_dir, *osc_host;
     int osc_port, osc_explicit, osc_trust_udp;
     int no_limiter, ready_fd, link;
-    double state_mb, debounce_ms;
+    double state_mb, debounce_ms, compile_timeout;
 } opts;
 
 /* The first bad number on the command line, reported once --ready-fd is known. */
@@ -99,10 +102,12 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"osc-host", 1, 0, 'o'},
                                        {"osc-trust-udp", 0, 0, 'U'},
                                        {"link", 0, 0, 'K'},
+                                       {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'T'},
                                        {0, 0, 0, 0}};
     *o = (opts){.audio = {"auto", 48000, 2, 64, 0},
                 .ready_fd = -1,
-                .state_mb = 16,
+                .state_mb = KN_STATE_MB_DEFAULT,
+                .compile_timeout = KN_COMPILE_TIMEOUT_DEFAULT,
                 .debounce_ms = 0,
                 .osc_host = "127.0.0.1",
                 .osc_port = 7770};
@@ -117,7 +122,13 @@ static int parse(int argc, char **argv, opts *o) {
         case 'L': o->no_limiter = 1; break;
         case 'I': o->instance = optarg; break;
         case 'R': o->ready_fd = (int)num("--ready-fd", 0, 1 << 20, 1, -1); break;
-        case 'S': o->state_mb = num("--state-mb", 1, 1024, 0, 16); break;
+        case 'S':
+            o->state_mb = num("--state-mb", 1, KN_STATE_MB_MAX, 0, KN_STATE_MB_DEFAULT);
+            break;
+        case 'T':
+            o->compile_timeout = num(KN_ARG(KN_OPT_COMPILE_TIMEOUT), 1, KN_COMPILE_TIMEOUT_MAX, 0,
+                                     KN_COMPILE_TIMEOUT_DEFAULT);
+            break;
         case 'D': o->debounce_ms = num("--debounce", 0, 1000, 0, 0); break;
         case 'H': o->history_dir = optarg; break;
         case 'O': o->osc_port = (int)num("--osc-port", 0, 65535, 1, 0), o->osc_explicit = 1; break;
@@ -215,7 +226,8 @@ static void event_loop(kn_conductor *c, int sfd) {
         poll(fds, (nfds_t)n, kn_decks_timeout_ms(c, 20));
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == sizeof si) {
-            kn_log("signal %u: shutting down", si.ssi_signo);
+            char sig[96];
+            kn_log("%s: shutting down", kn_signal_text((int)si.ssi_signo, sig, sizeof sig));
             c->quit = 1;
         }
         kn_control_handle(c);
@@ -271,7 +283,12 @@ int main(int argc, char **argv) {
     find_cartridge(&c, argv[0]);
     c.channels = o.audio.channels;
     c.block = o.audio.block;
-    c.state_bytes = (size_t)(o.state_mb * 1024 * 1024);
+    /* a deck's state starts small and grows to what its program asks for
+     * (handover.c), up to the cap: untouched pages of a memfd cost nothing,
+     * but a cartridge's address-space limit follows the segment's size */
+    c.state_cap = (uint64_t)(o.state_mb * 1024 * 1024);
+    c.state_bytes = o.state_mb < KN_STATE_START_MB ? c.state_cap : (size_t)KN_STATE_START_MB << 20;
+    c.compile_timeout = o.compile_timeout;
     c.debounce_ns = (uint64_t)(o.debounce_ms * 1e6);
     kn_history_init(&c, o.history_dir);
     if (kn_history_check(&c, o.history_dir != NULL, err, sizeof err))

@@ -9,6 +9,7 @@
  * on a cartridge. Control thread only.
  */
 #include "conductor.h"
+#include "input.h"
 #include "contract.h"
 #include "priority.h"
 
@@ -72,10 +73,13 @@ int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
 
 /* Starts kanon-cartridge with argv; its fd 3 reports to p->rfd. A live
  * cartridge (d given) gets its deck's segments at KN_FD_SEG(kind), and
- * nothing else: every other descriptor of ours is close-on-exec. A spare
- * (d NULL) gets a job socket as stdin instead, whose other end is returned
- * in *job_fd. */
-static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc *p, int *job_fd) {
+ * nothing else: every other descriptor of ours is close-on-exec; one whose
+ * state grows at this swap (`grown`), the larger pair instead of the state
+ * and snapshot and the deck's state at KN_FD_OLD_STATE. A spare (d NULL)
+ * gets a job socket as stdin instead, whose other end is returned in
+ * *job_fd. */
+static int start_process(kn_conductor *c, char **argv, const kn_deck *d, int grown, kn_proc *p,
+                         int *job_fd) {
     int pfd[2], jfd[2] = {-1, -1};
     if (pipe2(pfd, O_CLOEXEC)) return -errno;
     if (job_fd && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, jfd)) {
@@ -90,8 +94,14 @@ static int start_process(kn_conductor *c, char **argv, const kn_deck *d, kn_proc
     else
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], KN_FD_REPORT);
-    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++)
-        posix_spawn_file_actions_adddup2(&fa, d->seg_fd[k], KN_FD_SEG(k));
+    for (int k = KN_SEG_RING; d && k <= KN_SEG_SNAP; k++) {
+        int fd = !grown              ? d->seg_fd[k]
+                 : k == KN_SEG_STATE ? d->grow_fd[0]
+                 : k == KN_SEG_SNAP  ? d->grow_fd[1]
+                                     : d->seg_fd[k];
+        posix_spawn_file_actions_adddup2(&fa, fd, KN_FD_SEG(k));
+    }
+    if (d && grown) posix_spawn_file_actions_adddup2(&fa, d->seg_fd[KN_SEG_STATE], KN_FD_OLD_STATE);
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -123,7 +133,7 @@ void kn_spare_ensure(kn_conductor *c) {
         kn_proc_close(&c->spare);
     }
     char *argv[] = {c->cartridge_bin, KN_MODE_SPARE, NULL};
-    if (start_process(c, argv, NULL, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
+    if (start_process(c, argv, NULL, 0, &c->spare, &c->spare_job)) c->spare.st = KN_PROC_NONE;
 }
 
 /* Hands the spare its job: one message, the live arguments as a JSON array,
@@ -158,12 +168,14 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
 
 int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
                   size_t errlen) {
-    char deck[16], id[16], dir[4096], report[16];
+    char deck[16], id[16], dir[4096], report[16], timeout[32], state_mb[32];
     uint32_t nid = p->id;
     int restore = p->restore;
     snprintf(deck, sizeof deck, "%d", (int)(d - c->deck));
     snprintf(id, sizeof id, "%u", nid);
     snprintf(report, sizeof report, "%d", KN_FD_REPORT);
+    snprintf(timeout, sizeof timeout, "%g", c->compile_timeout);
+    snprintf(state_mb, sizeof state_mb, "%.17g", (double)c->state_cap / 1048576);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
     /* --restore last: dropped from the count unless this is a revert */
@@ -182,10 +194,16 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
                     dir[0] ? dir : "/",
                     KN_ARG(KN_OPT_HIDE),
                     c->history_dir,
+                    KN_ARG(KN_OPT_COMPILE_TIMEOUT),
+                    timeout,
+                    KN_ARG(KN_OPT_STATE_MB),
+                    state_mb,
                     KN_ARG(KN_OPT_RESTORE)};
     int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
+    /* a state that grows here has five descriptors: not a spare's job */
+    int grown = d->grow_state && d->grow_for == nid;
     kn_spare_ensure(c);
-    if (c->spare.st != KN_PROC_NONE) { /* hand the job to the waiting spare */
+    if (c->spare.st != KN_PROC_NONE && !grown) { /* hand the job to the waiting spare */
         if (spare_send_job(c, d, args, nargs) == 0) {
             *p = c->spare;
             p->id = nid;
@@ -197,9 +215,9 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
         }
         kn_proc_kill(c, &c->spare); /* it died: start one the slow way */
     }
-    char *argv[24] = {c->cartridge_bin, KN_MODE_LIVE};
+    char *argv[32] = {c->cartridge_bin, KN_MODE_LIVE};
     for (int i = 0; i < nargs; i++) argv[2 + i] = args[i];
-    int rc = start_process(c, argv, d, p, NULL);
+    int rc = start_process(c, argv, d, grown, p, NULL);
     p->id = nid;
     p->restore = restore;
     if (rc) {
@@ -214,9 +232,12 @@ const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
         snprintf(buf, n, "exited with status %d", si->si_status);
     else if (si->si_status == SIGXCPU)
         snprintf(buf, n, "killed by SIGXCPU (ran 100 ms without pausing: hung or too slow)");
-    else
-        snprintf(buf, n, "killed by SIG%s",
-                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
+    else if (sigabbrev_np(si->si_status)) /* the name says it: "killed by SIGSEGV" */
+        snprintf(buf, n, "killed by SIG%s", sigabbrev_np(si->si_status));
+    else {
+        char sig[96];
+        snprintf(buf, n, "killed by %s", kn_signal_text(si->si_status, sig, sizeof sig));
+    }
     return buf;
 }
 
@@ -299,6 +320,7 @@ static void parse_report(const char *line, kn_report *r) {
     r->ms = number(o, KN_REPORT_MS);
     r->test_ms = number(o, KN_REPORT_TEST_MS);
     r->frame = number(o, KN_REPORT_FRAME);
+    r->state_need = number(o, KN_REPORT_STATE_NEED);
     copy_string(o, KN_REPORT_SYSCALL, r->syscall, sizeof r->syscall);
     copy_string(o, KN_REPORT_MESSAGE, r->message, sizeof r->message);
     cJSON_Delete(o);

@@ -1,7 +1,8 @@
 /*
  * segments.c - a deck's four shared segments (shm/kanon_shm.h): made,
- * formatted, repaired and freed by the conductor, which keeps its own copy
- * of everything a cartridge could scribble over. Control thread only.
+ * formatted, grown (the state, when a version asks for more: before the
+ * deck first plays, or at a swap; handover.c), repaired and freed by the conductor, which keeps its
+ * own copy of everything a cartridge could scribble over. Control thread only.
  */
 #include "conductor.h"
 
@@ -17,6 +18,7 @@ static void segments_close(kn_deck *d) {
 }
 
 void kn_deck_segments_free(kn_deck *d) {
+    kn_deck_grow_drop(d);
     kn_seg_unmap(d->ring, d->ring_bytes);
     kn_seg_unmap(d->state, d->state_bytes);
     kn_seg_unmap(d->params, d->param_bytes);
@@ -81,4 +83,78 @@ void kn_deck_reformat(kn_conductor *c, kn_deck *d) {
     *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_STATE, d->state_bytes};
     h = &d->params->hdr;
     *h = (kn_seg_header){KN_MAGIC, KN_LAYOUT_VERSION, KN_SEG_PARAM, d->param_bytes};
+}
+
+/* A new, empty state segment and its snapshot, of `bytes`. */
+static int pair_create(size_t bytes, kn_state_seg **state, int fd[2], char *err, size_t errlen) {
+    kn_state_seg *snap = NULL;
+    fd[0] = fd[1] = -1;
+    *state = NULL;
+    int rc = kn_seg_create("kanon.state", bytes, (void **)state, &fd[0]);
+    if (!rc) rc = kn_seg_create("kanon.snap", bytes, (void **)&snap, &fd[1]);
+    if (rc) {
+        snprintf(err, errlen, "cannot create shared memory (kanon.state, %zu bytes): %s", bytes,
+                 strerror(-rc));
+        if (*state) kn_seg_unmap(*state, bytes);
+        if (fd[0] >= 0) close(fd[0]);
+        *state = NULL;
+        return rc;
+    }
+    kn_state_format(*state, bytes, KN_SEG_STATE);
+    kn_state_format(snap, bytes, KN_SEG_SNAP);
+    kn_seg_unmap(snap, bytes);
+    return 0;
+}
+
+/* The deck's state and snapshot segments give way to `state` and fd[]. */
+static void pair_replace(kn_deck *d, kn_state_seg *state, size_t bytes, const int fd[2]) {
+    kn_seg_unmap(d->state, d->state_bytes);
+    close(d->seg_fd[KN_SEG_STATE]);
+    close(d->seg_fd[KN_SEG_SNAP]);
+    d->state = state;
+    d->state_bytes = bytes;
+    d->seg_fd[KN_SEG_STATE] = fd[0];
+    d->seg_fd[KN_SEG_SNAP] = fd[1];
+}
+
+/* A larger state for a deck whose first version asked for more (handover.c
+ * grows it so only before anything of the deck has played: there is no
+ * state to carry over). New segments first: if they cannot be made, the
+ * deck keeps its old ones. The cartridge that asked has been killed; it
+ * maps its own copies, which go with it. */
+int kn_deck_state_resize(kn_conductor *c, kn_deck *d, size_t bytes, char *err, size_t errlen) {
+    (void)c;
+    kn_state_seg *state;
+    int fd[2];
+    int rc = pair_create(bytes, &state, fd, err, errlen);
+    if (!rc) pair_replace(d, state, bytes, fd);
+    return rc;
+}
+
+/* At a swap the deck's state is in use by the producer until it passes the
+ * token, so the larger pair waits beside it: the successor copies the state
+ * over when it takes over, and the pair becomes the deck's when it runs. */
+int kn_deck_grow_start(kn_deck *d, size_t bytes, uint32_t id, char *err, size_t errlen) {
+    kn_deck_grow_drop(d);
+    int rc = pair_create(bytes, &d->grow_state, d->grow_fd, err, errlen);
+    if (rc) return rc;
+    d->grow_bytes = bytes;
+    d->grow_for = id;
+    return 0;
+}
+
+void kn_deck_grow_commit(kn_deck *d) {
+    if (!d->grow_state) return;
+    pair_replace(d, d->grow_state, d->grow_bytes, d->grow_fd);
+    d->grow_state = NULL;
+    d->grow_for = 0;
+}
+
+void kn_deck_grow_drop(kn_deck *d) {
+    if (!d->grow_state) return;
+    kn_seg_unmap(d->grow_state, d->grow_bytes);
+    close(d->grow_fd[0]);
+    close(d->grow_fd[1]);
+    d->grow_state = NULL;
+    d->grow_for = 0;
 }

@@ -24,6 +24,13 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
               off; then the default with shedding. KANON_BENCH_BASELINE=DIR
               adds a row for another build's bin/ (e.g. before a change).
 
+  params      a cartridge's per-block parameter work (read the targets, advance
+              the smoothing) for 0, 64, 256 and 1024 knobs, at rest and gliding,
+              and the declarations setup() makes (bench/param_cost.c)
+  faust       every example of the installed Faust corpus rendered for 0.5 s
+              (tests/e2e/test_faust_corpus.sh's list, a 120 s compile limit):
+              the pass rate, the median and slowest compile times
+
 `bench.py --quick` runs fewer rounds; `bench.py --only overload` one section.
 """
 import glob
@@ -469,6 +476,66 @@ def bench_mixer():
                                                 got["sine_locked"] / got["sine_ftz_on"]))
 
 
+def bench_params():
+    """A cartridge's parameter work per block, against the number of knobs."""
+    exe = os.path.join(TMP, "param_cost")
+    run("gcc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-I" + os.path.join(ROOT, "shm"),
+        "-I" + os.path.join(ROOT, "cartridge"), "-I" + os.path.join(ROOT, "cartridge", "include"),
+        os.path.join(ROOT, "bench", "param_cost.c"), os.path.join(ROOT, "cartridge", "api.c"),
+        os.path.join(ROOT, "cartridge", "render.c"), os.path.join(ROOT, "shm", "segment.c"),
+        "-o", exe, "-lsndfile", "-lm")
+    got = {}
+    for l in run(exe).stdout.splitlines():
+        _, n, what, ns = l.split()
+        got[(int(n), what)] = float(ns)
+    block_ns = 64 / 48000 * 1e9
+    print("## Parameters: a cartridge's cost per block\n")
+    print("`kn_params_read` + `kn_params_advance` before every `process()` call (ns per "
+          "64-frame block, median of 7 x 20000 blocks; % of the block's 1.33 ms at 48 kHz), "
+          "and every `kn_param_decl` of `setup()` together (which runs again at every takeover):\n")
+    print("| knobs | at rest | all gliding | declarations |")
+    print("|---|---|---|---|")
+    for n in sorted(set(k[0] for k in got)):
+        print("| %d | %.0f ns (%.3f%%) | %.0f ns (%.3f%%) | %.0f us |" % (
+            n, got[(n, "rest")], 100 * got[(n, "rest")] / block_ns, got[(n, "glide")],
+            100 * got[(n, "glide")] / block_ns, got[(n, "decl")] / 1000))
+    print()
+
+
+def bench_faust():
+    """Faust's example corpus through `kanon render`, every file in full."""
+    out = os.path.join(TMP, "corpus")
+    os.makedirs(out, exist_ok=True)
+    env = dict(ENV, KANON_CORPUS_FULL="1", KANON_CORPUS_OUT=out)
+    t0 = time.perf_counter()
+    r = subprocess.run(["bash", os.path.join(ROOT, "tests", "e2e", "test_faust_corpus.sh")],
+                       env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    print("## Faust: the example corpus\n")
+    tsv = os.path.join(out, "results.tsv")
+    if not os.path.exists(tsv):
+        print("(not run: %s)\n" % (r.stdout.strip().splitlines() or ["no faust?"])[-1])
+        return
+    rows = [l.rstrip("\n").split("\t") for l in open(tsv) if l.strip()]
+    plays = [(float(ms), f) for f, rc, ms, what in rows if what == "plays"]
+    ms = sorted(m for m, _ in plays)
+    print("Every `.dsp` of /usr/share/faust/examples (no old/, bela/, smartKeyboard/) rendered "
+          "for 0.5 s with a 120 s compile limit, two at a time (%.0f s in all): **%d of %d play "
+          "(%.1f%%)**; compile time (faust + tcc) median **%.0f ms**, p90 %.0f ms.\n" % (
+              wall, len(plays), len(rows), 100.0 * len(plays) / len(rows),
+              statistics.median(ms), pct(ms, 90)))
+    print("| slowest to compile | ms |")
+    print("|---|---|")
+    for m, f in sorted(plays, reverse=True)[:8]:
+        print("| %s | %.0f |" % (f, m))
+    print("\nNot playing, with the reason tests/faust_corpus_expected.txt gives:\n")
+    for f, rc, m, what in rows:
+        if what != "plays":
+            print("- %s: %s" % (f, what[len("expected: "):] if what.startswith("expected: ")
+                                else "exit %s (a new failure)" % rc))
+    print()
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
@@ -481,7 +548,9 @@ def main():
                 ("timeline", lambda: bench_timeline(30 if QUICK else 100)),
                 ("faults", lambda: bench_faults(2 if QUICK else 10)),
                 ("overload", lambda: bench_overload(5 if QUICK else 10)),
-                ("mixer", bench_mixer)]
+                ("mixer", bench_mixer),
+                ("params", bench_params),
+                ("faust", bench_faust)]
     try:
         for name, fn in sections:
             if not ONLY or ONLY == name:

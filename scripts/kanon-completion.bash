@@ -81,7 +81,7 @@ _kanon() {
 
     # Flags that take a value: their value is not a positional argument.
     local takes=" --instance --ramp --deck --fade --backend --rate --block --latency --channels
-        --state-mb --debounce --history-dir -o --output --seconds --set "
+        --state-mb --compile-timeout --debounce --history-dir -o --output --seconds --set "
     local pos=() # positional words of the command before the cursor
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -119,7 +119,8 @@ _kanon() {
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return
         ;;
-    --ramp | --fade | --rate | --block | --latency | --channels | --state-mb | --debounce | \
+    --ramp | --fade | --rate | --block | --latency | --channels | --state-mb | --compile-timeout | \
+        --debounce | \
         --seconds | --set | --quant | --at | --bar | --bpm | --start)
         return # a number or NAME=VALUE: nothing to offer
         ;;

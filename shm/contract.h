@@ -5,12 +5,11 @@
  *
  * Starting. The conductor runs `kanon-cartridge live SOURCE --display NAME
  * --instance I --deck N --id ID --report-fd 3 --include DIR --hide DIR
- * [--restore]` with its descriptors set as below, or hands the same
- * arguments to a waiting spare (`kanon-cartridge spare`) as its job: one
- * SOCK_SEQPACKET message on KN_FD_JOB holding a JSON array of the argument
- * strings after "live" (at most KN_JOB_ARGS of them, KN_JOB_MAX bytes), with
- * the deck's KN_SEG_KINDS segment descriptors attached (SCM_RIGHTS, in kind
- * order). A cartridge starts with nothing else: it closes every descriptor
+ * --compile-timeout S --state-mb MB [--restore]` with its descriptors set as below, or hands the
+ * same arguments to a waiting spare (`kanon-cartridge spare`) as its job: one SOCK_SEQPACKET
+ * message on KN_FD_JOB holding a JSON array of the argument strings after "live" (at most
+ * KN_JOB_ARGS of them, KN_JOB_MAX bytes), with the deck's KN_SEG_KINDS segment descriptors attached
+ * (SCM_RIGHTS, in kind order). A cartridge starts with nothing else: it closes every descriptor
  * from KN_FD_FIRST_FREE on.
  *
  * Reporting. The report lines tell the conductor what the cartridge is
@@ -27,17 +26,27 @@
  *   running   took over: its first frame is `frame`        frame
  *   note      something the user should know               message
  *   blocked   the sandbox refused a call of the user's code syscall
- *   error     the code is refused (compile error, test)    message
+ *   error     the code is refused (compile error, test)    message, and
+ *             state_need (bytes) when only the deck's state segment was
+ *             too small: the conductor may make it larger and start the
+ *             same version again (the state cap, --state-mb, permitting;
+ *             at a swap with the old state at KN_FD_OLD_STATE)
  *   fatal     the cartridge cannot go on (API misuse)      message
  */
 #ifndef KANON_CONTRACT_H
 #define KANON_CONTRACT_H
 
 /* descriptors a live cartridge starts with */
-#define KN_FD_JOB        0 /* spare only: the job socket */
-#define KN_FD_REPORT     3
-#define KN_FD_SEG(kind)  (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
-#define KN_FD_FIRST_FREE 8
+#define KN_FD_JOB       0 /* spare only: the job socket */
+#define KN_FD_REPORT    3
+#define KN_FD_SEG(kind) (3 + (int)(kind)) /* ring 4, state 5, param 6, snap 7 */
+/* Only a successor whose deck's state grows at this swap (state_need
+ * below): the deck's state segment as it is, while fds 5 and 7 are the
+ * larger new pair. The successor copies it into the new state when it
+ * takes over (the old producer has passed the token, so it writes no
+ * more); the conductor makes the new pair the deck's once it runs. */
+#define KN_FD_OLD_STATE  8
+#define KN_FD_FIRST_FREE 9
 
 /* modes and options (long options, without the leading "--") */
 #define KN_MODE_LIVE    "live"
@@ -50,7 +59,19 @@
 #define KN_OPT_INCLUDE  "include"
 #define KN_OPT_HIDE     "hide"
 #define KN_OPT_RESTORE  "restore"
-#define KN_ARG(opt)     "--" opt
+/* Limits (also `kanon check` and `render`; `kanon up` sets them for decks).
+ * The compile's wall-clock limit covers faust: past it the cartridge says
+ * so (an error line live, the message offline) and exits 1. The state cap
+ * is the most a deck's state segment may grow to (KN_STATE_START_MB
+ * first, more when a program asks, see state_need above). */
+#define KN_OPT_COMPILE_TIMEOUT     "compile-timeout" /* seconds */
+#define KN_COMPILE_TIMEOUT_DEFAULT 10
+#define KN_COMPILE_TIMEOUT_MAX     3600
+#define KN_OPT_STATE_MB            "state-mb" /* MiB */
+#define KN_STATE_MB_DEFAULT        256
+#define KN_STATE_MB_MAX            1024
+#define KN_STATE_START_MB          16 /* a new deck's state segment, or the cap if smaller */
+#define KN_ARG(opt)                "--" opt
 
 /* `kanon render` options that `kanon` passes to `kanon-cartridge render`
  * (the CLI must know which ones take a value to find FILE among them) */
@@ -74,13 +95,14 @@
 #define KN_RUNAWAY    1000.0f    /* +60 dBFS: no sane DSP output gets here */
 
 /* keys */
-#define KN_REPORT_EVENT   "event"
-#define KN_REPORT_T       "t"
-#define KN_REPORT_MESSAGE "message"
-#define KN_REPORT_MS      "ms"
-#define KN_REPORT_TEST_MS "test_ms"
-#define KN_REPORT_FRAME   "frame"
-#define KN_REPORT_SYSCALL "syscall"
+#define KN_REPORT_EVENT      "event"
+#define KN_REPORT_T          "t"
+#define KN_REPORT_MESSAGE    "message"
+#define KN_REPORT_MS         "ms"
+#define KN_REPORT_TEST_MS    "test_ms"
+#define KN_REPORT_FRAME      "frame"
+#define KN_REPORT_SYSCALL    "syscall"
+#define KN_REPORT_STATE_NEED "state_need"
 
 /* events */
 #define KN_REPORT_TESTING  "testing"

@@ -1,8 +1,10 @@
 /* input.c - see input.h. */
 #include "input.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,4 +48,21 @@ const char *kn_overwrite_refusal(const char *path) {
 int kn_same_file(const char *a, const char *b) {
     struct stat sa, sb;
     return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+const char *kn_signal_text(int sig, char *buf, size_t n) {
+    const char *abbrev = sigabbrev_np(sig), *descr = sigdescr_np(sig);
+    /* what kanon's own uses of them mean */
+    const char *why = sig == SIGALRM   ? ": a time limit ran out"
+                      : sig == SIGKILL ? ": by another process, or the kernel out of memory"
+                      : sig == SIGXCPU ? ": CPU time over its limit"
+                                       : "";
+    char d[64];
+    snprintf(d, sizeof d, "%s", descr ? descr : "unknown to this system");
+    if (d[0] && d[1] && !isupper((unsigned char)d[1])) d[0] = (char)tolower((unsigned char)d[0]);
+    if (abbrev)
+        snprintf(buf, n, "SIG%s (%s%s)", abbrev, d, why);
+    else
+        snprintf(buf, n, "signal %d (%s%s)", sig, d, why);
+    return buf;
 }

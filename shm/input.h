@@ -1,8 +1,9 @@
 /*
  * input.h - checks every kanon binary makes on what the user typed: numbers
- * on the command line, and files about to be written over. Here, and not
- * per binary, so that `kanon`, `kanon-conductor` and `kanon-cartridge`
- * accept the same numbers and refuse the same files with the same words.
+ * on the command line, and files about to be written over; and how a
+ * signal is named to the user. Here, and not per binary, so that `kanon`,
+ * `kanon-conductor` and `kanon-cartridge` accept the same numbers, refuse
+ * the same files and report the same deaths with the same words.
  * libc only.
  */
 #ifndef KANON_INPUT_H
@@ -25,5 +26,10 @@ const char *kn_overwrite_refusal(const char *path);
 /* 1 if a and b are the same file (device and inode), else 0 (also when
  * either does not exist). */
 int kn_same_file(const char *a, const char *b);
+
+/* A signal in words, never a bare number: "SIGSEGV (segmentation fault)",
+ * "SIGALRM (alarm clock: a time limit ran out)", or for a number this
+ * system does not name, "signal 77 (unknown to this system)". Returns buf. */
+const char *kn_signal_text(int sig, char *buf, size_t n);
 
 #endif

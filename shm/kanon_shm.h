@@ -35,6 +35,10 @@
  *
  * Layout version 3 added the timeline: kn_ring_seg.tl (after the control
  * block, so the frames start later) and kn_param_seg.evq (after the slots).
+ * Version 4 raised KN_MAX_PARAMS from 64 to 1024 (a Faust mixer or matrix
+ * has hundreds of sliders), so the slots take 90,112 bytes and the event
+ * queue starts after them; the state segment's size is no longer fixed
+ * (it grows to what the deck's program asks for, contract.h).
  *
  * This directory depends on nothing but libc.
  */
@@ -47,15 +51,19 @@
 
 #include "timeline.h"
 
-#define KN_LAYOUT_VERSION 3
+#define KN_LAYOUT_VERSION 4
 #define KN_MAGIC          0x4b414e4fu /* "KANO" */
 
 #define KN_MAX_DECKS    16
 #define KN_MAX_CHANNELS 8
 #define KN_NAME_MAX     32 /* deck, parameter and state-region names, with NUL */
-#define KN_MAX_PARAMS   64
-#define KN_MAX_REGIONS  64
-#define KN_CACHELINE    64
+/* Parameters per deck. A cartridge's per-block work is bounded by the
+ * knobs it declared (api.c: two loads and two compares for a knob at rest),
+ * and the cartridge finds names through a hash, so the limit costs memory (88 bytes a
+ * slot, shared), not time. */
+#define KN_MAX_PARAMS  1024
+#define KN_MAX_REGIONS 64
+#define KN_CACHELINE   64
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");

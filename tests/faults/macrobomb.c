@@ -2,8 +2,10 @@
  * 64 globals use it, so the compiler has 2^28 tokens to read: minutes of
  * work (each line ~2.7 s and ~280 MB here), all of it in the preprocessor
  * and parser, where nothing but a deadline can stop it.
- * Expected: the cartridge's own 10 s compile deadline (SIGALRM) ends it;
- * "cartridge N took too long to compile (time limit); refused"; the old
+ * Expected: the cartridge's own 10 s compile deadline (kanon up
+ * --compile-timeout) ends it, in words: "victim.c: error: compiling took
+ * longer than its time limit of 10 s (the C compiler was still at work);
+ * raise the limit with `kanon up --compile-timeout SECONDS`"; the old
  * version plays on. */
 #include "fault.h"
 

@@ -316,8 +316,9 @@ TYPES = [
     spec("garbage", "refuse", r"victim\.c:1: error: not C source \(the file contains NUL bytes\)",
          content=lambda: garbage(True)),
     spec("garbage_text", "refuse", r"victim\.c:\d+: error: ", content=lambda: garbage(False)),
-    spec("macrobomb", "refuse", P + r"took too long to compile \(time limit\); refused",
-         timeout=17.0),
+    spec("macrobomb", "refuse", r"\w+\.c: error: compiling took longer than its time limit of "
+         r"10 s \(the C compiler was still at work\); raise the limit with `kanon up "
+         r"--compile-timeout SECONDS` \(the previous version plays on\)", timeout=17.0),
     spec("segv_process@test", "refuse", P + r"killed by SIGSEGV in its test render; refused",
          file="segv_process", prefix="#define FAULT_AFTER 0\n"),
     spec("segv_setup@test", "refuse", P + r"killed by SIGSEGV in its test render; refused",

@@ -321,7 +321,8 @@ static void test_private_copy(void) {
     world_new(&wd, 1);
     push(&wd, param_ev(30, 0, 0.5));
     /* the shadow / test render: on a copy */
-    CHECK(kn_cart_bind_private(&wd.c, &wd.prog, wd.state, STATE_BYTES, wd.params) == 0);
+    CHECK(kn_cart_bind_private(&wd.c, &wd.prog, wd.state, STATE_BYTES, STATE_BYTES, wd.params) ==
+          0);
     base0 = wd.c.out[0];
     render(&wd, 0);
     CHECK(ncalls == 3 && wd.c.out[0][30] == 0.5f);

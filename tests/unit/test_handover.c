@@ -9,6 +9,8 @@
  * After every event the state must agree with the cartridges
  * (kn_handover_check), and each test checks what the event must have done:
  * who holds the token, who was killed, what the history and the log say.
+ * Also the state segment's growth (a refusal carrying state_need): before
+ * the deck first plays, and at a swap.
  */
 #include "conductor.h"
 #include "check.h"
@@ -557,6 +559,70 @@ static void test_limit(void) {
 /* The timeline's part in the handover: the first takeover places the deck
  * (epoch set in the ring and the mixer), a quantized save names the frame
  * the producer hands over at, and a refusal or the takeover clears it. */
+/* A refusal that only needs a larger state (contract.h, state_need). */
+static void needs_state(kn_proc *p, double bytes) {
+    kn_report r;
+    memset(&r, 0, sizeof r);
+    r.type = KN_REP_ERROR;
+    r.state_need = bytes;
+    snprintf(r.message, sizeof r.message, "%.200s: error: kn_state(\"x\"): too small", d->path);
+    kn_handover_report(c, d, p, &r);
+    AGREES();
+}
+
+static void test_state_grows(void) {
+    c->state_cap = 1u << 24;
+    /* before the deck first plays: replaced at once, the same version again */
+    deck_new();
+    version_as("play");
+    uint32_t id = d->next.id;
+    pid_t pid = d->next.pid;
+    needs_state(&d->next, 300000);
+    CHECK(d->hs == KN_HS_COMPILING && d->next.id == id && d->next.pid != pid);
+    CHECK(was_killed(pid) && !kn_deck_outcome(d, id));
+    CHECK(d->state_bytes >= 300000 && d->state_bytes % (1u << 20) == 0);
+    CHECK(last_event_has("grew from 0 to 1 MiB"));
+    report(&d->next, KN_REP_COMPILED, 0);
+    report(&d->next, KN_REP_RUNNING, 0);
+    CHECK(d->hs == KN_HS_PLAYING && d->version == 1);
+    /* at a swap: a larger pair waits for the successor, the deck's once it runs */
+    size_t was = d->state_bytes;
+    version_as("save");
+    id = d->next.id;
+    needs_state(&d->next, (double)was + 1);
+    CHECK(d->hs == KN_HS_SWAPPING && d->next.id == id && !kn_deck_outcome(d, id));
+    CHECK(d->grow_state && d->grow_for == id && d->grow_bytes > was && d->state_bytes == was);
+    CHECK(last_event_has("grows, when this version takes over,"));
+    report(&d->next, KN_REP_COMPILED, 0);
+    pass_token();
+    report(&d->next, KN_REP_RUNNING, 4096);
+    CHECK(d->hs == KN_HS_PLAYING && d->cur.id == id);
+    CHECK(!d->grow_state && d->state_bytes > was);
+    /* refused for another reason: the pair is dropped, the deck keeps its state */
+    was = d->state_bytes;
+    version_as("save");
+    needs_state(&d->next, (double)was + 1);
+    CHECK(d->grow_state);
+    report(&d->next, KN_REP_ERROR, 0);
+    exited(&d->next, "exited with status 1");
+    CHECK(d->hs == KN_HS_PLAYING && !d->grow_state && d->state_bytes == was);
+    /* a fault of the producer while it compiles: dropped too */
+    kn_handover_tick(c, d, kn_mono_ns() + 2000000000ull); /* proven good */
+    version_as("save");
+    needs_state(&d->next, (double)was + 1);
+    CHECK(d->grow_state);
+    kn_handover_fault(c, d, &d->cur, d->cur.id, "cartridge N killed by SIGSEGV");
+    CHECK(!d->grow_state && d->state_bytes == was);
+    /* beyond the cap: refused, saying the segment could not grow */
+    playing(0);
+    version_as("save");
+    id = d->next.id;
+    needs_state(&d->next, (double)c->state_cap + 1);
+    const kn_outcome *o = kn_deck_outcome(d, id);
+    CHECK(o && !o->ok && strstr(o->message, "could not grow now") && !d->grow_state);
+    c->state_cap = 0;
+}
+
 static void test_timeline(void) {
     deck_new();
     CHECK(!atomic_load(&d->ring->tl.epoch_set));
@@ -622,6 +688,7 @@ int main(void) {
     test_stop_during_takeover();
     test_shed();
     test_limit();
+    test_state_grows();
     test_timeline();
     kn_deck_segments_free(d);
     free(c);
