@@ -139,6 +139,11 @@ void kn_cart_free(kn_cart *c);
  * (c->tempo, c->epoch), applying the events of the bound parameter
  * segment's queue that are due before its end; returns the nanoseconds
  * spent in the user's code. Real-time safe. */
+/* The error a compile that hit its time limit reports (made before the
+ * limit is armed: a signal handler only writes it): names the limit, who
+ * was at work (faust or the C compiler) and `how` to raise it. */
+void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,
+                           const char *how);
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
 uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n);
 /* Refreshes every declared knob's block value from the parameter segment:

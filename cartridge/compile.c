@@ -226,3 +226,11 @@ void kn_program_free(kn_program *p) {
     if (p->tcc) tcc_delete(p->tcc);
     p->tcc = NULL;
 }
+
+void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,
+                           const char *how) {
+    snprintf(buf, n,
+             "%s: error: compiling took longer than its time limit of %g s (%s was still at "
+             "work); raise the limit with %s",
+             display, seconds, faust ? "faust" : "the C compiler", how);
+}

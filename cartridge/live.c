@@ -119,10 +119,8 @@ static void report(const char *event, const char *message, double ms, double tes
 static void arm_compile_alarm(const kn_live_opts *o) {
     char m[2][1024], *t[2];
     for (int k = 0; k < 2; k++) {
-        snprintf(m[k], sizeof m[k],
-                 "%s: error: compiling took longer than its time limit of %g s (%s was still at "
-                 "work); raise the limit with `kanon up --compile-timeout SECONDS`",
-                 o->display, o->compile_seconds, k ? "faust" : "the C compiler");
+        kn_compile_limit_text(m[k], sizeof m[k], o->display, o->compile_seconds, k,
+                              "`kanon up --compile-timeout SECONDS`");
         t[k] = report_line(KN_REPORT_ERROR, m[k], -1, -1, 0);
     }
     kn_sandbox_compile_alarm(report_fd, t[0] ? t[0] : "", t[1] ? t[1] : "");

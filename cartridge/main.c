@@ -233,10 +233,8 @@ static int report_compile_error(const opts *o, const char *err) {
 static void arm_compile_alarm(const opts *o) {
     char m[2][1024], *t[2];
     for (int k = 0; k < 2; k++) {
-        snprintf(m[k], sizeof m[k],
-                 "%s: error: compiling took longer than its time limit of %g s (%s was still at "
-                 "work); raise the limit with --compile-timeout SECONDS",
-                 o->display, o->compile_seconds, k ? "faust" : "the C compiler");
+        kn_compile_limit_text(m[k], sizeof m[k], o->display, o->compile_seconds, k,
+                              "--compile-timeout SECONDS");
         t[k] = compile_error_text(o, m[k]);
     }
     fflush(NULL); /* nothing of ours may be half-buffered when the handler writes */
