@@ -194,7 +194,14 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     }
     if (d->is_locked && (at = deck_due(m, d, frames, &avail)) < 0) return 0;
     if (!d->playing) {
-        uint32_t need = d->is_locked ? 1 : atomic_load_explicit(&d->prefill, memory_order_relaxed);
+        /* a deck's first start is exact (its first frame on its epoch);
+         * after running dry it waits for a whole prefill past the frame due,
+         * as an unlocked deck does: resuming on the first late frame would
+         * run dry again at once, chunk after chunk, while its producer
+         * catches up */
+        uint32_t need = d->is_locked && !d->started
+                            ? 1
+                            : atomic_load_explicit(&d->prefill, memory_order_relaxed);
         if (avail < need || avail == 0) return 0;
         d->playing = 1;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
