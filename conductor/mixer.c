@@ -194,14 +194,16 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     }
     if (d->is_locked && (at = deck_due(m, d, frames, &avail)) < 0) return 0;
     if (!d->playing) {
-        /* a deck's first start is exact (its first frame on its epoch);
-         * after running dry it waits for a whole prefill past the frame due,
-         * as an unlocked deck does: resuming on the first late frame would
+        /* a deck on the timeline starts exactly (its first frame on its
+         * epoch), and after running dry resumes once the frames past the
+         * one due cover this whole chunk: on the first late frame it would
          * run dry again at once, chunk after chunk, while its producer
-         * catches up */
-        uint32_t need = d->is_locked && !d->started
-                            ? 1
-                            : atomic_load_explicit(&d->prefill, memory_order_relaxed);
+         * catches up. (Not a whole prefill: the reader moves on with the
+         * timeline while it waits, so the ring never holds more than the
+         * target past it.) A deck off the timeline waits for `prefill`. */
+        uint32_t need = !d->is_locked ? atomic_load_explicit(&d->prefill, memory_order_relaxed)
+                        : d->started  ? (uint32_t)(frames - at)
+                                      : 1;
         if (avail < need || avail == 0) return 0;
         d->playing = 1;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
