@@ -436,12 +436,57 @@ static void test_release_under_callback(void) {
     kn_mix_free(&rel_mix);
 }
 
+/* A deck on the timeline (ring position p plays at timeline frame
+ * p + epoch): it starts exactly on its frame, mid-chunk; after a dry spell
+ * it drops the frames that came late and plays each later frame at its
+ * own timeline frame; it resumes although the reader moved on while it
+ * waited (a producer keeping the ring at a fixed fill never stalls it). */
+static void test_timeline_lock(void) {
+    kn_mix m;
+    CHECK(kn_mix_init(&m, CH, 48000) == 0);
+    fake_deck a;
+    deck_open(&m, 2, &a, 512);
+    atomic_store(&m.deck[2].epoch, 300); /* ring position 0 plays at timeline frame 300 */
+    atomic_store(&m.deck[2].locked, 1);
+    push(&a, 1024, sine);
+    float out[KN_MIX_CHUNK * CH];
+    kn_mix_run(&m, out, 200); /* frames 0..199: not yet */
+    for (int i = 0; i < 200 * CH; i++) CHECK(out[i] == 0);
+    kn_mix_run(&m, out, 200); /* frames 200..399: starts at 300, exactly */
+    for (int i = 0; i < 100; i++) CHECK(out[i * CH] == 0);
+    for (int i = 100; i < 200; i++) CHECK(out[i * CH] == sine((uint64_t)(i - 100)));
+    uint64_t tl = 400;
+    while (kn_ring_readable(&m.deck[2].ring) >= 200) { /* play the rest, on time */
+        kn_mix_run(&m, out, 200);
+        for (int i = 0; i < 200; i += 37) CHECK(out[i * CH] == sine(tl + (uint64_t)i - 300));
+        tl += 200;
+    }
+    kn_mix_run(&m, out, 200); /* runs dry */
+    tl += 200;
+    CHECK(atomic_load(&m.deck[2].underruns) == 1);
+    for (int k = 0; k < 5; k++, tl += 200) kn_mix_run(&m, out, 200); /* 1000 frames silent */
+    /* the producer comes back behind the timeline and keeps 512 frames
+     * past the reader: the late ones are dropped, the rest plays on time */
+    for (int k = 0; k < 8; k++, tl += 200) {
+        uint64_t r = atomic_load(&a.seg->read_pos), w = a.w.pos;
+        if (w < r + 512) push(&a, (int)(r + 512 - w), sine);
+        kn_mix_run(&m, out, 200);
+        if (k >= 4) /* resumed (faded in) by then */
+            for (int i = 0; i < 200; i += 23) CHECK(out[i * CH] == sine(tl + (uint64_t)i - 300));
+    }
+    CHECK(atomic_load(&m.deck[2].late_frames) > 0);
+    CHECK(atomic_load(&m.deck[2].underruns) <= 2); /* not one per chunk while catching up */
+    kn_mix_free(&m);
+    free(a.seg);
+}
+
 int main(void) {
     test_gains_and_meters();
     test_passthrough_and_sum();
     test_nonfinite();
     test_limiter();
     test_underrun_fade();
+    test_timeline_lock();
     test_dry_at_boundary();
     test_corrupt_and_stop();
     test_subnormals_flushed();
