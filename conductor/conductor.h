@@ -98,6 +98,8 @@ typedef struct kn_mix_deck {
     _Atomic uint32_t locked;
     _Atomic uint64_t stop_at;
     _Atomic uint64_t late_frames; /* audio: frames dropped because they came after their time */
+    _Atomic uint64_t slips;       /* audio: times it gave up its place (see mixer.c deck_due) */
+    uint64_t lost;                /* audio-private: frames dropped since it last played */
     int64_t ep;                   /* audio-private: the latched epoch */
     int is_locked;                /* audio-private */
 } kn_mix_deck;

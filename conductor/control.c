@@ -172,6 +172,7 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
         cJSON_AddNumberToObject(pend, "stop_beat", kn_timeline_beat(c, d->stop_frame));
     cJSON_AddNumberToObject(o, "late", (double)atomic_load(&d->ring->tl.late));
     cJSON_AddNumberToObject(o, "late_frames", (double)atomic_load(&m->late_frames));
+    cJSON_AddNumberToObject(o, "slips", (double)atomic_load(&m->slips));
     return o;
 }
 

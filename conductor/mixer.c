@@ -41,6 +41,7 @@
 #include <time.h>
 
 #define LIMIT_KNEE 0.5f /* -6 dBFS */
+#define SLIP_MS    250  /* frames a waiting deck may lose to lateness before it slips, in ms */
 
 void kn_mix_set_rate(kn_mix *m, double rate) {
     m->fade_frames = (int)(rate / 1000.0);
@@ -164,7 +165,21 @@ static int deck_due(kn_mix *m, kn_mix_deck *d, int frames, uint32_t *avail) {
     int64_t due = (int64_t)m->tl - d->ep, pos = (int64_t)d->ring.pos;
     if (due + frames <= pos) return -1;
     if (due <= pos) return (int)(pos - due);
-    uint64_t late = (uint64_t)(due - pos), skip = late < *avail ? late : *avail;
+    uint64_t late = (uint64_t)(due - pos);
+    /* A producer that stays behind (starved: the machine is overloaded)
+     * would have every frame dropped and the deck fall silent: once it has
+     * lost more than SLIP_FRAMES in a row while waiting, the deck slips
+     * back to where its producer is (a new epoch, counted; control passes
+     * it on to the cartridge) and is heard again, late. */
+    if (!d->playing && d->lost + late > (uint64_t)m->fade_frames * SLIP_MS && *avail) {
+        d->ep += (int64_t)late;
+        d->lost = 0;
+        atomic_store_explicit(&d->epoch, d->ep, memory_order_relaxed);
+        atomic_fetch_add_explicit(&d->slips, 1, memory_order_relaxed);
+        return 0;
+    }
+    uint64_t skip = late < *avail ? late : *avail;
+    if (!d->playing) d->lost += skip;
     if (skip) {
         kn_ring_seek(&d->ring, d->ring.pos + skip);
         atomic_store_explicit(&d->read_pub, d->ring.pos, memory_order_relaxed);
@@ -206,6 +221,7 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
                                       : 1;
         if (avail < need || avail == 0) return 0;
         d->playing = 1;
+        d->lost = 0;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
         d->started = 1;
     }

@@ -105,6 +105,8 @@ void kn_timeline_deck_new(kn_conductor *c, kn_deck *d) {
     atomic_store(&m->epoch, 0);
     atomic_store(&m->stop_at, 0);
     atomic_store(&m->late_frames, 0);
+    atomic_store(&m->slips, 0);
+    m->lost = 0;
     m->is_locked = 0;
     m->ep = 0;
     publish_deck(c, d);
@@ -227,6 +229,11 @@ int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant) {
 void kn_timeline_tick(kn_conductor *c) {
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
+        /* a deck that slipped (mixer.c): its cartridge stamps its blocks
+         * with the new epoch from now on */
+        if (d->used && kn_timeline_deck_locked(c, d) &&
+            atomic_load(&d->ring->tl.epoch) != atomic_load(&c->mix.deck[i].epoch))
+            atomic_store(&d->ring->tl.epoch, atomic_load(&c->mix.deck[i].epoch));
         if (!d->used || !d->name[0] || !d->stop_frame) continue;
         /* the ring holds the stop's frame and its fade: the cartridges may go */
         uint64_t fade_end = d->stop_frame + (uint64_t)c->mix.fade_frames + (uint64_t)c->block;

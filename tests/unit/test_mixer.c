@@ -476,6 +476,19 @@ static void test_timeline_lock(void) {
     }
     CHECK(atomic_load(&m.deck[2].late_frames) > 0);
     CHECK(atomic_load(&m.deck[2].underruns) <= 2); /* not one per chunk while catching up */
+    CHECK(atomic_load(&m.deck[2].slips) == 0);
+    /* starved for longer: a producer that stays 300 ms behind is not
+     * dropped for ever: the deck slips back to it (once) and is heard */
+    for (int k = 0; k < 8; k++) kn_mix_run(&m, out, 200); /* runs dry, then waits */
+    int heard = 0;
+    for (int k = 0; k < 120 && !heard; k++) {
+        uint64_t r = atomic_load(&a.seg->read_pos), w = a.w.pos;
+        if (w < r + 300) push(&a, (int)(r + 300 - w), sine); /* behind the timeline */
+        kn_mix_run(&m, out, 200);
+        for (int i = 0; i < 200; i++) heard |= out[i * CH] != 0;
+    }
+    CHECK(heard);
+    CHECK(atomic_load(&m.deck[2].slips) == 1);
     kn_mix_free(&m);
     free(a.seg);
 }
