@@ -40,16 +40,15 @@ void (*kn_fatal_hook)(const char *msg);
 
 #define KN_SMOOTH_MS 10.0 /* the shortest glide: removes zipper noise */
 
-/* Hands the message to kn_fatal_hook, which does not come back (it exits;
- * a unit test jumps out). */
-static void fatal(kn_cart *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fatal(kn_cart *c, const char *fmt, ...) {
-    char what[400], msg[512];
+/* Hands "FILE: error: ..." to kn_fatal_hook, which does not come back (it
+ * exits; a unit test jumps out). */
+void kn_cart_fatal(const kn_cart *c, const char *fmt, ...) {
+    char what[600], msg[800];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%s: error: %.400s", c->display ? c->display : "?", what);
+    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
     kn_fatal_hook(msg);
 }
 
@@ -117,7 +116,7 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     kn_state_seg *s = c->state;
     uint64_t total = c->state_bytes;
     if (!name_ok(name)) {
-        fatal(c, "kn_state: name must be 1..%d characters", KN_NAME_MAX - 1);
+        kn_cart_fatal(c, "kn_state: name must be 1..%d characters", KN_NAME_MAX - 1);
         return NULL;
     }
     if (bytes == 0) bytes = 1;
@@ -130,24 +129,27 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
     char hint[200];
     if (bytes > heap) { /* also keeps the rounding below from wrapping */
         room_hint(c, bytes, total, hint, sizeof hint);
-        fatal(c,
-              "kn_state(\"%s\"): %zu bytes requested, but the deck's state segment holds %" PRIu64
-              " bytes (%" PRIu64 " for regions; %s)",
-              name, bytes, total, heap, hint);
+        kn_cart_fatal(
+            c,
+            "kn_state(\"%s\"): %zu bytes requested, but the deck's state segment holds %" PRIu64
+            " bytes (%" PRIu64 " for regions; %s)",
+            name, bytes, total, heap, hint);
         return NULL;
     }
     uint64_t need = ((uint64_t)bytes + 63) & ~(uint64_t)63; /* 64-byte aligned blocks */
     uint64_t avail = heap_free(s, total);
     if (need > avail) {
         room_hint(c, bytes, total, hint, sizeof hint);
-        fatal(c,
-              "kn_state(\"%s\"): the deck's state segment is full: %zu bytes requested, %" PRIu64
-              " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; %s)",
-              name, bytes, avail, total, hint);
+        kn_cart_fatal(
+            c,
+            "kn_state(\"%s\"): the deck's state segment is full: %zu bytes requested, %" PRIu64
+            " of %" PRIu64 " free (a resized region keeps its old block until `kanon stop`; %s)",
+            name, bytes, avail, total, hint);
         return NULL;
     }
     if (!r && s->count >= KN_MAX_REGIONS) {
-        fatal(c, "kn_state(\"%s\"): too many state regions (at most %d)", name, KN_MAX_REGIONS);
+        kn_cart_fatal(c, "kn_state(\"%s\"): too many state regions (at most %d)", name,
+                      KN_MAX_REGIONS);
         return NULL;
     }
     uint64_t at = s->heap_offset + s->heap_used;
@@ -257,17 +259,18 @@ static kn_param_slot *slot_add(kn_param_seg *ps, const char *name, double min, d
 
 kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, double def) {
     kn_cart *c = (kn_cart *)k;
-    if (!name_ok(name)) fatal(c, "kn_param_decl: name must be 1..%d characters", KN_NAME_MAX - 1);
+    if (!name_ok(name))
+        kn_cart_fatal(c, "kn_param_decl: name must be 1..%d characters", KN_NAME_MAX - 1);
     if (!(isfinite(min) && isfinite(max) && isfinite(def) && min <= max))
-        fatal(c, "kn_param_decl(\"%s\"): min, max and default must be finite with min <= max",
-              name);
+        kn_cart_fatal(
+            c, "kn_param_decl(\"%s\"): min, max and default must be finite with min <= max", name);
     def = clampd(def, min, max);
     uint32_t idx;
     kn_param_slot *sl = slot_lookup(c, name, &idx);
     if (sl && c->local_of[idx]) return &c->local[c->local_of[idx] - 1];
     if (c->nlocal >= KN_MAX_PARAMS)
-        fatal(c, "kn_param_decl(\"%s\"): too many parameters (at most %d per deck)", name,
-              KN_MAX_PARAMS);
+        kn_cart_fatal(c, "kn_param_decl(\"%s\"): too many parameters (at most %d per deck)", name,
+                      KN_MAX_PARAMS);
     if (sl) { /* known from an earlier cartridge or a preset: keep its value */
         double v = kn_bitsd(atomic_load(&sl->value));
         atomic_store(&sl->min, kn_dbits(min));
@@ -277,10 +280,11 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
     } else {
         sl = slot_add(c->params, name, min, max, def, def, &idx);
         if (!sl)
-            fatal(c,
-                  "kn_param_decl(\"%s\"): too many parameters: the deck's %d slots are taken "
-                  "(parameters of earlier versions keep theirs until `kanon stop`)",
-                  name, KN_MAX_PARAMS);
+            kn_cart_fatal(
+                c,
+                "kn_param_decl(\"%s\"): too many parameters: the deck's %d slots are taken "
+                "(parameters of earlier versions keep theirs until `kanon stop`)",
+                name, KN_MAX_PARAMS);
     }
     atomic_store(&sl->declared_by, c->id);
     c->local_of[idx] = (uint16_t)(c->nlocal + 1);

@@ -144,6 +144,9 @@ void kn_cart_free(kn_cart *c);
  * was at work (faust or the C compiler) and `how` to raise it. */
 void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,
                            const char *how);
+/* A user-code error in "FILE: error: ..." form, through kn_fatal_hook
+ * (does not come back). */
+void kn_cart_fatal(const kn_cart *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t kn_render_block(kn_cart *c, const kn_program *p, uint64_t frame);
 uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n);
 /* Refreshes every declared knob's block value from the parameter segment:

@@ -473,18 +473,6 @@ typedef struct kn_faust_sound {
     int channels, parts, is_double;
 } kn_faust_sound;
 
-static void sound_fatal(kn_ctx *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sound_fatal(kn_ctx *k, const char *fmt, ...) {
-    char what[600], msg[800];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    const kn_cart *c = (const kn_cart *)k;
-    snprintf(msg, sizeof msg, "%s: error: %s", c->display ? c->display : "?", what);
-    kn_fatal_hook(msg);
-}
-
 /* A sound of `frames` silent frames in every part and channel. */
 static kn_faust_sound *sound_alloc(int channels, long frames) {
     kn_faust_sound *s = calloc(1, sizeof *s);
@@ -554,7 +542,8 @@ static struct {
 kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url) {
     static kn_faust_sound *empty;
     if (!label) { /* Faust's defaultsound: one silent frame, until a sound is given */
-        if (!empty && !(empty = sound_alloc(1, 1))) sound_fatal(k, "soundfile: out of memory");
+        if (!empty && !(empty = sound_alloc(1, 1)))
+            kn_cart_fatal((const kn_cart *)k, "soundfile: out of memory");
         for (int p = 0; p < SF_PARTS; p++) empty->length[p] = 1, empty->sr[p] = (int)k->rate;
         empty->parts = 1;
         return empty;
@@ -566,7 +555,7 @@ kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url
         if (sounds[i].key && !strcmp(sounds[i].key, key)) return sounds[i].sound;
         if (!sounds[i].key && slot < 0) slot = i;
     }
-    if (slot < 0) sound_fatal(k, "soundfile \"%s\": more than 64 sounds", label);
+    if (slot < 0) kn_cart_fatal((const kn_cart *)k, "soundfile \"%s\": more than 64 sounds", label);
     /* the parts: {'a.wav';'b.wav'}; no URL: the label names the file */
     char list[1024], *names[SF_PARTS];
     int nparts = 0;
@@ -578,7 +567,8 @@ kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url
             tok[--len] = 0;
         if (len) names[nparts++] = tok;
     }
-    if (!nparts) sound_fatal(k, "soundfile \"%s\": no file named (url: %s)", label, url);
+    if (!nparts)
+        kn_cart_fatal((const kn_cart *)k, "soundfile \"%s\": no file named (url: %s)", label, url);
     float *data[SF_PARTS];
     long frames[SF_PARTS], total = 0;
     int chans[SF_PARTS], channels = 1;
@@ -586,17 +576,18 @@ kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url
         char why[300];
         data[p] = sound_read(names[p], k->rate, &frames[p], &chans[p], why, sizeof why);
         if (!data[p])
-            sound_fatal(k, "soundfile \"%s\": cannot read %s (beside the .dsp): %s", label,
-                        names[p], why);
+            kn_cart_fatal((const kn_cart *)k,
+                          "soundfile \"%s\": cannot read %s (beside the .dsp): %s", label, names[p],
+                          why);
         if (frames[p] < 1) frames[p] = 1; /* an empty file: one silent frame */
         if (chans[p] > channels) channels = chans[p];
         total += frames[p];
     }
     if (channels > SF_CHAN || total > 0x7fffffff)
-        sound_fatal(k, "soundfile \"%s\": too large (%d channels, %ld frames)", label, channels,
-                    total);
+        kn_cart_fatal((const kn_cart *)k, "soundfile \"%s\": too large (%d channels, %ld frames)",
+                      label, channels, total);
     kn_faust_sound *s = sound_alloc(channels, total);
-    if (!s) sound_fatal(k, "soundfile \"%s\": out of memory", label);
+    if (!s) kn_cart_fatal((const kn_cart *)k, "soundfile \"%s\": out of memory", label);
     long at = 0;
     for (int p = 0; p < nparts; p++) {
         for (int c = 0; c < channels; c++) /* a mono part fills every channel */
