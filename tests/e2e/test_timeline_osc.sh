@@ -11,6 +11,8 @@
 #   it.
 #   A bundle whose time tag has passed applies at once and is counted in
 #   status's events_late; a plain message applies at once as before.
+#   /kanon/tempo f changes the tempo (status tempo.bpm, `kanon tempo`); an
+#   out-of-range one is refused with /kanon/error.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/control/lib.sh"
 export PYTHONDONTWRITEBYTECODE=1
@@ -45,6 +47,23 @@ PY
 python3 "$CTL/wait.py" --timeout 5 param a.v 0.125 >/dev/null || fail "a late bundle did not apply at once"
 late=$(kanon status --json | json_get 'j["events_late"]')
 [ "$late" -ge 1 ] || fail "a bundle whose time had passed was not counted late (events_late $late)"
+# /kanon/tempo f: every deck's tempo, shown by `kanon tempo` and status
+python3 - "$CTL" "$P" >"$T/tempo.txt" <<'PY' || fail "sending /kanon/tempo: $(cat "$T/tempo.txt")"
+import sys
+sys.path.insert(0, sys.argv[1])
+from osc import Client, encode
+c = Client(sys.argv[2])
+c.send_raw(encode("/kanon/tempo", "f", [97.5]))
+c.send_raw(encode("/kanon/tempo", "f", [5000]))  # out of range: refused, said to the sender
+print(c.replies(0.5))
+PY
+grep -q "tempo must be" "$T/tempo.txt" || fail "/kanon/tempo 5000 was not refused: $(cat "$T/tempo.txt")"
+# the change lands at the frontier, a ring's lead ahead: wait for it
+python3 "$CTL/wait.py" --timeout 10 status 's["tempo"]["bpm"] == 97.5' >/dev/null
+bpm=$(kanon status --json | json_get 'j["tempo"]["bpm"]')
+[ "$bpm" = 97.5 ] || fail "after /kanon/tempo 97.5, status tempo.bpm is $bpm"
+kanon tempo | grep -q "^97.5 bpm" || fail "kanon tempo: $(kanon tempo)"
+ok "/kanon/tempo 97.5 reaches status and kanon tempo; 5000 is refused with a reason"
 kanon record stop --json >"$T/rec.json" || fail "record stop"
 python3 - "$ROOT/tests/e2e/swap" "$T" <<'PY' || fail "bundle timing"
 import json, sys
