@@ -310,6 +310,25 @@ double kn_target(const kn_param *p) {
     return p->target;
 }
 
+/* Real-time safe: a scan of at most KN_PORTS_MAX short names. A port is
+ * declared by asking for it in setup(); asked for later, an undeclared one
+ * is silence (declaring it then would change the deck's ports between two
+ * blocks, behind the conductor's back). */
+const float *const *kn_in(kn_ctx *k, const char *port) {
+    kn_cart *c = (kn_cart *)k->internal;
+    if (!port || !name_ok(port))
+        kn_cart_fatal(c, "kn_in: a port name is 1..%d characters", KN_NAME_MAX - 1);
+    int p = kn_port_find(c, port);
+    if (p < 0 && c->in_setup) {
+        if (c->nports >= KN_PORTS_MAX)
+            kn_cart_fatal(c, "kn_in: a deck has at most %d input ports (\"in\" and %d more)",
+                          KN_PORTS_MAX, KN_PORTS_MAX - 1);
+        p = c->nports++;
+        snprintf(c->port_name[p], sizeof c->port_name[p], "%s", port);
+    }
+    return p < 0 ? c->silent : c->port_view[p];
+}
+
 double kn_smooth(kn_param *p) {
     double v = p->s;
     p->s += p->inc;

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "contract.h"
 #include "kanon_shm.h"
+#include "route.h"
 #include "timeline.h"
 #include <signal.h>
 #include <stddef.h>
@@ -114,7 +115,25 @@ typedef struct kn_cart {
     uint64_t late;              /* events applied after their frame had passed */
     uint64_t events;            /* events applied */
     kn_ev_slot due[KN_EVQ_CAP]; /* the block's events, in the order they apply */
+    /* Input ports (kn_in, shm/route.h): "in" is port 0; setup() declares
+     * more. Each holds the block's input, planar (block frames a channel);
+     * `view` is what kn_in hands process() for the current part of the
+     * block; `silent` is a zero block for a port nobody declared. `fill`
+     * (NULL: nothing is routed here) sums the block's routes into the
+     * ports before it is rendered: live.c reads the sources' rings,
+     * session.c its own decks' outputs. */
+    int nports, in_setup;
+    char port_name[KN_PORTS_MAX][KN_NAME_MAX];
+    float *port_buf[KN_PORTS_MAX][KN_MAX_CHANNELS];
+    const float *port_view[KN_PORTS_MAX][KN_MAX_CHANNELS];
+    const float *silent[KN_MAX_CHANNELS];
+    float *zero;
+    void (*fill)(struct kn_cart *c, uint64_t now, int n);
+    void *fill_ctx;
 } kn_cart;
+
+/* The index of a port by name, or -1. */
+int kn_port_find(const kn_cart *c, const char *name);
 
 /* Set by a kn_state refusal that a larger state segment would cure, up to
  * the cap: the bytes the deck's state needs (contract.h, state_need). */

@@ -144,6 +144,31 @@ typedef struct deck {
     float *lane; /* the ring segment's fade lane, interleaved */
 } deck;
 
+/* The sources this deck may read (route.h): the routes segment and every
+ * slot's ring, read-only, with our own copy of each ring's geometry. */
+typedef struct source {
+    const kn_ring_seg *ring;
+    const float *data;
+    size_t bytes;
+    uint32_t cap, ch;
+} source;
+
+typedef struct inputs {
+    kn_routes_seg *routes;
+    size_t routes_bytes;
+    source src[KN_SRCS];
+    int slot;             /* our deck */
+    kn_route_table table; /* the last good copy */
+    uint32_t seen;        /* its seq */
+    kn_route_run run[KN_ROUTES_MAX];
+    int rendered;        /* a block has been rendered: new routes glide in */
+    uint32_t ramp, fade; /* frames */
+    float scratch[KN_BLOCK_MAX * KN_MAX_CHANNELS];
+    uint64_t missing; /* blocks a source was not there for in time */
+} inputs;
+
+static inputs in;
+
 /* Step 1: the segments arrive as descriptors (KN_FD_SEG); once mapped,
  * the descriptors are closed, so the user's code holds no handle it could
  * resize, map again or pass on. */
@@ -167,6 +192,122 @@ static int map_deck(deck *m) {
         return -1;
     m->lane = (float *)((char *)m->ring + m->ring->lane_offset);
     return 0;
+}
+
+/* Maps the routes segment and every source's ring read-only, then closes
+ * the descriptors (a source without a ring, such as a missing device
+ * input, is left out). */
+static void map_sources(int slot, double rate) {
+    memset(&in, 0, sizeof in);
+    in.slot = slot;
+    in.seen = UINT32_MAX;
+    in.ramp = (uint32_t)(rate * KN_ROUTE_RAMP_MS / 1000);
+    in.fade = (uint32_t)(rate / 1000) ? (uint32_t)(rate / 1000) : 1;
+    const void *map;
+    size_t bytes;
+    if (!kn_seg_map_ro(KN_FD_ROUTES, KN_SEG_ROUTES, &map, &bytes) &&
+        bytes >= sizeof(kn_routes_seg)) {
+        in.routes = (kn_routes_seg *)map;
+        in.routes_bytes = bytes;
+    }
+    close(KN_FD_ROUTES);
+    for (int i = 0; i < KN_SRCS; i++) {
+        source *s = &in.src[i];
+        if (!kn_seg_map_ro(KN_FD_SRC(i), KN_SEG_RING, &map, &bytes)) {
+            kn_ring_view v;
+            if (!kn_ring_view_init(&v, (kn_ring_seg *)map, bytes)) {
+                s->ring = map;
+                s->data = v.data;
+                s->bytes = bytes;
+                s->cap = v.capacity;
+                s->ch = v.channels;
+            } else {
+                kn_seg_unmap((void *)map, bytes);
+            }
+        }
+        close(KN_FD_SRC(i));
+    }
+}
+
+/* A new table: each route keeps its running state (glides, held frame)
+ * if it was there before; a new one starts fresh. */
+static void routes_refresh(void) {
+    static kn_route_table old;
+    static kn_route_run was[KN_ROUTES_MAX];
+    if (!in.routes) return;
+    old = in.table;
+    if (kn_routes_fetch(in.routes, &in.table, &in.seen) != 1) return;
+    memcpy(was, in.run, sizeof was);
+    for (uint32_t i = 0; i < in.table.count; i++) {
+        const kn_route_rec *r = &in.table.route[i];
+        memset(&in.run[i], 0, sizeof in.run[i]);
+        for (uint32_t j = 0; j < old.count; j++) {
+            const kn_route_rec *o = &old.route[j];
+            if (o->src == r->src && o->dst == r->dst && !strcmp(o->port, r->port)) {
+                in.run[i] = was[j];
+                break;
+            }
+        }
+    }
+}
+
+/* Timeline frame `now` of source r minus its delay, as a ring position:
+ * -1 if the source is not there (not live, being reformatted, not
+ * started by then). *gen is the generation to check after the copy. */
+static int64_t source_pos(const kn_route_rec *r, uint64_t now, uint32_t *gen) {
+    const kn_src_info *si = &in.routes->src[r->src];
+    *gen = atomic_load_explicit(&si->gen, memory_order_acquire);
+    if ((*gen & 1) || !atomic_load_explicit(&si->live, memory_order_acquire) ||
+        !in.src[r->src].ring)
+        return -1;
+    int64_t q = (int64_t)(now - r->delay) - atomic_load_explicit(&si->epoch, memory_order_relaxed);
+    return now < r->delay || q < 0 ? -1 : q;
+}
+
+/* 1 if a live source of ours has not yet written [now, now+n). */
+static int sources_behind(uint64_t now, int n) {
+    for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
+        const kn_route_rec *r = &in.table.route[i];
+        uint32_t gen;
+        if ((int)r->dst != in.slot) continue;
+        int64_t q = source_pos(r, now, &gen);
+        if (q < 0) continue;
+        uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
+        if (w < (uint64_t)q + (uint64_t)n && (uint64_t)q + (uint64_t)n - w <= in.src[r->src].cap)
+            return 1;
+    }
+    return 0;
+}
+
+/* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
+ * bounded by the table and the block. */
+static void fill_inputs(kn_cart *c, uint64_t now, int n) {
+    for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
+        const kn_route_rec *r = &in.table.route[i];
+        if ((int)r->dst != in.slot) continue;
+        int p = kn_port_find(c, r->port);
+        if (p < 0) continue; /* a port this code does not declare */
+        const source *s = &in.src[r->src];
+        const kn_src_info *si = &in.routes->src[r->src];
+        uint32_t gen;
+        int64_t q = source_pos(r, now, &gen);
+        int have = q < 0 ? 0
+                         : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n,
+                                        in.scratch);
+        if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
+        if (have < 0) have = 0;
+        if (q >= 0 && have < n) in.missing++;
+        float fader[3];
+        for (int k = 0; k < 3; k++) {
+            uint32_t b = atomic_load_explicit(&si->fader[k], memory_order_relaxed);
+            memcpy(&fader[k], &b, sizeof b);
+        }
+        kn_route_mix(&in.run[i], r, !in.rendered, in.scratch, (int)s->ch, have, n,
+                     (float *const *)c->port_buf[p], c->ctx.channels, fader,
+                     atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
+                     (int)in.fade);
+    }
+    in.rendered = 1;
 }
 
 /* Step 2: render on a scratch copy; refuse NaN/Inf before taking over. */
@@ -312,6 +453,15 @@ static void crossfade(kn_cart *c, const deck *m, uint64_t frame, uint64_t start,
     }
 }
 
+/* The latency the code declares (k->latency), for the conductor's
+ * compensation (route.h); clamped, and only stored when it changed. */
+static void publish_latency(const kn_cart *c, kn_deck_ctl *ctl) {
+    int l = c->ctx.latency;
+    uint32_t v = l < 0 ? 0 : l > KN_LATENCY_MAX ? KN_LATENCY_MAX : (uint32_t)l;
+    if (atomic_load_explicit(&ctl->latency, memory_order_relaxed) != v)
+        atomic_store_explicit(&ctl->latency, v, memory_order_relaxed);
+}
+
 static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, uint64_t lane_start,
                         uint32_t lane_frames) {
     kn_ring_view *v = &m->v;
@@ -342,6 +492,16 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
         if (fill == KN_RING_CORRUPT) live_fatal("ring positions corrupted; cartridge stops");
         if (fill < target && cap - fill >= block) {
             timeline_refresh(c, m->ring);
+            routes_refresh();
+            /* A source of ours has not rendered these frames yet: wait for
+             * it (a short sleep) while our own ring has more than half its
+             * target; past that, render without it (it is held and faded:
+             * kn_route_mix), rather than run dry ourselves. */
+            uint32_t floor = target / 2 > block ? target / 2 : block;
+            if (fill > floor && sources_behind(kn_tl_now(v->pos, c->epoch), (int)n)) {
+                kn_futex_wait(&ctl->wake, seq, 100000);
+                continue;
+            }
             atomic_store_explicit(&ctl->phase, KN_PHASE_PROCESS, memory_order_relaxed);
             uint64_t ns = kn_render_frames(c, p, v->pos, (int)n);
             atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
@@ -353,6 +513,7 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
             kn_ring_write_planar(v, c->out, n);
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&ctl->blocks, 1, memory_order_relaxed);
+            publish_latency(c, ctl);
             /* Filling a low ring (a new deck, or after the machine starved
              * us) renders without sleeping. If that runs faster than real
              * time, it is catching up, not hung or too slow: a short sleep
@@ -390,6 +551,7 @@ int kn_live_run(const kn_live_opts *o) {
         report(KN_REPORT_FATAL, "cannot map the deck's shared memory", -1, -1);
         return 3;
     }
+    map_sources(o->deck, m.ring->rate);
     kn_program prog;
     char err[8192];
     kn_sandbox_fpu();
@@ -417,6 +579,8 @@ int kn_live_run(const kn_live_opts *o) {
     c.display = o->display;
     c.state_cap = o->state_cap;
     c.state_option = "kanon up --state-mb";
+    c.fill = fill_inputs;
+    routes_refresh();
     uint64_t t0 = kn_mono_ns();
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);
@@ -430,6 +594,10 @@ int kn_live_run(const kn_live_opts *o) {
     atomic_store_explicit(&ctl->phase, KN_PHASE_SETUP, memory_order_relaxed);
     kn_cart_bind(&c, &prog, m.state, m.state_bytes, m.params);
     atomic_store_explicit(&ctl->phase, KN_PHASE_IDLE, memory_order_relaxed);
+    publish_latency(&c, ctl);
+    /* the test render's inputs were a rehearsal: the routes start afresh */
+    memset(in.run, 0, sizeof in.run);
+    in.rendered = 0;
     c.nonfinite = 0;
     kn_ring_writer_attach(&m.v);
     uint64_t lane_start = 0;

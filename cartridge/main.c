@@ -426,19 +426,27 @@ static int run_check(const opts *o) {
     return 0;
 }
 
-/* Moves the descriptors that came with the job to KN_FD_SEG(kind): first
+/* Where the job's i-th descriptor goes: the deck's four segments, the
+ * routes segment, then every source's ring (contract.h). */
+static int job_fd_target(int i) {
+    return i < KN_SEG_KINDS ? KN_FD_SEG(KN_SEG_RING + i)
+           : i == KN_SEG_KINDS ? KN_FD_ROUTES
+                               : KN_FD_SRC(i - KN_SEG_KINDS - 1);
+}
+
+/* Moves the descriptors that came with the job to their places: first
  * above every target (a received one may already sit on a target), then
  * down. */
 static int place_segments(const int *fds, int n) {
-    int high[KN_SEG_KINDS];
-    if (n != KN_SEG_KINDS) return -1;
+    int high[KN_JOB_FDS];
+    if (n != KN_JOB_FDS) return -1;
     for (int i = 0; i < n; i++) {
         high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, KN_FD_FIRST_FREE);
         close(fds[i]);
         if (high[i] < 0) return -1;
     }
     for (int i = 0; i < n; i++) {
-        if (dup2(high[i], KN_FD_SEG(KN_SEG_RING + i)) < 0) return -1;
+        if (dup2(high[i], job_fd_target(i)) < 0) return -1;
         close(high[i]);
     }
     return 0;
@@ -451,7 +459,7 @@ static int wait_for_job(opts *o) {
     if (getppid() == 1) return -1;
     static char line[KN_JOB_MAX];
     union {
-        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
+        char buf[CMSG_SPACE(sizeof(int) * KN_JOB_FDS)];
         struct cmsghdr align;
     } u;
     struct iovec iov = {line, sizeof line - 1};
@@ -462,9 +470,9 @@ static int wait_for_job(opts *o) {
     line[got] = 0;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) return -1;
-    int fds[KN_SEG_KINDS];
+    int fds[KN_JOB_FDS];
     int nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    if (nfds != KN_SEG_KINDS) return -1;
+    if (nfds != KN_JOB_FDS) return -1;
     memcpy(fds, CMSG_DATA(cm), sizeof fds);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, KN_FD_JOB) < 0) return -1; /* the socket goes */

@@ -55,11 +55,29 @@ int kn_cart_init(kn_cart *c, double rate, int channels, int block) {
     c->tempo_seen = UINT32_MAX; /* odd: the first kn_tempo_fetch copies */
     for (int ch = 0; ch < channels; ch++)
         if (!(c->out[ch] = calloc((size_t)block, sizeof(float)))) return -1;
+    if (!(c->zero = calloc((size_t)block, sizeof(float)))) return -1;
+    for (int ch = 0; ch < KN_MAX_CHANNELS; ch++) c->silent[ch] = c->zero;
+    for (int p = 0; p < KN_PORTS_MAX; p++)
+        for (int ch = 0; ch < channels; ch++) {
+            if (!(c->port_buf[p][ch] = calloc((size_t)block, sizeof(float)))) return -1;
+            c->port_view[p][ch] = c->port_buf[p][ch];
+        }
+    c->nports = 1;
+    snprintf(c->port_name[0], sizeof c->port_name[0], "%s", KN_PORT_IN);
     return 0;
+}
+
+int kn_port_find(const kn_cart *c, const char *name) {
+    for (int p = 0; p < c->nports; p++)
+        if (!strcmp(c->port_name[p], name)) return p;
+    return -1;
 }
 
 void kn_cart_free(kn_cart *c) {
     for (int ch = 0; ch < KN_MAX_CHANNELS; ch++) free(c->out[ch]);
+    for (int p = 0; p < KN_PORTS_MAX; p++)
+        for (int ch = 0; ch < KN_MAX_CHANNELS; ch++) free(c->port_buf[p][ch]);
+    free(c->zero);
     free(c->priv_state);
     free(c->priv_params);
 }
@@ -70,7 +88,9 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
     c->state_bytes = state_bytes;
     c->params = params;
     kn_params_reset(c); /* kn_param handles refer to slots of the bound segment */
+    c->in_setup = 1; /* kn_in may declare ports */
     if (p->setup) p->setup(&c->ctx);
+    c->in_setup = 0;
 }
 
 int kn_cart_bind_private(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
@@ -189,6 +209,8 @@ static uint64_t render_part(kn_cart *c, const kn_program *p, uint64_t frame, uin
                             int len) {
     float *part[KN_MAX_CHANNELS];
     for (int ch = 0; ch < c->ctx.channels; ch++) part[ch] = c->out[ch] + at;
+    for (int q = 0; q < c->nports; q++)
+        for (int ch = 0; ch < c->ctx.channels; ch++) c->port_view[q][ch] = c->port_buf[q][ch] + at;
     kn_params_advance(c, len);
     place(c, frame + (uint64_t)at, now + (uint64_t)at);
     uint64_t t0 = kn_mono_ns();
@@ -211,6 +233,9 @@ uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n
     if (n < 1 || n > c->ctx.block) n = c->ctx.block;
     for (int ch = 0; ch < chs; ch++) memset(c->out[ch], 0, (size_t)n * sizeof(float));
     uint64_t now = kn_tl_now(frame, c->epoch);
+    for (int q = 0; q < c->nports; q++)
+        for (int ch = 0; ch < chs; ch++) memset(c->port_buf[q][ch], 0, (size_t)n * sizeof(float));
+    if (c->fill) c->fill(c, now, n);
     uint32_t ne = due_events(c, p, now, n);
     kn_params_read(c);
     uint64_t dt = 0;

@@ -76,6 +76,9 @@ int kn_parse_ramp(const kn_args *a, double max_ms, double *ramp_ms);
 /* --quant N as beats (0..1024; 0 when not given). */
 int kn_parse_quant(const kn_args *a, double *quant);
 int cmd_tempo(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_unroute(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
 int cmd_quant(int argc, char **argv);
 int cmd_link(int argc, char **argv);
 

@@ -62,6 +62,25 @@ static const command commands[] = {
      "Fades the deck out and ends its cartridge; with --quant N the fade starts exactly on\n"
      "the next multiple of N beats. --json prints {\"deck\",\"stopped\":true}.\n"
      "example: kanon stop sine\n"},
+    {"route", cmd_route, "feed a deck (or the audio input) into a deck's port or the master",
+     "usage: kanon route SRC DST[:PORT] [--gain DB] [--pre] [--json]\n"
+     "Adds a send from SRC (a deck, or the device input: in, in:1, in:1-2) to DST's port\n"
+     "(\"in\" if not given; the deck reads it with kn_in) or to master. Post-fader (after\n"
+     "SRC's gain, mute and pan) unless --pre. On an existing route, changes its gain (it\n"
+     "glides, never zippers) and tap. Every deck routes to master until `kanon unroute X\n"
+     "master`. A route may name a deck that does not play yet. A route that would close a\n"
+     "cycle is refused, and the error names the cycle. --json prints the routes.\n"
+     "example: kanon route drums verb --gain -12\n"},
+    {"unroute", cmd_unroute, "remove a route",
+     "usage: kanon unroute SRC DST[:PORT] [--json]\n"
+     "Removes the route; `kanon unroute X master` makes X a send-only source.\n"
+     "example: kanon unroute drums master\n"},
+    {"routes", cmd_routes, "list the routes",
+     "usage: kanon routes [--json]\n"
+     "Lists every route: source, destination and port, gain, tap (pre or post) and the\n"
+     "delay that latency compensation gives it. --json prints\n"
+     "[{src,dst,port,gain_db,pre,delay}].\n"
+     "example: kanon routes\n"},
     {"tempo", cmd_tempo, "show or change the tempo shared by every deck",
      "usage: kanon tempo [BPM] [--bar N] [--ramp BEATS] [--json]\n"
      "Without BPM: prints the tempo, the beats per bar and the current beat. With BPM: the\n"

@@ -31,7 +31,9 @@
 #include "contract.h"
 #include "kanon_shm.h"
 #include "ring.h"
+#include "route.h"
 #include "segment.h"
+#include <cjson/cJSON.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -88,7 +90,7 @@ typedef struct kn_mix_deck {
      * ramp_frames. Unity everywhere is summed without a multiply. */
     _Atomic uint32_t gain_target[3];
     _Atomic uint32_t ramp_frames;
-    float g[3], gstep[3], gto[3]; /* audio-thread private */
+    kn_glide g[3]; /* audio-thread private */
     uint64_t release_cb;          /* control-private: see kn_mix_deck_released */
     /* The timeline (timeline.c): ring position p plays at timeline frame
      * p + epoch once control has set epoch and then locked (release); the
@@ -102,7 +104,15 @@ typedef struct kn_mix_deck {
     uint64_t lost;                /* audio-private: frames dropped since it last played */
     int64_t ep;                   /* audio-private: the latched epoch */
     int is_locked;                /* audio-private */
+    /* Its route to the master (routes.c): gain (linear, float bits; 0 =
+     * not routed), tap (1: before the fader) and the delay that aligns it
+     * with slower paths (latency compensation), in frames. */
+    _Atomic uint32_t master_gain, master_pre, master_delay;
+    kn_glide mg;   /* audio-private: the master route's gain */
+    float *delay;  /* audio-private: KN_MIX_DELAY frames, interleaved */
+    uint32_t dpos; /* audio-private: next write position in `delay` */
 } kn_mix_deck;
+#define KN_MIX_DELAY (KN_ROUTE_DELAY_MAX + KN_MIX_CHUNK) /* frames of a deck's master delay */
 
 /* One meter record per mixed chunk: peak and sum of squares per deck
  * (post-gain) and for the master (post-limiter, index KN_MAX_DECKS). */
@@ -117,13 +127,13 @@ typedef struct kn_mix {
     int channels;
     int fade_frames; /* ~1 ms */
     _Atomic int limiter_on;
-    float lim_env, lim_release; /* audio-thread private */
+    kn_limiter_state lim; /* audio-thread private */
     kn_mix_deck deck[KN_MAX_DECKS];
     float *scratch;                 /* KN_MIX_CHUNK * channels, preallocated */
     _Atomic uint64_t limited;       /* frames the limiter touched */
     _Atomic uint32_t master_target; /* master gain (linear, float bits) */
     _Atomic uint32_t master_ramp;
-    float master_g, master_step, master_to; /* audio-thread private */
+    kn_glide master_gl; /* audio-thread private */
     /* meters: SPSC ring, audio thread produces, control thread consumes */
     kn_meter_rec *meters;
     kn_spsc meter_q; /* audio thread -> control thread, over `meters` */
@@ -436,6 +446,18 @@ typedef struct kn_link_ctl {
     char error[160];  /* why Link could not start ("" if it did) */
 } kn_link_ctl;
 
+/* One route as the user made it (routes.c): by name, so it may wait for
+ * its decks. */
+typedef struct kn_route_def {
+    char src[KN_NAME_MAX];  /* a deck, or "in" / "in:N" / "in:N-M" */
+    char dst[KN_NAME_MAX];  /* a deck, or "master" */
+    char port[KN_NAME_MAX]; /* the destination's port ("" for the master) */
+    double gain_db;
+    int pre;                /* before the source's fader */
+    int input, in_first, in_count; /* the device input: its channels (count 0: all) */
+    uint32_t delay;         /* latency compensation, as last published */
+} kn_route_def;
+
 typedef struct kn_conductor {
     char instance[KN_NAME_MAX];
     char sock_path[KN_PATH_MAX], log_path[KN_PATH_MAX];
@@ -484,6 +506,24 @@ typedef struct kn_conductor {
     kn_link_ctl link;     /* Ableton Link (link_sync.c) */
     uint64_t tempo_delay; /* frames a tempo change lands past the frontier: time for Link
                            * peers to hear of it and change on the same instant */
+    /* Routing (routes.c, shm/route.h): the routes by name; the decks not
+     * routed to the master; the routes segment; every slot's ring, made
+     * once, with a read-only descriptor for cartridges ([KN_SRC_IN]: the
+     * device input's, -1 without one); what each deck's latency was when
+     * last published, and the master's resulting latency. */
+    kn_route_def routes[KN_ROUTES_MAX];
+    int nroutes;
+    char master_off[KN_ROUTES_MAX][KN_NAME_MAX];
+    int nmaster_off;
+    int inputs; /* device input channels (--inputs), 0 = none */
+    kn_routes_seg *routes_seg;
+    int routes_fd, routes_ro;
+    kn_ring_seg *slot_ring[KN_SRCS];
+    int slot_ring_fd[KN_SRCS], slot_ring_ro[KN_SRCS];
+    size_t slot_ring_bytes;
+    uint32_t slot_cap, slot_lane; /* their geometry: our copy */
+    uint32_t lat_seen[KN_MAX_DECKS];
+    uint64_t master_latency;
 } kn_conductor;
 
 /* Per-deck options of `kanon play`. */
@@ -714,6 +754,25 @@ void kn_timeline_handover(kn_conductor *c, kn_deck *d);
 int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant);
 /* Housekeeping: scheduled stops whose frame the ring now holds. */
 void kn_timeline_tick(kn_conductor *c);
+
+/* ------------------------------------------------- routes (routes.c) */
+
+/* `kanon route SRC DST[:PORT] [--gain DB] [--pre]` (a new route, or new
+ * gain and tap for an existing one); `kanon unroute SRC DST[:PORT]`. 0,
+ * or -1 with err a sentence (a cycle is spelled out). */
+int kn_route_add(kn_conductor *c, const char *src, const char *dst, double gain_db, int pre,
+                 char *err, size_t n);
+int kn_route_remove(kn_conductor *c, const char *src, const char *dst, char *err, size_t n);
+/* Resolves the routes to slots, compensates latency, publishes the table
+ * (cartridges) and the master routes (mixer). After any change to the
+ * routes, to a deck's slot, or to a deck's declared latency. */
+void kn_routes_update(kn_conductor *c);
+/* Control tick: republishes when a deck's declared latency changed. */
+void kn_routes_tick(kn_conductor *c);
+/* Makes the routes segment and every slot's ring (once). */
+int kn_routes_init(kn_conductor *c, uint32_t cap, uint32_t lane, char *err, size_t n);
+/* The routes, as `kanon routes --json` lists them. */
+cJSON *kn_routes_json(kn_conductor *c);
 /* The furthest frame any deck has rendered (at least now): where a tempo
  * change lands. */
 uint64_t kn_timeline_frontier_all(kn_conductor *c);

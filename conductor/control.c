@@ -173,6 +173,9 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "late", (double)atomic_load(&d->ring->tl.late));
     cJSON_AddNumberToObject(o, "late_frames", (double)atomic_load(&m->late_frames));
     cJSON_AddNumberToObject(o, "slips", (double)atomic_load(&m->slips));
+    /* routing: the latency its code declares, and its master route's delay */
+    cJSON_AddNumberToObject(o, "latency", (double)atomic_load(&d->ring->ctl.latency));
+    cJSON_AddNumberToObject(o, "master_delay", (double)atomic_load(&m->master_delay));
     return o;
 }
 
@@ -627,6 +630,39 @@ static cJSON *meter_json(const kn_meter *m) {
     return o;
 }
 
+/* {"cmd":"route","src":S,"dst":"D[:PORT]","gain_db":G,"pre":B} */
+static cJSON *cmd_route(kn_conductor *c, const cJSON *req) {
+    const cJSON *gain = cJSON_GetObjectItemCaseSensitive(req, "gain_db");
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(req, "pre");
+    if (gain && !cJSON_IsNumber(gain))
+        return err_reply("\"gain_db\" must be a number of dB, -120..24");
+    if (pre && !cJSON_IsBool(pre)) return err_reply("\"pre\" must be true or false");
+    char err[1024];
+    if (kn_route_add(c, str_arg(req, "src"), str_arg(req, "dst"), gain ? gain->valuedouble : 0,
+                     cJSON_IsTrue(pre), err, sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "routes", kn_routes_json(c));
+    return r;
+}
+
+static cJSON *cmd_unroute(kn_conductor *c, const cJSON *req) {
+    char err[1024];
+    if (kn_route_remove(c, str_arg(req, "src"), str_arg(req, "dst"), err, sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "routes", kn_routes_json(c));
+    return r;
+}
+
+static cJSON *cmd_routes(kn_conductor *c, const cJSON *req) {
+    (void)req;
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "routes", kn_routes_json(c));
+    cJSON_AddNumberToObject(r, "master_latency", (double)c->master_latency);
+    return r;
+}
+
 static cJSON *cmd_meters(kn_conductor *c, const cJSON *req) {
     (void)req;
     cJSON *r = ok_reply();
@@ -829,6 +865,9 @@ static const struct command {
     {"revert", cmd_revert, 1},
     {"mix", cmd_mix, 0},
     {"mixer", cmd_mixer, 1},
+    {"route", cmd_route, 1},
+    {"unroute", cmd_unroute, 1},
+    {"routes", cmd_routes, 0},
     {"meters", cmd_meters, 0},
     {"map_load", cmd_map_load, 1},
     {"down", cmd_down, 1},

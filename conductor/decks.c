@@ -78,6 +78,8 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     if (kn_ring_view_init(&m->ring, d->ring, d->ring_bytes)) abort(); /* we just made it */
     m->prefill = c->target;
     m->playing = m->started = 0;
+    memset(m->delay, 0, (size_t)KN_MIX_DELAY * (size_t)c->channels * sizeof(float));
+    m->dpos = 0;
     atomic_store(&m->underruns, 0);
     atomic_store(&m->nonfinite, 0);
     atomic_store(&m->frames, 0);
@@ -92,6 +94,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     kn_timeline_deck_new(c, d);
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));
+    kn_routes_update(c); /* routes that waited for this name */
     kn_log("deck %s: created in slot %d", name, slot_of(c, d));
     return d;
 }
@@ -242,12 +245,15 @@ static void deck_free(kn_conductor *c, kn_deck *d) {
     kn_proc_kill(c, &d->next);
     kn_unwatch_deck(c, d);
     atomic_store_explicit(&c->mix.deck[slot_of(c, d)].state, KN_MIX_OFF, memory_order_release);
+    if (c->routes_seg) /* its readers hear it no more */
+        atomic_store_explicit(&c->routes_seg->src[slot_of(c, d)].live, 0, memory_order_release);
     kn_deck_segments_free(d);
     int soloed = d->solo;
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = -1;
     d->dying.rfd = d->dying.pidfd = -1;
     if (soloed) kn_levels_apply(c, 10); /* the others become audible again */
+    kn_routes_update(c);                /* its routes wait for its name again */
 }
 
 /* The slack a device starts with: a lean ring where the device's period
@@ -284,6 +290,7 @@ void kn_decks_tick(kn_conductor *c) {
     kn_spare_ensure(c); /* replaces a used or dead spare off the swap path */
     kn_faults_tick(c);
     kn_timeline_tick(c); /* quantized stops whose frame the ring now holds */
+    kn_routes_tick(c);   /* a deck declared a new latency: compensate */
     ring_learn(c, now);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];

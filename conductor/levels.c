@@ -47,13 +47,17 @@ void kn_levels_apply(kn_conductor *c, double ramp_ms) {
         kn_mix_deck *m = &c->mix.deck[i];
         if (!d->used) continue;
         int silent = d->mute || (any_solo && !d->solo);
-        double g = silent ? 0 : pow(10, d->gain_db / 20);
-        double l = d->pan > 0 ? 1 - d->pan : 1, r = d->pan < 0 ? 1 + d->pan : 1;
-        if (c->channels < 2) l = r = 1; /* pan means nothing in mono */
+        float g[3];
+        kn_fader_gains(d->gain_db, silent, d->pan, c->channels, g);
         atomic_store_explicit(&m->ramp_frames, ramp, memory_order_relaxed);
-        atomic_store_explicit(&m->gain_target[0], fbits((float)(g * l)), memory_order_relaxed);
-        atomic_store_explicit(&m->gain_target[1], fbits((float)(g * r)), memory_order_relaxed);
-        atomic_store_explicit(&m->gain_target[2], fbits((float)g), memory_order_relaxed);
+        for (int k = 0; k < 3; k++)
+            atomic_store_explicit(&m->gain_target[k], fbits(g[k]), memory_order_relaxed);
+        if (c->routes_seg) { /* post-fader routes read the fader too (route.h) */
+            kn_src_info *si = &c->routes_seg->src[i];
+            atomic_store_explicit(&si->fader_ramp, ramp, memory_order_relaxed);
+            for (int k = 0; k < 3; k++)
+                atomic_store_explicit(&si->fader[k], fbits(g[k]), memory_order_relaxed);
+        }
     }
     atomic_store_explicit(&c->mix.master_ramp, ramp, memory_order_relaxed);
     atomic_store_explicit(&c->mix.master_target, fbits((float)pow(10, c->master_db / 20)),

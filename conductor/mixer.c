@@ -40,13 +40,12 @@
 #include <string.h>
 #include <time.h>
 
-#define LIMIT_KNEE 0.5f /* -6 dBFS */
-#define SLIP_MS    250  /* frames a waiting deck may lose to lateness before it slips, in ms */
+#define SLIP_MS 250 /* frames a waiting deck may lose to lateness before it slips, in ms */
 
 void kn_mix_set_rate(kn_mix *m, double rate) {
     m->fade_frames = (int)(rate / 1000.0);
     if (m->fade_frames < 1) m->fade_frames = 1;
-    m->lim_release = (float)exp(-1.0 / (0.05 * rate)); /* 50 ms release */
+    kn_limiter_init(&m->lim, rate); /* 50 ms release */
 }
 
 static uint32_t fbits(float f) {
@@ -65,16 +64,20 @@ int kn_mix_init(kn_mix *m, int channels, double rate) {
     m->channels = channels;
     kn_mix_set_rate(m, rate);
     atomic_store(&m->limiter_on, 1);
-    m->master_g = m->master_to = 1;
+    m->master_gl = (kn_glide){1, 0, 1};
     atomic_store(&m->master_target, fbits(1));
     atomic_store(&m->master_ramp, 480);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_mix_deck *d = &m->deck[i];
         for (int k = 0; k < 3; k++) {
-            d->g[k] = d->gto[k] = 1;
+            d->g[k] = (kn_glide){1, 0, 1};
             atomic_store(&d->gain_target[k], fbits(1));
         }
         atomic_store(&d->ramp_frames, 480);
+        d->mg = (kn_glide){1, 0, 1};
+        atomic_store(&d->master_gain, fbits(1));
+        d->delay = calloc((size_t)KN_MIX_DELAY * (size_t)channels, sizeof(float));
+        if (!d->delay) return -1;
     }
     m->scratch = calloc((size_t)KN_MIX_CHUNK * (size_t)channels, sizeof(float));
     m->meters = calloc(KN_METER_RECS, sizeof *m->meters);
@@ -83,6 +86,7 @@ int kn_mix_init(kn_mix *m, int channels, double rate) {
 }
 
 void kn_mix_free(kn_mix *m) {
+    for (int i = 0; i < KN_MAX_DECKS; i++) free(m->deck[i].delay);
     free(m->scratch);
     free(m->meters);
 }
@@ -91,30 +95,14 @@ int kn_mix_meters_take(kn_mix *m, kn_meter_rec *out) {
     return kn_spsc_pop(&m->meter_q, out);
 }
 
-/* Picks up a new target; returns 1 while any gain is not exactly unity. */
-static int gains_update(float *g, float *step, float *to, _Atomic uint32_t *target, int n,
-                        uint32_t ramp) {
+/* Picks up new targets (kn_glide_aim); 1 while any gain is not exactly
+ * unity. */
+static int gains_update(kn_glide *g, _Atomic uint32_t *target, int n, uint32_t ramp) {
     int busy = 0;
-    for (int k = 0; k < n; k++) {
-        float t = bitsf(atomic_load_explicit(&target[k], memory_order_relaxed));
-        if (!(t >= 0 && t <= 16)) t = 0; /* never trust a gain: finite, at most +24 dB */
-        if (t != to[k]) {
-            to[k] = t;
-            step[k] = (t - g[k]) / (float)(ramp ? ramp : 1);
-        }
-        busy |= g[k] != 1 || to[k] != 1;
-    }
+    for (int k = 0; k < n; k++)
+        busy |= kn_glide_aim(&g[k], bitsf(atomic_load_explicit(&target[k], memory_order_relaxed)),
+                             ramp);
     return busy;
-}
-
-/* Advances one gain by one frame towards its target. */
-static inline float gain_tick(float *g, float step, float to) {
-    float v = *g;
-    if (v != to) {
-        float n = v + step;
-        *g = (step > 0 ? n >= to : n <= to) ? to : n;
-    }
-    return v;
 }
 
 /* The audio thread's own verdict on a deck; control sees state FAULTED. */
@@ -126,13 +114,7 @@ static void deck_fault(kn_mix_deck *d, enum kn_fault why) {
 }
 
 static uint64_t scrub(float *x, int n) {
-    uint64_t bad = 0;
-    for (int i = 0; i < n; i++)
-        if (!isfinite(x[i])) {
-            x[i] = 0;
-            bad++;
-        }
-    return bad;
+    return kn_scrub(x, n);
 }
 
 /* Linear ramp over frames [0, n) of x from gain g0 stepping by dg. */
@@ -263,29 +245,95 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     return heard;
 }
 
-/* Applies the deck's gains to m->scratch (n frames) and adds it to master;
- * records the deck's meter values. */
-static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_meter_rec *rec,
-                          int slot) {
+/* Delays the deck's chunk (m->scratch, `frames`) by `delay` frames through
+ * its delay line: latency compensation of its master route. */
+static void deck_delay(kn_mix *m, kn_mix_deck *d, int frames, uint32_t delay) {
+    int ch = m->channels;
+    for (int i = 0; i < frames; i++) {
+        float *w = d->delay + (size_t)d->dpos * (size_t)ch;
+        uint32_t rpos = (d->dpos + KN_MIX_DELAY - delay) % KN_MIX_DELAY;
+        const float *r = d->delay + (size_t)rpos * (size_t)ch;
+        for (int c = 0; c < ch; c++) {
+            float x = m->scratch[i * ch + c];
+            w[c] = x;
+            m->scratch[i * ch + c] = r[c];
+        }
+        d->dpos = (d->dpos + 1) % KN_MIX_DELAY;
+    }
+}
+
+/* A deck that has not played yet takes its gains at once: nothing has
+ * been heard at the old ones (and a session starts exactly as its offline
+ * render does). */
+static void gains_snap(kn_mix_deck *d) {
+    for (int k = 0; k < 3; k++)
+        kn_glide_snap(&d->g[k],
+                      bitsf(atomic_load_explicit(&d->gain_target[k], memory_order_relaxed)));
+    kn_glide_snap(&d->mg, bitsf(atomic_load_explicit(&d->master_gain, memory_order_relaxed)));
+}
+
+/* Applies the deck's gains to m->scratch (n frames), records its meter
+ * values, and adds it to the master through its master route (gain, tap,
+ * delay; routes.c). */
+static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, int frames,
+                          kn_meter_rec *rec, int slot) {
     int ch = m->channels;
     uint32_t ramp = atomic_load_explicit(&d->ramp_frames, memory_order_relaxed);
-    if (gains_update(d->g, d->gstep, d->gto, d->gain_target, 3, ramp)) {
+    uint32_t pre = atomic_load_explicit(&d->master_pre, memory_order_relaxed);
+    uint32_t delay = atomic_load_explicit(&d->master_delay, memory_order_relaxed);
+    float mg = bitsf(atomic_load_explicit(&d->master_gain, memory_order_relaxed));
+    int faded = gains_update(d->g, d->gain_target, 3, ramp);
+    if (faded && pre) { /* a pre-fader master route: the meters still see the fader */
+        float peak = 0, sumsq = 0;
+        kn_glide g[3] = {d->g[0], d->g[1], d->g[2]};
         for (int i = 0; i < n; i++) {
-            float gl = gain_tick(&d->g[0], d->gstep[0], d->gto[0]);
-            float gr = gain_tick(&d->g[1], d->gstep[1], d->gto[1]);
-            float go = gain_tick(&d->g[2], d->gstep[2], d->gto[2]);
-            for (int c = 0; c < ch; c++) m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
+            float gl = kn_glide_tick(&g[0]), gr = kn_glide_tick(&g[1]), go = kn_glide_tick(&g[2]);
+            for (int c = 0; c < ch; c++) {
+                float x = m->scratch[i * ch + c] * (c == 0 ? gl : c == 1 ? gr : go);
+                peak = fmaxf(peak, fabsf(x));
+                sumsq += x * x;
+            }
+        }
+        for (int k = 0; k < 3; k++) d->g[k] = g[k];
+        rec->peak[slot] = peak;
+        rec->sumsq[slot] = sumsq;
+    } else {
+        if (faded) {
+            for (int i = 0; i < n; i++) {
+                float gl = kn_glide_tick(&d->g[0]);
+                float gr = kn_glide_tick(&d->g[1]);
+                float go = kn_glide_tick(&d->g[2]);
+                for (int c = 0; c < ch; c++)
+                    m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
+            }
+        }
+        float peak = 0, sumsq = 0;
+        for (int i = 0; i < n * ch; i++) {
+            float x = m->scratch[i];
+            peak = fmaxf(peak, fabsf(x));
+            sumsq += x * x;
+        }
+        rec->peak[slot] = peak;
+        rec->sumsq[slot] = sumsq;
+    }
+    /* the master route */
+    int routed = kn_glide_aim(&d->mg, mg, (uint32_t)m->fade_frames * 10);
+    if (!routed) { /* unity: summed as it is (one deck alone stays bit-exact) */
+    } else if (d->mg.g == 0 && d->mg.to == 0) {
+        n = 0; /* not routed to the master */
+    } else {
+        for (int i = 0; i < n; i++) {
+            float g = kn_glide_tick(&d->mg);
+            for (int c = 0; c < ch; c++) m->scratch[i * ch + c] *= g;
         }
     }
-    float peak = 0, sumsq = 0;
-    for (int i = 0; i < n * ch; i++) {
-        float x = m->scratch[i];
-        master[i] += x;
-        peak = fmaxf(peak, fabsf(x));
-        sumsq += x * x;
+    if (delay) {
+        memset(m->scratch + (size_t)n * (size_t)ch, 0,
+               (size_t)(frames - n) * (size_t)ch * sizeof(float));
+        deck_delay(m, d, frames, delay);
+        n = frames;
     }
-    rec->peak[slot] = peak;
-    rec->sumsq[slot] = sumsq;
+    for (int i = 0; i < n * ch; i++) master[i] += m->scratch[i];
 }
 
 /* Notes when a faulted deck went silent (status `silenced_rt`, for the
@@ -328,6 +376,7 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
         atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
         return;
     }
+    if (!d->started) gains_snap(d);
     int n = deck_pull(m, d, frames);
     int faulted = atomic_load_explicit(&d->state, memory_order_acquire) == KN_MIX_FAULTED;
     if ((faulted || st == KN_MIX_STOPPING) && d->playing) {
@@ -344,35 +393,20 @@ static void deck_mix(kn_mix *m, kn_mix_deck *d, float *master, int frames, kn_me
     } else if (st == KN_MIX_STOPPING) {
         atomic_store_explicit(&d->state, KN_MIX_DONE, memory_order_release);
     }
-    deck_gain_sum(m, d, master, n, rec, slot);
+    deck_gain_sum(m, d, master, n, frames, rec, slot);
 }
 
 void kn_limit(kn_mix *m, float *master, int frames) {
-    int ch = m->channels;
-    float env = m->lim_env, rel = m->lim_release;
-    uint64_t touched = 0;
-    for (int i = 0; i < frames; i++) {
-        float *f = master + i * ch, peak = 0;
-        for (int c = 0; c < ch; c++) peak = fmaxf(peak, fabsf(f[c]));
-        env = fmaxf(peak, env * rel);
-        if (env > LIMIT_KNEE) {
-            float g = (LIMIT_KNEE + LIMIT_KNEE * tanhf((env - LIMIT_KNEE) / LIMIT_KNEE)) / env;
-            for (int c = 0; c < ch; c++) f[c] = fminf(fmaxf(f[c] * g, -1.0f), 1.0f);
-            touched++;
-        }
-    }
-    if (env < 1e-30f) env = 0; /* no denormals in the envelope */
-    m->lim_env = env;
+    uint64_t touched = kn_limiter_run(&m->lim, master, frames, m->channels);
     if (touched) atomic_fetch_add_explicit(&m->limited, touched, memory_order_relaxed);
 }
 
 static void master_gain(kn_mix *m, float *master, int frames) {
     int ch = m->channels;
     uint32_t ramp = atomic_load_explicit(&m->master_ramp, memory_order_relaxed);
-    if (!gains_update(&m->master_g, &m->master_step, &m->master_to, &m->master_target, 1, ramp))
-        return;
+    if (!gains_update(&m->master_gl, &m->master_target, 1, ramp)) return;
     for (int i = 0; i < frames; i++) {
-        float g = gain_tick(&m->master_g, m->master_step, m->master_to);
+        float g = kn_glide_tick(&m->master_gl);
         for (int c = 0; c < ch; c++) master[i * ch + c] *= g;
     }
 }

@@ -102,6 +102,10 @@ static int start_process(kn_conductor *c, char **argv, const kn_deck *d, int gro
         posix_spawn_file_actions_adddup2(&fa, fd, KN_FD_SEG(k));
     }
     if (d && grown) posix_spawn_file_actions_adddup2(&fa, d->seg_fd[KN_SEG_STATE], KN_FD_OLD_STATE);
+    if (d && c->routes_ro >= 0) posix_spawn_file_actions_adddup2(&fa, c->routes_ro, KN_FD_ROUTES);
+    for (int i = 0; d && i < KN_SRCS; i++)
+        if (c->slot_ring_ro[i] >= 0)
+            posix_spawn_file_actions_adddup2(&fa, c->slot_ring_ro[i], KN_FD_SRC(i));
     pid_t pid;
     int rc = posix_spawn(&pid, c->cartridge_bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -137,7 +141,9 @@ void kn_spare_ensure(kn_conductor *c) {
 }
 
 /* Hands the spare its job: one message, the live arguments as a JSON array,
- * with the deck's segment descriptors attached (SCM_RIGHTS, in kind order).
+ * with the deck's segment descriptors attached (SCM_RIGHTS, in kind order),
+ * then the routes segment and every source's ring (contract.h; the routes
+ * segment stands in for a source that has none: it maps as no ring).
  * Never blocks: the socket is new and the message far below its buffer. */
 static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int nargs) {
     cJSON *a = cJSON_CreateArray();
@@ -146,18 +152,23 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
     cJSON_Delete(a);
     if (!line) return -ENOMEM;
     union {
-        char buf[CMSG_SPACE(sizeof(int) * KN_SEG_KINDS)];
+        char buf[CMSG_SPACE(sizeof(int) * KN_JOB_FDS)];
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof u);
+    int fds[KN_JOB_FDS];
+    memcpy(fds, &d->seg_fd[KN_SEG_RING], sizeof(int) * KN_SEG_KINDS);
+    fds[KN_SEG_KINDS] = c->routes_ro;
+    for (int i = 0; i < KN_SRCS; i++)
+        fds[KN_SEG_KINDS + 1 + i] = c->slot_ring_ro[i] >= 0 ? c->slot_ring_ro[i] : c->routes_ro;
     struct iovec iov = {line, strlen(line)};
     struct msghdr mh = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * KN_SEG_KINDS);
-    memcpy(CMSG_DATA(cm), &d->seg_fd[KN_SEG_RING], sizeof(int) * KN_SEG_KINDS);
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * KN_JOB_FDS);
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
     ssize_t w = sendmsg(c->spare_job, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     int ok = w == (ssize_t)iov.iov_len;
     free(line);

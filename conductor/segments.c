@@ -10,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The ring is the slot's (routes.c), kept for the conductor's life. */
 static void segments_close(kn_deck *d) {
-    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
+    d->seg_fd[KN_SEG_RING] = -1;
+    for (int k = KN_SEG_STATE; k <= KN_SEG_SNAP; k++) {
         if (d->seg_fd[k] >= 0) close(d->seg_fd[k]);
         d->seg_fd[k] = -1;
     }
@@ -19,7 +21,6 @@ static void segments_close(kn_deck *d) {
 
 void kn_deck_segments_free(kn_deck *d) {
     kn_deck_grow_drop(d);
-    kn_seg_unmap(d->ring, d->ring_bytes);
     kn_seg_unmap(d->state, d->state_bytes);
     kn_seg_unmap(d->params, d->param_bytes);
     d->ring = NULL;
@@ -28,8 +29,27 @@ void kn_deck_segments_free(kn_deck *d) {
     segments_close(d);
 }
 
-/* The deck's four segments, each created, mapped and formatted. The
- * snapshot is only for cartridges: the conductor unmaps it at once. */
+/* Gives the slot's ring to a new deck: readers see the generation odd and
+ * the slot not live while it is formatted, so none mixes the old deck's
+ * frames with the new one's. */
+static void slot_ring_take(kn_conductor *c, kn_deck *d, uint32_t cap, uint32_t lane) {
+    int slot = (int)(d - c->deck);
+    kn_src_info *si = &c->routes_seg->src[slot];
+    atomic_store_explicit(&si->live, 0, memory_order_release);
+    atomic_fetch_add_explicit(&si->gen, 1, memory_order_acq_rel); /* odd */
+    kn_ring_seg *r = c->slot_ring[slot];
+    memset(&r->ctl, 0, sizeof r->ctl);
+    memset(&r->tl, 0, sizeof r->tl);
+    kn_ring_format(r, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate, lane);
+    atomic_fetch_add_explicit(&si->gen, 1, memory_order_release); /* even */
+    d->ring = r;
+    d->ring_bytes = c->slot_ring_bytes;
+    d->seg_fd[KN_SEG_RING] = c->slot_ring_fd[slot];
+}
+
+/* The deck's four segments: the slot's ring (made once, routes.c), and
+ * the state, parameters and snapshot, each created, mapped and formatted.
+ * The snapshot is only for cartridges: the conductor unmaps it at once. */
 int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
     /* Room for the target of any device kanon may fail over to (dummy:
      * 100 ms), so a deck never needs a bigger ring mid-life. */
@@ -37,9 +57,10 @@ int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errle
     while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
     uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
                     (uint32_t)c->block; /* 1 s: the longest --fade */
-    d->ring_cap = cap;
-    d->lane_cap = lane;
-    d->ring_bytes = kn_ring_bytes(cap, (uint32_t)c->channels, lane);
+    int rc0 = kn_routes_init(c, cap, lane, err, errlen);
+    if (rc0) return rc0;
+    d->ring_cap = cap = c->slot_cap; /* the slots' rings were made with the first deck */
+    d->lane_cap = lane = c->slot_lane;
     d->state_bytes = c->state_bytes;
     d->param_bytes = kn_param_bytes();
     kn_state_seg *snap = NULL;
@@ -48,12 +69,11 @@ int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errle
         size_t bytes;
         void **map;
     } seg[KN_SEG_KINDS + 1] = {
-        [KN_SEG_RING] = {"kanon.ring", d->ring_bytes, (void **)&d->ring},
         [KN_SEG_STATE] = {"kanon.state", d->state_bytes, (void **)&d->state},
         [KN_SEG_PARAM] = {"kanon.param", d->param_bytes, (void **)&d->params},
         [KN_SEG_SNAP] = {"kanon.snap", d->state_bytes, (void **)&snap},
     };
-    for (int k = KN_SEG_RING; k <= KN_SEG_SNAP; k++) {
+    for (int k = KN_SEG_STATE; k <= KN_SEG_SNAP; k++) {
         int rc = kn_seg_create(seg[k].label, seg[k].bytes, seg[k].map, &d->seg_fd[k]);
         if (rc) {
             snprintf(err, errlen, "cannot create shared memory (%s, %zu bytes): %s", seg[k].label,
@@ -62,8 +82,7 @@ int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errle
             return rc;
         }
     }
-    kn_ring_format(d->ring, cap, (uint32_t)c->channels, (uint32_t)c->block, c->target, c->rate,
-                   lane);
+    slot_ring_take(c, d, cap, lane);
     kn_state_format(d->state, d->state_bytes, KN_SEG_STATE);
     kn_param_format(d->params);
     kn_state_format(snap, d->state_bytes, KN_SEG_SNAP);

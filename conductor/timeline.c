@@ -99,6 +99,14 @@ static void publish_deck(kn_conductor *c, kn_deck *d) {
     kn_tempo_publish(&d->ring->tl, &c->tempo);
 }
 
+/* The deck's place for its readers (route.h): epoch, then live. */
+static void publish_source(kn_conductor *c, kn_deck *d, int64_t ep) {
+    if (!c->routes_seg) return;
+    kn_src_info *si = &c->routes_seg->src[d - c->deck];
+    atomic_store_explicit(&si->epoch, ep, memory_order_relaxed);
+    atomic_store_explicit(&si->live, 1, memory_order_release);
+}
+
 void kn_timeline_deck_new(kn_conductor *c, kn_deck *d) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     atomic_store(&m->locked, 0);
@@ -118,6 +126,7 @@ void kn_timeline_deck_start(kn_conductor *c, kn_deck *d) {
     if (atomic_load(&m->locked)) { /* set before: a cartridge may have scribbled it */
         atomic_store(&tl->epoch, atomic_load(&m->epoch));
         atomic_store_explicit(&tl->epoch_set, 1, memory_order_release);
+        publish_source(c, d, atomic_load(&m->epoch));
         return;
     }
     uint64_t first = atomic_load(&d->ring->write_pos); /* it waits: nothing rendered yet */
@@ -128,6 +137,7 @@ void kn_timeline_deck_start(kn_conductor *c, kn_deck *d) {
     publish_deck(c, d);
     atomic_store(&tl->epoch, ep);
     atomic_store_explicit(&tl->epoch_set, 1, memory_order_release);
+    publish_source(c, d, ep);
     kn_futex_wake(&d->ring->ctl.wake);
     d->start_frame = at;
     if (d->start_quant > 0)
@@ -232,8 +242,10 @@ void kn_timeline_tick(kn_conductor *c) {
         /* a deck that slipped (mixer.c): its cartridge stamps its blocks
          * with the new epoch from now on */
         if (d->used && kn_timeline_deck_locked(c, d) &&
-            atomic_load(&d->ring->tl.epoch) != atomic_load(&c->mix.deck[i].epoch))
+            atomic_load(&d->ring->tl.epoch) != atomic_load(&c->mix.deck[i].epoch)) {
             atomic_store(&d->ring->tl.epoch, atomic_load(&c->mix.deck[i].epoch));
+            publish_source(c, d, atomic_load(&c->mix.deck[i].epoch));
+        }
         if (!d->used || !d->name[0] || !d->stop_frame) continue;
         /* the ring holds the stop's frame and its fade: the cartridges may go */
         uint64_t fade_end = d->stop_frame + (uint64_t)c->mix.fade_frames + (uint64_t)c->block;

@@ -45,8 +45,15 @@
  * larger new pair. The successor copies it into the new state when it
  * takes over (the old producer has passed the token, so it writes no
  * more); the conductor makes the new pair the deck's once it runs. */
-#define KN_FD_OLD_STATE  8
-#define KN_FD_FIRST_FREE 9
+#define KN_FD_OLD_STATE 8
+/* Routing (route.h), read-only: the routes segment, and every source's
+ * ring (deck slots 0..15, then the device input, which may be closed: no
+ * input). A spare gets them in its job message after the deck's four. */
+#define KN_FD_ROUTES     9
+#define KN_FD_SRC(i)     (10 + (int)(i))
+#define KN_FD_SRCS       17 /* KN_SRCS */
+#define KN_JOB_FDS       (4 + 1 + KN_FD_SRCS)
+#define KN_FD_FIRST_FREE (KN_FD_SRC(KN_FD_SRCS))
 
 /* modes and options (long options, without the leading "--") */
 #define KN_MODE_LIVE    "live"
@@ -91,6 +98,7 @@
 #define KN_JOB_ARGS 60
 
 /* shared limits */
+#define KN_BLOCK_MAX  4096               /* frames per block, the most `--block` allows */
 #define KN_SOURCE_MAX (8u << 20) /* bytes of a source file */
 #define KN_RUNAWAY    1000.0f    /* +60 dBFS: no sane DSP output gets here */
 

@@ -39,6 +39,9 @@
  * has hundreds of sliders), so the slots take 90,112 bytes and the event
  * queue starts after them; the state segment's size is no longer fixed
  * (it grows to what the deck's program asks for, contract.h).
+ * Version 5 added routing (route.h): kn_deck_ctl.latency, and the routes
+ * segment; every deck slot's ring is made once and shared read-only with
+ * every cartridge, so decks can read each other.
  *
  * This directory depends on nothing but libc.
  */
@@ -51,7 +54,7 @@
 
 #include "timeline.h"
 
-#define KN_LAYOUT_VERSION 4
+#define KN_LAYOUT_VERSION 5
 #define KN_MAGIC          0x4b414e4fu /* "KANO" */
 
 #define KN_MAX_DECKS    16
@@ -68,8 +71,15 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
 
-enum kn_seg_kind { KN_SEG_RING = 1, KN_SEG_STATE = 2, KN_SEG_PARAM = 3, KN_SEG_SNAP = 4 };
-#define KN_SEG_KINDS 4
+/* A deck's four kinds, then the conductor's one routes segment (route.h). */
+enum kn_seg_kind {
+    KN_SEG_RING = 1,
+    KN_SEG_STATE = 2,
+    KN_SEG_PARAM = 3,
+    KN_SEG_SNAP = 4,
+    KN_SEG_ROUTES = 5
+};
+#define KN_SEG_KINDS 4 /* a deck's */
 
 /* What the owner is doing (kn_deck_ctl.phase), so a crash or hang can be
  * reported as "in setup()" or "in process()". */
@@ -113,6 +123,8 @@ typedef struct kn_deck_ctl {
     _Atomic uint64_t lane_start;  /* P: the first frame the successor renders */
     _Atomic uint32_t lane_frames; /* frames in the lane (<= lane_capacity) */
     _Atomic uint32_t lane_for;    /* successor id the lane was made for; 0 = none */
+    _Atomic uint32_t latency;     /* producer: the processing latency its code declares
+                                   * (k->latency, frames; route.h) */
 } kn_deck_ctl;
 
 typedef struct kn_ring_seg {

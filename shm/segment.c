@@ -89,14 +89,14 @@ int kn_seg_create(const char *label, size_t bytes, void **map, int *fd_out) {
     return 0;
 }
 
-int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes) {
+static int seg_map(int fd, enum kn_seg_kind kind, int prot, void **map, size_t *bytes) {
     struct stat st;
     if (fstat(fd, &st) < 0) return -errno;
     int seals = fcntl(fd, F_GET_SEALS);
     if (seals < 0) return -errno;
     if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) return -EPERM;
     if ((size_t)st.st_size < sizeof(kn_seg_header)) return -EPROTO;
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, (size_t)st.st_size, prot, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) return -errno;
     const kn_seg_header *h = p;
     if (h->magic != KN_MAGIC || h->version != KN_LAYOUT_VERSION || h->kind != kind ||
@@ -107,6 +107,24 @@ int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes) {
     *map = p;
     *bytes = (size_t)st.st_size;
     return 0;
+}
+
+int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes) {
+    return seg_map(fd, kind, PROT_READ | PROT_WRITE, map, bytes);
+}
+
+int kn_seg_map_ro(int fd, enum kn_seg_kind kind, const void **map, size_t *bytes) {
+    void *p;
+    int rc = seg_map(fd, kind, PROT_READ, &p, bytes);
+    if (!rc) *map = p;
+    return rc;
+}
+
+int kn_seg_reopen_ro(int fd) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int ro = open(path, O_RDONLY | O_CLOEXEC);
+    return ro < 0 ? -errno : ro;
 }
 
 void kn_seg_unmap(void *map, size_t bytes) {

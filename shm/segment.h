@@ -41,6 +41,12 @@ int kn_seg_create(const char *label, size_t bytes, void **map, int *fd);
 /* Maps the segment behind fd; checks that it is sealed against resizing
  * and that its header's magic, version, kind and size are right. */
 int kn_seg_map(int fd, enum kn_seg_kind kind, void **map, size_t *bytes);
+/* The same, read-only: the mapping cannot be made writable (a read-only
+ * descriptor from kn_seg_reopen_ro refuses PROT_WRITE). */
+int kn_seg_map_ro(int fd, enum kn_seg_kind kind, const void **map, size_t *bytes);
+/* A new read-only descriptor of a segment (close-on-exec), or a negative
+ * errno: what a cartridge gets of segments it may read but not write. */
+int kn_seg_reopen_ro(int fd);
 void kn_seg_unmap(void *map, size_t bytes);
 /* Unlinks every /dev/shm/kanon.<uid>.<instance>.* name (kanon before 0.9
  * named its segments; a conductor killed then left them); returns how

@@ -34,6 +34,10 @@ typedef struct kn_ctx {
     double beat;  /* beats since the timeline's origin at out[.][0] */
     double bpm;   /* tempo at out[.][0] */
     int bar;      /* beats per bar */
+    /* Routing, appended likewise: the processing latency of this code, in
+     * frames (a look-ahead limiter sets it in setup()); the conductor
+     * delays the parallel paths so that everything meets aligned. */
+    int latency;
 } kn_ctx;
 
 typedef struct kn_param kn_param;
@@ -54,6 +58,14 @@ typedef struct kn_event {
 /* The beat at sample i of this block (i may equal frames): follows tempo
  * changes and ramps inside the block exactly. */
 double kn_beat_at(kn_ctx *k, int i);
+
+/* This block's input on a named port: k->channels channels of `frames`
+ * samples, what the decks (or the device input) routed there produced for
+ * these very timeline frames (`kanon route SRC DECK:PORT`); silence when
+ * nothing is routed there. The port "in" always exists; call kn_in with
+ * any other name in setup() to declare it (at most 4 ports in all). Call
+ * it in process() for the current block's samples. */
+const float *const *kn_in(kn_ctx *k, const char *port);
 
 /* A named region of the deck's persistent state. Zero-filled when first
  * created; a later cartridge of the same deck asking for the same name gets
