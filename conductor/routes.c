@@ -267,24 +267,12 @@ static int src_slot(kn_conductor *c, const kn_route_def *r) {
 void kn_routes_update(kn_conductor *c) {
     if (!c->routes_seg) return;
     static kn_route_table t;
+    int def_of[KN_ROUTES_MAX], to_master[KN_MAX_DECKS] = {0};
+    uint32_t lat[KN_SRCS] = {0}, mdelay[KN_MAX_DECKS];
     memset(&t, 0, sizeof t);
-    uint32_t lat[KN_SRCS] = {0};
-    for (int i = 0; i < KN_MAX_DECKS; i++) lat[i] = deck_latency(c, i);
-    /* arrival of each source's output (A) and of each deck's inputs (D_in),
-     * relaxed in dependency order: at most one pass per deck in a chain */
-    uint64_t A[KN_SRCS] = {0}, D[KN_SRCS] = {0};
-    for (int i = 0; i < KN_SRCS; i++) A[i] = lat[i];
-    for (int pass = 0; pass < KN_SRCS; pass++) {
-        int changed = 0;
-        for (int i = 0; i < c->nroutes; i++) {
-            const kn_route_def *r = &c->routes[i];
-            int s = src_slot(c, r), d = strcmp(r->dst, "master") ? slot_named(c, r->dst) : -1;
-            if (s < 0 || d < 0 || A[s] <= D[d]) continue;
-            D[d] = A[s];
-            A[d] = D[d] + lat[d];
-            changed = 1;
-        }
-        if (!changed) break;
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        lat[i] = deck_latency(c, i);
+        to_master[i] = c->deck[i].used && c->deck[i].name[0] && master_off(c, c->deck[i].name) < 0;
     }
     /* deck -> deck routes, in the order they were made */
     for (int i = 0; i < c->nroutes; i++) {
@@ -292,48 +280,38 @@ void kn_routes_update(kn_conductor *c) {
         int s = src_slot(c, r), d = strcmp(r->dst, "master") ? slot_named(c, r->dst) : -1;
         r->delay = 0;
         if (s < 0 || d < 0) continue;
+        def_of[t.count] = i;
         kn_route_rec *o = &t.route[t.count++];
         o->src = (uint32_t)s;
         o->dst = (uint32_t)d;
         o->pre = (uint32_t)r->pre;
         float g = (float)pow(10, r->gain_db / 20);
         memcpy(&o->gain, &g, sizeof g);
-        uint64_t delay = D[d] - A[s];
-        o->delay = delay > KN_ROUTE_DELAY_MAX ? KN_ROUTE_DELAY_MAX : (uint32_t)delay;
         o->in_first = (uint32_t)r->in_first;
         o->in_count = r->in_count ? (uint32_t)r->in_count : 1;
         if (s == KN_SRC_IN && !r->in_count) o->in_count = (uint32_t)c->inputs;
         snprintf(o->port, sizeof o->port, "%s", r->port);
-        r->delay = o->delay;
     }
+    c->master_latency = kn_route_compensate(&t, lat, to_master, mdelay);
+    for (uint32_t i = 0; i < t.count; i++) c->routes[def_of[i]].delay = t.route[i].delay;
     kn_route_table_publish(c->routes_seg, &t);
-    /* deck -> master: gain and delay per deck, in the mixer */
-    uint64_t Dm = 0;
-    for (int i = 0; i < KN_MAX_DECKS; i++)
-        if (c->deck[i].used && c->deck[i].name[0] && master_off(c, c->deck[i].name) < 0 &&
-            A[i] > Dm)
-            Dm = A[i];
+    /* deck -> master: gain, tap and delay per deck, in the mixer */
     for (int i = 0; i < KN_MAX_DECKS; i++) {
-        kn_deck *d = &c->deck[i];
         kn_mix_deck *m = &c->mix.deck[i];
         float g = 0;
         uint32_t pre = 0;
-        if (d->used && d->name[0] && master_off(c, d->name) < 0) {
-            kn_route_def *r = find_route(c, d->name, "master", "");
+        if (to_master[i]) {
+            kn_route_def *r = find_route(c, c->deck[i].name, "master", "");
             g = r ? (float)pow(10, r->gain_db / 20) : 1.0f;
             pre = r ? (uint32_t)r->pre : 0;
         }
-        uint64_t delay = Dm - A[i];
         uint32_t bits;
         memcpy(&bits, &g, sizeof bits);
         atomic_store_explicit(&m->master_gain, bits, memory_order_relaxed);
         atomic_store_explicit(&m->master_pre, pre, memory_order_relaxed);
-        atomic_store_explicit(&m->master_delay,
-                              delay > KN_ROUTE_DELAY_MAX ? KN_ROUTE_DELAY_MAX : (uint32_t)delay,
-                              memory_order_relaxed);
+        atomic_store_explicit(&m->master_delay, mdelay[i], memory_order_relaxed);
         c->lat_seen[i] = lat[i];
     }
-    c->master_latency = Dm;
 }
 
 void kn_routes_tick(kn_conductor *c) {

@@ -162,6 +162,44 @@ static inline int kn_routes_fetch(kn_routes_seg *s, kn_route_table *t, uint32_t 
     return -1;
 }
 
+/* Latency compensation over a table resolved to slots (the conductor's,
+ * and an offline session's): a deck's output lags its inputs by its
+ * declared latency lat[]. In dependency order, a deck's inputs are aligned
+ * on the latest of them (D = max over its routes of the source's A), its
+ * output arrives at A = D + lat; a route's delay is D(dst) - A(src), and
+ * a deck's master route (to_master[d]) is delayed to the latest deck on
+ * the master. Sets every route's delay and master_delay[]; returns the
+ * master's latency. At most one pass per source: the graph has no cycle. */
+static inline uint64_t kn_route_compensate(kn_route_table *t, const uint32_t lat[KN_SRCS],
+                                           const int to_master[KN_MAX_DECKS],
+                                           uint32_t master_delay[KN_MAX_DECKS]) {
+    uint64_t A[KN_SRCS], D[KN_SRCS] = {0}, Dm = 0;
+    for (int i = 0; i < KN_SRCS; i++) A[i] = lat[i];
+    for (int pass = 0; pass < KN_SRCS; pass++) {
+        int changed = 0;
+        for (uint32_t i = 0; i < t->count; i++) {
+            const kn_route_rec *r = &t->route[i];
+            if (r->dst >= KN_MAX_DECKS || A[r->src] <= D[r->dst]) continue;
+            D[r->dst] = A[r->src];
+            A[r->dst] = D[r->dst] + lat[r->dst];
+            changed = 1;
+        }
+        if (!changed) break;
+    }
+    for (uint32_t i = 0; i < t->count; i++) {
+        kn_route_rec *r = &t->route[i];
+        uint64_t d = r->dst < KN_MAX_DECKS ? D[r->dst] - A[r->src] : 0;
+        r->delay = d > KN_ROUTE_DELAY_MAX ? KN_ROUTE_DELAY_MAX : (uint32_t)d;
+    }
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (to_master[i] && A[i] > Dm) Dm = A[i];
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        uint64_t d = to_master[i] ? Dm - A[i] : 0;
+        master_delay[i] = d > KN_ROUTE_DELAY_MAX ? KN_ROUTE_DELAY_MAX : (uint32_t)d;
+    }
+    return Dm;
+}
+
 /* ------------------------------------------------------ reading a source */
 
 /* Copies what there is of frames [q, q+n) of a ring (data/cap/ch: the
