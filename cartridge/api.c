@@ -375,6 +375,20 @@ void kn_params_read(kn_cart *c) {
     }
 }
 
+/* Every knob at its target at once: before a deck's very first block
+ * nothing has been heard at the old values (a session's values, set while
+ * the deck waited for its start, take effect from its first sample, as in
+ * the session's offline render). */
+void kn_params_snap(kn_cart *c) {
+    for (int i = 0; i < c->nlocal; i++) {
+        kn_param *p = &c->local[i];
+        p->now = p->value = p->s = p->target;
+        p->step = p->inc = 0;
+        atomic_store_explicit(&c->params->slot[p->slot].current, kn_dbits(p->now),
+                              memory_order_relaxed);
+    }
+}
+
 /* Before each part of `n` frames (the whole block when no event cuts it):
  * kn_get's value for the part, and kn_smooth's per-sample steps through
  * it; the smoothing position is published. */

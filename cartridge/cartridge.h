@@ -129,8 +129,22 @@ typedef struct kn_cart {
     const float *silent[KN_MAX_CHANNELS];
     float *zero;
     void (*fill)(struct kn_cart *c, uint64_t now, int n);
+    int snap_params; /* the deck's first block: knobs start at their targets (kn_params_snap) */
     void *fill_ctx;
 } kn_cart;
+
+void kn_params_snap(kn_cart *c);
+
+/* `kanon render SESSION.json` (session.c): the whole session offline. */
+typedef struct kn_session_opts {
+    const char *path, *out;
+    double seconds, rate, start; /* rate: unless the session says */
+    int channels, block;         /* likewise */
+    double state_mb, compile_seconds, mem_mb;
+    const char *const *hide;
+    int nhide, quiet;
+} kn_session_opts;
+int kn_session_render(const kn_session_opts *o);
 
 /* The index of a port by name, or -1. */
 int kn_port_find(const kn_cart *c, const char *name);

@@ -610,6 +610,7 @@ int kn_live_run(const kn_live_opts *o) {
     }
     /* Taken over: the first block at P is about to be published. */
     first_frame = m.v.pos;
+    c.snap_params = first_frame == 0; /* the deck's first sound: nothing to glide from */
     report(KN_REPORT_RUNNING, NULL, -1, -1);
     if (wait_for_epoch(ctl, &m.ring->tl, o->id)) return 0;
     render_loop(&c, &prog, &m, o->id, lane_start, lane_frames);

@@ -313,6 +313,14 @@ static int run_render(const opts *o) {
                 o->out, refusal);
         return 2;
     }
+    size_t flen = strlen(o->file);
+    if (flen > 5 && !strcmp(o->file + flen - 5, ".json")) { /* a session */
+        kn_session_opts so = {
+            o->file,  o->out,      o->seconds,         o->rate,   o->start, o->channels,
+            o->block, o->state_mb, o->compile_seconds, o->mem_mb, o->hide,  o->nhide,
+            o->json};
+        return kn_session_render(&so);
+    }
     /* The state as large as a live deck's may grow (--state-mb): calloc
      * maps it lazily, so only what the program uses costs memory. */
     size_t state_bytes = (size_t)(o->state_mb * 1048576);
@@ -429,7 +437,7 @@ static int run_check(const opts *o) {
 /* Where the job's i-th descriptor goes: the deck's four segments, the
  * routes segment, then every source's ring (contract.h). */
 static int job_fd_target(int i) {
-    return i < KN_SEG_KINDS ? KN_FD_SEG(KN_SEG_RING + i)
+    return i < KN_SEG_KINDS    ? KN_FD_SEG(KN_SEG_RING + i)
            : i == KN_SEG_KINDS ? KN_FD_ROUTES
                                : KN_FD_SRC(i - KN_SEG_KINDS - 1);
 }

@@ -88,7 +88,7 @@ void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t s
     c->state_bytes = state_bytes;
     c->params = params;
     kn_params_reset(c); /* kn_param handles refer to slots of the bound segment */
-    c->in_setup = 1; /* kn_in may declare ports */
+    c->in_setup = 1;    /* kn_in may declare ports */
     if (p->setup) p->setup(&c->ctx);
     c->in_setup = 0;
 }
@@ -238,6 +238,10 @@ uint64_t kn_render_frames(kn_cart *c, const kn_program *p, uint64_t frame, int n
     if (c->fill) c->fill(c, now, n);
     uint32_t ne = due_events(c, p, now, n);
     kn_params_read(c);
+    if (c->snap_params) {
+        kn_params_snap(c);
+        c->snap_params = 0;
+    }
     uint64_t dt = 0;
     int pos = 0;
     for (uint32_t i = 0; i < ne; i++) {
