@@ -270,6 +270,13 @@ def check_denormal(marks):
     return None
 
 
+def check_routes_escape(marks):
+    """escape_routes saw the read-only mappings it attacks, and reached none."""
+    if not any(x["what"] == "routes_maps_found" for x in marks):
+        return "escape_routes found no read-only kanon.ring mapping to attack"
+    return check_escape("routes_setup", "routes")(marks)
+
+
 def check_escape(*kinds):
     """Every attempt of the escape_<kind> lines failed (R = -1)."""
     def check(marks):
@@ -354,6 +361,7 @@ TYPES = [
     # hostile code: every attempt fails, the sandbox names each refused call
     spec("escape_shm", "plays", None, check=check_escape("shm_setup", "shm"), blocked=["shmget"]),
     spec("escape_signal", "plays", None, check=check_escape("signal"), blocked=SIGNAL_CALLS),
+    spec("escape_routes", "plays", None, check=check_routes_escape),
     spec("escape_uring", "plays", None, check=check_escape("uring"),
          blocked=["io_uring_setup", "io_uring_enter", "io_uring_register"]),
     spec("escape_memory", "plays", None, check=check_escape("memory"),
