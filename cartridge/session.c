@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define HIST (1u << 14) /* frames of each deck's history: >= KN_ROUTE_DELAY_MAX + a block */
@@ -38,6 +39,7 @@ _Static_assert(HIST >= KN_ROUTE_DELAY_MAX + 8192, "a delayed route reads the his
 typedef struct sdeck {
     char name[KN_NAME_MAX];
     char file[4096];
+    char *source; /* the version the session saved (NULL: the file as it is) */
     kn_program prog;
     kn_cart c;
     kn_state_seg *state;
@@ -102,10 +104,13 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
         if (!name || kn_deck_name_check(name, why, sizeof why))
             return fail(err, n, "%s: error: a deck's \"name\": %s", path, name ? why : "missing");
         if (deck_index(name) >= 0) return fail(err, n, "%s: error: deck %s twice", path, name);
-        if (!file || access(file, R_OK))
-            return fail(err, n, "%s: error: deck %s: its \"file\" cannot be read", path, name);
+        const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "source"));
+        if (!file || file[0] != '/' || (!src && access(file, R_OK)))
+            return fail(err, n, "%s: error: deck %s: its \"file\" (an absolute path) cannot be read",
+                        path, name);
         snprintf(x->name, sizeof x->name, "%s", name);
         snprintf(x->file, sizeof x->file, "%s", file);
+        x->source = src ? strdup(src) : NULL;
         const cJSON *mix = cJSON_GetObjectItemCaseSensitive(d, "mixer");
         x->gain_db = jnum(mix, "gain_db", 0);
         x->pan = jnum(mix, "pan", 0);
@@ -339,6 +344,26 @@ static int render_blocks(const char *out, double seconds, char *err, size_t n) {
     return rc;
 }
 
+/* The deck's saved version (its source text, through a memfd), else its
+ * file; messages and includes as for the file. */
+static int compile_deck(sdeck *x, char *err, size_t n) {
+    char dir[4096], path[64];
+    snprintf(dir, sizeof dir, "%s", x->file);
+    *strrchr(dir, '/') = 0;
+    if (!x->source) return kn_compile(&x->prog, x->file, x->file, dir[0] ? dir : "/", err, n);
+    int fd = memfd_create("kanon.session.source", MFD_CLOEXEC);
+    size_t len = strlen(x->source);
+    if (fd < 0 || write(fd, x->source, len) != (ssize_t)len) {
+        if (fd >= 0) close(fd);
+        return fail(err, n, "kanon render: error: deck %s: cannot hold its source: %s", x->name,
+                    strerror(errno));
+    }
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int rc = kn_compile(&x->prog, path, x->file, dir[0] ? dir : "/", err, n);
+    close(fd);
+    return rc;
+}
+
 int kn_session_render(const kn_session_opts *o) {
     char err[8192];
     memset(&S, 0, sizeof S);
@@ -367,9 +392,10 @@ int kn_session_render(const kn_session_opts *o) {
         cJSON_Delete(j);
         return 2;
     }
-    S.rate = jnum(j, "rate", S.rate);
-    S.ch = (int)jnum(j, "channels", S.ch);
-    S.block = (int)jnum(j, "block", S.block);
+    const cJSON *audio = cJSON_GetObjectItemCaseSensitive(j, "audio");
+    S.rate = jnum(audio, "rate", S.rate);
+    S.ch = (int)jnum(audio, "channels", S.ch);
+    S.block = (int)jnum(audio, "block", S.block);
     kn_tempo_map tempo;
     kn_tempo_init(&tempo);
     if (S.ch < 1 || S.ch > KN_MAX_CHANNELS || S.block < 1 || S.block > 8192 || !(S.rate >= 8000) ||
@@ -407,7 +433,7 @@ int kn_session_render(const kn_session_opts *o) {
     kn_sandbox_fpu();
     kn_sandbox_compile_limits(o->compile_seconds * S.n, mem);
     for (int i = 0; i < S.n; i++)
-        if (kn_compile(&S.deck[i].prog, S.deck[i].file, S.deck[i].file, NULL, err, sizeof err)) {
+        if (compile_deck(&S.deck[i], err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
@@ -446,6 +472,7 @@ int kn_session_render(const kn_session_opts *o) {
         free(S.deck[i].params);
         free(S.deck[i].hist);
         free(S.deck[i].delay);
+        free(S.deck[i].source);
     }
     free(S.scratch);
     return 0;

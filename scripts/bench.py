@@ -155,6 +155,53 @@ def bench_cpu(secs):
     print()
 
 
+def bench_routes(secs):
+    print("## Routing cost (dummy backend; %% of one core over %d s)\n" % secs)
+    print("16 decks, no routes: 16 sine decks, each on the master. 16 decks, 32 routes: 8 sine "
+          "decks (off the master) each sent to 4 of 8 gain decks (tests/e2e/routing/gain_fx.c), "
+          "which are on the master. The conductor's work does not grow with routes (consumers "
+          "read their sources' rings themselves); the cartridges' does, by the copies.\n")
+    print("| configuration | conductor | all cartridges | underruns |")
+    print("|---|---|---|---|")
+    hz = os.sysconf("SC_CLK_TCK")
+    sine = os.path.join(ROOT, "examples", "sine.c")
+    fx = os.path.join(ROOT, "tests", "e2e", "routing", "gain_fx.c")
+    for routed in (0, 1):
+        pid = up()
+        for i in range(16):
+            f = fx if routed and i >= 8 else sine
+            kanon("play", f, "--deck", "d%d" % i, "--no-watch")
+        if routed:
+            for i in range(8):
+                kanon("unroute", "d%d" % i, "master")
+                for j in range(4):
+                    kanon("route", "d%d" % i, "d%d" % (8 + (i + j) % 8), "--gain", "-12")
+        time.sleep(1)
+        kids = children(pid)
+        c0, k0 = cpu_ticks(pid), sum(cpu_ticks(p) for p in kids)
+        u0 = sum(d["underruns"] for d in status()["decks"])
+        time.sleep(secs)
+        c1, k1 = cpu_ticks(pid), sum(cpu_ticks(p) for p in kids)
+        under = sum(d["underruns"] for d in status()["decks"]) - u0
+        print("| %s | %.1f %% | %.1f %% | %d |" % (
+            "16 decks, 32 routes" if routed else "16 decks, no routes",
+            100 * (c1 - c0) / hz / secs, 100 * (k1 - k0) / hz / secs, under))
+    kanon("down", check=False)
+    print()
+
+
+def bench_graphs(n):
+    print("## Routing property test rate\n")
+    env = dict(os.environ, KANON_GRAPHS=str(n), KANON_GRAPH_SEED="1000")
+    t0 = time.time()
+    r = run("bash", os.path.join(ROOT, "tests", "e2e", "test_graphs.sh"), check=False, env=env)
+    dt = time.time() - t0
+    ok = r.returncode == 0
+    print("tests/e2e/test_graphs.sh, %d random graphs (seeds 1000..%d), each loaded live, "
+          "recorded, saved, rendered and compared: %s in %.1f s, **%.1f graphs per minute**.\n"
+          % (n, 999 + n, "all equal" if ok else "FAILED", dt, 60 * n / dt))
+
+
 def bench_swap(n):
     print("## Hot swap (%d saves each; ms: median / p99 / max)\n" % n)
     print("save -> takeover: from the inotify event to the new cartridge taking the token; "
@@ -544,6 +591,8 @@ def main():
                 ("render", lambda: bench_render(10 if QUICK else 30)),
                 ("cpu", lambda: bench_cpu(3 if QUICK else 5)),
                 ("swap", lambda: bench_swap(20 if QUICK else 100)),
+                ("routes", lambda: bench_routes(3 if QUICK else 5)),
+                ("graphs", lambda: bench_graphs(10 if QUICK else 30)),
                 ("jack", bench_jack),
                 ("timeline", lambda: bench_timeline(30 if QUICK else 100)),
                 ("faults", lambda: bench_faults(2 if QUICK else 10)),

@@ -261,6 +261,26 @@ static inline void kn_route_mix(kn_route_run *run, const kn_route_rec *rec, int 
     uint32_t first = rec->src == KN_SRC_IN ? rec->in_first : 0;
     uint32_t count = rec->src == KN_SRC_IN ? rec->in_count : (uint32_t)src_ch;
     if (count == 0) count = 1;
+    int still = run->gain.g == run->gain.to && run->level == 1 && have == n;
+    for (int k = 0; k < 3; k++) still &= run->fader[k].g == run->fader[k].to;
+    if (still) { /* the usual block: constant gains, the source all there */
+        float g = run->gain.g;
+        for (int c = 0; c < ch; c++) {
+            uint32_t sc = first + (uint32_t)c % count;
+            float f = rec->pre ? 1.0f : run->fader[kn_fader_index(c)].g, *dst = port[c];
+            if (sc >= (uint32_t)src_ch) continue;
+            const float *x = src + sc;
+            for (int i = 0; i < n; i++) {
+                float v = x[(size_t)i * (size_t)src_ch];
+                if (!isfinite(v) || fabsf(v) > KN_ROUTE_CLAMP) v = 0; /* never pass on garbage */
+                if (!rec->pre) v *= f;
+                dst[i] += v * g;
+            }
+            if (n) run->hold[c] = x[(size_t)(n - 1) * (size_t)src_ch];
+            if (!isfinite(run->hold[c]) || fabsf(run->hold[c]) > KN_ROUTE_CLAMP) run->hold[c] = 0;
+        }
+        return;
+    }
     float step = 1.0f / (float)(fade > 0 ? fade : 1);
     for (int i = 0; i < n; i++) {
         float f[3] = {1, 1, 1};
