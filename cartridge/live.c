@@ -264,8 +264,10 @@ static int64_t source_pos(const kn_route_rec *r, uint64_t now, uint32_t *gen) {
     return now < r->delay || q < 0 ? -1 : q;
 }
 
-/* 1 if a live source of ours has not yet written [now, now+n). */
-static int sources_behind(uint64_t now, int n) {
+/* How many frames of [now, now+n) the live source furthest behind has yet
+ * to write (0: every source is there). */
+static uint64_t sources_behind(uint64_t now, int n) {
+    uint64_t most = 0;
     for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         uint32_t gen;
@@ -273,10 +275,10 @@ static int sources_behind(uint64_t now, int n) {
         int64_t q = source_pos(r, now, &gen);
         if (q < 0) continue;
         uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
-        if (w < (uint64_t)q + (uint64_t)n && (uint64_t)q + (uint64_t)n - w <= in.src[r->src].cap)
-            return 1;
+        uint64_t end = (uint64_t)q + (uint64_t)n;
+        if (w < end && end - w <= in.src[r->src].cap && end - w > most) most = end - w;
     }
-    return 0;
+    return most;
 }
 
 /* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
@@ -498,8 +500,12 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
              * target; past that, render without it (it is held and faded:
              * kn_route_mix), rather than run dry ourselves. */
             uint32_t floor = target / 2 > block ? target / 2 : block;
-            if (fill > floor && sources_behind(kn_tl_now(v->pos, c->epoch), (int)n)) {
-                kn_futex_wait(&ctl->wake, seq, 100000);
+            uint64_t behind = fill > floor ? sources_behind(kn_tl_now(v->pos, c->epoch), (int)n) : 0;
+            if (behind) {
+                /* a source renders when the device has made room in its
+                 * ring: the frames we lack come about that much later */
+                uint64_t ns = (uint64_t)((double)behind / rate * 1e9);
+                kn_futex_wait(&ctl->wake, seq, ns < 100000 ? 100000 : ns > 2000000 ? 2000000 : ns);
                 continue;
             }
             atomic_store_explicit(&ctl->phase, KN_PHASE_PROCESS, memory_order_relaxed);
