@@ -277,6 +277,8 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, kn_me
             for (int c = 0; c < ch; c++) m->scratch[i * ch + c] *= c == 0 ? gl : c == 1 ? gr : go;
         }
     }
+    /* stems and deck recordings (record.c): the post-fader signal, exactly what is summed */
+    if (m->post_tap) m->post_tap(m->post_ctx, slot, m->scratch, n);
     float peak = 0, sumsq = 0;
     for (int i = 0; i < n * ch; i++) {
         float x = m->scratch[i];
