@@ -19,7 +19,7 @@
  *                  (record.c), device failover (audio.c); what is said
  *                  (events.c) and read (files.c).
  *
- * They share only kn_mix and the recorder's queue (spsc.h: atomics with a
+ * They share only kn_mix and the recorder's queues (spsc.h: atomics with a
  * documented owner per field). The recorder's writer is a third thread.
  * Depends on shm/ only (never on cartridge/).
  */
@@ -202,7 +202,7 @@ typedef struct kn_rec_opts {
     int rate;
     const _Atomic uint64_t *lost; /* the device's count of frames played without us, or NULL */
 } kn_rec_opts;
-/* One file of the latest recording (kn_rec_file). */
+/* One file of the latest recording (kn_rec_file_info). */
 typedef struct kn_rec_file {
     char deck[KN_NAME_MAX]; /* "master" or the deck's name */
     char path[4200];
