@@ -67,6 +67,10 @@ int kn_args_parse(kn_args *a, int argc, char **argv, unsigned opts, int minpos, 
             a->watch = 1;
         } else if ((opts & KN_OPT_FORCE) && !strcmp(argv[i], "--force")) {
             a->force = 1;
+        } else if ((opts & KN_OPT_STEMS) && !strcmp(argv[i], "--stems")) {
+            a->stems = 1;
+        } else if ((opts & KN_OPT_DECK) && (v = value_flag(argc, argv, &i, "--deck", &a->deck))) {
+            if (v == MISSING) return usage_error(cmd, "--deck needs NAME (a deck)");
         } else if ((opts & KN_OPT_RAMP) && !strncmp(argv[i], "--ramp", 6) &&
                    (argv[i][6] == 0 || argv[i][6] == '=')) {
             if (!(v = flag_value(argc, argv, &i, "--ramp")))

@@ -49,14 +49,17 @@ enum {
     KN_OPT_RAMP = 2,
     KN_OPT_WATCH = 4,
     KN_OPT_FORCE = 8,
-    KN_OPT_QUANT = 16, /* --quant N (beats) */
-    KN_OPT_AT = 32,    /* --at BEAT */
-    KN_OPT_BAR = 64    /* --bar N (beats per bar) */
+    KN_OPT_QUANT = 16,  /* --quant N (beats) */
+    KN_OPT_AT = 32,     /* --at BEAT */
+    KN_OPT_BAR = 64,    /* --bar N (beats per bar) */
+    KN_OPT_STEMS = 128, /* --stems (record) */
+    KN_OPT_DECK = 256   /* --deck NAME (record) */
 };
 #define KN_MAXPOS 4
 typedef struct kn_args {
     const char *cmd;
-    int json, watch, force;
+    int json, watch, force, stems;
+    const char *deck;  /* --deck's text, NULL if not given */
     const char *ramp;  /* --ramp's text, NULL if not given */
     const char *quant; /* --quant's, --at's and --bar's texts, NULL if not given */
     const char *at, *bar;

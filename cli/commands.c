@@ -387,6 +387,35 @@ static void print_load(const cJSON *r) {
         "shed: deck %s (needed %.0f%% of a core)\n", kn_jstr(sh, "deck"), kn_jnum(sh, "cpu_need"));
 }
 
+/* What a recording writes, in words: "FILE", "deck X to FILE" or
+ * "stems to DIR (master.wav, a.wav)". */
+static const char *rec_what(const cJSON *rec, char *out, size_t n) {
+    const char *mode = kn_jstr(rec, "mode"), *path = kn_jstr(rec, "path");
+    if (!strcmp(mode, "deck")) {
+        snprintf(out, n, "deck %s to %s", kn_jstr(rec, "deck"), path);
+    } else if (!strcmp(mode, "stems")) {
+        size_t k = (size_t)snprintf(out, n, "stems to %s (", path);
+        const cJSON *f;
+        int i = 0;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(rec, "files")) {
+            const char *p = kn_jstr(f, "path"), *base = strrchr(p, '/');
+            if (k < n)
+                k += (size_t)snprintf(out + k, n - k, "%s%s", i++ ? ", " : "", base ? base + 1 : p);
+        }
+        if (k < n) snprintf(out + k, n - k, ")");
+    } else {
+        snprintf(out, n, "%s", path);
+    }
+    return out;
+}
+
+/* The decks a stems recording could not record, one line each. */
+static void print_rec_skipped(const cJSON *rec) {
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(rec, "skipped"))
+        printf("recording: deck %s not recorded: %s\n", kn_jstr(s, "deck"), kn_jstr(s, "why"));
+}
+
 static void print_status(const cJSON *r) {
     printf("conductor pid %.0f, instance %s: %s (%s), %.0f Hz, %.0f ch, block %.0f\n",
            kn_jnum(r, "pid"), kn_jstr(r, "instance"), kn_jstr(r, "backend"), kn_jstr(r, "device"),
@@ -405,9 +434,11 @@ static void print_status(const cJSON *r) {
     print_master(r);
     const cJSON *rec = cJSON_GetObjectItem(r, "recording");
     if (cJSON_IsObject(rec)) {
-        printf("recording: %s (%.1f s, %.0f frames dropped, %.0f lost)\n", kn_jstr(rec, "path"),
-               kn_jnum(rec, "frames") / kn_jnum(r, "rate"), kn_jnum(rec, "dropped"),
-               kn_jnum(rec, "lost"));
+        char what[4400];
+        printf("recording: %s (%.1f s, %.0f frames dropped, %.0f lost)\n",
+               rec_what(rec, what, sizeof what), kn_jnum(rec, "frames") / kn_jnum(r, "rate"),
+               kn_jnum(rec, "dropped"), kn_jnum(rec, "lost"));
+        print_rec_skipped(rec);
         const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "error"));
         if (e) printf("recording: WRITE FAILED: %s; frames are being dropped\n", e);
     }
@@ -479,12 +510,17 @@ static int record_start(const kn_args *a) {
     cJSON_AddStringToObject(q, "path", abs);
     cJSON_AddStringToObject(q, "display", a->pos[1]);
     if (a->force) cJSON_AddBoolToObject(q, "force", 1);
+    if (a->stems) cJSON_AddBoolToObject(q, "stems", 1);
+    if (a->deck) cJSON_AddStringToObject(q, "deck", a->deck);
     cJSON *r = kn_request(q);
     int st = kn_reply_status(r, "record");
+    char what[4400];
     if (!st && a->json)
         kn_print_json(r);
-    else if (!st)
+    else if (!st && !a->stems && !a->deck)
         printf("recording to %s\n", a->pos[1]);
+    else if (!st)
+        printf("recording %s\n", rec_what(r, what, sizeof what));
     cJSON_Delete(r);
     return st;
 }
@@ -492,24 +528,34 @@ static int record_start(const kn_args *a) {
 static int record_stop(const kn_args *a) {
     cJSON *r = kn_request(kn_cmd("record_stop"));
     int st = kn_reply_status(r, "record");
-    if (!st && a->json)
+    char what[4400];
+    if (!st && a->json) {
         kn_print_json(r);
-    else if (!st)
-        printf("recorded %s: %.0f frames (%.2f s), %.0f dropped, %.0f lost\n", kn_jstr(r, "path"),
-               kn_jnum(r, "frames"), kn_jnum(r, "seconds"), kn_jnum(r, "dropped"),
-               kn_jnum(r, "lost"));
+    } else if (!st) {
+        printf("recorded %s: %.0f frames (%.2f s), %.0f dropped, %.0f lost\n",
+               rec_what(r, what, sizeof what), kn_jnum(r, "frames"), kn_jnum(r, "seconds"),
+               kn_jnum(r, "dropped"), kn_jnum(r, "lost"));
+        print_rec_skipped(r);
+    }
     cJSON_Delete(r);
     return st;
 }
 
 int cmd_record(int argc, char **argv) {
     kn_args a;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_FORCE, 1, 2);
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_FORCE | KN_OPT_STEMS | KN_OPT_DECK,
+                           1, 2);
     if (st) return st;
-    if (!strcmp(a.pos[0], "start") && a.npos == 2) return record_start(&a);
-    if (!strcmp(a.pos[0], "stop") && a.npos == 1) return record_stop(&a);
-    fprintf(stderr,
-            "kanon record: error: use `kanon record start FILE.wav` or `kanon record stop`\n");
+    int start = !strcmp(a.pos[0], "start") && a.npos == 2;
+    if (start && a.stems && a.deck) {
+        fprintf(stderr, "kanon record: error: --stems records every deck and --deck one; give "
+                        "one or the other\n");
+        return KN_EXIT_ERR;
+    }
+    if (start) return record_start(&a);
+    if (!strcmp(a.pos[0], "stop") && a.npos == 1 && !a.stems && !a.deck) return record_stop(&a);
+    fprintf(stderr, "kanon record: error: use `kanon record start FILE.wav [--deck DECK]`, "
+                    "`kanon record start DIR --stems` or `kanon record stop`\n");
     return KN_EXIT_ERR;
 }
 

@@ -192,16 +192,24 @@ static const command commands[] = {
      "times a second until Ctrl-C; it exits 2 if the conductor goes away.\n"
      "--json prints the conductor's reply once.\n"
      "example: kanon meters --watch\n"},
-    {"record", cmd_record, "record the master output to a WAV file",
-     "usage: kanon record start FILE.wav [--force] [--json] | kanon record stop [--json]\n"
-     "A lossless float32 tap of exactly what goes to the device. `stop` reports frames\n"
-     "written, dropped (reached the tap but not the file: the disk could not keep up or\n"
-     "writing failed) and lost (the device played without data: late callbacks).\n"
+    {"record", cmd_record, "record the master (or every deck, or one deck) to WAV files",
+     "usage: kanon record start FILE.wav [--deck DECK] [--force] [--json]\n"
+     "       kanon record start DIR --stems [--force] [--json] | kanon record stop [--json]\n"
+     "A lossless float32 tap of exactly what goes to the device. --stems writes\n"
+     "DIR/master.wav and DIR/DECK.wav for every deck (created 0700 if missing): each deck\n"
+     "after its gain, mute/solo and pan, exactly what it adds to the master, all files\n"
+     "starting on the same frame (a deck that starts later gets leading silence).\n"
+     "--deck DECK records that deck alone, after its gain, mute/solo and pan.\n"
+     "`stop` reports frames written, dropped (reached the tap but not the file: the disk\n"
+     "could not keep up or writing failed) and lost (the device played without data:\n"
+     "late callbacks).\n"
      "The header is kept current: after a crash the file holds all but the last ~0.5 s.\n"
      "A FILE that is a deck's source, not a WAV file or not a regular file is refused\n"
-     "unless --force. --json prints the conductor's reply ({path} /\n"
-     "{path,frames,dropped,lost,seconds,error}).\n"
-     "example: kanon record start take.wav; sleep 10; kanon record stop\n"},
+     "unless --force (with --stems: any file it would write in DIR). --json prints the\n"
+     "conductor's reply ({path,mode,files} /\n"
+     "{path,mode,files,frames,dropped,lost,timeline_frame,seconds,error}).\n"
+     "example: kanon record start take.wav; sleep 10; kanon record stop\n"
+     "example: kanon record start takes/ --stems; sleep 10; kanon record stop\n"},
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"

@@ -190,8 +190,8 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
         }
         for (int done = 0; done < n;) {
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
+            kn_rec_begin(a->rec, a->mix->tl); /* before the mixer: it taps the decks */
             kn_mix_run(a->mix, a->master, k);
-            kn_rec_timeline(a->rec, a->mix->tl - (uint64_t)k);
             kn_rec_tap(a->rec, a->master, k);
             write_frames(os->format, areas, dch, a->master, ch, k);
             done += k;

@@ -19,7 +19,7 @@
  *                  (record.c), device failover (audio.c); what is said
  *                  (events.c) and read (files.c).
  *
- * They share only kn_mix and the recorder's queue (spsc.h: atomics with a
+ * They share only kn_mix and the recorder's queues (spsc.h: atomics with a
  * documented owner per field). The recorder's writer is a third thread.
  * Depends on shm/ only (never on cartridge/).
  */
@@ -146,6 +146,11 @@ typedef struct kn_mix {
     _Atomic uint64_t tl_pub;
     _Atomic uint32_t clock_seq;
     _Atomic uint64_t clock_frame, clock_ns;
+    /* A tap on each deck's post-fader signal (record.c kn_rec_post, for
+     * stems and deck recordings), called by the audio thread with what the
+     * deck adds to the master; NULL: none. Set before the stream starts. */
+    void (*post_tap)(void *ctx, int slot, const float *frames, int n);
+    void *post_ctx;
 } kn_mix;
 
 /* Control thread: drains meter records into per-deck accumulators. */
@@ -181,26 +186,63 @@ void kn_limit(kn_mix *m, float *master, int frames);
 
 /* ---------------------------------------------------------- recorder */
 
+/* What a recording taps (record.c): the master (one file), every deck's
+ * post-fader signal and the master (one file per deck, in a directory), or
+ * one deck's post-fader signal (one file). */
+enum kn_rec_mode { KN_REC_MASTER = 0, KN_REC_STEMS, KN_REC_DECK };
+#define KN_REC_TRACKS (1 + 2 * KN_MAX_DECKS) /* files in one recording, master included */
+
 typedef struct kn_recorder kn_recorder;
 typedef struct kn_rec_stats {
-    uint64_t frames;        /* written to the file */
-    uint64_t dropped;       /* tapped but not written: the ring was full, or writing failed */
+    uint64_t frames;        /* written to the file (stems: to master.wav) */
+    uint64_t dropped;       /* missing from a file (the most any one file misses): tapped
+                             * when the ring was full, or writing failed */
     uint64_t lost;          /* never tapped: the device played without us (kn_audio_lost) */
     char error[256];        /* why writing failed ("" while it works) */
     int64_t timeline_frame; /* the timeline frame of the file's first frame (-1: none yet) */
 } kn_rec_stats;
+typedef struct kn_rec_opts {
+    enum kn_rec_mode mode;
+    const char *path; /* the file; for KN_REC_STEMS an existing directory */
+    const char *deck; /* KN_REC_DECK: the deck recorded */
+    /* The name of the deck in each mixer slot (NULL or "": none), to tap
+     * the decks that exist at the start. */
+    const char *slots[KN_MAX_DECKS];
+    int force; /* stems: a deck that appears later may overwrite a file that is not a WAV */
+    int rate;
+    const _Atomic uint64_t *lost; /* the device's count of frames played without us, or NULL */
+} kn_rec_opts;
+/* One file of the latest recording (kn_rec_file_info). */
+typedef struct kn_rec_file {
+    char deck[KN_NAME_MAX]; /* "master" or the deck's name */
+    char path[4200];
+    uint64_t frames; /* written, leading silence included */
+} kn_rec_file;
 kn_recorder *kn_rec_new(int channels);
 void kn_rec_free(kn_recorder *r);
-/* Audio thread: append frames if recording (never blocks; counts drops). */
-void kn_rec_tap(kn_recorder *r, const float *frames, int n);
-/* Audio thread, before a tap: the timeline frame of the chunk's first frame
- * (kept for the file's first frame: `record stop` reports it). */
-void kn_rec_timeline(kn_recorder *r, uint64_t tl);
-/* Control thread. start returns 0 or fills err; `lost` is the device's
- * count of frames it played without us (NULL: none counted). */
-int kn_rec_start(kn_recorder *r, const char *path, int rate, const _Atomic uint64_t *lost,
-                 char *err, size_t errlen);
+/* Audio thread, at each chunk's start: whether this chunk is recorded,
+ * and the timeline frame of its first frame (kept for the files' first
+ * frame: `record stop` reports it). */
+void kn_rec_begin(kn_recorder *r, uint64_t tl);
+/* Audio thread, from the mixer (kn_mix.post_tap): deck `slot`'s n frames
+ * after its gains; the rest of the chunk is silence for it. */
+void kn_rec_post(void *rec, int slot, const float *frames, int n);
+/* Audio thread, at the chunk's end: the master's n frames; hands the
+ * chunk to every file, or counts it as dropped in all of them (so the
+ * files stay aligned). Never blocks. */
+void kn_rec_tap(kn_recorder *r, const float *master, int n);
+/* Control thread. start returns 0 or fills err. */
+int kn_rec_start(kn_recorder *r, const kn_rec_opts *o, char *err, size_t errlen);
+/* Control thread: a deck was created in `slot`; while a stems or deck
+ * recording runs, its post-fader signal goes to its file from now on. */
+void kn_rec_deck_new(kn_recorder *r, int slot, const char *name);
 int kn_rec_active(kn_recorder *r, char *path, size_t n, kn_rec_stats *st);
+/* The latest recording (running or stopped): its mode and deck (KN_REC_DECK). */
+enum kn_rec_mode kn_rec_mode(const kn_recorder *r, const char **deck);
+/* Its i-th file (0: master.wav for stems); 0 past the last. */
+int kn_rec_file_info(kn_recorder *r, int i, kn_rec_file *f);
+/* Its i-th deck that is not recorded and why; 0 past the last. */
+int kn_rec_skipped(const kn_recorder *r, int i, const char **deck, const char **why);
 /* Logs a write failure once (control thread, every loop iteration). */
 void kn_rec_tick(kn_recorder *r);
 /* Stops after the audio thread let go (cb_counter advanced twice); -1 with
@@ -820,6 +862,8 @@ void kn_watch_handle(kn_conductor *c);
 
 typedef struct cJSON cJSON;
 void kn_history_init(kn_conductor *c, const char *dir);
+/* mkdir -p, mode 0700; 0 or -errno. */
+int kn_mkdirs(const char *path);
 /* Makes the directory the session's history goes in (mkdir -p, 0700) and
  * checks that a file can be written there; -1 with err saying why not
  * (`given`: it came from --history-dir). */

@@ -10,7 +10,8 @@
  * or names what it acts on (REQ may resend on reconnect).
  *
  *   ping | status | play{file,display,deck,fade_ms,watch} | result{deck,id}
- *   stop{deck} | set{deck,name,value} | params{deck} | record_start{path,display?,force?}
+ *   stop{deck} | set{deck,name,value} | params{deck}
+ *   record_start{path,display?,force?,stems?,deck?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
  *   meters | map_load{path} | link{on?,playing?} | down
@@ -244,6 +245,33 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "state_mb", (double)c->state_cap / 1048576);
 }
 
+/* What the latest recording writes: mode, the deck (deck mode), its files
+ * ({deck, path, frames}; stems: master.wav first) and the decks it could
+ * not record ({deck, why}). */
+static void rec_files_json(const kn_conductor *c, cJSON *o) {
+    const char *deck, *why;
+    static const char *const modes[] = {"master", "stems", "deck"};
+    enum kn_rec_mode mode = kn_rec_mode(c->rec, &deck);
+    cJSON_AddStringToObject(o, "mode", modes[mode]);
+    if (mode == KN_REC_DECK) cJSON_AddStringToObject(o, "deck", deck);
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    static kn_rec_file f; /* 4 KiB: not on the stack */
+    for (int i = 0; kn_rec_file_info(c->rec, i, &f); i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "deck", f.deck);
+        cJSON_AddStringToObject(x, "path", f.path);
+        cJSON_AddNumberToObject(x, "frames", (double)f.frames);
+        cJSON_AddItemToArray(files, x);
+    }
+    cJSON *skipped = cJSON_AddArrayToObject(o, "skipped");
+    for (int i = 0; kn_rec_skipped(c->rec, i, &deck, &why); i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "deck", deck);
+        cJSON_AddStringToObject(x, "why", why);
+        cJSON_AddItemToArray(skipped, x);
+    }
+}
+
 /* frames, dropped, lost, seconds and error (null while writing works) of a recording */
 static void rec_stats_json(const kn_conductor *c, cJSON *o, const kn_rec_stats *st) {
     cJSON_AddNumberToObject(o, "frames", (double)st->frames);
@@ -340,6 +368,7 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     if (kn_rec_active(c->rec, path, sizeof path, &st)) {
         cJSON *rec = cJSON_AddObjectToObject(r, "recording");
         cJSON_AddStringToObject(rec, "path", path);
+        rec_files_json(c, rec);
         rec_stats_json(c, rec, &st);
     } else {
         cJSON_AddNullToObject(r, "recording");
@@ -697,23 +726,91 @@ static const char *record_refusal(kn_conductor *c, const char *path, char *buf, 
     return kn_overwrite_refusal(path);
 }
 
+/* --stems into `dir`: refused if it is not a directory, or if a file it
+ * would write there may not be written (unless forced); created (mkdir -p,
+ * 0700) if missing. 0, or -1 with the reason in err. */
+static int stems_refusal(kn_conductor *c, const char *dir, const char *shown, int force, char *err,
+                         size_t n) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(err, n,
+                 "%s is not a directory; --stems writes master.wav and one WAV per deck into a "
+                 "directory (give a new or existing one)",
+                 shown);
+        return -1;
+    }
+    if (stat(dir, &st)) {
+        int e = kn_mkdirs(dir);
+        if (e) snprintf(err, n, "cannot create the directory %s: %s", shown, strerror(-e));
+        return e ? -1 : 0; /* new: nothing in it to overwrite */
+    }
+    for (int i = -1; i < KN_MAX_DECKS && !force; i++) {
+        const char *name = i < 0 ? "master" : c->deck[i].used ? c->deck[i].name : "";
+        if (!name[0]) continue;
+        char file[4200], why[128];
+        snprintf(file, sizeof file, "%s/%s.wav", dir, name);
+        const char *refusal = record_refusal(c, file, why, sizeof why);
+        if (refusal) {
+            snprintf(err, n,
+                     "%s/%s.wav %s; refusing to overwrite it (choose another directory, "
+                     "or --force)",
+                     shown, name, refusal);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static cJSON *cmd_record_start(kn_conductor *c, const cJSON *req) {
-    const char *path = str_arg(req, "path");
-    if (!path || path[0] != '/') return err_reply("record_start needs an absolute \"path\"");
+    const char *arg = str_arg(req, "path");
+    if (!arg || arg[0] != '/') return err_reply("record_start needs an absolute \"path\"");
+    static char path[4096]; /* control thread only; not on the stack */
+    if (snprintf(path, sizeof path, "%s", arg) >= (int)sizeof path)
+        return err_reply("record_start: the path is too long");
     const char *display = str_arg(req, "display"); /* the path as the user typed it */
+    const char *deck = str_arg(req, "deck");       /* --deck X: X's post-fader signal */
+    int stems = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stems"));
+    size_t len = strlen(path); /* DIR/ and DIR are one directory (it names the files in it) */
+    while (stems && len > 1 && path[len - 1] == '/') path[--len] = 0;
+    int force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"));
+    const char *shown = display && strlen(display) < 512 ? display : path;
     char err[4200], why[128];
-    const char *refusal = record_refusal(c, path, why, sizeof why);
-    if (refusal && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"))) {
-        snprintf(err, sizeof err,
-                 "%s %s; refusing to overwrite it (choose another name, or --force)",
-                 display && strlen(display) < 512 ? display : path, refusal);
+    if (stems && deck) return err_reply("record with --stems or --deck, not both");
+    if (deck && !kn_deck_find(c, deck)) {
+        snprintf(err, sizeof err, "no deck named '%.64s' to record (see `kanon status`)", deck);
         return err_reply(err);
     }
-    if (kn_rec_start(c->rec, path, c->rate, kn_audio_lost(c->audio), err, sizeof err))
-        return err_reply(err);
-    kn_log("recording to %s", path);
+    if (stems) {
+        if (stems_refusal(c, path, shown, force, err, sizeof err)) return err_reply(err);
+    } else {
+        const char *refusal = record_refusal(c, path, why, sizeof why);
+        if (refusal && !force) {
+            snprintf(err, sizeof err,
+                     "%s %s; refusing to overwrite it (choose another name, or --force)", shown,
+                     refusal);
+            return err_reply(err);
+        }
+    }
+    kn_rec_opts o = {.mode = stems  ? KN_REC_STEMS
+                             : deck ? KN_REC_DECK
+                                    : KN_REC_MASTER,
+                     .path = path,
+                     .deck = deck,
+                     .force = force,
+                     .rate = c->rate,
+                     .lost = kn_audio_lost(c->audio)};
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        o.slots[i] = c->deck[i].used && c->deck[i].name[0] ? c->deck[i].name : NULL;
+    if (kn_rec_start(c->rec, &o, err, sizeof err)) return err_reply(err);
+    if (stems)
+        kn_log("recording stems to %s", path);
+    else if (deck)
+        kn_log("recording deck %s to %s", deck, path);
+    else
+        kn_log("recording to %s", path);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "path", path);
+    rec_files_json(c, r);
     return r;
 }
 
@@ -730,6 +827,7 @@ static cJSON *cmd_record_stop(kn_conductor *c, const cJSON *req) {
            (unsigned long long)st.dropped, (unsigned long long)st.lost);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "path", path);
+    rec_files_json(c, r);
     rec_stats_json(c, r, &st);
     return r;
 }

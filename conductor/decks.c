@@ -92,6 +92,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     m->restart_seen = 0;
     m->release_cb = 0;
     kn_timeline_deck_new(c, d);
+    kn_rec_deck_new(c->rec, slot_of(c, d), name); /* a stems recording gets its file */
     atomic_store_explicit(&m->state, KN_MIX_PLAY, memory_order_release);
     kn_levels_reset_deck(c, slot_of(c, d));
     kn_routes_update(c); /* routes that waited for this name */

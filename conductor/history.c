@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mkdirs(const char *path) {
+int kn_mkdirs(const char *path) {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++)
@@ -59,7 +59,7 @@ int kn_history_check(const kn_conductor *c, int given, char *err, size_t errlen)
     const char *what = given ? "--history-dir" : "the history directory";
     const char *fix = given ? "give a directory you can write to"
                             : "give one you can write to with --history-dir";
-    int rc = mkdirs(base);
+    int rc = kn_mkdirs(base);
     if (rc) {
         snprintf(err, errlen, "%s %s: cannot create it: %s; %s", what, base, strerror(-rc), fix);
         return rc;
@@ -112,7 +112,7 @@ int kn_history_write(const kn_conductor *c, const kn_deck *d, uint32_t id, const
                      size_t len, char *path, size_t n) {
     char dir[4200];
     deck_dir(c, d, dir, sizeof dir);
-    int rc = access(dir, W_OK) ? mkdirs(dir) : 0; /* created once per deck */
+    int rc = access(dir, W_OK) ? kn_mkdirs(dir) : 0; /* created once per deck */
     if (rc) return rc;
     kn_history_pending(c, d, id, path, n);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

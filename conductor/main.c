@@ -297,6 +297,8 @@ int main(int argc, char **argv) {
     c.rec = kn_rec_new(c.channels);
     if (!c.rec || kn_mix_init(&c.mix, c.channels, o.audio.rate))
         return fail_start(o.ready_fd, "out of memory"), 1;
+    c.mix.post_tap = kn_rec_post; /* stems and deck recordings */
+    c.mix.post_ctx = c.rec;
     if (o.no_limiter) atomic_store(&c.mix.limiter_on, 0);
     kn_levels_init(&c);
     kn_timeline_init(&c);

@@ -316,6 +316,8 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, int f
         rec->peak[slot] = peak;
         rec->sumsq[slot] = sumsq;
     }
+    /* stems and deck recordings (record.c): the post-fader signal */
+    if (m->post_tap) m->post_tap(m->post_ctx, slot, m->scratch, n);
     /* the master route */
     int routed = kn_glide_aim(&d->mg, mg, (uint32_t)m->fade_frames * 10);
     if (!routed) { /* unity: summed as it is (one deck alone stays bit-exact) */

@@ -1,7 +1,7 @@
 /*
  * spsc.h - a single-producer, single-consumer queue of fixed-size items in
  * process memory, for the audio thread's two outlets: the recorder's frames
- * (record.c) and the meters' records (mixer.c). The deck rings between
+ * (record.c: one queue per file) and the meters' records (mixer.c). The deck rings between
  * processes are shm/ring.h; this is the same protocol without the sharing.
  *
  * Positions are 64-bit counts that only grow (full and empty never look
@@ -45,6 +45,13 @@ static inline int kn_spsc_push(kn_spsc *q, const void *items, uint32_t n) {
            (size_t)(n - first) * q->size);
     atomic_store_explicit(&q->w, w + n, memory_order_release);
     return 0;
+}
+
+/* Producer: items that fit now (at least as many until it pushes again),
+ * so that several queues can take an item all or none. */
+static inline uint32_t kn_spsc_room(kn_spsc *q) {
+    uint64_t w = atomic_load_explicit(&q->w, memory_order_relaxed);
+    return q->cap - (uint32_t)(w - atomic_load_explicit(&q->r, memory_order_acquire));
 }
 
 /* Consumer: the items readable in one piece (up to the wrap), at *items. */

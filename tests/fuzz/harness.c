@@ -521,6 +521,8 @@ void fz_setup(void) {
     if (kn_watch_open()) fz_fail("fuzz harness: cannot start inotify");
     c->rec = kn_rec_new(c->channels);
     if (!c->rec || kn_mix_init(&c->mix, c->channels, 48000)) fz_fail("fuzz harness: out of memory");
+    c->mix.post_tap = kn_rec_post;
+    c->mix.post_ctx = c->rec;
     kn_audio_opts ao = {"dummy", 48000, 2, 64, 0};
     char err[2048];
     c->audio = kn_audio_open(&ao, &c->mix, c->rec, err, sizeof err);
@@ -592,7 +594,8 @@ static void keep_recording(uint64_t now) {
     }
     if (!active && now - started > 1000000000u) {
         snprintf(path, sizeof path, "%s/rec.wav", tmpdir);
-        if (kn_rec_start(fz_c.rec, path, fz_c.rate, kn_audio_lost(fz_c.audio), err, sizeof err))
+        kn_rec_opts o = {.path = path, .rate = fz_c.rate, .lost = kn_audio_lost(fz_c.audio)};
+        if (kn_rec_start(fz_c.rec, &o, err, sizeof err))
             fz_fail("fuzz harness: cannot record to %s: %s", path, err);
         started = now;
     }
