@@ -273,7 +273,8 @@ static uint64_t sources_behind(uint64_t now, int n) {
         uint32_t gen;
         if ((int)r->dst != in.slot) continue;
         int64_t q = source_pos(r, now, &gen);
-        if (q < 0) continue;
+        if (q < 0 || atomic_load_explicit(&in.routes->src[r->src].stop_at, memory_order_relaxed))
+            continue; /* not there, or stopping: nothing to wait for */
         uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
         uint64_t end = (uint64_t)q + (uint64_t)n;
         if (w < end && end - w <= in.src[r->src].cap && end - w > most) most = end - w;
@@ -298,6 +299,13 @@ static void fill_inputs(kn_cart *c, uint64_t now, int n) {
                                         in.scratch);
         if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
         if (have < 0) have = 0;
+        /* a stopping source: from its stop on it is gone (held and faded) */
+        uint64_t stop = atomic_load_explicit(&si->stop_at, memory_order_relaxed);
+        if (stop && have > 0) {
+            uint64_t from = now - r->delay;
+            int left = stop <= from ? 0 : stop - from < (uint64_t)have ? (int)(stop - from) : have;
+            have = left;
+        }
         if (q >= 0 && have < n) in.missing++;
         float fader[3];
         for (int k = 0; k < 3; k++) {
@@ -500,7 +508,8 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
              * target; past that, render without it (it is held and faded:
              * kn_route_mix), rather than run dry ourselves. */
             uint32_t floor = target / 2 > block ? target / 2 : block;
-            uint64_t behind = fill > floor ? sources_behind(kn_tl_now(v->pos, c->epoch), (int)n) : 0;
+            uint64_t behind =
+                fill > floor ? sources_behind(kn_tl_now(v->pos, c->epoch), (int)n) : 0;
             if (behind) {
                 /* a source renders when the device has made room in its
                  * ring: the frames we lack come about that much later */

@@ -348,6 +348,7 @@ typedef struct kn_outcome {
 typedef struct kn_deck {
     int used;
     char name[KN_NAME_MAX];
+    char gone[KN_NAME_MAX]; /* a stopping deck's name, until its slot is free (routes.c) */
     char path[4096], display[512];
     kn_ring_seg *ring;
     kn_state_seg *state;

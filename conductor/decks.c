@@ -198,7 +198,13 @@ int kn_deck_stop(kn_conductor *c, const char *name, char *err, size_t errlen) {
     }
     kn_unwatch_deck(c, d);
     kn_handover_stop(c, d);
-    d->name[0] = 0; /* the name is free at once; the slot when the fade is done */
+    /* its route readers fade it out too (route.h), from now or its beat */
+    kn_src_info *si = c->routes_seg ? &c->routes_seg->src[slot_of(c, d)] : NULL;
+    if (si && !atomic_load(&si->stop_at)) atomic_store(&si->stop_at, kn_timeline_now(c));
+    /* the name is free at once; the slot when the fade is done (its routes
+     * hold on to it as `gone` until then, so they fade rather than cut) */
+    snprintf(d->gone, sizeof d->gone, "%s", d->name);
+    d->name[0] = 0;
     d->load_t0 = kn_mono_ns();
     return 0;
 }

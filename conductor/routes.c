@@ -28,10 +28,20 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The deck playing under `name`, else one stopping under it (its routes
+ * last until its fade is done), else -1. */
 static int slot_named(kn_conductor *c, const char *name) {
     for (int i = 0; i < KN_MAX_DECKS; i++)
         if (c->deck[i].used && !strcmp(c->deck[i].name, name)) return i;
+    for (int i = 0; i < KN_MAX_DECKS; i++)
+        if (c->deck[i].used && !c->deck[i].name[0] && !strcmp(c->deck[i].gone, name)) return i;
     return -1;
+}
+
+/* The name a slot's routes go by (a stopping deck's old one), or NULL. */
+static const char *slot_name(kn_conductor *c, int i) {
+    kn_deck *d = &c->deck[i];
+    return !d->used ? NULL : d->name[0] ? d->name : d->gone[0] ? d->gone : NULL;
 }
 
 /* "in", "in:2" or "in:1-2" (the device input)'s channels (0-based first,
@@ -272,7 +282,8 @@ void kn_routes_update(kn_conductor *c) {
     memset(&t, 0, sizeof t);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         lat[i] = deck_latency(c, i);
-        to_master[i] = c->deck[i].used && c->deck[i].name[0] && master_off(c, c->deck[i].name) < 0;
+        const char *name = slot_name(c, i);
+        to_master[i] = name && master_off(c, name) < 0;
     }
     /* deck -> deck routes, in the order they were made */
     for (int i = 0; i < c->nroutes; i++) {
@@ -301,7 +312,7 @@ void kn_routes_update(kn_conductor *c) {
         float g = 0;
         uint32_t pre = 0;
         if (to_master[i]) {
-            kn_route_def *r = find_route(c, c->deck[i].name, "master", "");
+            kn_route_def *r = find_route(c, slot_name(c, i), "master", "");
             g = r ? (float)pow(10, r->gain_db / 20) : 1.0f;
             pre = r ? (uint32_t)r->pre : 0;
         }

@@ -36,6 +36,7 @@ static void slot_ring_take(kn_conductor *c, kn_deck *d, uint32_t cap, uint32_t l
     int slot = (int)(d - c->deck);
     kn_src_info *si = &c->routes_seg->src[slot];
     atomic_store_explicit(&si->live, 0, memory_order_release);
+    atomic_store_explicit(&si->stop_at, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&si->gen, 1, memory_order_acq_rel); /* odd */
     kn_ring_seg *r = c->slot_ring[slot];
     memset(&r->ctl, 0, sizeof r->ctl);

@@ -231,6 +231,7 @@ int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant) {
     if (!(quant > 0)) return 0;
     uint64_t at = kn_timeline_when(c, d, -1, quant);
     atomic_store(&c->mix.deck[d - c->deck].stop_at, at);
+    if (c->routes_seg) atomic_store(&c->routes_seg->src[d - c->deck].stop_at, at); /* its readers */
     d->stop_frame = at;
     kn_deck_event(c, d, "note", "stops on beat %.6g", kn_timeline_beat(c, at));
     return 1;

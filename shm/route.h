@@ -100,6 +100,7 @@ typedef struct kn_src_info {
     _Atomic uint32_t fader_ramp; /* frames a fader change glides */
     _Atomic uint32_t channels;   /* frames' width in its ring */
     uint32_t pad;
+    _Atomic uint64_t stop_at; /* timeline frame where it stops (fades out); 0 = none */
 } kn_src_info;
 
 typedef struct kn_routes_seg {
