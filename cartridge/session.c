@@ -463,7 +463,11 @@ int kn_session_render(const kn_session_opts *o) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    if (!o->quiet)
+    if (o->quiet) /* --json */
+        printf("{\"ok\":true,\"session\":\"%s\",\"output\":\"%s\",\"decks\":%d,\"routes\":%u,"
+               "\"seconds\":%.17g,\"rate\":%.17g,\"channels\":%d,\"block\":%d}\n",
+               o->path, o->out, S.n, S.t.count, o->seconds, S.rate, S.ch, S.block);
+    else
         printf("rendered %s: %d decks, %u routes, %.3f s\n", o->out, S.n, S.t.count, o->seconds);
     for (int i = 0; i < S.n; i++) {
         kn_program_free(&S.deck[i].prog);
