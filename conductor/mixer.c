@@ -107,6 +107,16 @@ static int gains_update(float *g, float *step, float *to, _Atomic uint32_t *targ
     return busy;
 }
 
+/* A deck's very first frame: its gains are the targets as they are (a
+ * session sets a new deck's strip before it starts), not a glide from
+ * whatever the slot's previous deck left. */
+static void gains_jump(float *g, float *to, _Atomic uint32_t *target, int n) {
+    for (int k = 0; k < n; k++) {
+        float t = bitsf(atomic_load_explicit(&target[k], memory_order_relaxed));
+        g[k] = to[k] = t >= 0 && t <= 16 ? t : 0; /* as gains_update: never trust a gain */
+    }
+}
+
 /* Advances one gain by one frame towards its target. */
 static inline float gain_tick(float *g, float step, float to) {
     float v = *g;
@@ -223,6 +233,7 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
         d->playing = 1;
         d->lost = 0;
         d->fade_i = d->started ? 0 : (uint32_t)fade; /* the very first start is exact */
+        if (!d->started) gains_jump(d->g, d->gto, d->gain_target, 3);
         d->started = 1;
     }
     int room = frames - at, take = avail < (uint32_t)room ? (int)avail : room;
