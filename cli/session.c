@@ -20,9 +20,10 @@
  * changed deck takes over there (crossfading over its fade), and the decks
  * the session does not name stop there. Parameters of new decks are in
  * place before their first sample (presets); those of decks that already
- * play change on B (timed sets). The tempo changes before B; mixer
- * settings, quantization, routes and the map are sent right after `start`
- * (for new decks, before their first sample).
+ * play change on B (timed sets). The tempo changes before B. Mixer
+ * settings, quantization and routes are sent before `start` into an empty
+ * conductor (exact from the first sample), else right after it (for new
+ * decks still before their first sample); the map last.
  */
 #include "cli.h"
 #include "contract.h"
@@ -819,6 +820,30 @@ static int params_after(const sdeck *d, cJSON *warnings) {
     return 0;
 }
 
+/* Parameters of the decks that play (on the group's beat), every deck's
+ * mixer strip and quantization, the master's gain, the routes. */
+static int apply_settings(session *s, double beat, int routing) {
+    int st = 0;
+    for (int i = 0; i < s->ndecks && st != KN_EXIT_NOCONDUCTOR; i++) {
+        sdeck *d = &s->deck[i];
+        int e = d->exists ? apply_params(d, beat) : 0;
+        if (!e) e = apply_mixer(d);
+        if (!e && d->has_quant) {
+            cJSON *q = deck_req("quant", d->name);
+            cJSON_AddNumberToObject(q, "quant", d->quant);
+            e = send_ok(q, d->name);
+        }
+        if (e && !st) st = e;
+    }
+    if (!st && s->has_master_gain) {
+        cJSON *q = deck_req("mixer", "master");
+        cJSON_AddNumberToObject(q, "gain_db", s->master_db);
+        st = send_ok(q, "master");
+    }
+    if (!st && routing) st = kn_sroutes_apply(s->routes, s->nroutes, s->names, s->ndecks);
+    return st;
+}
+
 static int session_load(const kn_args *a, double lead_ms) {
     static session s;
     int st = session_read(a->pos[1], &s);
@@ -947,6 +972,16 @@ static int session_load(const kn_args *a, double lead_ms) {
             goto out;
         }
     }
+    /* Into an empty conductor, every deck's strip, quant and routes are set
+     * before the start: exact from the first sample. Otherwise after it, so
+     * that the decks that play now keep theirs until the session's beat is
+     * near (they change as soon as they are sent: mixer and routes are not
+     * timed). */
+    if (!busy && (st = apply_settings(&s, -1, routing))) {
+        discard_all(&s);
+        fprintf(stderr, "kanon session: nothing plays: the session's decks were discarded\n");
+        goto out;
+    }
     double beat = -1, frame = -1;
     cJSON *group = kn_cmd("start");
     if (lead_ms >= 0) cJSON_AddNumberToObject(group, "lead_ms", lead_ms);
@@ -977,23 +1012,7 @@ static int session_load(const kn_args *a, double lead_ms) {
         if (beat >= 0) cJSON_AddNumberToObject(q, "at_beat", beat);
         if (!send_ok(q, name)) cJSON_AddItemToArray(stopped, cJSON_CreateString(name));
     }
-    for (int i = 0; i < s.ndecks && st != KN_EXIT_NOCONDUCTOR; i++) {
-        sdeck *d = &s.deck[i];
-        int e = d->exists ? apply_params(d, beat) : 0;
-        if (!e) e = apply_mixer(d);
-        if (!e && d->has_quant) {
-            cJSON *q = deck_req("quant", d->name);
-            cJSON_AddNumberToObject(q, "quant", d->quant);
-            e = send_ok(q, d->name);
-        }
-        if (e && !st) st = e;
-    }
-    if (!st && s.has_master_gain) {
-        cJSON *q = deck_req("mixer", "master");
-        cJSON_AddNumberToObject(q, "gain_db", s.master_db);
-        st = send_ok(q, "master");
-    }
-    if (!st && routing) st = kn_sroutes_apply(s.routes, s.nroutes, s.names, s.ndecks);
+    if (busy) st = apply_settings(&s, beat, routing);
     if (!st && s.has_map) {
         char tmp[PATH_MAX];
         const char *path = s.map_abs;

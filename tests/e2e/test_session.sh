@@ -314,6 +314,11 @@ bad tempo 'j["tempo"]["bpm"] = 0' 'tempo.bpm: must be a number of bpm, 1..1000 (
 bad name 'j["decks"][1]["name"] = "no/slash"' "decks[1].name: deck name 'no/slash' may contain only letters"
 bad twice 'j["decks"][1]["name"] = "l"' "decks[1].name: deck 'l' is named twice"
 bad version 'j["kanon_session"] = 2' 'kanon_session: version 2 is not one this kanon reads'
+# without routing in the conductor (no `routes` command yet) only the
+# default routes load (every deck to the master at 0 dB)
+if ! kanon routes --help >/dev/null 2>&1; then
+    bad noroute 'j["routes"][0]["gain_db"] = -6' 'routes: this conductor cannot route'
+fi
 printf '{"kanon_session": 1,\n "decks": [],\n "tempo": {bpm: 100}\n}\n' >"$T/broken.json"
 expect 1 kanon session load "$T/broken.json"
 says "$T/broken.json: not valid JSON (line 3)"
