@@ -110,7 +110,7 @@ static const command commands[] = {
      "Every version that took over is kept, numbered, with its time and the folder it is\n"
      "kept in; * marks the one playing. --json prints the conductor's reply.\n"
      "example: kanon history sine\n"},
-    {"map", cmd_map, "load a control-surface map (OSC knobs, buttons, pages)",
+    {"map", cmd_map, "load or show the control-surface map (OSC knobs, buttons, pages)",
      "usage: kanon map load FILE.json [--json] | kanon map show [--json]\n"
      "Binds a controller's OSC addresses to parameters and the mixer, with value and\n"
      "display feedback (see docs/control-surfaces.md). `show` names the map in force;\n"
