@@ -11,6 +11,7 @@
  *   mixer.c     mix, gain, mute, unmute, solo, unsolo, pan
  *   meters.c    meters (once, or live bars with --watch)
  *   offline.c   render / check (run kanon-cartridge directly, no conductor)
+ *   session.c   session save / load (session_routes.c: the routes part)
  *
  * Exit codes: 0 ok, 1 error (bad arguments, bad code, refused command),
  * 2 no conductor reachable, 3 internal failure.
@@ -116,5 +117,6 @@ int cmd_log(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_session(int argc, char **argv);
 
 #endif

@@ -105,6 +105,43 @@ static void print_started(int json, const char *deck, double id, double compile_
 
 static void print_link(const cJSON *l);
 
+/* `play --at BEAT`: where the deck starts (a new deck is placed when its
+ * version runs, which play waited for), or that the version takes over on
+ * the beat (the takeover itself comes later). */
+static void print_placed(int json, const char *deck, double id, double compile_ms,
+                         const char *display, double at, int created) {
+    cJSON *r = kn_request(kn_cmd("status")), *o = NULL;
+    const cJSON *d = NULL, *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(r, "decks")) if (!strcmp(kn_jstr(e, "name"), deck))
+        d = e;
+    int placed = created && cJSON_GetObjectItem(d, "start_frame");
+    int late = cJSON_IsTrue(cJSON_GetObjectItem(d, "start_late"));
+    if (json) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deck", deck);
+        cJSON_AddNumberToObject(o, "id", id);
+        cJSON_AddNumberToObject(o, "compile_ms", compile_ms);
+        if (placed) {
+            cJSON_AddNumberToObject(o, "start_beat", kn_jnum(d, "start_beat"));
+            cJSON_AddNumberToObject(o, "start_frame", kn_jnum(d, "start_frame"));
+            cJSON_AddBoolToObject(o, "start_late", late);
+        }
+        kn_print_json(o);
+    } else if (placed) {
+        printf("deck %s: playing %s (cartridge %.0f, compiled in %.2f ms); %s on beat %.6g "
+               "(timeline frame %.0f)%s\n",
+               deck, display, id, compile_ms, late ? "starts late," : "starts",
+               kn_jnum(d, "start_beat"), kn_jnum(d, "start_frame"),
+               late ? ": it was not ready for the beat asked for" : "");
+    } else {
+        printf("deck %s: playing %s (cartridge %.0f, compiled in %.2f ms) from beat %.6g\n", deck,
+               display, id, compile_ms, at);
+    }
+    fflush(stdout);
+    cJSON_Delete(o);
+    cJSON_Delete(r);
+}
+
 static int json_events; /* --follow --json: events as JSON lines */
 
 static void print_event(const cJSON *e) {
@@ -227,13 +264,13 @@ int cmd_revert(int argc, char **argv) {
 }
 
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
-                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
-                                       {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
-                                       {"quant", 1, 0, 'q'},    {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"deck", 1, 0, 'd'},   {"no-wait", 0, 0, 'n'},  {"fade", 1, 0, 'f'},
+        {"follow", 0, 0, 'F'}, {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
+        {"quant", 1, 0, 'q'},  {"at", 1, 0, 'a'},       {0, 0, 0, 0}};
     const char *deck = NULL;
     int nowait = 0, c, follow_ = 0, watch = 1, json = 0;
-    double fade = 20, compile_ms = -1, quant = 0;
+    double fade = 20, compile_ms = -1, quant = 0, at = -1;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
         if (c == 'd')
             deck = optarg;
@@ -250,11 +287,18 @@ int cmd_play(int argc, char **argv) {
         } else if (c == 'q') {
             if (kn_parse_num("play", "--quant", optarg, 0, 1024, 0, "beats", &quant))
                 return KN_EXIT_ERR;
+        } else if (c == 'a') {
+            if (kn_parse_num("play", "--at", optarg, 0, 1e12, 0, "beats", &at)) return KN_EXIT_ERR;
         } else
             return KN_EXIT_ERR;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "kanon play: error: give one FILE.c (see `kanon play --help`)\n");
+        return KN_EXIT_ERR;
+    }
+    if (at >= 0 && quant > 0) {
+        fprintf(stderr, "kanon play: error: give --quant N or --at BEAT, not both\nusage: %s\n",
+                kn_usage("play"));
         return KN_EXIT_ERR;
     }
     const char *file = argv[optind];
@@ -280,6 +324,7 @@ int cmd_play(int argc, char **argv) {
     cJSON_AddNumberToObject(q, "fade_ms", fade);
     cJSON_AddBoolToObject(q, "watch", watch);
     if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
+    if (at >= 0) cJSON_AddNumberToObject(q, "start_beat", at);
     double since = follow_ ? print_events(name, 1e18) : 0; /* only what comes next */
     cJSON *r = request_version(q);
     int st = kn_reply_status(r, "play");
@@ -292,7 +337,10 @@ int cmd_play(int argc, char **argv) {
         return st;
     }
     st = wait_result(name, id, &compile_ms, follow_ ? &since : NULL);
-    if (!st) print_started(json, name, id, compile_ms, file);
+    if (!st && at >= 0)
+        print_placed(json, name, id, compile_ms, file, at, created);
+    else if (!st)
+        print_started(json, name, id, compile_ms, file);
     if (st == KN_EXIT_ERR && created) { /* nothing played: don't leave an empty deck */
         cJSON *q2 = kn_cmd("stop");
         cJSON_AddStringToObject(q2, "deck", name);
@@ -305,12 +353,20 @@ int cmd_play(int argc, char **argv) {
 int cmd_stop(int argc, char **argv) {
     kn_args a;
     double quant;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_QUANT, 1, 1);
+    double at = -1;
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON | KN_OPT_QUANT | KN_OPT_AT, 1, 1);
     if (!st) st = kn_parse_quant(&a, &quant);
+    if (!st && a.at) st = kn_parse_num("stop", "--at", a.at, 0, 1e12, 0, "beats", &at);
     if (st) return st;
+    if (at >= 0 && quant > 0) {
+        fprintf(stderr, "kanon stop: error: give --quant N or --at BEAT, not both\nusage: %s\n",
+                kn_usage("stop"));
+        return KN_EXIT_ERR;
+    }
     cJSON *q = kn_cmd("stop");
     cJSON_AddStringToObject(q, "deck", a.pos[0]);
     if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
+    if (at >= 0) cJSON_AddNumberToObject(q, "at_beat", at);
     cJSON *r = kn_request(q);
     st = kn_reply_status(r, "stop");
     const cJSON *sb = cJSON_GetObjectItem(r, "stop_beat"); /* a quantized stop, still to come */
@@ -468,6 +524,10 @@ static void print_status(const cJSON *r) {
             printf("deck %s: cartridge %.0f %s %s for %.1f s (limit %g s)\n", kn_jstr(d, "name"),
                    kn_jnum(n, "id"), kn_jstr(n, "stage"), kn_jstr(d, "file"), kn_jnum(n, "seconds"),
                    kn_jnum(r, "compile_timeout_s"));
+        if (cJSON_IsTrue(cJSON_GetObjectItem(d, "held")))
+            printf("deck %s: cartridge %.0f compiled, held until its group starts (`kanon "
+                   "session load`)\n",
+                   kn_jstr(d, "name"), kn_jnum(n, "id"));
         const cJSON *p = cJSON_GetObjectItem(d, "pending");
         if (cJSON_GetObjectItem(p, "takeover_beat"))
             printf("deck %s: the next version takes over on beat %.6g\n", kn_jstr(d, "name"),

@@ -40,8 +40,8 @@ static const command commands[] = {
      "--json prints {\"instance\":...,\"was_running\":true|false} (plus \"reclaimed\").\n"
      "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
-     "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--quant N] [--follow] [--no-watch]\n"
-     "                  [--no-wait] [--json]\n"
+     "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--quant N | --at BEAT] [--follow]\n"
+     "                  [--no-watch] [--no-wait] [--json]\n"
      "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
      "stem unless --deck is given (1-31 of A-Z a-z 0-9 _ -, not master; never shortened).\n"
      "The conductor then watches the file: every save starts a new cartridge that takes\n"
@@ -53,14 +53,17 @@ static const command commands[] = {
      "--no-wait returns as soon as the cartridge is started, before it compiled.\n"
      "--quant N: a new deck's first sample falls exactly on the next multiple of N beats\n"
      "(0.25 is a sixteenth; 0, the default, is at once); on a playing deck, this version\n"
-     "takes over there.\n"
+     "takes over there. --at BEAT: on beat BEAT's frame (if the deck is not ready by then,\n"
+     "whole bars later, on the same place in the bar; the output says so): decks started\n"
+     "--at the same beat start on the same sample.\n"
      "--json prints {\"deck\",\"id\",\"compile_ms\"} (with --follow, then one JSON line per\n"
      "event). Exits 1 with file:line: error: ... if the first version does not compile.\n"
      "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
     {"stop", cmd_stop, "stop one deck (fades out)",
-     "usage: kanon stop DECK [--quant N] [--json]\n"
+     "usage: kanon stop DECK [--quant N | --at BEAT] [--json]\n"
      "Fades the deck out and ends its cartridge; with --quant N the fade starts exactly on\n"
-     "the next multiple of N beats. --json prints {\"deck\",\"stopped\":true}.\n"
+     "the next multiple of N beats, with --at BEAT on that beat (if it has passed: at\n"
+     "once). --json prints {\"deck\",\"stopped\":true}.\n"
      "example: kanon stop sine\n"},
     {"route", cmd_route, "feed a deck (or the audio input) into a deck's port or the master",
      "usage: kanon route SRC DST[:PORT] [--gain DB] [--pre] [--json]\n"
@@ -126,11 +129,26 @@ static const command commands[] = {
      "Every version that took over is kept, numbered, with its time and the folder it is\n"
      "kept in; * marks the one playing. --json prints the conductor's reply.\n"
      "example: kanon history sine\n"},
-    {"map", cmd_map, "load a control-surface map (OSC knobs, buttons, pages)",
-     "usage: kanon map load FILE.json [--json]\n"
+    {"map", cmd_map, "load or show the control-surface map (OSC knobs, buttons, pages)",
+     "usage: kanon map load FILE.json [--json] | kanon map show [--json]\n"
      "Binds a controller's OSC addresses to parameters and the mixer, with value and\n"
-     "display feedback (see docs/control-surfaces.md).\n"
+     "display feedback (see docs/control-surfaces.md). `show` names the map in force;\n"
+     "--json prints {\"map\":null} or {\"map\":{\"path\",\"content\"}} (the map as loaded).\n"
      "example: kanon map load examples/maps/8knob.json\n"},
+    {"session", cmd_session, "save the decks and their settings to a file; load them again",
+     "usage: kanon session (save F.json [--force] | load F.json [--lead MS]) [--json]\n"
+     "save writes every deck (name, file, the text of the version playing, parameters, fade,\n"
+     "quant, mixer), the master, the routes, the tempo and the control-surface map to F\n"
+     "(JSON, \"kanon_session\": 1; a file that is not a session is refused unless --force).\n"
+     "load checks all of F first (a mistake is named, e.g. `s.json: decks[2].file: /x/y.c does\n"
+     "not exist`, and nothing changes); then every new or changed deck compiles, and all of\n"
+     "them start together on the next bar (new decks on the same sample; playing decks of\n"
+     "the same name take over there; decks F does not name stop there). --lead MS: start at\n"
+     "least MS past what the decks have rendered (default 500 + 100 per deck: time for\n"
+     "each new deck's setup()). --json prints\n"
+     "{ok,file,start_beat,start_frame,decks:[{name,action,start_beat,start_frame}],stopped,\n"
+     "warnings}.\n"
+     "example: kanon session save set.json; kanon down; kanon up; kanon session load set.json\n"},
     {"revert", cmd_revert, "play an earlier version of a deck again",
      "usage: kanon revert DECK [VERSION] [--json]\n"
      "Swaps VERSION (default: the one before the current) back in, like a save.\n"

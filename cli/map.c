@@ -9,13 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* kanon map show: the map in force, as it was loaded */
+static int map_show(const kn_args *a) {
+    cJSON *r = kn_request(kn_cmd("map"));
+    int st = kn_reply_status(r, "map");
+    const cJSON *m = cJSON_GetObjectItem(r, "map");
+    const char *name = kn_jstr(cJSON_GetObjectItem(m, "content"), "name");
+    if (!st && a->json)
+        kn_print_json(r);
+    else if (!st && cJSON_IsObject(m) && name[0])
+        printf("control surface map: %s (%s)\n", kn_jstr(m, "path"), name);
+    else if (!st && cJSON_IsObject(m))
+        printf("control surface map: %s\n", kn_jstr(m, "path"));
+    else if (!st)
+        printf("no control surface map is loaded (`kanon map load FILE.json` loads one)\n");
+    cJSON_Delete(r);
+    return st;
+}
+
 int cmd_map(int argc, char **argv) {
     kn_args a;
-    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 2, 2);
+    int st = kn_args_parse(&a, argc, argv, KN_OPT_JSON, 1, 2);
     if (st) return st;
-    if (strcmp(a.pos[0], "load")) {
-        fprintf(stderr, "kanon map: error: unknown action '%s'; use `kanon map load FILE`\n",
-                a.pos[0]);
+    if (!strcmp(a.pos[0], "show") && a.npos == 1) return map_show(&a);
+    if (strcmp(a.pos[0], "load") || a.npos != 2) {
+        fprintf(stderr,
+                "kanon map: error: use `kanon map load FILE.json` or `kanon map show`\nusage: %s\n",
+                kn_usage("map"));
         return KN_EXIT_ERR;
     }
     char abs[PATH_MAX];

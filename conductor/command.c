@@ -165,11 +165,22 @@ int kn_cmd_set_at(kn_conductor *c, const char *deck, const char *name, double va
     return kn_timeline_push(c, d, &e, err, n);
 }
 
-int kn_cmd_stop_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n) {
+int kn_cmd_stop_when(kn_conductor *c, const char *deck, double at_beat, double quant, char *err,
+                     size_t n) {
     if (!quant_ok(quant, err, n)) return -EINVAL;
+    if (at_beat >= 0 && quant > 0) {
+        snprintf(err, n, "give a stop's beat (at_beat) or its grid (quant), not both");
+        return -EINVAL;
+    }
+    if (!(at_beat <= 1e12)) { /* NaN too */
+        snprintf(err, n, "\"at_beat\" must be a beat number, 0..1e12");
+        return -EINVAL;
+    }
     kn_deck *d = deck ? find(c, deck, err, n) : NULL;
     if (deck && !d) return -ENOENT;
-    if (d && quant > 0 && kn_timeline_deck_locked(c, d) && kn_timeline_stop(c, d, quant)) return 0;
+    if (d && (quant > 0 || at_beat >= 0) && kn_timeline_deck_locked(c, d) &&
+        kn_timeline_stop(c, d, at_beat, quant))
+        return 0;
     return kn_cmd_stop(c, deck, err, n);
 }
 

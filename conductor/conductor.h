@@ -422,6 +422,16 @@ typedef struct kn_deck {
     pid_t hog_pid;
     uint64_t hog_t0, hog_cpu0, hog_blocks0;
     int shed; /* shed under overload: silent until a new version runs */
+    /* Starting on a beat (timeline.c, session.c): cartridge at_for's first
+     * sample (a new deck) or takeover lands on beat at_beat (`play
+     * start_beat`; 0: none); where the deck's first sample was placed, and
+     * whether that was later than asked. A held version (`play hold`):
+     * cartridge hold_for waits, compiled, for `start` (since hold_ns). */
+    uint32_t at_for, hold_for;
+    double at_beat;
+    uint64_t hold_ns;
+    double start_beat, asked_beat; /* asked_beat: what a late start asked for */
+    int start_late;
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
@@ -576,9 +586,47 @@ typedef struct kn_play_opts {
     int watch;
     double
         quant; /* beats: the first sample (a new deck) or the takeover on this grid; 0 = at once */
+    /* session.c: the version's text from `source` instead of `path` (NULL:
+     * path); the first sample or takeover on beat start_beat (if
+     * has_start_beat); held until `start`; parameter values a new deck's
+     * code starts with */
+    const char *source;
+    int has_start_beat;
+    double start_beat;
+    int hold;
+    int npresets;
+    const struct kn_preset *presets;
 } kn_play_opts;
 
+typedef struct kn_preset {
+    char name[KN_NAME_MAX];
+    double value;
+} kn_preset;
+
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen);
+
+/* ------------------------------------------- sessions (session.c) */
+
+typedef struct cJSON cJSON;
+
+/* play's "source_file", "start_beat", "hold" and "params" into o (presets
+ * in buf, at most max); 0 or -EINVAL with err. */
+int kn_session_play_args(const cJSON *req, kn_play_opts *o, kn_preset *buf, int max, char *err,
+                         size_t n);
+/* Before a play changes anything: presets only for a deck nothing of which
+ * ran yet (d NULL: a new one). */
+int kn_session_play_check(kn_conductor *c, kn_deck *d, const kn_play_opts *o, char *err, size_t n);
+/* Writes o's presets into a new deck's parameter segment. */
+void kn_session_play_presets(kn_deck *d, const kn_play_opts *o);
+/* After the version `id` was started: its beat and its hold. */
+void kn_session_play_done(kn_conductor *c, kn_deck *d, const kn_play_opts *o, uint32_t id);
+/* The `start` and `discard` commands (replies). */
+cJSON *kn_session_cmd_start(kn_conductor *c, const cJSON *req);
+cJSON *kn_session_cmd_discard(kn_conductor *c, const cJSON *req);
+/* Drops held versions nobody started. */
+void kn_session_tick(kn_conductor *c);
+/* A deck's status: held, start_late, start_asked_beat. */
+void kn_session_deck_json(kn_conductor *c, kn_deck *d, cJSON *o);
 
 /* ------------------------------------------------ commands (command.c) */
 
@@ -602,8 +650,9 @@ int kn_cmd_set_at(kn_conductor *c, const char *deck, const char *name, double va
 /* `set --at BEAT` (at_beat >= 0) or `set --quant N`: the frame it lands on. */
 int kn_cmd_when(kn_conductor *c, const char *deck, double at_beat, double quant, uint64_t *frame,
                 char *err, size_t n);
-/* `stop DECK --quant N` (0: at once). */
-int kn_cmd_stop_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n);
+/* `stop DECK --at BEAT` (at_beat >= 0) or `--quant N` (> 0); else at once. */
+int kn_cmd_stop_when(kn_conductor *c, const char *deck, double at_beat, double quant, char *err,
+                     size_t n);
 /* `kanon quant DECK N`: later saves and reverts take over on the grid. */
 int kn_cmd_quant(kn_conductor *c, const char *deck, double quant, char *err, size_t n);
 /* `kanon tempo BPM [--bar N] [--ramp BEATS]` (bar 0: unchanged). */
@@ -690,6 +739,13 @@ void kn_handover_stop(kn_conductor *c, kn_deck *d);
 void kn_handover_tick(kn_conductor *c, kn_deck *d, uint64_t now);
 /* NULL if the state agrees with the cartridges, else what disagrees. */
 const char *kn_handover_check(const kn_deck *d);
+/* A held version (hold_for) has compiled and waits for `start`. */
+int kn_handover_held(const kn_deck *d);
+/* `start`: the held version goes on (a new deck's takes the token, a
+ * swap's hands over); `discard`: it is dropped (the deck plays on, or a
+ * new deck is left without a version). */
+void kn_handover_release(kn_conductor *c, kn_deck *d);
+void kn_handover_discard(kn_conductor *c, kn_deck *d, const char *why);
 /* The cartridge holding the deck's token, or NULL. */
 kn_proc *kn_deck_producer(kn_deck *d);
 /* " in setup()" / " in process()" from the owner's phase marker. */
@@ -793,8 +849,13 @@ int64_t kn_timeline_frame_at(kn_conductor *c, uint64_t mono_ns);
 int64_t kn_timeline_mono_at(kn_conductor *c, uint64_t frame);
 /* The successor compiled: where a quantized takeover lands (handover_at). */
 void kn_timeline_handover(kn_conductor *c, kn_deck *d);
-/* `stop --quant N`: schedules the fade; 1 if scheduled, 0 for at once. */
-int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant);
+/* `stop --at BEAT` (at_beat >= 0) or `stop --quant N`: schedules the fade;
+ * 1 if scheduled, 0 for at once. */
+int kn_timeline_stop(kn_conductor *c, kn_deck *d, double at_beat, double quant);
+/* The frame of `beat` if at or past `soon`, else of that beat a whole
+ * number of bars later (*late set); *placed: the beat of the frame. */
+uint64_t kn_timeline_beat_or_later(kn_conductor *c, double beat, uint64_t soon, double *placed,
+                                   int *late);
 /* Housekeeping: scheduled stops whose frame the ring now holds. */
 void kn_timeline_tick(kn_conductor *c);
 

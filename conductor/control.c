@@ -9,12 +9,14 @@
  * CLI polls `result` for the compile outcome. Every command is idempotent
  * or names what it acts on (REQ may resend on reconnect).
  *
- *   ping | status | play{file,display,deck,fade_ms,watch} | result{deck,id}
- *   stop{deck} | set{deck,name,value} | params{deck}
- *   record_start{path,display?,force?,stems?,deck?}
+ *   ping | status | play{file,display,deck,fade_ms,watch,quant?,start_beat?,source_file?,
+ *   hold?,params?} | result{deck,id} | stop{deck,quant?,at_beat?} | set{deck,name,value}
+ *   | params{deck} | record_start{path,display?,force?,stems?,deck?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
- *   meters | map_load{path} | link{on?,playing?} | down
+ *   meters | map_load{path,origin?,check?} | map | link{on?,playing?}
+ *   start{decks,start_beat?,lead_ms?} | discard{decks} | down
+ * (start, discard and play's start_beat, source_file, hold, params: session.c)
  * set also takes ramp_ms. Any request may carry "req" (a string id): a
  * repeated id gets the cached reply instead of acting twice.
  */
@@ -161,9 +163,10 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "quant", d->swap_quant);
     if (kn_timeline_deck_locked(c, d)) {
         cJSON_AddNumberToObject(o, "start_frame", (double)d->start_frame);
-        cJSON_AddNumberToObject(o, "start_beat", kn_timeline_beat(c, d->start_frame));
+        cJSON_AddNumberToObject(o, "start_beat", d->start_beat); /* as placed: exact */
         cJSON_AddNumberToObject(o, "epoch", (double)atomic_load(&m->epoch));
     }
+    kn_session_deck_json(c, d, o);
     cJSON *pend = cJSON_AddObjectToObject(o, "pending");
     if (d->pending_frame) {
         cJSON_AddNumberToObject(pend, "takeover_beat", kn_timeline_beat(c, d->pending_frame));
@@ -186,6 +189,10 @@ static cJSON *tempo_json_at(kn_conductor *c, uint64_t now) {
     cJSON_AddNumberToObject(o, "bar", kn_tempo_bar(&c->tempo, (double)now));
     cJSON_AddNumberToObject(o, "beat", kn_timeline_beat(c, now));
     cJSON_AddNumberToObject(o, "frame", (double)now);
+    /* where the map goes: its newest change (a step or glide may still lie ahead) */
+    const kn_tempo_seg *last = kn_tempo_newest(&c->tempo);
+    cJSON_AddNumberToObject(o, "final_bpm", last->bpm_to);
+    cJSON_AddNumberToObject(o, "final_bar", last->bar);
     /* when that frame is heard: two conductors' beats compared at one instant */
     int64_t heard = kn_timeline_mono_at(c, now);
     if (heard >= 0)
@@ -397,19 +404,24 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const cJSON *quant = cJSON_GetObjectItemCaseSensitive(req, "quant");
     if (quant && !cJSON_IsNumber(quant))
         return err_reply("\"quant\" must be a number of beats (0: at once)");
-    kn_play_opts o = {file,
-                      display && strlen(display) < 512 ? display : file,
-                      deck,
-                      fade ? fade->valuedouble : 20,
-                      watch ? cJSON_IsTrue(watch) : 1,
-                      quant ? quant->valuedouble : 0};
+    kn_play_opts o = {.path = file,
+                      .display = display && strlen(display) < 512 ? display : file,
+                      .deck = deck,
+                      .fade_ms = fade ? fade->valuedouble : 20,
+                      .watch = watch ? cJSON_IsTrue(watch) : 1,
+                      .quant = quant ? quant->valuedouble : 0};
     char err[1024];
     uint32_t id;
-    if (kn_cmd_play(c, &o, &id, err, sizeof err)) return err_reply(err);
+    static kn_preset presets[KN_MAX_PARAMS];
+    if (kn_session_play_args(req, &o, presets, KN_MAX_PARAMS, err, sizeof err) ||
+        kn_cmd_play(c, &o, &id, err, sizeof err))
+        return err_reply(err);
     cJSON *r = ok_reply();
     cJSON_AddStringToObject(r, "deck", deck);
     cJSON_AddNumberToObject(r, "id", id);
-    cJSON_AddBoolToObject(r, "created", kn_deck_find(c, deck)->cur.st == KN_PROC_NONE);
+    kn_deck *d = kn_deck_find(c, deck);
+    cJSON_AddBoolToObject(r, "created", d->cur.st == KN_PROC_NONE);
+    if (o.hold) cJSON_AddBoolToObject(r, "held", d->hold_for == id);
     return r;
 }
 
@@ -429,7 +441,9 @@ static cJSON *cmd_result(kn_conductor *c, const cJSON *req) {
         cJSON_AddNumberToObject(r, "compile_ms", o->compile_ms);
         if (!o->ok) cJSON_AddStringToObject(r, "message", o->message);
     } else if (d->next.id == id || d->cur.id == id) {
-        cJSON_AddStringToObject(r, "state", "compiling");
+        /* held: compiled, waiting for `start` (session.c) */
+        cJSON_AddStringToObject(r, "state",
+                                d->next.id == id && kn_handover_held(d) ? "held" : "compiling");
         if (d->next.id == id && d->next.st == KN_PROC_COMPILING) /* how long so far */
             cJSON_AddNumberToObject(r, "seconds",
                                     (double)(kn_mono_ns() - d->next.spawned_ns) / 1e9);
@@ -457,11 +471,14 @@ static int num_arg(const cJSON *req, const char *key, double def, double *out, c
 
 static cJSON *cmd_stop(kn_conductor *c, const cJSON *req) {
     char err[256];
-    double quant;
+    double quant, at_beat;
     cJSON *r = NULL;
-    if (num_arg(req, "quant", 0, &quant, &r)) return r;
-    kn_deck *d = quant > 0 && str_arg(req, "deck") ? kn_deck_find(c, str_arg(req, "deck")) : NULL;
-    if (kn_cmd_stop_quant(c, str_arg(req, "deck"), quant, err, sizeof err)) return err_reply(err);
+    if (num_arg(req, "quant", 0, &quant, &r) || num_arg(req, "at_beat", -1, &at_beat, &r)) return r;
+    kn_deck *d = (quant > 0 || at_beat >= 0) && str_arg(req, "deck")
+                     ? kn_deck_find(c, str_arg(req, "deck"))
+                     : NULL;
+    if (kn_cmd_stop_when(c, str_arg(req, "deck"), at_beat, quant, err, sizeof err))
+        return err_reply(err);
     r = ok_reply();
     if (d && d->name[0] && d->stop_frame) /* still playing: it stops on its beat */
         cJSON_AddNumberToObject(r, "stop_beat", kn_timeline_beat(c, d->stop_frame));
@@ -925,12 +942,26 @@ static cJSON *cmd_ping(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
+/* origin: the file the user named, when path is a copy of it (a session's);
+ * check: only whether it would load. */
 static cJSON *cmd_map_load(kn_conductor *c, const cJSON *req) {
-    const char *path = str_arg(req, "path");
+    const char *path = str_arg(req, "path"), *origin = str_arg(req, "origin");
     char err[600];
     if (!path || path[0] != '/') return err_reply("map_load needs an absolute \"path\"");
-    if (kn_surface_load(c, path, err, sizeof err)) return err_reply(err);
+    if (kn_surface_load_as(c, path, origin ? origin : path,
+                           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "check")), err,
+                           sizeof err))
+        return err_reply(err);
     return ok_reply();
+}
+
+/* The control-surface map in force, as loaded: {path, content} or null. */
+static cJSON *cmd_map(kn_conductor *c, const cJSON *req) {
+    (void)c;
+    (void)req;
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "map", kn_surface_json());
+    return r;
 }
 
 static cJSON *cmd_down(kn_conductor *c, const cJSON *req) {
@@ -968,6 +999,9 @@ static const struct command {
     {"routes", cmd_routes, 0},
     {"meters", cmd_meters, 0},
     {"map_load", cmd_map_load, 1},
+    {"map", cmd_map, 0},
+    {"start", kn_session_cmd_start, 1},
+    {"discard", kn_session_cmd_discard, 1},
     {"down", cmd_down, 1},
 };
 

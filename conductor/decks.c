@@ -102,18 +102,20 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
 
 int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err, size_t errlen) {
     size_t len;
-    char *src = kn_slurp(o->path, &len);
+    char *src = kn_slurp(o->source ? o->source : o->path, &len); /* session.c: a session's copy */
     if (!src) {
         int e = errno;
-        snprintf(err, errlen, "cannot read %s: %s", o->display,
+        snprintf(err, errlen, "cannot read %s: %s", o->source ? o->source : o->display,
                  e == EINVAL ? "not a regular file" : strerror(e));
         return -e;
     }
     kn_deck *d = kn_deck_find(c, o->deck);
-    if (!d && !(d = deck_create(c, o->deck, err, errlen))) {
+    int rc = kn_session_play_check(c, d, o, err, errlen);
+    if (rc || (!d && !(d = deck_create(c, o->deck, err, errlen)))) {
         free(src);
-        return -ENOSPC;
+        return rc ? rc : -ENOSPC;
     }
+    kn_session_play_presets(d, o);
     snprintf(d->path, sizeof d->path, "%s", o->path);
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
@@ -124,8 +126,9 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     if (d->watch && kn_watch_deck(c, d))
         kn_deck_event(c, d, "note", "cannot watch %s for saves: %s", d->display, strerror(errno));
     d->dirty_ns = 0;
-    int rc = kn_handover_version(c, d, src, len, "play", 0, id, err, errlen);
+    rc = kn_handover_version(c, d, src, len, "play", 0, id, err, errlen);
     free(src);
+    if (!rc) kn_session_play_done(c, d, o, *id);
     return rc;
 }
 
@@ -295,6 +298,7 @@ static void ring_learn(kn_conductor *c, uint64_t now) {
 void kn_decks_tick(kn_conductor *c) {
     uint64_t now = kn_mono_ns();
     kn_spare_ensure(c); /* replaces a used or dead spare off the swap path */
+    kn_session_tick(c); /* held versions nobody started */
     kn_faults_tick(c);
     kn_timeline_tick(c); /* quantized stops whose frame the ring now holds */
     kn_routes_tick(c);   /* a deck declared a new latency: compensate */

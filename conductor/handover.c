@@ -230,9 +230,50 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
     return 0;
 }
 
-/* The successor compiled: give it the token, directly or via the producer. */
+/* A held version (`play` with hold, session.c): compiled and tested, it
+ * waits for `start` instead of taking over; a new deck's or a swap's only. */
+static int held(const kn_deck *d) {
+    return d->hold_for && d->hold_for == d->next.id && d->next.st == KN_PROC_READY &&
+           (d->hs == KN_HS_COMPILING || d->hs == KN_HS_SWAPPING);
+}
+
+int kn_handover_held(const kn_deck *d) {
+    return held(d);
+}
+
+static void proceed(kn_conductor *c, kn_deck *d);
+
+/* The successor compiled: give it the token, directly or via the producer
+ * (a held one waits for kn_handover_release). */
 static void on_compiled(kn_conductor *c, kn_deck *d) {
     d->next.st = KN_PROC_READY;
+    if (held(d)) {
+        d->hold_ns = kn_mono_ns(); /* session.c drops it if nobody starts it */
+        kn_deck_event(c, d, "note", "cartridge %u compiled; held until its group starts",
+                      d->next.id);
+        return;
+    }
+    if (d->hold_for == d->next.id) d->hold_for = 0; /* a revert's, not a version to hold */
+    proceed(c, d);
+}
+
+void kn_handover_release(kn_conductor *c, kn_deck *d) {
+    int was = held(d);
+    d->hold_for = 0;
+    if (was) proceed(c, d);
+}
+
+void kn_handover_discard(kn_conductor *c, kn_deck *d, const char *why) {
+    if (!d->hold_for || d->hold_for != d->next.id || d->next.st == KN_PROC_NONE) return;
+    d->hold_for = 0;
+    kn_outcome_add(d, d->next.id, 0, 0, why);
+    kn_history_discard(c, d, d->next.id);
+    kn_deck_event(c, d, "note", "cartridge %u discarded: %s", d->next.id, why);
+    kn_proc_kill(c, &d->next);
+    next_gone(d);
+}
+
+static void proceed(kn_conductor *c, kn_deck *d) {
     if (d->hs == KN_HS_SWAPPING) {
         d->cur.leaving = 1;         /* it may exit once it handed over */
         kn_timeline_handover(c, d); /* on a beat, if quantized: before next_owner */
@@ -638,17 +679,18 @@ const char *kn_handover_check(const kn_deck *d) {
     switch (d->hs) {
     case KN_HS_IDLE: return cur || next || d->repair ? "idle with a cartridge or a repair" : NULL;
     case KN_HS_COMPILING:
-        return cur || next != KN_PROC_COMPILING || d->repair ? "compiling: no successor compiling"
-                                                             : NULL;
+        return cur || (next != KN_PROC_COMPILING && !held(d)) || d->repair
+                   ? "compiling: no successor compiling"
+                   : NULL;
     case KN_HS_TAKING:
         return cur || next != KN_PROC_READY || owner != d->next.id ? "taking: no token holder"
                                                                    : NULL;
     case KN_HS_PLAYING:
         return cur != KN_PROC_RUNNING || next ? "playing: not one producer alone" : NULL;
     case KN_HS_SWAPPING:
-        return cur != KN_PROC_RUNNING || next != KN_PROC_COMPILING ? "swapping: not producer and "
-                                                                     "compiling successor"
-                                                                   : NULL;
+        return cur != KN_PROC_RUNNING || (next != KN_PROC_COMPILING && !held(d))
+                   ? "swapping: not producer and compiling successor"
+                   : NULL;
     case KN_HS_HANDING:
         return cur != KN_PROC_RUNNING || next != KN_PROC_READY || !d->cur.leaving
                    ? "handing: not a leaving producer and a ready successor"

@@ -54,6 +54,13 @@ void kn_osc_set(const char *deck, const char *name, double v);
 void kn_osc_set_at(const char *deck, const char *name, double v, uint64_t frame);
 
 int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n);
+/* The same, remembering the map as loaded from `origin` (the file the
+ * user named: path may be a copy of it); check_only: only says whether it
+ * would load. */
+int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, int check_only,
+                       char *err, size_t n);
+/* The map in force: {"path", "content"} as loaded, or JSON null. */
+cJSON *kn_surface_json(void);
 /* 1 if the address belongs to the loaded map (and was handled). */
 int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
                       int argc);

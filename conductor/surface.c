@@ -363,7 +363,25 @@ bad:
     return -EINVAL;
 }
 
+/* The map in force as it was loaded (for `map`, session files): its
+ * JSON and the file it came from. */
+static cJSON *loaded_json;
+static char loaded_path[4096];
+
+cJSON *kn_surface_json(void) {
+    if (!loaded_json) return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "path", loaded_path);
+    cJSON_AddItemToObject(o, "content", cJSON_Duplicate(loaded_json, 1));
+    return o;
+}
+
 int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
+    return kn_surface_load_as(c, path, path, 0, err, n);
+}
+
+int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, int check_only,
+                       char *err, size_t n) {
     FILE *f = kn_open_regular(path); /* never a FIFO: the event loop must not block */
     if (!f) {
         snprintf(err, n, "cannot read %s: %m", path);
@@ -424,8 +442,15 @@ int kn_surface_load(kn_conductor *c, const char *path, char *err, size_t n) {
         snprintf(err, n, "the map has no \"pages\"");
         goto out;
     }
+    rc = 0;
+    if (check_only) goto out;
     s.loaded = 1;
     S = s;
+    cJSON_Delete(loaded_json);
+    loaded_json = m;
+    m = NULL;
+    snprintf(loaded_path, sizeof loaded_path, "%s",
+             origin && strlen(origin) < 4096 ? origin : path);
     for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i] = NAN;
     refresh_all(c, 1);
     rc = 0;

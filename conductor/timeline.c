@@ -120,6 +120,23 @@ void kn_timeline_deck_new(kn_conductor *c, kn_deck *d) {
     publish_deck(c, d);
 }
 
+/* The frame of beat `beat` if it is at or past `soon`; else of the first
+ * beat + k bars (k >= 1: the same place in the bar, whole bars later) at
+ * or past it, with *late set. *placed is the beat of the frame returned. */
+uint64_t kn_timeline_beat_or_later(kn_conductor *c, double beat, uint64_t soon, double *placed,
+                                   int *late) {
+    uint64_t at = kn_tempo_beat_frame(&c->tempo, c->rate, beat);
+    *late = at < soon;
+    *placed = beat;
+    if (!*late) return at;
+    double bar = kn_tempo_bar(&c->tempo, (double)soon);
+    double k = ceil((kn_timeline_beat(c, soon) - beat) / bar);
+    double b = beat + (k > 1 ? k : 1) * bar;
+    while ((at = kn_tempo_beat_frame(&c->tempo, c->rate, b)) < soon) b += bar;
+    *placed = b;
+    return at;
+}
+
 void kn_timeline_deck_start(kn_conductor *c, kn_deck *d) {
     kn_mix_deck *m = &c->mix.deck[d - c->deck];
     kn_timeline_ctl *tl = &d->ring->tl;
@@ -130,7 +147,17 @@ void kn_timeline_deck_start(kn_conductor *c, kn_deck *d) {
         return;
     }
     uint64_t first = atomic_load(&d->ring->write_pos); /* it waits: nothing rendered yet */
-    uint64_t at = kn_timeline_grid(c, kn_timeline_now(c) + lead(c), d->start_quant);
+    uint64_t soon = kn_timeline_now(c) + lead(c), at;
+    d->start_late = 0;
+    if (d->at_for && d->at_for == d->cur.id) { /* `play start_beat`, or a group's `start` */
+        at = kn_timeline_beat_or_later(c, d->at_beat, soon, &d->start_beat, &d->start_late);
+        d->asked_beat = d->at_beat;
+        d->at_for = 0;
+    } else {
+        at = kn_timeline_grid(c, soon, d->start_quant);
+        d->start_beat = kn_timeline_beat(c, at);
+        d->asked_beat = -1;
+    }
     int64_t ep = (int64_t)(at - first);
     atomic_store(&m->epoch, ep);
     atomic_store_explicit(&m->locked, 1, memory_order_release);
@@ -140,9 +167,14 @@ void kn_timeline_deck_start(kn_conductor *c, kn_deck *d) {
     publish_source(c, d, ep);
     kn_futex_wake(&d->ring->ctl.wake);
     d->start_frame = at;
-    if (d->start_quant > 0)
-        kn_deck_event(c, d, "note", "starts on beat %.6g (timeline frame %llu)",
-                      kn_timeline_beat(c, at), (unsigned long long)at);
+    if (d->start_late)
+        kn_deck_event(c, d, "note",
+                      "starts late, on beat %.6g (timeline frame %llu): it was not ready for "
+                      "beat %.6g",
+                      d->start_beat, (unsigned long long)at, d->asked_beat);
+    else if (d->start_quant > 0 || d->asked_beat >= 0)
+        kn_deck_event(c, d, "note", "starts on beat %.6g (timeline frame %llu)", d->start_beat,
+                      (unsigned long long)at);
 }
 
 uint64_t kn_timeline_restart_pos(kn_conductor *c, kn_deck *d, uint64_t w, uint64_t r) {
@@ -215,21 +247,34 @@ int64_t kn_timeline_mono_at(kn_conductor *c, uint64_t frame) {
 
 void kn_timeline_handover(kn_conductor *c, kn_deck *d) {
     double q = d->next_quant;
+    int on_beat = d->at_for && d->at_for == d->next.id; /* `play start_beat` */
     atomic_store(&d->ring->tl.handover_at, 0);
     d->pending_frame = 0;
-    if (!(q > 0) || !kn_timeline_deck_locked(c, d)) return;
+    if (on_beat) d->at_for = 0;
+    if ((!(q > 0) && !on_beat) || !kn_timeline_deck_locked(c, d)) return;
     int64_t ep = atomic_load(&c->mix.deck[d - c->deck].epoch);
     /* past the producer's frontier by two blocks: it is still rendering */
-    uint64_t from = kn_timeline_frontier(c, d) + 2u * (uint64_t)c->block;
-    uint64_t at = kn_timeline_grid(c, from, q);
+    uint64_t from = kn_timeline_frontier(c, d) + 2u * (uint64_t)c->block, at;
+    if (on_beat) {
+        double placed;
+        int late;
+        at = kn_timeline_beat_or_later(c, d->at_beat, from, &placed, &late);
+        if (late)
+            kn_deck_event(c, d, "note",
+                          "cartridge %u takes over late, on beat %.6g: it was not ready for "
+                          "beat %.6g",
+                          d->next.id, placed, d->at_beat);
+    } else {
+        at = kn_timeline_grid(c, from, q);
+    }
     if ((int64_t)at < ep) return;
     atomic_store(&d->ring->tl.handover_at, at - (uint64_t)ep);
     d->pending_frame = at;
 }
 
-int kn_timeline_stop(kn_conductor *c, kn_deck *d, double quant) {
-    if (!(quant > 0)) return 0;
-    uint64_t at = kn_timeline_when(c, d, -1, quant);
+int kn_timeline_stop(kn_conductor *c, kn_deck *d, double at_beat, double quant) {
+    if (!(quant > 0) && !(at_beat >= 0)) return 0;
+    uint64_t at = kn_timeline_when(c, d, at_beat, quant);
     atomic_store(&c->mix.deck[d - c->deck].stop_at, at);
     if (c->routes_seg) atomic_store(&c->routes_seg->src[d - c->deck].stop_at, at); /* its readers */
     d->stop_frame = at;

@@ -81,7 +81,8 @@ _kanon() {
 
     # Flags that take a value: their value is not a positional argument.
     local takes=" --instance --ramp --deck --fade --backend --rate --block --latency --channels
-        --state-mb --compile-timeout --debounce --history-dir -o --output --seconds --set "
+        --state-mb --compile-timeout --debounce --history-dir -o --output --seconds --set
+        --quant --at --bar --bpm --start --lead "
     local pos=() # positional words of the command before the cursor
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -121,7 +122,7 @@ _kanon() {
         ;;
     --ramp | --fade | --rate | --block | --latency | --channels | --state-mb | --compile-timeout | \
         --debounce | \
-        --seconds | --set | --quant | --at | --bar | --bpm | --start)
+        --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead)
         return # a number or NAME=VALUE: nothing to offer
         ;;
     esac
@@ -159,6 +160,20 @@ _kanon() {
         elif ((n == 1)); then
             _kanon_words "$(_kanon_run history "${pos[0]}" --json |
                 grep -o '"version":[0-9]*' | cut -d: -f2)"
+        fi
+        ;;
+    session)
+        if ((n == 0)); then
+            _kanon_words "save load"
+        elif ((n == 1)); then
+            _kanon_files json
+        fi
+        ;;
+    map)
+        if ((n == 0)); then
+            _kanon_words "load show"
+        elif ((n == 1)) && [[ ${pos[0]} == load ]]; then
+            _kanon_files json
         fi
         ;;
     record)

@@ -10,7 +10,8 @@
  * (kn_handover_check), and each test checks what the event must have done:
  * who holds the token, who was killed, what the history and the log say.
  * Also the state segment's growth (a refusal carrying state_need): before
- * the deck first plays, and at a swap.
+ * the deck first plays, and at a swap; and held versions (a session's
+ * group: compiled, they wait for `start`) and starts on a beat.
  */
 #include "conductor.h"
 #include "check.h"
@@ -655,6 +656,80 @@ static void test_timeline(void) {
     CHECK(d->next_quant == 0);
 }
 
+/* A held version (`play` hold, conductor/session.c) waits, compiled, for
+ * its group's `start`: a new deck's gets no token, a swap's no next_owner;
+ * released, it goes on onto its beat (start_beat), or it is discarded. */
+static void test_held(void) {
+    deck_new();
+    version_as("play");
+    uint32_t id = d->next.id;
+    d->hold_for = id;
+    report(&d->next, KN_REP_COMPILED, 0);
+    CHECK(d->hs == KN_HS_COMPILING && d->next.st == KN_PROC_READY && kn_handover_held(d));
+    CHECK(owner() == 0);
+    CHECK(kn_handover_save_waits(d) && version_as("save") == -EBUSY); /* it keeps its place */
+    d->at_for = id;
+    d->at_beat = 8;
+    kn_handover_release(c, d);
+    AGREES();
+    CHECK(d->hs == KN_HS_TAKING && owner() == id && !kn_handover_held(d));
+    report(&d->next, KN_REP_RUNNING, 0);
+    /* 48 kHz, 120 bpm: beat 8 is frame 192000, far past what is due now */
+    CHECK(d->start_frame == 192000 && d->start_beat == 8 && !d->start_late);
+    CHECK(atomic_load(&c->mix.deck[0].epoch) == 192000 && d->at_for == 0);
+    /* a held swap: the producer plays on, no next_owner, until released */
+    uint32_t prod = d->cur.id;
+    version_as("save");
+    id = d->next.id;
+    d->hold_for = id;
+    report(&d->next, KN_REP_COMPILED, 0);
+    CHECK(d->hs == KN_HS_SWAPPING && kn_handover_held(d));
+    CHECK(atomic_load(&d->ring->ctl.next_owner) == 0 && !d->cur.leaving && owner() == prod);
+    d->at_for = id;
+    d->at_beat = 16;
+    kn_handover_release(c, d);
+    AGREES();
+    CHECK(d->hs == KN_HS_HANDING && atomic_load(&d->ring->ctl.next_owner) == id);
+    CHECK(d->pending_frame == 384000); /* takes over on beat 16 exactly */
+    CHECK(atomic_load(&d->ring->tl.handover_at) == 384000 - 192000);
+    pass_token();
+    report(&d->next, KN_REP_RUNNING, 192000);
+    CHECK(d->hs == KN_HS_PLAYING && d->cur.id == id);
+    /* a held swap discarded: the producer plays on, the version is refused */
+    version_as("save");
+    id = d->next.id;
+    pid_t pid = d->next.pid;
+    d->hold_for = id;
+    report(&d->next, KN_REP_COMPILED, 0);
+    kn_handover_discard(c, d, "its group did not start");
+    AGREES();
+    CHECK(d->hs == KN_HS_PLAYING && was_killed(pid) && d->next.st == KN_PROC_NONE);
+    const kn_outcome *o = kn_deck_outcome(d, id);
+    CHECK(o && !o->ok && strstr(o->message, "its group did not start"));
+    /* a held first version discarded: the deck is left idle (session.c stops it) */
+    deck_new();
+    version_as("play");
+    d->hold_for = d->next.id;
+    kn_handover_discard(c, d, "its group did not start"); /* still compiling: goes too */
+    AGREES();
+    CHECK(d->hs == KN_HS_IDLE && d->next.st == KN_PROC_NONE);
+}
+
+/* A start on a beat that has passed lands whole bars later, on the same
+ * place in the bar, and says so. */
+static void test_start_late(void) {
+    deck_new();
+    version_as("play");
+    d->at_for = d->next.id;
+    d->at_beat = 0.5;  /* frame 12000: before what is due (now + ring target + block) */
+    c->target = 24000; /* what is due: a beat ahead */
+    report(&d->next, KN_REP_COMPILED, 0);
+    report(&d->next, KN_REP_RUNNING, 0);
+    CHECK(d->start_late && d->asked_beat == 0.5 && d->start_beat == 4.5);
+    CHECK(d->start_frame == 108000 && last_event_has("starts late, on beat 4.5"));
+    c->target = 1024;
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/kanon-test-handover-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -690,6 +765,8 @@ int main(void) {
     test_limit();
     test_state_grows();
     test_timeline();
+    test_held();
+    test_start_late();
     kn_deck_segments_free(d);
     free(c);
     char cmd[128];
