@@ -272,14 +272,43 @@ static uint64_t sources_behind(uint64_t now, int n) {
         const kn_route_rec *r = &in.table.route[i];
         uint32_t gen;
         if ((int)r->dst != in.slot) continue;
+        const kn_src_info *si = &in.routes->src[r->src];
+        if (atomic_load_explicit(&si->stop_at, memory_order_relaxed))
+            continue; /* stopping: nothing more to wait for */
+        if (!atomic_load_explicit(&si->live, memory_order_acquire)) {
+            /* its deck exists (the route is in the table) but is not on the
+             * timeline yet: a session's decks start together, and one of
+             * them may report a moment after us */
+            if (in.src[r->src].ring && (uint64_t)n > most) most = (uint64_t)n;
+            continue;
+        }
         int64_t q = source_pos(r, now, &gen);
-        if (q < 0 || atomic_load_explicit(&in.routes->src[r->src].stop_at, memory_order_relaxed))
-            continue; /* not there, or stopping: nothing to wait for */
+        if (q < 0) continue; /* it starts later: silence until then */
         uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
         uint64_t end = (uint64_t)q + (uint64_t)n;
         if (w < end && end - w <= in.src[r->src].cap && end - w > most) most = end - w;
     }
     return most;
+}
+
+/* Whether this deck may still wait for a late source before rendering the
+ * block at timeline frame `now`: while the device is more than a few
+ * milliseconds away from it (the device clock, route.h); before the
+ * conductor has a clock, while the ring holds more than half its target or
+ * the mixer has not started on it. */
+static int may_wait(const kn_ring_seg *ring, uint64_t now, uint32_t fill, uint32_t target,
+                    uint32_t block, double rate) {
+    uint64_t cf, cns;
+    if (in.routes && !kn_routes_clock_read(in.routes, &cf, &cns)) {
+        double due = (double)cns + ((double)now - (double)cf) / rate * 1e9;
+        /* two blocks and 3 ms: time to render and publish after the wait */
+        double slack = 2.0 * block / rate * 1e9 + 3e6;
+        return (double)kn_mono_ns() + slack < due;
+    }
+    /* no clock yet (the conductor has just started): while the mixer has
+     * taken nothing from us, nothing of ours is due */
+    return fill > (target / 2 > block ? target / 2 : block) ||
+           !atomic_load_explicit(&ring->read_pos, memory_order_acquire);
 }
 
 /* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
@@ -504,12 +533,12 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
             timeline_refresh(c, m->ring);
             routes_refresh();
             /* A source of ours has not rendered these frames yet: wait for
-             * it (a short sleep) while our own ring has more than half its
-             * target; past that, render without it (it is held and faded:
-             * kn_route_mix), rather than run dry ourselves. */
-            uint32_t floor = target / 2 > block ? target / 2 : block;
+             * it (a short sleep) while there is time (may_wait); past that,
+             * render without it (it is held and faded: kn_route_mix),
+             * rather than run dry ourselves. */
+            uint64_t now = kn_tl_now(v->pos, c->epoch);
             uint64_t behind =
-                fill > floor ? sources_behind(kn_tl_now(v->pos, c->epoch), (int)n) : 0;
+                may_wait(m->ring, now, fill, target, block, rate) ? sources_behind(now, (int)n) : 0;
             if (behind) {
                 /* a source renders when the device has made room in its
                  * ring: the frames we lack come about that much later */

@@ -106,8 +106,9 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
         if (deck_index(name) >= 0) return fail(err, n, "%s: error: deck %s twice", path, name);
         const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "source"));
         if (!file || file[0] != '/' || (!src && access(file, R_OK)))
-            return fail(err, n, "%s: error: deck %s: its \"file\" (an absolute path) cannot be read",
-                        path, name);
+            return fail(err, n,
+                        "%s: error: deck %s: its \"file\" (an absolute path) cannot be read", path,
+                        name);
         snprintf(x->name, sizeof x->name, "%s", name);
         snprintf(x->file, sizeof x->file, "%s", file);
         x->source = src ? strdup(src) : NULL;
@@ -365,7 +366,12 @@ static int compile_deck(sdeck *x, char *err, size_t n) {
 }
 
 int kn_session_render(const kn_session_opts *o) {
-    char err[8192];
+    char err[8192], out[8192];
+    /* the decks' setup() runs in their own directories: OUT means the caller's */
+    if (o->out[0] == '/' || !getcwd(out, sizeof out - strlen(o->out) - 2))
+        snprintf(out, sizeof out, "%s", o->out);
+    else
+        strcat(strcat(out, "/"), o->out);
     memset(&S, 0, sizeof S);
     S.rate = o->rate;
     S.ch = o->channels;
@@ -459,7 +465,7 @@ int kn_session_render(const kn_session_opts *o) {
         to_master[i] = S.deck[i].to_master;
     }
     kn_route_compensate(&S.t, lat, to_master, S.master_delay);
-    if (render_blocks(o->out, o->seconds, err, sizeof err)) {
+    if (render_blocks(out, o->seconds, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

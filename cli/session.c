@@ -588,6 +588,7 @@ static int session_save(const kn_args *a) {
     int nroutes = 0;
     int q = st ? -1 : kn_sroutes_query(routes, &nroutes);
     if (q == 0) nroutes = kn_sroutes_default(names, n, routes); /* no routing: all to master */
+    if (q > 0) nroutes = kn_sroutes_keep(routes, nroutes, names, n);
     if (q >= 0) cJSON_AddItemToObject(s, "routes", kn_sroutes_json(routes, nroutes));
     cJSON *map = q >= 0 ? ask(kn_cmd("map"), "map", &st) : NULL;
     if (map) cJSON_AddItemToObject(s, "map", cJSON_DetachItemFromObject(map, "map"));

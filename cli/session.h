@@ -44,6 +44,10 @@ int kn_sroutes_same(const kn_sroute *a, int na, const kn_sroute *b, int nb);
 /* The conductor's routes: 1 (into out) if it has routing, 0 if it does not
  * know the `routes` command, -1 if it could not be asked (said). */
 int kn_sroutes_query(kn_sroute *out, int *nout);
+/* Keeps the routes between the set's decks (and from the device input);
+ * a route still waiting for a deck that does not play is not part of the
+ * set. Returns how many are left. */
+int kn_sroutes_keep(kn_sroute *r, int n, const char (*names)[KN_NAME_MAX], int ndecks);
 /* JSON of routes for a session file. */
 cJSON *kn_sroutes_json(const kn_sroute *r, int n);
 /* Makes the conductor's routes among the session's decks (and the

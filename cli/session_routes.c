@@ -167,6 +167,15 @@ int kn_sroutes_query(kn_sroute *out, int *nout) {
     return 1;
 }
 
+int kn_sroutes_keep(kn_sroute *r, int n, const char (*names)[KN_NAME_MAX], int ndecks) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if ((is_deck(r[i].src, names, ndecks) || is_input(r[i].src)) &&
+            (!strcmp(r[i].dst, "master") || is_deck(r[i].dst, names, ndecks)))
+            r[k++] = r[i];
+    return k;
+}
+
 cJSON *kn_sroutes_json(const kn_sroute *r, int n) {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {

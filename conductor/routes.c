@@ -326,6 +326,10 @@ void kn_routes_update(kn_conductor *c) {
 }
 
 void kn_routes_tick(kn_conductor *c) {
+    uint64_t frame, ns;
+    if (c->routes_seg && !kn_mix_clock_read(&c->mix, &frame, &ns) &&
+        frame != atomic_load_explicit(&c->routes_seg->clock_frame, memory_order_relaxed))
+        kn_routes_clock_publish(c->routes_seg, frame, ns);
     for (int i = 0; i < KN_MAX_DECKS; i++)
         if (deck_latency(c, i) != c->lat_seen[i]) {
             kn_routes_update(c);

@@ -109,7 +109,39 @@ typedef struct kn_routes_seg {
     uint32_t pad;
     _Atomic uint64_t table[KN_ROUTE_WORDS]; /* a kn_route_table's bytes */
     kn_src_info src[KN_SRCS];
+    /* The device clock: timeline frame `clock_frame` was mixed at
+     * CLOCK_MONOTONIC `clock_ns` (seqlock `clock_seq`; 0: not yet). A
+     * consumer waiting for a late source tells from it how long it may
+     * wait before its own frame is due. */
+    _Atomic uint32_t clock_seq;
+    uint32_t pad2;
+    _Atomic uint64_t clock_frame, clock_ns;
 } kn_routes_seg;
+
+/* Conductor: publishes the device clock. */
+static inline void kn_routes_clock_publish(kn_routes_seg *s, uint64_t frame, uint64_t ns) {
+    uint32_t q = atomic_load_explicit(&s->clock_seq, memory_order_relaxed);
+    q += q & 1;
+    atomic_store_explicit(&s->clock_seq, q + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&s->clock_frame, frame, memory_order_relaxed);
+    atomic_store_explicit(&s->clock_ns, ns, memory_order_relaxed);
+    atomic_store_explicit(&s->clock_seq, q + 2, memory_order_release);
+}
+
+/* Cartridge: 0 with the clock, -1 if there is none yet or no consistent
+ * read in KN_ROUTES_TRIES attempts. */
+static inline int kn_routes_clock_read(kn_routes_seg *s, uint64_t *frame, uint64_t *ns) {
+    for (int tries = 0; tries < KN_ROUTES_TRIES; tries++) {
+        uint32_t q = atomic_load_explicit(&s->clock_seq, memory_order_acquire);
+        if (!q || (q & 1)) continue;
+        *frame = atomic_load_explicit(&s->clock_frame, memory_order_relaxed);
+        *ns = atomic_load_explicit(&s->clock_ns, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->clock_seq, memory_order_relaxed) == q) return 0;
+    }
+    return -1;
+}
 
 /* ------------------------------------------------------------ the table */
 

@@ -47,6 +47,9 @@ stop_all() {
         kanon stop "$d" >/dev/null 2>&1
     done
     wait_for 10 "all decks gone" sh -c '[ "$(kanon status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"decks\"]))")" = 0 ]'
+    # routes are kept by name for decks to come: the next graph starts clean
+    kanon routes --json | python3 -c 'import json,sys; [print(r["src"], r["dst"] + (":" + r["port"] if r["port"] else "")) for r in json.load(sys.stdin)]' |
+        while read -r src dst; do kanon unroute "$src" "$dst" >/dev/null || fail "unroute $src $dst"; done
 }
 
 for k in $(seq 0 $((N - 1))); do
