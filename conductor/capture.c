@@ -7,7 +7,8 @@
  * every cartridge). Its callback is the ring's only producer and nobody
  * consumes: decks read it with kn_ring_peek, which checks every frame
  * against write_pos, so the producer never waits and old frames are
- * simply written over.
+ * simply written over (the ring holds seconds, far more than D and the
+ * longest route delay a reader reaches back: D is kept below half of it).
  *
  * The timeline. Ring position p is timeline frame p + epoch
  * (src[KN_SRC_IN].epoch). A deck renders ahead of the device, so a frame
@@ -28,10 +29,13 @@
  *           output port exactly D frames later (a JACK client in the
  *           graph measures D: tests/e2e/test_input.sh).
  *   other   the device clock (kn_mix_clock): the newest captured frame is
- *           stamped at the timeline frame being mixed now plus
- *           D = 2 (input period + output period) + target + block, which
- *           covers both devices' callback granularity; a drift of more
- *           than half that slack (two clocks that differ) is stamped again.
+ *           stamped at the timeline frame being mixed now (extrapolated
+ *           from the output's last callback) plus D = target + block +
+ *           input period + output period (decks may render up to an output
+ *           buffer past that frame, and the next capture comes an input
+ *           period later) + half of those two periods again for the
+ *           callbacks' jitter. Where the input's clock drifts from the
+ *           output's by more than that half, it is stamped again.
  *
  * The target grows after underruns (decks.c): D follows it, and so does
  * every change of the stream (a failover): the input is stamped again
@@ -69,7 +73,7 @@ struct kn_capture {
     size_t bytes;
     kn_src_info *src;
     _Atomic uint32_t lead;  /* the decks' ring target and a block: how far they render ahead */
-    _Atomic uint32_t extra; /* device clock: the callbacks' slack, 2 (in + out periods) */
+    _Atomic uint32_t extra; /* device clock: 1.5 (input period + output period) */
     /* output thread -> input thread (JACK): the output's timeline frame minus the
      * server's frame time in its cycle (mod 2^32); jack_out says whether
      * the output's client was found (OUT_*) */
@@ -177,7 +181,8 @@ static void publish_stamp(kn_capture *k, int64_t epoch, uint32_t d, int exact) {
  * (with a client). */
 static void stamp(kn_capture *k, uint64_t w0, int total, uint32_t ft) {
     uint32_t lead = atomic_load_explicit(&k->lead, memory_order_relaxed);
-    if (!lead) return; /* the decks' target is not known yet */
+    if (!lead) return;                                      /* the decks' target is not known yet */
+    if (lead > k->v.capacity / 4) lead = k->v.capacity / 4; /* never near the ring's size */
     uint32_t out = atomic_load_explicit(&k->jack_out, memory_order_acquire);
     if (k->client && out == OUT_UNKNOWN) return; /* the output's first cycle comes */
     if (k->client && out == OUT_FOUND) {
@@ -193,11 +198,13 @@ static void stamp(kn_capture *k, uint64_t w0, int total, uint32_t ft) {
     }
     uint64_t frame, ns;
     if (kn_mix_clock_read(k->mix, &frame, &ns)) return; /* no output callback yet */
-    uint32_t extra = atomic_load_explicit(&k->extra, memory_order_relaxed), d = extra + lead;
+    uint32_t extra = atomic_load_explicit(&k->extra, memory_order_relaxed);
+    if (extra > k->v.capacity / 4) extra = k->v.capacity / 4; /* --latency 2000 */
+    uint32_t d = extra + lead;
     uint64_t now = kn_mono_ns();
     double mixing = (double)frame + (now > ns ? (double)(now - ns) * k->rate / 1e9 : 0);
     int64_t epoch = (int64_t)llround(mixing) + (int64_t)d - (int64_t)(w0 + (uint64_t)total);
-    int64_t off = epoch - k->epoch, tol = (int64_t)(extra / 2);
+    int64_t off = epoch - k->epoch, tol = (int64_t)(extra / 3); /* half the two periods */
     if (!k->stamped || k->exact || d != k->d_used || off > tol || off < -tol)
         publish_stamp(k, epoch, d, 0);
 }
@@ -344,7 +351,7 @@ int kn_capture_open(kn_capture *k, struct SoundIo *sio, int jack, int rate, doub
 
 int kn_capture_start(kn_capture *k, uint32_t out_period, char *why, size_t n) {
     k->out_period = out_period;
-    atomic_store(&k->extra, 2 * (k->in_period + out_period));
+    atomic_store(&k->extra, (k->in_period + out_period) * 3 / 2);
     int e = soundio_instream_start(k->is);
     if (e) return snprintf(why, n, "input: %s", soundio_strerror(e)), -1;
     return 0;
