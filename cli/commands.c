@@ -428,7 +428,7 @@ const char *kn_fmt_input(const cJSON *in, char *buf, size_t n) {
              kn_jnum(in, "channels"), kn_jstr(in, "device"), where, kn_jnum(in, "latency_frames"),
              kn_jnum(in, "latency_ms"),
              jack ? " port to port, from JACK's frame counter" : ", from the device clock", hw,
-             cJSON_IsTrue(cJSON_GetObjectItem(in, "live")) ? "" : "; no frame captured yet");
+             cJSON_IsTrue(cJSON_GetObjectItem(in, "live")) ? "" : "; not capturing yet");
     return buf;
 }
 

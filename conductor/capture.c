@@ -408,6 +408,10 @@ void kn_capture_attach(kn_capture *k, kn_ring_seg *ring, size_t bytes, kn_src_in
     atomic_store_explicit(&k->ring, ring, memory_order_release);
 }
 
+void kn_capture_wait_live(kn_capture *k, int ms) {
+    for (int i = 0; k && k->is && i < ms && !atomic_load(&k->live); i++) usleep(1000);
+}
+
 void kn_capture_lead(kn_capture *k, uint32_t lead) {
     if (k) atomic_store_explicit(&k->lead, lead, memory_order_relaxed);
 }

@@ -326,6 +326,9 @@ void kn_capture_output_cycle(kn_capture *k, struct SoundIoOutStream *os,
  * decks' lead (ring target and a block: decks.c). NULL k: nothing. */
 void kn_capture_attach(kn_capture *k, kn_ring_seg *ring, size_t bytes, kn_src_info *src);
 void kn_capture_lead(kn_capture *k, uint32_t lead);
+/* Control thread, at start: waits up to `ms` for the first frames to be
+ * placed on the timeline, so that `kanon up` reports a live input. */
+void kn_capture_wait_live(kn_capture *k, int ms);
 /* `status`'s "input" (null without one). */
 cJSON *kn_capture_json(const kn_capture *k);
 /* libsoundio's JACK streams' own clients (jack.c): found from a callback's

@@ -321,6 +321,11 @@ int main(int argc, char **argv) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;
     }
+    if (c.inputs) { /* its producer: the input's callback (capture.c) */
+        kn_capture_attach(kn_audio_capture(c.audio), c.slot_ring[KN_SRC_IN], c.in_ring_bytes,
+                          &c.routes_seg->src[KN_SRC_IN]);
+        kn_capture_wait_live(kn_audio_capture(c.audio), 1000);
+    }
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;

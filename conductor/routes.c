@@ -398,8 +398,6 @@ int kn_routes_init(kn_conductor *c, uint32_t cap, uint32_t lane, char *err, size
         memcpy(&bits, &one, sizeof bits);
         for (int k = 0; k < 3; k++) atomic_store(&si->fader[k], bits);
         atomic_store(&si->channels, (uint32_t)c->inputs);
-        kn_capture_attach(kn_audio_capture(c->audio), c->slot_ring[KN_SRC_IN], c->in_ring_bytes,
-                          si);
     }
     kn_routes_update(c);
     return 0;
