@@ -158,17 +158,20 @@ for name, props in zip(lines[0::2], lines[1::2]):
 deck_underruns() { status_field '[d["underruns"] for d in s["decks"] if d["name"] == "fx"][0]'; }
 restamps() { status_field 's["input"]["restamps"]'; }
 
-# take LABEL ARGS...: kn_jack_loop into kanon:in_1 and from kanon's outputs, again while the
-# machine disturbed it; the report in $T/LABEL.json
+latency() { status_field 's["input"]["latency_frames"]'; }
+
+# take LABEL ARGS...: kn_jack_loop into kanon:in_1 and from kanon's outputs (its report in
+# $T/LABEL.json), again while the machine disturbed it: the client missed a cycle, fx ran dry,
+# the input was placed again (its latency may have changed). Sets lat, the latency it had.
 take() {
     local label=$1 n u0 r0
     shift
     for n in 1 2 3 4 5; do
-        u0=$(deck_underruns) r0=$(restamps)
+        u0=$(deck_underruns) r0=$(restamps) lat=$(latency)
         kn_jack_loop --to kanon:in_1 --from "${P[0]}" --from "${P[1]}" "$@" >"$T/$label.json" \
             2>"$T/$label.err" || fail "kn_jack_loop: $(cat "$T/$label.json" "$T/$label.err")"
         if [ "$(jf "$T/$label.json" 'r["skipped_cycles"]')" = 0 ] && [ "$(deck_underruns)" = "$u0" ] &&
-            [ "$(restamps)" = "$r0" ]; then
+            [ "$(restamps)" = "$r0" ] && [ "$(latency)" = "$lat" ]; then
             return 0
         fi
         ok "$label: take $n disturbed (skipped cycles $(jf "$T/$label.json" 'r["skipped_cycles"]'), fx underruns $u0 -> $(deck_underruns), restamps $r0 -> $(restamps)); again"
@@ -202,7 +205,6 @@ for period in 256 64; do
     expect 0 kanon route in fx
 
     take impulse --impulse 0.5 --seconds 0.5
-    lat=$(status_field 's["input"]["latency_frames"]')
     got=$(jf "$T/impulse.json" '(r["delay"], [(p["first"], p["value"], p["nonzero"]) for p in r["ports"]])')
     [ "$got" = "($lat, [($lat, 0.25, 1), (-1, 0, 0)])" ] ||
         fail "-p $period: the impulse came back as $got (delay, per port: first, value, nonzero frames); want ($lat, [($lat, 0.25, 1), (-1, 0, 0)]): latency_frames $lat: $(cat "$T/impulse.json")"
