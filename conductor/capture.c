@@ -78,7 +78,7 @@ struct kn_capture {
      * server's frame time in its cycle (mod 2^32); jack_out says whether
      * the output's client was found (OUT_*) */
     _Atomic uint32_t jack_off, jack_out;
-    void *out_client; /* output thread: its JACK client (0: not found), */
+    void *out_client; /* output thread: its JACK client (0: not found) */
     int out_probed;   /* looked for once per stream */
     /* input thread, private (one stream's thread at a time) */
     kn_ring_view v;
