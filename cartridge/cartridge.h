@@ -209,6 +209,16 @@ typedef struct kn_render_stats {
     double process_s;   /* inside the user's process() */
 } kn_render_stats;
 
+/* `kanon render --input IN.wav` (infile.c): the file into the port "in"
+ * through the live input's route arithmetic; sets c->fill. Open before
+ * the sandbox; NULL with err (a rate or channel count that does not fit
+ * the render, an unreadable file). */
+typedef struct kn_infile kn_infile;
+kn_infile *kn_infile_open(kn_cart *c, const char *path, char *err, size_t n);
+uint64_t kn_infile_frames(const kn_infile *f);
+int kn_infile_channels(const kn_infile *f);
+void kn_infile_close(kn_infile *f);
+
 /* Offline render to a sound file; 0 on success, else prints why. `ev`
  * (nev of them, sorted by frame) are timed events on the timeline, fed
  * into the cartridge's event queue as they fall due. */

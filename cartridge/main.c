@@ -6,6 +6,7 @@
  *   kanon-cartridge render FILE -o OUT --seconds S [--rate R] [--channels C]
  *                          [--block B] [--set NAME=VALUE]... [--display NAME]
  *                          [--bpm BPM] [--bar N] [--start BEAT] [--events EV.json]
+ *                          [--input IN.wav]
  *                          [--compile-timeout S] [--state-mb MB] [--force] [--json]
  * With --json, check and render print one JSON object on stdout (also on
  * a compile error, then with the diagnostics split into file, line,
@@ -58,7 +59,7 @@ static void print_fatal(const char *msg) {
 }
 
 typedef struct opts {
-    const char *mode, *file, *display, *out, *instance, *include_dir, *events;
+    const char *mode, *file, *display, *out, *instance, *include_dir, *events, *input;
     double seconds, rate, bpm, start;
     int bar;
     int channels, block, deck, report_fd;
@@ -83,19 +84,31 @@ static double num(const opts *o, const char *what, double lo, double hi, int who
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {
-        {KN_OPT_DISPLAY, 1, 0, 'd'},  {KN_OPT_OUTPUT, 1, 0, 'o'},
-        {KN_OPT_SECONDS, 1, 0, 's'},  {KN_OPT_RATE, 1, 0, 'r'},
-        {KN_OPT_CHANNELS, 1, 0, 'c'}, {KN_OPT_BLOCK, 1, 0, 'b'},
-        {KN_OPT_SET, 1, 0, 'S'},      {KN_OPT_BPM, 1, 0, 'P'},
-        {KN_OPT_BAR, 1, 0, 'B'},      {KN_OPT_EVENTS, 1, 0, 'E'},
-        {KN_OPT_START, 1, 0, 'T'},    {KN_OPT_INSTANCE, 1, 0, 'I'},
-        {KN_OPT_DECK, 1, 0, 'D'},     {KN_OPT_ID, 1, 0, 'i'},
-        {KN_OPT_REPORT, 1, 0, 'f'},   {KN_OPT_INCLUDE, 1, 0, 'n'},
-        {KN_OPT_RESTORE, 0, 0, 'R'},  {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'C'},
-        {KN_OPT_STATE_MB, 1, 0, 'm'}, {"mem-mb", 1, 0, 'M'},
-        {"json", 0, 0, 'j'},          {KN_OPT_HIDE, 1, 0, 'h'},
-        {"force", 0, 0, 'F'},         {0, 0, 0, 0}};
+    static const struct option lo[] = {{KN_OPT_DISPLAY, 1, 0, 'd'},
+                                       {KN_OPT_OUTPUT, 1, 0, 'o'},
+                                       {KN_OPT_SECONDS, 1, 0, 's'},
+                                       {KN_OPT_RATE, 1, 0, 'r'},
+                                       {KN_OPT_CHANNELS, 1, 0, 'c'},
+                                       {KN_OPT_BLOCK, 1, 0, 'b'},
+                                       {KN_OPT_SET, 1, 0, 'S'},
+                                       {KN_OPT_BPM, 1, 0, 'P'},
+                                       {KN_OPT_BAR, 1, 0, 'B'},
+                                       {KN_OPT_EVENTS, 1, 0, 'E'},
+                                       {KN_OPT_START, 1, 0, 'T'},
+                                       {KN_OPT_INSTANCE, 1, 0, 'I'},
+                                       {KN_OPT_DECK, 1, 0, 'D'},
+                                       {KN_OPT_ID, 1, 0, 'i'},
+                                       {KN_OPT_REPORT, 1, 0, 'f'},
+                                       {KN_OPT_INCLUDE, 1, 0, 'n'},
+                                       {KN_OPT_RESTORE, 0, 0, 'R'},
+                                       {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'C'},
+                                       {KN_OPT_STATE_MB, 1, 0, 'm'},
+                                       {"mem-mb", 1, 0, 'M'},
+                                       {"json", 0, 0, 'j'},
+                                       {KN_OPT_HIDE, 1, 0, 'h'},
+                                       {"force", 0, 0, 'F'},
+                                       {KN_OPT_INPUT, 1, 0, 'A'},
+                                       {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -121,6 +134,7 @@ static void parse(int argc, char **argv, opts *o) {
         case 'P': o->bpm = num(o, KN_ARG(KN_OPT_BPM), KN_BPM_MIN, KN_BPM_MAX, 0); break;
         case 'B': o->bar = (int)num(o, KN_ARG(KN_OPT_BAR), 1, KN_BAR_MAX, 1); break;
         case 'E': o->events = optarg; break;
+        case 'A': o->input = optarg; break;
         case 'T': o->start = num(o, KN_ARG(KN_OPT_START), 0, 1e9, 0); break;
         case 'I': o->instance = optarg; break;
         case 'D': o->deck = (int)num(o, "--deck", 0, KN_MAX_DECKS - 1, 1); break;
@@ -244,7 +258,7 @@ static void arm_compile_alarm(const opts *o) {
 }
 
 static void report_render(const opts *o, const char *out, const kn_program *p, const kn_cart *c,
-                          const kn_render_stats *st) {
+                          const kn_render_stats *st, const kn_infile *in) {
     double x = st->wall_s > 0 ? o->seconds / st->wall_s : 0;
     double xp = st->process_s > 0 ? o->seconds / st->process_s : 0;
     if (!o->json) {
@@ -260,6 +274,12 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
                     st->events, st->late);
         else if (o->events)
             fprintf(stderr, "events: %" PRIu64 " applied at their exact frames\n", st->events);
+        if (in)
+            fprintf(stderr, "input: %s, %" PRIu64 " frames, %d channel%s%s\n", o->input,
+                    kn_infile_frames(in), kn_infile_channels(in),
+                    kn_infile_channels(in) == 1 ? "" : "s",
+                    kn_infile_channels(in) == 1 && c->ctx.channels > 1 ? " (into every channel)"
+                                                                       : "");
         return;
     }
     cJSON *r = cJSON_CreateObject();
@@ -280,6 +300,11 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
     cJSON_AddNumberToObject(r, "start", o->start);
     cJSON_AddNumberToObject(r, "events", (double)st->events);
     cJSON_AddNumberToObject(r, "late", (double)st->late);
+    if (in) {
+        cJSON_AddStringToObject(r, "input", o->input);
+        cJSON_AddNumberToObject(r, "input_frames", (double)kn_infile_frames(in));
+        cJSON_AddNumberToObject(r, "input_channels", kn_infile_channels(in));
+    }
     print_json(r);
 }
 
@@ -314,6 +339,10 @@ static int run_render(const opts *o) {
         return 2;
     }
     size_t flen = strlen(o->file);
+    if (flen > 5 && !strcmp(o->file + flen - 5, ".json") && o->input) {
+        fprintf(stderr, "kanon render: error: --input feeds one deck's file, not a session\n");
+        return 2;
+    }
     if (flen > 5 && !strcmp(o->file + flen - 5, ".json")) { /* a session */
         kn_session_opts so = {
             o->file,  o->out,      o->seconds,         o->rate,   o->start, o->channels,
@@ -365,6 +394,9 @@ static int run_render(const opts *o) {
     kn_events *events = NULL;
     if (o->events && !(events = kn_events_load(o->events, &c.tempo, o->rate, err, sizeof err)))
         return report_input_error(o, err);
+    kn_infile *input = NULL; /* the deck's port "in" (infile.c) */
+    if (o->input && !(input = kn_infile_open(&c, o->input, err, sizeof err)))
+        return report_input_error(o, err);
     kn_program prog;
     size_t mem = (size_t)(o->mem_mb * 1048576);
     if (mem < 2 * state_bytes + ((size_t)512 << 20)) mem = 2 * state_bytes + ((size_t)512 << 20);
@@ -402,7 +434,8 @@ static int run_render(const opts *o) {
     const kn_ev_slot *ev = kn_events_slots(events, &nev);
     kn_render_stats st;
     int rc = kn_render_file(&prog, &c, o->seconds, out, ev, nev, &st) ? 1 : 0;
-    if (!rc) report_render(o, out, &prog, &c, &st);
+    if (!rc) report_render(o, out, &prog, &c, &st, input);
+    kn_infile_close(input);
     kn_events_free(events);
     kn_program_free(&prog);
     kn_cart_free(&c);

@@ -91,6 +91,9 @@ int kn_only_deck(const char *cmd, char deck[32]);
 /* Where OSC listens and what each socket takes, from status or the ready
  * report: "udp 127.0.0.1:7770 (control only), unix /run/.../x.osc (all)". */
 const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n);
+/* The audio input of status or the ready report ("input"), in one line;
+ * NULL without one. */
+const char *kn_fmt_input(const cJSON *in, char *buf, size_t n);
 /* "-12.3" or "-inf" for a level in dBFS (the conductor's floor is -120). */
 const char *kn_fmt_db(double db, char buf[16]);
 

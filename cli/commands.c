@@ -411,6 +411,27 @@ const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n) {
     return buf;
 }
 
+const char *kn_fmt_input(const cJSON *in, char *buf, size_t n) {
+    if (!cJSON_IsObject(in)) return NULL;
+    const cJSON *ports = cJSON_GetObjectItem(in, "ports");
+    int np = cJSON_GetArraySize(ports), jack = !strcmp(kn_jstr(in, "clock"), "jack");
+    char where[300] = "";
+    if (np)
+        snprintf(where, sizeof where, " (%s%s%s)",
+                 cJSON_GetStringValue(cJSON_GetArrayItem(ports, 0)), np > 1 ? " .. " : "",
+                 np > 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(ports, np - 1)) : "");
+    char hw[96] = "";
+    if (jack)
+        snprintf(hw, sizeof hw, "; %.0f frames (%.1f ms) with the hardware's",
+                 kn_jnum(in, "round_trip_frames"), kn_jnum(in, "round_trip_ms"));
+    snprintf(buf, n, "%.0f ch from %s%s; latency %.0f frames (%.1f ms)%s%s%s",
+             kn_jnum(in, "channels"), kn_jstr(in, "device"), where, kn_jnum(in, "latency_frames"),
+             kn_jnum(in, "latency_ms"),
+             jack ? " port to port, from JACK's frame counter" : ", from the device clock", hw,
+             cJSON_IsTrue(cJSON_GetObjectItem(in, "live")) ? "" : "; not capturing yet");
+    return buf;
+}
+
 /* Who outranks whom, the machine's load, and an OVERLOAD line while it is
  * overloaded. */
 static void print_load(const cJSON *r) {
@@ -479,6 +500,8 @@ static void print_status(const cJSON *r) {
     printf("latency: device %.1f ms + ring %.1f ms; device underflows %.0f\n",
            kn_jnum(r, "device_latency_ms"), kn_jnum(r, "ring_target_ms"),
            kn_jnum(r, "device_underflows"));
+    char in[700];
+    if (kn_fmt_input(cJSON_GetObjectItem(r, "input"), in, sizeof in)) printf("input: %s\n", in);
     const cJSON *t = cJSON_GetObjectItem(r, "tempo");
     printf("tempo: %g bpm, %g beats per bar, beat %.3f; late events %.0f\n", kn_jnum(t, "bpm"),
            kn_jnum(t, "bar"), kn_jnum(t, "beat"), kn_jnum(r, "events_late"));

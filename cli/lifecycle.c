@@ -43,8 +43,9 @@ static void print_up(const cJSON *r) {
            kn_jnum(r, "pid"), kn_cli_instance, kn_jstr(r, "backend"), kn_jnum(r, "rate"),
            kn_jnum(r, "channels"), kn_jnum(r, "block"), kn_jnum(r, "device_latency_ms"),
            kn_jnum(r, "ring_target_ms"), kn_jstr(r, "socket"), kn_jstr(r, "log"));
-    char osc[512];
+    char osc[512], in[700];
     printf("  osc      %s\n", kn_fmt_osc(r, osc, sizeof osc));
+    if (kn_fmt_input(cJSON_GetObjectItem(r, "input"), in, sizeof in)) printf("  input    %s\n", in);
     /* how `auto` chose: each backend tried, and why it was refused */
     const char *why = kn_jstr(r, "backend_choice");
     if (why && strchr(why, ';')) printf("  tried    %s\n", why);

@@ -20,7 +20,7 @@ typedef struct command {
 static const command commands[] = {
     {"up", cmd_up, "start the conductor (detached)",
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
-     "                [--latency MS] [--channels N] [--no-limiter] [--state-mb MB]\n"
+     "                [--latency MS] [--channels N] [--inputs N] [--no-limiter] [--state-mb MB]\n"
      "                [--compile-timeout SECONDS] [--debounce MS] [--history-dir DIR]\n"
      "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
@@ -31,6 +31,8 @@ static const command commands[] = {
      "Options other than --json are the conductor's and are passed to it unchanged.\n"
      "--json prints the conductor's ready report as one JSON object.\n"
      "--link joins an Ableton Link session at once (see `kanon link`; default off).\n"
+     "--inputs N opens the device's capture side too (1..8 channels): the source `in` of\n"
+     "`kanon route` (on JACK, ports kanon:in_1 .. kanon:in_N); status shows its latency.\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"
@@ -231,8 +233,10 @@ static const command commands[] = {
     {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"
-     "                    [--state-mb MB] [--force] [--json]\n"
+     "                    [--state-mb MB] [--input IN.wav] [--force] [--json]\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
+     "--input IN.wav plays the file into the deck's port \"in\" as the audio input would\n"
+     "live (`kanon route in DECK`): same rate as the render; mono feeds every channel.\n"
      "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
      "S is 0..86400. OUT is written only once the render is complete (the old OUT stays\n"
      "until then); an OUT that is FILE.c, not a WAV file or not a regular file is refused\n"

@@ -60,6 +60,7 @@ int cmd_render(int argc, char **argv) {
                                    KN_ARG(KN_OPT_BAR),
                                    KN_ARG(KN_OPT_EVENTS),
                                    KN_ARG(KN_OPT_START),
+                                   KN_ARG(KN_OPT_INPUT),
                                    KN_ARG(KN_OPT_COMPILE_TIMEOUT),
                                    KN_ARG(KN_OPT_STATE_MB)};
     const char *file = NULL;

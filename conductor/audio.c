@@ -47,6 +47,7 @@ struct kn_audio {
     struct SoundIoOutStream *os;
     kn_mix *mix;
     kn_recorder *rec;
+    kn_capture *cap; /* the input (capture.c), NULL without --inputs */
     kn_audio_opts opts;
     float master[KN_MIX_CHUNK * KN_MAX_CHANNELS];
     char backend[32], device[256], why[1024];
@@ -188,6 +189,9 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
             atomic_store(&a->lost, 1);
             break;
         }
+        /* JACK: one write per cycle; the input is placed against it */
+        if (a->cap && a->jack && left == frame_count_max)
+            kn_capture_output_cycle(a->cap, os, areas, n, a->mix->tl);
         for (int done = 0; done < n;) {
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
             kn_rec_begin(a->rec, a->mix->tl); /* before the mixer: it taps the decks */
@@ -225,6 +229,7 @@ static void on_disconnect(struct SoundIo *sio, int err) {
 }
 
 static void close_stream(kn_audio *a) {
+    if (a->cap) kn_capture_close(a->cap);
     if (a->os) soundio_outstream_destroy(a->os);
     if (a->dev) soundio_device_unref(a->dev);
     if (a->sio) soundio_destroy(a->sio);
@@ -253,7 +258,12 @@ static const struct {
 static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, size_t n) {
     a->sio = soundio_create();
     if (!a->sio) return snprintf(why, n, "out of memory"), -1;
-    a->sio->app_name = "kanon";
+    /* On JACK every stream is a client, and libsoundio opens one more that
+     * only watches the ports, named app_name. With an input, the capture
+     * client is to be "kanon" (ports kanon:in_1 ..), so the watcher takes
+     * another name, and the capture stream opens before the output (which
+     * JACK then calls kanon-01, as without an input). */
+    a->sio->app_name = b == SoundIoBackendJack && a->cap ? "kanon-devices" : "kanon";
     a->sio->userdata = a;
     a->sio->on_backend_disconnect = on_disconnect;
     int e = soundio_connect_backend(a->sio, b);
@@ -270,6 +280,16 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
         e = a->dev ? a->dev->probe_error : SoundIoErrorNoMem;
         goto fail;
     }
+    /* Unset latency: 20 ms, but 100 ms on dummy, whose timer thread reports
+     * false underflows below about 0.1 s. */
+    double ms = a->opts.latency_ms > 0 ? a->opts.latency_ms : b == SoundIoBackendDummy ? 100 : 20;
+    /* The input runs at the output's rate, on the same backend. */
+    if (a->cap &&
+        kn_capture_open(a->cap, a->sio, b == SoundIoBackendJack,
+                        soundio_device_nearest_sample_rate(a->dev, rate), ms / 1000.0, why, n)) {
+        close_stream(a);
+        return -EIO;
+    }
     a->os = soundio_outstream_create(a->dev);
     a->os->userdata = a;
     a->os->name = "kanon";
@@ -285,9 +305,6 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     a->os->sample_rate = soundio_device_nearest_sample_rate(a->dev, rate);
     const struct SoundIoChannelLayout *want = soundio_channel_layout_get_default(a->mix->channels);
     if (want && soundio_device_supports_layout(a->dev, want)) a->os->layout = *want;
-    /* Unset latency: 20 ms, but 100 ms on dummy, whose timer thread reports
-     * false underflows below about 0.1 s. */
-    double ms = a->opts.latency_ms > 0 ? a->opts.latency_ms : b == SoundIoBackendDummy ? 100 : 20;
     a->os->software_latency = ms / 1000.0;
     if ((e = soundio_outstream_open(a->os))) goto fail;
     if (a->os->layout_error) {
@@ -306,6 +323,10 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
     a->jack = b == SoundIoBackendJack;
     atomic_store(&a->rt_policy, -1);
     if ((e = soundio_outstream_start(a->os))) goto fail;
+    if (a->cap && kn_capture_start(a->cap, (uint32_t)a->clk_period, why, n)) {
+        close_stream(a);
+        return -EIO;
+    }
     return 0;
 fail:
     snprintf(why, n, "%s", soundio_strerror(e));
@@ -396,33 +417,47 @@ kn_audio *kn_audio_open(const kn_audio_opts *o, kn_mix *mix, kn_recorder *rec, c
     if (a->rt_want && !getrlimit(RLIMIT_RTPRIO, &rl) && rl.rlim_cur < (rlim_t)a->rt_want)
         a->rt_fallback = (int)rl.rlim_cur;
     atomic_store(&a->rt_policy, -1);
+    if (o->inputs > 0 && !(a->cap = kn_capture_new(o->inputs, mix))) {
+        snprintf(err, errlen, "out of memory");
+        free(a);
+        return NULL;
+    }
     int known = !strcmp(o->backend, "auto");
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
         known |= !strcmp(o->backend, backends[i].name);
     if (!known) {
         snprintf(err, errlen, "unknown backend '%s' (use auto, jack, pulseaudio, alsa or dummy)",
                  o->backend);
+        kn_capture_free(a->cap);
         free(a);
         return NULL;
     }
     if (open_by_name(a, o->backend, o->rate)) {
-        snprintf(err, errlen, "no audio output could be opened (%s)", a->why);
+        snprintf(err, errlen, "no audio %s could be opened (%s)",
+                 a->cap ? "output and input" : "output", a->why);
+        kn_capture_free(a->cap);
         free(a);
         return NULL;
     }
     rt_report(a);
+    if (a->cap) kn_capture_started(a->cap);
     return a;
 }
 
 void kn_audio_close(kn_audio *a) {
     if (!a) return;
     close_stream(a);
+    kn_capture_free(a->cap);
     free(a);
+}
+
+kn_capture *kn_audio_capture(kn_audio *a) {
+    return a ? a->cap : NULL;
 }
 
 int kn_audio_poll(kn_audio *a) {
     if (a->sio) soundio_flush_events(a->sio);
-    if (!atomic_load(&a->lost)) return 0;
+    if (!atomic_load(&a->lost) && !(a->cap && kn_capture_lost(a->cap))) return 0;
     char old[32];
     snprintf(old, sizeof old, "%s", a->backend);
     if (a->os) a->opts.rate = a->os->sample_rate; /* the decks' rings run at this rate */
@@ -432,6 +467,7 @@ int kn_audio_poll(kn_audio *a) {
     if (open_by_name(a, "dummy", a->opts.rate) == 0) {
         kn_log("audio device lost on %s; failed over to dummy", old);
         rt_report(a);
+        if (a->cap) kn_capture_started(a->cap);
     } else
         kn_log("audio device lost on %s and the dummy backend failed: %s", old, a->why);
     return 1;

@@ -256,6 +256,7 @@ typedef struct kn_audio_opts {
     const char *backend; /* auto|jack|pulseaudio|alsa|dummy */
     int rate, channels, block;
     double latency_ms;
+    int inputs; /* capture channels (--inputs), 0 = no input */
 } kn_audio_opts;
 
 typedef struct kn_audio kn_audio;
@@ -295,6 +296,51 @@ int kn_audio_outranks_cartridges(const kn_audio *a);
 /* How the audio thread got its priority: "rlimit" (it took it), "jack"
  * (JACK's thread already was), "rtkit", or "none". */
 const char *kn_audio_rt_via(const kn_audio *a);
+
+/* The audio input (capture.c): the device's capture side, written into
+ * the input's ring (KN_SRC_IN) and placed on the timeline. */
+typedef struct kn_capture kn_capture;
+/* NULL without --inputs. */
+kn_capture *kn_audio_capture(kn_audio *a);
+kn_capture *kn_capture_new(int channels, kn_mix *mix);
+void kn_capture_free(kn_capture *k);
+/* Control thread, beside the output stream (audio.c): open on the
+ * output's backend and rate (0, or -1 with why), start once the output
+ * runs (out_period: its frames per callback), and, once started, name the
+ * JACK ports; close. lost: the stream failed (fail over). */
+struct SoundIo;
+struct SoundIoOutStream;
+struct SoundIoInStream;
+struct SoundIoChannelArea;
+int kn_capture_open(kn_capture *k, struct SoundIo *sio, int jack, int rate, double latency_s,
+                    char *why, size_t n);
+int kn_capture_start(kn_capture *k, uint32_t out_period, char *why, size_t n);
+void kn_capture_started(kn_capture *k);
+void kn_capture_close(kn_capture *k);
+int kn_capture_lost(const kn_capture *k);
+/* Output thread (JACK), each cycle: its timeline frame `tl` against JACK's
+ * frame counter. */
+void kn_capture_output_cycle(kn_capture *k, struct SoundIoOutStream *os,
+                             const struct SoundIoChannelArea *areas, int frames, uint64_t tl);
+/* Control thread: the input's ring (routes.c) and its source entry; the
+ * decks' lead (ring target and a block: decks.c). NULL k: nothing. */
+void kn_capture_attach(kn_capture *k, kn_ring_seg *ring, size_t bytes, kn_src_info *src);
+void kn_capture_lead(kn_capture *k, uint32_t lead);
+/* Control thread, at start: waits up to `ms` for the first frames to be
+ * placed on the timeline, so that `kanon up` reports a live input. */
+void kn_capture_wait_live(kn_capture *k, int ms);
+/* `status`'s "input" (null without one). */
+cJSON *kn_capture_json(const kn_capture *k);
+/* libsoundio's JACK streams' own clients (jack.c): found from a callback's
+ * areas (NULL if libsoundio's data is not laid out as expected), the
+ * server's frame counter, and a port's new short name (control thread). */
+void *kn_jack_probe_out(struct SoundIoOutStream *os, const struct SoundIoChannelArea *areas,
+                        int frames);
+void *kn_jack_probe_in(struct SoundIoInStream *is, const struct SoundIoChannelArea *areas,
+                       int frames, void **ports, int max);
+uint32_t kn_jack_frame_time(void *client);
+const char *kn_jack_client_name(void *client);
+int kn_jack_rename_port(void *client, void *port, const char *name, char *full, size_t n);
 
 /* ------------------------------------------------------------- decks */
 
@@ -568,7 +614,8 @@ typedef struct kn_conductor {
     int nroutes;
     char master_off[KN_ROUTES_MAX][KN_NAME_MAX];
     int nmaster_off;
-    int inputs; /* device input channels (--inputs), 0 = none */
+    int inputs;           /* device input channels (--inputs), 0 = none */
+    size_t in_ring_bytes; /* the input's ring (slot_ring[KN_SRC_IN]) */
     kn_routes_seg *routes_seg;
     int routes_fd, routes_ro;
     kn_ring_seg *slot_ring[KN_SRCS];
@@ -873,8 +920,12 @@ int kn_route_remove(kn_conductor *c, const char *src, const char *dst, char *err
 void kn_routes_update(kn_conductor *c);
 /* Control tick: republishes when a deck's declared latency changed. */
 void kn_routes_tick(kn_conductor *c);
-/* Makes the routes segment and every slot's ring (once). */
+/* Makes the routes segment and every slot's ring (once), and the input's
+ * ring with --inputs (its producer: capture.c). */
 int kn_routes_init(kn_conductor *c, uint32_t cap, uint32_t lane, char *err, size_t n);
+/* The same, with the slots' geometry for this device (segments.c): at the
+ * first deck, or at start with an input. */
+int kn_slots_init(kn_conductor *c, char *err, size_t errlen);
 /* The routes, as `kanon routes --json` lists them. */
 cJSON *kn_routes_json(kn_conductor *c);
 /* The furthest frame any deck has rendered (at least now): where a tempo

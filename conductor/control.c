@@ -245,6 +245,7 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddNumberToObject(r, "ring_target_ms", c->target * 1000.0 / c->rate);
     cJSON_AddBoolToObject(r, "ring_adaptive", !c->ring_fixed);
     cJSON_AddNumberToObject(r, "ring_grown", c->ring_grown);
+    cJSON_AddItemToObject(r, "input", kn_capture_json(kn_audio_capture(c->audio)));
     cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
     cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
     cJSON_AddItemToObject(r, "link", link_json(c));

@@ -348,6 +348,8 @@ void kn_decks_retarget(kn_conductor *c) {
     if (period != c->ring_period) c->ring_slack = slack_start(c), c->ring_period = period;
     uint32_t t = period + c->ring_slack + (uint32_t)c->block;
     c->target = (t + (uint32_t)c->block - 1) / (uint32_t)c->block * (uint32_t)c->block;
+    /* the input is stamped that far ahead of the device (capture.c) */
+    kn_capture_lead(kn_audio_capture(c->audio), c->target + (uint32_t)c->block);
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         if (!c->deck[i].used) continue;
         uint32_t cap = c->deck[i].ring->capacity;

@@ -46,6 +46,9 @@ static void usage(FILE *f) {
           "  --block FRAMES     frames per cartridge block (default 64)\n"
           "  --latency MS       device buffer (default 20, 100 on dummy; JACK uses its period)\n"
           "  --channels N       output channels (default 2)\n"
+          "  --inputs N         open the device's capture side too, N channels (1..8; default\n"
+          "                     none): the source `in` of `kanon route` (on JACK: ports\n"
+          "                     kanon:in_1 .. kanon:in_N)\n"
           "  --no-limiter       turn the master safety limiter off\n"
           "  --state-mb MB      the most state a deck may have (default 256, at most 1024):\n"
           "                     a deck's state segment starts at 16 MB and grows, before the\n"
@@ -91,6 +94,7 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"block", 1, 0, 'b'},
                                        {"latency", 1, 0, 'l'},
                                        {"channels", 1, 0, 'c'},
+                                       {"inputs", 1, 0, 'i'},
                                        {"no-limiter", 0, 0, 'L'},
                                        {"instance", 1, 0, 'I'},
                                        {"ready-fd", 1, 0, 'R'},
@@ -104,7 +108,7 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"link", 0, 0, 'K'},
                                        {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'T'},
                                        {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 0},
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0},
                 .ready_fd = -1,
                 .state_mb = KN_STATE_MB_DEFAULT,
                 .compile_timeout = KN_COMPILE_TIMEOUT_DEFAULT,
@@ -119,6 +123,7 @@ static int parse(int argc, char **argv, opts *o) {
         case 'b': o->audio.block = (int)num("--block", 16, 4096, 1, o->audio.block); break;
         case 'l': o->audio.latency_ms = num("--latency", 1, 2000, 0, 0); break;
         case 'c': o->audio.channels = (int)num("--channels", 1, KN_MAX_CHANNELS, 1, 2); break;
+        case 'i': o->audio.inputs = (int)num("--inputs", 0, KN_MAX_CHANNELS, 1, 0); break;
         case 'L': o->no_limiter = 1; break;
         case 'I': o->instance = optarg; break;
         case 'R': o->ready_fd = (int)num("--ready-fd", 0, 1 << 20, 1, -1); break;
@@ -282,6 +287,7 @@ int main(int argc, char **argv) {
         kn_log("reclaimed %d shared-memory segments left by a previous conductor", stale);
     find_cartridge(&c, argv[0]);
     c.channels = o.audio.channels;
+    c.inputs = o.audio.inputs;
     c.block = o.audio.block;
     /* a deck's state starts small and grows to what its program asks for
      * (handover.c), up to the cap: untouched pages of a memfd cost nothing,
@@ -309,6 +315,17 @@ int main(int argc, char **argv) {
     c.rate = kn_audio_rate(c.audio);
     c.ring_fixed = o.audio.latency_ms > 0; /* --latency: the ring does not adapt */
     kn_decks_retarget(&c);
+    /* the input's ring, before anyone may route it (the rings of the
+     * decks' slots come with it: routes.c) */
+    if (c.inputs && kn_slots_init(&c, err, sizeof err)) {
+        kn_audio_close(c.audio);
+        return fail_start(o.ready_fd, err), 1;
+    }
+    if (c.inputs) { /* its producer: the input's callback (capture.c) */
+        kn_capture_attach(kn_audio_capture(c.audio), c.slot_ring[KN_SRC_IN], c.in_ring_bytes,
+                          &c.routes_seg->src[KN_SRC_IN]);
+        kn_capture_wait_live(kn_audio_capture(c.audio), 1000);
+    }
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;

@@ -178,6 +178,13 @@ int kn_route_add(kn_conductor *c, const char *src, const char *dst_spec, double 
                  c->inputs == 1 ? "" : "s");
         return -1;
     }
+    if (input && !strcmp(dst, "master")) {
+        snprintf(err, n,
+                 "the device input is not a deck: it reaches the master through one; route it "
+                 "into a deck (`kanon route %.40s DECK`), which plays on the master",
+                 src);
+        return -1;
+    }
     if (!input && kn_deck_name_check(src, why, sizeof why)) {
         snprintf(err, n, "source '%.40s': %s", src, why);
         return -1;
@@ -240,14 +247,17 @@ int kn_route_remove(kn_conductor *c, const char *src, const char *dst_spec, char
     if (parse_dst(dst_spec, dst, port, err, n)) return -1;
     kn_route_def *r = find_route(c, src, dst, port);
     int master = !strcmp(dst, "master");
+    int first, count;
+    if (master && parse_input(src, &first, &count)) {
+        snprintf(err, n, "the device input is never on the master (only decks are)");
+        return -1;
+    }
     if (master) { /* the default route goes too */
-        int first, count;
         if (!r && master_off(c, src) >= 0) {
             snprintf(err, n, "%s is not routed to the master", src);
             return -1;
         }
-        if (!parse_input(src, &first, &count) && master_off(c, src) < 0 &&
-            c->nmaster_off < KN_ROUTES_MAX)
+        if (master_off(c, src) < 0 && c->nmaster_off < KN_ROUTES_MAX)
             snprintf(c->master_off[c->nmaster_off++], KN_NAME_MAX, "%s", src);
     } else if (!r) {
         snprintf(err, n, "there is no route %s -> %s:%s (see `kanon routes`)", src, dst, port);
@@ -363,12 +373,36 @@ int kn_routes_init(kn_conductor *c, uint32_t cap, uint32_t lane, char *err, size
             if (c->slot_ring_ro[i] < 0) rc = c->slot_ring_ro[i];
         }
     }
+    /* The input's ring: frames stamped D ahead of the device (capture.c),
+     * read up to KN_ROUTE_DELAY_MAX behind; two seconds of room besides. */
+    uint32_t in_cap = 4096;
+    while (c->inputs && in_cap < 2 * (uint32_t)c->rate + 2 * KN_ROUTE_DELAY_MAX) in_cap <<= 1;
+    if (!rc && c->inputs) {
+        c->in_ring_bytes = kn_ring_bytes(in_cap, (uint32_t)c->inputs, 0);
+        rc = kn_seg_create("kanon.input", c->in_ring_bytes, (void **)&c->slot_ring[KN_SRC_IN],
+                           &c->slot_ring_fd[KN_SRC_IN]);
+        if (!rc) {
+            kn_ring_format(c->slot_ring[KN_SRC_IN], in_cap, (uint32_t)c->inputs, (uint32_t)c->block,
+                           0, c->rate, 0);
+            c->slot_ring_ro[KN_SRC_IN] = kn_seg_reopen_ro(c->slot_ring_fd[KN_SRC_IN]);
+            if (c->slot_ring_ro[KN_SRC_IN] < 0) rc = c->slot_ring_ro[KN_SRC_IN];
+        }
+    }
     if (rc) {
         snprintf(err, n, "cannot create the shared memory for routing: %s", strerror(-rc));
         return rc;
     }
     for (int i = 0; i < KN_SRCS; i++)
         atomic_store(&c->routes_seg->src[i].channels, (uint32_t)c->channels);
+    if (c->inputs) {
+        /* the input has no fader: a post-fader route takes it at unity */
+        kn_src_info *si = &c->routes_seg->src[KN_SRC_IN];
+        float one = 1;
+        uint32_t bits;
+        memcpy(&bits, &one, sizeof bits);
+        for (int k = 0; k < 3; k++) atomic_store(&si->fader[k], bits);
+        atomic_store(&si->channels, (uint32_t)c->inputs);
+    }
     kn_routes_update(c);
     return 0;
 }

@@ -48,20 +48,24 @@ static void slot_ring_take(kn_conductor *c, kn_deck *d, uint32_t cap, uint32_t l
     d->seg_fd[KN_SEG_RING] = c->slot_ring_fd[slot];
 }
 
-/* The deck's four segments: the slot's ring (made once, routes.c), and
- * the state, parameters and snapshot, each created, mapped and formatted.
- * The snapshot is only for cartridges: the conductor unmaps it at once. */
-int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
+int kn_slots_init(kn_conductor *c, char *err, size_t errlen) {
     /* Room for the target of any device kanon may fail over to (dummy:
      * 100 ms), so a deck never needs a bigger ring mid-life. */
     uint32_t cap = 4096;
     while (cap < 2 * c->target || cap < (uint32_t)(c->rate * 0.25)) cap <<= 1;
     uint32_t lane = ((uint32_t)c->rate + (uint32_t)c->block - 1) / (uint32_t)c->block *
                     (uint32_t)c->block; /* 1 s: the longest --fade */
-    int rc0 = kn_routes_init(c, cap, lane, err, errlen);
+    return kn_routes_init(c, cap, lane, err, errlen);
+}
+
+/* The deck's four segments: the slot's ring (made once, routes.c), and
+ * the state, parameters and snapshot, each created, mapped and formatted.
+ * The snapshot is only for cartridges: the conductor unmaps it at once. */
+int kn_deck_segments_create(kn_conductor *c, kn_deck *d, char *err, size_t errlen) {
+    int rc0 = kn_slots_init(c, err, errlen);
     if (rc0) return rc0;
-    d->ring_cap = cap = c->slot_cap; /* the slots' rings were made with the first deck */
-    d->lane_cap = lane = c->slot_lane;
+    uint32_t cap = d->ring_cap = c->slot_cap; /* the slots' rings: made once */
+    uint32_t lane = d->lane_cap = c->slot_lane;
     d->state_bytes = c->state_bytes;
     d->param_bytes = kn_param_bytes();
     kn_state_seg *snap = NULL;

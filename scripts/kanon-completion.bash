@@ -82,7 +82,7 @@ _kanon() {
     # Flags that take a value: their value is not a positional argument.
     local takes=" --instance --ramp --deck --fade --backend --rate --block --latency --channels
         --state-mb --compile-timeout --debounce --history-dir -o --output --seconds --set
-        --quant --at --bar --bpm --start --lead "
+        --quant --at --bar --bpm --start --lead --inputs --input "
     local pos=() # positional words of the command before the cursor
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -111,7 +111,7 @@ _kanon() {
         _kanon_words "$(_kanon_decks)"
         return
         ;;
-    -o | --output)
+    -o | --output | --input)
         _kanon_files wav
         return
         ;;
@@ -120,7 +120,8 @@ _kanon() {
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return
         ;;
-    --ramp | --fade | --rate | --block | --latency | --channels | --state-mb | --compile-timeout | \
+    --ramp | --fade | --rate | --block | --latency | --channels | --inputs | --state-mb | \
+        --compile-timeout | \
         --debounce | \
         --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead)
         return # a number or NAME=VALUE: nothing to offer

@@ -92,13 +92,14 @@
 #define KN_OPT_BAR      "bar"    /* beats per bar */
 #define KN_OPT_EVENTS   "events" /* a JSON file of timed events, by beat */
 #define KN_OPT_START    "start"  /* the beat of the render's first sample */
+#define KN_OPT_INPUT    "input"  /* a sound file into the deck's port "in" (infile.c) */
 
 /* the spare's job message */
 #define KN_JOB_MAX  (1 << 16)
 #define KN_JOB_ARGS 60
 
 /* shared limits */
-#define KN_BLOCK_MAX  4096               /* frames per block, the most `--block` allows */
+#define KN_BLOCK_MAX  4096       /* frames per block, the most `--block` allows */
 #define KN_SOURCE_MAX (8u << 20) /* bytes of a source file */
 #define KN_RUNAWAY    1000.0f    /* +60 dBFS: no sane DSP output gets here */
 
