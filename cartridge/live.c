@@ -161,6 +161,11 @@ typedef struct inputs {
     kn_route_table table; /* the last good copy */
     uint32_t seen;        /* its seq */
     kn_route_run run[KN_ROUTES_MAX];
+    /* Routes of ours the table no longer has: they go on with their gain
+     * gliding to 0 over the ramp, then go (an unroute never clicks). */
+    kn_route_rec gone[KN_ROUTES_MAX];
+    kn_route_run gone_run[KN_ROUTES_MAX];
+    int ngone;
     int rendered;        /* a block has been rendered: new routes glide in */
     uint32_t ramp, fade; /* frames */
     float scratch[KN_BLOCK_MAX * KN_MAX_CHANNELS];
@@ -249,6 +254,19 @@ static void routes_refresh(void) {
             }
         }
     }
+    /* ours that went, and were heard: they glide out (see fill_inputs) */
+    for (uint32_t j = 0; j < old.count && in.ngone < KN_ROUTES_MAX; j++) {
+        const kn_route_rec *o = &old.route[j];
+        int kept = 0;
+        for (uint32_t i = 0; i < in.table.count && !kept; i++) {
+            const kn_route_rec *r = &in.table.route[i];
+            kept = o->src == r->src && o->dst == r->dst && !strcmp(o->port, r->port);
+        }
+        if (kept || (int)o->dst != in.slot || !was[j].primed) continue;
+        in.gone[in.ngone] = *o;
+        in.gone[in.ngone].gain = 0; /* float 0.0: the glide's target */
+        in.gone_run[in.ngone++] = was[j];
+    }
 }
 
 /* Timeline frame `now` of source r minus its delay, as a ring position:
@@ -264,19 +282,50 @@ static int64_t source_pos(const kn_route_rec *r, uint64_t now, uint32_t *gen) {
     return now < r->delay || q < 0 ? -1 : q;
 }
 
-/* 1 if a live source of ours has not yet written [now, now+n). */
+/* 1 if route r is ours and its live source has not yet written [now, now+n). */
+static int source_behind(const kn_route_rec *r, uint64_t now, int n) {
+    uint32_t gen;
+    if ((int)r->dst != in.slot) return 0;
+    int64_t q = source_pos(r, now, &gen);
+    if (q < 0) return 0;
+    uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
+    return w < (uint64_t)q + (uint64_t)n && (uint64_t)q + (uint64_t)n - w <= in.src[r->src].cap;
+}
+
+/* 1 if a live source of ours has not yet written [now, now+n): a route
+ * gliding out is waited for too, or its glide would end in a 1 ms fade. */
 static int sources_behind(uint64_t now, int n) {
-    for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
-        const kn_route_rec *r = &in.table.route[i];
-        uint32_t gen;
-        if ((int)r->dst != in.slot) continue;
-        int64_t q = source_pos(r, now, &gen);
-        if (q < 0) continue;
-        uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
-        if (w < (uint64_t)q + (uint64_t)n && (uint64_t)q + (uint64_t)n - w <= in.src[r->src].cap)
-            return 1;
-    }
+    for (uint32_t i = 0; in.routes && i < in.table.count; i++)
+        if (source_behind(&in.table.route[i], now, n)) return 1;
+    for (int i = 0; in.routes && i < in.ngone; i++)
+        if (source_behind(&in.gone[i], now, n)) return 1;
     return 0;
+}
+
+/* One route's frames [now, now+n) into its port (if this code declares
+ * it); 1 if the source was due but not all there. */
+static int route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint64_t now, int n) {
+    int p = kn_port_find(c, r->port);
+    if (p < 0) return 0; /* a port this code does not declare */
+    const source *s = &in.src[r->src];
+    const kn_src_info *si = &in.routes->src[r->src];
+    uint32_t gen;
+    int64_t q = source_pos(r, now, &gen);
+    int have =
+        q < 0 ? 0
+              : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n, in.scratch);
+    if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
+    if (have < 0) have = 0;
+    float fader[3];
+    for (int k = 0; k < 3; k++) {
+        uint32_t b = atomic_load_explicit(&si->fader[k], memory_order_relaxed);
+        memcpy(&fader[k], &b, sizeof b);
+    }
+    kn_route_mix(run, r, !in.rendered, in.scratch, (int)s->ch, have, n,
+                 (float *const *)c->port_buf[p], c->ctx.channels, fader,
+                 atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
+                 (int)in.fade);
+    return q >= 0 && have < n;
 }
 
 /* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
@@ -285,27 +334,14 @@ static void fill_inputs(kn_cart *c, uint64_t now, int n) {
     for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         if ((int)r->dst != in.slot) continue;
-        int p = kn_port_find(c, r->port);
-        if (p < 0) continue; /* a port this code does not declare */
-        const source *s = &in.src[r->src];
-        const kn_src_info *si = &in.routes->src[r->src];
-        uint32_t gen;
-        int64_t q = source_pos(r, now, &gen);
-        int have = q < 0 ? 0
-                         : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n,
-                                        in.scratch);
-        if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
-        if (have < 0) have = 0;
-        if (q >= 0 && have < n) in.missing++;
-        float fader[3];
-        for (int k = 0; k < 3; k++) {
-            uint32_t b = atomic_load_explicit(&si->fader[k], memory_order_relaxed);
-            memcpy(&fader[k], &b, sizeof b);
+        if (route_into(c, r, &in.run[i], now, n)) in.missing++;
+    }
+    for (int i = 0; i < in.ngone; i++) { /* removed: gliding out, then gone */
+        route_into(c, &in.gone[i], &in.gone_run[i], now, n);
+        if (in.gone_run[i].gain.g == 0 && in.gone_run[i].gain.to == 0) {
+            in.gone[i] = in.gone[--in.ngone];
+            in.gone_run[i--] = in.gone_run[in.ngone];
         }
-        kn_route_mix(&in.run[i], r, !in.rendered, in.scratch, (int)s->ch, have, n,
-                     (float *const *)c->port_buf[p], c->ctx.channels, fader,
-                     atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
-                     (int)in.fade);
     }
     in.rendered = 1;
 }
@@ -597,6 +633,7 @@ int kn_live_run(const kn_live_opts *o) {
     publish_latency(&c, ctl);
     /* the test render's inputs were a rehearsal: the routes start afresh */
     memset(in.run, 0, sizeof in.run);
+    in.ngone = 0;
     in.rendered = 0;
     c.nonfinite = 0;
     kn_ring_writer_attach(&m.v);
