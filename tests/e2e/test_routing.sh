@@ -10,6 +10,8 @@
 #   - a gain change glides: route a fx --gain 0 moves the level once,
 #     monotonically, through 400..500 frames (the 10 ms ramp), no step larger
 #     than the change / 480 (+5 %), and ends exactly at the new level;
+#   - `unroute a fx` glides out and `route a fx` glides in the same way
+#     (400..500 frames, no step beyond the level / 480 + 5 %);
 #   - post vs --pre: fx (post, panned left) and fx2 (pre, panned right) both
 #     fed by a: `kanon gain a -6` moves the left channel only, `kanon mute a`
 #     silences the left only; the right stays 0.1 exactly;
@@ -109,6 +111,18 @@ run kanon route a fx --gain 0
 at=$(settle "$(at_db 'm["master"]' 0.2)") || fail "$at"
 check glide route-gain-glide "$t0" "$(upto "$t0" "$at")" 0 "$SEND" 'mul(0.1,2)' 400 500 \
     "$(python3 -c "print((0.2 - 0.1002374) / 480 * 1.05)")"
+
+# ------------------------------------------------------------ an unroute glides out, a route glides in
+t0=$(rec_secs)
+run kanon unroute a fx
+at=$(settle "$(silent_db 'm["master"]')") || fail "$at"
+check glide unroute-glides-out "$t0" "$(upto "$t0" "$at")" 0 'mul(0.1,2)' 0 400 500 \
+    "$(python3 -c "print(0.2 / 480 * 1.05)")"
+t0=$(rec_secs)
+run kanon route a fx
+at=$(settle "$(at_db 'm["master"]' 0.2)") || fail "$at"
+check glide route-glides-in "$t0" "$(upto "$t0" "$at")" 0 0 'mul(0.1,2)' 400 500 \
+    "$(python3 -c "print(0.2 / 480 * 1.05)")"
 
 # ------------------------------------------------------------ post vs pre
 play "$R/gain_fx.c" fx2
