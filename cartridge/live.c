@@ -234,6 +234,15 @@ static void map_sources(int slot, double rate) {
     }
 }
 
+/* The same tap of the same route: its source, port, tap point and delay.
+ * A route whose tap or delay changed reads other frames: its old tap
+ * glides out while the new one glides in (a 10 ms crossfade), rather
+ * than jumping. */
+static int same_tap(const kn_route_rec *a, const kn_route_rec *b) {
+    return a->src == b->src && a->dst == b->dst && !strcmp(a->port, b->port) && a->pre == b->pre &&
+           a->delay == b->delay;
+}
+
 /* A new table: each route keeps its running state (glides, held frame)
  * if it was there before; a new one starts fresh. */
 static void routes_refresh(void) {
@@ -246,22 +255,19 @@ static void routes_refresh(void) {
     for (uint32_t i = 0; i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         memset(&in.run[i], 0, sizeof in.run[i]);
-        for (uint32_t j = 0; j < old.count; j++) {
-            const kn_route_rec *o = &old.route[j];
-            if (o->src == r->src && o->dst == r->dst && !strcmp(o->port, r->port)) {
+        for (uint32_t j = 0; j < old.count; j++)
+            if (same_tap(&old.route[j], r)) {
                 in.run[i] = was[j];
                 break;
             }
-        }
     }
-    /* ours that went, and were heard: they glide out (see fill_inputs) */
+    /* ours that went (or changed tap), and were heard: they glide out
+     * (see fill_inputs) */
     for (uint32_t j = 0; j < old.count && in.ngone < KN_ROUTES_MAX; j++) {
         const kn_route_rec *o = &old.route[j];
         int kept = 0;
-        for (uint32_t i = 0; i < in.table.count && !kept; i++) {
-            const kn_route_rec *r = &in.table.route[i];
-            kept = o->src == r->src && o->dst == r->dst && !strcmp(o->port, r->port);
-        }
+        for (uint32_t i = 0; i < in.table.count && !kept; i++)
+            kept = same_tap(o, &in.table.route[i]);
         if (kept || (int)o->dst != in.slot || !was[j].primed) continue;
         in.gone[in.ngone] = *o;
         in.gone[in.ngone].gain = 0; /* float 0.0: the glide's target */
