@@ -14,7 +14,9 @@
 #     (400..500 frames, no step beyond the level / 480 + 5 %);
 #   - post vs --pre: fx (post, panned left) and fx2 (pre, panned right) both
 #     fed by a: `kanon gain a -6` moves the left channel only, `kanon mute a`
-#     silences the left only; the right stays 0.1 exactly;
+#     silences the left only; the right stays 0.1 exactly; turning the post
+#     send into a --pre one glides from one level to the other (400..500
+#     frames), no jump;
 #   - the master route: a new deck b is on the master at 0 dB (routes --json
 #     and the recording), `unroute b master` silences its direct path
 #     exactly, `route b master --gain -6` brings it back at exactly -6 dB;
@@ -135,6 +137,13 @@ check exact post-pre-unity "$at" $W 'mul(0.1,2)' 0.1
 run kanon gain a -6
 at=$(settle "$(at_db 'd["fx"]' 0.1002374) and $(at_db 'd["fx2"]' 0.1)") || fail "$at"
 check exact post-follows-gain "$at" $W "$SEND" 0.1
+t0=$(rec_secs) # the tap of an existing route changes: crossfaded, no jump
+run kanon route a fx --pre
+at=$(settle "$(at_db 'd["fx"]' 0.2)") || fail "$at"
+check glide tap-post-to-pre "$t0" "$(upto "$t0" "$at")" 0 "$SEND" 'mul(0.1,2)' 400 500 \
+    "$(python3 -c "print((0.2 - 0.1002374) / 480 * 1.05)")"
+run kanon route a fx
+at=$(settle "$(at_db 'd["fx"]' 0.1002374)") || fail "$at"
 run kanon mute a
 at=$(settle "$(silent_db 'd["fx"]') and $(at_db 'd["fx2"]' 0.1)") || fail "$at"
 check exact post-follows-mute "$at" $W 0 0.1
