@@ -1,4 +1,4 @@
-// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c conductor/timeline.c conductor/mixer.c
+// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c conductor/timeline.c conductor/mixer.c conductor/routes.c
 /*
  * test_handover.c - the deck's handover state machine (conductor/handover.c),
  * driven through every transition of its table with a fake process layer:
