@@ -161,6 +161,11 @@ typedef struct inputs {
     kn_route_table table; /* the last good copy */
     uint32_t seen;        /* its seq */
     kn_route_run run[KN_ROUTES_MAX];
+    /* Routes of ours the table no longer has: they go on with their gain
+     * gliding to 0 over the ramp, then go (an unroute never clicks). */
+    kn_route_rec gone[KN_ROUTES_MAX];
+    kn_route_run gone_run[KN_ROUTES_MAX];
+    int ngone;
     int rendered;        /* a block has been rendered: new routes glide in */
     uint32_t ramp, fade; /* frames */
     float scratch[KN_BLOCK_MAX * KN_MAX_CHANNELS];
@@ -229,6 +234,15 @@ static void map_sources(int slot, double rate) {
     }
 }
 
+/* The same tap of the same route: its source, port, tap point and delay.
+ * A route whose tap or delay changed reads other frames: its old tap
+ * glides out while the new one glides in (a 10 ms crossfade), rather
+ * than jumping. */
+static int same_tap(const kn_route_rec *a, const kn_route_rec *b) {
+    return a->src == b->src && a->dst == b->dst && !strcmp(a->port, b->port) && a->pre == b->pre &&
+           a->delay == b->delay;
+}
+
 /* A new table: each route keeps its running state (glides, held frame)
  * if it was there before; a new one starts fresh. */
 static void routes_refresh(void) {
@@ -241,13 +255,23 @@ static void routes_refresh(void) {
     for (uint32_t i = 0; i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         memset(&in.run[i], 0, sizeof in.run[i]);
-        for (uint32_t j = 0; j < old.count; j++) {
-            const kn_route_rec *o = &old.route[j];
-            if (o->src == r->src && o->dst == r->dst && !strcmp(o->port, r->port)) {
+        for (uint32_t j = 0; j < old.count; j++)
+            if (same_tap(&old.route[j], r)) {
                 in.run[i] = was[j];
                 break;
             }
-        }
+    }
+    /* ours that went (or changed tap), and were heard: they glide out
+     * (see fill_inputs) */
+    for (uint32_t j = 0; j < old.count && in.ngone < KN_ROUTES_MAX; j++) {
+        const kn_route_rec *o = &old.route[j];
+        int kept = 0;
+        for (uint32_t i = 0; i < in.table.count && !kept; i++)
+            kept = same_tap(o, &in.table.route[i]);
+        if (kept || (int)o->dst != in.slot || !was[j].primed) continue;
+        in.gone[in.ngone] = *o;
+        in.gone[in.ngone].gain = 0; /* float 0.0: the glide's target */
+        in.gone_run[in.ngone++] = was[j];
     }
 }
 
@@ -264,30 +288,33 @@ static int64_t source_pos(const kn_route_rec *r, uint64_t now, uint32_t *gen) {
     return now < r->delay || q < 0 ? -1 : q;
 }
 
-/* How many frames of [now, now+n) the live source furthest behind has yet
- * to write (0: every source is there). */
+/* How many frames of [now, now+n) the source of route r (ours) has yet to
+ * write: 0 if it is there, stopping, or starts later; n if its deck exists
+ * (the route is in the table) but is not on the timeline yet (a session's
+ * decks start together, and one of them may report a moment after us). */
+static uint64_t source_behind(const kn_route_rec *r, uint64_t now, int n) {
+    uint32_t gen;
+    if ((int)r->dst != in.slot) return 0;
+    const kn_src_info *si = &in.routes->src[r->src];
+    if (atomic_load_explicit(&si->stop_at, memory_order_relaxed)) return 0;
+    if (!atomic_load_explicit(&si->live, memory_order_acquire))
+        return in.src[r->src].ring ? (uint64_t)n : 0;
+    int64_t q = source_pos(r, now, &gen);
+    if (q < 0) return 0;
+    uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
+    uint64_t end = (uint64_t)q + (uint64_t)n;
+    return w < end && end - w <= in.src[r->src].cap ? end - w : 0;
+}
+
+/* How far behind the live source furthest behind is (0: every source is
+ * there): a route gliding out is waited for too, or its glide would end in
+ * a 1 ms fade. */
 static uint64_t sources_behind(uint64_t now, int n) {
-    uint64_t most = 0;
-    for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
-        const kn_route_rec *r = &in.table.route[i];
-        uint32_t gen;
-        if ((int)r->dst != in.slot) continue;
-        const kn_src_info *si = &in.routes->src[r->src];
-        if (atomic_load_explicit(&si->stop_at, memory_order_relaxed))
-            continue; /* stopping: nothing more to wait for */
-        if (!atomic_load_explicit(&si->live, memory_order_acquire)) {
-            /* its deck exists (the route is in the table) but is not on the
-             * timeline yet: a session's decks start together, and one of
-             * them may report a moment after us */
-            if (in.src[r->src].ring && (uint64_t)n > most) most = (uint64_t)n;
-            continue;
-        }
-        int64_t q = source_pos(r, now, &gen);
-        if (q < 0) continue; /* it starts later: silence until then */
-        uint64_t w = atomic_load_explicit(&in.src[r->src].ring->write_pos, memory_order_acquire);
-        uint64_t end = (uint64_t)q + (uint64_t)n;
-        if (w < end && end - w <= in.src[r->src].cap && end - w > most) most = end - w;
-    }
+    uint64_t most = 0, b;
+    for (uint32_t i = 0; in.routes && i < in.table.count; i++)
+        if ((b = source_behind(&in.table.route[i], now, n)) > most) most = b;
+    for (int i = 0; in.routes && i < in.ngone; i++)
+        if ((b = source_behind(&in.gone[i], now, n)) > most) most = b;
     return most;
 }
 
@@ -311,40 +338,52 @@ static int may_wait(const kn_ring_seg *ring, uint64_t now, uint32_t fill, uint32
            !atomic_load_explicit(&ring->read_pos, memory_order_acquire);
 }
 
+/* One route's frames [now, now+n) into its port (if this code declares
+ * it); 1 if the source was due but not all there. */
+static int route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint64_t now, int n) {
+    int p = kn_port_find(c, r->port);
+    if (p < 0) return 0; /* a port this code does not declare */
+    const source *s = &in.src[r->src];
+    const kn_src_info *si = &in.routes->src[r->src];
+    uint32_t gen;
+    int64_t q = source_pos(r, now, &gen);
+    int have =
+        q < 0 ? 0
+              : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n, in.scratch);
+    if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
+    if (have < 0) have = 0;
+    /* a stopping source: from its stop on it is gone (held and faded) */
+    uint64_t stop = atomic_load_explicit(&si->stop_at, memory_order_relaxed);
+    if (stop && have > 0) {
+        uint64_t from = now - r->delay;
+        have = stop <= from ? 0 : stop - from < (uint64_t)have ? (int)(stop - from) : have;
+    }
+    float fader[3];
+    for (int k = 0; k < 3; k++) {
+        uint32_t b = atomic_load_explicit(&si->fader[k], memory_order_relaxed);
+        memcpy(&fader[k], &b, sizeof b);
+    }
+    kn_route_mix(run, r, !in.rendered, in.scratch, (int)s->ch, have, n,
+                 (float *const *)c->port_buf[p], c->ctx.channels, fader,
+                 atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
+                 (int)in.fade);
+    return q >= 0 && have < n;
+}
+
 /* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
  * bounded by the table and the block. */
 static void fill_inputs(kn_cart *c, uint64_t now, int n) {
     for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         if ((int)r->dst != in.slot) continue;
-        int p = kn_port_find(c, r->port);
-        if (p < 0) continue; /* a port this code does not declare */
-        const source *s = &in.src[r->src];
-        const kn_src_info *si = &in.routes->src[r->src];
-        uint32_t gen;
-        int64_t q = source_pos(r, now, &gen);
-        int have = q < 0 ? 0
-                         : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n,
-                                        in.scratch);
-        if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
-        if (have < 0) have = 0;
-        /* a stopping source: from its stop on it is gone (held and faded) */
-        uint64_t stop = atomic_load_explicit(&si->stop_at, memory_order_relaxed);
-        if (stop && have > 0) {
-            uint64_t from = now - r->delay;
-            int left = stop <= from ? 0 : stop - from < (uint64_t)have ? (int)(stop - from) : have;
-            have = left;
+        if (route_into(c, r, &in.run[i], now, n)) in.missing++;
+    }
+    for (int i = 0; i < in.ngone; i++) { /* removed: gliding out, then gone */
+        route_into(c, &in.gone[i], &in.gone_run[i], now, n);
+        if (in.gone_run[i].gain.g == 0 && in.gone_run[i].gain.to == 0) {
+            in.gone[i] = in.gone[--in.ngone];
+            in.gone_run[i--] = in.gone_run[in.ngone];
         }
-        if (q >= 0 && have < n) in.missing++;
-        float fader[3];
-        for (int k = 0; k < 3; k++) {
-            uint32_t b = atomic_load_explicit(&si->fader[k], memory_order_relaxed);
-            memcpy(&fader[k], &b, sizeof b);
-        }
-        kn_route_mix(&in.run[i], r, !in.rendered, in.scratch, (int)s->ch, have, n,
-                     (float *const *)c->port_buf[p], c->ctx.channels, fader,
-                     atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
-                     (int)in.fade);
     }
     in.rendered = 1;
 }
@@ -641,6 +680,7 @@ int kn_live_run(const kn_live_opts *o) {
     publish_latency(&c, ctl);
     /* the test render's inputs were a rehearsal: the routes start afresh */
     memset(in.run, 0, sizeof in.run);
+    in.ngone = 0;
     in.rendered = 0;
     c.nonfinite = 0;
     kn_ring_writer_attach(&m.v);

@@ -17,8 +17,9 @@ static void print_routes(const cJSON *routes) {
     if (!cJSON_GetArraySize(routes)) printf("no routes (no deck plays)\n");
     cJSON_ArrayForEach(r, routes) {
         const char *port = kn_jstr(r, "port");
-        printf("%-12s -> %s%s%-12s %+7.2f dB  %s", kn_jstr(r, "src"), kn_jstr(r, "dst"),
-               port[0] ? ":" : "", port, kn_jnum(r, "gain_db"),
+        char dst[80]; /* "deck:port" as one column */
+        snprintf(dst, sizeof dst, "%s%s%s", kn_jstr(r, "dst"), port[0] ? ":" : "", port);
+        printf("%-12s -> %-20s %+7.2f dB  %s", kn_jstr(r, "src"), dst, kn_jnum(r, "gain_db"),
                cJSON_IsTrue(cJSON_GetObjectItem(r, "pre")) ? "pre" : "post");
         double delay = kn_jnum(r, "delay");
         if (delay > 0) printf("  (delayed %g frames to align)", delay);
@@ -41,7 +42,7 @@ int cmd_route(int argc, char **argv) {
     int pre = 0, json = 0, o;
     optind = 1;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (o == 'g') {
             if (kn_parse_num("route", "--gain", optarg, -120, 24, 0, "dB", &gain))
                 return KN_EXIT_ERR;
@@ -49,8 +50,11 @@ int cmd_route(int argc, char **argv) {
             pre = 1;
         } else if (o == 'j') {
             json = 1;
-        } else {
-            return usage_error("route", "unknown option or missing value");
+        } else { /* name the culprit: getopt's own message is off (opterr) */
+            char m[160];
+            snprintf(m, sizeof m, o == ':' ? "%.60s needs a value" : "unknown option '%.60s'",
+                     argv[optind - 1]);
+            return usage_error("route", m);
         }
     }
     if (argc - optind != 2) return usage_error("route", "needs SRC and DST");

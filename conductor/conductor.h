@@ -111,6 +111,10 @@ typedef struct kn_mix_deck {
     kn_glide mg;   /* audio-private: the master route's gain */
     float *delay;  /* audio-private: KN_MIX_DELAY frames, interleaved */
     uint32_t dpos; /* audio-private: next write position in `delay` */
+    /* audio-private: the delay heard (dcur), the one it crossfades from
+     * (dfrom) and the crossfade's progress, in frames (done when it reaches
+     * the crossfade's length; a fresh deck starts done, at 0) */
+    uint32_t dcur, dfrom, dfade_i;
 } kn_mix_deck;
 #define KN_MIX_DELAY (KN_ROUTE_DELAY_MAX + KN_MIX_CHUNK) /* frames of a deck's master delay */
 

@@ -79,7 +79,8 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     m->prefill = c->target;
     m->playing = m->started = 0;
     memset(m->delay, 0, (size_t)KN_MIX_DELAY * (size_t)c->channels * sizeof(float));
-    m->dpos = 0;
+    m->dpos = m->dcur = m->dfrom = 0;
+    m->dfade_i = UINT32_MAX; /* no crossfade: a new deck starts at its delay */
     atomic_store(&m->underruns, 0);
     atomic_store(&m->nonfinite, 0);
     atomic_store(&m->frames, 0);

@@ -76,6 +76,7 @@ int kn_mix_init(kn_mix *m, int channels, double rate) {
         atomic_store(&d->ramp_frames, 480);
         d->mg = (kn_glide){1, 0, 1};
         atomic_store(&d->master_gain, fbits(1));
+        d->dfade_i = UINT32_MAX; /* no delay crossfade under way */
         d->delay = calloc((size_t)KN_MIX_DELAY * (size_t)channels, sizeof(float));
         if (!d->delay) return -1;
     }
@@ -245,21 +246,49 @@ static int deck_pull(kn_mix *m, kn_mix_deck *d, int frames) {
     return heard;
 }
 
-/* Delays the deck's chunk (m->scratch, `frames`) by `delay` frames through
- * its delay line: latency compensation of its master route. */
-static void deck_delay(kn_mix *m, kn_mix_deck *d, int frames, uint32_t delay) {
+/* Latency compensation of the deck's master route: the chunk (m->scratch,
+ * `frames`, silence past `n`) goes through the deck's delay line, which
+ * records every chunk, delayed or not, so it always holds the deck's own
+ * recent past. A new delay is crossfaded in over `xfade` frames, from the
+ * tap at the old delay to the tap at the new one: switching a latency
+ * compensation on or off (a deck that declares latency starts or stops)
+ * neither cuts a gap nor replays stale frames, and never clicks. Returns
+ * the frames to sum (n, or all of them once anything is delayed). */
+static int deck_delay(kn_mix *m, kn_mix_deck *d, int n, int frames, uint32_t delay,
+                      uint32_t xfade) {
     int ch = m->channels;
+    if (delay > KN_ROUTE_DELAY_MAX) delay = KN_ROUTE_DELAY_MAX;
+    if (d->dfade_i >= xfade && delay != d->dcur) { /* a new delay: crossfade to it */
+        d->dfrom = d->dcur;
+        d->dcur = delay;
+        d->dfade_i = 0;
+    }
+    int fading = d->dfade_i < xfade;
+    if (!fading && !d->dcur) { /* not delayed: recorded only, summed as it is (bit-exact) */
+        for (int i = 0; i < frames; i++) {
+            float *w = d->delay + (size_t)d->dpos * (size_t)ch;
+            for (int c = 0; c < ch; c++) w[c] = i < n ? m->scratch[i * ch + c] : 0.0f;
+            d->dpos = (d->dpos + 1) % KN_MIX_DELAY;
+        }
+        return n;
+    }
     for (int i = 0; i < frames; i++) {
         float *w = d->delay + (size_t)d->dpos * (size_t)ch;
-        uint32_t rpos = (d->dpos + KN_MIX_DELAY - delay) % KN_MIX_DELAY;
-        const float *r = d->delay + (size_t)rpos * (size_t)ch;
-        for (int c = 0; c < ch; c++) {
-            float x = m->scratch[i * ch + c];
-            w[c] = x;
-            m->scratch[i * ch + c] = r[c];
+        for (int c = 0; c < ch; c++) w[c] = i < n ? m->scratch[i * ch + c] : 0.0f;
+        const float *to =
+            d->delay + (size_t)((d->dpos + KN_MIX_DELAY - d->dcur) % KN_MIX_DELAY) * ch;
+        if (d->dfade_i < xfade) {
+            const float *from =
+                d->delay + (size_t)((d->dpos + KN_MIX_DELAY - d->dfrom) % KN_MIX_DELAY) * ch;
+            float g = (float)d->dfade_i / (float)xfade;
+            for (int c = 0; c < ch; c++) m->scratch[i * ch + c] = from[c] + g * (to[c] - from[c]);
+            d->dfade_i++;
+        } else {
+            for (int c = 0; c < ch; c++) m->scratch[i * ch + c] = to[c];
         }
         d->dpos = (d->dpos + 1) % KN_MIX_DELAY;
     }
+    return frames;
 }
 
 /* A deck that has not played yet takes its gains at once: nothing has
@@ -270,6 +299,9 @@ static void gains_snap(kn_mix_deck *d) {
         kn_glide_snap(&d->g[k],
                       bitsf(atomic_load_explicit(&d->gain_target[k], memory_order_relaxed)));
     kn_glide_snap(&d->mg, bitsf(atomic_load_explicit(&d->master_gain, memory_order_relaxed)));
+    d->dcur = atomic_load_explicit(&d->master_delay, memory_order_relaxed); /* and its delay */
+    if (d->dcur > KN_ROUTE_DELAY_MAX) d->dcur = KN_ROUTE_DELAY_MAX;
+    d->dfade_i = UINT32_MAX;
 }
 
 /* Applies the deck's gains to m->scratch (n frames), records its meter
@@ -329,12 +361,7 @@ static void deck_gain_sum(kn_mix *m, kn_mix_deck *d, float *master, int n, int f
             for (int c = 0; c < ch; c++) m->scratch[i * ch + c] *= g;
         }
     }
-    if (delay) {
-        memset(m->scratch + (size_t)n * (size_t)ch, 0,
-               (size_t)(frames - n) * (size_t)ch * sizeof(float));
-        deck_delay(m, d, frames, delay);
-        n = frames;
-    }
+    n = deck_delay(m, d, n, frames, delay, (uint32_t)m->fade_frames * 10);
     for (int i = 0; i < n * ch; i++) master[i] += m->scratch[i];
 }
 

@@ -25,6 +25,8 @@
  *                              to the sender's own socket)
  *   /kanon/unsubscribe i
  *   /kanon/tempo f|i|d         the tempo of every deck, bpm
+ *   /kanon/route ss f [i]      source, destination[:port], gain in dB [, 1: pre-fader]
+ *   /kanon/unroute ss          source, destination[:port]
  *   anything bound by a control-surface map (surface.c)
  *
  * Time. A parameter set inside a bundle whose timetag lies in the future
@@ -259,6 +261,43 @@ static int on_tempo(const char *path, const char *types, lo_arg **argv, int argc
     return 0;
 }
 
+/* /kanon/route s SRC s DST[:PORT] f DB [i PRE], like `kanon route SRC DST
+ * --gain DB [--pre]`: a number may come as f, i or d, as everywhere. The
+ * tap is given, not kept: a message without PRE makes the route post-fader,
+ * as the CLI does without --pre, so the same message always means the same
+ * route whatever was sent before. No file is named: UDP may send it. */
+static int on_route(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
+                    void *user) {
+    (void)msg, (void)user;
+    double gain, pre = 0;
+    char err[1024];
+    if ((argc != 3 && argc != 4) || types[0] != 's' || types[1] != 's' ||
+        num_arg(types + 2, argv + 2, 1, &gain) ||
+        (argc == 4 && num_arg(types + 3, argv + 3, 1, &pre))) {
+        reply_error("%.200s wants s SOURCE s DESTINATION[:PORT] f GAIN_DB [i PRE], got '%.20s'",
+                    path, types);
+        return 0;
+    }
+    if (!(gain >= -120 && gain <= 24)) {
+        reply_error("%.200s: the gain must be -120..24 dB, got %g", path, gain);
+        return 0;
+    }
+    if (kn_route_add(cond, (const char *)argv[0], (const char *)argv[1], gain, pre != 0, err,
+                     sizeof err))
+        reply_error("%s", err);
+    return 0;
+}
+
+/* /kanon/unroute s SRC s DST[:PORT], like `kanon unroute SRC DST`. */
+static int on_unroute(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
+                      void *user) {
+    (void)path, (void)types, (void)argc, (void)msg, (void)user;
+    char err[1024];
+    if (kn_route_remove(cond, (const char *)argv[0], (const char *)argv[1], err, sizeof err))
+        reply_error("%s", err);
+    return 0;
+}
+
 /* /kanon/DECK/NAME, or a control-surface address. */
 static int on_message(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
                       void *user) {
@@ -394,6 +433,9 @@ static int open_parser(kn_conductor *c, char *err, size_t errlen) {
     lo_server_add_method(lo, "/kanon/stop", "s", on_stop, NULL);
     lo_server_add_method(lo, "/kanon/stop", NULL, on_bad_types, NULL);
     lo_server_add_method(lo, "/kanon/tempo", NULL, on_tempo, NULL);
+    lo_server_add_method(lo, "/kanon/route", NULL, on_route, NULL);
+    lo_server_add_method(lo, "/kanon/unroute", "ss", on_unroute, NULL);
+    lo_server_add_method(lo, "/kanon/unroute", NULL, on_bad_types, NULL);
     lo_server_add_method(lo, "/kanon/subscribe", "i", on_subscribe, NULL);
     lo_server_add_method(lo, "/kanon/unsubscribe", "i", on_subscribe, NULL);
     lo_server_add_method(lo, "/kanon/subscribe", NULL, on_bad_types, NULL);

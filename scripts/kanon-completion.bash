@@ -6,7 +6,8 @@
 # Commands and their flags come from `kanon --help` and `kanon CMD --help`
 # (so they follow the binary, and are read once per shell). Deck names come
 # from `kanon status --json`, parameter names (set/get DECK.NAME) from
-# `kanon params DECK --json`, versions (revert) from `kanon history`. Those
+# `kanon params DECK --json`, versions (revert) from `kanon history`, routes
+# (unroute) from `kanon routes --json`. Those
 # ask the conductor named by --instance on the line being completed (else
 # $KANON_INSTANCE), quietly and for at most a second: with no conductor
 # running they offer nothing and the rest still completes.
@@ -40,6 +41,18 @@ _kanon_flags() {
 }
 
 _kanon_decks() { _kanon_run status --json | _kanon_names; }
+
+# The routes' sources, or (given a source) their destinations as DST[:PORT].
+_kanon_route_ends() {
+    local r
+    r=$(_kanon_run routes --json | grep -o '"src":"[^"\\]*","dst":"[^"\\]*","port":"[^"\\]*"' |
+        sed 's/^"src":"//; s/","dst":"/ /; s/","port":"/ /; s/"$//')
+    if [[ -z $1 ]]; then
+        awk '{print $1}' <<<"$r" | sort -u
+    else
+        awk -v s="$1" '$1 == s {print $3 == "" ? $2 : $2 ":" $3}' <<<"$r" | sort -u
+    fi
+}
 
 _kanon_instances() {
     local dir=${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/kanon}
@@ -82,7 +95,7 @@ _kanon() {
     # Flags that take a value: their value is not a positional argument.
     local takes=" --instance --ramp --deck --fade --backend --rate --block --latency --channels
         --state-mb --compile-timeout --debounce --history-dir -o --output --seconds --set
-        --quant --at --bar --bpm --start --lead --inputs --input "
+        --quant --at --bar --bpm --start --lead --inputs --input --gain "
     local pos=() # positional words of the command before the cursor
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -123,7 +136,7 @@ _kanon() {
     --ramp | --fade | --rate | --block | --latency | --channels | --inputs | --state-mb | \
         --compile-timeout | \
         --debounce | \
-        --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead)
+        --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead | --gain)
         return # a number or NAME=VALUE: nothing to offer
         ;;
     esac
@@ -154,6 +167,20 @@ _kanon() {
         ;;
     gain)
         ((n == 0)) && _kanon_words "$(_kanon_decks) master"
+        ;;
+    route)
+        if ((n == 0)); then
+            _kanon_words "$(_kanon_decks) in"
+        elif ((n == 1)); then
+            _kanon_words "$(_kanon_decks) master"
+        fi
+        ;;
+    unroute)
+        if ((n == 0)); then
+            _kanon_words "$(_kanon_route_ends)"
+        elif ((n == 1)); then
+            _kanon_words "$(_kanon_route_ends "${pos[0]}")"
+        fi
         ;;
     revert)
         if ((n == 0)); then

@@ -1,7 +1,9 @@
 # The example gallery (examples/*.c, examples/*.dsp): every example
 #   - compiles (`kanon check`), renders 4 s with no NaN/Inf, at a sensible
 #     level (RMS between -50 and -3 dBFS, peak <= 0 dBFS), and renders the
-#     same samples twice (bit-identical data chunks);
+#     same samples twice (bit-identical data chunks); an effect deck (one
+#     with no sound of its own, fed by routes: EFFECTS below) renders
+#     exactly silent alone instead, and is heard live, fed by routes (below);
 # and, where the example has one:
 #   - a pitch: drone at its root (73.4 Hz; 110 Hz with --set note=45), the
 #     FM bell's carrier (440 Hz; 220 Hz with --set note=57), the pluck's
@@ -22,7 +24,15 @@
 #   - live (conductor on the dummy backend, limiter off): drums.c and
 #     granular.c keep groove and state across a comment-only save: the
 #     recording across the save equals a render without one (1e-6), with
-#     versions 1 and 2 taking over, no underrun, NaN, fault or error.
+#     versions 1 and 2 taking over, no underrun, NaN, fault or error;
+#   - the effects, live and fed by routes: bus_reverb.c fed by drums.c at
+#     -12 dB is heard at a sensible level, and its tail rings on (well above
+#     silence) after the drums stop; ducker.c on noise.c passes it through
+#     unchanged (same level) with no key, and once beat.c keys its port
+#     "side" (--pre) dips at least 10 dB under each kick and comes back
+#     (25 ms levels);
+#     input_delay.c fed by a deck (the dummy backend has no input) plays
+#     it dry and echoed at a sensible level. No NaN anywhere.
 # shellcheck disable=SC2046 # $(steps ...) is meant to split into times
 . "$(dirname "$0")/lib.sh"
 EXD=$ROOT/examples
@@ -69,6 +79,10 @@ quiet() { levels quiet "$@"; }
 steps() { python3 -c "import sys; t, s = float(sys.argv[1]), float(sys.argv[2]); print(' '.join('%.6f' % (t + int(i) * s) for i in sys.argv[3:]))" "$@"; }
 
 # --- every example: check, render, level, determinism
+# Effect decks: no sound of their own, only what routes bring to their
+# ports (kn_in). A render has nothing routed to it: they must be silent
+# there, and are checked live, fed by routes, at the end.
+EFFECTS="bus_reverb ducker input_delay"
 n=0
 for f in "$EXD"/*.c "$EXD"/*.dsp; do
     name=$(basename "$f")
@@ -77,6 +91,15 @@ for f in "$EXD"/*.c "$EXD"/*.dsp; do
     kanon render "$f" --seconds 4 -o "$T/$stem.wav" >"$T/render.out" 2>&1 || fail "render $name: $(cat "$T/render.out")"
     grep -q "NaN" "$T/render.out" && fail "render $name: $(cat "$T/render.out")"
     [ "$(wav "$T/$stem.wav" nan)" = 0 ] || fail "$name: $(wav "$T/$stem.wav" nan) non-finite samples"
+    if [[ " $EFFECTS " == *" $stem "* ]]; then
+        grep -q 'kn_in(k, "in")' "$f" || fail "$name is listed as an effect but reads no input port"
+        [ "$(wav "$T/$stem.wav" peak)" = 0 ] || fail "$name: an effect with nothing routed to it is not silent"
+        kanon render "$f" --seconds 4 -o "$T/$stem.2.wav" >/dev/null 2>&1 || fail "second render $name"
+        same_audio "$T/$stem.wav" "$T/$stem.2.wav" || fail "$name: two renders differ"
+        printf '  ok: %-20s an effect: exactly silent alone (heard live, fed by routes, below)\n' "$name"
+        n=$((n + 1))
+        continue
+    fi
     rms=$(wav "$T/$stem.wav" rms_dbfs)
     peak=$(wav "$T/$stem.wav" peak_dbfs)
     python3 -c "import sys; sys.exit(0 if -50 <= $rms <= -3 and $peak <= 0 else 1)" ||
@@ -220,3 +243,74 @@ for ex in drums granular; do
         [ "$attempt" = 3 ] && fail "$ex: $(cat "$T/live/why")"
     done
 done
+
+# --- the effects, live, fed by routes (the conductor of the saves above)
+live_level() { # FILE FROM TO: rms dBFS of [FROM, TO) s
+    wavtool level "$1" --seconds-from "$2" --seconds-to "$3" --field rms_dbfs
+}
+rec_for() { # FILE SECONDS: records the master for about that long
+    kanon record start "$1" >/dev/null || fail "record start $1"
+    sleep "$2" # a steady state is being recorded, not a moment: no timing is asserted
+    kanon record stop >/dev/null || fail "record stop $1"
+}
+kanon play examples/drums.c --deck fxdrums >"$T/p.out" 2>&1 || fail "play drums: $(cat "$T/p.out")"
+kanon play examples/bus_reverb.c --deck verb >"$T/p.out" 2>&1 || fail "play bus_reverb: $(cat "$T/p.out")"
+kanon route fxdrums verb --gain -12 >"$T/r.out" 2>&1 || fail "route: $(cat "$T/r.out")"
+kanon unroute fxdrums master >"$T/r.out" 2>&1 || fail "unroute: $(cat "$T/r.out")"
+sleep 1 # the reverb builds up
+rec_for "$T/verb.wav" 1.5
+r=$(live_level "$T/verb.wav" 0.2 1.4)
+python3 -c "import sys; sys.exit(0 if -50 <= $r <= -3 else 1)" || fail "bus_reverb fed by drums at -12 dB: rms $r dBFS"
+kanon stop fxdrums >/dev/null || fail "stop drums"
+wait_for sh -c '! kanon status | grep -q fxdrums' || fail "drums did not stop"
+sleep 0.3
+rec_for "$T/tail.wav" 0.5
+t=$(live_level "$T/tail.wav" 0 0.4)
+python3 -c "import sys; sys.exit(0 if $t > -80 else 1)" || fail "bus_reverb: no tail after the drums stopped ($t dBFS)"
+[ "$(wav "$T/verb.wav" nan)" = 0 ] && [ "$(wav "$T/tail.wav" nan)" = 0 ] || fail "bus_reverb: NaN"
+ok "bus_reverb: drums sent at -12 dB come back as $r dBFS of reverb; the tail rings on at $t dBFS after they stop"
+kanon stop verb >/dev/null || fail "stop verb"
+
+kanon play examples/noise.c --deck hiss >"$T/p.out" 2>&1 || fail "play noise: $(cat "$T/p.out")"
+kanon play examples/beat.c --deck kick >"$T/p.out" 2>&1 || fail "play beat: $(cat "$T/p.out")"
+kanon play examples/ducker.c --deck duck >"$T/p.out" 2>&1 || fail "play ducker: $(cat "$T/p.out")"
+kanon route hiss duck >"$T/r.out" 2>&1 || fail "route hiss duck: $(cat "$T/r.out")"
+kanon unroute hiss master >"$T/r.out" 2>&1 || fail "unroute hiss master: $(cat "$T/r.out")"
+kanon unroute kick master >"$T/r.out" 2>&1 || fail "unroute kick master: $(cat "$T/r.out")" # the key alone
+sleep 0.3
+rec_for "$T/nokey.wav" 1.2
+kanon route kick duck:side --pre >"$T/r.out" 2>&1 || fail "route kick duck:side: $(cat "$T/r.out")"
+sleep 0.3
+rec_for "$T/key.wav" 1.2
+kanon render examples/noise.c --seconds 2 -o "$T/noise_ref.wav" 2>/dev/null || fail "render noise"
+a=$(live_level "$T/nokey.wav" 0.1 1.1)
+ref=$(live_level "$T/noise_ref.wav" 0.5 1.5)
+near "$a" "$ref" 0.5 || fail "ducker without a key: $a dBFS, want its input's $ref dBFS"
+# keyed: the 25 ms levels over 1 s (two kicks at 120 bpm) dip and come back
+read -r lo hi < <(python3 - "$SW" "$T/key.wav" <<'PY'
+import math, sys
+sys.path.insert(0, sys.argv[1])
+from swaplib import read_wav
+rate, ch = read_wav(sys.argv[2])
+x, w = ch[0], rate // 40
+lv = [10 * math.log10(sum(v * v for v in x[i:i + w]) / w + 1e-30)
+      for i in range(int(0.1 * rate), int(1.1 * rate) - w, w)]
+print("%.2f %.2f" % (min(lv), max(lv)))
+PY
+)
+python3 -c "import sys; sys.exit(0 if $a - $lo >= 10 and $a - $hi <= 1.5 else 1)" ||
+    fail "ducker keyed by beat.c: 25 ms levels $lo..$hi dBFS, want a dip >= 10 dB below $a and a return within 1.5 dB"
+[ "$(wav "$T/key.wav" nan)" = 0 ] || fail "ducker: NaN"
+ok "ducker: noise.c passes at $a dBFS (its own $ref) unkeyed; keyed by beat.c it dips to $lo and comes back to $hi dBFS"
+for d in hiss kick duck; do kanon stop "$d" >/dev/null || fail "stop $d"; done
+
+kanon play examples/hello.c --deck voice >"$T/p.out" 2>&1 || fail "play hello: $(cat "$T/p.out")"
+kanon play examples/input_delay.c --deck echo >"$T/p.out" 2>&1 || fail "play input_delay: $(cat "$T/p.out")"
+kanon route voice echo >"$T/r.out" 2>&1 || fail "route voice echo: $(cat "$T/r.out")"
+kanon unroute voice master >"$T/r.out" 2>&1 || fail "unroute: $(cat "$T/r.out")"
+sleep 0.5
+rec_for "$T/echo.wav" 1.2
+e=$(live_level "$T/echo.wav" 0.1 1.1)
+python3 -c "import sys; sys.exit(0 if -50 <= $e <= -3 else 1)" || fail "input_delay fed by hello.c: rms $e dBFS"
+[ "$(wav "$T/echo.wav" nan)" = 0 ] || fail "input_delay: NaN"
+ok "input_delay: fed by a deck (no input device here), dry and echoes at $e dBFS"

@@ -22,6 +22,11 @@
  *   - the audio thread's kn_mix_thread_init reads subnormal samples as 0
  *     (DAZ) and flushes subnormal results (FTZ): a deck of subnormals gives
  *     an exact zero master, where plain floats keep them;
+ *   - the master route's latency compensation: a delay set while the deck
+ *     plays is crossfaded in over 10 ms (no gap, no stale frames: no step
+ *     beyond the signal's own plus the crossfade's), then the output is the
+ *     input exactly `delay` frames late; back to 0 the same way, then
+ *     bit-exact again; a deck that has not played yet starts at its delay;
  *   - a stopped deck's ring is released only when no callback can still
  *     read it (an audio thread mixing without pause while control stops
  *     and unmaps, thousands of times: a release one callback early reads
@@ -493,6 +498,74 @@ static void test_timeline_lock(void) {
     free(a.seg);
 }
 
+/* Exact, never 0, rising by 1/16384 a frame (no wrap within the test). */
+static float ramp(uint64_t i) {
+    return (float)(i % 8192 + 1) / 16384.0f;
+}
+
+/* Mixes `chunks` chunks of 200 frames of deck 2 from frame *t on; the
+ * largest step and any 0 go to *step and *gap; returns 1 if every frame f
+ * was ramp(f - lag) exactly (lag < 0: not checked). */
+static int mix_lag(kn_mix *m, uint64_t *t, int chunks, int64_t lag, float *step, int *gap) {
+    static float out[KN_MIX_CHUNK * CH], prev;
+    int exact = 1;
+    for (int r = 0; r < chunks; r++, *t += 200) {
+        kn_mix_run(m, out, 200);
+        for (int i = 0; i < 200; i++) {
+            uint64_t f = *t + (uint64_t)i;
+            float y = out[i * CH];
+            if (f > 0) *step = fmaxf(*step, fabsf(y - prev));
+            *gap |= y == 0;
+            prev = y;
+            if (lag >= 0) exact &= y == ramp(f - (uint64_t)lag);
+        }
+    }
+    return exact;
+}
+
+static void test_master_delay(void) {
+    kn_mix m;
+    CHECK(kn_mix_init(&m, CH, 48000) == 0);
+    fake_deck a;
+    deck_open(&m, 2, &a, 64);
+    push(&a, 4096, ramp);
+    uint64_t t = 0;
+    float step = 0;
+    int gap = 0;
+    CHECK(mix_lag(&m, &t, 2, 0, &step, &gap)); /* no delay: exact */
+    /* a delay of 100 while playing: crossfaded over 480 frames, no gap, no
+     * step beyond the signal's own and a 100-frame jump spread over 480 */
+    atomic_store(&m.deck[2].master_delay, 100);
+    step = 0;
+    mix_lag(&m, &t, 3, -1, &step, &gap);
+    CHECK(step <= 1.0f / 16384 + 100.0f / 16384 / 480 * 1.01f);
+    CHECK(!gap);
+    CHECK(mix_lag(&m, &t, 3, 100, &step, &gap)); /* then exactly 100 frames late */
+    atomic_store(&m.deck[2].master_delay, 0);
+    step = 0;
+    mix_lag(&m, &t, 3, -1, &step, &gap);
+    CHECK(step <= 1.0f / 16384 + 100.0f / 16384 / 480 * 1.01f);
+    CHECK(!gap);
+    CHECK(mix_lag(&m, &t, 3, 0, &step, &gap)); /* and exact again */
+    /* a deck that has not played yet takes its delay at once */
+    atomic_store(&m.deck[2].state, KN_MIX_OFF);
+    fake_deck b;
+    atomic_store(&m.deck[6].master_delay, 300);
+    deck_open(&m, 6, &b, 64);
+    push(&b, 1024, ramp);
+    float out[KN_MIX_CHUNK * CH];
+    kn_mix_run(&m, out, 256);
+    int exact = 1;
+    for (int i = 0; i < 256; i++) exact &= out[i * CH] == 0;
+    kn_mix_run(&m, out, 256); /* frames 256..511: the deck's 0..211 */
+    for (int i = 0; i < 256; i++)
+        exact &= out[i * CH] == (256 + i >= 300 ? ramp(256 + (uint64_t)i - 300) : 0);
+    CHECK(exact);
+    kn_mix_free(&m);
+    free(a.seg);
+    free(b.seg);
+}
+
 int main(void) {
     test_gains_and_meters();
     test_passthrough_and_sum();
@@ -504,6 +577,7 @@ int main(void) {
     test_corrupt_and_stop();
     test_subnormals_flushed();
     test_release_under_callback();
+    test_master_delay();
     printf("test_mixer: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }
