@@ -65,7 +65,10 @@ tools: $(TOOLS)
 deps:
 	@scripts/install-deps.sh
 
-$(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) $(LINK_OBJ) | $(BIN)
+# Each binary is one compiler command over all its sources, whose -MMD file
+# names only the last source's headers: the headers are listed here.
+SHM_HDR := $(wildcard shm/*.h)
+$(BIN)/kanon-conductor: $(COND_SRC) $(SHM_SRC) $(SHM_HDR) $(wildcard conductor/*.h) $(LINK_OBJ) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Iconductor $(COND_SRC) $(SHM_SRC) $(LINK_OBJ) -o $@ $(COND_LIBS)
 
 $(LINK_OBJ): conductor/link.cpp | $(B)/obj
@@ -81,7 +84,7 @@ $(NODELIB): $(NODE_SRC) $(wildcard nodes-c/*.h nodes-c/include/kanon/*.h) | $(LI
 	$(CC) $(NODE_CFLAGS) -shared $(NODE_SRC) -o $@ -lsndfile -lsamplerate -lm
 
 # The cartridge links the kit, so tcc-compiled code finds its symbols.
-$(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) $(NODELIB) | $(BIN)
+$(BIN)/kanon-cartridge: $(CART_SRC) $(SHM_SRC) $(SHM_HDR) $(wildcard cartridge/*.h cartridge/include/*.h) $(NODELIB) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icartridge -Icartridge/include \
 	    $(CART_SRC) $(SHM_SRC) -o $@ $(CART_LIBS) -rdynamic \
 	    -L$(LIB) -Wl,--no-as-needed -lkanon-nodes -Wl,--as-needed -Wl,-rpath,'$$ORIGIN/../lib' 
@@ -94,7 +97,7 @@ $(B)/include/kanon/%.h: nodes-c/include/kanon/%.h
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) | $(BIN)
+$(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) $(SHM_HDR) $(wildcard cli/*.h) | $(BIN)
 	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
 
 $(B)/tools/%: tests/tools/%.c | $(B)/tools

@@ -328,8 +328,11 @@ static int may_wait(const kn_ring_seg *ring, uint64_t now, uint32_t fill, uint32
     uint64_t cf, cns;
     if (in.routes && !kn_routes_clock_read(in.routes, &cf, &cns)) {
         double due = (double)cns + ((double)now - (double)cf) / rate * 1e9;
-        /* two blocks and 3 ms: time to render and publish after the wait */
-        double slack = 2.0 * block / rate * 1e9 + 3e6;
+        /* the device takes a whole period at once, before its last frame
+         * plays; then two blocks and 3 ms to render and publish */
+        uint32_t period = atomic_load_explicit(&in.routes->period, memory_order_relaxed);
+        if (period > target) period = target; /* never trust it past the ring's lead */
+        double slack = ((double)period + 2.0 * block) / rate * 1e9 + 3e6;
         return (double)kn_mono_ns() + slack < due;
     }
     /* no clock yet (the conductor has just started): while the mixer has

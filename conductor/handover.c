@@ -480,6 +480,9 @@ static void silence(kn_conductor *c, kn_deck *d, kn_proc *culprit) {
     kn_deck_ctl *ctl = &d->ring->ctl;
     atomic_store(&ctl->owner, 0); /* revoked: a live culprit publishes no more blocks */
     atomic_store(&ctl->next_owner, 0);
+    /* its route readers stop waiting for it (route.h); the replacement's
+     * "running" makes it live again (kn_timeline_deck_start) */
+    if (c->routes_seg) atomic_store(&c->routes_seg->src[d - c->deck].live, 0);
     if (culprit && culprit->st != KN_PROC_NONE) {
         kn_proc_sigkill(culprit);
         if (d->dying.st != KN_PROC_NONE) kn_proc_kill(c, &d->dying); /* an earlier one */

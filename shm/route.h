@@ -114,7 +114,7 @@ typedef struct kn_routes_seg {
      * consumer waiting for a late source tells from it how long it may
      * wait before its own frame is due. */
     _Atomic uint32_t clock_seq;
-    uint32_t pad2;
+    _Atomic uint32_t period; /* frames the device takes per callback, at most */
     _Atomic uint64_t clock_frame, clock_ns;
 } kn_routes_seg;
 

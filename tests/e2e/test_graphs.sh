@@ -42,11 +42,16 @@ sys.exit("the session did not start: %s" % json.dumps(s)[:2000])
 PY
 }
 
+no_decks() {
+    kanon status --json | python3 -c 'import json,sys; sys.exit(1 if json.load(sys.stdin)["decks"] else 0)'
+}
+
 stop_all() {
     for d in $(kanon status --json | python3 -c 'import json,sys; print(" ".join(d["name"] for d in json.load(sys.stdin)["decks"]))'); do
         kanon stop "$d" >/dev/null 2>&1
     done
-    wait_for 10 "all decks gone" sh -c '[ "$(kanon status --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"decks\"]))")" = 0 ]'
+    wait_for no_decks || fail "the decks of seed $seed did not go after kanon stop"
+
     # routes are kept by name for decks to come: the next graph starts clean
     kanon routes --json | python3 -c 'import json,sys; [print(r["src"], r["dst"] + (":" + r["port"] if r["port"] else "")) for r in json.load(sys.stdin)]' |
         while read -r src dst; do kanon unroute "$src" "$dst" >/dev/null || fail "unroute $src $dst"; done
@@ -57,7 +62,7 @@ for k in $(seq 0 $((N - 1))); do
     g="$T/g$k"
     desc=$(python3 "$POOL/gen.py" "$seed" "$POOL" "$g.json") || fail "generator, seed $seed"
     kanon record start "$g.live.wav" >/dev/null || fail "record start (seed $seed)"
-    kanon session load "$g.json" >"$g.load.out" 2>&1 || fail "session load, seed $seed: $(cat "$g.load.out")"
+    kanon session load "$g.json" --lead 300 >"$g.load.out" 2>&1 || fail "session load, seed $seed: $(cat "$g.load.out")"
     first=$(started 24000) || fail "seed $seed ($desc): $first"
     rec=$(kanon record stop --json) || fail "record stop (seed $seed)"
     rfirst=$(echo "$rec" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["timeline_frame"]))')

@@ -53,7 +53,8 @@ for d in decks:  # most decks on the master; some send-only
                        "gain_db": rng.choice([0, 0, -6]), "pre": rng.random() < 0.1})
 for d in decks:
     del d["kind"]
-session = {"kanon_session": 1, "tempo": {"bpm": 120, "bar": 4},
+# a fast tempo and one beat a bar: the session starts on the next bar line
+session = {"kanon_session": 1, "tempo": {"bpm": 480, "bar": 1},
            "master": {"gain_db": -6, "limiter": True},
            "decks": decks, "routes": routes}
 json.dump(session, open(out, "w"), indent=1)
