@@ -151,6 +151,7 @@ typedef struct source {
     const float *data;
     size_t bytes;
     uint32_t cap, ch;
+    uint32_t block; /* its writer's block: what it may be overwriting past write_pos */
 } source;
 
 typedef struct inputs {
@@ -226,6 +227,8 @@ static void map_sources(int slot, double rate) {
                 s->bytes = bytes;
                 s->cap = v.capacity;
                 s->ch = v.channels;
+                uint32_t b = ((const kn_ring_seg *)map)->block; /* the conductor's, at start */
+                s->block = b >= 1 && b <= KN_BLOCK_MAX ? b : KN_BLOCK_MAX;
             } else {
                 kn_seg_unmap((void *)map, bytes);
             }
@@ -352,7 +355,8 @@ static int route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint
     int64_t q = source_pos(r, now, &gen);
     int have =
         q < 0 ? 0
-              : kn_ring_peek(s->ring, s->data, s->cap, s->ch, (uint64_t)q, (uint32_t)n, in.scratch);
+              : kn_ring_peek(s->ring, s->data, s->cap, s->ch, s->block, (uint64_t)q, (uint32_t)n,
+                           in.scratch);
     if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
     if (have < 0) have = 0;
     /* a stopping source: from its stop on it is gone (held and faded) */

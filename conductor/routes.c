@@ -340,9 +340,8 @@ void kn_routes_tick(kn_conductor *c) {
     if (c->routes_seg && !kn_mix_clock_read(&c->mix, &frame, &ns) &&
         frame != atomic_load_explicit(&c->routes_seg->clock_frame, memory_order_relaxed))
         kn_routes_clock_publish(c->routes_seg, frame, ns);
-    if (c->routes_seg && c->audio)
-        atomic_store_explicit(&c->routes_seg->period, (uint32_t)kn_audio_period(c->audio),
-                              memory_order_relaxed);
+    if (c->routes_seg) /* the device period the ring target was chosen for (decks.c) */
+        atomic_store_explicit(&c->routes_seg->period, c->ring_period, memory_order_relaxed);
     for (int i = 0; i < KN_MAX_DECKS; i++)
         if (deck_latency(c, i) != c->lat_seen[i]) {
             kn_routes_update(c);

@@ -238,19 +238,21 @@ static inline uint64_t kn_route_compensate(kn_route_table *t, const uint32_t lat
 /* Copies what there is of frames [q, q+n) of a ring (data/cap/ch: the
  * reader's own copy of its geometry) into dst, interleaved. Returns how
  * many frames from q on it copied (0..n), or -1 if they are no longer
- * there (overwritten before or during the copy). */
+ * there (overwritten before or during the copy). `margin`: the frames the
+ * writer may be writing past its published position (its block), which
+ * overwrite as many of the oldest. */
 static inline int kn_ring_peek(const kn_ring_seg *r, const float *data, uint32_t cap, uint32_t ch,
-                               uint64_t q, uint32_t n, float *dst) {
+                               uint32_t margin, uint64_t q, uint32_t n, float *dst) {
     uint64_t w = atomic_load_explicit(&r->write_pos, memory_order_acquire);
     if (w <= q) return 0;
-    if (w - q > cap) return -1;
+    if (w - q + margin > cap) return -1;
     uint32_t have = w - q < n ? (uint32_t)(w - q) : n, mask = cap - 1;
     uint32_t at = (uint32_t)(q & mask), first = have < cap - at ? have : cap - at;
     memcpy(dst, data + (size_t)at * ch, (size_t)first * ch * sizeof(float));
     memcpy(dst + (size_t)first * ch, data, (size_t)(have - first) * ch * sizeof(float));
     atomic_thread_fence(memory_order_acquire); /* the copy before the second look */
     uint64_t w2 = atomic_load_explicit(&r->write_pos, memory_order_relaxed);
-    if (w2 < w || w2 - q > cap) return -1; /* reset, or lapped while we copied */
+    if (w2 < w || w2 - q + margin > cap) return -1; /* reset, or lapped while we copied */
     return (int)have;
 }
 

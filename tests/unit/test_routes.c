@@ -359,7 +359,7 @@ static void test_peek(void) {
     float dst[CAP * PCH * 2];
 
     /* nothing written yet */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 16, dst) == 0);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 0, 16, dst) == 0);
 
     /* write frames 0..(n-1) in blocks of 10 */
     float l[10], r[10];
@@ -371,14 +371,14 @@ static void test_peek(void) {
         kn_ring_write_planar(&w, planar, 10);
         f += 10;
     }
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 40, 8, dst) == 0); /* not yet */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 45, 8, dst) == 0);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 40, 8, dst) == 0); /* not yet */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 45, 8, dst) == 0);
     /* part of a block: what is there */
     memset(dst, 0, sizeof dst);
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 36, 8, dst) == 4);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 36, 8, dst) == 4);
     CHECK(dst[0] == sample(36, 0) && dst[7] == sample(39, 1) && dst[8] == 0);
     /* whole */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 40, dst) == 40);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 0, 40, dst) == 40);
     int exact = 1;
     for (int i = 0; i < 40; i++)
         exact &=
@@ -392,26 +392,30 @@ static void test_peek(void) {
         kn_ring_write_planar(&w, planar, 10);
         f += 10;
     }
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 8, dst) == -1);
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 150 - CAP - 1, 8, dst) == -1); /* one frame too old */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 150 - CAP, 8, dst) == 8);      /* the oldest there */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 0, 8, dst) == -1);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP - 1, 8, dst) == -1); /* one frame too old */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP, 8, dst) == 8);      /* the oldest there */
     CHECK(dst[0] == sample(150 - CAP, 0));
+    /* a writer that may be writing its next 10-frame block (past 150)
+     * overwrites the 10 oldest: with that margin they no longer count */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 10, 150 - CAP, 8, dst) == -1);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 10, 150 - CAP + 10, 8, dst) == 8);
     /* 120..149 spans positions 56..63 and 0..21 of the ring */
     memset(dst, 0, sizeof dst);
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 120, 30, dst) == 30);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 120, 30, dst) == 30);
     exact = 1;
     for (int i = 0; i < 30; i++)
         exact &= dst[i * PCH] == sample(120 + (uint64_t)i, 0) &&
                  dst[i * PCH + 1] == sample(120 + (uint64_t)i, 1);
     CHECK(exact);
     /* a whole ring's worth, the oldest frame first */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 150 - CAP, CAP, dst) == CAP);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP, CAP, dst) == CAP);
     exact = 1;
     for (int i = 0; i < CAP; i++) exact &= dst[i * PCH + 1] == sample(150 - CAP + (uint64_t)i, 1);
     CHECK(exact);
     /* a write position moved back (the ring was reset): not there */
     kn_ring_restart(seg, 0, 10);
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 120, 8, dst) == 0);
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 120, 8, dst) == 0);
     free(seg);
 }
 
