@@ -137,7 +137,7 @@ void kn_params_snap(kn_cart *c);
 
 /* `kanon render SESSION.json` (session.c): the whole session offline. */
 typedef struct kn_session_opts {
-    const char *path, *out;
+    const char *path, *out, *input; /* input: a file played as the device input (or NULL) */
     double seconds, rate, start; /* rate: unless the session says */
     int channels, block;         /* likewise */
     double state_mb, compile_seconds, mem_mb;

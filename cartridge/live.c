@@ -170,7 +170,8 @@ typedef struct inputs {
     int rendered;        /* a block has been rendered: new routes glide in */
     uint32_t ramp, fade; /* frames */
     float scratch[KN_BLOCK_MAX * KN_MAX_CHANNELS];
-    uint64_t missing; /* blocks a source was not there for in time */
+    uint64_t missing;     /* blocks a source was not there for in time */
+    uint64_t missed_told; /* ... of which added to the ring's in_missed */
 } inputs;
 
 static inputs in;
@@ -604,6 +605,11 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
             atomic_fetch_add_explicit(&ctl->busy_ns, ns, memory_order_relaxed);
             atomic_fetch_add_explicit(&ctl->blocks, 1, memory_order_relaxed);
             publish_latency(c, ctl);
+            if (in.missing != in.missed_told) { /* the deck's count, across its cartridges */
+                atomic_fetch_add_explicit(&ctl->in_missed, in.missing - in.missed_told,
+                                          memory_order_relaxed);
+                in.missed_told = in.missing;
+            }
             /* Filling a low ring (a new deck, or after the machine starved
              * us) renders without sleeping. If that runs faster than real
              * time, it is catching up, not hung or too slow: a short sleep
@@ -687,6 +693,7 @@ int kn_live_run(const kn_live_opts *o) {
     publish_latency(&c, ctl);
     /* the test render's inputs were a rehearsal: the routes start afresh */
     memset(in.run, 0, sizeof in.run);
+    in.missing = in.missed_told = 0;
     in.ngone = 0;
     in.rendered = 0;
     c.nonfinite = 0;

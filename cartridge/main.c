@@ -339,15 +339,21 @@ static int run_render(const opts *o) {
         return 2;
     }
     size_t flen = strlen(o->file);
-    if (flen > 5 && !strcmp(o->file + flen - 5, ".json") && o->input) {
-        fprintf(stderr, "kanon render: error: --input feeds one deck's file, not a session\n");
-        return 2;
-    }
     if (flen > 5 && !strcmp(o->file + flen - 5, ".json")) { /* a session */
-        kn_session_opts so = {
-            o->file,  o->out,      o->seconds,         o->rate,   o->start, o->channels,
-            o->block, o->state_mb, o->compile_seconds, o->mem_mb, o->hide,  o->nhide,
-            o->json};
+        kn_session_opts so = {.path = o->file,
+                              .out = o->out,
+                              .input = o->input,
+                              .seconds = o->seconds,
+                              .rate = o->rate,
+                              .start = o->start,
+                              .channels = o->channels,
+                              .block = o->block,
+                              .state_mb = o->state_mb,
+                              .compile_seconds = o->compile_seconds,
+                              .mem_mb = o->mem_mb,
+                              .hide = o->hide,
+                              .nhide = o->nhide,
+                              .quiet = o->json};
         return kn_session_render(&so);
     }
     /* The state as large as a live deck's may grow (--state-mb): calloc

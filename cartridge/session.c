@@ -64,7 +64,31 @@ typedef struct session {
     int order[KN_MAX_DECKS]; /* sources before their consumers */
     float *scratch;
     uint32_t ramp, fade;
+    /* --input: a file played as the device input (source KN_SRC_IN), by
+     * frame as the decks' outputs; past its end, silence */
+    SNDFILE *in_sf;
+    int in_ch;
+    float *in_hist; /* HIST frames, in_ch wide */
+    float in_fader[3];
 } session;
+
+/* "in", "in:N" or "in:N-M": 1 with the channels (0-based first, count;
+ * count 0: all, -1: bad numbers), or 0 if `s` is not the input. */
+static int parse_input(const char *s, int *first, int *count) {
+    if (strncmp(s, "in", 2) || (s[2] && s[2] != ':')) return 0;
+    *first = *count = 0;
+    if (!s[2]) return 1;
+    char *end;
+    long a = strtol(s + 3, &end, 10), b = a;
+    if (*end == '-') b = strtol(end + 1, &end, 10);
+    if (*end || end == s + 3 || a < 1 || b < a || b > KN_MAX_CHANNELS) {
+        *count = -1;
+        return 1;
+    }
+    *first = (int)a - 1;
+    *count = (int)(b - a + 1);
+    return 1;
+}
 
 static session S;
 
@@ -139,11 +163,26 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
             const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "src"));
             const char *dst = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "dst"));
             const char *port = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "port"));
+            int first = 0, count = 0;
             int s = src ? deck_index(src) : -1;
+            if (src && s < 0 && parse_input(src, &first, &count)) {
+                if (!S.in_sf)
+                    return fail(err, n,
+                                "%s: error: a route comes from the audio input (%s): give the "
+                                "render one with --input IN.wav",
+                                path, src);
+                if (count < 0 || first + (count ? count : S.in_ch) > S.in_ch)
+                    return fail(err, n, "%s: error: route source '%s': the --input file has "
+                                "fewer channels", path, src);
+                s = KN_SRC_IN;
+            }
             if (s < 0)
                 return fail(err, n, "%s: error: a route's source '%s' is not a deck of the session",
                             path, src ? src : "(missing)");
             float g = (float)pow(10, jnum(r, "gain_db", 0) / 20);
+            if (dst && !strcmp(dst, "master") && s == KN_SRC_IN)
+                return fail(err, n, "%s: error: the audio input reaches the master only through "
+                            "a deck (%s -> master)", path, src);
             if (dst && !strcmp(dst, "master")) {
                 S.deck[s].to_master = 1;
                 S.deck[s].master_gain = g;
@@ -161,7 +200,8 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
             o->dst = (uint32_t)d;
             o->pre = (uint32_t)jbool(r, "pre");
             memcpy(&o->gain, &g, sizeof g);
-            o->in_count = 1;
+            o->in_first = (uint32_t)first;
+            o->in_count = s == KN_SRC_IN ? (uint32_t)(count ? count : S.in_ch) : 1;
             snprintf(o->port, sizeof o->port, "%s", port && port[0] ? port : KN_PORT_IN);
         }
     }
@@ -192,15 +232,17 @@ static void fill(kn_cart *c, uint64_t now, int n) {
         if ((int)r->dst != self) continue;
         int p = kn_port_find(c, r->port);
         if (p < 0) continue;
-        const sdeck *s = &S.deck[r->src];
+        int input = r->src == KN_SRC_IN, sch = input ? S.in_ch : S.ch;
+        const float *hist = input ? S.in_hist : S.deck[r->src].hist;
         int64_t q = (int64_t)(now - r->delay) - c->epoch; /* every deck shares the epoch */
         int have = now < r->delay || q < 0 ? 0 : n;
         for (int f = 0; f < have; f++)
-            memcpy(S.scratch + (size_t)f * (size_t)S.ch,
-                   s->hist + (size_t)(((uint64_t)q + (uint64_t)f) & (HIST - 1)) * (size_t)S.ch,
-                   (size_t)S.ch * sizeof(float));
-        kn_route_mix(&S.run[i], r, !x->rendered, S.scratch, S.ch, have, n,
-                     (float *const *)c->port_buf[p], S.ch, s->fader, S.ramp, S.ramp, (int)S.fade);
+            memcpy(S.scratch + (size_t)f * (size_t)sch,
+                   hist + (size_t)(((uint64_t)q + (uint64_t)f) & (HIST - 1)) * (size_t)sch,
+                   (size_t)sch * sizeof(float));
+        kn_route_mix(&S.run[i], r, !x->rendered, S.scratch, sch, have, n,
+                     (float *const *)c->port_buf[p], S.ch,
+                     input ? S.in_fader : S.deck[r->src].fader, S.ramp, S.ramp, (int)S.fade);
     }
     x->rendered = 1;
 }
@@ -306,6 +348,15 @@ static int render_blocks(const char *out, double seconds, char *err, size_t n) {
     int rc = master && xs ? 0 : -1;
     while (!rc && done < total) {
         int bn = S.block;
+        if (S.in_sf) { /* the input's frames of this block (silence past its end) */
+            static float buf[8192 * KN_MAX_CHANNELS];
+            sf_count_t got = sf_readf_float(S.in_sf, buf, bn);
+            if (got < 0) got = 0;
+            memset(buf + got * S.in_ch, 0, (size_t)(bn - got) * (size_t)S.in_ch * sizeof(float));
+            for (int i = 0; i < bn; i++)
+                memcpy(S.in_hist + (size_t)((done + (uint64_t)i) & (HIST - 1)) * (size_t)S.in_ch,
+                       buf + (size_t)i * (size_t)S.in_ch, (size_t)S.in_ch * sizeof(float));
+        }
         for (int k = 0; k < S.n; k++) { /* sources first */
             sdeck *x = &S.deck[S.order[k]];
             kn_render_frames(&x->c, &x->prog, done, bn);
@@ -402,6 +453,23 @@ int kn_session_render(const kn_session_opts *o) {
     S.rate = jnum(audio, "rate", S.rate);
     S.ch = (int)jnum(audio, "channels", S.ch);
     S.block = (int)jnum(audio, "block", S.block);
+    if (o->input) { /* before the routes: they may come from it */
+        SF_INFO fi = {0};
+        S.in_sf = sf_open(o->input, SFM_READ, &fi);
+        const char *why = !S.in_sf                         ? sf_strerror(NULL)
+                          : fi.samplerate != (int)S.rate ? "its rate is not the session's"
+                          : fi.channels > KN_MAX_CHANNELS ? "it has more than 8 channels"
+                                                          : NULL;
+        if (why) {
+            fprintf(stderr, "kanon render: error: --input %s: %s (kanon does not resample)\n",
+                    o->input, why);
+            cJSON_Delete(j);
+            return 2;
+        }
+        S.in_ch = fi.channels;
+        S.in_hist = calloc((size_t)HIST * (size_t)S.in_ch, sizeof(float));
+        S.in_fader[0] = S.in_fader[1] = S.in_fader[2] = 1; /* as live: the input has no fader */
+    }
     kn_tempo_map tempo;
     kn_tempo_init(&tempo);
     if (S.ch < 1 || S.ch > KN_MAX_CHANNELS || S.block < 1 || S.block > 8192 || !(S.rate >= 8000) ||
@@ -414,7 +482,7 @@ int kn_session_render(const kn_session_opts *o) {
     }
     S.ramp = (uint32_t)(S.rate * KN_ROUTE_RAMP_MS / 1000);
     S.fade = (uint32_t)(S.rate / 1000) ? (uint32_t)(S.rate / 1000) : 1;
-    S.scratch = calloc((size_t)S.block * (size_t)S.ch, sizeof(float));
+    S.scratch = calloc((size_t)S.block * KN_MAX_CHANNELS, sizeof(float)); /* the input's width too */
     int64_t epoch = (int64_t)kn_tempo_beat_frame(&tempo, S.rate, o->start);
     if (!S.scratch || setup_decks(o, &tempo, epoch, err, sizeof err) ||
         preset_params(cJSON_GetObjectItemCaseSensitive(j, "decks"), o->path, err, sizeof err)) {
@@ -485,5 +553,7 @@ int kn_session_render(const kn_session_opts *o) {
         free(S.deck[i].source);
     }
     free(S.scratch);
+    free(S.in_hist);
+    if (S.in_sf) sf_close(S.in_sf);
     return 0;
 }

@@ -179,6 +179,8 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "slips", (double)atomic_load(&m->slips));
     /* routing: the latency its code declares, and its master route's delay */
     cJSON_AddNumberToObject(o, "latency", (double)atomic_load(&d->ring->ctl.latency));
+    /* blocks its cartridge rendered without all of a routed source (late or gone) */
+    cJSON_AddNumberToObject(o, "inputs_missed", (double)atomic_load(&d->ring->ctl.in_missed));
     cJSON_AddNumberToObject(o, "master_delay", (double)atomic_load(&m->master_delay));
     return o;
 }

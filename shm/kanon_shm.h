@@ -125,6 +125,8 @@ typedef struct kn_deck_ctl {
     _Atomic uint32_t lane_for;    /* successor id the lane was made for; 0 = none */
     _Atomic uint32_t latency;     /* producer: the processing latency its code declares
                                    * (k->latency, frames; route.h) */
+    _Atomic uint64_t in_missed;   /* producer: blocks it rendered without all of a routed
+                                   * source's frames (the source was late or gone) */
 } kn_deck_ctl;
 
 typedef struct kn_ring_seg {

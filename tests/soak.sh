@@ -10,7 +10,8 @@
 # unchanged (+-3), and after `kanon down` no cartridge process and no shared
 # memory left. Prints the fault -> verdict / revert / sound timings (p50, p99)
 # for the benchmarks. About 40 injections per ~50 s round: ~25 min for 1000
-# (the analysis of the ~500 MB recording needs ~2 GB of memory).
+# (the analysis of the ~500 MB recording needs ~2 GB of memory). Then 300
+# random route graphs (~10 min).
 cd "$(dirname "$0")/.." || exit 2
 n=${KANON_SOAK_FAULTS:-1000}
 export KANON_FAULT_ROUNDS=$(((n + 36) / 37))
@@ -21,5 +22,13 @@ echo "soak: $KANON_FAULT_ROUNDS rounds of every fault (~$n injections), seed $KA
 start=$(date +%s)
 bash tests/e2e/test_faults.sh
 rc=$?
-echo "soak: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(($(date +%s) - start)) s"
-exit $rc
+echo "soak: fault storm $([ $rc = 0 ] && echo PASS || echo FAIL) in $(($(date +%s) - start)) s"
+# Then the routing property test with many more random graphs than `make
+# test`'s 30 (KANON_SOAK_GRAPHS, default 300; seeds from KANON_SOAK_SEED).
+g=${KANON_SOAK_GRAPHS:-300}
+echo "soak: $g random route graphs, live == render (tests/e2e/test_graphs.sh)"
+gstart=$(date +%s)
+KANON_GRAPHS=$g KANON_GRAPH_SEED=${KANON_SOAK_SEED:-1} bash tests/e2e/test_graphs.sh
+grc=$?
+echo "soak: graphs $([ $grc = 0 ] && echo PASS || echo FAIL) in $(($(date +%s) - gstart)) s"
+[ $rc = 0 ] && [ $grc = 0 ]

@@ -19,9 +19,13 @@
 
 # Shared memory of the instance: old-style /dev/shm names (never any), and
 # the memfd segments its conductor ($pid) maps (readable as root only).
+# A deck's own segments (state, param, snap). The slots' rings and the
+# routes segment are the conductor's for its whole life (routing: every
+# deck may read every other, docs/architecture.md#segments), so they stay.
 shm_of_instance() {
     ls /dev/shm 2>/dev/null | grep -F "kanon.$(id -u).$KANON_INSTANCE."
-    grep -o 'memfd:kanon\.[a-z]*' "/proc/${pid:-0}/maps" 2>/dev/null | sort -u
+    grep -o 'memfd:kanon\.[a-z]*' "/proc/${pid:-0}/maps" 2>/dev/null | sort -u |
+        grep -v -e 'kanon\.ring$' -e 'kanon\.routes$' -e 'kanon\.input$'
 }
 no_shm() { [ -z "$(shm_of_instance)" ]; }
 

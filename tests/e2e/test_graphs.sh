@@ -50,28 +50,59 @@ stop_all() {
     for d in $(kanon status --json | python3 -c 'import json,sys; print(" ".join(d["name"] for d in json.load(sys.stdin)["decks"]))'); do
         kanon stop "$d" >/dev/null 2>&1
     done
-    wait_for no_decks || fail "the decks of seed $seed did not go after kanon stop"
+    wait_for no_decks || fail "the decks did not go after kanon stop"
 
     # routes are kept by name for decks to come: the next graph starts clean
     kanon routes --json | python3 -c 'import json,sys; [print(r["src"], r["dst"] + (":" + r["port"] if r["port"] else "")) for r in json.load(sys.stdin)]' |
         while read -r src dst; do kanon unroute "$src" "$dst" >/dev/null || fail "unroute $src $dst"; done
 }
 
-for k in $(seq 0 $((N - 1))); do
-    seed=$((SEED0 + k))
-    g="$T/g$k"
+# What the machine did to the set while it played: underruns, frames
+# dropped as late, slips, blocks rendered without a late source, frames the
+# recorder lost. Empty if nothing.
+disturbed() {
+    kanon status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+bad = ["%s: %s" % (d["name"], ", ".join("%s %d" % (k, d[k]) for k in
+       ("underruns", "late_frames", "slips", "inputs_missed") if d.get(k)))
+       for d in s["decks"] if any(d.get(k) for k in ("underruns", "late_frames", "slips", "inputs_missed"))]
+print("; ".join(bad))'
+}
+
+# One graph: 0 equal; 1 not equal while the machine disturbed it (printed);
+# exits the test when not equal on an undisturbed run.
+one_graph() {
+    local seed=$1 g="$T/g$2" desc first rec rfirst out why
     desc=$(python3 "$POOL/gen.py" "$seed" "$POOL" "$g.json") || fail "generator, seed $seed"
+    rm -f "$g".*.wav
     kanon record start "$g.live.wav" >/dev/null || fail "record start (seed $seed)"
-    kanon session load "$g.json" --lead 300 >"$g.load.out" 2>&1 || fail "session load, seed $seed: $(cat "$g.load.out")"
-    first=$(started 24000) || fail "seed $seed ($desc): $first"
+    kanon session load "$g.json" --lead 200 >"$g.load.out" 2>&1 || fail "session load, seed $seed: $(cat "$g.load.out")"
+    first=$(started 14400) || fail "seed $seed ($desc): $first"
     rec=$(kanon record stop --json) || fail "record stop (seed $seed)"
     rfirst=$(echo "$rec" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["timeline_frame"]))')
+    why=$(disturbed)
     kanon session save "$g.saved.json" >/dev/null || fail "session save (seed $seed)"
-    kanon render "$g.saved.json" --seconds 1 -o "$g.render.wav" >/dev/null 2>"$g.render.err" ||
+    kanon render "$g.saved.json" --seconds 0.5 -o "$g.render.wav" >/dev/null 2>"$g.render.err" ||
         fail "render of the saved session, seed $seed: $(cat "$g.render.err")"
-    out=$(python3 "$POOL/compare.py" "$g.live.wav" "$g.render.wav" $((first - rfirst)) 24000) ||
-        fail "seed $seed ($desc): live != render: $out"
-    ok "$desc: $out"
+    if out=$(python3 "$POOL/compare.py" "$g.live.wav" "$g.render.wav" $((first - rfirst)) 14400); then
+        ok "$desc: $out"
+        return 0
+    fi
+    [ -n "$why" ] || fail "seed $seed ($desc): live != render, the machine did not disturb it: $out"
+    echo "  seed $seed: live != render ($out) while the machine disturbed it: $why"
+    return 1
+}
+
+retried=0
+for k in $(seq 0 $((N - 1))); do
+    seed=$((SEED0 + k))
+    if ! one_graph "$seed" "$k"; then
+        # once: a second disturbance of the same graph fails the test
+        retried=$((retried + 1))
+        stop_all
+        one_graph "$seed" "$k" || fail "seed $seed: live != render twice (see above)"
+    fi
     stop_all
-    rm -f "$g".*.wav
 done
+echo "  $N graphs equal; $retried retried after the machine disturbed them"
