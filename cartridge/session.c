@@ -172,8 +172,10 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
                                 "render one with --input IN.wav",
                                 path, src);
                 if (count < 0 || first + (count ? count : S.in_ch) > S.in_ch)
-                    return fail(err, n, "%s: error: route source '%s': the --input file has "
-                                "fewer channels", path, src);
+                    return fail(err, n,
+                                "%s: error: route source '%s': the --input file has "
+                                "fewer channels",
+                                path, src);
                 s = KN_SRC_IN;
             }
             if (s < 0)
@@ -181,8 +183,10 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
                             path, src ? src : "(missing)");
             float g = (float)pow(10, jnum(r, "gain_db", 0) / 20);
             if (dst && !strcmp(dst, "master") && s == KN_SRC_IN)
-                return fail(err, n, "%s: error: the audio input reaches the master only through "
-                            "a deck (%s -> master)", path, src);
+                return fail(err, n,
+                            "%s: error: the audio input reaches the master only through "
+                            "a deck (%s -> master)",
+                            path, src);
             if (dst && !strcmp(dst, "master")) {
                 S.deck[s].to_master = 1;
                 S.deck[s].master_gain = g;
@@ -211,7 +215,8 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
 /* Sources before consumers (Kahn); -1 if the routes loop. */
 static int sort_decks(void) {
     int indeg[KN_MAX_DECKS] = {0}, k = 0;
-    for (uint32_t i = 0; i < S.t.count; i++) indeg[S.t.route[i].dst]++;
+    for (uint32_t i = 0; i < S.t.count; i++) /* the input is no deck: always there first */
+        if (S.t.route[i].src != KN_SRC_IN) indeg[S.t.route[i].dst]++;
     for (int pass = 0; pass < S.n; pass++)
         for (int d = 0; d < S.n; d++) {
             if (indeg[d] != 0) continue;
@@ -456,8 +461,8 @@ int kn_session_render(const kn_session_opts *o) {
     if (o->input) { /* before the routes: they may come from it */
         SF_INFO fi = {0};
         S.in_sf = sf_open(o->input, SFM_READ, &fi);
-        const char *why = !S.in_sf                         ? sf_strerror(NULL)
-                          : fi.samplerate != (int)S.rate ? "its rate is not the session's"
+        const char *why = !S.in_sf                        ? sf_strerror(NULL)
+                          : fi.samplerate != (int)S.rate  ? "its rate is not the session's"
                           : fi.channels > KN_MAX_CHANNELS ? "it has more than 8 channels"
                                                           : NULL;
         if (why) {
@@ -472,8 +477,10 @@ int kn_session_render(const kn_session_opts *o) {
     }
     kn_tempo_map tempo;
     kn_tempo_init(&tempo);
+    err[0] = 0;
     if (S.ch < 1 || S.ch > KN_MAX_CHANNELS || S.block < 1 || S.block > 8192 || !(S.rate >= 8000) ||
-        parse(o->path, j, &tempo, err, sizeof err) || sort_decks()) {
+        parse(o->path, j, &tempo, err, sizeof err) ||
+        (sort_decks() && !snprintf(err, sizeof err, "%s: error: its routes loop", o->path))) {
         if (!err[0])
             snprintf(err, sizeof err, "%s: error: rate, channels, block or routes bad", o->path);
         fprintf(stderr, "%s\n", err);
@@ -482,7 +489,8 @@ int kn_session_render(const kn_session_opts *o) {
     }
     S.ramp = (uint32_t)(S.rate * KN_ROUTE_RAMP_MS / 1000);
     S.fade = (uint32_t)(S.rate / 1000) ? (uint32_t)(S.rate / 1000) : 1;
-    S.scratch = calloc((size_t)S.block * KN_MAX_CHANNELS, sizeof(float)); /* the input's width too */
+    S.scratch =
+        calloc((size_t)S.block * KN_MAX_CHANNELS, sizeof(float)); /* the input's width too */
     int64_t epoch = (int64_t)kn_tempo_beat_frame(&tempo, S.rate, o->start);
     if (!S.scratch || setup_decks(o, &tempo, epoch, err, sizeof err) ||
         preset_params(cJSON_GetObjectItemCaseSensitive(j, "decks"), o->path, err, sizeof err)) {

@@ -99,6 +99,22 @@ says "--input $T/none.wav"
 [ ! -e "$T/x.wav" ] || fail "a refused render wrote its output"
 ok "render --input refuses another rate, another channel count, a missing file"
 
+# A session whose deck reads the input renders with --input too, through the
+# same route arithmetic: equal to the one-file render, sample for sample.
+cat >"$T/s.json" <<JSON
+{"kanon_session": 1, "audio": {"rate": 48000, "channels": 2, "block": 64},
+ "master": {"gain_db": 0, "limiter": true},
+ "decks": [{"name": "fx", "file": "$FX"}],
+ "routes": [{"src": "in", "dst": "fx", "port": "in", "gain_db": 0, "pre": false},
+            {"src": "fx", "dst": "master", "port": "", "gain_db": 0, "pre": false}]}
+JSON
+expect 0 kanon render "$T/s.json" --input "$T/mono.wav" --seconds 0.2 -o "$T/rs.wav"
+kanon render "$FX" --input "$T/mono.wav" --seconds 0.2 -o "$T/r1.wav" >/dev/null || fail "render"
+same_audio "$T/rs.wav" "$T/r1.wav" || fail "a session's render --input differs from the file's"
+expect 1 kanon render "$T/s.json" --seconds 0.2 -o "$T/x.wav"
+says "give the render one with --input IN.wav"
+ok "render SESSION.json --input: equal to the file's render; without --input, refused"
+
 # --- 2. the dummy backend -----------------------------------------------------------------
 up --inputs 1
 grep -q "input    1 ch from" "$T/up.out" || fail "kanon up does not show the input: $(cat "$T/up.out")"
