@@ -230,11 +230,14 @@ static const command commands[] = {
      "{path,mode,files,frames,dropped,lost,timeline_frame,seconds,error}).\n"
      "example: kanon record start take.wav; sleep 10; kanon record stop\n"
      "example: kanon record start takes/ --stems; sleep 10; kanon record stop\n"},
-    {"render", cmd_render, "render FILE.c offline to a WAV file (no device)",
+    {"render", cmd_render, "render FILE.c (or a whole SESSION.json) offline to a WAV file",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"
      "                    [--state-mb MB] [--input IN.wav] [--force] [--json]\n"
+     "       kanon render SESSION.json -o OUT.wav [--seconds S] [--input IN.wav] ...\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
+     "A session file (`kanon session save`) renders every deck with its routes and mixer\n"
+     "in one process, equal to a live recording of the session from its first frame.\n"
      "--input IN.wav plays the file into the deck's port \"in\" as the audio input would\n"
      "live (`kanon route in DECK`): same rate as the render; mono feeds every channel.\n"
      "Defaults: 10 s, 48000 Hz, 2 channels, block 64, output STEM.wav. Needs no conductor.\n"
