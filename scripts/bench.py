@@ -192,9 +192,10 @@ def bench_routes(secs):
 
 def bench_graphs(n):
     print("## Routing property test rate\n")
-    env = dict(os.environ, KANON_GRAPHS=str(n), KANON_GRAPH_SEED="1000")
+    env = dict(ENV, KANON_GRAPHS=str(n), KANON_GRAPH_SEED="1000", KANON_INSTANCE="bench-graphs")
     t0 = time.time()
-    r = run("bash", os.path.join(ROOT, "tests", "e2e", "test_graphs.sh"), check=False, env=env)
+    r = subprocess.run(["bash", os.path.join(ROOT, "tests", "e2e", "test_graphs.sh")], env=env,
+                       capture_output=True, text=True)
     dt = time.time() - t0
     ok = r.returncode == 0
     print("tests/e2e/test_graphs.sh, %d random graphs (seeds 1000..%d), each loaded live, "
