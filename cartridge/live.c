@@ -346,18 +346,17 @@ static int may_wait(const kn_ring_seg *ring, uint64_t now, uint32_t fill, uint32
 }
 
 /* One route's frames [now, now+n) into its port (if this code declares
- * it); 1 if the source was due but not all there. */
-static int route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint64_t now, int n) {
+ * it). */
+static void route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint64_t now, int n) {
     int p = kn_port_find(c, r->port);
-    if (p < 0) return 0; /* a port this code does not declare */
+    if (p < 0) return; /* a port this code does not declare */
     const source *s = &in.src[r->src];
     const kn_src_info *si = &in.routes->src[r->src];
     uint32_t gen;
     int64_t q = source_pos(r, now, &gen);
-    int have =
-        q < 0 ? 0
-              : kn_ring_peek(s->ring, s->data, s->cap, s->ch, s->block, (uint64_t)q, (uint32_t)n,
-                           in.scratch);
+    int have = q < 0 ? 0
+                     : kn_ring_peek(s->ring, s->data, s->cap, s->ch, s->block, (uint64_t)q,
+                                    (uint32_t)n, in.scratch);
     if (have > 0 && atomic_load_explicit(&si->gen, memory_order_acquire) != gen) have = 0;
     if (have < 0) have = 0;
     /* a stopping source: from its stop on it is gone (held and faded) */
@@ -375,7 +374,6 @@ static int route_into(kn_cart *c, const kn_route_rec *r, kn_route_run *run, uint
                  (float *const *)c->port_buf[p], c->ctx.channels, fader,
                  atomic_load_explicit(&si->fader_ramp, memory_order_relaxed), in.ramp,
                  (int)in.fade);
-    return q >= 0 && have < n;
 }
 
 /* kn_cart.fill: sums this block's routes into the ports. Real-time safe:
@@ -384,7 +382,7 @@ static void fill_inputs(kn_cart *c, uint64_t now, int n) {
     for (uint32_t i = 0; in.routes && i < in.table.count; i++) {
         const kn_route_rec *r = &in.table.route[i];
         if ((int)r->dst != in.slot) continue;
-        if (route_into(c, r, &in.run[i], now, n)) in.missing++;
+        route_into(c, r, &in.run[i], now, n);
     }
     for (int i = 0; i < in.ngone; i++) { /* removed: gliding out, then gone */
         route_into(c, &in.gone[i], &in.gone_run[i], now, n);
@@ -584,8 +582,11 @@ static void render_loop(kn_cart *c, const kn_program *p, deck *m, uint32_t id, u
              * render without it (it is held and faded: kn_route_mix),
              * rather than run dry ourselves. */
             uint64_t now = kn_tl_now(v->pos, c->epoch);
-            uint64_t behind =
-                may_wait(m->ring, now, fill, target, block, rate) ? sources_behind(now, (int)n) : 0;
+            uint64_t behind = in.routes ? sources_behind(now, (int)n) : 0;
+            if (behind && !may_wait(m->ring, now, fill, target, block, rate)) {
+                in.missing++; /* rendered without it: counted (status inputs_missed) */
+                behind = 0;
+            }
             if (behind) {
                 /* a source renders when the device has made room in its
                  * ring: the frames we lack come about that much later */

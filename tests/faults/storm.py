@@ -274,7 +274,7 @@ def check_routes_escape(marks):
     """escape_routes saw the read-only mappings it attacks, and reached none."""
     if not any(x["what"] == "routes_maps_found" for x in marks):
         return "escape_routes found no read-only kanon.ring mapping to attack"
-    return check_escape("routes_setup", "routes")(marks)
+    return check_escape("routes")(marks)
 
 
 def check_escape(*kinds):
