@@ -523,7 +523,7 @@ void fz_setup(void) {
     if (!c->rec || kn_mix_init(&c->mix, c->channels, 48000)) fz_fail("fuzz harness: out of memory");
     c->mix.post_tap = kn_rec_post;
     c->mix.post_ctx = c->rec;
-    kn_audio_opts ao = {"dummy", 48000, 2, 64, 0};
+    kn_audio_opts ao = {"dummy", 48000, 2, 64, 0, 0};
     char err[2048];
     c->audio = kn_audio_open(&ao, &c->mix, c->rec, err, sizeof err);
     if (!c->audio) fz_fail("fuzz harness: %s", err);
