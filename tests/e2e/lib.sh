@@ -19,6 +19,7 @@
 #   says TEXT         stdout+stderr of the last `expect` contain TEXT (fixed string)
 #   lacks TEXT        ... and do not contain TEXT
 #   render_offset DECK STOP_JSON  a recording's offset against the deck's render
+#   machine_excuse DECK UNDERFLOWS0  whether the machine's timing explains a failed try
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -71,6 +72,23 @@ d = [d for d in s["decks"] if d["name"] == sys.argv[1]]
 if not d or d[0].get("epoch") is None or r.get("timeline_frame", -1) < 0:
     sys.exit("render_offset: no epoch for deck %s or no timeline_frame" % sys.argv[1])
 print(int(r["timeline_frame"]) - int(d[0]["epoch"]))' "$1" "$2"
+}
+# machine_excuse DECK UNDERFLOWS0: for a retry. Succeeds, printing what
+# happened, if the conductor saw the machine's timing disturb DECK (its
+# underruns, late_frames or slips, or device underflows above UNDERFLOWS0,
+# the count before the try); fails otherwise: a try that failed without
+# any of these failed for kanon's reasons and must not be retried away.
+machine_excuse() {
+    kanon status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+d = [d for d in s["decks"] if d["name"] == sys.argv[1]]
+why = ["device underflows %d -> %d" % (int(sys.argv[2]), s["device_underflows"])] \
+    if s["device_underflows"] > int(sys.argv[2]) else []
+if d:
+    why += ["%s %d" % (k, d[0][k]) for k in ("underruns", "late_frames", "slips") if d[0].get(k)]
+print("; ".join(why) or "no underrun, late frame, slip or device underflow")
+sys.exit(0 if why else 1)' "$1" "$2"
 }
 # JACK keeps a server registry in /dev/shm; a jackd that was killed leaves
 # its entry behind, and after a few JACK refuses new servers ("Too many
