@@ -18,6 +18,8 @@
 #   expect RC CMD...  runs CMD, stdout to $T/out, stderr to $T/err; fails unless it exits RC
 #   says TEXT         stdout+stderr of the last `expect` contain TEXT (fixed string)
 #   lacks TEXT        ... and do not contain TEXT
+#   render_offset DECK STOP_JSON  a recording's offset against the deck's render
+#   machine_excuse DECK UNDERFLOWS0  whether the machine's timing explains a failed try
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -54,6 +56,39 @@ says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $
 lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+# render_offset DECK STOP_JSON: where `kanon render` of the deck's file lines
+# up in a recording, for `wavtool compare RENDER REC --offset`: the
+# recording's first frame is timeline frame `timeline_frame` (STOP_JSON: the
+# output of `record stop --json`) and the deck's frame n plays at timeline
+# frame epoch + n (status; epoch = start_frame unless the deck slipped), so
+# recording frame i is render frame i + timeline_frame - epoch. Known, not
+# searched for: a render one frame late must fail. Needs the conductor.
+render_offset() {
+    kanon status --json | python3 -c '
+import json, sys
+s, r = json.load(sys.stdin), json.load(open(sys.argv[2]))
+d = [d for d in s["decks"] if d["name"] == sys.argv[1]]
+if not d or d[0].get("epoch") is None or r.get("timeline_frame", -1) < 0:
+    sys.exit("render_offset: no epoch for deck %s or no timeline_frame" % sys.argv[1])
+print(int(r["timeline_frame"]) - int(d[0]["epoch"]))' "$1" "$2"
+}
+# machine_excuse DECK UNDERFLOWS0: for a retry. Succeeds, printing what
+# happened, if the conductor saw the machine's timing disturb DECK (its
+# underruns, late_frames or slips, or device underflows above UNDERFLOWS0,
+# the count before the try); fails otherwise: a try that failed without
+# any of these failed for kanon's reasons and must not be retried away.
+machine_excuse() {
+    kanon status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+d = [d for d in s["decks"] if d["name"] == sys.argv[1]]
+why = ["device underflows %d -> %d" % (int(sys.argv[2]), s["device_underflows"])] \
+    if s["device_underflows"] > int(sys.argv[2]) else []
+if d:
+    why += ["%s %d" % (k, d[0][k]) for k in ("underruns", "late_frames", "slips") if d[0].get(k)]
+print("; ".join(why) or "no underrun, late frame, slip or device underflow")
+sys.exit(0 if why else 1)' "$1" "$2"
 }
 # JACK keeps a server registry in /dev/shm; a jackd that was killed leaves
 # its entry behind, and after a few JACK refuses new servers ("Too many

@@ -2,13 +2,18 @@
 # playing decks, checked in one recording of the master.
 #   - mute: the sine drops to silence (below -100 dBFS after the 10 ms ramp);
 #     unmute restores its level;
-#   - gain sine -6: RMS 6.0 +- 0.1 dB below the unity level;
+#   - levels are exact where the path is (a deck at unity into the master
+#     below the limiter's knee is bit-exact, and each window spans whole
+#     periods of both tones): one sine 0.2 is -16.9897 dBFS RMS, two decks
+#     -13.9794, within 0.001 dB, fine enough to see a gain of 0.999
+#     (-0.0087 dB) anywhere on the path;
+#   - gain sine -6: RMS 6.000 +- 0.001 dB below the unity level;
 #   - pan sine 1: the left channel is silent, the right one is unchanged (its
 #     RMS equals the centred level: the pan law keeps unity at centre);
 #   - two decks (sine 440 Hz, tests/e2e/control/tone.c 660 Hz, both 0.2):
 #     solo sine -> only 440 Hz at one deck's level; solo tone (after unsolo
 #     sine) -> only 660 Hz; unsolo -> both (power sum, +3.01 dB);
-#   - gain master -12: the mix drops by 12.0 +- 0.1 dB;
+#   - gain master -12: the mix drops by 12.000 +- 0.001 dB, to -25.9794;
 #   - every change is ramped: no sample step in the recording beyond the
 #     signal's own per-sample change plus a 10 ms linear gain ramp
 #     (one sine: 2*pi*440*0.2/48000 + 0.2/480; two: the sum of both);
@@ -44,7 +49,12 @@ d = {x['name']: x for x in j['decks']}
 sys.exit(0 if ($1) else 1)" || fail "kanon mix --json does not show $1: $(cat "$T/mix.json")"
 }
 near1() { python3 -c "import sys; sys.exit(0 if abs(($1) - ($2)) <= $3 else 1)"; }
-below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+# A < B as numbers; an empty or non-numeric A (a wavtool error) fails.
+below() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$1" "$2"; }
+# What one sine 0.2 and two uncorrelated ones measure, and how close an
+# exact path comes: the windows hold whole periods, so only float rounding
+# is left (~1e-6 dB); a 0.999 gain is 0.0087 dB.
+ONE=-16.98970 TWO=-13.97940 EXACT=0.001
 
 base=$(python3 "$CTL/wait.py" window 0 $W) || fail "$base"
 mix_check 'd["sine"] == {"name": "sine", "gain_db": 0, "mute": False, "solo": False, "pan": 0} and j["master"]["gain_db"] == 0'
@@ -87,35 +97,36 @@ kanon status --json >"$T/status_end.json" || fail "status"
 ok "kanon mix --json parses and showed every setting as it was made"
 
 r0=$(win "$base" rms_dbfs)
-near "$r0" -16.99 0.05 || fail "unity level $r0 dBFS, want -16.99"
+near "$r0" $ONE $EXACT || fail "unity level $r0 dBFS, want $ONE"
 p=$(win "$t_mute" peak_dbfs)
 below "$p" -100 || fail "muted: peak $p dBFS, want < -100"
 r=$(win "$t_unmute" rms_dbfs)
-near "$r" "$r0" 0.05 || fail "unmuted: rms $r dBFS, want $r0"
+near "$r" $ONE $EXACT || fail "unmuted: rms $r dBFS, want $r0"
 ok "mute: peak $p dBFS; unmute: back to $r dBFS"
 r=$(win "$t_gain" rms_dbfs)
-near1 "$r0 - $r" 6.0 0.1 || fail "gain -6: rms $r dBFS vs $r0: a drop of $(python3 -c "print($r0 - $r)") dB, want 6.0 +- 0.1"
+near1 "$r0 - $r" 6.0 $EXACT || fail "gain -6: rms $r dBFS vs $r0: a drop of $(python3 -c "print($r0 - $r)") dB, want 6.0 +- $EXACT"
 ok "gain sine -6: rms $r0 -> $r dBFS"
 l=$(win "$t_pan" peak_dbfs --channel 0)
 r1=$(win "$t_pan" rms_dbfs --channel 1)
 rb=$(win "$base" rms_dbfs --channel 1)
 below "$l" -100 || fail "pan 1: left peak $l dBFS, want silence"
-near "$r1" "$rb" 0.02 || fail "pan 1: right rms $r1 dBFS, want unchanged $rb"
+near "$r1" $ONE $EXACT && near "$rb" $ONE $EXACT || fail "pan 1: right rms $r1 dBFS, want unchanged $rb"
 ok "pan sine 1: left $l dBFS, right $r1 dBFS (centred: $rb)"
 r=$(win "$t_both" rms_dbfs)
-near "$r" -13.98 0.05 || fail "two decks: rms $r dBFS, want -13.98 (power sum)"
+near "$r" $TWO $EXACT || fail "two decks: rms $r dBFS, want $TWO (power sum)"
 for x in "t_solo_sine 440" "t_solo_tone 660"; do
     set -- $x
     f=$(win "${!1}" freq)
     r=$(win "${!1}" rms_dbfs)
     near "$f" "$2" 0.5 || fail "${1#t_}: the mix plays $f Hz, want only $2 Hz"
-    near "$r" -16.99 0.05 || fail "${1#t_}: rms $r dBFS, want one deck's -16.99"
+    near "$r" $ONE $EXACT || fail "${1#t_}: rms $r dBFS, want one deck's $ONE"
     ok "${1#t_}: only $f Hz is heard, rms $r dBFS"
 done
 ru=$(win "$t_unsolo" rms_dbfs)
-near "$ru" -13.98 0.05 || fail "unsolo: rms $ru dBFS, want both decks (-13.98)"
+near "$ru" $TWO $EXACT || fail "unsolo: rms $ru dBFS, want both decks ($TWO)"
 rm_=$(win "$t_master" rms_dbfs)
-near1 "$ru - $rm_" 12.0 0.1 || fail "gain master -12: rms $ru -> $rm_ dBFS, want a 12.0 +- 0.1 dB drop"
+near1 "$ru - $rm_" 12.0 $EXACT && near1 "$rm_" "$TWO - 12" $EXACT ||
+    fail "gain master -12: rms $ru -> $rm_ dBFS, want a 12.0 +- $EXACT dB drop"
 ok "unsolo: both decks ($ru dBFS); gain master -12: $rm_ dBFS"
 
 # No clicks: one sine moves 2*pi*440*0.2/48000 = 0.01152 per sample, a 10 ms

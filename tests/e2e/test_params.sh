@@ -15,6 +15,9 @@
 #   - a parameter the new code no longer declares leaves `kanon params` and
 #     comes back with its value when a later version declares it again; a
 #     narrower range keeps the value, clamped (330 -> 300, heard as 300 Hz).
+#     Every value checked differs from what a fallback to a default would
+#     give: freq's default is 250 (in v3's range, so not clamped to 300 as
+#     well) and v3's own is 200; depth's is 0.5.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/control/lib.sh"
 up --osc-port "$(free_port)"
@@ -191,15 +194,16 @@ EOF
 param_names() { kanon params v --json | json_get '" ".join(sorted(p["name"] for p in j))'; }
 param_value() { kanon params v --json | json_get "[p['value'] for p in j if p['name'] == '$1']"; }
 
-write_version "$T/v.c" 'freq = kn_param_decl(k, "freq", 20, 2000, 440); depth = kn_param_decl(k, "depth", 0, 1, 0.5);'
+write_version "$T/v.c" 'freq = kn_param_decl(k, "freq", 20, 2000, 250); depth = kn_param_decl(k, "depth", 0, 1, 0.5);'
 kanon play "$T/v.c" >"$T/play3.out" 2>&1 || fail "play v.c: $(cat "$T/play3.out")"
 kanon set v.depth 0.7 >/dev/null || fail "set v.depth"
 kanon set v.freq 330 >/dev/null || fail "set v.freq"
 [ "$(param_names)" = "depth freq" ] || fail "v1 params: $(param_names)"
 
-write_version "$T/v.c" 'freq = kn_param_decl(k, "freq", 20, 2000, 440); (void)depth;'
+write_version "$T/v.c" 'freq = kn_param_decl(k, "freq", 20, 2000, 250); (void)depth;'
 version v 2
 [ "$(param_names)" = "freq" ] || fail "after v2 (no depth) kanon params lists: $(param_names)"
+[ "$(param_value freq)" = "[330]" ] || fail "freq under v2 is $(param_value freq), want 330 kept (its default is 250)"
 kanon params v >"$T/params2.txt" || fail "params v"
 grep -q depth "$T/params2.txt" && fail "removed parameter still in \`kanon params v\`: $(cat "$T/params2.txt")"
 ok "v2 no longer declares depth: kanon params lists only freq"
@@ -209,7 +213,7 @@ version v 3
 [ "$(param_names)" = "depth freq" ] || fail "after v3 kanon params lists: $(param_names)"
 [ "$(param_value depth)" = "[0.7]" ] || fail "depth came back as $(param_value depth), want 0.7 (its value before v2); params: $(kanon params v --json); log: $(kanon log v | tail -n 5)"
 ok "v3 declares depth again: it is back with its value 0.7"
-[ "$(param_value freq)" = "[300]" ] || fail "freq under v3's range 20..300 is $(param_value freq), want 330 clamped to 300"
+[ "$(param_value freq)" = "[300]" ] || fail "freq under v3's range 20..300 is $(param_value freq), want 330 clamped to 300 (a default would give 250 or 200)"
 kanon get v.freq --json >"$T/getv.json" || fail "get v.freq"
 [ "$(json_get 'j["min"], j["max"], j["default"]' <"$T/getv.json")" = "20 300 200" ] ||
     fail "v3's range not published: $(cat "$T/getv.json")"

@@ -9,7 +9,9 @@
 #   - `kanon check` passes on every example;
 #   - every command listed by `kanon --help` answers `--help` with exit 0, a
 #     "usage:" and an "example:", without a conductor;
-#   - a live recording of noise.c equals its render sample for sample;
+#   - a live recording of noise.c equals its render sample for sample, at
+#     the offset status gives (the deck's epoch, the recording's first
+#     frame), so a render a frame late fails;
 #   - `kanon set sine.freq 330` on a live deck: the recording made once the
 #     change has reached the output is a continuous 330 +- 0.5 Hz sine (440
 #     before); values outside the declared range [20, 2000] are clamped
@@ -63,11 +65,12 @@ up
 kanon play "$ROOT/examples/noise.c" --deck hiss >/dev/null || fail "play noise"
 kanon record start "$T/noise.live.wav" >/dev/null || fail "record"
 sleep 2
-kanon record stop >/dev/null || fail "record stop"
+kanon record stop --json >"$T/noise.stop.json" || fail "record stop"
+off=$(render_offset hiss "$T/noise.stop.json") || fail "offset: $off"
 kanon render "$ROOT/examples/noise.c" --seconds 10 -o "$T/noise.ref.wav" 2>/dev/null || fail "render noise"
-wavtool compare "$T/noise.ref.wav" "$T/noise.live.wav" --tol 0 --min-overlap 1.5 >"$T/cmp.json" ||
-    fail "live noise != render: $(cat "$T/cmp.json")"
-ok "live noise.c equals its render sample for sample (offset $(python3 -c "import json;print(json.load(open('$T/cmp.json'))['offset'])") frames)"
+wavtool compare "$T/noise.ref.wav" "$T/noise.live.wav" --tol 0 --min-overlap 1.5 --offset "$off" >"$T/cmp.json" ||
+    fail "live noise != render at offset $off: $(cat "$T/cmp.json")"
+ok "live noise.c equals its render sample for sample at the offset status gives ($off frames)"
 kanon stop hiss >/dev/null || fail "stop hiss"
 
 # --- live parameter change

@@ -1,5 +1,7 @@
 # 200 hot swaps of equivalent code while recording are inaudible: the
-# recording equals `kanon render` of the file within 1e-6, sample for sample.
+# recording equals `kanon render` of the file within 1e-6, sample for sample,
+# at the offset status gives (the deck's epoch and the recording's first
+# frame; not searched for, so a render or a swap one frame off fails).
 #
 # The program (tests/e2e/swap/equiv_gen.py) is a sine (phase in kn_state) +
 # one-pole-filtered xorshift noise (seed and filter in kn_state) x a tremolo
@@ -104,12 +106,13 @@ except Fail as e:
     print("FAIL:", e)
     sys.exit(1)
 PY
+    local secs off
+    off=$(render_offset "$name" "$T/$name.stop.json") || fail "$name: offset: $off"
     kanon down >/dev/null 2>&1 # the comparison below needs no conductor
-    local secs
     secs=$(python3 -c "import json; print(json.load(open('$T/$name.stop.json'))['seconds'])")
     kanon render "$T/src/$name.c" --seconds "$(python3 -c "print(round($secs + 5))")" \
         -o "$T/$name.render.wav" 2>/dev/null || fail "render"
-    wavtool compare "$T/$name.render.wav" "$T/$name.wav" --tol 1e-6 \
+    wavtool compare "$T/$name.render.wav" "$T/$name.wav" --tol 1e-6 --offset "$off" \
         --min-overlap "$(python3 -c "print($secs - 0.2)")" >"$T/$name.cmp.json" ||
         fail "$name: recording != render: $(cat "$T/$name.cmp.json")"
     ok "$name: the $secs s recording across $N swaps equals the render (max diff $(python3 -c \

@@ -31,7 +31,7 @@
  *       Convenience alias for `stat FILE --skip A --length B-A` (same fields; the useful
  *       ones are rms_dbfs and peak_dbfs).
  *
- *   wavtool compare A B [--tol T] [--min-overlap SECONDS] [--search SECONDS]
+ *   wavtool compare A B [--tol T] [--min-overlap SECONDS] [--search SECONDS | --offset D]
  *       Finds the frame offset d (B[i] lines up with A[i+d]; d may be negative; searched in
  *       +-SEARCH s, default 10) at which the files agree, then verifies the whole overlap
  *       (all channels).  Fields: file_a, file_b, rate, channels, frames_a, frames_b, offset,
@@ -60,6 +60,10 @@
  *       can never be dodged by choosing another equivalent offset.  The flip side: if B
  *       ends in material A lacks and the content is periodic without onset, the check
  *       fails rather than passes.
+ *     --offset D: no search; B[i] is compared with A[i+D] (align_anchor "given").  For a
+ *       recording against a render when the caller knows where the render's frame 0 fell
+ *       in the recording (from status), so a shift of even one frame fails: a search
+ *       would find the shifted offset and pass.
  *
  *   wavtool steps FILE --max STEP [--channel C] [--skip SECONDS] [--length SECONDS]
  *       Discontinuity detector.  Fields: file, rate, channel, window_start, window_frames,
@@ -115,7 +119,7 @@ static const char *usage_text =
     "usage:\n"
     "  wavtool stat FILE [--channel C] [--skip SECONDS] [--length SECONDS]\n"
     "  wavtool level FILE --seconds-from A --seconds-to B [--channel C]\n"
-    "  wavtool compare A B [--tol T] [--min-overlap SECONDS] [--search SECONDS]\n"
+    "  wavtool compare A B [--tol T] [--min-overlap SECONDS] [--search SECONDS | --offset D]\n"
     "  wavtool steps FILE --max STEP [--channel C] [--skip SECONDS] [--length SECONDS]\n"
     "  wavtool gen sine FREQ SECONDS RATE OUT.wav [--amp A] [--channels N] [--delay SECONDS]\n"
     "common options: --field NAME, --check EXPR (NAME<V NAME<=V NAME>V NAME>=V NAME=V NAME!=V "
@@ -608,6 +612,7 @@ enum {
     OPT_TOL,
     OPT_MIN_OVERLAP,
     OPT_SEARCH,
+    OPT_OFFSET,
     OPT_MAX,
     OPT_AMP,
     OPT_CHANNELS,
@@ -1110,10 +1115,12 @@ static int cmd_compare(int argc, char **argv) {
     static const struct option opts[] = {{"tol", required_argument, 0, OPT_TOL},
                                          {"min-overlap", required_argument, 0, OPT_MIN_OVERLAP},
                                          {"search", required_argument, 0, OPT_SEARCH},
+                                         {"offset", required_argument, 0, OPT_OFFSET},
                                          COMMON_LONG_OPTIONS};
     common_opts o = {0};
     double tol = 0, min_overlap = 1.0, search = 10.0;
-    bool has_tol = false;
+    bool has_tol = false, has_offset = false;
+    long long given = 0;
     int opt;
     while ((opt = next_option(argc, argv, opts)) != -1) {
         if (common_option(opt, optarg, &o)) continue;
@@ -1124,6 +1131,10 @@ static int cmd_compare(int argc, char **argv) {
             break;
         case OPT_MIN_OVERLAP: min_overlap = parse_double(optarg, "--min-overlap"); break;
         case OPT_SEARCH: search = parse_double(optarg, "--search"); break;
+        case OPT_OFFSET:
+            given = parse_long(optarg, "--offset");
+            has_offset = true;
+            break;
         default: bad_usage();
         }
     }
@@ -1150,11 +1161,14 @@ static int cmd_compare(int argc, char **argv) {
     onset_alignment by_b, by_a;
     double peak = file_peak(&a) > file_peak(&b) ? file_peak(&a) : file_peak(&b);
     double slack = ALIGN_NEAR_REL * peak;
-    if (align_on_onset(&a, &b, search, slack, &by_b)) {
+    if (has_offset) {
+        cands[ncand++] =
+            (compare_candidate){given, "given", 0, 0, 0, verify_overlap(&a, &b, given, tol)};
+    } else if (align_on_onset(&a, &b, search, slack, &by_b)) {
         add_candidate(cands, &ncand, &a, &b, &by_b, &by_b.nearest, false, tol);
         add_candidate(cands, &ncand, &a, &b, &by_b, &by_b.best, false, tol);
     }
-    if (align_on_onset(&b, &a, search, slack, &by_a)) {
+    if (!has_offset && align_on_onset(&b, &a, search, slack, &by_a)) {
         add_candidate(cands, &ncand, &a, &b, &by_a, &by_a.nearest, true, tol);
         add_candidate(cands, &ncand, &a, &b, &by_a, &by_a.best, true, tol);
     }

@@ -8,6 +8,10 @@
  *   - NaN/Inf from a deck become 0 and are counted, never reach the master,
  *     and fault the deck (FAULTED, fade-out, then silence, holding its read
  *     position still until control restarts the ring, then skipping there);
+ *   - NaN alone (no Inf, so the runaway guard cannot silence the chunk for
+ *     it) is scrubbed in the deck's own chunk: a deck playing beside it is
+ *     heard exactly at the NaN frames, not lost to the master's scrub of
+ *     the sum;
  *   - output above +60 dBFS is silenced at once and faults the deck;
  *   - the limiter is bit-exact below -6 dBFS and never exceeds 0 dBFS
  *     (even for +100 dB input), with a continuous gain;
@@ -86,6 +90,39 @@ static float loud(uint64_t i) {
 }
 static float with_nan(uint64_t i) {
     return i % 7 == 0 ? NAN : (i % 11 == 0 ? INFINITY : 0.25f);
+}
+
+static float nan_only(uint64_t i) {
+    return i % 7 == 0 ? NAN : 0.25f;
+}
+
+/* With only NaN in a chunk the deck's scrub is all that stands between
+ * the NaN and the sum: the master's own scrub would turn the whole summed
+ * frame to 0 and silence the healthy deck beside it, which is what a
+ * missing deck scrub looks like from outside. */
+static void test_nan_only(void) {
+    kn_mix m;
+    CHECK(kn_mix_init(&m, CH, 48000) == 0);
+    fake_deck a, b;
+    deck_open(&m, 2, &a, 1);
+    deck_open(&m, 4, &b, 1);
+    push(&a, 250, nan_only);
+    push(&b, 250, quiet);
+    float out[KN_MIX_CHUNK * CH];
+    kn_mix_run(&m, out, 250);
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < 250; i++) {
+        if (nan_only(i) == nan_only(i)) continue;
+        bad++;
+        /* the NaN deck contributes exactly 0 here (0 through any fade) */
+        for (int c = 0; c < CH; c++) CHECK(out[i * CH + (uint64_t)c] == quiet(i));
+    }
+    CHECK(atomic_load(&m.deck[2].nonfinite) == bad * CH);
+    CHECK(atomic_load(&m.deck[2].state) == KN_MIX_FAULTED &&
+          atomic_load(&m.deck[2].fault) == KN_FAULT_NONFINITE);
+    kn_mix_free(&m);
+    free(a.seg);
+    free(b.seg);
 }
 
 static void test_passthrough_and_sum(void) {
@@ -570,6 +607,7 @@ int main(void) {
     test_gains_and_meters();
     test_passthrough_and_sum();
     test_nonfinite();
+    test_nan_only();
     test_limiter();
     test_underrun_fade();
     test_timeline_lock();

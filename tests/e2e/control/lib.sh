@@ -84,5 +84,11 @@ fail() {
 
 json_get() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
 
-# a + b (floating point), for window arithmetic in the shell
-add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", a + b }'; }
+# a + b (floating point), for window arithmetic in the shell; an empty or
+# non-numeric operand (a failed lookup) fails rather than counting as 0
+add() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        n = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+        if (a !~ n || b !~ n) { print "add: not a number: \"" a "\" + \"" b "\"" > "/dev/stderr"; exit 1 }
+        printf "%.4f\n", a + b }'
+}
