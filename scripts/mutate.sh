@@ -101,6 +101,14 @@ run_test() { # test logname env...
     case $t in
     unit/*)
         to=${TIMEOUT:-120}
+        # On a terminal (script(1)) stdout is line-buffered, so the
+        # "check failed" lines are not lost when LeakSanitizer ends the
+        # process with _exit after a test that returned early.
+        if command -v script >/dev/null; then
+            env "$@" timeout --kill-after=5 "$to" script -qefc "$S/build/unit/${t#unit/}" /dev/null \
+                </dev/null 2>&1 | tr -d '\r' >"$log"
+            return "${PIPESTATUS[0]}"
+        fi
         env "$@" timeout --kill-after=5 "$to" "$S/build/unit/${t#unit/}" >"$log" 2>&1
         ;;
     e2e/*)
@@ -116,7 +124,8 @@ run_test() { # test logname env...
 
 # The first line of a log that says why a test failed.
 why() {
-    grep -m1 -E 'FAIL|CHECK|failed|error' "$1" 2>/dev/null | cut -c1-70
+    { grep -m1 -E '^FAIL|check failed|ERROR:' "$1" || grep -v '^ *$' "$1" | tail -1; } 2>/dev/null |
+        cut -c1-90
 }
 
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
