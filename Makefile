@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer on the control protocol and OSC, 5 minutes each
 #   make faults     the fault-injection suite (crash isolation: work in progress)
 #   make soak       the long fault-injection run
+#   make mutate     planted bugs (tests/mutations/), each must fail its tests;
+#                   M="name ..." runs only those
 #   make format     clang-format every C file
 #   make install    PREFIX (default /usr/local) and DESTDIR as usual:
 #                   bin/kanon{,-conductor,-cartridge}, lib/libkanon-nodes.so,
@@ -58,7 +60,7 @@ CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak valgrind bench format clean tools \
-        install uninstall
+        install uninstall mutate
 all: $(PROGS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -137,6 +139,11 @@ fuzz: all
 
 soak: all
 	@tests/soak.sh
+
+# Each tests/mutations/*.patch plants a bug in a scratch copy of the tree,
+# which is built there; the tests its header names must fail (minutes).
+mutate:
+	@scripts/mutate.sh $(M)
 
 # The release binaries under memcheck (the unit tests use ASan/UBSan instead).
 valgrind: all
