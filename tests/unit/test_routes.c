@@ -33,6 +33,7 @@
 #include "ring.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,8 +394,9 @@ static void test_peek(void) {
         f += 10;
     }
     CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 0, 8, dst) == -1);
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP - 1, 8, dst) == -1); /* one frame too old */
-    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP, 8, dst) == 8);      /* the oldest there */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP - 1, 8, dst) ==
+          -1);                                                           /* one frame too old */
+    CHECK(kn_ring_peek(seg, data, CAP, PCH, 0, 150 - CAP, 8, dst) == 8); /* the oldest there */
     CHECK(dst[0] == sample(150 - CAP, 0));
     /* a writer that may be writing its next 10-frame block (past 150)
      * overwrites the 10 oldest: with that margin they no longer count */
@@ -549,6 +551,60 @@ static void test_race(void) {
     free(race_seg);
 }
 
+/* kn_ring_peek under a real race: a writer that never waits (as the
+ * device input's, which no reader holds back) laps the ring while the
+ * reader copies its oldest frames. Every frame holds its own position, so a
+ * frame overwritten during the copy shows: a peek must never return one as
+ * good (it returns -1 instead). */
+enum { PR_CAP = 64, PR_BLOCK = 8 };
+static kn_ring_seg *pr_seg;
+static atomic_int pr_stop;
+
+static void *peek_writer(void *arg) {
+    kn_ring_view *w = arg;
+    float block[PR_BLOCK], *planar[1] = {block};
+    while (!atomic_load_explicit(&pr_stop, memory_order_relaxed)) {
+        for (int i = 0; i < PR_BLOCK; i++) block[i] = (float)((w->pos + (uint64_t)i) % 8000000 + 1);
+        kn_ring_write_planar(w, planar, PR_BLOCK);
+    }
+    return NULL;
+}
+
+static void test_peek_race(void) {
+    size_t bytes = kn_ring_bytes(PR_CAP, 1, 0);
+    pr_seg = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    memset(pr_seg, 0, bytes);
+    kn_ring_format(pr_seg, PR_CAP, 1, PR_BLOCK, 32, 48000, 0);
+    static kn_ring_view w;
+    CHECK(!kn_ring_view_init(&w, pr_seg, bytes));
+    const float *data = w.data;
+    pthread_t th;
+    CHECK(!pthread_create(&th, NULL, peek_writer, &w));
+    float dst[PR_CAP];
+    long good = 0, gone = 0, torn = 0;
+    while (atomic_load_explicit(&pr_seg->write_pos, memory_order_acquire) < PR_CAP) sched_yield();
+    /* bounded by tries, not time: the oldest frames a peek may return, all
+     * of them, so the writer laps them often while they are copied */
+    for (long i = 0; i < 400000 && gone < 2000; i++) {
+        uint64_t at = atomic_load_explicit(&pr_seg->write_pos, memory_order_acquire);
+        uint64_t q = at - PR_CAP + PR_BLOCK;
+        int rc = kn_ring_peek(pr_seg, data, PR_CAP, 1, PR_BLOCK, q, PR_CAP - PR_BLOCK, dst);
+        if (rc < 0) {
+            gone++;
+            continue;
+        }
+        good += rc > 0;
+        for (int k = 0; k < rc; k++) torn += dst[k] != (float)((q + (uint64_t)k) % 8000000 + 1);
+    }
+    atomic_store(&pr_stop, 1);
+    pthread_join(th, NULL);
+    printf("peek race: %ld copies returned, %ld refused as overwritten, %ld torn frames\n", good,
+           gone, torn);
+    CHECK(torn == 0);
+    CHECK(good > 0);
+    free(pr_seg);
+}
+
 int main(void) {
     test_gain_and_taps();
     test_glides();
@@ -559,5 +615,6 @@ int main(void) {
     test_valid();
     test_fetch();
     test_race();
+    test_peek_race();
     return check_report();
 }
