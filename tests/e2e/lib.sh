@@ -18,6 +18,14 @@
 #   expect RC CMD...  runs CMD, stdout to $T/out, stderr to $T/err; fails unless it exits RC
 #   says TEXT         stdout+stderr of the last `expect` contain TEXT (fixed string)
 #   lacks TEXT        ... and do not contain TEXT
+#   played_wait N [DECK]    waits until DECK (default: the first) played N more frames
+#   recorded_wait SECS      waits until the recording holds SECS
+#   machine_mark      remembers the counters underruns_ok judges from (default: `up`)
+#   underruns_ok [DECK...]  0 underruns since the mark, or underruns the machine
+#                     explains (the audio thread was late, or the cartridge waited
+#                     for a CPU): prints which, and fails only on kanon's own
+#                     (machine.py says how it judges)
+# Waits are bounded (30 s) only to catch a hang: never a timing floor.
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -52,6 +60,17 @@ expect() {
 }
 says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
 lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
+played_wait() { python3 "$ROOT/tests/e2e/machine.py" frames "$1" "${2:-}" >"$T/played.out" || fail "$(cat "$T/played.out")"; }
+recorded_wait() { python3 "$ROOT/tests/e2e/machine.py" recorded "$1" >"$T/recorded.out" || fail "$(cat "$T/recorded.out")"; }
+machine_mark() { python3 "$ROOT/tests/e2e/machine.py" mark "$T/machine.mark" || fail "machine_mark"; }
+underruns_ok() {
+    local since=() r
+    [ -f "$T/machine.mark" ] && since=(--since "$T/machine.mark")
+    r=$(python3 "$ROOT/tests/e2e/machine.py" judge "${since[@]}" "$@")
+    local rc=$?
+    echo "  $([ $rc = 0 ] && echo ok || echo underruns): $r"
+    return $rc
+}
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }
