@@ -24,7 +24,9 @@
 #   underruns_ok [DECK...]  0 underruns since the mark, or underruns the machine
 #                     explains (the audio thread was late, or the cartridge waited
 #                     for a CPU): prints which, and fails only on kanon's own
-#                     (machine.py says how it judges)
+#                     (machine.py says how it judges); sets DISTURBED to the
+#                     explanation when the machine caused some (else empty), so
+#                     a test can take its recording again
 # Waits are bounded (30 s) only to catch a hang: never a timing floor.
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
@@ -69,6 +71,8 @@ underruns_ok() {
     r=$(python3 "$ROOT/tests/e2e/machine.py" judge "${since[@]}" "$@")
     local rc=$?
     echo "  $([ $rc = 0 ] && echo ok || echo underruns): $r"
+    DISTURBED=""
+    [ $rc = 0 ] && [[ "$r" == *"put down to the machine"* ]] && DISTURBED=$r
     return $rc
 }
 status_field() {
