@@ -11,16 +11,36 @@
 /* The sandbox hides /proc, so the attack looks for the segments itself:
  * every page from 1 GiB below libm's code to just above it that is
  * mapped (msync says so) and starts like a kanon ring or routes segment
- * (magic "KANO", kind 1 or 5). It then tries to make each writable. The
+ * (magic "KANO", kind 1 or 5), skipping 2 MiB chunks with nothing mapped.
+ * It then tries to make each writable. The
  * deck's own ring is writable by right, and shows up twice (its own
  * mapping, and its read-only one as a source); every other one must
  * refuse. */
+/* Nothing mapped in [a, a + len)? mmap with MAP_FIXED_NOREPLACE refuses any
+ * overlap (EEXIST), so a free 2 MiB chunk costs two calls instead of 512
+ * msyncs: the whole scan then takes a few ms, where page by page it took
+ * ~30 ms of CPU, more under load, and a setup() that long while the ring is
+ * low is (rightly) killed as hung. A kernel that ignores the flag (< 4.17)
+ * may map elsewhere: then the chunk is scanned page by page. */
+static int chunk_free(uintptr_t a, size_t len) {
+    void *p =
+        mmap((void *)a, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    munmap(p, len);
+    return p == (void *)a;
+}
+
 static void attack(void) {
     long page = 4096, found = 0, writable = 0;
-    uintptr_t top = ((uintptr_t)&sin + (1ul << 28)) & ~(uintptr_t)(page - 1);
+    uintptr_t chunk = 1ul << 21;
+    uintptr_t top = ((uintptr_t)&sin + (1ul << 28)) & ~(uintptr_t)(chunk - 1);
     int fd[2];
     if (pipe(fd)) return;
     for (uintptr_t a = top - (1ul << 30); a < top; a += (uintptr_t)page) {
+        if (a % chunk == 0 && chunk_free(a, chunk)) {
+            a += chunk - (uintptr_t)page;
+            continue;
+        }
         if (msync((void *)a, (size_t)page, MS_ASYNC)) continue; /* not mapped */
         unsigned h[2];
         /* readable? the kernel copies it (EFAULT if not), no SIGSEGV here */
