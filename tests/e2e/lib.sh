@@ -62,12 +62,27 @@ expect() {
 }
 says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
 lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
-played_wait() { python3 "$ROOT/tests/e2e/machine.py" frames "$1" "${2:-}" >"$T/played.out" || fail "$(cat "$T/played.out")"; }
+# (the start is read before python starts: its start-up, ~0.2 s on a busy
+# machine, is then not added to the wait)
+played_wait() {
+    kanon status --json >"$T/played.json" 2>/dev/null
+    python3 "$ROOT/tests/e2e/machine.py" frames "$1" "${2:-}" 30 "$T/played.json" >"$T/played.out" ||
+        fail "$(cat "$T/played.out")"
+}
 recorded_wait() { python3 "$ROOT/tests/e2e/machine.py" recorded "$1" >"$T/recorded.out" || fail "$(cat "$T/recorded.out")"; }
-machine_mark() { python3 "$ROOT/tests/e2e/machine.py" mark "$T/machine.mark" || fail "machine_mark"; }
+# machine_mark: what machine.py mark saves, without starting python
+machine_mark() {
+    kanon status --json >"$T/machine.mark.status" || fail "machine_mark: kanon status"
+    {
+        head -1 /proc/stat
+        for p in $(grep -o '"pid": *[0-9]*' "$T/machine.mark.status" | grep -o '[0-9]*$'); do
+            echo "pid $p $(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }')"
+        done
+    } >"$T/machine.mark.proc"
+}
 underruns_ok() {
     local since=() r
-    [ -f "$T/machine.mark" ] && since=(--since "$T/machine.mark")
+    [ -f "$T/machine.mark.status" ] && since=(--since "$T/machine.mark")
     r=$(python3 "$ROOT/tests/e2e/machine.py" judge "${since[@]}" "$@")
     local rc=$?
     echo "  $([ $rc = 0 ] && echo ok || echo underruns): $r"

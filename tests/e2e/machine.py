@@ -8,10 +8,13 @@ lib.sh sets them) and /proc.
 
   machine.py mark FILE             the counters now: status, each deck's cartridge
                                    wait for a CPU (/proc/PID/task/*/schedstat), the
-                                   machine's steal time (/proc/stat)
+                                   machine's steal time (/proc/stat). lib.sh's
+                                   machine_mark writes the same without starting python
+                                   (FILE.status: status JSON; FILE.proc: /proc/stat's cpu
+                                   line, then "pid PID NS" per process named in status)
   machine.py judge [--since FILE] [DECK...]
                                    underruns on DECKs (default: every deck) since FILE
-                                   (default: since `up`). None: prints "0 underruns",
+                                   (either form; default: since `up`). None: prints "0 underruns",
                                    exit 0. Some: prints what the machine did and exits 0
                                    only if it explains them, else 1:
                                      - the conductor's audio thread was late: device
@@ -24,9 +27,11 @@ lib.sh sets them) and /proc.
                                    Printed as well, not judged: late frames, slips, the
                                    overload state, cpu_wait. A deck that underran while
                                    all of these say kanon had its CPU is kanon's fault.
-  machine.py frames N [DECK] [TIMEOUT]
+  machine.py frames N [DECK] [TIMEOUT] [STATUS]
                                    until DECK (default: the first deck) has played N more
-                                   frames than when called (status `frames`)
+                                   frames than when called (status `frames`), or than in
+                                   STATUS (a `kanon status --json` taken by the caller, so
+                                   python's start-up is not added to the wait)
   machine.py recorded SECONDS [TIMEOUT]
                                    until the recording holds SECONDS (status
                                    recording.frames); prints what it holds
@@ -82,10 +87,30 @@ def snapshot():
     return {"status": s, "waits": waits, "steal": steal_ns()}
 
 
+def load_mark(path):
+    """A mark from `mark` (JSON) or from lib.sh's machine_mark (.status + .proc)."""
+    if os.path.exists(path):
+        return json.load(open(path))
+    st = json.load(open(path + ".status"))
+    ns, steal = {}, 0
+    for line in open(path + ".proc"):
+        f = line.split()
+        if f[:1] == ["cpu"] and len(f) > 8:
+            steal = int(f[8]) * 1e9 / os.sysconf("SC_CLK_TCK")
+        elif f[:1] == ["pid"] and len(f) == 3 and f[2].isdigit():
+            ns[int(f[1])] = int(f[2])
+    waits = {}
+    for d in st["decks"]:
+        pid = (d.get("cartridge") or {}).get("pid") or 0
+        if pid in ns:
+            waits[d["name"]] = [pid, ns[pid]]
+    return {"status": st, "waits": waits, "steal": steal}
+
+
 def judge(argv):
     since = None
     if argv[:1] == ["--since"]:
-        since, argv = json.load(open(argv[1])), argv[2:]
+        since, argv = load_mark(argv[1]), argv[2:]
     now = snapshot()
     s = now["status"]
     s0 = since["status"] if since else {}
@@ -168,11 +193,17 @@ def main(argv):
         name = argv[2] if len(argv) > 2 and argv[2] else None
         timeout = float(argv[3]) if len(argv) > 3 else 30
 
-        def frames():
-            ds = status()["decks"]
+        def frames(s=None):
+            ds = (s or status())["decks"]
             d = [x for x in ds if x["name"] == name] if name else ds[:1]
             return d[0]["frames"] if d else None
-        f0 = poll(frames, timeout)
+        f0 = None
+        if len(argv) > 4:
+            try:
+                f0 = frames(json.load(open(argv[4])))
+            except (OSError, ValueError, KeyError):
+                pass
+        f0 = f0 if f0 is not None else poll(frames, timeout)
         if f0 is None:
             print("no deck %s" % (name or ""))
             return 1
