@@ -12,7 +12,7 @@ grep -q "deck sine: playing" "$T/play.out" || fail "play output: $(cat "$T/play.
 for take in 1 2 3; do
     machine_mark
     kanon record start "$T/live.wav" >/dev/null || fail "record start"
-    recorded_wait 3.05
+    played_wait 146400 sine # 3.05 s of the deck, all of it recorded
     kanon record stop --json >"$T/stop.json" || fail "record stop"
     underruns_ok sine || fail "underruns"
     [ -z "$DISTURBED" ] && break
