@@ -365,6 +365,8 @@ static cJSON *cmd_status(kn_conductor *c, const cJSON *req) {
     cJSON *r = ok_reply();
     kn_conductor_describe(c, r);
     cJSON_AddNumberToObject(r, "device_underflows", (double)kn_audio_underflows(c->audio));
+    /* frames the device played without us: the audio thread was late (audio.c) */
+    cJSON_AddNumberToObject(r, "device_lost_frames", (double)atomic_load(kn_audio_lost(c->audio)));
     cJSON_AddNumberToObject(r, "frames", (double)kn_audio_frames(c->audio));
     cJSON_AddNumberToObject(r, "failovers", kn_audio_failovers(c->audio));
     cJSON_AddItemToObject(r, "audio_rt", audio_rt_json(c));

@@ -27,6 +27,10 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
   params      a cartridge's per-block parameter work (read the targets, advance
               the smoothing) for 0, 64, 256 and 1024 knobs, at rest and gliding,
               and the declarations setup() makes (bench/param_cost.c)
+  rates       the figures the e2e tests no longer hold as floors (docs/architecture.md,
+              Testing): OSC meter messages per second (test_osc), a 600 ms ramp's
+              feedback values (test_cli_json), on a quiet machine and beside two
+              busy loops (`yes`), with the underruns and device underflows meanwhile
   faust       every example of the installed Faust corpus rendered for 0.5 s
               (tests/e2e/test_faust_corpus.sh's list, a 120 s compile limit):
               the pass rate, the median and slowest compile times
@@ -550,6 +554,72 @@ def bench_params():
     print()
 
 
+def rates_run(secs, ramps):
+    """One conductor, a sine deck, an OSC subscriber: meters per second over secs, and
+    the feedback values in between of each of `ramps` 600 ms ramps (440 <-> 880)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e", "control"))
+    import osc
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(osc.free_port(21000 + os.getpid() % 20000))
+    up("--osc-port", str(port))
+    kanon("play", os.path.join(ROOT, "examples", "sine.c"), "--no-watch")
+    time.sleep(1)
+    sock.sendto(osc.encode("/kanon/subscribe", "i", [sock.getsockname()[1]]), ("127.0.0.1", port))
+    sock.settimeout(0.05)
+
+    def drain(until, on):
+        while time.monotonic() < until:
+            try:
+                on(osc.decode(sock.recv(65536)))
+            except socket.timeout:
+                pass
+            except ValueError:
+                pass
+    drain(time.monotonic() + 0.5, lambda m: None)
+    s0 = status()
+    meters = []
+    t0 = time.monotonic()
+    drain(t0 + secs, lambda m: meters.append(1) if m[0] == "/kanon/meters/sine" else None)
+    per_s = len(meters) / (time.monotonic() - t0)
+    between = []
+    for i in range(ramps):
+        lo, hi = (440, 880) if i % 2 == 0 else (880, 440)
+        got = []
+        kanon("set", "sine.freq", str(hi), "--ramp", "600")
+        drain(time.monotonic() + 1.0, lambda m: got.append(m[2][0])
+              if m[0] == "/kanon/feedback/sine/freq" else None)
+        between.append(len([v for v in got if min(lo, hi) < v < max(lo, hi)]))
+    s1 = status()
+    sock.close()
+    under = sum(d["underruns"] for d in s1["decks"]) - sum(d["underruns"] for d in s0["decks"])
+    kanon("down", check=False)
+    return per_s, between, under, s1["device_underflows"] - s0["device_underflows"]
+
+
+def bench_rates(secs, ramps):
+    print("## Rates the tests wait for instead of holding as floors\n")
+    print("A sine deck and one OSC subscriber (dummy backend). *meters/s*: `/kanon/meters/sine` "
+          "messages per second over %d s (the conductor sends them every ~33 ms); *ramp "
+          "feedback*: values fed back strictly between the ends of a 600 ms `kanon set --ramp` "
+          "(median and minimum of %d ramps; test_cli_json wants 2). Beside two `yes > "
+          "/dev/null` loops: the same, with the machine's two cores busy.\n" % (secs, ramps))
+    print("| machine | meters/s | ramp feedback (median / min) | underruns | device underflows |")
+    print("|---|---|---|---|---|")
+    for label, burn in (("as it is", 0), ("+ 2 busy loops", 2)):
+        procs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(burn)]
+        try:
+            per_s, between, under, uf = rates_run(secs, ramps)
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+        print("| %s | %.1f | %d / %d | %d | %d |" % (label, per_s, statistics.median(between),
+                                                    min(between), under, uf))
+    print()
+
+
 def bench_faust():
     """Faust's example corpus through `kanon render`, every file in full."""
     out = os.path.join(TMP, "corpus")
@@ -600,6 +670,7 @@ def main():
                 ("overload", lambda: bench_overload(5 if QUICK else 10)),
                 ("mixer", bench_mixer),
                 ("params", bench_params),
+                ("rates", lambda: bench_rates(3 if QUICK else 5, 5 if QUICK else 11)),
                 ("faust", bench_faust)]
     try:
         for name, fn in sections:

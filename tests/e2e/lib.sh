@@ -20,6 +20,16 @@
 #   lacks TEXT        ... and do not contain TEXT
 #   render_offset DECK STOP_JSON  a recording's offset against the deck's render
 #   machine_excuse DECK UNDERFLOWS0  whether the machine's timing explains a failed try
+#   played_wait N [DECK]    waits until DECK (default: the first) played N more frames
+#   recorded_wait SECS      waits until the recording holds SECS
+#   machine_mark      remembers the counters underruns_ok judges from (default: `up`)
+#   underruns_ok [DECK...]  0 underruns since the mark, or underruns the machine
+#                     explains (the audio thread was late, or the cartridge waited
+#                     for a CPU): prints which, and fails only on kanon's own
+#                     (machine.py says how it judges); sets DISTURBED to the
+#                     explanation when the machine caused some (else empty), so
+#                     a test can take its recording again
+# Waits are bounded (30 s) only to catch a hang: never a timing floor.
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -54,6 +64,34 @@ expect() {
 }
 says() { cat "$T/out" "$T/err" | grep -qF -- "$1" || fail "message lacks '$1': $(cat "$T/out" "$T/err")"; }
 lacks() { cat "$T/out" "$T/err" | grep -qF -- "$1" && fail "message has '$1': $(cat "$T/out" "$T/err")"; return 0; }
+# (the start is read before python starts: its start-up, ~0.2 s on a busy
+# machine, is then not added to the wait)
+played_wait() {
+    kanon status --json >"$T/played.json" 2>/dev/null
+    python3 "$ROOT/tests/e2e/machine.py" frames "$1" "${2:-}" 30 "$T/played.json" >"$T/played.out" ||
+        fail "$(cat "$T/played.out")"
+}
+recorded_wait() { python3 "$ROOT/tests/e2e/machine.py" recorded "$1" >"$T/recorded.out" || fail "$(cat "$T/recorded.out")"; }
+# machine_mark: what machine.py mark saves, without starting python
+machine_mark() {
+    kanon status --json >"$T/machine.mark.status" || fail "machine_mark: kanon status"
+    {
+        head -1 /proc/stat
+        for p in $(grep -o '"pid": *[0-9]*' "$T/machine.mark.status" | grep -o '[0-9]*$'); do
+            echo "pid $p $(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }')"
+        done
+    } >"$T/machine.mark.proc"
+}
+underruns_ok() {
+    local since=() r
+    [ -f "$T/machine.mark.status" ] && since=(--since "$T/machine.mark")
+    r=$(python3 "$ROOT/tests/e2e/machine.py" judge "${since[@]}" "$@")
+    local rc=$?
+    echo "  $([ $rc = 0 ] && echo ok || echo underruns): $r"
+    DISTURBED=""
+    [ $rc = 0 ] && [[ "$r" == *"put down to the machine"* ]] && DISTURBED=$r
+    return $rc
+}
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }

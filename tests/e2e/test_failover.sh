@@ -1,7 +1,8 @@
 # Device loss: the conductor plays through JACK; the JACK server goes away
 # (SIGTERM: it shuts down and disconnects its clients);
 # the conductor fails over to the dummy backend and keeps running, the deck
-# keeps playing (frames advance, 0 underruns after the switch), and a fresh
+# keeps playing (frames advance, 0 underruns after the switch but those the
+# machine explains: lib.sh underruns_ok), and a fresh
 # recording after the failover is still the same 440 Hz sine, bit-exact with
 # the offline render at the offset status gives (the deck's epoch, the
 # recording's first frame: the timeline runs on across the failover), not
@@ -17,22 +18,26 @@ wait_for jack_lsp || fail "jackd did not start: $(cat "$T/jackd.log")"
 kanon up --backend jack >"$T/up.out" 2>&1 || fail "up on jack: $(cat "$T/up.out")"
 grep -q "backend  jack" "$T/up.out" || fail "not on jack: $(cat "$T/up.out")"
 kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
-sleep 0.5
+played_wait 24000 sine # it plays on JACK
 kill -TERM $JPID
 wait $JPID 2>/dev/null
 wait_for sh -c '[ "$(kanon status --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"backend\"])")" = dummy ]' ||
     fail "no failover: $(kanon status)"
 ok "failed over to dummy: $(status_field 's["failovers"]') failover"
-f0=$(status_field 's["decks"][0]["frames"]')
-u0=$(status_field 's["decks"][0]["underruns"]')
-kanon record start "$T/after.wav" >/dev/null || fail "record after failover"
-sleep 2
-kanon record stop --json >"$T/stop.json" || fail "record stop"
-f1=$(status_field 's["decks"][0]["frames"]')
-u1=$(status_field 's["decks"][0]["underruns"]')
-[ "$f1" -gt "$((f0 + 48000))" ] || fail "deck stalled after failover: frames $f0 -> $f1"
-[ "$u1" = "$u0" ] || fail "underruns after failover: $u0 -> $u1"
-ok "deck plays on: $((f1 - f0)) frames in 2 s, no new underruns"
+# 2 s played and recorded on the dummy (a stalled deck fails played_wait);
+# no new underruns but those the machine explains, whose take is taken again
+for take in 1 2 3; do
+    machine_mark
+    kanon record start "$T/after.wav" >/dev/null || fail "record after failover"
+    played_wait 96000 sine
+    recorded_wait 2
+    kanon record stop --json >"$T/stop.json" || fail "record stop"
+    underruns_ok sine || fail "underruns after failover"
+    [ -z "$DISTURBED" ] && break
+    [ $take = 3 ] && { echo "every take disturbed by the machine"; exit 77; }
+    echo "  note: take $take disturbed by the machine; again"
+done
+ok "deck plays on after the failover: 2 s played and recorded"
 f=$(wav "$T/after.wav" freq --skip 0.2)
 near "$f" 440 0.5 || fail "frequency after failover: $f"
 kanon render "$ROOT/examples/sine.c" --seconds 30 -o "$T/ref.wav" 2>/dev/null

@@ -8,7 +8,8 @@
 # identical to version 1, whose origin mentions the revert. `kanon revert
 # DECK` (no N) goes to the version before the current one (v3: 660 Hz, as
 # version 5). Reverting to a version that does not exist exits 1 with a
-# message naming it, and changes nothing.
+# message naming it, and changes nothing. No underruns but those the
+# machine explains (lib.sh underruns_ok).
 . "$(dirname "$0")/lib.sh"
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in tests/e2e/swap
 SW=$ROOT/tests/e2e/swap
@@ -103,8 +104,9 @@ vs = history("h")["versions"]
 assert d["version"] == 5 and len(vs) == 5 and "next" not in d, (d, vs)
 assert not [e for e in events("h") if e["kind"] in ("error", "fault")], events("h")
 assert [e["version"] for e in running_events("h")] == [1, 2, 3, 4, 5], events("h")
-assert d["underruns"] == 0 and d["nonfinite"] == 0, d
+assert d["nonfinite"] == 0, d
 PY
+underruns_ok h || fail "underruns"
 ok "revert h 99: exit 1, '$(head -1 "$T/revert99.out")'; still v5, history unchanged"
 kanon history h >"$T/h.txt" || fail "history (text)"
 grep -q '^\* v5 ' "$T/h.txt" || fail "text history does not mark v5 as playing: $(cat "$T/h.txt")"

@@ -8,7 +8,8 @@
 #     shrinks), then rec == render(noise) exactly (the sine is gone, the
 #     noise goes on uninterrupted).
 # The levels agree: the mix is at the power sum of the two decks, and after
-# the stop the level drops to the noise's alone. 0 underruns and 0 non-finite
+# the stop the level drops to the noise's alone. 0 underruns (a take with underruns
+# the machine explains, lib.sh underruns_ok, is skipped) and 0 non-finite
 # samples on both decks; 0 frames dropped by the recorder.
 . "$(dirname "$0")/lib.sh"
 up
@@ -16,14 +17,14 @@ kanon render "$ROOT/examples/sine.c" --seconds 12 -o "$T/sine.wav" 2>/dev/null |
 kanon render "$ROOT/examples/noise.c" --seconds 12 -o "$T/noise.wav" 2>/dev/null || fail "render noise"
 
 kanon record start "$T/live.wav" >/dev/null || fail "record start"
-sleep 0.2 # some silence before the sine's onset (not required: alignment is searched)
+recorded_wait 0.1 # some silence before the sine's onset (not required: alignment is searched)
 kanon play "$ROOT/examples/sine.c" >"$T/play1.out" 2>&1 || fail "play sine: $(cat "$T/play1.out")"
 grep -q "deck sine: playing" "$T/play1.out" || fail "play sine output: $(cat "$T/play1.out")"
-sleep 0.5
+played_wait 24000 sine # the analysis needs 0.1 s of the sine alone
 kanon play "$ROOT/examples/noise.c" --deck hiss >"$T/play2.out" 2>&1 ||
     fail "play hiss: $(cat "$T/play2.out")"
 grep -q "deck hiss: playing" "$T/play2.out" || fail "play hiss output: $(cat "$T/play2.out")"
-sleep 2
+played_wait 72000 hiss # ... and 1 s of both
 
 kanon status --json >"$T/status.json" || fail "status"
 python3 - "$T/status.json" <<'PY' || fail "status with both decks: $(cat "$T/status.json")"
@@ -33,20 +34,20 @@ d = {x["name"]: x for x in s["decks"]}
 assert sorted(d) == ["hiss", "sine"], sorted(d)
 for name, x in d.items():
     assert x["cartridge"]["state"] == "running", (name, x["cartridge"])
-    assert x["underruns"] == 0, (name, "underruns", x["underruns"])
     assert x["nonfinite"] == 0, (name, "nonfinite", x["nonfinite"])
     assert x["frames"] > 0, (name, x["frames"])
 PY
-ok "both decks running, 0 underruns, 0 non-finite"
+underruns_ok sine hiss || fail "underruns with both decks"
+ok "both decks running, 0 non-finite"
 
 kanon stop sine >"$T/stop.out" 2>&1 || fail "stop sine: $(cat "$T/stop.out")"
 wait_for python3 -c "
 import json, subprocess
 s = json.loads(subprocess.check_output(['kanon', 'status', '--json']))
 assert [d['name'] for d in s['decks']] == ['hiss']" || fail "deck sine still listed after stop"
-sleep 1.5
-u=$(status_field '[d["underruns"] for d in s["decks"] if d["name"] == "hiss"][0]')
-[ "$u" = 0 ] || fail "hiss underruns after the stop: $u"
+played_wait 48000 hiss # ... and 0.5 s of the noise alone
+underruns_ok hiss || fail "hiss underruns after the stop"
+[ -n "$DISTURBED" ] && { echo "the machine disturbed the take: no exact comparison"; exit 77; }
 kanon record stop --json >"$T/rec.json" || fail "record stop"
 python3 -c "import json,sys; r=json.load(open('$T/rec.json')); sys.exit(r['dropped'] != 0)" ||
     fail "recorder dropped frames: $(cat "$T/rec.json")"
