@@ -75,6 +75,7 @@ static void timeline_refresh(kn_cart *c, kn_ring_seg *ring) {
 }
 
 static uint64_t first_frame; /* where this cartridge took over */
+static int compiled_latency;  /* k->latency after the test render's setup() */
 
 /* One JSON object per line on the report pipe; "t" is the wall time at
  * which it happened (the conductor measures save-to-takeover with it).
@@ -89,6 +90,8 @@ static char *report_line(const char *event, const char *message, double ms, doub
     if (message) cJSON_AddStringToObject(o, KN_REPORT_MESSAGE, message);
     if (ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_MS, ms);
     if (test_ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_TEST_MS, test_ms);
+    if (!strcmp(event, KN_REPORT_COMPILED) && compiled_latency > 0)
+        cJSON_AddNumberToObject(o, KN_REPORT_LATENCY, compiled_latency);
     if (kn_state_need && (!strcmp(event, KN_REPORT_ERROR) || !strcmp(event, KN_REPORT_FATAL)))
         cJSON_AddNumberToObject(o, KN_REPORT_STATE_NEED, (double)kn_state_need);
     char *s = cJSON_PrintUnformatted(o);
@@ -683,6 +686,7 @@ int kn_live_run(const kn_live_opts *o) {
         report(KN_REPORT_ERROR, err, -1, -1);
         return 1;
     }
+    compiled_latency = c.ctx.latency;
     report(KN_REPORT_COMPILED, NULL, prog.compile_ms, (double)(kn_mono_ns() - t0) / 1e6);
 
     kn_deck_ctl *ctl = &m.ring->ctl;

@@ -752,6 +752,7 @@ typedef struct kn_report {
     kn_report_type type;
     double t;           /* wall time (s) it happened, 0 if not said */
     double ms, test_ms; /* compiled: compile and test-render times */
+    double latency;     /* compiled: the frames its code declares (k->latency) */
     double frame;       /* running: the first frame it rendered */
     double state_need;  /* error: bytes of state the program needs (0: not said) */
     char syscall[48];   /* blocked: the refused call */

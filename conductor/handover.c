@@ -416,6 +416,14 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         p->compile_ms = r->ms;
         p->test_ms = r->test_ms;
         p->ready_ms = r->t > 0 ? (r->t * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
+        if (d->cur.st == KN_PROC_NONE && r->latency > 0) {
+            /* a deck's first version: its latency counts before it plays,
+             * so every deck of a session starts with the delays that
+             * compensate it (routes.c); later, its producer says so */
+            uint32_t l = r->latency > KN_LATENCY_MAX ? KN_LATENCY_MAX : (uint32_t)r->latency;
+            atomic_store(&d->ring->ctl.latency, l);
+            kn_routes_update(c);
+        }
         on_compiled(c, d);
         break;
     case KN_REP_TESTING:

@@ -332,6 +332,7 @@ static void parse_report(const char *line, kn_report *r) {
     r->test_ms = number(o, KN_REPORT_TEST_MS);
     r->frame = number(o, KN_REPORT_FRAME);
     r->state_need = number(o, KN_REPORT_STATE_NEED);
+    r->latency = number(o, KN_REPORT_LATENCY);
     copy_string(o, KN_REPORT_SYSCALL, r->syscall, sizeof r->syscall);
     copy_string(o, KN_REPORT_MESSAGE, r->message, sizeof r->message);
     cJSON_Delete(o);

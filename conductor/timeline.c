@@ -99,9 +99,12 @@ static void publish_deck(kn_conductor *c, kn_deck *d) {
     kn_tempo_publish(&d->ring->tl, &c->tempo);
 }
 
-/* The deck's place for its readers (route.h): epoch, then live. */
+/* The deck's place for its readers (route.h): epoch, then live. Its
+ * latency is known by now (its setup() has run): the delays that
+ * compensate it are published first. */
 static void publish_source(kn_conductor *c, kn_deck *d, int64_t ep) {
     if (!c->routes_seg) return;
+    kn_routes_tick(c);
     kn_src_info *si = &c->routes_seg->src[d - c->deck];
     atomic_store_explicit(&si->epoch, ep, memory_order_relaxed);
     atomic_store_explicit(&si->live, 1, memory_order_release);

@@ -22,7 +22,8 @@
  * cartridge's life:
  *
  *   testing   compiled; test-rendering on a scratch copy   ms (compile)
- *   compiled  passed the test, waiting for the token       ms, test_ms
+ *   compiled  passed the test, waiting for the token       ms, test_ms, latency
+ *             (the frames its code declares in k->latency, route.h)
  *   running   took over: its first frame is `frame`        frame
  *   note      something the user should know               message
  *   blocked   the sandbox refused a call of the user's code syscall
@@ -112,6 +113,7 @@
 #define KN_REPORT_FRAME      "frame"
 #define KN_REPORT_SYSCALL    "syscall"
 #define KN_REPORT_STATE_NEED "state_need"
+#define KN_REPORT_LATENCY    "latency"
 
 /* events */
 #define KN_REPORT_TESTING  "testing"
