@@ -149,11 +149,15 @@ mutate:
 valgrind: all
 	@tests/valgrind.sh
 
+# The unit tests (sanitizer builds: mostly compiling) run beside the first
+# end-to-end tests, which mostly listen in real time; their output follows.
 test: deps
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) e2e
-	$(MAKE) fuzz-short
+	$(MAKE) -j2 all
+	@$(MAKE) unit >$(B)/unit.log 2>&1 & u=$$!; \
+	$(MAKE) e2e; e=$$?; \
+	wait $$u; r=$$?; cat $(B)/unit.log; \
+	$(MAKE) fuzz-short; f=$$?; \
+	[ $$e = 0 ] && [ $$r = 0 ] && [ $$f = 0 ]
 
 demo: deps
 	$(MAKE) all
