@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every tests/e2e/test_*.sh (or those given), each in its own conductor
-# instance, KANON_E2E_JOBS at a time (default 3). Tests are isolated
+# instance, KANON_E2E_JOBS at a time (default 2). Tests are isolated
 # (KANON_INSTANCE, a private temp dir, a private jackd name), and most of
-# their time is spent listening in real time, so three run side by side
-# without disturbing each other (two while the fault storm runs). The longest (test_faults) starts first and
+# their time is spent listening in real time, so two run side by side
+# without disturbing each other (with more, beside another `make test` on
+# two cores, the fault storm's good-version verdicts moved). The longest (test_faults) starts first and
 # the CPU-heavy ones (Faust and gcc builds, renders of every example, 16
 # decks at once) come last, so that they do not run beside the fault
 # storm: on a busy 2-core machine a cartridge starved for 50 ms looks hung
@@ -14,7 +15,7 @@
 cd "$(dirname "$0")/.." || exit 2
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(tests/e2e/test_*.sh)
-jobs=${KANON_E2E_JOBS:-3}
+jobs=${KANON_E2E_JOBS:-2}
 out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
