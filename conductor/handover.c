@@ -299,10 +299,12 @@ static void proven(kn_deck *d, uint64_t end) {
 /* The successor took over (its first frame is in the ring): it is the
  * producer now, and its version enters the history. */
 static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
-    /* when it took over, on the monotonic clock: the predecessor's run ended then */
-    uint64_t mono = kn_mono_ns(), real = kn_real_ns();
-    double took = at_s > 0 ? (double)mono - ((double)real - at_s * 1e9) : (double)mono;
-    proven(d, took > 0 && took <= (double)mono ? (uint64_t)took : mono);
+    /* The predecessor's run ends now, as its start was taken when its own
+     * "running" was read: both ends on the same footing, so a late loop
+     * iteration (a busy machine) shortens or lengthens neither (the report's
+     * own time `at_s` would end it earlier than it began to count). */
+    (void)at_s;
+    proven(d, kn_mono_ns());
     kn_outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
     int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
     if (v < 0) { /* keep playing and counting; say why the history has a gap */
