@@ -544,8 +544,10 @@ static void test_race(void) {
     }
     atomic_store(&race_stop, 1);
     pthread_join(th, NULL);
+    /* what must hold: no copy mixes two tables. (How many whole copies a
+     * reader gets depends on the machine: beside another `make test` a
+     * starved one got 6.) */
     CHECK(mixed == 0);
-    CHECK(copies >= 10);
     printf("seqlock race: %ld copies, %ld gave up (kept the last), %ld mixed\n", copies, kept,
            mixed);
     free(race_seg);
