@@ -72,23 +72,6 @@ typedef struct session {
     float in_fader[3];
 } session;
 
-/* "in", "in:N" or "in:N-M": 1 with the channels (0-based first, count;
- * count 0: all, -1: bad numbers), or 0 if `s` is not the input. */
-static int parse_input(const char *s, int *first, int *count) {
-    if (strncmp(s, "in", 2) || (s[2] && s[2] != ':')) return 0;
-    *first = *count = 0;
-    if (!s[2]) return 1;
-    char *end;
-    long a = strtol(s + 3, &end, 10), b = a;
-    if (*end == '-') b = strtol(end + 1, &end, 10);
-    if (*end || end == s + 3 || a < 1 || b < a || b > KN_MAX_CHANNELS) {
-        *count = -1;
-        return 1;
-    }
-    *first = (int)a - 1;
-    *count = (int)(b - a + 1);
-    return 1;
-}
 
 static session S;
 
@@ -165,7 +148,7 @@ static int parse(const char *path, const cJSON *j, kn_tempo_map *tempo, char *er
             const char *port = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "port"));
             int first = 0, count = 0;
             int s = src ? deck_index(src) : -1;
-            if (src && s < 0 && parse_input(src, &first, &count)) {
+            if (src && s < 0 && kn_route_parse_input(src, &first, &count)) {
                 if (!S.in_sf)
                     return fail(err, n,
                                 "%s: error: a route comes from the audio input (%s): give the "

@@ -44,25 +44,6 @@ static const char *slot_name(kn_conductor *c, int i) {
     return !d->used ? NULL : d->name[0] ? d->name : d->gone[0] ? d->gone : NULL;
 }
 
-/* "in", "in:2" or "in:1-2" (the device input)'s channels (0-based first,
- * count). 1 if `s` names the input (first and count set, or count -1 if
- * the numbers are bad), 0 if it does not. */
-static int parse_input(const char *s, int *first, int *count) {
-    if (strncmp(s, "in", 2) || (s[2] && s[2] != ':')) return 0;
-    *first = 0;
-    *count = 0; /* every channel the input has */
-    if (!s[2]) return 1;
-    char *end;
-    long a = strtol(s + 3, &end, 10), b = a;
-    if (*end == '-') b = strtol(end + 1, &end, 10);
-    if (*end || end == s + 3 || a < 1 || b < a || b > KN_MAX_CHANNELS) {
-        *count = -1;
-        return 1;
-    }
-    *first = (int)a - 1;
-    *count = (int)(b - a + 1);
-    return 1;
-}
 
 /* Splits "deck:port" (port "in" if not given); "master" has no port. */
 static int parse_dst(const char *s, char deck[KN_NAME_MAX], char port[KN_NAME_MAX], char *err,
@@ -159,7 +140,7 @@ int kn_route_add(kn_conductor *c, const char *src, const char *dst_spec, double 
         return -1;
     }
     if (parse_dst(dst_spec, dst, port, err, n)) return -1;
-    int input = parse_input(src, &first, &count);
+    int input = kn_route_parse_input(src, &first, &count);
     if (input && count < 0) {
         snprintf(err, n,
                  "source '%.40s': the device input is 'in', 'in:N' or 'in:N-M' (channels from 1)",
@@ -248,7 +229,7 @@ int kn_route_remove(kn_conductor *c, const char *src, const char *dst_spec, char
     kn_route_def *r = find_route(c, src, dst, port);
     int master = !strcmp(dst, "master");
     int first, count;
-    if (master && parse_input(src, &first, &count)) {
+    if (master && kn_route_parse_input(src, &first, &count)) {
         snprintf(err, n, "the device input is never on the master (only decks are)");
         return -1;
     }

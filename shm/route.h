@@ -56,6 +56,7 @@
 #include "kanon_shm.h"
 #include "mixmath.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define KN_PORTS_MAX       4            /* a deck's input ports, "in" included */
@@ -231,6 +232,26 @@ static inline uint64_t kn_route_compensate(kn_route_table *t, const uint32_t lat
         master_delay[i] = d > KN_ROUTE_DELAY_MAX ? KN_ROUTE_DELAY_MAX : (uint32_t)d;
     }
     return Dm;
+}
+
+/* "in", "in:N" or "in:N-M": the device input as a route's source. 1 with
+ * its channels (0-based first, count; count 0: all of them, -1: bad
+ * numbers), or 0 if `s` does not name the input. The conductor (routes.c)
+ * and an offline session (session.c) read a route's source alike. */
+static inline int kn_route_parse_input(const char *s, int *first, int *count) {
+    if (strncmp(s, "in", 2) || (s[2] && s[2] != ':')) return 0;
+    *first = *count = 0;
+    if (!s[2]) return 1;
+    char *end;
+    long a = strtol(s + 3, &end, 10), b = a;
+    if (*end == '-') b = strtol(end + 1, &end, 10);
+    if (*end || end == s + 3 || a < 1 || b < a || b > KN_MAX_CHANNELS) {
+        *count = -1;
+        return 1;
+    }
+    *first = (int)a - 1;
+    *count = (int)(b - a + 1);
+    return 1;
 }
 
 /* ------------------------------------------------------ reading a source */
