@@ -33,7 +33,9 @@ typedef void (*kn_process_fn)(kn_ctx *, float **, int);
 typedef void (*kn_event_fn)(kn_ctx *, const kn_event *);
 
 _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
-                   KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG,
+                   KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG &&
+                   KN_EV_CC == KN_EVQ_CC && KN_EV_BEND == KN_EVQ_BEND &&
+                   KN_EV_PRESSURE == KN_EVQ_PRESSURE && KN_EV_PROGRAM == KN_EVQ_PROGRAM,
                "kanon.h's event types are the queue's");
 
 /* libtcc's runtime and its own headers (include/ below it) */

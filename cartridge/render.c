@@ -155,6 +155,14 @@ static int event_ok(const kn_cart *c, const kn_program *p, kn_ev_slot *e) {
         if (e->type == KN_EVQ_NOTE_ON && e->velocity == 0) e->type = KN_EVQ_NOTE_OFF;
         return p->event != NULL;
     case KN_EVQ_TRIG: return isfinite(e->value) && e->channel >= 0 && e->channel <= 15 && p->event;
+    case KN_EVQ_CC:
+    case KN_EVQ_PRESSURE:
+        return e->note >= 0 && e->note <= 127 && e->value >= 0 && e->value <= 127 &&
+               e->channel >= 0 && e->channel <= 15 && p->event;
+    case KN_EVQ_BEND:
+        return e->value >= -1 && e->value <= 1 && e->channel >= 0 && e->channel <= 15 && p->event;
+    case KN_EVQ_PROGRAM:
+        return e->note >= 0 && e->note <= 127 && e->channel >= 0 && e->channel <= 15 && p->event;
     default: return 0;
     }
 }
@@ -190,6 +198,10 @@ static uint64_t apply_event(kn_cart *c, const kn_program *p, const kn_ev_slot *e
         if (!ev.param) return 0; /* a knob this file does not declare: stored, nothing to tell */
         ev.value = kn_target(ev.param);
     } else if (e->type == KN_EVQ_TRIG) {
+        ev.value = e->value;
+        ev.channel = e->channel;
+    } else if (e->type >= KN_EVQ_CC) { /* MIDI's channel messages */
+        ev.control = e->note;
         ev.value = e->value;
         ev.channel = e->channel;
     } else {

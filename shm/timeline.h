@@ -391,6 +391,10 @@ static inline uint64_t kn_tl_now(uint64_t frame, int64_t epoch) {
 #define KN_EVQ_NOTE_ON  2
 #define KN_EVQ_NOTE_OFF 3
 #define KN_EVQ_TRIG     4
+#define KN_EVQ_CC       5 /* note = the controller, value = 0..127 */
+#define KN_EVQ_BEND     6 /* value = -1..1 */
+#define KN_EVQ_PRESSURE 7 /* value = 0..127 */
+#define KN_EVQ_PROGRAM  8 /* note = the program */
 
 /* One timed event. Written by the conductor before the release of `tail`;
  * afterwards only `done` changes (the consumer's mark). */
@@ -398,11 +402,11 @@ typedef struct kn_ev_slot {
     uint64_t frame;   /* timeline frame of the sample it lands on */
     uint32_t type;    /* KN_EVQ_* */
     uint32_t param;   /* PARAM: slot index in the parameter segment */
-    int32_t note;     /* NOTE_*: 0..127 */
+    int32_t note;     /* NOTE_*: 0..127; CC: the controller; PROGRAM: the program */
     int32_t velocity; /* NOTE_*: 0..127 (a NOTE_ON with 0 is a NOTE_OFF) */
-    int32_t channel;  /* NOTE_*, TRIG: 0..15 */
+    int32_t channel;  /* NOTE_*, TRIG, CC, BEND, PRESSURE, PROGRAM: 0..15 */
     uint32_t done;    /* consumer: taken (the conductor writes 0) */
-    double value;     /* PARAM: the new value; TRIG: its value */
+    double value;     /* PARAM: the new value; TRIG: its value; CC, BEND, PRESSURE: see above */
     double ramp;      /* PARAM: glide in ms (below the shortest, 10 ms: the shortest) */
 } kn_ev_slot;
 

@@ -44,6 +44,12 @@ typedef struct kn_param kn_param;
 
 /* A timed event, delivered to event() at its exact sample. */
 enum { KN_EV_PARAM = 1, KN_EV_NOTE_ON = 2, KN_EV_NOTE_OFF = 3, KN_EV_TRIG = 4 };
+/* MIDI's channel messages (docs/midi.md), channel in `channel`:
+ *   KN_EV_CC        control = controller 0..127, value = 0..127
+ *   KN_EV_BEND      value = -1..1 (the wheel's centre, 8192, is 0; 8191 is 8191/8192)
+ *   KN_EV_PRESSURE  value = 0..127 (channel aftertouch)
+ *   KN_EV_PROGRAM   control = program 0..127 */
+enum { KN_EV_CC = 5, KN_EV_BEND = 6, KN_EV_PRESSURE = 7, KN_EV_PROGRAM = 8 };
 
 typedef struct kn_event {
     int type;              /* KN_EV_* */
@@ -52,7 +58,8 @@ typedef struct kn_event {
     double value;          /* KN_EV_PARAM: the new target; KN_EV_TRIG: the trigger's value */
     int note;              /* KN_EV_NOTE_*: MIDI note number, 0..127 */
     int velocity;          /* KN_EV_NOTE_*: 1..127 for NOTE_ON; NOTE_OFF's release, 0..127 */
-    int channel;           /* KN_EV_NOTE_*, KN_EV_TRIG: 0..15 */
+    int channel;           /* KN_EV_NOTE_*, KN_EV_TRIG and MIDI's: 0..15 */
+    int control;           /* KN_EV_CC: the controller; KN_EV_PROGRAM: the program (appended) */
 } kn_event;
 
 /* The beat at sample i of this block (i may equal frames): follows tempo
