@@ -63,6 +63,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAULT_AFTER = 200  # fault.h: the fault fires on process() call FAULT_AFTER + 1
 TEST_BLOCKS = 16  # live.c: process() calls of the test render (scratch copy)
+BLOCK_FRAMES = 64  # the conductor's block in the storm (kanon up default)
 GOOD_HOLD = 1.1  # seconds a version plays to become the deck's good version (rules)
 # seconds a revert plays before the next takeover (KANON_FAULT_HOLD): 1.1 makes every
 # injection start from a good version; shorter (make test) chains reverts onto the same
@@ -605,6 +606,8 @@ class Storm:
         if new and "detect_ms" in rec:
             rec["sound_ms"] = rec["detect_ms"] + new[-1]
         d = deck(self.name)
+        if d and "late0" in rec:
+            rec["late1"] = d["late_frames"]  # what the mixer dropped, up to 1 s into the revert
         if d and "mark_t" in rec and d.get("silenced_rt", 0) >= rec["mark_t"]:
             # the audio thread's own stamp of the faded-out chunk
             rec["silence_ms"] = (d["silenced_rt"] - rec["mark_t"]) * 1000
@@ -629,6 +632,8 @@ class Storm:
             rec.pop("recovered")
         self.results.append(rec)
         before = deck(self.name)
+        if t["kind"] == "revert":
+            rec["late0"] = before["late_frames"]
         seq = last_seq(self.name)
         swaps0 = self.swap_list()
         self.marks.take(self.lane)
@@ -871,6 +876,8 @@ class Storm:
             prob("good.c did not take over before the rename")
             return
         before = deck(self.name)
+        if t["kind"] == "revert":
+            rec["late0"] = before["late_frames"]
         seq = last_seq(self.name)
         os.rename(self.victim, self.victim + ".moved")
         if not self.wait_kind(seq, ("note",), 2):
@@ -1320,6 +1327,17 @@ def cmd_analyze(a):
         anchor = (sg[0], rec["run_t"])
         rec["resumed_n_off"] = (sg[2] - snap) % MOD  # 48 (the fade-in) when nothing is lost
         rec["skip_ms"] = max(0, rec["resumed_n_off"] - 48) * 1000.0 / rate
+        # The revert resumes at its snapshot: every frame of state it skipped is one the
+        # mixer dropped as late (status late_frames, read before the save and 1 s into the
+        # revert; other drops in that window only loosen this), give or take one block.
+        if "late1" in rec:
+            dropped = rec["late1"] - rec["late0"]
+            if rec["resumed_n_off"] - 48 > dropped + BLOCK_FRAMES:
+                rp.append("the revert resumed %d frames past its snapshot (skip %.1f ms), but "
+                          "the mixer dropped only %d: it did not restore the snapshot" %
+                          (rec["resumed_n_off"] - 48, rec["skip_ms"], dropped))
+        else:
+            rp.append("no late_frames reading 1 s into the revert: its skip is unchecked")
         if hit == 0:
             continue
         p = segs[hit - 1]
