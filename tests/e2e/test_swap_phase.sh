@@ -25,18 +25,18 @@ one_run() { # NAME FADE_MS [play args...]
     local name=$1 fade=$2
     shift 2
     up
-    cp "$SW/phase440.c" "$T/$name.c"
+    cp "$T/p440.c" "$T/$name.c"
     kanon record start "$T/$name.wav" >/dev/null || fail "record start"
     kanon play "$T/$name.c" "$@" >"$T/play.out" 2>&1 || fail "play: $(cat "$T/play.out")"
     python3 "$SW/swaplib.py" advance "$name" 24000 || fail "$name: the deck does not play" # 0.5 s of 440 Hz
-    cp "$SW/phase660.c" "$T/$name.c"
+    cp "$T/p660.c" "$T/$name.c"
     python3 "$SW/swaplib.py" wait-version "$name" 2 ||
         fail "$name: version 2 never took over: $(kanon log "$name")"
     python3 "$SW/swaplib.py" advance "$name" 48000 || fail "$name: the deck does not play" # >= 0.8 s of 660 Hz
     kanon record stop --json >"$T/$name.stop.json" || fail "record stop"
     python3 "$SW/swaplib.py" check-deck "$name" 2 "$fade" || fail "$name: status/log"
     kanon down >/dev/null 2>&1 # the analysis below needs no conductor
-    kanon render "$SW/phase_model.c" --seconds "$(python3 -c \
+    kanon render "$T/p_model.c" --seconds "$(python3 -c \
         "import json; print(round(json.load(open('$T/$name.stop.json'))['seconds'] + 1))")" \
         -o "$T/$name.old.wav" 2>/dev/null || fail "render model"
     # pass 1: where does the recording leave the 440 Hz code?
@@ -56,7 +56,7 @@ except Fail as e:
 PY
     read -r base S <"$T/$name.s"
     [ "$S" -ge 24000 ] || fail "$name: takeover at deck frame $S, before the save"
-    kanon render "$SW/phase_model.c" --set start="$S" \
+    kanon render "$T/p_model.c" --set start="$S" \
         --seconds "$(python3 -c "import json; print(round(json.load(open('$T/$name.stop.json'))['seconds'] + 1))")" \
         -o "$T/$name.model.wav" 2>/dev/null || fail "render model"
     local F=$((fade * RATE / 1000))
@@ -99,5 +99,8 @@ PY
     ok "$name: 440 Hz before, $f Hz after the swap"
 }
 
+# With a tremolo read from k->frame (TREM), so that a code rendered at the
+# wrong frame, in the crossfade too, differs from the model.
+for f in 440 660 _model; do { echo "#define TREM 0.1f"; cat "$SW/phase$f.c"; } >"$T/p$f.c"; done
 one_run phhard 0 --fade 0
 one_run phfade 20

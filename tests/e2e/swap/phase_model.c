@@ -6,6 +6,12 @@
  * Same expressions as the two files, so the samples are bit-identical. */
 #include <kanon.h>
 
+/* TREM, as in phase440.c: a 2 Hz tremolo of that depth,
+ * read from k->frame, so that a crossfade rendered at the wrong frame shows. */
+#ifndef TREM
+#define TREM 0
+#endif
+
 static double pa, pb;
 static kn_param *start;
 
@@ -19,11 +25,21 @@ void process(kn_ctx *k, float **out, int frames) {
     for (int i = 0; i < frames; i++) {
         uint64_t f = k->frame + (uint64_t)i;
         if (f == s0) pb = pa;
-        out[0][i] = 0.2f * sinf(2 * (float)M_PI * (float)pa);
+        float v = 0.2f * sinf(2 * (float)M_PI * (float)pa);
+#if TREM
+        v *= 1.0f -
+             TREM * (0.5f + 0.5f * cosf((float)((f) % 24000u) * (2 * (float)M_PI / 24000.0f)));
+#endif
+        out[0][i] = v;
         pa += ia;
         if (pa >= 1) pa -= 1;
         if (f >= s0) {
-            out[1][i] = 0.2f * sinf(2 * (float)M_PI * (float)pb);
+            float w = 0.2f * sinf(2 * (float)M_PI * (float)pb);
+#if TREM
+            w *= 1.0f -
+                 TREM * (0.5f + 0.5f * cosf((float)((f) % 24000u) * (2 * (float)M_PI / 24000.0f)));
+#endif
+            out[1][i] = w;
             pb += ib;
             if (pb >= 1) pb -= 1;
         }

@@ -246,6 +246,11 @@ def find_takeover(x, old, tol=1e-6):
     return base, 64 * ((f1 - 1) // 64)
 
 
+def f32(v):
+    """v rounded to a C float."""
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
 def check_handover(x, old, new, base, S, F, rate, tol=1e-6):
     """Frames < S equal old, frames >= S+F equal new (within tol); in between a
     linear crossfade old + g*(new-old), g ~ (f-S)/F, never louder than the
@@ -268,6 +273,12 @@ def check_handover(x, old, new, base, S, F, rate, tol=1e-6):
     est = 0
     for f in range(S, S + F):
         y, a, b = x[base + f], old[f], new[f]
+        # the successor's crossfade (live.c), in float: old + g * (new - old), g = (f-S)/F
+        exact = f32(a + f32(f32(f32(f - S) / f32(F)) * f32(b - a)))
+        if abs(y - exact) > tol:
+            raise Fail("crossfade frame %d: %r, want %r = old %r + %d/%d of (new %r - old): the "
+                       "crossfade is not old and new code at this very frame" %
+                       (f, y, exact, a, f - S, F, b))
         if abs(y) > max(abs(a), abs(b)) + tol:
             raise Fail("crossfade frame %d: |%r| exceeds both signals (%r, %r)" % (f, y, a, b))
         if abs(b - a) > 0.02:
