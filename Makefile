@@ -150,7 +150,7 @@ valgrind: all
 	@tests/valgrind.sh
 
 test: deps
-	$(MAKE) -j2 all
+	$(MAKE) -j2 all $(UNITS)
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) fuzz-short

@@ -83,6 +83,7 @@ int cmd_tempo(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_unroute(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 int cmd_quant(int argc, char **argv);
 int cmd_link(int argc, char **argv);
 

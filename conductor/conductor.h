@@ -1010,4 +1010,19 @@ kn_param_slot *kn_param_find(kn_deck *d, const char *name);
  * the fuzz harness and OSC. */
 char *kn_control_dispatch(kn_conductor *c, const char *req, size_t len);
 
+/* ------------------------------------------------------------- learn */
+
+/* MIDI learn (learn.c): bindings of controllers to parameters, by name. */
+int kn_learn_arm(kn_conductor *c, const char *deck, const char *param, double timeout_s, int log,
+                 char *err, size_t n);
+void kn_learn_cancel(void);
+int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, int port, int channel,
+                  int cc, int log, char *err, size_t n);
+int kn_learn_forget(const char *deck, const char *param, char *err, size_t n);
+/* Every MIDI message, as it is delivered (frame: the timeline frame it
+ * lands on, 0 if none): binds it if learning, moves what it is bound to. */
+void kn_learn_midi(kn_conductor *c, int port, int status, int d1, int d2, uint64_t frame);
+void kn_learn_tick(void);
+cJSON *kn_learn_json(void); /* {bindings:[...], armed, learned, last} */
+
 #endif

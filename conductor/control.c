@@ -969,6 +969,53 @@ static cJSON *cmd_map(kn_conductor *c, const cJSON *req) {
     return r;
 }
 
+/* {"cmd":"learn","deck":D,"param":P,"timeout":S,"log":B}: arms learning;
+ * with "cc" (and "channel", "port": 0-based) binds at once instead;
+ * {"cmd":"learn","cancel":true}. Replies with the bindings. */
+static cJSON *cmd_learn(kn_conductor *c, const cJSON *req) {
+    char err[512];
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(req, "cc");
+    const cJSON *tmo = cJSON_GetObjectItemCaseSensitive(req, "timeout");
+    int log = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "log")), e;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "cancel"))) {
+        kn_learn_cancel();
+        e = 0;
+    } else if (cc) {
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(req, "channel");
+        const cJSON *port = cJSON_GetObjectItemCaseSensitive(req, "port");
+        if (!cJSON_IsNumber(cc) || (ch && !cJSON_IsNumber(ch)) || (port && !cJSON_IsNumber(port)))
+            return err_reply("\"cc\", \"channel\" and \"port\" must be numbers");
+        e = kn_learn_bind(c, str_arg(req, "deck"), str_arg(req, "param"), port ? port->valueint : 0,
+                          ch ? ch->valueint : 0, cc->valueint, log, err, sizeof err);
+    } else {
+        if (tmo && !cJSON_IsNumber(tmo)) return err_reply("\"timeout\" must be seconds");
+        e = kn_learn_arm(c, str_arg(req, "deck"), str_arg(req, "param"),
+                         tmo ? tmo->valuedouble : 10, log, err, sizeof err);
+    }
+    if (e) return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "learn", kn_learn_json());
+    return r;
+}
+
+static cJSON *cmd_unlearn(kn_conductor *c, const cJSON *req) {
+    (void)c;
+    char err[512];
+    if (kn_learn_forget(str_arg(req, "deck"), str_arg(req, "param"), err, sizeof err))
+        return err_reply(err);
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "learn", kn_learn_json());
+    return r;
+}
+
+static cJSON *cmd_learned(kn_conductor *c, const cJSON *req) {
+    (void)c;
+    (void)req;
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "learn", kn_learn_json());
+    return r;
+}
+
 static cJSON *cmd_down(kn_conductor *c, const cJSON *req) {
     (void)req;
     c->quit = 1;
@@ -1005,6 +1052,9 @@ static const struct command {
     {"meters", cmd_meters, 0},
     {"map_load", cmd_map_load, 1},
     {"map", cmd_map, 0},
+    {"learn", cmd_learn, 1},
+    {"unlearn", cmd_unlearn, 1},
+    {"learned", cmd_learned, 0},
     {"start", kn_session_cmd_start, 1},
     {"discard", kn_session_cmd_discard, 1},
     {"down", cmd_down, 1},
