@@ -121,5 +121,7 @@ int cmd_history(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_session(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_midi(int argc, char **argv);
 
 #endif

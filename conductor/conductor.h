@@ -261,6 +261,7 @@ typedef struct kn_audio_opts {
     int rate, channels, block;
     double latency_ms;
     int inputs; /* capture channels (--inputs), 0 = no input */
+    int midi;   /* MIDI ports wanted (midi_jack.c): on JACK the output's client is "kanon" */
 } kn_audio_opts;
 
 typedef struct kn_audio kn_audio;
@@ -346,6 +347,27 @@ uint32_t kn_jack_frame_time(void *client);
 const char *kn_jack_client_name(void *client);
 int kn_jack_rename_port(void *client, void *port, const char *name, char *full, size_t n);
 
+/* MIDI (midi.c, midi_jack.c, note.c; docs/midi.md). */
+typedef struct kn_midi kn_midi;
+typedef struct kn_midi_jack kn_midi_jack;
+/* The audio thread's MIDI, read in the output's JACK cycles (NULL: none). */
+void kn_audio_set_midi(kn_audio *a, kn_midi_jack *j);
+/* A message from a backend: its input port, timeline frame and bytes. */
+typedef void (*kn_midi_take_fn)(void *ctx, int port, uint64_t frame, const uint8_t *msg,
+                                size_t len);
+kn_midi_jack *kn_midi_jack_new(int nports);
+void kn_midi_jack_free(kn_midi_jack *j);
+/* Audio thread, once per JACK cycle, before it mixes the cycle's frames
+ * from timeline frame tl. */
+void kn_midi_jack_cycle(kn_midi_jack *j, struct SoundIoOutStream *os,
+                        const struct SoundIoChannelArea *areas, int frames, uint64_t tl);
+/* Control thread: registers ports on a new client; hands what arrived to
+ * take(); how many. */
+int kn_midi_jack_poll(kn_midi_jack *j, kn_midi_take_fn take, void *ctx);
+/* Control thread, once the stream that held the ports is closed. */
+void kn_midi_jack_closed(kn_midi_jack *j);
+int kn_midi_jack_ready(const kn_midi_jack *j);
+void kn_midi_jack_json(const kn_midi_jack *j, cJSON *o);
 /* ------------------------------------------------------------- decks */
 
 enum kn_proc_state { KN_PROC_NONE, KN_PROC_COMPILING, KN_PROC_READY, KN_PROC_RUNNING };
@@ -628,7 +650,39 @@ typedef struct kn_conductor {
     uint32_t slot_cap, slot_lane; /* their geometry: our copy */
     uint32_t lat_seen[KN_MAX_DECKS];
     uint64_t master_latency;
+    kn_midi *midi; /* midi.c: ports, routes, latency */
 } kn_conductor;
+
+/* MIDI routes and dispatch (midi.c), notes (note.c). */
+/* nports input ports (0: MIDI off, but `kanon note` still works). */
+kn_midi *kn_midi_new(int nports);
+void kn_midi_free(kn_midi *m);
+kn_midi_jack *kn_midi_jack_of(kn_midi *m);
+/* Every incoming message passes here (MIDI learn hooks in): delivered
+ * to the decks its routes name at timeline frame `frame`. */
+void kn_midi_dispatch(kn_conductor *c, int port, uint64_t frame, const uint8_t *msg, size_t len);
+/* Control thread, every loop iteration: what the backends received. */
+void kn_midi_tick(kn_conductor *c);
+/* The event loop's poll timeout: short while MIDI ports exist. */
+int kn_midi_timeout_ms(kn_conductor *c, int ms);
+/* L: frames between a message's arrival and its delivery. */
+uint64_t kn_midi_latency(kn_conductor *c);
+/* `kanon midi DECK [--from PORT] [--channel N] [--off]`: channel 1..16, 0 any. */
+int kn_midi_route(kn_conductor *c, const char *deck, const char *from, int channel, int off,
+                  char *err, size_t n);
+cJSON *kn_midi_routes_json(kn_conductor *c);
+cJSON *kn_midi_json(kn_conductor *c); /* status's "midi" */
+
+/* A note (note.c): pitch and velocity 0..127, dur in beats (0: no note
+ * off), at_beat (-1: none) or quant (0: none) or a timeline frame (an OSC
+ * bundle's time; 0: none), channel 0..15. */
+typedef struct kn_note {
+    double pitch, velocity, dur, at_beat, quant;
+    uint64_t frame;
+    int channel;
+} kn_note;
+int kn_cmd_note(kn_conductor *c, const char *deck, const kn_note *nt, uint64_t *frame, int *late,
+                char *err, size_t n);
 
 /* Per-deck options of `kanon play`. */
 typedef struct kn_play_opts {
