@@ -28,7 +28,7 @@ int cmd_note(int argc, char **argv) {
     int json = 0, o, st = 0;
     opterr = 0;
     optind = 1;
-    while (!st && (o = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+    while (!st && (o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {
         case 'd': st = kn_parse_num("note", "--dur", optarg, 0, 1e6, 0, "beats", &dur); break;
         case 'a': st = kn_parse_num("note", "--at", optarg, 0, 1e12, 0, "beats", &at); break;
@@ -99,7 +99,7 @@ int cmd_midi(int argc, char **argv) {
     int json = 0, off = 0, o, st = 0;
     opterr = 0;
     optind = 1;
-    while (!st && (o = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+    while (!st && (o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {
         case 'f': from = optarg; break;
         case 'c': st = kn_parse_num("midi", "--channel", optarg, 1, 16, 1, "", &ch); break;
