@@ -21,8 +21,8 @@ static int usage_err(const char *cmd, const char *msg) {
 }
 
 int cmd_note(int argc, char **argv) {
-    static const struct option lo[] = {{"dur", 1, 0, 'd'},  {"at", 1, 0, 'a'},
-                                       {"quant", 1, 0, 'q'}, {"json", 0, 0, 'j'},
+    static const struct option lo[] = {{"dur", 1, 0, 'd'},     {"at", 1, 0, 'a'},
+                                       {"quant", 1, 0, 'q'},   {"json", 0, 0, 'j'},
                                        {"channel", 1, 0, 'c'}, {0, 0, 0, 0}};
     double dur = 0, at = -1, quant = 0, pitch, vel = 100, ch = 1;
     int json = 0, o, st = 0;
@@ -91,8 +91,10 @@ static void print_routes(const cJSON *routes) {
 }
 
 int cmd_midi(int argc, char **argv) {
-    static const struct option lo[] = {{"from", 1, 0, 'f'}, {"channel", 1, 0, 'c'},
-                                       {"off", 0, 0, 'o'},  {"json", 0, 0, 'j'},
+    static const struct option lo[] = {{"from", 1, 0, 'f'},
+                                       {"channel", 1, 0, 'c'},
+                                       {"off", 0, 0, 'o'},
+                                       {"json", 0, 0, 'j'},
                                        {0, 0, 0, 0}};
     const char *from = NULL;
     double ch = 0;
@@ -111,7 +113,8 @@ int cmd_midi(int argc, char **argv) {
     if (st) return st;
     int npos = argc - optind;
     if (npos > 1) return usage_err("midi", "want at most one DECK");
-    if (!npos && (from || ch || off)) return usage_err("midi", "--from, --channel and --off need a DECK");
+    if (!npos && (from || ch || off))
+        return usage_err("midi", "--from, --channel and --off need a DECK");
     cJSON *q = kn_cmd(npos ? "midi" : "midi_routes");
     if (npos) {
         cJSON_AddStringToObject(q, "deck", argv[optind]);

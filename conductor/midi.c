@@ -43,9 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIDI_ROUTES    32
-#define MIDI_SLACK_MS  15 /* the control thread's share of L (see the top) */
-#define MIDI_POLL_MS   5  /* the event loop's timeout while MIDI ports exist */
+#define MIDI_ROUTES   32
+#define MIDI_SLACK_MS 15 /* the control thread's share of L (see the top) */
+#define MIDI_POLL_MS  5  /* the event loop's timeout while MIDI ports exist */
 
 typedef struct midi_route {
     char deck[KN_NAME_MAX];

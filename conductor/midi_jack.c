@@ -166,7 +166,8 @@ int kn_midi_jack_ready(const kn_midi_jack *j) {
 void kn_midi_jack_json(const kn_midi_jack *j, cJSON *o) {
     cJSON *in = cJSON_AddArrayToObject(o, "ports");
     int ready = kn_midi_jack_ready(j);
-    for (int p = 0; ready && p < j->nports; p++) cJSON_AddItemToArray(in, cJSON_CreateString(j->names[p]));
+    for (int p = 0; ready && p < j->nports; p++)
+        cJSON_AddItemToArray(in, cJSON_CreateString(j->names[p]));
     cJSON_AddStringToObject(o, "out_port", ready ? j->names[KN_MIDI_PORTS] : "");
     cJSON_AddNumberToObject(o, "dropped", (double)atomic_load(&j->dropped));
     if (j->error[0]) cJSON_AddStringToObject(o, "error", j->error);

@@ -25,8 +25,9 @@ int kn_cmd_note(kn_conductor *c, const char *deck, const kn_note *nt, uint64_t *
         return -ENOENT;
     }
     if (!(nt->pitch >= 0 && nt->pitch <= 127) || nt->pitch != floor(nt->pitch)) {
-        snprintf(err, n, "the pitch must be a MIDI note number, a whole number 0..127 (60 is "
-                         "middle C)");
+        snprintf(err, n,
+                 "the pitch must be a MIDI note number, a whole number 0..127 (60 is "
+                 "middle C)");
         return -EINVAL;
     }
     if (!(nt->velocity >= 0 && nt->velocity <= 127) || nt->velocity != floor(nt->velocity)) {

@@ -143,9 +143,9 @@ static inline int kn_midi_port_parse(const char *s, int nports, int *port, char 
 /* One message to send. Written by the producer before the release of
  * `tail`. */
 typedef struct kn_midi_msg {
-    uint64_t frame;    /* timeline frame it leaves at */
-    uint8_t bytes[3];  /* status, data1, data2 (unused bytes 0) */
-    uint8_t len;       /* 1..3 */
+    uint64_t frame;   /* timeline frame it leaves at */
+    uint8_t bytes[3]; /* status, data1, data2 (unused bytes 0) */
+    uint8_t len;      /* 1..3 */
     uint32_t pad;
 } kn_midi_msg;
 

@@ -10,7 +10,8 @@
 #    its duration (0.25 beat: 6000 frames).
 # 2. Errors, clear: a pitch or velocity out of range, --at with --quant, a
 #    note off with --dur, no such deck; routes: add, list (--json), a bad
-#    port, remove, remove again.
+#    port, remove, remove again; saved in the session file and made again
+#    by loading it into a new conductor.
 # 3. JACK (a private jackd -d dummy -S, -p 256): ports kanon:midi_in,
 #    kanon:midi_in_2 (--midi-ports 2) and kanon:midi_out exist. kn_jack_midi
 #    sends notes at chosen server frames into kanon:midi_in and records
@@ -105,6 +106,18 @@ expect 0 kanon midi gate --off
 expect 1 kanon midi gate --off
 says "has no such MIDI route"
 ok "note and midi refuse bad input with a clear message; routes are added, listed and removed"
+# the session file keeps the routes
+expect 0 kanon midi gate --from midi_in --channel 10
+expect 0 kanon midi other --channel 3
+expect 0 kanon session save "$T/s.json"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["midi"]; sys.exit(0 if m == [{"deck":"gate","from":"midi_in","channel":10},{"deck":"other","from":"any","channel":3}] else 1)' "$T/s.json" ||
+    fail "session file's midi: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("midi"))' "$T/s.json")"
+kanon down >/dev/null 2>&1
+up
+expect 0 kanon session load "$T/s.json"
+expect 0 kanon midi --json
+says '[{"deck":"gate","from":"midi_in","channel":10},{"deck":"other","from":"any","channel":3}]'
+ok "MIDI routes are saved in the session file and made again by loading it"
 kanon down >/dev/null 2>&1
 
 # --- 3. JACK MIDI in -----------------------------------------------------------------------

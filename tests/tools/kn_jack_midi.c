@@ -260,11 +260,11 @@ static int by_frame(const void *a, const void *b) {
 
 static void parse_options(int argc, char **argv, options *o) {
     enum { O_TO = 1000, O_SEND, O_FROM, O_MFROM, O_SECONDS, O_NAME, O_LEAD, O_WAIT, O_HELP };
-    static const struct option lo[] = {
-        {"to", 1, 0, O_TO},           {"send", 1, 0, O_SEND},       {"from", 1, 0, O_FROM},
-        {"midi-from", 1, 0, O_MFROM}, {"seconds", 1, 0, O_SECONDS}, {"name", 1, 0, O_NAME},
-        {"lead", 1, 0, O_LEAD},       {"wait-port", 1, 0, O_WAIT},  {"help", 0, 0, O_HELP},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"to", 1, 0, O_TO},           {"send", 1, 0, O_SEND},
+                                       {"from", 1, 0, O_FROM},       {"midi-from", 1, 0, O_MFROM},
+                                       {"seconds", 1, 0, O_SECONDS}, {"name", 1, 0, O_NAME},
+                                       {"lead", 1, 0, O_LEAD},       {"wait-port", 1, 0, O_WAIT},
+                                       {"help", 0, 0, O_HELP},       {0, 0, 0, 0}};
     *o = (options){.name = "kn_jack_midi", .seconds = 1, .lead = 0.25, .wait_port = 5};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -298,8 +298,8 @@ static jack_client_t *open_client(const char *name) {
     jack_status_t st = 0;
     jack_client_t *cl = jack_client_open(name, JackNoStartServer | JackUseExactName, &st);
     if (!cl)
-        jt_fail("cannot open JACK client '%s' (no server, or the name is taken): status 0x%x",
-                name, (unsigned)st);
+        jt_fail("cannot open JACK client '%s' (no server, or the name is taken): status 0x%x", name,
+                (unsigned)st);
     return cl;
 }
 

@@ -77,9 +77,8 @@ static void test_ports(void) {
     CHECK(kn_midi_port_parse("midi_in_2", 2, &p, why, sizeof why) == 0 && p == 1);
     CHECK(kn_midi_port_parse("3", 3, &p, why, sizeof why) == 0 && p == 2);
     CHECK(kn_midi_port_parse("any", 0, &p, why, sizeof why) == 0 && p == -1);
-    static const char *const bad[] = {"midi_in_3", "0",        "midi_in_0", "midi_in_2x",
-                                      "2x",        "midi_out", "",          "midi_in_9",
-                                      "-1",        "9"};
+    static const char *const bad[] = {"midi_in_3", "0", "midi_in_0", "midi_in_2x", "2x",
+                                      "midi_out",  "",  "midi_in_9", "-1",         "9"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why[0] = 0;
         CHECK(kn_midi_port_parse(bad[i], i == 7 || i == 9 ? 64 : 2, &p, why, sizeof why) == -1);
