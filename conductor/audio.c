@@ -195,7 +195,7 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
             kn_capture_output_cycle(a->cap, os, areas, n, a->mix->tl);
         if (a->jack && left == frame_count_max) /* MIDI in and out, at this cycle's frames */
             kn_midi_jack_cycle(atomic_load_explicit(&a->midi, memory_order_acquire), os, areas, n,
-                               a->mix->tl);
+                               a->mix);
         for (int done = 0; done < n;) {
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
             kn_rec_begin(a->rec, a->mix->tl); /* before the mixer: it taps the decks */

@@ -61,6 +61,7 @@ enum kn_fault { KN_FAULT_NONE = 0, KN_FAULT_NONFINITE, KN_FAULT_RUNAWAY, KN_FAUL
 typedef struct kn_mix_deck {
     _Atomic int state;        /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
     kn_ring_view ring;        /* set by control before state becomes PLAY */
+    kn_midi_outq *midi_out;   /* its parameter segment's MIDI out queue: likewise */
     _Atomic uint32_t prefill; /* frames needed before (re)starting; control may change it */
     /* audio-thread private */
     int playing;                 /* reading (1) or waiting for data (0) */
@@ -360,7 +361,12 @@ void kn_midi_jack_free(kn_midi_jack *j);
 /* Audio thread, once per JACK cycle, before it mixes the cycle's frames
  * from timeline frame tl. */
 void kn_midi_jack_cycle(kn_midi_jack *j, struct SoundIoOutStream *os,
-                        const struct SoundIoChannelArea *areas, int frames, uint64_t tl);
+                        const struct SoundIoChannelArea *areas, int frames, kn_mix *mix);
+/* Control thread: MIDI clock on kanon:midi_out (`kanon up --midi-clock`)
+ * at this tempo map; stop asks for a stop message (0xFC) and returns 1
+ * once it was sent (or cannot be). */
+void kn_midi_jack_clock(kn_midi_jack *j, const kn_tempo_map *m, double rate);
+int kn_midi_jack_stop(kn_midi_jack *j);
 /* Control thread: registers ports on a new client; hands what arrived to
  * take(); how many. */
 int kn_midi_jack_poll(kn_midi_jack *j, kn_midi_take_fn take, void *ctx);
@@ -654,8 +660,12 @@ typedef struct kn_conductor {
 } kn_conductor;
 
 /* MIDI routes and dispatch (midi.c), notes (note.c). */
-/* nports input ports (0: MIDI off, but `kanon note` still works). */
-kn_midi *kn_midi_new(int nports);
+/* nports input ports (0: MIDI off, but `kanon note` still works); clock:
+ * MIDI clock on midi_out (`--midi-clock`). */
+kn_midi *kn_midi_new(int nports, int clock);
+/* Control thread, before the audio stream closes: the clock's stop, sent
+ * (waits at most `ms`). */
+void kn_midi_shutdown(kn_conductor *c, int ms);
 void kn_midi_free(kn_midi *m);
 kn_midi_jack *kn_midi_jack_of(kn_midi *m);
 /* Every incoming message passes here (MIDI learn hooks in): delivered

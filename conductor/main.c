@@ -52,6 +52,8 @@ static void usage(FILE *f) {
           "                     kanon:in_1 .. kanon:in_N)\n"
           "  --midi-ports N     JACK MIDI input ports kanon:midi_in, midi_in_2 .. (0..8;\n"
           "                     default 1; 0: none), and kanon:midi_out (docs/midi.md)\n"
+          "  --midi-clock       send MIDI clock on kanon:midi_out: 24 ticks a beat at the\n"
+          "                     timeline's tempo, a start on the first bar, a stop at the end\n"
           "  --no-limiter       turn the master safety limiter off\n"
           "  --state-mb MB      the most state a deck may have (default 256, at most 1024):\n"
           "                     a deck's state segment starts at 16 MB and grows, before the\n"
@@ -74,7 +76,7 @@ typedef struct opts {
     kn_audio_opts audio;
     const char *instance, *history_dir, *osc_host;
     int osc_port, osc_explicit, osc_trust_udp;
-    int no_limiter, ready_fd, link, midi_ports;
+    int no_limiter, ready_fd, link, midi_ports, midi_clock;
     double state_mb, debounce_ms, compile_timeout;
 } opts;
 
@@ -99,6 +101,7 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"channels", 1, 0, 'c'},
                                        {"inputs", 1, 0, 'i'},
                                        {"midi-ports", 1, 0, 'M'},
+                                       {"midi-clock", 0, 0, 'C'},
                                        {"no-limiter", 0, 0, 'L'},
                                        {"instance", 1, 0, 'I'},
                                        {"ready-fd", 1, 0, 'R'},
@@ -130,6 +133,7 @@ static int parse(int argc, char **argv, opts *o) {
         case 'c': o->audio.channels = (int)num("--channels", 1, KN_MAX_CHANNELS, 1, 2); break;
         case 'i': o->audio.inputs = (int)num("--inputs", 0, KN_MAX_CHANNELS, 1, 0); break;
         case 'M': o->midi_ports = (int)num("--midi-ports", 0, KN_MIDI_PORTS, 1, 1); break;
+        case 'C': o->midi_clock = 1; break;
         case 'L': o->no_limiter = 1; break;
         case 'I': o->instance = optarg; break;
         case 'R': o->ready_fd = (int)num("--ready-fd", 0, 1 << 20, 1, -1); break;
@@ -271,6 +275,7 @@ static void shutdown_all(kn_conductor *c) {
     kn_link_shutdown(c); /* peers see us leave at once */
     if (kn_rec_active(c->rec, path, sizeof path, &st))
         kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err);
+    kn_midi_shutdown(c, 200);  /* the clock's stop leaves first */
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
     kn_midi_free(c->midi);
     c->midi = NULL;
@@ -330,7 +335,7 @@ int main(int argc, char **argv) {
     c.link.on = o.link;       /* joined at the event loop's first tick, once the device plays */
     kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
     o.audio.midi = o.midi_ports;
-    if (!(c.midi = kn_midi_new(o.midi_ports))) return fail_start(o.ready_fd, "out of memory"), 1;
+    if (!(c.midi = kn_midi_new(o.midi_ports, o.midi_clock))) return fail_start(o.ready_fd, "out of memory"), 1;
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     kn_audio_set_midi(c.audio, kn_midi_jack_of(c.midi));

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIDI_ROUTES   32
 #define MIDI_SLACK_MS 15 /* the control thread's share of L (see the top) */
@@ -55,6 +56,7 @@ typedef struct midi_route {
 
 struct kn_midi {
     int nports;       /* input ports asked for (0: MIDI off) */
+    int clock;        /* --midi-clock */
     kn_midi_jack *jk; /* NULL off JACK */
     uint64_t latency; /* L, frames; only grows */
     midi_route route[MIDI_ROUTES];
@@ -62,10 +64,11 @@ struct kn_midi {
     uint64_t received, delivered, ignored, unrouted, late;
 };
 
-kn_midi *kn_midi_new(int nports) {
+kn_midi *kn_midi_new(int nports, int clock) {
     kn_midi *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->nports = nports;
+    m->clock = clock;
     if (nports > 0 && !(m->jk = kn_midi_jack_new(nports))) {
         free(m);
         return NULL;
@@ -159,7 +162,14 @@ static void take(void *ctx, int port, uint64_t frame, const uint8_t *msg, size_t
 }
 
 void kn_midi_tick(kn_conductor *c) {
-    if (c->midi) kn_midi_jack_poll(c->midi->jk, take, c);
+    if (!c->midi) return;
+    kn_midi_jack_poll(c->midi->jk, take, c);
+    if (c->midi->clock) kn_midi_jack_clock(c->midi->jk, &c->tempo, c->rate);
+}
+
+void kn_midi_shutdown(kn_conductor *c, int ms) {
+    if (!c->midi || !c->midi->clock) return;
+    for (int t = 0; t < ms && !kn_midi_jack_stop(c->midi->jk); t += 2) usleep(2000);
 }
 
 int kn_midi_timeout_ms(kn_conductor *c, int ms) {

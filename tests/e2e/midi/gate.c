@@ -1,5 +1,6 @@
-/* Steps to velocity/256 at a note on's sample, to 0 at its note off: an
- * onset's frame is exact in the output. */
+/* Steps to velocity/256 at a note on's sample, to 0 at its note off's, so
+ * an onset's frame is exact in the output; and sends each note back out of
+ * kanon:midi_out on that very sample (kn_midi_out, offset 0 in event()). */
 #include <kanon.h>
 
 static float *lvl;
@@ -9,9 +10,14 @@ void setup(kn_ctx *k) {
 }
 
 void event(kn_ctx *k, const kn_event *e) {
-    (void)k;
-    if (e->type == KN_EV_NOTE_ON) *lvl = (float)e->velocity / 256.0f;
-    if (e->type == KN_EV_NOTE_OFF) *lvl = 0;
+    if (e->type == KN_EV_NOTE_ON) {
+        *lvl = (float)e->velocity / 256.0f;
+        kn_midi_out(k, 0, 0x90 | e->channel, e->note, e->velocity);
+    }
+    if (e->type == KN_EV_NOTE_OFF) {
+        *lvl = 0;
+        kn_midi_out(k, 0, 0x80 | e->channel, e->note, e->velocity);
+    }
 }
 
 void process(kn_ctx *k, float **out, int frames) {
