@@ -22,6 +22,12 @@
 #    routed --from midi_in_2, a note into kanon:midi_in is not heard and one
 #    into kanon:midi_in_2 is. A take the machine disturbed (a missed cycle,
 #    an underrun, a late event) is taken again, up to 5 times.
+# 4. MIDI out (same takes): gate.c sends each note back with kn_midi_out at
+#    its event's sample; kanon:midi_out delivers it on exactly the server
+#    frame at which the step leaves kanon's audio port.
+# 5. MIDI clock (`kanon up --midi-clock`): ticks (0xF8) exactly 1000 frames
+#    apart at 120 bpm (24 a beat of 24000 frames), 1200 after `kanon tempo
+#    100`; `kanon down` sends a stop (0xFC) as its last message.
 . "$(dirname "$0")/lib.sh"
 GATE=$ROOT/tests/e2e/midi/gate.c
 BEAT=24000
@@ -40,8 +46,9 @@ wait_beat() {
     fail "the timeline did not reach beat $1"
 }
 kanon record start "$T/notes.wav" >/dev/null || fail "record start"
-at_beat=$(python3 -c "print(int($(beat_now)) + 2.25)")
+at_beat=$(python3 -c "print(int($(beat_now)) + 4.25)") # 2 s ahead: the deck has not rendered it
 expect 0 kanon note gate 60 100 --at "$at_beat" --dur 0.5 --json
+says '"late":false'
 at_frame=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["frame"])' "$T/out")
 python3 -c "import sys; sys.exit(0 if $at_frame == round($at_beat * $BEAT) else 1)" ||
     fail "note --at $at_beat announced frame $at_frame, want $(python3 -c "print(round($at_beat * $BEAT))")"
@@ -131,7 +138,7 @@ jack_clean_stale
 jackd -R -S -n "$JACK_DEFAULT_SERVER" -d dummy -r 48000 -p 256 >"$T/jackd.log" 2>&1 &
 JPID=$!
 wait_for jack_lsp || fail "jackd did not start: $(cat "$T/jackd.log")"
-kanon up --backend jack --midi-ports 2 >"$T/up.out" 2>&1 || fail "kanon up --backend jack: $(cat "$T/up.out")"
+kanon up --backend jack --midi-ports 2 --midi-clock >"$T/up.out" 2>&1 || fail "kanon up --backend jack: $(cat "$T/up.out")"
 jack_lsp >"$T/ports.txt"
 for p in kanon:midi_in kanon:midi_in_2 kanon:midi_out; do
     grep -qx "$p" "$T/ports.txt" || fail "no port $p: $(cat "$T/ports.txt")"
@@ -153,7 +160,7 @@ take() {
     shift 2
     for n in 1 2 3 4 5; do
         d0=$(disturbance) L=$(status_field 's["midi"]["latency_frames"]')
-        kn_jack_midi --from "$LEFT" "$@" --seconds 0.5 >"$T/$label.json" 2>"$T/$label.err" ||
+        kn_jack_midi --from "$LEFT" --midi-from kanon:midi_out "$@" --seconds 0.5 >"$T/$label.json" 2>"$T/$label.err" ||
             fail "kn_jack_midi: $(cat "$T/$label.json" "$T/$label.err")"
         if [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["skipped_cycles"])' "$T/$label.json")" = 0 ] &&
             [ "$(disturbance)" = "$d0" ] && [ "$(status_field 's["midi"]["latency_frames"]')" = "$L" ]; then
@@ -166,7 +173,12 @@ exp = [(sent[i][0] + L, lvl) for i, lvl in want]
 if steps != exp:
     print("FAIL: %s: steps (server frame, level) %s, want %s (sent %s, latency %d)" % (label, steps, exp, sent, L))
     sys.exit(1)
-print("  ok: %s: %d step%s, each exactly %d frames after its message's server frame" % (label, len(exp), "" if len(exp) == 1 else "s", L))
+echo = [m for m in r["midi"] if m[1] < 0xF0]  # the clock's bytes are not the deck's
+want_echo = [[sent[i][0] + L] + sent[i][1:] for i, _ in want]
+if echo != want_echo:
+    print("FAIL: %s: kanon:midi_out sent %s, want the notes back on their audio steps' frames %s" % (label, echo, want_echo))
+    sys.exit(1)
+print("  ok: %s: %d step%s, each exactly %d frames after its message's server frame, and its echo from kanon:midi_out on that frame" % (label, len(exp), "" if len(exp) == 1 else "s", L))
 PY
             return 0
         fi
@@ -185,4 +197,37 @@ expect 0 kanon midi gate --off
 expect 0 kanon midi gate --from midi_in_2
 take "midi_in ignored" "[]" --to kanon:midi_in --send 700:0x90,60,90
 take "from midi_in_2" "[(0, 40/256)]" --to kanon:midi_in_2 --send 700:0x90,60,40
-ok "JACK MIDI: every onset at JACK's frame + the reported latency ($L frames), routes by channel and port"
+ok "JACK MIDI: every onset at JACK's frame + the reported latency ($L frames), routes by channel and port, MIDI out on the audio's frame"
+
+# --- 5. MIDI clock -------------------------------------------------------------------------
+# ticks BPM: a take of kanon:midi_out; its clock ticks are 28.8e6/BPM/24 frames apart exactly
+ticks() {
+    kn_jack_midi --midi-from kanon:midi_out --seconds 0.6 >"$T/clock.json" 2>"$T/clock.err" ||
+        fail "kn_jack_midi: $(cat "$T/clock.err")"
+    python3 - "$T/clock.json" "$1" <<'PY' || fail "clock at $1 bpm"
+import json, sys
+r, bpm = json.load(open(sys.argv[1])), float(sys.argv[2])
+t = [m[0] for m in r["midi"] if m[1] == 0xF8]
+gaps = sorted(set(b - a for a, b in zip(t, t[1:])))
+want = 48000 * 60 / bpm / 24
+if len(t) < 10 or gaps != [want]:
+    print("FAIL: %d ticks in 0.6 s, gaps %s, want every %g frames" % (len(t), gaps[:8], want))
+    sys.exit(1)
+print("  ok: %d clock ticks at %g bpm, every one %g frames after the last (24 a beat)" % (len(t), bpm, want))
+PY
+}
+ticks 120
+expect 0 kanon tempo 100
+for _ in $(seq 1 200); do # until the change (landed past every deck's frontier) has played
+    status_field '0 if s["tempo"]["bpm"] == 100 else 1/0' >/dev/null 2>&1 && break
+    sleep 0.05
+done
+ticks 100
+kn_jack_midi --midi-from kanon:midi_out --lead 0 --seconds 4 >"$T/down.json" 2>"$T/down.err" &
+REC=$!
+wait_for sh -c 'jack_lsp -c | grep -A1 "^kanon:midi_out$" | grep -q "^ .*kn_jack_midi:midi"' || fail "the recorder did not connect"
+kanon down >/dev/null 2>&1
+wait "$REC" || fail "kn_jack_midi: $(cat "$T/down.err")"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["midi"]; sys.exit(0 if m and m[-1][1:] == [0xFC] and [x for x in m if x[1] == 0xF8] else 1)' "$T/down.json" ||
+    fail "kanon down did not end the clock with a stop: $(head -c 600 "$T/down.json")"
+ok "kanon down ends the MIDI clock with a stop (0xFC)"
