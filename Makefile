@@ -54,7 +54,7 @@ PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-COND_LIBS := -lsoundio -ljack -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
+COND_LIBS := -lsoundio -ljack -lasound -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lsamplerate -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

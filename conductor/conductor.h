@@ -351,6 +351,7 @@ int kn_jack_rename_port(void *client, void *port, const char *name, char *full, 
 /* MIDI (midi.c, midi_jack.c, note.c; docs/midi.md). */
 typedef struct kn_midi kn_midi;
 typedef struct kn_midi_jack kn_midi_jack;
+typedef struct kn_midi_alsa kn_midi_alsa;
 /* The audio thread's MIDI, read in the output's JACK cycles (NULL: none). */
 void kn_audio_set_midi(kn_audio *a, kn_midi_jack *j);
 /* A message from a backend: its input port, timeline frame and bytes. */
@@ -663,6 +664,14 @@ typedef struct kn_conductor {
 /* nports input ports (0: MIDI off, but `kanon note` still works); clock:
  * MIDI clock on midi_out (`--midi-clock`). */
 kn_midi *kn_midi_new(int nports, int clock);
+/* After the audio opened: off JACK, the ALSA sequencer's client "kanon". */
+void kn_midi_start(kn_conductor *c);
+/* The ALSA sequencer (midi_alsa.c): NULL with why; poll hands what arrived
+ * to take() stamped with its arrival frame. */
+kn_midi_alsa *kn_midi_alsa_open(char *why, size_t n);
+void kn_midi_alsa_close(kn_midi_alsa *a);
+int kn_midi_alsa_poll(kn_midi_alsa *a, kn_conductor *c, kn_midi_take_fn take, void *ctx);
+void kn_midi_alsa_json(const kn_midi_alsa *a, cJSON *o);
 /* Control thread, before the audio stream closes: the clock's stop, sent
  * (waits at most `ms`). */
 void kn_midi_shutdown(kn_conductor *c, int ms);

@@ -354,6 +354,7 @@ int main(int argc, char **argv) {
         kn_capture_wait_live(kn_audio_capture(c.audio), 1000);
     }
     wait_midi(&c, 1000);
+    kn_midi_start(&c); /* off JACK: the ALSA sequencer */
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;

@@ -55,10 +55,12 @@ typedef struct midi_route {
 } midi_route;
 
 struct kn_midi {
-    int nports;       /* input ports asked for (0: MIDI off) */
-    int clock;        /* --midi-clock */
-    kn_midi_jack *jk; /* NULL off JACK */
-    uint64_t latency; /* L, frames; only grows */
+    int nports;         /* input ports asked for (0: MIDI off) */
+    int clock;          /* --midi-clock */
+    kn_midi_jack *jk;   /* JACK's ports (NULL: --midi-ports 0) */
+    kn_midi_alsa *alsa; /* off JACK: the ALSA sequencer, if it opened */
+    char alsa_why[200]; /* why not */
+    uint64_t latency;   /* L, frames; only grows */
     midi_route route[MIDI_ROUTES];
     int nroutes;
     uint64_t received, delivered, ignored, unrouted, late;
@@ -78,6 +80,7 @@ kn_midi *kn_midi_new(int nports, int clock) {
 
 void kn_midi_free(kn_midi *m) {
     if (!m) return;
+    kn_midi_alsa_close(m->alsa);
     kn_midi_jack_free(m->jk);
     free(m);
 }
@@ -161,9 +164,17 @@ static void take(void *ctx, int port, uint64_t frame, const uint8_t *msg, size_t
     kn_midi_dispatch(c, port, frame + latency(c), msg, len);
 }
 
+void kn_midi_start(kn_conductor *c) {
+    kn_midi *m = c->midi;
+    if (!m || !m->nports || !strcmp(kn_audio_backend(c->audio), "jack")) return;
+    m->alsa = kn_midi_alsa_open(m->alsa_why, sizeof m->alsa_why);
+    if (!m->alsa) kn_log("MIDI in: %s", m->alsa_why);
+}
+
 void kn_midi_tick(kn_conductor *c) {
     if (!c->midi) return;
     kn_midi_jack_poll(c->midi->jk, take, c);
+    kn_midi_alsa_poll(c->midi->alsa, c, take, c);
     if (c->midi->clock) kn_midi_jack_clock(c->midi->jk, &c->tempo, c->rate);
 }
 
@@ -173,7 +184,8 @@ void kn_midi_shutdown(kn_conductor *c, int ms) {
 }
 
 int kn_midi_timeout_ms(kn_conductor *c, int ms) {
-    return kn_midi_jack_ready(kn_midi_jack_of(c->midi)) && ms > MIDI_POLL_MS ? MIDI_POLL_MS : ms;
+    int open = c->midi && (kn_midi_jack_ready(c->midi->jk) || c->midi->alsa);
+    return open && ms > MIDI_POLL_MS ? MIDI_POLL_MS : ms;
 }
 
 /* --------------------------------------------------------------- routes */
@@ -257,7 +269,12 @@ cJSON *kn_midi_json(kn_conductor *c) {
     kn_midi *m = c->midi;
     if (!m) return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "backend", kn_midi_jack_ready(m->jk) ? "jack" : "none");
+    cJSON_AddStringToObject(o, "backend",
+                            kn_midi_jack_ready(m->jk) ? "jack"
+                            : m->alsa                 ? "alsa"
+                                                      : "none");
+    if (m->alsa) kn_midi_alsa_json(m->alsa, o);
+    if (!m->alsa && m->alsa_why[0]) cJSON_AddStringToObject(o, "alsa", m->alsa_why);
     cJSON_AddNumberToObject(o, "latency_frames", (double)latency(c));
     cJSON_AddNumberToObject(o, "latency_ms", (double)latency(c) * 1000.0 / c->rate);
     if (m->jk) kn_midi_jack_json(m->jk, o);
