@@ -22,7 +22,8 @@ static const command commands[] = {
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--inputs N] [--no-limiter] [--state-mb MB]\n"
      "                [--compile-timeout SECONDS] [--debounce MS] [--history-dir DIR]\n"
-     "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
+     "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link]\n"
+     "                [--midi-ports N] [--midi-clock] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "--state-mb MB: the most state a deck may have (1..1024, default 256; a deck starts\n"
@@ -33,6 +34,9 @@ static const command commands[] = {
      "--link joins an Ableton Link session at once (see `kanon link`; default off).\n"
      "--inputs N opens the device's capture side too (1..8 channels): the source `in` of\n"
      "`kanon route` (on JACK, ports kanon:in_1 .. kanon:in_N); status shows its latency.\n"
+     "--midi-ports N: JACK MIDI inputs kanon:midi_in .. midi_in_N (0..8, default 1), and\n"
+     "kanon:midi_out; off JACK the ALSA sequencer client kanon. --midi-clock sends MIDI\n"
+     "clock from kanon:midi_out (24 a beat at the timeline's tempo). See `kanon midi`.\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"

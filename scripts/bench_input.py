@@ -56,7 +56,7 @@ def wait(cond, secs=10):
 def outputs():
     lines = run("jack_lsp", "-p").stdout.splitlines()
     return [n for n, p in zip(lines[0::2], lines[1::2])
-            if n.startswith("kanon") and ":" in n and "output" in p]
+            if n.startswith("kanon") and ":" in n and "output" in p and ":midi_" not in n]
 
 
 def start_jack(period):
