@@ -115,7 +115,7 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"link", 0, 0, 'K'},
                                        {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'T'},
                                        {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0},
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0, 0},
                 .ready_fd = -1,
                 .midi_ports = 1,
                 .state_mb = KN_STATE_MB_DEFAULT,
