@@ -94,6 +94,8 @@ const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n);
 /* The audio input of status or the ready report ("input"), in one line;
  * NULL without one. */
 const char *kn_fmt_input(const cJSON *in, char *buf, size_t n);
+/* status's "midi" in one line (midi.c); NULL without it. */
+const char *kn_fmt_midi(const cJSON *m, char *buf, size_t n);
 /* "-12.3" or "-inf" for a level in dBFS (the conductor's floor is -120). */
 const char *kn_fmt_db(double db, char buf[16]);
 

@@ -132,3 +132,32 @@ int cmd_midi(int argc, char **argv) {
     cJSON_Delete(r);
     return st;
 }
+
+const char *kn_fmt_midi(const cJSON *m, char *buf, size_t n) {
+    if (!cJSON_IsObject(m)) return NULL;
+    const char *backend = kn_jstr(m, "backend");
+    char ports[300] = "";
+    const cJSON *p;
+    size_t used = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(m, "ports")) {
+        int k = snprintf(ports + used, sizeof ports - used, "%s%s", used ? ", " : "",
+                         cJSON_GetStringValue(p) ? cJSON_GetStringValue(p) : "?");
+        if (k < 0 || (size_t)k >= sizeof ports - used) break;
+        used += (size_t)k;
+    }
+    if (!strcmp(backend, "jack"))
+        snprintf(buf, n,
+                 "JACK %s, out %s%s; latency %.0f frames (%.1f ms); %.0f received, %.0f late",
+                 ports, kn_jstr(m, "out_port"),
+                 cJSON_IsTrue(cJSON_GetObjectItem(m, "clock")) ? " (with clock)" : "",
+                 kn_jnum(m, "latency_frames"), kn_jnum(m, "latency_ms"), kn_jnum(m, "received"),
+                 kn_jnum(m, "late"));
+    else if (!strcmp(backend, "alsa"))
+        snprintf(buf, n,
+                 "ALSA sequencer client %.0f (kanon:midi_in); latency %.0f frames (%.1f ms)",
+                 kn_jnum(m, "alsa_client"), kn_jnum(m, "latency_frames"), kn_jnum(m, "latency_ms"));
+    else
+        snprintf(buf, n, "no MIDI input%s%s (kanon note and OSC notes still play)",
+                 cJSON_GetObjectItem(m, "alsa") ? ": " : "", kn_jstr(m, "alsa"));
+    return buf;
+}

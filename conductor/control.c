@@ -16,7 +16,10 @@
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
  *   meters | map_load{path,origin?,check?} | map | link{on?,playing?}
  *   start{decks,start_beat?,lead_ms?} | discard{decks} | down
- * (start, discard and play's start_beat, source_file, hold, params: session.c)
+ *   note{deck,pitch,velocity?,dur?,at_beat?,quant?,channel?} | midi{deck,from?,channel?,off?}
+ *   | midi_routes
+ * (start, discard and play's start_beat, source_file, hold, params: session.c;
+ * note: note.c; midi, midi_routes: midi.c)
  * set also takes ramp_ms. Any request may carry "req" (a string id): a
  * repeated id gets the cached reply instead of acting twice.
  */
