@@ -17,7 +17,10 @@
  *                  shedding (load.c, proc_stat.c); saves (watch.c), the
  *                  history (history.c), levels (levels.c), recording
  *                  (record.c), device failover (audio.c); what is said
- *                  (events.c) and read (files.c).
+ *                  (events.c) and read (files.c); notes and MIDI: routes
+ *                  and dispatch (midi.c), JACK's MIDI ports, read and
+ *                  written in the output's cycles (midi_jack.c), the ALSA
+ *                  sequencer (midi_alsa.c), `kanon note` (note.c).
  *
  * They share only kn_mix and the recorder's queues (spsc.h: atomics with a
  * documented owner per field). The recorder's writer is a third thread.
