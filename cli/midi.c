@@ -20,6 +20,13 @@ static int usage_err(const char *cmd, const char *msg) {
     return KN_EXIT_ERR;
 }
 
+/* getopt's refusal, naming the word it refused. */
+static int bad_option(const char *cmd, char **argv) {
+    char m[160];
+    snprintf(m, sizeof m, "unknown option, or one without its value: '%.60s'", argv[optind - 1]);
+    return usage_err(cmd, m);
+}
+
 int cmd_note(int argc, char **argv) {
     static const struct option lo[] = {{"dur", 1, 0, 'd'},     {"at", 1, 0, 'a'},
                                        {"quant", 1, 0, 'q'},   {"json", 0, 0, 'j'},
@@ -35,7 +42,7 @@ int cmd_note(int argc, char **argv) {
         case 'q': st = kn_parse_num("note", "--quant", optarg, 0, 1024, 0, "beats", &quant); break;
         case 'c': st = kn_parse_num("note", "--channel", optarg, 1, 16, 1, "", &ch); break;
         case 'j': json = 1; break;
-        default: return usage_err("note", "unknown option, or one without its value");
+        default: return bad_option("note", argv);
         }
     }
     if (st) return st;
@@ -107,7 +114,7 @@ int cmd_midi(int argc, char **argv) {
         case 'c': st = kn_parse_num("midi", "--channel", optarg, 1, 16, 1, "", &ch); break;
         case 'o': off = 1; break;
         case 'j': json = 1; break;
-        default: return usage_err("midi", "unknown option, or one without its value");
+        default: return bad_option("midi", argv);
         }
     }
     if (st) return st;
