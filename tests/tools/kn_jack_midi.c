@@ -209,7 +209,7 @@ static void report(const take *t, jack_nframes_t rate, jack_nframes_t bs) {
         for (long long i = 0; i < rx->pos && steps < MAX_STEPS; i++)
             if (t->rec[p][i] != last) {
                 last = t->rec[p][i];
-                printf("%s[%lld, %.9g]", steps++ ? ", " : "", server(rx, i), last);
+                printf("%s[%lld, %.17g]", steps++ ? ", " : "", server(rx, i), (double)last);
             }
         printf("]}");
     }
