@@ -47,7 +47,7 @@ struct kn_audio {
     struct SoundIoOutStream *os;
     kn_mix *mix;
     kn_recorder *rec;
-    kn_capture *cap; /* the input (capture.c), NULL without --inputs */
+    kn_capture *cap;              /* the input (capture.c), NULL without --inputs */
     _Atomic(kn_midi_jack *) midi; /* JACK MIDI (midi_jack.c), NULL: none */
     kn_audio_opts opts;
     float master[KN_MIX_CHUNK * KN_MAX_CHANNELS];

@@ -94,8 +94,8 @@ typedef struct kn_mix_deck {
      * ramp_frames. Unity everywhere is summed without a multiply. */
     _Atomic uint32_t gain_target[3];
     _Atomic uint32_t ramp_frames;
-    kn_glide g[3]; /* audio-thread private */
-    uint64_t release_cb;          /* control-private: see kn_mix_deck_released */
+    kn_glide g[3];       /* audio-thread private */
+    uint64_t release_cb; /* control-private: see kn_mix_deck_released */
     /* The timeline (timeline.c): ring position p plays at timeline frame
      * p + epoch once control has set epoch and then locked (release); the
      * audio thread latches both when it next starts the deck. stop_at (a
@@ -588,9 +588,9 @@ typedef struct kn_route_def {
     char dst[KN_NAME_MAX];  /* a deck, or "master" */
     char port[KN_NAME_MAX]; /* the destination's port ("" for the master) */
     double gain_db;
-    int pre;                /* before the source's fader */
+    int pre;                       /* before the source's fader */
     int input, in_first, in_count; /* the device input: its channels (count 0: all) */
-    uint32_t delay;         /* latency compensation, as last published */
+    uint32_t delay;                /* latency compensation, as last published */
 } kn_route_def;
 
 typedef struct kn_conductor {

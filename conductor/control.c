@@ -592,9 +592,10 @@ static cJSON *cmd_note(kn_conductor *c, const cJSON *req) {
     double ch;
     cJSON *r = NULL;
     char err[256];
-    if (num_arg(req, "pitch", -1, &nt.pitch, &r) || num_arg(req, "velocity", 100, &nt.velocity, &r) ||
-        num_arg(req, "dur", 0, &nt.dur, &r) || num_arg(req, "at_beat", -1, &nt.at_beat, &r) ||
-        num_arg(req, "quant", 0, &nt.quant, &r) || num_arg(req, "channel", 0, &ch, &r))
+    if (num_arg(req, "pitch", -1, &nt.pitch, &r) ||
+        num_arg(req, "velocity", 100, &nt.velocity, &r) || num_arg(req, "dur", 0, &nt.dur, &r) ||
+        num_arg(req, "at_beat", -1, &nt.at_beat, &r) || num_arg(req, "quant", 0, &nt.quant, &r) ||
+        num_arg(req, "channel", 0, &ch, &r))
         return r;
     if (!(ch >= 0 && ch <= 15) || ch != floor(ch))
         return err_reply("\"channel\" must be 0..15 (MIDI's channels 1..16)");

@@ -275,7 +275,7 @@ static void shutdown_all(kn_conductor *c) {
     kn_link_shutdown(c); /* peers see us leave at once */
     if (kn_rec_active(c->rec, path, sizeof path, &st))
         kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err);
-    kn_midi_shutdown(c, 200);  /* the clock's stop leaves first */
+    kn_midi_shutdown(c, 200); /* the clock's stop leaves first */
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
     kn_midi_free(c->midi);
     c->midi = NULL;
@@ -335,7 +335,8 @@ int main(int argc, char **argv) {
     c.link.on = o.link;       /* joined at the event loop's first tick, once the device plays */
     kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
     o.audio.midi = o.midi_ports;
-    if (!(c.midi = kn_midi_new(o.midi_ports, o.midi_clock))) return fail_start(o.ready_fd, "out of memory"), 1;
+    if (!(c.midi = kn_midi_new(o.midi_ports, o.midi_clock)))
+        return fail_start(o.ready_fd, "out of memory"), 1;
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
     kn_audio_set_midi(c.audio, kn_midi_jack_of(c.midi));

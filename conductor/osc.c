@@ -303,14 +303,14 @@ static int on_unroute(const char *path, const char *types, lo_arg **argv, int ar
 
 /* /kanon/DECK/note PITCH VELOCITY [DUR]: at the bundle's time, or on the
  * first frame the deck has not rendered. */
-static void on_note(const char *path, const char *deck, const char *types, lo_arg **argv,
-                    int argc, lo_message msg) {
+static void on_note(const char *path, const char *deck, const char *types, lo_arg **argv, int argc,
+                    lo_message msg) {
     kn_note nt = {.at_beat = -1};
     double *v[3] = {&nt.pitch, &nt.velocity, &nt.dur};
     for (int i = 0; i < argc; i++)
         if (num_arg(types + i, argv + i, 1, v[i]) || !isfinite(*v[i])) {
-            reply_error("%.200s wants i PITCH i VELOCITY [f DURATION in beats], got '%.20s'",
-                        path, types);
+            reply_error("%.200s wants i PITCH i VELOCITY [f DURATION in beats], got '%.20s'", path,
+                        types);
             return;
         }
     char err[256];

@@ -208,7 +208,7 @@ typedef struct kn_param_seg {
     _Atomic uint32_t count; /* published slots; release-stored after a slot is filled */
     uint32_t pad;
     kn_param_slot slot[KN_MAX_PARAMS];
-    kn_ev_queue evq; /* timed events: conductor pushes, producing cartridge takes */
+    kn_ev_queue evq;       /* timed events: conductor pushes, producing cartridge takes */
     kn_midi_outq midi_out; /* kn_midi_out(): producing cartridge pushes, the audio thread sends */
 } kn_param_seg;
 
