@@ -203,6 +203,10 @@ int kn_midi_route(kn_conductor *c, const char *deck, const char *from, int chann
                  KN_NAME_MAX - 1);
         return -EINVAL;
     }
+    if (from && m && !m->nports) {
+        snprintf(err, n, "this conductor has no MIDI input ports (`kanon up --midi-ports 0`)");
+        return -EINVAL;
+    }
     if (from && kn_midi_port_parse(from, m ? m->nports : 0, &port, err, n)) return -EINVAL;
     if (channel < 0 || channel > KN_MIDI_CHANNELS) {
         snprintf(err, n, "--channel must be 1..16 (0 or none: every channel)");
