@@ -54,7 +54,7 @@ PROGS := $(NODELIB) $(BIN)/kanon $(BIN)/kanon-conductor $(BIN)/kanon-cartridge $
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
-COND_LIBS := -lsoundio -ljack -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
+COND_LIBS := -lsoundio -ljack -lasound -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lsamplerate -lm
 CLI_LIBS  := -lnng -lcjson -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -164,6 +164,7 @@ bench: deps
 	@python3 scripts/bench.py | tee $(B)/benchmarks.md
 	@python3 scripts/bench_nodes.py | tee -a $(B)/benchmarks.md
 	@python3 scripts/bench_input.py | tee -a $(B)/benchmarks.md
+	@python3 scripts/bench_midi.py | tee -a $(B)/benchmarks.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

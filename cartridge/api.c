@@ -439,3 +439,20 @@ double kn_beat_at(kn_ctx *k, int i) {
     kn_cart *c = (kn_cart *)k;
     return kn_tempo_beat(&c->tempo, k->rate, (double)k->now + i);
 }
+
+/* Real-time safe: a bounded copy into the deck's MIDI out queue (shm/midi.h),
+ * stamped with the timeline frame of the sample. */
+int kn_midi_out(kn_ctx *k, int offset, int status, int data1, int data2) {
+    kn_cart *c = (kn_cart *)k;
+    if (offset < 0 || offset >= k->block || status < 0 || status > 255 || data1 < 0 ||
+        data1 > 127 || data2 < 0 || data2 > 127)
+        return -1;
+    kn_midi_msg m = {.frame = k->now + (uint64_t)offset,
+                     .bytes = {(uint8_t)status, (uint8_t)data1, (uint8_t)data2}};
+    int n = kn_midi_out_ok(m.bytes);
+    if (!n) return -1;
+    if (n < 3) m.bytes[2] = 0;
+    if (n < 2) m.bytes[1] = 0;
+    m.len = (uint8_t)n;
+    return kn_midi_outq_push(&c->params->midi_out, &m);
+}

@@ -95,6 +95,8 @@ const char *kn_fmt_osc(const cJSON *r, char *buf, size_t n);
 /* The audio input of status or the ready report ("input"), in one line;
  * NULL without one. */
 const char *kn_fmt_input(const cJSON *in, char *buf, size_t n);
+/* status's "midi" in one line (midi.c); NULL without it. */
+const char *kn_fmt_midi(const cJSON *m, char *buf, size_t n);
 /* "-12.3" or "-inf" for a level in dBFS (the conductor's floor is -120). */
 const char *kn_fmt_db(double db, char buf[16]);
 
@@ -122,5 +124,7 @@ int cmd_history(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_session(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_midi(int argc, char **argv);
 
 #endif

@@ -502,6 +502,7 @@ static void print_status(const cJSON *r) {
            kn_jnum(r, "device_underflows"));
     char in[700];
     if (kn_fmt_input(cJSON_GetObjectItem(r, "input"), in, sizeof in)) printf("input: %s\n", in);
+    if (kn_fmt_midi(cJSON_GetObjectItem(r, "midi"), in, sizeof in)) printf("midi: %s\n", in);
     const cJSON *t = cJSON_GetObjectItem(r, "tempo");
     printf("tempo: %g bpm, %g beats per bar, beat %.3f; late events %.0f\n", kn_jnum(t, "bpm"),
            kn_jnum(t, "bar"), kn_jnum(t, "beat"), kn_jnum(r, "events_late"));

@@ -46,6 +46,7 @@ static void print_up(const cJSON *r) {
     char osc[512], in[700];
     printf("  osc      %s\n", kn_fmt_osc(r, osc, sizeof osc));
     if (kn_fmt_input(cJSON_GetObjectItem(r, "input"), in, sizeof in)) printf("  input    %s\n", in);
+    if (kn_fmt_midi(cJSON_GetObjectItem(r, "midi"), in, sizeof in)) printf("  midi     %s\n", in);
     /* how `auto` chose: each backend tried, and why it was refused */
     const char *why = kn_jstr(r, "backend_choice");
     if (why && strchr(why, ';')) printf("  tried    %s\n", why);

@@ -22,7 +22,8 @@ static const command commands[] = {
      "usage: kanon up [--backend auto|jack|pulseaudio|alsa|dummy] [--rate HZ] [--block N]\n"
      "                [--latency MS] [--channels N] [--inputs N] [--no-limiter] [--state-mb MB]\n"
      "                [--compile-timeout SECONDS] [--debounce MS] [--history-dir DIR]\n"
-     "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link] [--json]\n"
+     "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link]\n"
+     "                [--midi-ports N] [--midi-clock] [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "--state-mb MB: the most state a deck may have (1..1024, default 256; a deck starts\n"
@@ -33,6 +34,9 @@ static const command commands[] = {
      "--link joins an Ableton Link session at once (see `kanon link`; default off).\n"
      "--inputs N opens the device's capture side too (1..8 channels): the source `in` of\n"
      "`kanon route` (on JACK, ports kanon:in_1 .. kanon:in_N); status shows its latency.\n"
+     "--midi-ports N: JACK MIDI inputs kanon:midi_in .. midi_in_N (0..8, default 1), and\n"
+     "kanon:midi_out; off JACK the ALSA sequencer client kanon. --midi-clock sends MIDI\n"
+     "clock from kanon:midi_out (24 a beat at the timeline's tempo). See `kanon midi`.\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"
@@ -119,6 +123,28 @@ static const command commands[] = {
      "(Link's range). Without an argument: the state. --json prints\n"
      "{enabled,peers,quantum,playing,phase_ms,aligned}.\n"
      "example: kanon link on\n"},
+    {"note", cmd_note, "play a note on a deck, now or on a beat",
+     "usage: kanon note DECK PITCH [VELOCITY] [--dur BEATS] [--at BEAT | --quant N]\n"
+     "                  [--channel 1..16] [--json]\n"
+     "Sends the deck's event() a note on: PITCH is a MIDI note number 0..127 (60 is middle\n"
+     "C), VELOCITY 1..127 (default 100; 0 sends a note off). --dur BEATS adds its note off\n"
+     "that many beats later. --at BEAT lands it exactly on the frame of that beat; --quant N\n"
+     "on the next multiple of N beats the deck has not played; neither: as soon as the deck\n"
+     "can (its next unrendered frame). Also OSC /kanon/DECK/note iif (docs/midi.md).\n"
+     "--json prints {frame,beat,late} (late: the beat had been played; it sounds at once).\n"
+     "example: kanon note arp 60 100 --dur 0.5 --quant 1\n"},
+    {"midi", cmd_midi, "which MIDI inputs and channels feed which deck",
+     "usage: kanon midi [--json]\n"
+     "       kanon midi DECK [--from PORT] [--channel 1..16] [--off] [--json]\n"
+     "Without DECK: the routes. With DECK: DECK hears MIDI from PORT (midi_in, midi_in_N or\n"
+     "N; default any) on channel N (default every channel); a deck may have several\n"
+     "routes, and several decks the same input. --off removes the route named, or every\n"
+     "route of DECK without --from and --channel. With no route at all, the only deck\n"
+     "playing hears everything; with two or more, none does until one is routed. On JACK\n"
+     "the ports are kanon:midi_in .. (`kanon up --midi-ports N`); `kanon status` shows\n"
+     "the constant latency at which MIDI lands (docs/midi.md). --json prints the routes\n"
+     "[{deck,from,channel}] (channel 0: any).\n"
+     "example: kanon midi poly --channel 1\n"},
     {"quant", cmd_quant, "make a deck's saves and reverts take over on the beat grid",
      "usage: kanon quant DECK N [--json]\n"
      "Every later save or revert of DECK takes over exactly on the next multiple of N\n"

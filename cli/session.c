@@ -78,6 +78,7 @@ typedef struct session {
     int has_routes;
     kn_sroute routes[KN_SESSION_ROUTES];
     int nroutes;
+    const cJSON *midi; /* MIDI routes (session_midi.c), or NULL */
     int has_map;
     const char *map_path;     /* as given, or NULL */
     char map_abs[PATH_MAX];   /* absolute, "" if none */
@@ -192,8 +193,9 @@ static char *read_file(const char *path, size_t max, size_t *len) {
 }
 
 static const char *const top_keys[] = {"kanon_session", "saved",  "audio", "tempo", "master",
-                                       "decks",         "routes", "map",   NULL};
-#define TOP_LIST "a session has kanon_session, saved, audio, tempo, master, decks, routes, map"
+                                       "decks",         "routes", "map",   "midi",  NULL};
+#define TOP_LIST                                                                                   \
+    "a session has kanon_session, saved, audio, tempo, master, decks, routes, map, midi"
 static const char *const deck_keys[] = {"name",  "file",   "source", "fade_ms", "watch",
                                         "quant", "params", "mixer",  NULL};
 #define DECK_LIST "a deck has name, file, source, fade_ms, watch, quant, params, mixer"
@@ -349,6 +351,8 @@ static int session_read(const char *path, session *s) {
     if (o && kn_sroutes_parse(&s->w, o, s->names, s->ndecks, s->routes, &s->nroutes))
         return KN_EXIT_ERR;
     if (!o) s->nroutes = kn_sroutes_default(s->names, s->ndecks, s->routes);
+    s->midi = cJSON_GetObjectItemCaseSensitive(r, "midi");
+    if (s->midi && kn_smidi_parse(&s->w, s->midi)) return KN_EXIT_ERR;
     o = cJSON_GetObjectItemCaseSensitive(r, "map");
     if (o && !cJSON_IsNull(o)) {
         if (object(&s->w, o, "map") ||
@@ -590,6 +594,8 @@ static int session_save(const kn_args *a) {
     if (q == 0) nroutes = kn_sroutes_default(names, n, routes); /* no routing: all to master */
     if (q > 0) nroutes = kn_sroutes_keep(routes, nroutes, names, n);
     if (q >= 0) cJSON_AddItemToObject(s, "routes", kn_sroutes_json(routes, nroutes));
+    cJSON *midi = q >= 0 ? kn_smidi_query() : NULL;
+    if (midi) cJSON_AddItemToObject(s, "midi", midi);
     cJSON *map = q >= 0 ? ask(kn_cmd("map"), "map", &st) : NULL;
     if (map) cJSON_AddItemToObject(s, "map", cJSON_DetachItemFromObject(map, "map"));
     cJSON_Delete(map);
@@ -842,6 +848,7 @@ static int apply_settings(session *s, double beat, int routing) {
         st = send_ok(q, "master");
     }
     if (!st && routing) st = kn_sroutes_apply(s->routes, s->nroutes, s->names, s->ndecks);
+    if (!st && s->midi) st = kn_smidi_apply(s->midi);
     return st;
 }
 

@@ -55,4 +55,12 @@ cJSON *kn_sroutes_json(const kn_sroute *r, int n);
  * 0, or KN_EXIT_ERR with the conductor's refusal said. */
 int kn_sroutes_apply(const kn_sroute *want, int nwant, const char (*names)[KN_NAME_MAX], int n);
 
+/* The session's "midi" (session_midi.c): MIDI routes {deck, from,
+ * channel}. parse: 0 or KN_EXIT_ERR (said); query: the conductor's routes
+ * (NULL: it has none to give); apply: asks for each (0, or the exit code
+ * of the conductor's refusal, said). */
+int kn_smidi_parse(const kn_swhere *w, const cJSON *midi);
+cJSON *kn_smidi_query(void);
+int kn_smidi_apply(const cJSON *midi);
+
 #endif

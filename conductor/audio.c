@@ -47,7 +47,8 @@ struct kn_audio {
     struct SoundIoOutStream *os;
     kn_mix *mix;
     kn_recorder *rec;
-    kn_capture *cap; /* the input (capture.c), NULL without --inputs */
+    kn_capture *cap;              /* the input (capture.c), NULL without --inputs */
+    _Atomic(kn_midi_jack *) midi; /* JACK MIDI (midi_jack.c), NULL: none */
     kn_audio_opts opts;
     float master[KN_MIX_CHUNK * KN_MAX_CHANNELS];
     char backend[32], device[256], why[1024];
@@ -192,6 +193,9 @@ static void on_write(struct SoundIoOutStream *os, int frame_count_min, int frame
         /* JACK: one write per cycle; the input is placed against it */
         if (a->cap && a->jack && left == frame_count_max)
             kn_capture_output_cycle(a->cap, os, areas, n, a->mix->tl);
+        if (a->jack && left == frame_count_max) /* MIDI in and out, at this cycle's frames */
+            kn_midi_jack_cycle(atomic_load_explicit(&a->midi, memory_order_acquire), os, areas, n,
+                               a->mix);
         for (int done = 0; done < n;) {
             int k = n - done < KN_MIX_CHUNK ? n - done : KN_MIX_CHUNK;
             kn_rec_begin(a->rec, a->mix->tl); /* before the mixer: it taps the decks */
@@ -231,6 +235,7 @@ static void on_disconnect(struct SoundIo *sio, int err) {
 static void close_stream(kn_audio *a) {
     if (a->cap) kn_capture_close(a->cap);
     if (a->os) soundio_outstream_destroy(a->os);
+    kn_midi_jack_closed(atomic_load(&a->midi)); /* its ports went with the stream's client */
     if (a->dev) soundio_device_unref(a->dev);
     if (a->sio) soundio_destroy(a->sio);
     a->os = NULL;
@@ -262,8 +267,10 @@ static int try_backend(kn_audio *a, enum SoundIoBackend b, int rate, char *why, 
      * only watches the ports, named app_name. With an input, the capture
      * client is to be "kanon" (ports kanon:in_1 ..), so the watcher takes
      * another name, and the capture stream opens before the output (which
-     * JACK then calls kanon-01, as without an input). */
-    a->sio->app_name = b == SoundIoBackendJack && a->cap ? "kanon-devices" : "kanon";
+     * JACK then calls kanon-01, as without an input). With MIDI and no
+     * input the output's client is "kanon" (ports kanon:midi_in ..). */
+    a->sio->app_name =
+        b == SoundIoBackendJack && (a->cap || a->opts.midi) ? "kanon-devices" : "kanon";
     a->sio->userdata = a;
     a->sio->on_backend_disconnect = on_disconnect;
     int e = soundio_connect_backend(a->sio, b);
@@ -449,6 +456,10 @@ void kn_audio_close(kn_audio *a) {
     close_stream(a);
     kn_capture_free(a->cap);
     free(a);
+}
+
+void kn_audio_set_midi(kn_audio *a, kn_midi_jack *j) {
+    atomic_store_explicit(&a->midi, j, memory_order_release);
 }
 
 kn_capture *kn_audio_capture(kn_audio *a) {

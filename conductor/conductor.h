@@ -17,7 +17,10 @@
  *                  shedding (load.c, proc_stat.c); saves (watch.c), the
  *                  history (history.c), levels (levels.c), recording
  *                  (record.c), device failover (audio.c); what is said
- *                  (events.c) and read (files.c).
+ *                  (events.c) and read (files.c); notes and MIDI: routes
+ *                  and dispatch (midi.c), JACK's MIDI ports, read and
+ *                  written in the output's cycles (midi_jack.c), the ALSA
+ *                  sequencer (midi_alsa.c), `kanon note` (note.c).
  *
  * They share only kn_mix and the recorder's queues (spsc.h: atomics with a
  * documented owner per field). The recorder's writer is a third thread.
@@ -61,6 +64,7 @@ enum kn_fault { KN_FAULT_NONE = 0, KN_FAULT_NONFINITE, KN_FAULT_RUNAWAY, KN_FAUL
 typedef struct kn_mix_deck {
     _Atomic int state;        /* enum kn_mix_state; OFF->PLAY, PLAY->STOPPING by control */
     kn_ring_view ring;        /* set by control before state becomes PLAY */
+    kn_midi_outq *midi_out;   /* its parameter segment's MIDI out queue: likewise */
     _Atomic uint32_t prefill; /* frames needed before (re)starting; control may change it */
     /* audio-thread private */
     int playing;                 /* reading (1) or waiting for data (0) */
@@ -90,8 +94,8 @@ typedef struct kn_mix_deck {
      * ramp_frames. Unity everywhere is summed without a multiply. */
     _Atomic uint32_t gain_target[3];
     _Atomic uint32_t ramp_frames;
-    kn_glide g[3]; /* audio-thread private */
-    uint64_t release_cb;          /* control-private: see kn_mix_deck_released */
+    kn_glide g[3];       /* audio-thread private */
+    uint64_t release_cb; /* control-private: see kn_mix_deck_released */
     /* The timeline (timeline.c): ring position p plays at timeline frame
      * p + epoch once control has set epoch and then locked (release); the
      * audio thread latches both when it next starts the deck. stop_at (a
@@ -261,6 +265,7 @@ typedef struct kn_audio_opts {
     int rate, channels, block;
     double latency_ms;
     int inputs; /* capture channels (--inputs), 0 = no input */
+    int midi;   /* MIDI ports wanted (midi_jack.c): on JACK the output's client is "kanon" */
 } kn_audio_opts;
 
 typedef struct kn_audio kn_audio;
@@ -346,6 +351,33 @@ uint32_t kn_jack_frame_time(void *client);
 const char *kn_jack_client_name(void *client);
 int kn_jack_rename_port(void *client, void *port, const char *name, char *full, size_t n);
 
+/* MIDI (midi.c, midi_jack.c, note.c; docs/midi.md). */
+typedef struct kn_midi kn_midi;
+typedef struct kn_midi_jack kn_midi_jack;
+typedef struct kn_midi_alsa kn_midi_alsa;
+/* The audio thread's MIDI, read in the output's JACK cycles (NULL: none). */
+void kn_audio_set_midi(kn_audio *a, kn_midi_jack *j);
+/* A message from a backend: its input port, timeline frame and bytes. */
+typedef void (*kn_midi_take_fn)(void *ctx, int port, uint64_t frame, const uint8_t *msg,
+                                size_t len);
+kn_midi_jack *kn_midi_jack_new(int nports);
+void kn_midi_jack_free(kn_midi_jack *j);
+/* Audio thread, once per JACK cycle, before it mixes the cycle's frames
+ * from timeline frame tl. */
+void kn_midi_jack_cycle(kn_midi_jack *j, struct SoundIoOutStream *os,
+                        const struct SoundIoChannelArea *areas, int frames, kn_mix *mix);
+/* Control thread: MIDI clock on kanon:midi_out (`kanon up --midi-clock`)
+ * at this tempo map; stop asks for a stop message (0xFC) and returns 1
+ * once it was sent (or cannot be). */
+void kn_midi_jack_clock(kn_midi_jack *j, const kn_tempo_map *m, double rate);
+int kn_midi_jack_stop(kn_midi_jack *j);
+/* Control thread: registers ports on a new client; hands what arrived to
+ * take(); how many. */
+int kn_midi_jack_poll(kn_midi_jack *j, kn_midi_take_fn take, void *ctx);
+/* Control thread, once the stream that held the ports is closed. */
+void kn_midi_jack_closed(kn_midi_jack *j);
+int kn_midi_jack_ready(const kn_midi_jack *j);
+void kn_midi_jack_json(const kn_midi_jack *j, cJSON *o);
 /* ------------------------------------------------------------- decks */
 
 enum kn_proc_state { KN_PROC_NONE, KN_PROC_COMPILING, KN_PROC_READY, KN_PROC_RUNNING };
@@ -556,9 +588,9 @@ typedef struct kn_route_def {
     char dst[KN_NAME_MAX];  /* a deck, or "master" */
     char port[KN_NAME_MAX]; /* the destination's port ("" for the master) */
     double gain_db;
-    int pre;                /* before the source's fader */
+    int pre;                       /* before the source's fader */
     int input, in_first, in_count; /* the device input: its channels (count 0: all) */
-    uint32_t delay;         /* latency compensation, as last published */
+    uint32_t delay;                /* latency compensation, as last published */
 } kn_route_def;
 
 typedef struct kn_conductor {
@@ -628,7 +660,51 @@ typedef struct kn_conductor {
     uint32_t slot_cap, slot_lane; /* their geometry: our copy */
     uint32_t lat_seen[KN_MAX_DECKS];
     uint64_t master_latency;
+    kn_midi *midi; /* midi.c: ports, routes, latency */
 } kn_conductor;
+
+/* MIDI routes and dispatch (midi.c), notes (note.c). */
+/* nports input ports (0: MIDI off, but `kanon note` still works); clock:
+ * MIDI clock on midi_out (`--midi-clock`). */
+kn_midi *kn_midi_new(int nports, int clock);
+/* After the audio opened: off JACK, the ALSA sequencer's client "kanon". */
+void kn_midi_start(kn_conductor *c);
+/* The ALSA sequencer (midi_alsa.c): NULL with why; poll hands what arrived
+ * to take() stamped with its arrival frame. */
+kn_midi_alsa *kn_midi_alsa_open(char *why, size_t n);
+void kn_midi_alsa_close(kn_midi_alsa *a);
+int kn_midi_alsa_poll(kn_midi_alsa *a, kn_conductor *c, kn_midi_take_fn take, void *ctx);
+void kn_midi_alsa_json(const kn_midi_alsa *a, cJSON *o);
+/* Control thread, before the audio stream closes: the clock's stop, sent
+ * (waits at most `ms`). */
+void kn_midi_shutdown(kn_conductor *c, int ms);
+void kn_midi_free(kn_midi *m);
+kn_midi_jack *kn_midi_jack_of(kn_midi *m);
+/* Every incoming message passes here (MIDI learn hooks in): delivered
+ * to the decks its routes name at timeline frame `frame`. */
+void kn_midi_dispatch(kn_conductor *c, int port, uint64_t frame, const uint8_t *msg, size_t len);
+/* Control thread, every loop iteration: what the backends received. */
+void kn_midi_tick(kn_conductor *c);
+/* The event loop's poll timeout: short while MIDI ports exist. */
+int kn_midi_timeout_ms(kn_conductor *c, int ms);
+/* L: frames between a message's arrival and its delivery. */
+uint64_t kn_midi_latency(kn_conductor *c);
+/* `kanon midi DECK [--from PORT] [--channel N] [--off]`: channel 1..16, 0 any. */
+int kn_midi_route(kn_conductor *c, const char *deck, const char *from, int channel, int off,
+                  char *err, size_t n);
+cJSON *kn_midi_routes_json(kn_conductor *c);
+cJSON *kn_midi_json(kn_conductor *c); /* status's "midi" */
+
+/* A note (note.c): pitch and velocity 0..127, dur in beats (0: no note
+ * off), at_beat (-1: none) or quant (0: none) or a timeline frame (an OSC
+ * bundle's time; 0: none), channel 0..15. */
+typedef struct kn_note {
+    double pitch, velocity, dur, at_beat, quant;
+    uint64_t frame;
+    int channel;
+} kn_note;
+int kn_cmd_note(kn_conductor *c, const char *deck, const kn_note *nt, uint64_t *frame, int *late,
+                char *err, size_t n);
 
 /* Per-deck options of `kanon play`. */
 typedef struct kn_play_opts {

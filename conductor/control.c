@@ -16,7 +16,10 @@
  *   get{deck,name} | mix | mixer{deck|"master",gain_db?,mute?,solo?,pan?,ramp_ms?}
  *   meters | map_load{path,origin?,check?} | map | link{on?,playing?}
  *   start{decks,start_beat?,lead_ms?} | discard{decks} | down
- * (start, discard and play's start_beat, source_file, hold, params: session.c)
+ *   note{deck,pitch,velocity?,dur?,at_beat?,quant?,channel?} | midi{deck,from?,channel?,off?}
+ *   | midi_routes
+ * (start, discard and play's start_beat, source_file, hold, params: session.c;
+ * note: note.c; midi, midi_routes: midi.c)
  * set also takes ramp_ms. Any request may carry "req" (a string id): a
  * repeated id gets the cached reply instead of acting twice.
  */
@@ -248,6 +251,7 @@ void kn_conductor_describe(const kn_conductor *c, cJSON *r) {
     cJSON_AddBoolToObject(r, "ring_adaptive", !c->ring_fixed);
     cJSON_AddNumberToObject(r, "ring_grown", c->ring_grown);
     cJSON_AddItemToObject(r, "input", kn_capture_json(kn_audio_capture(c->audio)));
+    cJSON_AddItemToObject(r, "midi", kn_midi_json((kn_conductor *)c));
     cJSON_AddItemToObject(r, "tempo", tempo_json((kn_conductor *)c));
     cJSON_AddNumberToObject(r, "events_late", (double)c->events_late);
     cJSON_AddItemToObject(r, "link", link_json(c));
@@ -578,6 +582,56 @@ static cJSON *cmd_set(kn_conductor *c, const cJSON *req) {
         return err_reply(err);
     r = ok_reply();
     cJSON_AddItemToObject(r, "param", param_json(s));
+    return r;
+}
+
+/* {"cmd":"note","deck":D,"pitch":P,"velocity":V?,"dur":BEATS?,"at_beat":B?,"quant":N?}
+ * (note.c); the reply says where it landed. */
+static cJSON *cmd_note(kn_conductor *c, const cJSON *req) {
+    kn_note nt = {0};
+    double ch;
+    cJSON *r = NULL;
+    char err[256];
+    if (num_arg(req, "pitch", -1, &nt.pitch, &r) ||
+        num_arg(req, "velocity", 100, &nt.velocity, &r) || num_arg(req, "dur", 0, &nt.dur, &r) ||
+        num_arg(req, "at_beat", -1, &nt.at_beat, &r) || num_arg(req, "quant", 0, &nt.quant, &r) ||
+        num_arg(req, "channel", 0, &ch, &r))
+        return r;
+    if (!(ch >= 0 && ch <= 15) || ch != floor(ch))
+        return err_reply("\"channel\" must be 0..15 (MIDI's channels 1..16)");
+    nt.channel = (int)ch;
+    uint64_t frame;
+    int late;
+    if (kn_cmd_note(c, str_arg(req, "deck"), &nt, &frame, &late, err, sizeof err))
+        return err_reply(err);
+    r = ok_reply();
+    cJSON_AddNumberToObject(r, "frame", (double)frame);
+    cJSON_AddNumberToObject(r, "beat", kn_timeline_beat(c, frame));
+    cJSON_AddBoolToObject(r, "late", late);
+    return r;
+}
+
+/* {"cmd":"midi","deck":D,"from":PORT?,"channel":1..16?,"off":bool?} (midi.c) */
+static cJSON *cmd_midi(kn_conductor *c, const cJSON *req) {
+    double ch;
+    cJSON *r = NULL;
+    char err[256];
+    if (num_arg(req, "channel", 0, &ch, &r)) return r;
+    if (ch != floor(ch) || !(ch >= 0 && ch <= 16))
+        return err_reply("\"channel\" must be a MIDI channel, 1..16 (0: every channel)");
+    if (kn_midi_route(c, str_arg(req, "deck"), str_arg(req, "from"), (int)ch,
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "off")), err, sizeof err))
+        return err_reply(err);
+    r = ok_reply();
+    cJSON_AddItemToObject(r, "routes", kn_midi_routes_json(c));
+    return r;
+}
+
+static cJSON *cmd_midi_routes(kn_conductor *c, const cJSON *req) {
+    (void)req;
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "routes", kn_midi_routes_json(c));
+    cJSON_AddItemToObject(r, "midi", kn_midi_json(c));
     return r;
 }
 
@@ -1037,6 +1091,9 @@ static const struct command {
     {"tempo", cmd_tempo, 1},
     {"link", cmd_link, 1},
     {"set", cmd_set, 1},
+    {"note", cmd_note, 1},
+    {"midi", cmd_midi, 1},
+    {"midi_routes", cmd_midi_routes, 0},
     {"params", cmd_params, 0},
     {"get", cmd_get, 0},
     {"record_start", cmd_record_start, 1},

@@ -76,6 +76,7 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     d->version = kn_history_count(c, d);
     kn_mix_deck *m = &c->mix.deck[slot_of(c, d)];
     if (kn_ring_view_init(&m->ring, d->ring, d->ring_bytes)) abort(); /* we just made it */
+    m->midi_out = &d->params->midi_out;
     m->prefill = c->target;
     m->playing = m->started = 0;
     memset(m->delay, 0, (size_t)KN_MIX_DELAY * (size_t)c->channels * sizeof(float));

@@ -23,6 +23,7 @@
  */
 #include "input.h"
 #include "conductor.h"
+#include "midi.h"
 #include "osc.h"
 
 #include <cjson/cJSON.h>
@@ -49,6 +50,10 @@ static void usage(FILE *f) {
           "  --inputs N         open the device's capture side too, N channels (1..8; default\n"
           "                     none): the source `in` of `kanon route` (on JACK: ports\n"
           "                     kanon:in_1 .. kanon:in_N)\n"
+          "  --midi-ports N     JACK MIDI input ports kanon:midi_in, midi_in_2 .. (0..8;\n"
+          "                     default 1; 0: none), and kanon:midi_out (docs/midi.md)\n"
+          "  --midi-clock       send MIDI clock on kanon:midi_out: 24 ticks a beat at the\n"
+          "                     timeline's tempo, a start on the first bar, a stop at the end\n"
           "  --no-limiter       turn the master safety limiter off\n"
           "  --state-mb MB      the most state a deck may have (default 256, at most 1024):\n"
           "                     a deck's state segment starts at 16 MB and grows, before the\n"
@@ -71,7 +76,7 @@ typedef struct opts {
     kn_audio_opts audio;
     const char *instance, *history_dir, *osc_host;
     int osc_port, osc_explicit, osc_trust_udp;
-    int no_limiter, ready_fd, link;
+    int no_limiter, ready_fd, link, midi_ports, midi_clock;
     double state_mb, debounce_ms, compile_timeout;
 } opts;
 
@@ -95,6 +100,8 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"latency", 1, 0, 'l'},
                                        {"channels", 1, 0, 'c'},
                                        {"inputs", 1, 0, 'i'},
+                                       {"midi-ports", 1, 0, 'M'},
+                                       {"midi-clock", 0, 0, 'C'},
                                        {"no-limiter", 0, 0, 'L'},
                                        {"instance", 1, 0, 'I'},
                                        {"ready-fd", 1, 0, 'R'},
@@ -108,8 +115,9 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"link", 0, 0, 'K'},
                                        {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'T'},
                                        {0, 0, 0, 0}};
-    *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0},
+    *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0, 0},
                 .ready_fd = -1,
+                .midi_ports = 1,
                 .state_mb = KN_STATE_MB_DEFAULT,
                 .compile_timeout = KN_COMPILE_TIMEOUT_DEFAULT,
                 .debounce_ms = 0,
@@ -124,6 +132,8 @@ static int parse(int argc, char **argv, opts *o) {
         case 'l': o->audio.latency_ms = num("--latency", 1, 2000, 0, 0); break;
         case 'c': o->audio.channels = (int)num("--channels", 1, KN_MAX_CHANNELS, 1, 2); break;
         case 'i': o->audio.inputs = (int)num("--inputs", 0, KN_MAX_CHANNELS, 1, 0); break;
+        case 'M': o->midi_ports = (int)num("--midi-ports", 0, KN_MIDI_PORTS, 1, 1); break;
+        case 'C': o->midi_clock = 1; break;
         case 'L': o->no_limiter = 1; break;
         case 'I': o->instance = optarg; break;
         case 'R': o->ready_fd = (int)num("--ready-fd", 0, 1 << 20, 1, -1); break;
@@ -220,6 +230,16 @@ static void find_cartridge(kn_conductor *c, const char *argv0) {
     snprintf(c->cartridge_bin, sizeof c->cartridge_bin, "%s/kanon-cartridge", self);
 }
 
+/* On JACK, until the MIDI ports exist (so that `kanon up` reports them),
+ * at most `ms`. */
+static void wait_midi(kn_conductor *c, int ms) {
+    if (strcmp(kn_audio_backend(c->audio), "jack") || !kn_midi_jack_of(c->midi)) return;
+    for (int t = 0; t < ms && !kn_midi_jack_ready(kn_midi_jack_of(c->midi)); t += 5) {
+        kn_midi_tick(c);
+        usleep(5000);
+    }
+}
+
 static void event_loop(kn_conductor *c, int sfd) {
     struct pollfd fds[5 + 4 * KN_MAX_DECKS + 64];
     while (!c->quit) {
@@ -228,7 +248,7 @@ static void event_loop(kn_conductor *c, int sfd) {
         fds[2] = (struct pollfd){kn_watch_fd(), POLLIN, 0};
         int n = 3 + kn_osc_pollfds(fds + 3);
         n += kn_decks_pollfds(c, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
-        poll(fds, (nfds_t)n, kn_decks_timeout_ms(c, 20));
+        poll(fds, (nfds_t)n, kn_midi_timeout_ms(c, kn_decks_timeout_ms(c, 20)));
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == sizeof si) {
             char sig[96];
@@ -237,6 +257,7 @@ static void event_loop(kn_conductor *c, int sfd) {
         }
         kn_control_handle(c);
         kn_osc_handle(c);
+        kn_midi_tick(c);
         kn_watch_handle(c);
         kn_decks_handle(c);
         kn_decks_tick(c);
@@ -254,7 +275,10 @@ static void shutdown_all(kn_conductor *c) {
     kn_link_shutdown(c); /* peers see us leave at once */
     if (kn_rec_active(c->rec, path, sizeof path, &st))
         kn_rec_stop(c->rec, kn_audio_callbacks(c->audio), &st, err, sizeof err);
+    kn_midi_shutdown(c, 200); /* the clock's stop leaves first */
     kn_audio_close(c->audio); /* the audio thread is gone before the rings go */
+    kn_midi_free(c->midi);
+    c->midi = NULL;
     kn_decks_shutdown(c);
     kn_control_close();
     kn_osc_close();
@@ -310,8 +334,12 @@ int main(int argc, char **argv) {
     kn_timeline_init(&c);
     c.link.on = o.link;       /* joined at the event loop's first tick, once the device plays */
     kn_audio_rt_conductor(0); /* before the first thread: they inherit it */
+    o.audio.midi = o.midi_ports;
+    if (!(c.midi = kn_midi_new(o.midi_ports, o.midi_clock)))
+        return fail_start(o.ready_fd, "out of memory"), 1;
     c.audio = kn_audio_open(&o.audio, &c.mix, c.rec, err, sizeof err);
     if (!c.audio) return fail_start(o.ready_fd, err), 1;
+    kn_audio_set_midi(c.audio, kn_midi_jack_of(c.midi));
     c.rate = kn_audio_rate(c.audio);
     c.ring_fixed = o.audio.latency_ms > 0; /* --latency: the ring does not adapt */
     kn_decks_retarget(&c);
@@ -326,6 +354,8 @@ int main(int argc, char **argv) {
                           &c.routes_seg->src[KN_SRC_IN]);
         kn_capture_wait_live(kn_audio_capture(c.audio), 1000);
     }
+    wait_midi(&c, 1000);
+    kn_midi_start(&c); /* off JACK: the ALSA sequencer */
     if (kn_control_open(&c, err, sizeof err)) {
         kn_audio_close(c.audio);
         return fail_start(o.ready_fd, err), 1;

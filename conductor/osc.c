@@ -19,6 +19,9 @@
  *   /kanon/DECK/gain f         deck gain, dB        /kanon/master/gain f
  *   /kanon/DECK/mute i         0/1                  /kanon/DECK/solo i
  *   /kanon/DECK/pan f          -1..1
+ *   /kanon/DECK/note iif       a note: pitch, velocity (0: a note off), duration
+ *                              in beats (0: no note off); any number type; with
+ *                              two arguments, no duration (note.c)
  *   /kanon/play s [s]          file (absolute), deck name: unix socket only
  *   /kanon/stop s              deck
  *   /kanon/subscribe i         feedback to the sender's host at port i (unix:
@@ -298,6 +301,25 @@ static int on_unroute(const char *path, const char *types, lo_arg **argv, int ar
     return 0;
 }
 
+/* /kanon/DECK/note PITCH VELOCITY [DUR]: at the bundle's time, or on the
+ * first frame the deck has not rendered. */
+static void on_note(const char *path, const char *deck, const char *types, lo_arg **argv, int argc,
+                    lo_message msg) {
+    kn_note nt = {.at_beat = -1};
+    double *v[3] = {&nt.pitch, &nt.velocity, &nt.dur};
+    for (int i = 0; i < argc; i++)
+        if (num_arg(types + i, argv + i, 1, v[i]) || !isfinite(*v[i])) {
+            reply_error("%.200s wants i PITCH i VELOCITY [f DURATION in beats], got '%.20s'", path,
+                        types);
+            return;
+        }
+    char err[256];
+    uint64_t frame;
+    int late;
+    nt.frame = timetag_frame(msg);
+    if (kn_cmd_note(cond, deck, &nt, &frame, &late, err, sizeof err)) reply_error("%s", err);
+}
+
 /* /kanon/DECK/NAME, or a control-surface address. */
 static int on_message(const char *path, const char *types, lo_arg **argv, int argc, lo_message msg,
                       void *user) {
@@ -307,6 +329,10 @@ static int on_message(const char *path, const char *types, lo_arg **argv, int ar
     if (sscanf(path, "/kanon/%31[^/]/%31[^/]", deck, name) != 2 ||
         strlen(path) != strlen("/kanon//") + strlen(deck) + strlen(name)) {
         reply_error("unknown address %.200s (see docs/osc.md)", path);
+        return 0;
+    }
+    if (!strcmp(name, "note") && (argc == 2 || argc == 3)) { /* one number: a knob "note" */
+        on_note(path, deck, types, argv, argc, msg);
         return 0;
     }
     double v;

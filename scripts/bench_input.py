@@ -56,17 +56,25 @@ def wait(cond, secs=10):
 def outputs():
     lines = run("jack_lsp", "-p").stdout.splitlines()
     return [n for n, p in zip(lines[0::2], lines[1::2])
-            if n.startswith("kanon") and ":" in n and "output" in p]
+            if n.startswith("kanon") and ":" in n and "output" in p and ":midi_" not in n]
+
+
+def start_jack(period):
+    """A private jackd at `period` frames: (its process, a do-nothing client's xruns in 3 s,
+    or None if it did not start). bench_midi.py uses it too."""
+    jack = subprocess.Popen(["jackd", "-R", "-S", "-d", "dummy", "-r", "48000", "-p", str(period)],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait(lambda: run("jack_lsp", check=False).returncode == 0):
+        return jack, None
+    r = run(os.path.join(TOOLS, "kn_probe"), "jack", "--seconds", "3", check=False)
+    return jack, json.loads(r.stdout)["xruns"] if r.returncode == 0 else "?"
 
 
 def one_period(period):
-    jack = subprocess.Popen(["jackd", "-R", "-S", "-d", "dummy", "-r", "48000", "-p", str(period)],
-                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    jack, idle = start_jack(period)
     try:
-        if not wait(lambda: run("jack_lsp", check=False).returncode == 0):
+        if idle is None:
             return "| %d | jackd did not start | | | | | | |" % period
-        r = run(os.path.join(TOOLS, "kn_probe"), "jack", "--seconds", "3", check=False)
-        idle = json.loads(r.stdout)["xruns"] if r.returncode == 0 else "?"
         run("kanon", "up", "--backend", "jack", "--inputs", "1", "--block", "64")
         run("kanon", "play", os.path.join(ROOT, "tests", "e2e", "input", "fx.c"), "--deck", "fx")
         run("kanon", "route", "in", "fx")

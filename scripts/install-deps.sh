@@ -5,7 +5,7 @@ set -euo pipefail
 echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections 2>/dev/null || true
 PKGS=(build-essential pkg-config libsoundio-dev libtcc-dev tcc libnng-dev nng-utils
       liblo-dev liblo-tools libsndfile1-dev libsamplerate0-dev libcjson-dev
-      jackd2 libjack-jackd2-dev clang-format python3 procps clang libclang-rt-14-dev iproute2 faust valgrind tmux groff-base
+      jackd2 libjack-jackd2-dev libasound2-dev clang-format python3 procps clang libclang-rt-14-dev iproute2 faust valgrind tmux groff-base
       libsystemd-dev g++ ableton-link-dev libasio-dev)
 missing=()
 for p in "${PKGS[@]}"; do

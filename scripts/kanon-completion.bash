@@ -128,6 +128,9 @@ _kanon() {
         _kanon_files wav
         return
         ;;
+    --from)
+        [[ $cmd == midi ]] && { _kanon_words "any midi_in midi_in_2 midi_in_3 midi_in_4"; return; }
+        ;;
     --history-dir)
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -136,7 +139,8 @@ _kanon() {
     --ramp | --fade | --rate | --block | --latency | --channels | --inputs | --state-mb | \
         --compile-timeout | \
         --debounce | \
-        --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead | --gain)
+        --seconds | --set | --quant | --at | --bar | --bpm | --start | --lead | --gain | \
+        --dur | --channel | --midi-ports)
         return # a number or NAME=VALUE: nothing to offer
         ;;
     esac
@@ -162,7 +166,7 @@ _kanon() {
     set | get)
         ((n == 0)) && _kanon_params
         ;;
-    stop | history | log | params | mute | unmute | solo | unsolo | pan | quant)
+    stop | history | log | params | mute | unmute | solo | unsolo | pan | quant | note | midi)
         ((n == 0)) && _kanon_words "$(_kanon_decks)"
         ;;
     gain)

@@ -15,8 +15,9 @@
  *                        timeline.h).
  *   state  kn_state_seg  named regions handed out by kn_state(); survives
  *                        every cartridge of the deck (phase continuity).
- *   param  kn_param_seg  named knobs declared by kn_param_decl(), and the
- *                        deck's queue of timed events (timeline.h).
+ *   param  kn_param_seg  named knobs declared by kn_param_decl(), the
+ *                        deck's queue of timed events (timeline.h), and
+ *                        its MIDI out queue (midi.h).
  *   snap   kn_state_seg  the state as it was when the producing version
  *                        took over (written by that cartridge before it
  *                        runs any user code, then unmapped); a fault
@@ -42,6 +43,8 @@
  * Version 5 added routing (route.h): kn_deck_ctl.latency, and the routes
  * segment; every deck slot's ring is made once and shared read-only with
  * every cartridge, so decks can read each other.
+ * Version 6 added MIDI out (midi.h): kn_param_seg.midi_out, after the
+ * event queue.
  *
  * This directory depends on nothing but libc.
  */
@@ -52,9 +55,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "midi.h"
 #include "timeline.h"
 
-#define KN_LAYOUT_VERSION 5
+#define KN_LAYOUT_VERSION 6
 #define KN_MAGIC          0x4b414e4fu /* "KANO" */
 
 #define KN_MAX_DECKS    16
@@ -204,7 +208,8 @@ typedef struct kn_param_seg {
     _Atomic uint32_t count; /* published slots; release-stored after a slot is filled */
     uint32_t pad;
     kn_param_slot slot[KN_MAX_PARAMS];
-    kn_ev_queue evq; /* timed events: conductor pushes, producing cartridge takes */
+    kn_ev_queue evq;       /* timed events: conductor pushes, producing cartridge takes */
+    kn_midi_outq midi_out; /* kn_midi_out(): producing cartridge pushes, the audio thread sends */
 } kn_param_seg;
 
 static inline uint64_t kn_dbits(double d) {

@@ -98,6 +98,15 @@ double kn_smooth(kn_param *p);
  * a timed event (the block is split there). */
 double kn_target(const kn_param *p);
 
+/* MIDI out (docs/midi.md), appended: sends the message status, data1,
+ * data2 from kanon:midi_out at sample `offset` (0..k->block-1) of the
+ * current process() call (from event(): offset 0 is the event's sample).
+ * A channel message (0x80..0xEF; data bytes 0..127; a two-byte message
+ * ignores data2) or a real-time byte (0xF8, 0xFA, 0xFB, 0xFC). On JACK it
+ * leaves at exactly that frame of the timeline. 0, or -1 if the message is
+ * not one, or 256 are already waiting. */
+int kn_midi_out(kn_ctx *k, int offset, int status, int data1, int data2);
+
 /* Math: declarations of libm's functions (resolved at load time). */
 float sinf(float), cosf(float), tanf(float), tanhf(float), expf(float), logf(float);
 float powf(float, float), sqrtf(float), fabsf(float), floorf(float), fmodf(float, float);

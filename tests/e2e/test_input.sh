@@ -167,7 +167,7 @@ outputs() { # kanon's output ports
 import sys
 lines = sys.stdin.read().splitlines()
 for name, props in zip(lines[0::2], lines[1::2]):
-    if name.startswith("kanon") and ":" in name and "output" in props:
+    if name.startswith("kanon") and ":" in name and "output" in props and ":midi_" not in name:
         print(name)'
 }
 deck_underruns() { status_field '[d["underruns"] for d in s["decks"] if d["name"] == "fx"][0]'; }

@@ -293,13 +293,14 @@ judge() { python3 "$T/feed.py" judge "$margin" "$T/rt.log" "$1" "$2"; }
 
 s_prev=$(snap) || fail "status"
 kanon play "$T/sine_index.c" >"$T/play.out" || fail "play: $(cat "$T/play.out")"
-# The conductor's output ports: audio outputs of a client whose name starts with "kanon".
+# The conductor's output ports: audio outputs of a client whose name starts with "kanon"
+# (its MIDI port kanon:midi_out is not one).
 ports() {
     jack_lsp -p | python3 -c '
 import sys
 lines = sys.stdin.read().splitlines()
 for name, props in zip(lines[0::2], lines[1::2]):
-    if name.startswith("kanon") and ":" in name and "output" in props:
+    if name.startswith("kanon") and ":" in name and "output" in props and ":midi_" not in name:
         print(name)'
 }
 has_ports() { [ "$(ports | wc -l)" = 2 ]; }

@@ -523,7 +523,9 @@ void fz_setup(void) {
     if (!c->rec || kn_mix_init(&c->mix, c->channels, 48000)) fz_fail("fuzz harness: out of memory");
     c->mix.post_tap = kn_rec_post;
     c->mix.post_ctx = c->rec;
-    kn_audio_opts ao = {"dummy", 48000, 2, 64, 0, 0};
+    kn_audio_opts ao = {"dummy", 48000, 2, 64, 0, 0, 0};
+    c->midi = kn_midi_new(2, 0); /* routes and notes (no ports: dummy) */
+    if (!c->midi) fz_fail("fuzz harness: out of memory");
     char err[2048];
     c->audio = kn_audio_open(&ao, &c->mix, c->rec, err, sizeof err);
     if (!c->audio) fz_fail("fuzz harness: %s", err);

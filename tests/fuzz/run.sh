@@ -41,7 +41,7 @@ targets=${*:-control osc}
 out=build/fuzz
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
-libs="-lsoundio -ljack -lnng -llo -lcjson -lsndfile -lsystemd -lpthread -lm"
+libs="-lsoundio -ljack -lasound -lnng -llo -lcjson -lsndfile -lsystemd -lpthread -lm"
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ishm -Iconductor ${FUZZ_CFLAGS:-})
 mkdir -p "$out/obj" "$out/crashes" || exit 2

@@ -35,6 +35,8 @@
  *
  * Exit status: 0 done (a silent recording too), 1 runtime failure, 2 usage.
  */
+#include "jack_tool.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -51,7 +53,6 @@
 #include <jack/jack.h>
 #include <sndfile.h>
 
-enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
 #define MAX_PORTS 16
 
 typedef struct {
@@ -76,30 +77,6 @@ typedef struct {
     atomic_bool armed, started, finished, server_gone;
     atomic_int xruns, cycles, skipped;
 } loop;
-
-static volatile sig_atomic_t interrupted;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("kn_jack_loop: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !interrupted) {
-    }
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---------- real-time side: preallocated memory and lock-free atomics only ---------- */
 
@@ -146,62 +123,18 @@ static void on_shutdown(void *arg) {
 
 /* ---------- setup ---------- */
 
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
-
-static void jack_error_message(const char *msg) {
-    fprintf(stderr, "kn_jack_loop: jack: %s\n", msg);
-}
-static void jack_info_message(const char *msg) {
-    (void)msg;
-}
-
-static jack_port_t *wait_port(loop *l, const char *name, unsigned long flag, double seconds) {
-    double deadline = now_seconds() + seconds;
-    jack_port_t *p;
-    while (!(p = jack_port_by_name(l->client, name))) {
-        if (now_seconds() >= deadline || interrupted || atomic_load(&l->server_gone)) {
-            fail("port '%s' not found (waited %g s)", name, seconds);
-            return NULL;
-        }
-        sleep_ms(10);
-    }
-    if (!(jack_port_flags(p) & flag)) {
-        fail("port '%s' is not an %s port", name, flag == JackPortIsInput ? "input" : "output");
-        return NULL;
-    }
-    return p;
-}
-
 /* Connects out -> every --to and every --from -> in_k, and waits until this client sees
  * them all, so the first cycle after arming already carries them. */
 static bool connect_all(loop *l, const options *o) {
-    for (int i = 0; i < o->nto; i++) {
-        if (!wait_port(l, o->to[i], JackPortIsInput, o->wait_port)) return false;
-        int rc = jack_connect(l->client, jack_port_name(l->out), o->to[i]);
-        if (rc && rc != EEXIST) return fail("cannot connect out -> '%s' (%d)", o->to[i], rc), false;
-    }
-    for (int i = 0; i < o->nfrom; i++) {
-        if (!wait_port(l, o->from[i], JackPortIsOutput, o->wait_port)) return false;
-        int rc = jack_connect(l->client, o->from[i], jack_port_name(l->in[i]));
-        if (rc && rc != EEXIST)
-            return fail("cannot connect '%s' -> in_%d (%d)", o->from[i], i + 1, rc), false;
-    }
-    double deadline = now_seconds() + 2;
+    jack_client_t *cl = l->client;
     for (int i = 0; i < o->nto; i++)
-        while (!jack_port_connected_to(l->out, o->to[i]))
-            if (now_seconds() > deadline)
-                return fail("out -> '%s' did not appear", o->to[i]), false;
-            else
-                sleep_ms(5);
+        if (!jt_wait_port(cl, o->to[i], JackPortIsInput, o->wait_port, &l->server_gone) ||
+            !jt_connect(cl, l->out, jack_port_name(l->out), o->to[i], o->to[i]))
+            return false;
     for (int i = 0; i < o->nfrom; i++)
-        while (!jack_port_connected_to(l->in[i], o->from[i]))
-            if (now_seconds() > deadline)
-                return fail("'%s' -> in_%d did not appear", o->from[i], i + 1), false;
-            else
-                sleep_ms(5);
+        if (!jt_wait_port(cl, o->from[i], JackPortIsOutput, o->wait_port, &l->server_gone) ||
+            !jt_connect(cl, l->in[i], o->from[i], jack_port_name(l->in[i]), o->from[i]))
+            return false;
     return true;
 }
 
@@ -215,9 +148,10 @@ static bool load_signal(loop *l, const options *o, jack_nframes_t rate) {
     }
     SF_INFO info = {0};
     SNDFILE *sf = sf_open(o->play, SFM_READ, &info);
-    if (!sf) return fail("cannot read '%s': %s", o->play, sf_strerror(NULL)), false;
+    if (!sf) return jt_fail("cannot read '%s': %s", o->play, sf_strerror(NULL)), false;
     if (info.samplerate != (int)rate) {
-        fail("'%s' is %d Hz, the server runs at %u Hz", o->play, info.samplerate, (unsigned)rate);
+        jt_fail("'%s' is %d Hz, the server runs at %u Hz", o->play, info.samplerate,
+                (unsigned)rate);
         sf_close(sf);
         return false;
     }
@@ -225,7 +159,7 @@ static bool load_signal(loop *l, const options *o, jack_nframes_t rate) {
     l->sig = malloc((size_t)info.frames * sizeof(float) + sizeof(float));
     sf_count_t got = all && l->sig ? sf_readf_float(sf, all, info.frames) : -1;
     sf_close(sf);
-    if (got < 0) return free(all), fail("cannot read '%s'", o->play), false;
+    if (got < 0) return free(all), jt_fail("cannot read '%s'", o->play), false;
     for (sf_count_t i = 0; i < got; i++) l->sig[i] = all[i * info.channels];
     l->sig_len = got;
     free(all);
@@ -237,7 +171,7 @@ static bool write_wav(const loop *l, const char *path, jack_nframes_t rate) {
     SF_INFO info = {
         .samplerate = (int)rate, .channels = l->nin, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-    if (!sf) return fail("cannot create '%s': %s", path, sf_strerror(NULL)), false;
+    if (!sf) return jt_fail("cannot create '%s': %s", path, sf_strerror(NULL)), false;
     float *frame = malloc((size_t)l->nin * sizeof(float));
     bool ok = frame != NULL;
     for (long long i = 0; ok && i < l->pos; i++) {
@@ -245,20 +179,8 @@ static bool write_wav(const loop *l, const char *path, jack_nframes_t rate) {
         ok = sf_writef_float(sf, frame, 1) == 1;
     }
     free(frame);
-    if (sf_close(sf) || !ok) return fail("writing '%s' failed", path), false;
+    if (sf_close(sf) || !ok) return jt_fail("writing '%s' failed", path), false;
     return true;
-}
-
-static void print_json_string(const char *s) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    putchar('"');
 }
 
 static void report(const loop *l, const options *o, jack_nframes_t rate, jack_nframes_t bs) {
@@ -279,7 +201,7 @@ static void report(const loop *l, const options *o, jack_nframes_t rate, jack_nf
         }
         if (first >= 0 && (delay < 0 || first < delay)) delay = first;
         printf("%s{\"port\": ", p ? ", " : "");
-        print_json_string(o->from[p]);
+        jt_json_string(o->from[p]);
         printf(", \"first\": %lld, \"value\": %.9g, \"nonzero\": %lld, \"peak\": %.9g}", first,
                value, nonzero, peak);
     }
@@ -294,16 +216,6 @@ static void usage(FILE *f) {
           "                    [--impulse AMP | --play FILE.wav] [--seconds S] [-o OUT.wav]\n"
           "                    [--name CLIENT] [--lead SECONDS] [--wait-port SECONDS]\n",
           f);
-}
-
-static double number(const char *s, const char *what, double lo, double hi) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi) {
-        fail("%s: expected a number in %g..%g, got '%s'", what, lo, hi, s);
-        exit(EXIT_USAGE);
-    }
-    return v;
 }
 
 static options parse_options(int argc, char **argv) {
@@ -326,46 +238,42 @@ static options parse_options(int argc, char **argv) {
         case O_TO:
         case O_FROM:
             if ((c == O_TO ? o.nto : o.nfrom) == MAX_PORTS) {
-                fail("at most %d of each of --to and --from", MAX_PORTS);
-                exit(EXIT_USAGE);
+                jt_fail("at most %d of each of --to and --from", MAX_PORTS);
+                exit(JT_EXIT_USAGE);
             }
             if (c == O_TO)
                 o.to[o.nto++] = optarg;
             else
                 o.from[o.nfrom++] = optarg;
             break;
-        case O_IMPULSE: o.amp = number(optarg, "--impulse", -1, 1); break;
+        case O_IMPULSE: o.amp = jt_number(optarg, "--impulse", -1, 1); break;
         case O_PLAY: o.play = optarg; break;
-        case O_SECONDS: o.seconds = number(optarg, "--seconds", 0.001, 600); break;
+        case O_SECONDS: o.seconds = jt_number(optarg, "--seconds", 0.001, 600); break;
         case 'o': o.output = optarg; break;
         case O_NAME: o.name = optarg; break;
-        case O_LEAD: o.lead = number(optarg, "--lead", 0, 60); break;
-        case O_WAIT: o.wait_port = number(optarg, "--wait-port", 0, 600); break;
+        case O_LEAD: o.lead = jt_number(optarg, "--lead", 0, 60); break;
+        case O_WAIT: o.wait_port = jt_number(optarg, "--wait-port", 0, 600); break;
         case O_HELP: usage(stdout); exit(0);
-        default: usage(stderr); exit(EXIT_USAGE);
+        default: usage(stderr); exit(JT_EXIT_USAGE);
         }
     }
     if (optind != argc || !o.nto || !o.nfrom || !*o.name) {
         usage(stderr);
-        exit(EXIT_USAGE);
+        exit(JT_EXIT_USAGE);
     }
     return o;
 }
 
 int main(int argc, char **argv) {
     options o = parse_options(argc, argv);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    jack_set_error_function(jack_error_message);
-    jack_set_info_function(jack_info_message);
+    jt_setup("kn_jack_loop");
     static loop l;
     jack_status_t st = 0;
     l.client = jack_client_open(o.name, JackNoStartServer | JackUseExactName, &st);
     if (!l.client) {
-        fail("cannot open JACK client '%s' (no server, or the name is taken): status 0x%x", o.name,
-             (unsigned)st);
-        return EXIT_FAILED;
+        jt_fail("cannot open JACK client '%s' (no server, or the name is taken): status 0x%x",
+                o.name, (unsigned)st);
+        return JT_EXIT_FAILED;
     }
     jack_nframes_t rate = jack_get_sample_rate(l.client), bs = jack_get_buffer_size(l.client);
     l.total = llround(o.seconds * rate);
@@ -381,27 +289,27 @@ int main(int argc, char **argv) {
         if (ok) mlock(l.rec[i], (size_t)l.total * sizeof(float));
         l.nin = i + 1;
     }
-    if (!ok) fail("cannot set up the client (ports, memory or the signal)");
+    if (!ok) jt_fail("cannot set up the client (ports, memory or the signal)");
     if (ok) {
         jack_set_process_callback(l.client, on_process, &l);
         jack_set_xrun_callback(l.client, on_xrun, &l);
         jack_on_shutdown(l.client, on_shutdown, &l);
         ok = !jack_activate(l.client);
-        if (!ok) fail("cannot activate the client");
+        if (!ok) jt_fail("cannot activate the client");
     }
     ok = ok && connect_all(&l, &o);
     if (ok) {
-        sleep_ms((long)(o.lead * 1000));
+        jt_sleep_ms((long)(o.lead * 1000));
         atomic_store_explicit(&l.armed, true, memory_order_release);
-        double deadline = now_seconds() + o.seconds + 10;
+        double deadline = jt_now() + o.seconds + 10;
         while (ok && !atomic_load_explicit(&l.finished, memory_order_acquire)) {
-            if (atomic_load(&l.server_gone) || interrupted || now_seconds() > deadline) {
-                fail("%s", atomic_load(&l.server_gone) ? "the JACK server went away"
-                           : interrupted               ? "interrupted"
-                                                       : "timed out waiting for the recording");
+            if (atomic_load(&l.server_gone) || jt_interrupted || jt_now() > deadline) {
+                jt_fail("%s", atomic_load(&l.server_gone) ? "the JACK server went away"
+                              : jt_interrupted            ? "interrupted"
+                                                          : "timed out waiting for the recording");
                 ok = false;
             }
-            sleep_ms(5);
+            jt_sleep_ms(5);
         }
     }
     if (ok) {
@@ -410,5 +318,5 @@ int main(int argc, char **argv) {
     }
     jack_deactivate(l.client);
     jack_client_close(l.client);
-    return ok ? 0 : EXIT_FAILED;
+    return ok ? 0 : JT_EXIT_FAILED;
 }
