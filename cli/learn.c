@@ -2,14 +2,14 @@
  * learn.c - `kanon learn`: MIDI learn (docs/midi.md).
  *
  *   kanon learn DECK.PARAM [--timeout S] [--log]     the next CC drives it
- *   kanon learn DECK.PARAM --cc N [--channel C] [--port P] [--log]
+ *   kanon learn DECK.PARAM --cc N [--channel C] [--from PORT] [--log]
  *   kanon learn --list | --forget DECK.PARAM | --cancel   [--json]
  *
  * Learning waits here, polling the conductor, until a control change is
  * bound or the timeout passes (the conductor ends the learning itself at
  * the timeout, so a CLI killed meanwhile leaves nothing armed for long).
- * Channels and ports are 1-based here, as on a synthesizer's display, and
- * 0-based in JSON, as in kanon.h's events.
+ * Channels are 1..16 and ports are named as `kanon midi` names them
+ * (midi_in, midi_in_N), here and in JSON.
  */
 #include "cli.h"
 
@@ -28,8 +28,8 @@ static void print_bindings(const cJSON *learn) {
     const cJSON *b, *all = cJSON_GetObjectItem(learn, "bindings");
     if (!cJSON_GetArraySize(all)) printf("no MIDI bindings (kanon learn DECK.PARAM makes one)\n");
     cJSON_ArrayForEach(b, all) {
-        printf("CC %-3d channel %-2d port %d -> %s.%s%s\n", (int)kn_jnum(b, "cc"),
-               (int)kn_jnum(b, "channel") + 1, (int)kn_jnum(b, "port") + 1, kn_jstr(b, "deck"),
+        printf("CC %-3d channel %-2d %-10s -> %s.%s%s\n", (int)kn_jnum(b, "cc"),
+               (int)kn_jnum(b, "channel"), kn_jstr(b, "from"), kn_jstr(b, "deck"),
                kn_jstr(b, "param"), cJSON_IsTrue(cJSON_GetObjectItem(b, "log")) ? " (log)" : "");
     }
     const cJSON *w = cJSON_GetObjectItem(learn, "armed");
@@ -66,9 +66,9 @@ static int wait_learned(double before, int json) {
             if (json)
                 kn_print_json(b);
             else
-                printf("CC %d on channel %d (port %d) now drives %s.%s\n", (int)kn_jnum(b, "cc"),
-                       (int)kn_jnum(b, "channel") + 1, (int)kn_jnum(b, "port") + 1,
-                       kn_jstr(b, "deck"), kn_jstr(b, "param"));
+                printf("CC %d on channel %d (%s) now drives %s.%s\n", (int)kn_jnum(b, "cc"),
+                       (int)kn_jnum(b, "channel"), kn_jstr(b, "from"), kn_jstr(b, "deck"),
+                       kn_jstr(b, "param"));
             cJSON_Delete(r);
             return 0;
         }
@@ -86,10 +86,11 @@ int cmd_learn(int argc, char **argv) {
     static const struct option opts[] = {
         {"timeout", required_argument, 0, 't'}, {"log", no_argument, 0, 'l'},
         {"cc", required_argument, 0, 'c'},      {"channel", required_argument, 0, 'h'},
-        {"port", required_argument, 0, 'p'},    {"list", no_argument, 0, 'L'},
+        {"from", required_argument, 0, 'p'},    {"list", no_argument, 0, 'L'},
         {"forget", no_argument, 0, 'f'},        {"cancel", no_argument, 0, 'x'},
         {"json", no_argument, 0, 'j'},          {0, 0, 0, 0}};
-    double timeout = 10, cc = -1, channel = 1, port = 1;
+    double timeout = 10, cc = -1, channel = 1;
+    const char *from = "midi_in";
     int log = 0, list = 0, forget = 0, cancel = 0, json = 0, o;
     optind = 1;
     opterr = 0;
@@ -101,7 +102,7 @@ int cmd_learn(int argc, char **argv) {
             break;
         case 'c': bad = kn_parse_num("learn", "--cc", optarg, 0, 127, 1, "", &cc); break;
         case 'h': bad = kn_parse_num("learn", "--channel", optarg, 1, 16, 1, "", &channel); break;
-        case 'p': bad = kn_parse_num("learn", "--port", optarg, 1, 16, 1, "", &port); break;
+        case 'p': from = optarg; break;
         case 'l': log = 1; break;
         case 'L': list = 1; break;
         case 'f': forget = 1; break;
@@ -131,8 +132,8 @@ int cmd_learn(int argc, char **argv) {
         cJSON_AddBoolToObject(q, "log", log);
         if (cc >= 0) {
             cJSON_AddNumberToObject(q, "cc", cc);
-            cJSON_AddNumberToObject(q, "channel", channel - 1);
-            cJSON_AddNumberToObject(q, "port", port - 1);
+            cJSON_AddNumberToObject(q, "channel", channel);
+            cJSON_AddStringToObject(q, "from", from);
         }
     }
     double before = 0;

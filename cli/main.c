@@ -92,7 +92,7 @@ static const command commands[] = {
      "example: kanon routes\n"},
     {"learn", cmd_learn, "bind a MIDI controller's knob to a parameter (MIDI learn)",
      "usage: kanon learn DECK.PARAM [--timeout S] [--log] [--json]\n"
-     "       kanon learn DECK.PARAM --cc N [--channel C] [--port P] [--log] [--json]\n"
+     "       kanon learn DECK.PARAM --cc N [--channel C] [--from PORT] [--log] [--json]\n"
      "       kanon learn --list | --forget DECK.PARAM | --cancel  [--json]\n"
      "Waits (default 10 s) for the next control change from any MIDI input and binds it:\n"
      "from then on that controller (port, channel, CC number) moves DECK.PARAM over its\n"
@@ -100,8 +100,9 @@ static const command commands[] = {
      "or logarithmic with --log for a range above 0). --cc binds without waiting. One\n"
      "controller per parameter and one parameter per controller: a new binding replaces\n"
      "the old. Bindings are by name (a deck that plays again keeps them) and are saved\n"
-     "with the session. Channels and ports are 1-based here, 0-based in JSON. --json\n"
-     "prints the binding, or {bindings:[{deck,param,port,channel,cc,log}],armed,...}.\n"
+     "with the session. --from names a port as `kanon midi` does (default midi_in),\n"
+     "--channel is 1..16 (default 1). --json prints the binding, or\n"
+     "{bindings:[{deck,param,from,channel,cc,log}],armed,learned,last}.\n"
      "example: kanon learn bass.cutoff\n"},
     {"tempo", cmd_tempo, "show or change the tempo shared by every deck",
      "usage: kanon tempo [BPM] [--bar N] [--ramp BEATS] [--json]\n"

@@ -78,7 +78,8 @@ typedef struct session {
     int has_routes;
     kn_sroute routes[KN_SESSION_ROUTES];
     int nroutes;
-    const cJSON *midi; /* MIDI routes (session_midi.c), or NULL */
+    const cJSON *midi;  /* MIDI routes (session_midi.c), or NULL */
+    const cJSON *learn; /* MIDI learn's bindings (session_midi.c), or NULL */
     int has_map;
     const char *map_path;     /* as given, or NULL */
     char map_abs[PATH_MAX];   /* absolute, "" if none */
@@ -192,10 +193,11 @@ static char *read_file(const char *path, size_t max, size_t *len) {
     return buf;
 }
 
-static const char *const top_keys[] = {"kanon_session", "saved",  "audio", "tempo", "master",
-                                       "decks",         "routes", "map",   "midi",  NULL};
+static const char *const top_keys[] = {"kanon_session", "saved", "audio",  "tempo",
+                                       "master",        "decks", "routes", "map",
+                                       "midi",          "learn", NULL};
 #define TOP_LIST                                                                                   \
-    "a session has kanon_session, saved, audio, tempo, master, decks, routes, map, midi"
+    "a session has kanon_session, saved, audio, tempo, master, decks, routes, map, midi, learn"
 static const char *const deck_keys[] = {"name",  "file",   "source", "fade_ms", "watch",
                                         "quant", "params", "mixer",  NULL};
 #define DECK_LIST "a deck has name, file, source, fade_ms, watch, quant, params, mixer"
@@ -353,6 +355,8 @@ static int session_read(const char *path, session *s) {
     if (!o) s->nroutes = kn_sroutes_default(s->names, s->ndecks, s->routes);
     s->midi = cJSON_GetObjectItemCaseSensitive(r, "midi");
     if (s->midi && kn_smidi_parse(&s->w, s->midi)) return KN_EXIT_ERR;
+    s->learn = cJSON_GetObjectItemCaseSensitive(r, "learn");
+    if (s->learn && kn_slearn_parse(&s->w, s->learn)) return KN_EXIT_ERR;
     o = cJSON_GetObjectItemCaseSensitive(r, "map");
     if (o && !cJSON_IsNull(o)) {
         if (object(&s->w, o, "map") ||
@@ -596,6 +600,8 @@ static int session_save(const kn_args *a) {
     if (q >= 0) cJSON_AddItemToObject(s, "routes", kn_sroutes_json(routes, nroutes));
     cJSON *midi = q >= 0 ? kn_smidi_query() : NULL;
     if (midi) cJSON_AddItemToObject(s, "midi", midi);
+    cJSON *learn = q >= 0 ? kn_slearn_query() : NULL;
+    if (learn) cJSON_AddItemToObject(s, "learn", learn);
     cJSON *map = q >= 0 ? ask(kn_cmd("map"), "map", &st) : NULL;
     if (map) cJSON_AddItemToObject(s, "map", cJSON_DetachItemFromObject(map, "map"));
     cJSON_Delete(map);
@@ -849,6 +855,7 @@ static int apply_settings(session *s, double beat, int routing) {
     }
     if (!st && routing) st = kn_sroutes_apply(s->routes, s->nroutes, s->names, s->ndecks);
     if (!st && s->midi) st = kn_smidi_apply(s->midi);
+    if (!st && s->learn) st = kn_slearn_apply(s->learn);
     return st;
 }
 

@@ -62,5 +62,10 @@ int kn_sroutes_apply(const kn_sroute *want, int nwant, const char (*names)[KN_NA
 int kn_smidi_parse(const kn_swhere *w, const cJSON *midi);
 cJSON *kn_smidi_query(void);
 int kn_smidi_apply(const cJSON *midi);
+/* The session's "learn": MIDI learn's bindings {deck, param, from,
+ * channel, cc, log} (session_midi.c). */
+int kn_slearn_parse(const kn_swhere *w, const cJSON *learn);
+cJSON *kn_slearn_query(void);
+int kn_slearn_apply(const cJSON *learn);
 
 #endif

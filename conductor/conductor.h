@@ -693,6 +693,7 @@ uint64_t kn_midi_latency(kn_conductor *c);
 int kn_midi_route(kn_conductor *c, const char *deck, const char *from, int channel, int off,
                   char *err, size_t n);
 cJSON *kn_midi_routes_json(kn_conductor *c);
+int kn_midi_ports(const kn_conductor *c); /* input ports (0: MIDI off) */
 cJSON *kn_midi_json(kn_conductor *c); /* status's "midi" */
 
 /* A note (note.c): pitch and velocity 0..127, dur in beats (0: no note
@@ -1092,8 +1093,9 @@ char *kn_control_dispatch(kn_conductor *c, const char *req, size_t len);
 int kn_learn_arm(kn_conductor *c, const char *deck, const char *param, double timeout_s, int log,
                  char *err, size_t n);
 void kn_learn_cancel(void);
-int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, int port, int channel,
-                  int cc, int log, char *err, size_t n);
+/* from: a port's name (kn_midi_port_parse), channel 1..16 */
+int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, const char *from,
+                  int channel, int cc, int log, char *err, size_t n);
 int kn_learn_forget(const char *deck, const char *param, char *err, size_t n);
 /* Every MIDI message, as it is delivered (frame: the timeline frame it
  * lands on, 0 if none): binds it if learning, moves what it is bound to. */

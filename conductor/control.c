@@ -1024,7 +1024,7 @@ static cJSON *cmd_map(kn_conductor *c, const cJSON *req) {
 }
 
 /* {"cmd":"learn","deck":D,"param":P,"timeout":S,"log":B}: arms learning;
- * with "cc" (and "channel", "port": 0-based) binds at once instead;
+ * with "cc" (and "from": a port, "channel": 1..16) binds at once instead;
  * {"cmd":"learn","cancel":true}. Replies with the bindings. */
 static cJSON *cmd_learn(kn_conductor *c, const cJSON *req) {
     char err[512];
@@ -1036,11 +1036,10 @@ static cJSON *cmd_learn(kn_conductor *c, const cJSON *req) {
         e = 0;
     } else if (cc) {
         const cJSON *ch = cJSON_GetObjectItemCaseSensitive(req, "channel");
-        const cJSON *port = cJSON_GetObjectItemCaseSensitive(req, "port");
-        if (!cJSON_IsNumber(cc) || (ch && !cJSON_IsNumber(ch)) || (port && !cJSON_IsNumber(port)))
-            return err_reply("\"cc\", \"channel\" and \"port\" must be numbers");
-        e = kn_learn_bind(c, str_arg(req, "deck"), str_arg(req, "param"), port ? port->valueint : 0,
-                          ch ? ch->valueint : 0, cc->valueint, log, err, sizeof err);
+        if (!cJSON_IsNumber(cc) || (ch && !cJSON_IsNumber(ch)))
+            return err_reply("\"cc\" and \"channel\" must be numbers");
+        e = kn_learn_bind(c, str_arg(req, "deck"), str_arg(req, "param"), str_arg(req, "from"),
+                          ch ? ch->valueint : 1, cc->valueint, log, err, sizeof err);
     } else {
         if (tmo && !cJSON_IsNumber(tmo)) return err_reply("\"timeout\" must be seconds");
         e = kn_learn_arm(c, str_arg(req, "deck"), str_arg(req, "param"),

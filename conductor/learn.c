@@ -21,10 +21,14 @@
  * `kanon learn --list`, removed by `kanon learn --forget DECK.PARAM`, and
  * saved with the session (cli/session.c).
  *
+ * In JSON a binding is {deck, param, from, channel, cc, log}, "from" and
+ * "channel" as `kanon midi` names them (midi_in or midi_in_N; 1..16).
+ *
  * Control thread only: every MIDI message passes through kn_learn_midi,
  * from the conductor's MIDI dispatch.
  */
 #include "conductor.h"
+#include "midi.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -101,12 +105,14 @@ void kn_learn_cancel(void) {
     L.armed = 0;
 }
 
-int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, int port, int channel,
-                  int cc, int log, char *err, size_t n) {
+/* Adds a binding (0-based port and channel), replacing any of the same
+ * parameter or the same controller. */
+static int bind(kn_conductor *c, const char *deck, const char *param, int port, int channel, int cc,
+                int log, char *err, size_t n) {
     int e = check(c, deck, param, 0, err, n);
     if (e) return e;
-    if (port < 0 || port > 15 || channel < 0 || channel > 15 || cc < 0 || cc > 127) {
-        snprintf(err, n, "a binding needs port 0..15, channel 0..15 and cc 0..127");
+    if (channel < 0 || channel > 15 || cc < 0 || cc > 127) {
+        snprintf(err, n, "a binding needs a channel 1..16 and a cc 0..127");
         return -EINVAL;
     }
     for (int i = L.n - 1; i >= 0; i--) /* one controller per parameter, one parameter per CC */
@@ -124,6 +130,16 @@ int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, int port
     return 0;
 }
 
+int kn_learn_bind(kn_conductor *c, const char *deck, const char *param, const char *from,
+                  int channel, int cc, int log, char *err, size_t n) {
+    int port = 0;
+    if (from && (kn_midi_port_parse(from, kn_midi_ports(c), &port, err, n) || port < 0)) {
+        if (port < 0) snprintf(err, n, "a binding names one port: midi_in or midi_in_N, not any");
+        return -EINVAL;
+    }
+    return bind(c, deck, param, port, channel - 1, cc, log, err, n);
+}
+
 int kn_learn_forget(const char *deck, const char *param, char *err, size_t n) {
     for (int i = 0; i < L.n; i++)
         if (same(&L.bind[i], deck ? deck : "", param ? param : "")) {
@@ -137,9 +153,9 @@ int kn_learn_forget(const char *deck, const char *param, char *err, size_t n) {
 
 /* 0..127 onto the parameter's range. */
 static double scaled(const kn_param_slot *s, int v, int log) {
-    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max)), t = v / 127.0;
-    if (log && lo > 0 && hi > lo) return lo * pow(hi / lo, t);
-    return lo + (hi - lo) * t;
+    double lo = kn_bitsd(atomic_load(&s->min)), hi = kn_bitsd(atomic_load(&s->max));
+    if (log && lo > 0 && hi > lo) return lo * pow(hi / lo, v / 127.0);
+    return lo + (hi - lo) * v / 127.0; /* exact where (hi - lo) * v is a multiple of 127 */
 }
 
 static void apply(kn_conductor *c, const binding *b, int value, uint64_t frame) {
@@ -165,11 +181,13 @@ void kn_learn_midi(kn_conductor *c, int port, int status, int d1, int d2, uint64
     kn_learn_tick();
     if (L.armed) {
         char err[256];
-        if (!kn_learn_bind(c, L.deck, L.param, port, ch, d1, L.log, err, sizeof err)) {
+        if (!bind(c, L.deck, L.param, port, ch, d1, L.log, err, sizeof err)) {
             L.last = L.bind[L.n - 1];
             L.learned++;
-            kn_log("learn: CC %d on channel %d (port %d) drives %s.%s", d1, ch + 1, port + 1,
-                   L.deck, L.param);
+            char from[32];
+            kn_midi_port_name(port, from, sizeof from);
+            kn_log("learn: CC %d on channel %d (%s) drives %s.%s", d1, ch + 1, from, L.deck,
+                   L.param);
         } else {
             kn_log("learn: %s", err);
         }
@@ -184,8 +202,10 @@ static cJSON *binding_json(const binding *b) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "deck", b->deck);
     cJSON_AddStringToObject(o, "param", b->param);
-    cJSON_AddNumberToObject(o, "port", b->port);
-    cJSON_AddNumberToObject(o, "channel", b->channel);
+    char from[32];
+    kn_midi_port_name(b->port, from, sizeof from);
+    cJSON_AddStringToObject(o, "from", from);
+    cJSON_AddNumberToObject(o, "channel", b->channel + 1);
     cJSON_AddNumberToObject(o, "cc", b->cc);
     cJSON_AddBoolToObject(o, "log", b->log);
     return o;

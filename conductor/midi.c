@@ -136,6 +136,7 @@ void kn_midi_dispatch(kn_conductor *c, int port, uint64_t frame, const uint8_t *
         m->ignored++;
         return;
     }
+    if (len >= 3) kn_learn_midi(c, port, msg[0], msg[1], msg[2], frame); /* learn.c */
     if (!m->nroutes) {
         kn_deck *d = only_deck(c);
         if (d)
@@ -251,18 +252,17 @@ static cJSON *routes_json(const kn_midi *m) {
         const midi_route *r = &m->route[i];
         cJSON *o = cJSON_CreateObject();
         char port[32];
-        if (r->port < 0)
-            snprintf(port, sizeof port, "any");
-        else if (r->port == 0)
-            snprintf(port, sizeof port, "midi_in");
-        else
-            snprintf(port, sizeof port, "midi_in_%d", r->port + 1);
+        kn_midi_port_name(r->port, port, sizeof port);
         cJSON_AddStringToObject(o, "deck", r->deck);
         cJSON_AddStringToObject(o, "from", port);
         cJSON_AddNumberToObject(o, "channel", r->channel + 1); /* 0: any */
         cJSON_AddItemToArray(a, o);
     }
     return a;
+}
+
+int kn_midi_ports(const kn_conductor *c) {
+    return c->midi ? c->midi->nports : 0;
 }
 
 cJSON *kn_midi_routes_json(kn_conductor *c) {

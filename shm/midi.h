@@ -136,6 +136,16 @@ static inline int kn_midi_port_parse(const char *s, int nports, int *port, char 
     return 0;
 }
 
+/* A 0-based input port's name, as kn_midi_port_parse reads it back. */
+static inline void kn_midi_port_name(int port, char *out, size_t n) {
+    if (port < 0)
+        snprintf(out, n, "any");
+    else if (port == 0)
+        snprintf(out, n, "midi_in");
+    else
+        snprintf(out, n, "midi_in_%d", port + 1);
+}
+
 /* ------------------------------------------------------- shared: MIDI out */
 
 #define KN_MIDI_OUTQ_CAP 256 /* a power of two */

@@ -27,6 +27,12 @@
 # 4. MIDI out (same takes): gate.c sends each note back with kn_midi_out at
 #    its event's sample; kanon:midi_out delivers it on exactly the server
 #    frame at which the step leaves kanon's audio port.
+# 4b. MIDI learn: `kanon learn gate.lv` waits; the CC sent next (channel 3,
+#    CC 21) binds it, and moves gate.lv (0..127: CC value v gives v, which
+#    gate.c plays as v/512) on that very CC's frame + L, and so does the
+#    next; the same CC on another channel does not; after --forget, nothing.
+#    Errors are clear, a learn with no CC times out and says so, and the
+#    bindings go into the session file and come back from it (section 2).
 # 5. MIDI clock (`kanon up --midi-clock`): ticks (0xF8) exactly 1000 frames
 #    apart at 120 bpm (24 a beat of 24000 frames), 1200 after `kanon tempo
 #    100`; `kanon down` sends a stop (0xFC) as its last message.
@@ -129,7 +135,24 @@ ok "note and midi refuse bad input with a clear message; routes are added, liste
 # the session file keeps the routes
 expect 0 kanon midi gate --from midi_in --channel 10
 expect 0 kanon midi other --channel 3
+# MIDI learn's bindings: errors, and kept in the session file
+expect 1 kanon learn gate
+says "DECK.PARAM"
+expect 1 kanon learn nodeck.lv
+says "no deck named 'nodeck'"
+expect 1 kanon learn gate.nope
+says "has no parameter 'nope'"
+expect 1 kanon learn gate.lv --cc 128
+says "--cc"
+expect 1 kanon learn gate.lv --cc 21 --from midi_in_5
+says "no MIDI input port 'midi_in_5'"
+expect 1 kanon learn gate.lv --timeout 0.3
+says "no control change arrived"
+expect 0 kanon learn gate.lv --cc 21 --channel 3
+says "CC 21  channel 3  midi_in    -> gate.lv"
 expect 0 kanon session save "$T/s.json"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["learn"]; sys.exit(0 if m == [{"deck":"gate","param":"lv","from":"midi_in","channel":3,"cc":21,"log":False}] else 1)' "$T/s.json" ||
+    fail "session file's learn: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("learn"))' "$T/s.json")"
 python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["midi"]; sys.exit(0 if m == [{"deck":"gate","from":"midi_in","channel":10},{"deck":"other","from":"any","channel":3}] else 1)' "$T/s.json" ||
     fail "session file's midi: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("midi"))' "$T/s.json")"
 kanon down >/dev/null 2>&1
@@ -137,7 +160,9 @@ up
 expect 0 kanon session load "$T/s.json"
 expect 0 kanon midi --json
 says '[{"deck":"gate","from":"midi_in","channel":10},{"deck":"other","from":"any","channel":3}]'
-ok "MIDI routes are saved in the session file and made again by loading it"
+expect 0 kanon learn --list --json
+says '"bindings":[{"deck":"gate","param":"lv","from":"midi_in","channel":3,"cc":21,"log":false}]'
+ok "MIDI routes and MIDI learn's bindings are saved in the session file and made again by loading it"
 kanon down >/dev/null 2>&1
 
 # --- 3. JACK MIDI in -----------------------------------------------------------------------
@@ -215,6 +240,21 @@ take "midi_in ignored" "[]" --to kanon:midi_in --send 700:0x90,60,90
 take "from midi_in_2" "[(0, 40/256), (1, 0.0)]" --to kanon:midi_in_2 --send 700:0x90,60,40 \
     --send 900:0x80,60,0
 ok "JACK MIDI: every onset at JACK's frame + the reported latency ($L frames), routes by channel and port, MIDI out on the audio's frame"
+
+# --- 4b. MIDI learn ------------------------------------------------------------------------
+# (learning hears every port, routed or not: the deck hears only midi_in_2 now)
+kanon learn gate.lv --timeout 120 --json >"$T/learn.out" 2>&1 &
+LPID=$!
+wait_for sh -c 'kanon learn --list --json | grep -q "\"armed\":{"' || fail "kanon learn did not arm: $(cat "$T/learn.out")"
+take "learn" "[(0, 64/512), (1, 0.0)]" --to kanon:midi_in --send 600:0xB2,21,64 --send 1500:0xB2,21,0
+wait "$LPID" || fail "kanon learn: $(cat "$T/learn.out")"
+grep -q '^{"deck":"gate","param":"lv","from":"midi_in","channel":3,"cc":21,"log":false}$' "$T/learn.out" ||
+    fail "kanon learn --json printed $(cat "$T/learn.out")"
+take "learned CC, another channel" "[]" --to kanon:midi_in --send 600:0xB0,21,100
+take "learned CC again" "[(0, 127/512), (1, 0.0)]" --to kanon:midi_in --send 300:0xB2,21,127 --send 1300:0xB2,21,0
+expect 0 kanon learn --forget gate.lv
+take "forgotten" "[]" --to kanon:midi_in --send 600:0xB2,21,100
+ok "MIDI learn: the next CC bound gate.lv, which then moved on each CC's frame + $L; other channels and a forgotten binding move nothing"
 
 # --- 5. MIDI clock -------------------------------------------------------------------------
 # ticks BPM: a take of kanon:midi_out; its clock ticks are 28.8e6/BPM/24 frames apart exactly
