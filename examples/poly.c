@@ -82,8 +82,15 @@ static void demo_chord(long c) {
         for (int i = 0; i < 4; i++) kn_voices_note_on(&s->vc, CHORDS[c & 3][i], 90, 0);
 }
 
+/* The knobs that shape the allocator: read before each event (one may
+ * come before the first block) and each block; unchanged, a no-op. */
+static void configure(void) {
+    kn_voices_set(&s->vc, (int)kn_target(voices), (int)kn_target(mode), (int)kn_target(steal));
+}
+
 void event(kn_ctx *k, const kn_event *e) {
     (void)k;
+    configure();
     if (e->type == KN_EV_NOTE_ON && !s->heard) {
         s->heard = 1;
         demo_chord(-1);
@@ -126,7 +133,7 @@ static void voices_part(int at, int n) {
 }
 
 void process(kn_ctx *k, float **out, int frames) {
-    kn_voices_set(&s->vc, (int)kn_target(voices), (int)kn_target(mode), (int)kn_target(steal));
+    configure();
     kn_clear(bus, frames);
     int at = 0;
     if (!s->heard && kn_target(demo) > 0.5) { /* the demo's chord changes at its exact sample */
