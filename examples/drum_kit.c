@@ -145,13 +145,11 @@ static void synth(int d, float *out, long n, double rate) {
     }
 }
 
-/* The drum's sample: a WAV of yours in kit/ next to this file, else synthesized. */
+/* The drum's sample: a WAV of yours in kit/ (a relative path in code
+ * means this file's directory), else synthesized. */
 static kn_sample *drum(kn_ctx *k, int d) {
-    char path[1200], region[64];
-    int dir = 0;
-    for (int i = 0; __FILE__[i] && i < 1000; i++)
-        if (__FILE__[i] == '/') dir = i + 1;
-    snprintf(path, sizeof path, "%.*skit/%s.wav", dir, __FILE__, NAME[d]);
+    char path[64], region[64];
+    snprintf(path, sizeof path, "kit/%s.wav", NAME[d]);
     FILE *own = fopen(path, "rb");
     if (own) {
         fclose(own);

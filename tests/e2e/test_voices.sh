@@ -176,3 +176,57 @@ bad '"value" belongs to a "param" or "cc" event' '[{"beat": 1, "note": 60, "valu
 bad 'has more than one of "param", "note", "trig" and "cc"' '[{"beat": 1, "note": 60, "cc": 3, "value": 1}]'
 bad '"channel" must be a whole number 0..15' '[{"beat": 1, "cc": 64, "value": 1, "channel": 16}]'
 ok "bad \"cc\" entries: 7 kinds of mistake, each an error naming the entry, nothing written"
+
+# --- drum_kit.c: General MIDI notes to samples
+KIT=$ROOT/examples/drum_kit.c
+kit() { # OUT EVENTS-JSON [ARGS...]
+    local o=$1
+    printf '%s' "$2" >kit.json
+    shift 2
+    kanon render "$KIT" --set demo=0 --events kit.json -o "$o" "$@" >"$T/render.out" 2>&1 ||
+        fail "render drum_kit $o: $(cat "$T/render.out")"
+}
+for n in 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 56 57 59; do
+    kit "n$n.wav" "[{\"beat\": 0, \"note\": $n}]" --seconds 1
+    p=$(wav "n$n.wav" peak_dbfs)
+    python3 -c "import sys; sys.exit(0 if -40 < $p <= 0 else 1)" || fail "drum_kit: note $n peaks at $p dBFS"
+done
+for n in 34 60 100; do
+    kit "n$n.wav" "[{\"beat\": 0, \"note\": $n}]" --seconds 0.5
+    [ "$(wav "n$n.wav" peak)" = 0 ] || fail "drum_kit: note $n is not a GM drum but sounds"
+done
+kick=$(wav n36.wav freq --length 0.3)
+hat=$(wav n42.wav freq --length 0.05)
+python3 -c "import sys; sys.exit(0 if $kick < 100 and $hat > 3000 else 1)" || fail "drum_kit: kick at $kick Hz, closed hat at $hat Hz"
+toms=""
+for n in 41 43 45 47 48 50; do toms="$toms $(wav "n$n.wav" freq --skip 0.1 --length 0.2)"; done
+python3 -c "import sys; t = [float(x) for x in sys.argv[1:]]; sys.exit(0 if all(a < b for a, b in zip(t, t[1:])) and 60 < t[0] and t[-1] < 200 else 1)" $toms ||
+    fail "drum_kit: toms 41..50 at$toms Hz: want rising"
+ok "drum_kit: the 20 GM notes of the kit sound, others do not; kick at $kick Hz, closed hat at $hat Hz, toms rising:$toms Hz"
+kit v127.wav '[{"beat": 0, "note": 38, "velocity": 127}]' --seconds 0.5
+kit v64.wav '[{"beat": 0, "note": 38, "velocity": 64}]' --seconds 0.5
+near "$(python3 -c "print($(wav v64.wav peak) / $(wav v127.wav peak))")" "$(python3 -c "print(64 / 127)")" 1e-5 ||
+    fail "drum_kit: velocity 64 peaks at $(wav v64.wav peak), velocity 127 at $(wav v127.wav peak)"
+kit k0.wav '[{"beat": 0, "note": 36}]' --seconds 1
+kit k13.wav '[{"beat": 1.3, "note": 36}]' --seconds 1
+[ $(($(wav k13.wav first_nonsilent) - $(wav k0.wav first_nonsilent))) = 31200 ] ||
+    fail "drum_kit: kick at beat 1.3 first sounds at $(wav k13.wav first_nonsilent)"
+wavtool compare k13.wav k0.wav --offset 31200 --tol 1e-6 --min-overlap 0.3 >cmp.json ||
+    fail "drum_kit: the kick at beat 1.3 is not the kick at beat 0 shifted by 31200 frames: $(cat cmp.json)"
+ok "drum_kit: velocity scales the hit (64/127), a kick at beat 1.3 is the kick at beat 0 shifted by exactly 31200 frames"
+kit open.wav '[{"beat": 0, "note": 46}]' --seconds 1
+kit choked.wav '[{"beat": 0, "note": 46}, {"beat": 0.5, "note": 42}]' --seconds 1
+o=$(wav open.wav rms_dbfs --skip 0.4 --length 0.1)
+[ "$(wav choked.wav peak --skip 0.4 --length 0.1)" = 0 ] && python3 -c "import sys; sys.exit(0 if $o > -70 else 1)" ||
+    fail "drum_kit: open hat at 0.4..0.5 s: $o dBFS alone, peak $(wav choked.wav peak --skip 0.4 --length 0.1) after a closed hat at 0.25 s"
+ok "drum_kit: a closed hat chokes the open hat (silent 0.15 s later; $o dBFS without it)"
+# your own sample: kit/kick.wav next to the file replaces the synthesized kick
+mkdir -p own/kit
+cp "$KIT" own/drum_kit.c
+kanon render "$ROOT/examples/sine.c" --seconds 0.5 --channels 1 --rate 44100 -o own/kit/kick.wav >/dev/null 2>&1 || fail "render sine.c"
+kanon render own/drum_kit.c --set demo=0 --events <(echo '[{"beat": 0, "note": 36}]') --seconds 0.5 -o own.wav >"$T/render.out" 2>&1 ||
+    fail "render own/drum_kit.c: $(cat render.out)"
+want=$(wav own/kit/kick.wav freq)
+got=$(wav own.wav freq --skip 0.05 --length 0.4)
+near "$got" "$want" 1 || fail "drum_kit with kit/kick.wav: note 36 at $got Hz, want the file's $want Hz"
+ok "drum_kit: a kit/kick.wav next to the file is played for note 36 ($got Hz, resampled from 44.1 kHz)"
