@@ -164,6 +164,7 @@ bench: deps
 	@python3 scripts/bench.py | tee $(B)/benchmarks.md
 	@python3 scripts/bench_nodes.py | tee -a $(B)/benchmarks.md
 	@python3 scripts/bench_input.py | tee -a $(B)/benchmarks.md
+	@python3 scripts/bench_voices.py | tee -a $(B)/benchmarks.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
