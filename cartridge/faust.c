@@ -20,6 +20,16 @@
  * source for, get a built-in test signal (short deterministic noise bursts, one per second) while
  * the parameter `input` is 1, so effects such as reverbs and filters can be heard and tested;
  * outputs map onto the deck's channels (one output goes to all channels).
+ *
+ * Polyphony: a program whose options declare "[nvoices:N]" gets N
+ * instances of the DSP struct in "faust" and a kn_voices (nodes-c) in
+ * "faust-voices"; the wrapper then defines event(), which hands notes and
+ * CCs to the allocator, and process() runs each allocated voice's instance
+ * with its freq, gain and gate zones set from the voice (Faust's
+ * convention: those three labels are not parameters) and every knob copied
+ * into it, adding the voices up and reporting each one's block peak (a
+ * released voice is freed below -80 dB). Without the option the wrapper is
+ * the one-instance code it always was (KN_FAUST_VOICES 0).
  */
 #include "cartridge.h"
 #include "input.h"
