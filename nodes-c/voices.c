@@ -131,7 +131,7 @@ static void mono_follow(kn_voices *s, int restart) {
         step(v, IN_OFF);
         return;
     }
-    const kn_key *top = &s->key[s->keys - 1];
+    const kn_voices_key *top = &s->key[s->keys - 1];
     if (restart || v->state != KN_VOICE_HELD) {
         start(s, 0, top->note, top->velocity, top->channel);
         return;
@@ -143,7 +143,7 @@ static int mono_on(kn_voices *s, int note, int velocity, int channel) {
     int down = s->keys > 0, at = key_find(s, note, channel);
     if (at >= 0) key_remove(s, at);
     if (s->keys == KN_VOICES_KEYS) key_remove(s, 0); /* forget the oldest */
-    s->key[s->keys++] = (kn_key){.note = note, .velocity = velocity, .channel = channel};
+    s->key[s->keys++] = (kn_voices_key){.note = note, .velocity = velocity, .channel = channel};
     mono_follow(s, s->mode == KN_VOICES_MONO || !down);
     return 0;
 }
@@ -163,7 +163,7 @@ static void mono_off(kn_voices *s, int note, int channel) {
 /* The pedal is up, or all notes off with it up: drop the keys it held. */
 static void mono_drop(kn_voices *s, int all) {
     int before = s->keys, kept = 0;
-    const kn_key old = s->keys ? s->key[s->keys - 1] : (kn_key){0};
+    const kn_voices_key old = s->keys ? s->key[s->keys - 1] : (kn_voices_key){0};
     for (int i = 0; i < before; i++)
         if (!all && !s->key[i].sustained) s->key[kept++] = s->key[i];
     s->keys = kept;

@@ -56,10 +56,10 @@ typedef struct kn_voice {
     unsigned long age; /* the note-on count when it (re)started: smaller is older */
 } kn_voice;
 
-typedef struct kn_key {
+typedef struct kn_voices_key {
     int note, velocity, channel;
     int sustained; /* let go while the pedal was down */
-} kn_key;
+} kn_voices_key;
 
 typedef struct kn_voices {
     double rate;     /* unused (no time here): every init takes the rate */
@@ -69,7 +69,7 @@ typedef struct kn_voices {
     float threshold; /* a released voice reported below this is freed */
     unsigned long count;
     int keys; /* MONO/LEGATO: keys down (or sustained), the last pressed last */
-    kn_key key[KN_VOICES_KEYS];
+    kn_voices_key key[KN_VOICES_KEYS];
     kn_voice v[KN_VOICES_MAX];
 } kn_voices;
 
