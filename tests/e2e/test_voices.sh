@@ -42,20 +42,16 @@ render() { # OUT EVENTS ARGS...
     kanon render "$POLY" --events "$e" -o "$o" "$@" >"$T/render.out" 2>&1 || fail "render $o: $(cat "$T/render.out")"
 }
 present() { # FILE T0 T1 NOTE...: each note above -60 dBFS
-    local f=$1 a=$2 b=$3
-    shift 3
-    for n in "$@"; do
-        l=$(db "$f" "$a" "$b" "$n")
-        python3 -c "import sys; sys.exit(0 if $l > -60 else 1)" || fail "$f: note $n absent at $a..$b s ($l dBFS)"
-    done
+    tones "$@" >levels.out
+    while read -r n l; do
+        python3 -c "import sys; sys.exit(0 if $l > -60 else 1)" || fail "$1: note $n absent at $2..$3 s ($l dBFS)"
+    done <levels.out
 }
 absent() { # FILE T0 T1 NOTE...: each note below -70 dBFS
-    local f=$1 a=$2 b=$3
-    shift 3
-    for n in "$@"; do
-        l=$(db "$f" "$a" "$b" "$n")
-        python3 -c "import sys; sys.exit(0 if $l < -70 else 1)" || fail "$f: note $n heard at $a..$b s ($l dBFS)"
-    done
+    tones "$@" >levels.out
+    while read -r n l; do
+        python3 -c "import sys; sys.exit(0 if $l < -70 else 1)" || fail "$1: note $n heard at $2..$3 s ($l dBFS)"
+    done <levels.out
 }
 
 # --- an 8-note chord: 8 distinct pitches at their velocities' levels
