@@ -194,11 +194,11 @@ done
 kick=$(wav n36.wav freq --length 0.3)
 hat=$(wav n42.wav freq --length 0.05)
 python3 -c "import sys; sys.exit(0 if $kick < 100 and $hat > 3000 else 1)" || fail "drum_kit: kick at $kick Hz, closed hat at $hat Hz"
-toms=""
-for n in 41 43 45 47 48 50; do toms="$toms $(wav "n$n.wav" freq --skip 0.1 --length 0.2)"; done
-python3 -c "import sys; t = [float(x) for x in sys.argv[1:]]; sys.exit(0 if all(a < b for a, b in zip(t, t[1:])) and 60 < t[0] and t[-1] < 200 else 1)" $toms ||
-    fail "drum_kit: toms 41..50 at$toms Hz: want rising"
-ok "drum_kit: the 20 GM notes of the kit sound, others do not; kick at $kick Hz, closed hat at $hat Hz, toms rising:$toms Hz"
+toms=()
+for n in 41 43 45 47 48 50; do toms+=("$(wav "n$n.wav" freq --skip 0.1 --length 0.2)"); done
+python3 -c "import sys; t = [float(x) for x in sys.argv[1:]]; sys.exit(0 if all(a < b for a, b in zip(t, t[1:])) and 60 < t[0] and t[-1] < 200 else 1)" "${toms[@]}" ||
+    fail "drum_kit: toms 41..50 at ${toms[*]} Hz: want rising"
+ok "drum_kit: the 20 GM notes of the kit sound, others do not; kick at $kick Hz, closed hat at $hat Hz, toms rising: ${toms[*]} Hz"
 kit v127.wav '[{"beat": 0, "note": 38, "velocity": 127}]' --seconds 0.5
 kit v64.wav '[{"beat": 0, "note": 38, "velocity": 64}]' --seconds 0.5
 near "$(python3 -c "print($(wav v64.wav peak) / $(wav v127.wav peak))")" "$(python3 -c "print(64 / 127)")" 1e-5 ||
@@ -213,8 +213,9 @@ ok "drum_kit: velocity scales the hit (64/127), a kick at beat 1.3 is the kick a
 kit open.wav '[{"beat": 0, "note": 46}]' --seconds 1
 kit choked.wav '[{"beat": 0, "note": 46}, {"beat": 0.5, "note": 42}]' --seconds 1
 o=$(wav open.wav rms_dbfs --skip 0.4 --length 0.1)
-[ "$(wav choked.wav peak --skip 0.4 --length 0.1)" = 0 ] && python3 -c "import sys; sys.exit(0 if $o > -70 else 1)" ||
+if [ "$(wav choked.wav peak --skip 0.4 --length 0.1)" != 0 ] || ! python3 -c "import sys; sys.exit(0 if $o > -70 else 1)"; then
     fail "drum_kit: open hat at 0.4..0.5 s: $o dBFS alone, peak $(wav choked.wav peak --skip 0.4 --length 0.1) after a closed hat at 0.25 s"
+fi
 ok "drum_kit: a closed hat chokes the open hat (silent 0.15 s later; $o dBFS without it)"
 # your own sample: kit/kick.wav next to the file replaces the synthesized kick
 mkdir -p own/kit
