@@ -42,12 +42,21 @@ static const signed char NEXT[4][IN_COUNT] = {
 #undef S
 #undef R
 
-static void step(kn_voice *v, int in) {
-    v->state = NEXT[v->state][in];
-}
-
 static int clampi(int x, int lo, int hi) {
     return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* The state lives in user memory, kept across edits of the user's struct:
+ * an impossible value reads as FREE, and counts are clamped, so that no
+ * table index or loop can run out of bounds. */
+static void step(kn_voice *v, int in) {
+    v->state = NEXT[clampi(v->state, 0, 3) == v->state ? v->state : KN_VOICE_FREE][in];
+}
+static int nvoices(const kn_voices *s) {
+    return clampi(s->voices, 1, KN_VOICES_MAX);
+}
+static int nkeys(kn_voices *s) {
+    return s->keys = clampi(s->keys, 0, KN_VOICES_KEYS);
 }
 
 void kn_voices_init(kn_voices *s, double rate, int voices, int mode, int steal) {
@@ -88,11 +97,11 @@ static int rather(const kn_voices *s, const kn_voice *a, const kn_voice *b) {
  * voices if any, else among all. */
 static int pick(const kn_voices *s) {
     int released = 0, best = -1;
-    for (int i = 0; i < s->voices; i++) {
+    for (int i = 0; i < nvoices(s); i++) {
         if (s->v[i].state == KN_VOICE_FREE) return i;
         released |= s->v[i].state == KN_VOICE_RELEASED;
     }
-    for (int i = 0; i < s->voices; i++) {
+    for (int i = 0; i < nvoices(s); i++) {
         if (released && s->v[i].state != KN_VOICE_RELEASED) continue;
         if (best < 0 || rather(s, &s->v[i], &s->v[best])) best = i;
     }
@@ -101,7 +110,7 @@ static int pick(const kn_voices *s) {
 
 /* The voice sounding this note on this channel, or -1. */
 static int sounding(const kn_voices *s, int note, int channel, int held_only) {
-    for (int i = 0; i < s->voices; i++) {
+    for (int i = 0; i < nvoices(s); i++) {
         const kn_voice *v = &s->v[i];
         if (v->state != KN_VOICE_FREE && v->note == note && v->channel == channel &&
             (!held_only || v->state == KN_VOICE_HELD))
@@ -112,8 +121,8 @@ static int sounding(const kn_voices *s, int note, int channel, int held_only) {
 
 /* ---- MONO and LEGATO: voice 0 plays the top key ---- */
 
-static int key_find(const kn_voices *s, int note, int channel) {
-    for (int i = 0; i < s->keys; i++)
+static int key_find(kn_voices *s, int note, int channel) {
+    for (int i = 0; i < nkeys(s); i++)
         if (s->key[i].note == note && s->key[i].channel == channel) return i;
     return -1;
 }
@@ -140,7 +149,7 @@ static void mono_follow(kn_voices *s, int restart) {
 }
 
 static int mono_on(kn_voices *s, int note, int velocity, int channel) {
-    int down = s->keys > 0, at = key_find(s, note, channel);
+    int down = nkeys(s) > 0, at = key_find(s, note, channel);
     if (at >= 0) key_remove(s, at);
     if (s->keys == KN_VOICES_KEYS) key_remove(s, 0); /* forget the oldest */
     s->key[s->keys++] = (kn_voices_key){.note = note, .velocity = velocity, .channel = channel};
@@ -162,7 +171,7 @@ static void mono_off(kn_voices *s, int note, int channel) {
 
 /* The pedal is up, or all notes off with it up: drop the keys it held. */
 static void mono_drop(kn_voices *s, int all) {
-    int before = s->keys, kept = 0;
+    int before = nkeys(s), kept = 0;
     const kn_voices_key old = s->keys ? s->key[s->keys - 1] : (kn_voices_key){0};
     for (int i = 0; i < before; i++)
         if (!all && !s->key[i].sustained) s->key[kept++] = s->key[i];
@@ -203,18 +212,18 @@ void kn_voices_pedal(kn_voices *s, int down) {
         mono_drop(s, 0);
         return;
     }
-    for (int i = 0; i < s->voices; i++) step(&s->v[i], IN_PEDAL_UP);
+    for (int i = 0; i < nvoices(s); i++) step(&s->v[i], IN_PEDAL_UP);
 }
 
 void kn_voices_all_notes_off(kn_voices *s) {
     if (s->mode != KN_VOICES_POLY) {
         if (s->pedal)
-            for (int i = 0; i < s->keys; i++) s->key[i].sustained = 1;
+            for (int i = 0; i < nkeys(s); i++) s->key[i].sustained = 1;
         else
             mono_drop(s, 1);
         return;
     }
-    for (int i = 0; i < s->voices; i++)
+    for (int i = 0; i < nvoices(s); i++)
         if (s->v[i].state == KN_VOICE_HELD) step(&s->v[i], s->pedal ? IN_OFF_PEDAL : IN_OFF);
 }
 

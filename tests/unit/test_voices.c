@@ -235,6 +235,31 @@ static void test_set(void) {
     CHECK(s.voices == 1 && s.mode == KN_VOICES_LEGATO && s.steal == KN_STEAL_OLDEST);
 }
 
+/* A struct of garbage (a user's struct edited around it): every call stays
+ * in bounds (ASan/valgrind would say otherwise) and the allocator recovers. */
+static void test_garbage(void) {
+    kn_voices s;
+    for (int fill = 0; fill < 3; fill++) {
+        memset(&s, fill == 0 ? 0xff : fill == 1 ? 0x7f : 0x80, sizeof s);
+        for (int mode = 0; mode < 2; mode++) {
+            if (mode) s.mode = KN_VOICES_MONO;
+            on(&s, 60, 100);
+            off(&s, 60);
+            cc(&s, 64, 127);
+            cc(&s, 64, 0);
+            cc(&s, 123, 0);
+            for (int v = -1; v <= KN_VOICES_MAX; v++) {
+                kn_voices_level(&s, v, 0);
+                (void)kn_voices_started(&s, v);
+                (void)kn_voices_gate(&s, v);
+            }
+            (void)kn_voices_playing(&s);
+        }
+        kn_voices_init(&s, 48000, 8, KN_VOICES_POLY, KN_STEAL_OLDEST);
+        CHECK(on(&s, 60, 100) >= 0 && kn_voices_playing(&s) == 1);
+    }
+}
+
 int main(void) {
     test_chord();
     test_steal();
@@ -242,5 +267,6 @@ int main(void) {
     test_sustain();
     test_mono();
     test_set();
+    test_garbage();
     return check_report();
 }
