@@ -165,6 +165,7 @@ bench: deps
 	@python3 scripts/bench_nodes.py | tee -a $(B)/benchmarks.md
 	@python3 scripts/bench_input.py | tee -a $(B)/benchmarks.md
 	@python3 scripts/bench_midi.py | tee -a $(B)/benchmarks.md
+	@python3 scripts/bench_voices.py | tee -a $(B)/benchmarks.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

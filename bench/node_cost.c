@@ -53,6 +53,24 @@ static double now(void) {
         fflush(stdout);                                                                            \
     } while (0)
 
+/* One block of a 32-voice allocator's work, all voices held: a note on
+ * (stealing the quietest), a note off, and each voice read and reported
+ * as a synth's process() does. */
+static void voices_block(kn_voices *vc, int b) {
+    kn_voices_note_on(vc, 30 + b % 64, 100, 0);
+    kn_voices_note_off(vc, 30 + (b + 32) % 64, 0);
+    for (int v = 0; v < KN_VOICES_MAX; v++) {
+        if (!kn_voices_active(vc, v)) continue;
+        out[v] = (float)(kn_voices_started(vc, v) + kn_voices_gate(vc, v) + kn_voices_note(vc, v));
+        kn_voices_level(vc, v, 0.5f + (float)((b + v) & 7) * 0.01f);
+    }
+}
+
+static void voices_fill(kn_voices *vc) {
+    kn_voices_init(vc, RATE, KN_VOICES_MAX, KN_VOICES_POLY, KN_STEAL_QUIETEST);
+    for (int i = 0; i < KN_VOICES_MAX; i++) kn_voices_note_on(vc, 30 + i, 100, 0);
+}
+
 int main(void) {
     kn_noise nz;
     kn_noise_init(&nz, 1);
@@ -143,6 +161,9 @@ int main(void) {
     for (int i = 0; i < 96000; i++) smp.h.data[i] = (float)((i * 7919) % 2000) / 1000.0f - 1.0f;
     MEASURE("player (stereo)", (kn_player_init(&pl, 1), kn_player_trigger(&pl)),
             kn_player_run(&pl, &smp.h, NULL, out, out2, BLOCK, 1.2345f, 1));
+    static kn_voices vc;
+    MEASURE("voices (32 held: a stealing note on, a note off and 32 voices read per block)",
+            voices_fill(&vc), voices_block(&vc, b));
     fprintf(stderr, "(sink %g)\n", sink);
     return 0;
 }

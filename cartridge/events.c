@@ -3,14 +3,17 @@
  *
  *   [{"beat": 1.01, "param": "v", "value": 0.3},
  *    {"beat": 2, "note": 60, "velocity": 100, "dur": 0.5},
- *    {"beat": 3, "trig": 1}]
+ *    {"beat": 3, "trig": 1},
+ *    {"beat": 4, "cc": 64, "value": 127}]
  *
  * Each entry has a "beat" (>= 0) and exactly one of:
  *   "param" NAME with "value" (and optionally "ramp", ms): a timed set;
  *   "note" 0..127 with optional "velocity" (0..127, default 100; 0 is a
  *     note off), "dur" (beats: a NOTE_OFF that many beats later) and
  *     "channel" (0..15, default 0);
- *   "trig" VALUE with optional "channel".
+ *   "trig" VALUE with optional "channel";
+ *   "cc" 0..127 (the controller) with "value" (0..127, whole: MIDI's) and
+ *     optional "channel": a KN_EV_CC, e.g. 64 the sustain pedal.
  * Anything else (an unknown key, a key of another kind, a missing or
  * out-of-range field) is an error naming the entry, and nothing is
  * rendered: a typo must not give a render that silently lacks an event.
@@ -98,7 +101,7 @@ static int number(const cJSON *o, const char *key, double lo, double hi, int who
 }
 
 static const char *const KEYS[] = {"beat",     "param", "value",   "ramp", "note",
-                                   "velocity", "dur",   "channel", "trig"};
+                                   "velocity", "dur",   "channel", "trig", "cc"};
 
 /* Checks one entry and appends its events. 0, or -1 with why[] filled. */
 static int entry(kn_events *e, const cJSON *o, const kn_tempo_map *map, double rate, int index,
@@ -110,7 +113,7 @@ static int entry(kn_events *e, const cJSON *o, const kn_tempo_map *map, double r
         if (k == sizeof KEYS / sizeof *KEYS)
             return snprintf(why, n,
                             "unknown key \"%.40s\" (known: beat, param, value, ramp, note, "
-                            "velocity, dur, channel, trig)",
+                            "velocity, dur, channel, trig, cc)",
                             f->string),
                    -1;
     }
@@ -126,23 +129,24 @@ static int entry(kn_events *e, const cJSON *o, const kn_tempo_map *map, double r
     const cJSON *param = cJSON_GetObjectItemCaseSensitive(o, "param");
     const cJSON *note = cJSON_GetObjectItemCaseSensitive(o, "note");
     const cJSON *trig = cJSON_GetObjectItemCaseSensitive(o, "trig");
-    int kinds = !!param + !!note + !!trig;
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(o, "cc");
+    int kinds = !!param + !!note + !!trig + !!cc;
     if (kinds != 1)
         return snprintf(why, n, "%s",
-                        kinds ? "has more than one of \"param\", \"note\" and \"trig\""
-                              : "needs one of \"param\", \"note\" or \"trig\""),
+                        kinds ? "has more than one of \"param\", \"note\", \"trig\" and \"cc\""
+                              : "needs one of \"param\", \"note\", \"trig\" or \"cc\""),
                -1;
     /* keys that belong to another kind of event are mistakes too */
-    static const char *const only_param[] = {"value", "ramp"};
     static const char *const only_note[] = {"velocity", "dur"};
-    for (int i = 0; i < 2; i++) {
-        if (!param && cJSON_GetObjectItemCaseSensitive(o, only_param[i]))
-            return snprintf(why, n, "\"%s\" belongs to a \"param\" event", only_param[i]), -1;
+    for (int i = 0; i < 2; i++)
         if (!note && cJSON_GetObjectItemCaseSensitive(o, only_note[i]))
             return snprintf(why, n, "\"%s\" belongs to a \"note\" event", only_note[i]), -1;
-    }
+    if (!param && cJSON_GetObjectItemCaseSensitive(o, "ramp"))
+        return snprintf(why, n, "\"ramp\" belongs to a \"param\" event"), -1;
+    if (!param && !cc && cJSON_GetObjectItemCaseSensitive(o, "value"))
+        return snprintf(why, n, "\"value\" belongs to a \"param\" or \"cc\" event"), -1;
     if (param && cJSON_GetObjectItemCaseSensitive(o, "channel"))
-        return snprintf(why, n, "\"channel\" belongs to a \"note\" or \"trig\" event"), -1;
+        return snprintf(why, n, "\"channel\" belongs to a \"note\", \"trig\" or \"cc\" event"), -1;
     pending p = {.entry = index};
     p.s.frame = kn_tempo_beat_frame(map, rate, beat);
     double ch = 0;
@@ -163,6 +167,16 @@ static int entry(kn_events *e, const cJSON *o, const kn_tempo_map *map, double r
         p.s.type = KN_EVQ_PARAM;
         p.s.value = v;
         p.s.ramp = ramp;
+        return push(e, &p) ? (snprintf(why, n, "out of memory"), -1) : 0;
+    }
+    if (cc) {
+        double control;
+        if (number(o, "cc", 0, 127, 1, &control, why, n) <= 0) return -1;
+        if ((r = number(o, "value", 0, 127, 1, &v, why, n)) <= 0)
+            return r ? -1 : (snprintf(why, n, "\"cc\" needs a \"value\" (0..127)"), -1);
+        p.s.type = KN_EVQ_CC;
+        p.s.note = (int32_t)control; /* the queue keeps the controller in `note` */
+        p.s.value = v;
         return push(e, &p) ? (snprintf(why, n, "out of memory"), -1) : 0;
     }
     if (trig) {

@@ -20,9 +20,23 @@
  * source for, get a built-in test signal (short deterministic noise bursts, one per second) while
  * the parameter `input` is 1, so effects such as reverbs and filters can be heard and tested;
  * outputs map onto the deck's channels (one output goes to all channels).
+ *
+ * Polyphony: a program whose options declare "[nvoices:N]" gets N
+ * instances of the DSP struct in "faust" and a kn_voices (nodes-c) in
+ * "faust-voices"; the wrapper then defines event(), which hands notes and
+ * CCs to the allocator, and process() runs each allocated voice's instance
+ * with its freq, gain and gate zones set from the voice (Faust's
+ * convention: those three labels are not parameters) and every knob copied
+ * into it, adding the voices up and reporting each one's block peak (a
+ * released voice is freed below -80 dB). Without the option the wrapper is
+ * the one-instance code it always was (KN_FAUST_VOICES 0).
  */
 #include "cartridge.h"
 #include "input.h"
+
+/* nodes-c's KN_VOICES_MAX (kanon/voices.h, not on the cartridge's include
+ * path): the wrapper stops with an #error if the two ever disagree. */
+#define FAUST_VOICES_MAX 32
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,6 +107,17 @@ static const char wrapper[] =
     "static int nparams, is_button[KN_FAUST_PARAMS];\n"
     "static kn_ctx *ctx;\n"
     "static kn_param *newest;\n"
+    "#define KN_FAUST_NV (KN_FAUST_VOICES > 0 ? KN_FAUST_VOICES : 1)\n"
+    "#if KN_FAUST_VOICES\n"
+    "#include <kanon/voices.h>\n"
+    "#include <string.h>\n"
+    "#if KN_FAUST_VOICES > KN_VOICES_MAX\n"
+    "#error faust.c's FAUST_VOICES_MAX is more than kanon/voices.h's KN_VOICES_MAX\n"
+    "#endif\n"
+    "static kn_voices *vc;\n"
+    "static long voice_zone[3]; /* freq, gain, gate: offsets in a kn_faust (-1: none) */\n"
+    "static long zone_at[KN_FAUST_PARAMS]; /* every knob's offset: set in each instance */\n"
+    "#endif\n"
     "static void ui_box(void *u, const char *l) { (void)u; (void)l; }\n"
     "static void ui_close(void *u) { (void)u; }\n"
     "/* A label becomes a parameter name of [A-Za-z0-9_-]; a name already\n"
@@ -103,6 +128,12 @@ static const char wrapper[] =
     "static void ui_param(const char *label, FAUSTFLOAT *zone, double def, double lo, double hi,"
     " int button) {\n"
     "    char base[32], name[32]; int j = 0;\n"
+    "#if KN_FAUST_VOICES\n"
+    "    static const char *const voiced[3] = {\"freq\", \"gain\", \"gate\"};\n"
+    "    for (int v = 0; v < 3; v++)\n"
+    "        if (!strcmp(label, voiced[v])) { voice_zone[v] = (char *)zone - (char *)dsp; return; "
+    "}\n"
+    "#endif\n"
     "    for (int i = 0; label[i] && j < 27; i++) {\n"
     "        char c = label[i];\n"
     "        base[j++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')"
@@ -118,6 +149,9 @@ static const char wrapper[] =
     "        kn_param *p = kn_param_decl(ctx, name, lo, hi, def);\n"
     "        if (newest && p <= newest) continue;\n"
     "        newest = p;\n"
+    "#if KN_FAUST_VOICES\n"
+    "        zone_at[nparams] = (char *)zone - (char *)dsp;\n"
+    "#endif\n"
     "        params[nparams] = p; is_button[nparams] = button; zones[nparams++] = zone;\n"
     "        return;\n"
     "    }\n"
@@ -138,18 +172,26 @@ static const char wrapper[] =
     "    ctx = k;\n"
     "    nparams = 0;\n"
     "    newest = 0;\n"
-    "    dsp = kn_state(k, \"faust\", sizeof(kn_faust));\n"
+    "    dsp = kn_state(k, \"faust\", sizeof(kn_faust) * KN_FAUST_NV);\n"
     "    meta = kn_state(k, \"faust-meta\", sizeof(kn_faust_meta));\n"
     "    defaultsound = kn_faust_soundfile(k, 0, 0);\n"
     "    classInitkn_faust((int)k->rate);\n"
-    "    if (meta->size != sizeof(kn_faust) || meta->layout != KN_FAUST_LAYOUT ||"
+    "    if (meta->size != sizeof(kn_faust) * KN_FAUST_NV || meta->layout != KN_FAUST_LAYOUT ||"
     " meta->rate != k->rate) {\n"
-    "        initkn_faust(dsp, (int)k->rate); /* new or changed layout: start fresh */\n"
-    "        meta->size = sizeof(kn_faust); meta->layout = KN_FAUST_LAYOUT;\n"
+    "        for (int v = 0; v < KN_FAUST_NV; v++) /* new or changed layout: start fresh */\n"
+    "            initkn_faust(&dsp[v], (int)k->rate);\n"
+    "        meta->size = sizeof(kn_faust) * KN_FAUST_NV; meta->layout = KN_FAUST_LAYOUT;\n"
     "        meta->rate = k->rate; meta->seed = 22222u;\n"
     "    } else {\n"
-    "        instanceConstantskn_faust(dsp, (int)k->rate); /* edited constants; state kept */\n"
+    "        for (int v = 0; v < KN_FAUST_NV; v++) /* edited constants; state kept */\n"
+    "            instanceConstantskn_faust(&dsp[v], (int)k->rate);\n"
     "    }\n"
+    "#if KN_FAUST_VOICES\n"
+    "    vc = kn_state(k, \"faust-voices\", sizeof(kn_voices));\n"
+    "    if (vc->voices != KN_FAUST_VOICES)\n"
+    "        kn_voices_init(vc, k->rate, KN_FAUST_VOICES, KN_VOICES_POLY, KN_STEAL_OLDEST);\n"
+    "    voice_zone[0] = voice_zone[1] = voice_zone[2] = -1;\n"
+    "#endif\n"
     "    UIGlue ui = {0, ui_box, ui_box, ui_box, ui_close, ui_button, ui_button, ui_slider,"
     " ui_slider, ui_slider, ui_bargraph, ui_bargraph, ui_soundfile, ui_declare};\n"
     "    buildUserInterfacekn_faust(dsp, &ui);\n"
@@ -165,6 +207,42 @@ static const char wrapper[] =
     "        x[i] = on && f < (unsigned long)(ctx->rate / 20) ? 0.25f * n : 0.0f;\n"
     "    }\n"
     "}\n"
+    "#if KN_FAUST_VOICES\n"
+    "void event(kn_ctx *k, const kn_event *e) { (void)k; kn_voices_event(vc, e); }\n"
+    "static void voice_set(kn_faust *d, int which, float value) {\n"
+    "    if (voice_zone[which] >= 0) *(FAUSTFLOAT *)((char *)d + voice_zone[which]) = value;\n"
+    "}\n"
+    "/* Voice v's instance over the block, added into out; its peak (Faust's\n"
+    "   polyphony ends a release when a block's peak falls below a threshold).\n"
+    "   A voice restarted while its gate was on gets one sample of gate 0 first,\n"
+    "   so that its envelopes see a new rising edge. */\n"
+    "static float voice_run(int v, float **out, int channels, float **ins, int ni, int no,"
+    " int frames, float (*scratch)[8192]) {\n"
+    "    kn_faust *d = &dsp[v];\n"
+    "    float *outs[KN_FAUST_IO], *vins[KN_FAUST_IO], peak = 0;\n"
+    "    voice_set(d, 0, (float)(440.0 * pow(2.0, (kn_voices_note(vc, v) - 69) / 12.0)));\n"
+    "    voice_set(d, 1, (float)kn_voices_velocity(vc, v) / 127.0f);\n"
+    "    int at = 0;\n"
+    "    if (kn_voices_started(vc, v) && voice_zone[2] >= 0 &&"
+    " *(FAUSTFLOAT *)((char *)d + voice_zone[2]) > 0) {\n"
+    "        voice_set(d, 2, 0);\n"
+    "        for (int o = 0; o < no; o++) outs[o] = scratch[o];\n"
+    "        computekn_faust(d, 1, ins, outs);\n"
+    "        at = 1;\n"
+    "    }\n"
+    "    voice_set(d, 2, (float)kn_voices_gate(vc, v));\n"
+    "    for (int i = 0; i < ni; i++) vins[i] = ins[i] + at;\n"
+    "    for (int o = 0; o < no; o++) outs[o] = scratch[o] + at;\n"
+    "    if (frames > at) computekn_faust(d, frames - at, vins, outs);\n"
+    "    for (int o = 0; o < no; o++)\n"
+    "        for (int i = 0; i < frames; i++) {\n"
+    "            float x = scratch[o][i];\n"
+    "            peak = fabsf(x) > peak ? fabsf(x) : peak;\n"
+    "            if (o < channels) out[o][i] += x;\n"
+    "        }\n"
+    "    return peak;\n"
+    "}\n"
+    "#endif\n"
     "void process(kn_ctx *k, float **out, int frames) {\n"
     "    static float in0[8192], scratch[KN_FAUST_IO][8192];\n"
     "    float *ins[KN_FAUST_IO], *outs[KN_FAUST_IO];\n"
@@ -174,8 +252,18 @@ static const char wrapper[] =
     "        *zones[i] = (FAUSTFLOAT)(is_button[i] ? kn_target(params[i]) : kn_get(params[i]));\n"
     "    if (ni) test_input(in0, frames, k->frame);\n"
     "    for (int i = 0; i < ni; i++) ins[i] = in0;\n"
+    "#if KN_FAUST_VOICES\n"
+    "    for (int v = 1; v < KN_FAUST_NV; v++) /* the knobs, in every voice's instance */\n"
+    "        for (int i = 0; i < nparams; i++)\n"
+    "            *(FAUSTFLOAT *)((char *)&dsp[v] + zone_at[i]) = *zones[i];\n"
+    "    for (int v = 0; v < KN_FAUST_NV; v++)\n"
+    "        if (kn_voices_active(vc, v))\n"
+    "            kn_voices_level(vc, v, voice_run(v, out, k->channels, ins, ni, no, frames,"
+    " scratch));\n"
+    "#else\n"
     "    for (int o = 0; o < no; o++) outs[o] = o < k->channels ? out[o] : scratch[o];\n"
     "    computekn_faust(dsp, frames, ins, outs);\n"
+    "#endif\n"
     "    for (int c = no; c < k->channels && no > 0; c++)\n"
     "        for (int i = 0; i < frames; i++) out[c][i] = out[c % no][i];\n"
     "}\n";
@@ -423,6 +511,22 @@ static int check_headers(const char *gen, const char *path, const char *display,
     return 0;
 }
 
+/* A polyphonic instrument: the N of `declare options "[nvoices:N]"` (its
+ * C declares the options in its metadata), at most FAUST_VOICES_MAX (saying
+ * so); 0 for any other program, which stays one instance as before. */
+static int faust_voices(const char *gen, const char *display) {
+    const char *o = strstr(gen, "\"options\", \""), *end = o ? strchr(o + 12, '"') : NULL;
+    const char *nv = o ? strstr(o + 12, "[nvoices:") : NULL;
+    if (!nv || nv > end) return 0;
+    long n = strtol(nv + 9, NULL, 10);
+    if (n > FAUST_VOICES_MAX) {
+        fprintf(stderr, "%s: note: [nvoices:%ld]: kanon plays at most %d voices; it plays %d\n",
+                display, n, FAUST_VOICES_MAX, FAUST_VOICES_MAX);
+        n = FAUST_VOICES_MAX;
+    }
+    return n > 0 ? (int)n : 0;
+}
+
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen) {
     char *gen = run_faust(path, display, include_dir ? include_dir : ".", err, errlen);
@@ -436,10 +540,11 @@ char *kn_faust_source(const char *path, const char *display, const char *include
     uint64_t h = 1469598103934665603u;
     const char *a = strstr(gen, "typedef struct {"), *b = a ? strstr(a, "} kn_faust;") : NULL;
     for (const char *q = a; q && q < b; q++) h = (h ^ (unsigned char)*q) * 1099511628211u;
-    char layout[128];
+    char layout[160];
     snprintf(layout, sizeof layout,
-             "\n#define KN_FAUST_LAYOUT %lluUL\n#define KN_FAUST_PARAMS %d\n",
-             (unsigned long long)h, KN_MAX_PARAMS);
+             "\n#define KN_FAUST_LAYOUT %lluUL\n#define KN_FAUST_PARAMS %d\n"
+             "#define KN_FAUST_VOICES %d\n",
+             (unsigned long long)h, KN_MAX_PARAMS, faust_voices(gen, display));
     size_t n = sizeof prelude + strlen(gen) + sizeof layout + sizeof wrapper + 1;
     char *all = malloc(n);
     if (all) snprintf(all, n, "%s%s%s%s", prelude, gen, layout, wrapper);

@@ -36,6 +36,9 @@ void kn_adsr_init(kn_adsr *s, double rate) {
 void kn_adsr_gate(kn_adsr *s, int on) {
     s->gate = on != 0;
 }
+void kn_adsr_retrigger(kn_adsr *s) {
+    s->last = 0; /* the first sample with the gate on is a rising edge */
+}
 
 void kn_adsr_compute(kn_adsr *s, float *out, const float *in, int frames, float attack, float decay,
                      float sustain, float release) {

@@ -246,7 +246,7 @@ bad '"param" needs a "value"' '[{"beat": 1, "param": "v"}]'
 bad 'negative "beat" (-1)' '[{"beat": -1, "trig": 1}]'
 bad 'unknown key "velo"' '[{"beat": 1, "note": 60, "velo": 3}]'
 bad '"dur" belongs to a "note" event' '[{"beat": 1, "trig": 1, "dur": 2}]'
-bad 'needs one of "param", "note" or "trig"' '[{"beat": 1}]'
+bad 'needs one of "param", "note", "trig" or "cc"' '[{"beat": 1}]'
 bad '"note" must be a whole number 0..127' '[{"beat": 1, "note": 128}]'
 bad "entry 1 1: not an object" '[1]'
 expect 1 kanon render target.c --events bad.json --seconds 1 -o outdir/x.wav --json

@@ -24,6 +24,10 @@ typedef struct kn_adsr {
 } kn_adsr;
 void kn_adsr_init(kn_adsr *s, double rate);
 void kn_adsr_gate(kn_adsr *s, int on);
+/* The next block starts a new attack at its first sample even if the gate
+ * stays on (a voice given a new note, kn_voices_started): from the current
+ * level, as any rising edge. */
+void kn_adsr_retrigger(kn_adsr *s);
 /* A rising gate (re)starts the attack from the current level; a falling
  * one starts the release. */
 void kn_adsr_compute(kn_adsr *s, float *out, const float *in, int frames, float attack, float decay,

@@ -60,5 +60,6 @@
 #include "util.h"
 #include "clock.h"
 #include "sample.h"
+#include "voices.h"
 
 #endif
