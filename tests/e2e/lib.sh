@@ -40,6 +40,9 @@
 #                     machine's part; fails the test unless machine_explains (a
 #                     bug that shows once in three tries must fail); after the
 #                     last of TRIES, every one disturbed, skips (77), never passes
+#   try_judged TRY TRIES WHY RC VERDICT  the same with machine_explains's exit
+#                     status and output taken earlier (at the end of the take,
+#                     so that what the machine did later excuses nothing)
 #   heard_wait FRAME  waits until the recording holds timeline frame FRAME
 # Waits are bounded (30 s) only to catch a hang: never a timing floor.
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
@@ -111,11 +114,15 @@ machine_explains() {
     python3 "$ROOT/tests/e2e/machine.py" excuse "${since[@]}" "$@"
 }
 try_failed() {
-    local try=$1 tries=$2 why=$3 m
-    shift 3
-    m=$(machine_explains "$@") ||
-        fail "try $try of $tries: $why; $m: a failure the machine does not explain is not retried"
-    echo "  note: try $try of $tries failed: $why; $m"
+    local m rc
+    m=$(machine_explains "${@:4}")
+    rc=$?
+    try_judged "$1" "$2" "$3" "$rc" "$m"
+}
+try_judged() {
+    local try=$1 tries=$2 why=$3
+    [ "$4" = 0 ] || fail "try $try of $tries: $why; $5: a failure the machine does not explain is not retried"
+    echo "  note: try $try of $tries failed: $why; $5"
     [ "$try" -lt "$tries" ] || { echo "SKIP: every one of $tries tries was disturbed by the machine"; exit 77; }
     return 0
 }

@@ -130,7 +130,7 @@ up
 [ "$(status_field 's["pid"]')" != "$cpid" ] || fail "status answered by the dead conductor?"
 kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play after reclaim"
 kanon record start "$T/after.wav" >/dev/null || fail "record after reclaim"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$(wav "$T/after.wav" freq --skip 0.1)
 near "$f" 440 0.5 || fail "after reclaim: frequency $f"
@@ -157,7 +157,8 @@ PY
 ok "two conductors: $KANON_INSTANCE plays sine, $I2 plays hiss, separate pids, sockets, segments"
 kanon record start "$T/a.wav" >/dev/null || fail "record A"
 kanon --instance "$I2" record start "$T/b.wav" >/dev/null || fail "record B"
-sleep 1.5
+recorded_wait 1.5
+KANON_INSTANCE=$I2 recorded_wait 1.5
 kanon record stop >/dev/null || fail "record stop A"
 kanon --instance "$I2" record stop >/dev/null || fail "record stop B"
 kanon render "$ROOT/examples/sine.c" --seconds 20 -o "$T/sine.wav" 2>/dev/null || fail "render sine"
