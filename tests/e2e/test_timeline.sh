@@ -49,11 +49,13 @@ take() {
     local lf rf
     lf=$(sf l start_frame) rf=$(sf r start_frame)
     heard_wait "$(python3 -c "print(max(-(-$lf // 24000) * 24000 + 4 * 24000, $rf + 24000))")"
+    # judged now: l leaves status at its stop beat, up to half a beat after
+    # the stop is asked for (that last stretch is the analysis's to check)
+    judged l r
     expect 0 kanon stop l --quant 1 --json
     says '"stopped":false'
     stop_beat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("stop_beat", -1))' "$T/out")
     [ "$stop_beat" != -1 ] || fail "stop --quant announced no beat: $(cat "$T/out")"
-    judged l r # l is gone once its stop beat is heard
     # l's stop and half a beat of silence after it heard, then r goes
     heard_wait "$(python3 -c "print(round($stop_beat * 24000) + 12000)")"
     judged r
@@ -172,7 +174,7 @@ PY
 # A take the machine disturbed (underruns it explains) is reported and taken
 # again, up to 3; a failed analysis is retried only if the machine explains
 # that try too (lib.sh try_failed: decks still playing, the audio thread):
-# the decks stopped before judged() saw their last half beat
+# l's last half beat, after its stop was asked for, is judged by no count
 for take in 1 2 3; do
     take
     if [ ${#disturbed[@]} != 0 ]; then
