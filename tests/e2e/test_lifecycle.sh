@@ -15,7 +15,8 @@
 #     every deck) do not stop a play: kanon names nothing there;
 #   - KANON_INSTANCE and --instance address separate conductors: two run at
 #     once, each with its own deck, pid, socket and segments, each recording
-#     holding only its own deck's sound (bit-exact with its render at the offset its status gives, not a searched one).
+#     holding only its own deck's sound (bit-exact with its render at the
+#     offset its status gives, not a searched one).
 . "$(dirname "$0")/lib.sh"
 I2="${KANON_INSTANCE}-b"
 trap 'kanon --instance "$I2" down >/dev/null 2>&1; cleanup' EXIT
