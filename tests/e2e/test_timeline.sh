@@ -72,9 +72,23 @@ take() {
     sleep 0.7
     expect 0 kanon set lv.v 0.3 --quant 1 --json
     q_frame=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["frame"]))' "$T/out")
+    # --at a beat 2.37 ahead of the one heard: on time if the command gets
+    # there before lv has rendered that frame. A late one (events_late) is
+    # the machine's only if the two commands took long enough for lv's
+    # frontier to pass it: at most ahead of where it was by the time they
+    # took, the ring and the device's buffer (a busy machine's slow CLI)
+    local t0 fr lim
+    t0=$(date +%s%N) fr=$(status_field '[d["epoch"] + d["frames"] for d in s["decks"] if d["name"] == "lv"][0]')
+    lim=$(status_field 'int((s["ring_target_ms"] + s["device_latency_ms"]) * s["rate"] / 1000)')
     at_beat=$(kanon tempo --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["beat"] + 2.37, 2))')
     expect 0 kanon set lv.v 0.45 --at "$at_beat" --json
     at_frame=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["frame"]))' "$T/out")
+    lim=$((fr + lim + ($(date +%s%N) - t0) * 48 / 1000000))
+    if [ "$(status_field 's["events_late"]')" != 0 ]; then
+        [ "$at_frame" -le "$lim" ] ||
+            fail "take $take: set --at $at_beat (frame $at_frame) was late, though lv could not have rendered past frame $lim before it arrived"
+        disturbed+=("set --at $at_beat came late: the commands took $((($(date +%s%N) - t0) / 1000000)) ms, lv's frontier could reach frame $lim, past $at_frame")
+    fi
     heard_wait "$((at_frame + 4800))" # both sets heard
     judged lv
     kanon stop lv >/dev/null
