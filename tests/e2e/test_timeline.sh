@@ -18,7 +18,9 @@
 #   7. no deck counted a late event or a late frame, nor an underrun of
 #      kanon's; underruns the machine caused (lib.sh underruns_ok: the
 #      audio thread or a cartridge starved) are printed and the take
-#      repeated, up to 3 (all disturbed: skipped, never passed).
+#      repeated, up to 3 (all disturbed: skipped, never passed); so is a
+#      take whose `set --at` came after lv had rendered its frame because
+#      the commands took that long (else a late event fails).
 # Each phase waits for the recording to hold the frames it needs
 # (heard_wait), not for wall-clock time.
 . "$(dirname "$0")/lib.sh"
