@@ -31,6 +31,11 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
               Testing): OSC meter messages per second (test_osc), a 600 ms ramp's
               feedback values (test_cli_json), on a quiet machine and beside two
               busy loops (`yes`), with the underruns and device underflows meanwhile
+  link        two conductors joined by Ableton Link (tests/e2e/test_link.sh, its
+              network namespaces; root): how often B's tempo map is corrected
+              while idle, and how long `kanon tempo` on A takes to reach B's map
+              and output, on a quiet machine and beside two busy loops (test_link
+              checks only what holds on any machine: no tempo change, no jump)
   faust       every example of the installed Faust corpus rendered for 0.5 s
               (tests/e2e/test_faust_corpus.sh's list, a 120 s compile limit):
               the pass rate, the median and slowest compile times
@@ -620,6 +625,51 @@ def bench_rates(secs, ramps):
     print()
 
 
+def bench_link(idle_s, runs):
+    """test_link.sh, run as it is, with a longer idle window: its printed figures."""
+    print("## Link: corrections while idle, a tempo change's way to the peer\n")
+    print("Two conductors on the dummy backend in network namespaces, joined by Ableton "
+          "Link (tests/e2e/test_link.sh with KANON_LINK_IDLE_S=%d, %d runs each). "
+          "*corrections/s*: times B's tempo map was moved onto the session's while no peer "
+          "changed anything (phase steps under 1 ms; kanon corrects above 0.1 ms); *map, "
+          "heard*: ms from `kanon tempo 137` on A until B's map has it and until A and B "
+          "play it (100 ms landing delay and the ring's lead included). Beside two `yes > "
+          "/dev/null` loops: the same, the machine's two cores busy.\n" % (idle_s, runs))
+    print("| machine | corrections/s (median / max) | map ms (median / max) | "
+          "heard on B ms (median / max) | runs failed |")
+    print("|---|---|---|---|---|")
+    env = dict(os.environ, KANON_LINK_IDLE_S=str(idle_s), PYTHONDONTWRITEBYTECODE="1")
+    for label, burn in (("as it is", 0), ("+ 2 busy loops", 2)):
+        procs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(burn)]
+        rates, maps, heard, failed, skipped = [], [], [], 0, ""
+        try:
+            for _ in range(runs):
+                r = subprocess.run(["bash", os.path.join(ROOT, "tests", "e2e", "test_link.sh")],
+                                   env=env, capture_output=True, text=True)
+                if r.returncode == 77:
+                    skipped = (r.stdout.strip().splitlines() or ["skipped"])[-1]
+                    break
+                failed += r.returncode != 0
+                m = re.search(r"its map was moved (\d+) times", r.stdout)
+                if m:
+                    rates.append(int(m.group(1)) / idle_s)
+                m = re.search(r"map=(\d+) a=\d+ b=(\d+)", r.stdout)
+                if m:
+                    maps.append(int(m.group(1)))
+                    heard.append(int(m.group(2)))
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+        if skipped:
+            print("\n(not run: %s)\n" % skipped)
+            return
+        mm = lambda xs, f: "%s / %s" % (f % statistics.median(xs), f % max(xs)) if xs else "-"
+        print("| %s | %s | %s | %s | %d |" % (label, mm(rates, "%.2f"), mm(maps, "%d"),
+                                            mm(heard, "%d"), failed))
+    print()
+
+
 def bench_faust():
     """Faust's example corpus through `kanon render`, every file in full."""
     out = os.path.join(TMP, "corpus")
@@ -671,6 +721,7 @@ def main():
                 ("mixer", bench_mixer),
                 ("params", bench_params),
                 ("rates", lambda: bench_rates(3 if QUICK else 5, 5 if QUICK else 11)),
+                ("link", lambda: bench_link(10 if QUICK else 30, 2 if QUICK else 3)),
                 ("faust", bench_faust)]
     try:
         for name, fn in sections:

@@ -29,6 +29,21 @@
 #                     (machine.py says how it judges); sets DISTURBED to the
 #                     explanation when the machine caused some (else empty), so
 #                     a test can take its recording again
+#   machine_explains [DECK...]  after a failed try (since machine_mark): succeeds,
+#                     printing how, only if the machine's timing disturbed it (the
+#                     audio thread was late, or DECKs underran and underruns_ok
+#                     would put that down to the machine); else prints what it
+#                     saw and fails: the failure is kanon's
+#   try_failed TRY TRIES WHY [DECK...]  for a check taken again when the machine
+#                     disturbed it (machine_mark at the start of each try; DECKs
+#                     still playing): prints try TRY's failure WHY and the
+#                     machine's part; fails the test unless machine_explains (a
+#                     bug that shows once in three tries must fail); after the
+#                     last of TRIES, every one disturbed, skips (77), never passes
+#   try_judged TRY TRIES WHY RC VERDICT  the same with machine_explains's exit
+#                     status and output taken earlier (at the end of the take,
+#                     so that what the machine did later excuses nothing)
+#   heard_wait FRAME  waits until the recording holds timeline frame FRAME
 # Waits are bounded (30 s) only to catch a hang: never a timing floor.
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 set -u
@@ -72,6 +87,7 @@ played_wait() {
         fail "$(cat "$T/played.out")"
 }
 recorded_wait() { python3 "$ROOT/tests/e2e/machine.py" recorded "$1" >"$T/recorded.out" || fail "$(cat "$T/recorded.out")"; }
+heard_wait() { python3 "$ROOT/tests/e2e/machine.py" heard "$1" >"$T/heard.out" || fail "$(cat "$T/heard.out")"; }
 # machine_mark: what machine.py mark saves, without starting python
 machine_mark() {
     kanon status --json >"$T/machine.mark.status" || fail "machine_mark: kanon status"
@@ -91,6 +107,24 @@ underruns_ok() {
     DISTURBED=""
     [ $rc = 0 ] && [[ "$r" == *"put down to the machine"* ]] && DISTURBED=$r
     return $rc
+}
+machine_explains() {
+    local since=()
+    [ -f "$T/machine.mark.status" ] && since=(--since "$T/machine.mark")
+    python3 "$ROOT/tests/e2e/machine.py" excuse "${since[@]}" "$@"
+}
+try_failed() {
+    local m rc
+    m=$(machine_explains "${@:4}")
+    rc=$?
+    try_judged "$1" "$2" "$3" "$rc" "$m"
+}
+try_judged() {
+    local try=$1 tries=$2 why=$3
+    [ "$4" = 0 ] || fail "try $try of $tries: $why; $5: a failure the machine does not explain is not retried"
+    echo "  note: try $try of $tries failed: $why; $5"
+    [ "$try" -lt "$tries" ] || { echo "SKIP: every one of $tries tries was disturbed by the machine"; exit 77; }
+    return 0
 }
 status_field() {
     kanon status --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"

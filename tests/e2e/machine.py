@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """machine.py - what the machine did to a test, and waits on the audio clock
 instead of fixed sleeps (used by lib.sh: machine_mark, underruns_ok,
-played_wait, recorded_wait).
+machine_explains, try_failed, played_wait, recorded_wait, heard_wait).
 
 Everything goes through `kanon status --json` ($PATH and KANON_INSTANCE as
 lib.sh sets them) and /proc.
@@ -27,6 +27,16 @@ lib.sh sets them) and /proc.
                                    Printed as well, not judged: late frames, slips, the
                                    overload state, cpu_wait. A deck that underran while
                                    all of these say kanon had its CPU is kanon's fault.
+  machine.py excuse [--since FILE] [DECK...]
+                                   for a retry, after a try failed: exit 0 only if the
+                                   machine's timing disturbed it, printing how: the audio
+                                   thread was late (device underflows, device_lost_frames),
+                                   or DECKs underran and `judge` puts that down to the
+                                   machine. Exit 1 otherwise, printing what it saw: nothing
+                                   disturbed the try (the failure is kanon's), or underruns
+                                   `judge` calls kanon's
+  machine.py heard FRAME [TIMEOUT] until the recording holds timeline frame FRAME (status
+                                   recording.timeline_frame + recording.frames)
   machine.py frames N [DECK] [TIMEOUT] [STATUS]
                                    until DECK (default: the first deck) has played N more
                                    frames than when called (status `frames`), or than in
@@ -107,7 +117,11 @@ def load_mark(path):
     return {"status": st, "waits": waits, "steal": steal}
 
 
-def judge(argv):
+def assess(argv):
+    """What the machine did since the mark (argv: [--since FILE] [DECK...]): a dict
+    with names, under (underruns per deck), audio (the audio thread's late frames,
+    described), machine (what explains underruns), facts (printed, not judged),
+    told (the underruns, described) and missing (decks not in status)."""
     since = None
     if argv[:1] == ["--since"]:
         since, argv = load_mark(argv[1]), argv[2:]
@@ -117,28 +131,28 @@ def judge(argv):
     decks0 = {d["name"]: d for d in s0.get("decks", [])}
     names = argv or [d["name"] for d in s["decks"]]
     decks = {d["name"]: d for d in s["decks"]}
-    missing = [n for n in names if n not in decks]
-    if missing:
-        print("no deck %s in status" % ", ".join(missing))
-        return 1
+    r = {"names": names, "missing": [n for n in names if n not in decks], "under": {},
+         "audio": [], "machine": [], "facts": [], "told": ""}
+    if r["missing"]:
+        return r
 
     def delta(d, k):
         return (d.get(k) or 0) - (decks0.get(d["name"], {}).get(k) or 0)
 
-    under = {n: delta(decks[n], "underruns") for n in names}
-    if not any(under.values()):
-        print("0 underruns (%s)" % ", ".join(names))
-        return 0
+    under = r["under"] = {n: delta(decks[n], "underruns") for n in names}
     uf = s["device_underflows"] - s0.get("device_underflows", 0)
     lost = s.get("device_lost_frames", 0) - s0.get("device_lost_frames", 0)
+    if uf > 0:
+        r["audio"].append("%d device underflows" % uf)
+    if lost > 0:
+        r["audio"].append("the device played %d frames (%.0f ms) without the audio thread" %
+                          (lost, lost * 1000.0 / s["rate"]))
+    if not any(under.values()):
+        return r
     steal = (now["steal"] - since["steal"]) / 1e6 if since else 0
     half_ring = s["ring_target_ms"] / 2
-    machine, facts = [], []
-    if uf > 0:
-        machine.append("%d device underflows" % uf)
-    if lost > 0:
-        machine.append("the device played %d frames (%.0f ms) without the audio thread" %
-                       (lost, lost * 1000.0 / s["rate"]))
+    machine, facts = r["machine"], r["facts"]
+    machine += r["audio"]
     if steal >= half_ring:
         machine.append("the VM lost %.0f ms to steal time" % steal)
     for n in names:
@@ -161,13 +175,46 @@ def judge(argv):
     ov = s.get("overload") or {}
     facts.append("overload %s%s" % (ov.get("state"), (": " + ov["why"]) if ov.get("why") else ""))
     facts.append("ring %.0f ms" % s["ring_target_ms"])
-    told = "; ".join("%s %d underruns" % (n, u) for n, u in under.items() if u)
-    if machine:
-        print("%s, put down to the machine: %s (%s)" % (told, "; ".join(machine),
-                                                         "; ".join(facts)))
+    r["told"] = "; ".join("%s %d underruns" % (n, u) for n, u in under.items() if u)
+    return r
+
+
+def judge(argv):
+    r = assess(argv)
+    if r["missing"]:
+        print("no deck %s in status" % ", ".join(r["missing"]))
+        return 1
+    if not any(r["under"].values()):
+        print("0 underruns (%s)" % ", ".join(r["names"]))
+        return 0
+    if r["machine"]:
+        print("%s, put down to the machine: %s (%s)" % (r["told"], "; ".join(r["machine"]),
+                                                         "; ".join(r["facts"])))
         return 0
     print("%s while the audio thread kept time (0 device underflows, 0 frames lost) and no "
-          "cartridge waited long for a CPU: kanon's fault (%s)" % (told, "; ".join(facts)))
+          "cartridge waited long for a CPU: kanon's fault (%s)" % (r["told"], "; ".join(r["facts"])))
+    return 1
+
+
+def excuse(argv):
+    """For a retry: 0 only if the machine's timing disturbed the try (see the doc)."""
+    r = assess(argv)
+    if r["missing"]:
+        print("no deck %s in status: cannot tell what the machine did" % ", ".join(r["missing"]))
+        return 1
+    if any(r["under"].values()):
+        if r["machine"]:
+            print("the machine: %s, put down to it: %s (%s)" % (r["told"], "; ".join(r["machine"]),
+                                                                "; ".join(r["facts"])))
+            return 0
+        print("not the machine: %s while the audio thread kept time and no cartridge waited "
+              "long for a CPU (%s)" % (r["told"], "; ".join(r["facts"])))
+        return 1
+    if r["audio"]:
+        print("the machine: the audio thread was late: %s" % "; ".join(r["audio"]))
+        return 0
+    print("not the machine: 0 underruns (%s), 0 device underflows, 0 frames played without "
+          "the audio thread" % ", ".join(r["names"]))
     return 1
 
 
@@ -188,6 +235,8 @@ def main(argv):
         return 0
     if cmd == "judge":
         return judge(argv[1:])
+    if cmd == "excuse":
+        return excuse(argv[1:])
     if cmd == "frames":
         n = int(float(argv[1]))
         name = argv[2] if len(argv) > 2 and argv[2] else None
@@ -210,6 +259,17 @@ def main(argv):
         if poll(lambda: True if (frames() or 0) >= f0 + n else None, timeout) is None:
             print("deck %s did not play %d frames in %g s (%s -> %s)" %
                   (name or "", n, timeout, f0, frames()))
+            return 1
+        return 0
+    if cmd == "heard":
+        want, timeout = int(float(argv[1])), float(argv[2]) if len(argv) > 2 else 30
+
+        def upto():  # the timeline frame after the recording's last
+            r = status().get("recording") or {}
+            return r["timeline_frame"] + r["frames"] if r.get("timeline_frame", -1) >= 0 else None
+        if poll(lambda: True if (upto() or 0) > want else None, timeout) is None:
+            print("the recording did not reach timeline frame %d in %g s (it holds up to %s)" %
+                  (want, timeout, upto()))
             return 1
         return 0
     if cmd == "recorded":

@@ -159,7 +159,7 @@ ok "9 malformed raw requests each got {\"ok\":false,\"error\":...}; ping answere
 [ "$(status_field '[d["name"] for d in s["decks"]]')" = "['sine']" ] ||
     fail "decks after the errors: $(kanon status)"
 kanon record start "$T/after.wav" >/dev/null || fail "record start after the errors"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$(wav "$T/after.wav" freq --skip 0.1)
 near "$f" 440 0.5 || fail "after the errors: frequency $f Hz, want 440"

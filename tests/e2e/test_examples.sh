@@ -212,21 +212,24 @@ ok "chorus_pad: driven 24 dB into the limiter, peak $p dBFS (ceiling -3)"
 # across a comment-only save equals a render without any save (1e-6).
 # Real time on a loaded machine can underrun, which also breaks the
 # equality: such a run is retried, up to three attempts, each failed one
-# printed with what failed; a failure the conductor does not put down to the
-# machine (no underrun, late frame, slip or device underflow: machine_excuse)
-# fails at once, so an intermittent bug cannot hide behind a retry.
+# printed with what failed; a failure the machine's timing does not explain
+# (the audio thread late, or underruns put down to a starved cartridge:
+# lib.sh machine_explains, try_judged) fails at once, so an intermittent bug
+# cannot hide behind a retry.
 up --no-limiter
-# judge: the machine's verdict on the try's deck $deck (while it still plays:
-# its counts go with it), into excuse/excused; then the deck is stopped
+# judge: the machine's verdict on the try's deck $deck since the try began
+# (while it still plays: its counts go with it), into excuse/excused; then
+# the deck is stopped
 judge() {
-    excuse=$(machine_excuse "$deck" "$uf0")
+    excuse=$(machine_explains "$deck")
     excused=$?
     kanon stop "$deck" >/dev/null 2>&1
 }
 live_save() { # EXAMPLE ATTEMPT -> 0, or 1 with the reason in $T/live/why
     local ex=$1 d=$T/live/$1.$2
     mkdir -p "$d"
-    deck=$1$2 uf0=$(status_field 's["device_underflows"]')
+    deck=$1$2
+    machine_mark
     cp "examples/$ex.c" "$d/$ex.c"
     kanon play "$d/$ex.c" --deck "$ex$2" >"$d/play.out" 2>&1 || { echo "play: $(cat "$d/play.out")" >"$T/live/why"; return 1; }
     kanon record start "$d/rec.wav" >/dev/null || { echo "record start" >"$T/live/why"; return 1; }
@@ -257,9 +260,7 @@ for ex in drums granular; do
         # judged in live_save once the take was recorded; before that (a
         # version that never took over, the deck never played on) now
         [ -n "$excuse" ] || judge
-        echo "  note: $ex, attempt $attempt failed: $(cat "$T/live/why"); the machine: $excuse"
-        [ "$excused" = 0 ] || fail "$ex, attempt $attempt: $(cat "$T/live/why") (not explained by the machine's timing: $excuse)"
-        [ "$attempt" = 3 ] && fail "$ex: every attempt disturbed by the machine; last: $(cat "$T/live/why")"
+        try_judged "$attempt" 3 "$ex: $(cat "$T/live/why")" "$excused" "$excuse"
     done
 done
 
@@ -267,9 +268,9 @@ done
 live_level() { # FILE FROM TO: rms dBFS of [FROM, TO) s
     wavtool level "$1" --seconds-from "$2" --seconds-to "$3" --field rms_dbfs
 }
-rec_for() { # FILE SECONDS: records the master for about that long
+rec_for() { # FILE SECONDS: records the master for that long (of audio)
     kanon record start "$1" >/dev/null || fail "record start $1"
-    sleep "$2" # a steady state is being recorded, not a moment: no timing is asserted
+    recorded_wait "$2"
     kanon record stop >/dev/null || fail "record stop $1"
 }
 kanon play examples/drums.c --deck fxdrums >"$T/p.out" 2>&1 || fail "play drums: $(cat "$T/p.out")"

@@ -52,7 +52,7 @@ EX=$P/share/kanon/examples
 up
 kanon play "$EX/sine.c" >"$T/play.out" 2>&1 || fail "play: $(cat "$T/play.out")"
 kanon record start "$T/live.wav" >/dev/null || fail "record start"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$("$W" stat "$T/live.wav" --field freq --skip 0.1)
 near "$f" 440 1 || fail "installed play: frequency $f Hz, want 440"

@@ -15,7 +15,8 @@
 #     every deck) do not stop a play: kanon names nothing there;
 #   - KANON_INSTANCE and --instance address separate conductors: two run at
 #     once, each with its own deck, pid, socket and segments, each recording
-#     holding only its own deck's sound (bit-exact with its render).
+#     holding only its own deck's sound (bit-exact with its render at the
+#     offset its status gives, not a searched one).
 . "$(dirname "$0")/lib.sh"
 I2="${KANON_INSTANCE}-b"
 trap 'kanon --instance "$I2" down >/dev/null 2>&1; cleanup' EXIT
@@ -130,7 +131,7 @@ up
 [ "$(status_field 's["pid"]')" != "$cpid" ] || fail "status answered by the dead conductor?"
 kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play after reclaim"
 kanon record start "$T/after.wav" >/dev/null || fail "record after reclaim"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$(wav "$T/after.wav" freq --skip 0.1)
 near "$f" 440 0.5 || fail "after reclaim: frequency $f"
@@ -157,16 +158,22 @@ PY
 ok "two conductors: $KANON_INSTANCE plays sine, $I2 plays hiss, separate pids, sockets, segments"
 kanon record start "$T/a.wav" >/dev/null || fail "record A"
 kanon --instance "$I2" record start "$T/b.wav" >/dev/null || fail "record B"
-sleep 1.5
-kanon record stop >/dev/null || fail "record stop A"
-kanon --instance "$I2" record stop >/dev/null || fail "record stop B"
-kanon render "$ROOT/examples/sine.c" --seconds 20 -o "$T/sine.wav" 2>/dev/null || fail "render sine"
-kanon render "$ROOT/examples/noise.c" --seconds 10 -o "$T/noise.wav" 2>/dev/null || fail "render noise"
-wavtool compare "$T/sine.wav" "$T/a.wav" --tol 0 --min-overlap 1 --search 20 >"$T/ca.json" ||
-    fail "instance A's recording is not sine.c alone: $(cat "$T/ca.json")"
-wavtool compare "$T/noise.wav" "$T/b.wav" --tol 0 --min-overlap 1 >"$T/cb.json" ||
-    fail "instance B's recording is not noise.c alone: $(cat "$T/cb.json")"
-ok "each instance records only its own deck (bit-exact with its render)"
+# each recording against its deck's render at the offset its own status
+# gives (render_offset), not one found by a search
+recorded_wait 1.5
+kanon record stop --json >"$T/a.json" || fail "record stop A"
+offa=$(render_offset sine "$T/a.json") || fail "offset A: $offa"
+KANON_INSTANCE=$I2 recorded_wait 1.5
+kanon --instance "$I2" record stop --json >"$T/b.json" || fail "record stop B"
+offb=$(KANON_INSTANCE=$I2 render_offset hiss "$T/b.json") || fail "offset B: $offb"
+secs=$(python3 -c "import json; print(max(json.load(open('$T/' + f))['seconds'] for f in ('a.json', 'b.json')))")
+kanon render "$ROOT/examples/sine.c" --seconds "$(python3 -c "print(round(($offa + 48000) / 48000 + $secs + 1))")" -o "$T/sine.wav" 2>/dev/null || fail "render sine"
+kanon render "$ROOT/examples/noise.c" --seconds "$(python3 -c "print(round(($offb + 48000) / 48000 + $secs + 1))")" -o "$T/noise.wav" 2>/dev/null || fail "render noise"
+wavtool compare "$T/sine.wav" "$T/a.wav" --tol 0 --min-overlap 1 --offset "$offa" >"$T/ca.json" ||
+    fail "instance A's recording is not sine.c alone at offset $offa: $(cat "$T/ca.json")"
+wavtool compare "$T/noise.wav" "$T/b.wav" --tol 0 --min-overlap 1 --offset "$offb" >"$T/cb.json" ||
+    fail "instance B's recording is not noise.c alone at offset $offb: $(cat "$T/cb.json")"
+ok "each instance records only its own deck (bit-exact with its render at the offset its status gives: $offa, $offb frames)"
 kanon --instance "$I2" down >/dev/null || fail "down $I2"
 wait_for no_segs "$I2" || fail "segments of $I2 after its down: $(segs "$I2")"
 [ $can_see_maps = 0 ] || [ -n "$(segs)" ] || fail "down of $I2 removed the other instance's segments"

@@ -37,15 +37,25 @@ after() { python3 "$CTL/wait.py" window 0.5 0.5; }
 # producers: every deck's underrun count and cartridge id. They change when a
 # ring runs dry or a producer is replaced (a fault, a revert): the two things
 # that put a gap or a jump into the audio that is none of the Control path's
-# doing. A change whose every sample is checked must not coincide with one:
-# retry() has it made again (up to 3 times) when the producers changed.
+# doing. A change whose every sample is checked must not coincide with one.
+# retry U WHAT, after a try begun with producers U (and machine_mark): 1 if
+# they did not change (the try counts); 0 to make the change again (up to 3
+# tries), only when the machine explains it: a ring that ran dry while the
+# audio thread was late or its cartridge waited for a CPU (lib.sh
+# try_failed, which prints each failed try). Underruns of kanon's, or a
+# cartridge replaced (nothing here should fault), fail at once.
 producers() { status_field '[(d["name"], d["underruns"], d["cartridge"]["id"]) for d in s["decks"]]'; }
 tries=0
 retry() {
-    [ "$1" = "$(producers)" ] && return 1
+    local now
+    now=$(producers)
+    [ "$1" = "$now" ] && return 1
     tries=$((tries + 1))
-    [ $tries -lt 3 ] || fail "a ring ran dry or a cartridge was replaced during every try of $2: $1 -> $(producers)"
-    echo "  (a ring ran dry or a cartridge was replaced during $2: once more)"
+    python3 -c 'import ast, sys
+a, b = (ast.literal_eval(x) for x in sys.argv[1:])
+sys.exit(0 if [(n, c) for n, _, c in a] == [(n, c) for n, _, c in b] else 1)' "$1" "$now" ||
+        fail "a cartridge was replaced during $2 (deck, underruns, cartridge: $1 -> $now): $(status_field '[d["last_event"] for d in s["decks"]]')"
+    try_failed "$tries" 3 "$2: a ring ran dry (deck, underruns, cartridge: $1 -> $now)"
 }
 
 # The changes are made while recording; the recording is analysed once stopped.
@@ -56,6 +66,7 @@ settle sine.freq 330
 a1=$(after) || fail "$a1"
 
 while :; do
+    machine_mark
     u=$(producers)
     m1=$(rec_secs)
     kanon set sine.freq 880 >/dev/null || fail "set 880"
@@ -67,6 +78,7 @@ done
 
 tries=0
 while :; do
+    machine_mark
     u=$(producers)
     m2=$(rec_secs)
     kanon set sine.freq 440 --ramp 500 --json >"$T/glide.json" || fail "set --ramp 500"
@@ -140,6 +152,7 @@ rec_wait 0.3
 tries=0
 while :; do
     b5=$(python3 "$CTL/wait.py" window 0 0.4) || fail "$b5"
+    machine_mark
     u=$(producers)
     m5=$(rec_secs)
     kanon set tone.amp 0.45 >/dev/null || fail "set tone.amp"

@@ -64,7 +64,7 @@ ok "renders are bit-identical run to run (sine with --set, noise, pad)"
 up
 kanon play "$ROOT/examples/noise.c" --deck hiss >/dev/null || fail "play noise"
 kanon record start "$T/noise.live.wav" >/dev/null || fail "record"
-sleep 2
+recorded_wait 2
 kanon record stop --json >"$T/noise.stop.json" || fail "record stop"
 off=$(render_offset hiss "$T/noise.stop.json") || fail "offset: $off"
 kanon render "$ROOT/examples/noise.c" --seconds 10 -o "$T/noise.ref.wav" 2>/dev/null || fail "render noise"
@@ -81,7 +81,7 @@ frames_past() { [ "$(deck_frames)" -gt "$1" ]; }
 # change: the ring's target fill plus a few blocks in flight.
 backlog=$(status_field 'int(s["ring_target_ms"] * s["rate"] / 1000 + 4 * s["block"])')
 kanon record start "$T/before.wav" >/dev/null || fail "record"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$(wav "$T/before.wav" freq --skip 0.1)
 near "$f" 440 0.5 || fail "before set: $f Hz, want 440"
@@ -90,7 +90,7 @@ grep -qx "sine.freq = 330" "$T/set.out" || fail "set output: $(cat "$T/set.out")
 goal=$(($(deck_frames) + backlog))
 wait_for frames_past "$goal" || fail "deck did not advance past frame $goal"
 kanon record start "$T/after.wav" >/dev/null || fail "record"
-sleep 1.2
+recorded_wait 1.2
 kanon record stop >/dev/null || fail "record stop"
 f=$(wav "$T/after.wav" freq --skip 0.05)
 near "$f" 330 0.5 || fail "after \`set sine.freq 330\`: $f Hz, want 330"
