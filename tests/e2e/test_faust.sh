@@ -272,7 +272,7 @@ process = _ : +(os.osc(220) * 0.2) : re.mono_freeverb(0.7, 0.5, 0.5, 0) : *(g);
 EOF
 cp "$T/swap.dsp" "$T/swap.orig.dsp"
 # one_swap NAME EDIT(sed expression) -> max |diff| of the recording vs a
-# no-swap render; what the machine did to the take (lib.sh machine_explains,
+# no-swap render at the offset status gives; what the machine did to the take (lib.sh machine_explains,
 # judged when the recording stops) in $T/NAME.machine and its exit status
 # in $T/NAME.machine.rc. The deck is left playing.
 one_swap() {
@@ -288,12 +288,14 @@ one_swap() {
     kanon record stop --json >"$T/$name.stop.json" || fail "record stop"
     machine_explains "$name" >"$T/$name.machine"
     echo $? >"$T/$name.machine.rc"
-    local secs
+    local secs off
+    off=$(render_offset "$name" "$T/$name.stop.json") || fail "offset: $off"
     secs=$(python3 -c "import json; print(json.load(open('$T/$name.stop.json'))['seconds'])")
     kanon render "$T/swap.orig.dsp" --seconds "$(python3 -c "print(round($secs + 3))")" \
         -o "$T/$name.render.wav" 2>/dev/null || fail "render"
-    wavtool compare "$T/$name.render.wav" "$T/$name.wav" --min-overlap "$(python3 -c "print($secs - 0.3)")" \
-        >"$T/$name.cmp.json" 2>&1
+    # at the offset status gives, not a searched one: a swap one frame off must fail
+    wavtool compare "$T/$name.render.wav" "$T/$name.wav" --offset "$off" \
+        --min-overlap "$(python3 -c "print($secs - 0.3)")" >"$T/$name.cmp.json" 2>&1
     python3 -c "import json; d = json.load(open('$T/$name.cmp.json')); print(d['max_abs_diff'] if d['max_abs_diff'] is not None else 'inf')"
 }
 # Real time on a loaded machine can underrun, which also breaks the
