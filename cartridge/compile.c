@@ -9,6 +9,7 @@
  */
 #include "cartridge.h"
 
+#include <dlfcn.h>
 #include <libgen.h>
 #include <libtcc.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
  * the bin/ this executable is in (PREFIX/include installed, build/include
  * where `make` stages them), so no path of the checkout is compiled in.
  * Compiling precedes the sandbox, so /proc/self/exe is still readable. */
-static const char *kanon_include_dir(void) {
+const char *kn_include_dir(void) {
     static char dir[4096];
     const char *env = getenv("KANON_INCLUDE_DIR");
     if (env && env[0]) return env;
@@ -183,7 +184,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     TCCState *s = tcc_new();
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
-    tcc_add_include_path(s, kanon_include_dir()); /* <kanon.h>, <kanon/nodes.h> */
+    tcc_add_include_path(s, kn_include_dir()); /* <kanon.h>, <kanon/nodes.h> */
     tcc_add_include_path(s, incdir);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);
@@ -225,7 +226,8 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
 
 void kn_program_free(kn_program *p) {
     if (p->tcc) tcc_delete(p->tcc);
-    p->tcc = NULL;
+    if (p->dl) dlclose(p->dl);
+    p->tcc = p->dl = NULL;
 }
 
 void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,
