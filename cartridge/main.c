@@ -37,6 +37,7 @@
 #include <math.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -576,6 +577,7 @@ int main(int argc, char **argv) {
     if (!strcmp(o.mode, "render")) return run_render(&o);
     if (!strcmp(o.mode, KN_MODE_CC)) {
         if (!o.out) usage();
+        setpriority(PRIO_PROCESS, 0, 10); /* below the decks: a background job */
         kn_cc_exec(o.file, o.include_dir, o.out, o.compile_seconds);
     }
     if (!strcmp(o.mode, KN_MODE_LIVE)) {

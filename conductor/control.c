@@ -9,7 +9,7 @@
  * CLI polls `result` for the compile outcome. Every command is idempotent
  * or names what it acts on (REQ may resend on reconnect).
  *
- *   ping | status | play{file,display,deck,fade_ms,watch,quant?,start_beat?,source_file?,
+ *   ping | status | play{file,display,deck,fade_ms,watch,quant?,tier?,start_beat?,source_file?,
  *   hold?,params?} | result{deck,id} | stop{deck,quant?,at_beat?} | set{deck,name,value}
  *   | params{deck} | record_start{path,display?,force?,stems?,deck?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
@@ -145,6 +145,9 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);
+    cJSON_AddStringToObject(o, KN_OPT_TIER, d->tier_cc ? KN_TIER_CC : KN_TIER_TCC);
+    cJSON_AddBoolToObject(o, "tier_auto", d->tier_auto);
+    cJSON_AddBoolToObject(o, "optimizing", d->opt.st != KN_OPT_IDLE);
     cJSON_AddNumberToObject(o, "cpu", d->cpu);
     cJSON_AddNumberToObject(o, "cpu_need", d->cpu_need);
     if (d->cpu_wait >= 0)
@@ -409,12 +412,18 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const cJSON *quant = cJSON_GetObjectItemCaseSensitive(req, "quant");
     if (quant && !cJSON_IsNumber(quant))
         return err_reply("\"quant\" must be a number of beats (0: at once)");
+    const char *tier = str_arg(req, KN_OPT_TIER);
+    if (tier && strcmp(tier, KN_TIER_TCC) && strcmp(tier, KN_TIER_AUTO))
+        return err_reply("\"tier\" is \"tcc\" or \"auto\"");
     kn_play_opts o = {.path = file,
                       .display = display && strlen(display) < 512 ? display : file,
                       .deck = deck,
                       .fade_ms = fade ? fade->valuedouble : 20,
                       .watch = watch ? cJSON_IsTrue(watch) : 1,
-                      .quant = quant ? quant->valuedouble : 0};
+                      .quant = quant ? quant->valuedouble : 0,
+                      .tier = !tier                        ? 0
+                              : !strcmp(tier, KN_TIER_TCC) ? KN_PLAY_TIER_TCC
+                                                           : KN_PLAY_TIER_AUTO};
     char err[1024];
     uint32_t id;
     static kn_preset presets[KN_MAX_PARAMS];

@@ -120,6 +120,7 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     snprintf(d->path, sizeof d->path, "%s", o->path);
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
+    d->tier_auto = o->tier ? o->tier == KN_PLAY_TIER_AUTO : c->tier_auto;
     if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
     d->next_quant = o->quant > 0 ? o->quant : d->swap_quant;
     kn_unwatch_deck(c, d);
@@ -224,7 +225,7 @@ int kn_decks_pollfds(kn_conductor *c, struct pollfd *fds, int max) {
     }
     for (int i = 0; i < 64; i++)
         if (c->reap_fd[i] >= 0 && n < max) fds[n++] = (struct pollfd){c->reap_fd[i], POLLIN, 0};
-    return n;
+    return n + kn_opt_pollfds(c, fds + n, max - n); /* the cc tier's compiles */
 }
 
 void kn_decks_handle(kn_conductor *c) {
@@ -239,6 +240,7 @@ void kn_decks_handle(kn_conductor *c) {
         if (d->dying.st != KN_PROC_NONE && kn_proc_exited(d->dying.pidfd, d->dying.pid, &si))
             kn_handover_reaped(c, d);
     }
+    kn_opt_handle(c);
     for (int i = 0; i < 64; i++) {
         siginfo_t si;
         if (c->reap_pid[i] > 0 && kn_proc_exited(c->reap_fd[i], c->reap_pid[i], &si)) {
@@ -250,6 +252,7 @@ void kn_decks_handle(kn_conductor *c) {
 }
 
 static void deck_free(kn_conductor *c, kn_deck *d) {
+    kn_opt_cancel(c, d, NULL);
     kn_proc_kill(c, &d->cur);
     kn_proc_kill(c, &d->dying);
     if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);

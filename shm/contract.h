@@ -78,6 +78,7 @@
 #define KN_TIER_TCC     "tcc"
 #define KN_TIER_CC      "cc"
 #define KN_TIER_AUTO    "auto"
+#define KN_OPT_BUILD    "patch.so" /* the build's name in the conductor's private directory */
 #define KN_OPT_DISPLAY  "display"
 #define KN_OPT_INSTANCE "instance"
 #define KN_OPT_DECK     "deck"
