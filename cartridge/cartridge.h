@@ -58,6 +58,8 @@ typedef struct kn_program {
 int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
                char *err, size_t errlen);
 void kn_program_free(kn_program *p);
+/* A display name safe to put inside a #line directive (compile.c). */
+void kn_line_name(const char *display, char *out, size_t n);
 /* Where kanon.h and kanon/NAME.h are (compile.c). */
 const char *kn_include_dir(void);
 
@@ -65,9 +67,11 @@ const char *kn_include_dir(void);
 #define KN_CC_MEM_MB  2048 /* the compiler's address space */
 #define KN_CC_FILE_MB 64   /* the largest file it may write */
 /* In a child: limits, no network, then exec cc building `so` from `src`
- * (never returns). `kanon-cartridge cc` is this. */
-void kn_cc_exec(const char *src, const char *include_dir, const char *so, double seconds)
-    __attribute__((noreturn));
+ * (never returns). `kanon-cartridge cc` is this. The source is compiled
+ * from a copy beside `so` that starts with `#line 1 "display"`, as tcc
+ * compiles it: __FILE__ and diagnostics are the same in both builds. */
+void kn_cc_exec(const char *src, const char *display, const char *include_dir, const char *so,
+                double seconds) __attribute__((noreturn));
 /* Runs kn_cc_exec in a child and waits: 0, or -1 with err (its verdict). */
 int kn_cc_build(const char *src, const char *display, const char *include_dir, const char *so,
                 double seconds, char *err, size_t errlen);

@@ -142,7 +142,7 @@ static char *read_source(const char *path, const char *display, diag *d) {
 }
 
 /* A display name safe to put inside a #line directive. */
-static void line_name(const char *display, char *out, size_t n) {
+void kn_line_name(const char *display, char *out, size_t n) {
     size_t j = 0;
     for (size_t i = 0; display[i] && j + 1 < n; i++)
         if (display[i] != '"' && display[i] != '\\' && display[i] != '\n') out[j++] = display[i];
@@ -156,7 +156,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     err[0] = 0;
     uint64_t t0 = kn_mono_ns();
     char name[256], dir[4096];
-    line_name(display, name, sizeof name);
+    kn_line_name(display, name, sizeof name);
     d.file = name;
     snprintf(dir, sizeof dir, "%s", path);
     const char *incdir = include_dir ? include_dir : dirname(dir);

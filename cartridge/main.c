@@ -578,7 +578,7 @@ int main(int argc, char **argv) {
     if (!strcmp(o.mode, KN_MODE_CC)) {
         if (!o.out) usage();
         setpriority(PRIO_PROCESS, 0, 10); /* below the decks: a background job */
-        kn_cc_exec(o.file, o.include_dir, o.out, o.compile_seconds);
+        kn_cc_exec(o.file, o.display, o.include_dir, o.out, o.compile_seconds);
     }
     if (!strcmp(o.mode, KN_MODE_LIVE)) {
         char inst[KN_NAME_MAX];

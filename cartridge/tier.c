@@ -80,8 +80,23 @@ static void cc_no_network(void) {
     }
 }
 
-void kn_cc_exec(const char *src, const char *include_dir, const char *so, double seconds) {
-    char tmp[4096], *slash;
+/* The source with `#line 1 "display"` in front, into `copy`: 0 or -1. */
+static int line_copy(const char *src, const char *display, const char *copy) {
+    char name[256];
+    kn_line_name(display, name, sizeof name);
+    FILE *in = fopen(src, "rb"), *out = fopen(copy, "wb");
+    int ok = in && out && fprintf(out, "#line 1 \"%s\"\n", name) > 0;
+    char buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+    if (in) fclose(in);
+    if (out && fclose(out)) ok = 0;
+    return ok ? 0 : -1;
+}
+
+void kn_cc_exec(const char *src, const char *display, const char *include_dir, const char *so,
+                double seconds) {
+    char tmp[4096], copy[4200], *slash;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     setpgid(0, 0); /* cc, cc1, as, ld: one group, killed together */
@@ -94,6 +109,11 @@ void kn_cc_exec(const char *src, const char *include_dir, const char *so, double
     slash = strrchr(tmp, '/');
     if (slash) *slash = 0;
     setenv("TMPDIR", slash ? tmp : ".", 1);
+    snprintf(copy, sizeof copy, "%s/patch.c", slash ? tmp : ".");
+    if (line_copy(src, display, copy)) {
+        fprintf(stderr, "cannot copy %s for the C compiler: %s\n", display, strerror(errno));
+        _exit(1);
+    }
     const char *cc = getenv("KANON_CC");
     if (!cc || !cc[0]) cc = "cc";
     char *argv[] = {(char *)cc,
@@ -108,7 +128,7 @@ void kn_cc_exec(const char *src, const char *include_dir, const char *so, double
                     (char *)(include_dir ? include_dir : "."),
                     "-x",
                     "c",
-                    (char *)src,
+                    copy,
                     "-x",
                     "none",
                     "-o",
@@ -143,7 +163,7 @@ int kn_cc_build(const char *src, const char *display, const char *include_dir, c
         dup2(pipefd[1], 1);
         dup2(pipefd[1], 2);
         close(pipefd[0]);
-        kn_cc_exec(src, include_dir, so, seconds);
+        kn_cc_exec(src, display, include_dir, so, seconds);
     }
     close(pipefd[1]);
     static char msgs[16384];

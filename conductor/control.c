@@ -147,7 +147,15 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "load", d->load);
     cJSON_AddStringToObject(o, KN_OPT_TIER, d->tier_cc ? KN_TIER_CC : KN_TIER_TCC);
     cJSON_AddBoolToObject(o, "tier_auto", d->tier_auto);
-    cJSON_AddBoolToObject(o, "optimizing", d->opt.st != KN_OPT_IDLE);
+    if (d->opt.st != KN_OPT_IDLE) { /* the cc tier on its way (optimize.c) */
+        cJSON *opt = cJSON_AddObjectToObject(o, "optimizing");
+        cJSON_AddStringToObject(opt, "stage",
+                                d->opt.st == KN_OPT_BUILDING ? "compiling" : "loading");
+        cJSON_AddNumberToObject(opt, "version", d->opt.version);
+        cJSON_AddNumberToObject(opt, "pid", d->opt.st == KN_OPT_BUILDING ? d->opt.pid : 0);
+        cJSON_AddNumberToObject(opt, "seconds", (double)(kn_mono_ns() - d->opt.start_ns) / 1e9);
+    } else
+        cJSON_AddNullToObject(o, "optimizing");
     cJSON_AddNumberToObject(o, "cpu", d->cpu);
     cJSON_AddNumberToObject(o, "cpu_need", d->cpu_need);
     if (d->cpu_wait >= 0)

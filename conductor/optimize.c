@@ -80,6 +80,8 @@ static int spawn_cc(kn_conductor *c, kn_deck *d, char *err, size_t n) {
     char *argv[] = {c->cartridge_bin,
                     KN_MODE_CC,
                     d->opt.src,
+                    KN_ARG(KN_OPT_DISPLAY),
+                    d->display,
                     KN_ARG(KN_OPT_INCLUDE),
                     inc[0] ? inc : "/",
                     KN_ARG(KN_OPT_OUTPUT),

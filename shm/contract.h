@@ -65,8 +65,8 @@
 /* modes and options (long options, without the leading "--") */
 #define KN_MODE_LIVE  "live"
 #define KN_MODE_SPARE "spare"
-/* The second tier: `kanon-cartridge cc FILE --include DIR --output SO
- * --compile-timeout S` runs the system C compiler under limits (no network,
+/* The second tier: `kanon-cartridge cc FILE --display NAME --include DIR
+ * --output SO --compile-timeout S` runs the system C compiler under limits (no network,
  * its own process group: kill the group) to build SO; the conductor starts
  * it with stdout and stderr on a file and reads the exit status. A live
  * cartridge given --so SO loads that build (and compiles FILE with tcc
