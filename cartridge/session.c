@@ -72,6 +72,7 @@ typedef struct session {
     float in_fader[3];
 } session;
 
+
 static session S;
 
 static int fail(char *err, size_t n, const char *fmt, const char *a, const char *b) {
