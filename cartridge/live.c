@@ -537,6 +537,10 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     kn_deck_ctl *ctl = &m->ring->ctl;
     uint64_t at = m->v.pos;
     uint32_t fade = atomic_load(&ctl->fade), ch = m->v.channels, block = (uint32_t)c->ctx.block;
+    /* No fade (a tier swap of identical builds), but this cartridge is
+     * still fading in: the rest of its crossfade is what is heard, so the
+     * shadow carries it to the successor rather than cut it short. */
+    if (!fade && at < ls + lf) fade = (uint32_t)(ls + lf - at);
     if (fade > m->ring->lane_capacity) fade = m->ring->lane_capacity;
     atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
     kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */

@@ -398,7 +398,12 @@ typedef struct kn_outcome {
 
 /* The second tier of a deck (optimize.c has the transition table): the
  * version playing on its tcc build, compiled by cc in a child process. */
-typedef enum kn_opt_state { KN_OPT_IDLE, KN_OPT_BUILDING, KN_OPT_LOADING } kn_opt_state;
+typedef enum kn_opt_state {
+    KN_OPT_IDLE,
+    KN_OPT_BUILDING,
+    KN_OPT_READY,
+    KN_OPT_LOADING
+} kn_opt_state;
 typedef struct kn_opt {
     kn_opt_state st;
     pid_t pid;         /* the compiler (its process group) while BUILDING */

@@ -892,7 +892,7 @@ static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
         cJSON_AddStringToObject(o, "kind", e->kind);
         cJSON_AddStringToObject(o, "text", e->text);
         cJSON_AddNumberToObject(o, "version", e->version);
-        if (!strcmp(e->kind, "running")) {
+        if (!strcmp(e->kind, "running") || (!strcmp(e->kind, "tier") && e->swap_ms > 0)) {
             cJSON_AddNumberToObject(o, "compile_ms", e->compile_ms);
             cJSON_AddNumberToObject(o, "test_ms", e->test_ms);
             cJSON_AddNumberToObject(o, "swap_ms", e->swap_ms);

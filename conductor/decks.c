@@ -68,7 +68,8 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     }
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = d->watch_wd = -1;
-    d->dying.rfd = d->dying.pidfd = -1;
+    d->dying.rfd = d->dying.pidfd = d->opt.pidfd = -1;
+    d->tier_auto = c->tier_auto; /* `kanon up --tier`, until a play says otherwise */
     for (int k = 0; k <= KN_SEG_KINDS; k++) d->seg_fd[k] = -1;
     if (kn_deck_segments_create(c, d, err, errlen)) return NULL;
     snprintf(d->name, sizeof d->name, "%s", name);
@@ -120,7 +121,8 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     snprintf(d->path, sizeof d->path, "%s", o->path);
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
-    d->tier_auto = o->tier ? o->tier == KN_PLAY_TIER_AUTO : c->tier_auto;
+    if (o->tier) /* --tier; a new deck starts as `kanon up` said (deck_create) */
+        d->tier_auto = o->tier == KN_PLAY_TIER_AUTO;
     if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
     d->next_quant = o->quant > 0 ? o->quant : d->swap_quant;
     kn_unwatch_deck(c, d);

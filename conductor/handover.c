@@ -194,7 +194,11 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
         return -EBUSY;
     }
     int tier = !strcmp(origin, KN_ORIGIN_OPTIMIZE); /* optimize.c: the version's cc build */
-    if (!tier) kn_opt_cancel(c, d, d->opt.st == KN_OPT_BUILDING ? "a newer version came" : NULL);
+    if (!tier)
+        kn_opt_cancel(c, d,
+                      d->opt.st == KN_OPT_BUILDING || d->opt.st == KN_OPT_READY
+                          ? "a newer version came"
+                          : NULL);
     if (d->next.st != KN_PROC_NONE) { /* still compiling: the newer version wins */
         kn_outcome_add(d, d->next.id, 0, 0, "superseded by a newer version before taking over");
         kn_history_discard(c, d, d->next.id);

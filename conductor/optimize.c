@@ -10,12 +10,14 @@
  *   state     event                         what it does                 next
  *   IDLE      tcc version took over (auto)  private dir, spawn the       BUILDING
  *                                           compiler
- *   BUILDING  compiler exited 0             tier swap: the same version  LOADING
+ *   BUILDING  compiler exited 0             (the build is kept)          READY
+ *   READY     the deck is quiet (below)     tier swap: the same version  LOADING
  *                                           (origin "optimize", --so)
  *   BUILDING  compiler failed or overran    log why (the tcc build plays IDLE
  *                                           on); never again for this
  *                                           source
  *   BUILDING  newer version, fault, stop    kill the group, drop the dir IDLE
+ *   READY     newer version, fault, stop    drop the dir                 IDLE
  *   LOADING   cc cartridge running          it is the producer (tier cc) IDLE
  *   LOADING   refused, superseded, fault    drop the dir                 IDLE
  *
@@ -26,6 +28,12 @@
  * fails. The event loop polls its pidfd: nothing here waits for it. A
  * compile that outlives its CPU limit by COMPILE_SLACK_S of wall-clock
  * time (stopped, or blocked) is killed too.
+ *
+ * Quiet: the deck plays this version and nothing else is under way (no
+ * successor), the last takeover's crossfade is over (a fadeless swap in
+ * the middle of one would cut it short), and no knob is gliding (a new
+ * cartridge takes a glide under way only as a short glide to its target:
+ * the tier swap must not be the one to do that unasked).
  *
  * The tier swap (handover.c, origin KN_ORIGIN_OPTIMIZE): no new version in
  * the history, the cartridge loads the build and compiles the source with
@@ -52,6 +60,7 @@
 #include "input.h"
 
 #define COMPILE_SLACK_S 5
+#define FADE_RUNWAY_NS  250000000ull /* a producer renders up to a ring ahead of the device */
 #define CC_LOG          "cc.log"
 
 extern char **environ;
@@ -180,14 +189,26 @@ static void cc_failed(kn_conductor *c, kn_deck *d, const char *what) {
     opt_clear(d);
 }
 
-/* The build is ready: the same version takes over with it, if the deck is
- * simply playing it (anything else in progress has priority). */
-static void cc_built(kn_conductor *c, kn_deck *d) {
-    d->opt.cc_ms = (double)(kn_mono_ns() - d->opt.start_ns) / 1e6;
-    if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || d->version != d->opt.version) {
+/* A knob of the deck gliding towards a new value. */
+static int gliding(const kn_deck *d) {
+    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++)
+        if (atomic_load(&d->params->slot[i].current) != atomic_load(&d->params->slot[i].value))
+            return 1;
+    return 0;
+}
+
+/* READY: the same version takes over with the build once the deck is
+ * quiet (see the top); a deck that moved on to another version drops it. */
+static void cc_swap(kn_conductor *c, kn_deck *d, uint64_t now) {
+    if (d->version != d->opt.version || d->hs == KN_HS_STOPPING) {
         opt_clear(d);
         return;
     }
+    uint64_t fade_ns = (uint64_t)(d->fade_ms * 1e6) + FADE_RUNWAY_NS; /* rendered ahead */
+    if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || now - d->running_since < fade_ns ||
+        gliding(d))
+        return; /* checked again on the next iteration */
     d->opt.st = KN_OPT_LOADING;
     uint32_t id;
     char err[1024];
@@ -220,6 +241,7 @@ void kn_opt_handle(kn_conductor *c) {
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (d->used && d->opt.st == KN_OPT_LOADING) check_loading(c, d);
+        if (d->used && d->opt.st == KN_OPT_READY) cc_swap(c, d, now);
         if (!d->used || d->opt.st != KN_OPT_BUILDING) continue;
         siginfo_t si;
         if (!kn_proc_exited(d->opt.pidfd, d->opt.pid, &si)) {
@@ -236,7 +258,9 @@ void kn_opt_handle(kn_conductor *c) {
         close(d->opt.pidfd);
         d->opt.pidfd = -1;
         if (si.si_code == CLD_EXITED && si.si_status == 0) {
-            cc_built(c, d);
+            d->opt.cc_ms = (double)(now - d->opt.start_ns) / 1e6;
+            d->opt.st = KN_OPT_READY;
+            cc_swap(c, d, now);
             continue;
         }
         char how[160], said[1024], what[1400];
