@@ -428,7 +428,9 @@ static int run_render(const opts *o) {
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
         return report_compile_error(o, err);
     char why[2048];
-    /* the optimized tier unless --tier tcc; tcc's diagnostics came first */
+    /* the optimized tier unless --tier tcc; tcc's diagnostics came first.
+     * The compile's deadline is tcc's: cc has its own, and falls back */
+    kn_sandbox_deadline(0);
     if (!o->tier_tcc &&
         !kn_render_tier(&prog, o->file, o->display, o->compile_seconds, why, sizeof why))
         fprintf(stderr, "kanon render: note: rendering with tcc: %s\n", why);

@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -168,18 +169,28 @@ int kn_cc_build(const char *src, const char *display, const char *include_dir, c
     close(pipefd[1]);
     static char msgs[16384];
     size_t got = 0;
-    ssize_t r;
-    while (pid > 0 && (r = read(pipefd[0], msgs + got, sizeof msgs - 1 - got)) > 0)
-        got += (size_t)r;
+    ssize_t r = 1;
+    /* its output until it ends, for `seconds` of wall-clock time at most (a
+     * compiler stopped or starved is given up, not waited for) */
+    uint64_t end = kn_mono_ns() + (uint64_t)(seconds * 1e9);
+    int late = 0;
+    while (pid > 0 && r > 0 && !late) {
+        uint64_t now = kn_mono_ns();
+        struct pollfd pf = {pipefd[0], POLLIN, 0};
+        late = now >= end || poll(&pf, 1, (int)((end - now) / 1000000) + 1) == 0;
+        if (!late && (r = read(pipefd[0], msgs + got, sizeof msgs - 1 - got)) > 0) got += (size_t)r;
+        if (got >= sizeof msgs - 1) got = 0; /* a flood: only its end matters */
+    }
     msgs[got] = 0;
     close(pipefd[0]);
+    if (late) kill(-pid, SIGKILL);
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) < 0) {
         snprintf(err, errlen, "%s: cannot start the C compiler: %s", display, strerror(errno));
         return -1;
     }
     kill(-pid, SIGKILL); /* anything of its group left over */
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+    if (!late && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
     char line[1024], sig[96];
     last_line(msgs, line, sizeof line);
     if (WIFSIGNALED(st))

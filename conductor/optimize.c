@@ -30,7 +30,7 @@
  * time (stopped, or blocked) is killed too.
  *
  * Quiet: the deck plays this version and nothing else is under way (no
- * successor), the last takeover's crossfade is over (a fadeless swap in
+ * successor, no stop scheduled), the last takeover's crossfade is over (a fadeless swap in
  * the middle of one would cut it short), and no knob is gliding (a new
  * cartridge takes a glide under way only as a short glide to its target:
  * the tier swap must not be the one to do that unasked).
@@ -207,7 +207,7 @@ static void cc_swap(kn_conductor *c, kn_deck *d, uint64_t now) {
     }
     uint64_t fade_ns = (uint64_t)(d->fade_ms * 1e6) + FADE_RUNWAY_NS; /* rendered ahead */
     if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || now - d->running_since < fade_ns ||
-        gliding(d))
+        d->stop_frame || gliding(d))
         return; /* checked again on the next iteration */
     d->opt.st = KN_OPT_LOADING;
     uint32_t id;
