@@ -10,6 +10,8 @@
  *   events.c   `kanon render --events`: the events file, by beat
  *   live.c     the ring loop of a live deck (conductor's child)
  *   sandbox.c  limits, namespaces, capabilities, seccomp, denormal flushing
+ *   tier.c     the second tier: the source built by cc -O2 under limits,
+ *              loaded with dlopen, compared with the tcc build
  *   main.c     command line: check, render, live, spare
  *
  * Depends on shm/ only (never on conductor/).

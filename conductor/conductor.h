@@ -13,6 +13,7 @@
  *                  machine: token, takeovers, reverts (handover.c), fed by
  *                  the deck slots and the loop's reports and exits
  *                  (decks.c, segments.c) over the process layer (proc.c);
+ *                  the second tier: cc builds swapped in (optimize.c);
  *                  fault detection (faults.c); the machine's load and
  *                  shedding (load.c, proc_stat.c); saves (watch.c), the
  *                  history (history.c), levels (levels.c), recording
