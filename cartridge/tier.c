@@ -184,12 +184,13 @@ int kn_cc_build(const char *src, const char *display, const char *include_dir, c
     msgs[got] = 0;
     close(pipefd[0]);
     if (late) kill(-pid, SIGKILL);
+    siginfo_t si; /* ended (not reaped yet: its pid, the group's id, stays ours) */
+    if (pid > 0 && !waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT)) kill(-pid, SIGKILL);
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) < 0) {
         snprintf(err, errlen, "%s: cannot start the C compiler: %s", display, strerror(errno));
         return -1;
     }
-    kill(-pid, SIGKILL); /* anything of its group left over */
     if (!late && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
     char line[1024], sig[96];
     last_line(msgs, line, sizeof line);

@@ -55,9 +55,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "input.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 #define COMPILE_SLACK_S 5
 #define FADE_RUNWAY_NS  250000000ull /* a producer renders up to a ring ahead of the device */
@@ -243,7 +248,11 @@ void kn_opt_handle(kn_conductor *c) {
         if (d->used && d->opt.st == KN_OPT_LOADING) check_loading(c, d);
         if (d->used && d->opt.st == KN_OPT_READY) cc_swap(c, d, now);
         if (!d->used || d->opt.st != KN_OPT_BUILDING) continue;
-        siginfo_t si;
+        siginfo_t si = {0};
+        /* ended? (peeked: cc1, as or ld left in its group are killed while
+         * its pid, the group's id, still cannot be reused) */
+        if (!waitid(P_PIDFD, (id_t)d->opt.pidfd, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid)
+            kill(-d->opt.pid, SIGKILL);
         if (!kn_proc_exited(d->opt.pidfd, d->opt.pid, &si)) {
             if ((double)(now - d->opt.start_ns) / 1e9 > c->compile_timeout + COMPILE_SLACK_S) {
                 char what[200];
@@ -254,7 +263,6 @@ void kn_opt_handle(kn_conductor *c) {
             }
             continue;
         }
-        kill(-d->opt.pid, SIGKILL); /* cc1, as or ld left behind */
         close(d->opt.pidfd);
         d->opt.pidfd = -1;
         if (si.si_code == CLD_EXITED && si.si_status == 0) {
