@@ -235,7 +235,8 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
     case KN_HS_SILENT: d->hs = KN_HS_RECOVERING; break;
     default: break; /* COMPILING, SWAPPING, RECOVERING: a successor replaced */
     }
-    kn_deck_event(c, d, "compiling", "cartridge %u compiling %s (%s)", nid, d->display, origin);
+    kn_deck_event(c, d, tier ? "tier" : "compiling", "cartridge %u compiling %s (%s)", nid,
+                  d->display, origin);
     return 0;
 }
 
