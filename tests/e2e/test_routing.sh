@@ -328,7 +328,7 @@ check exact nan-source-untouched "$t_a" "$(upto "$t_a" "$at")" 0.1 -
 check zeros nan-silenced "$t0" "$(upto "$t0" "$at")" 1 48
 status_wait 'd["a"]["underruns"] == 0 and d["a"]["cartridge"]["state"] == "running" and d["a"]["version"] == 1'
 kanon log a --json >"$T/a.json" || fail "log a"
-json_get '"; ".join(e["text"] for e in j if e["kind"] not in ("compiling", "running"))' <"$T/a.json" >"$T/a.txt"
+json_get '"; ".join(e["text"] for e in j if e["kind"] not in ("compiling", "running", "tier"))' <"$T/a.json" >"$T/a.txt"
 grep -q . "$T/a.txt" && fail "events on a, whose consumer faulted: $(cat "$T/a.txt")"
 ok "nfx faulted ($(kanon log nfx | grep NaN | tail -1 | cut -c1-110)...), reverted and heard again; a played on untouched"
 
