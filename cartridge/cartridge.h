@@ -10,6 +10,8 @@
  *   events.c   `kanon render --events`: the events file, by beat
  *   live.c     the ring loop of a live deck (conductor's child)
  *   sandbox.c  limits, namespaces, capabilities, seccomp, denormal flushing
+ *   tier.c     the second tier: the source built by cc -O2 under limits,
+ *              loaded with dlopen, compared with the tcc build
  *   main.c     command line: check, render, live, spare
  *
  * Depends on shm/ only (never on conductor/).
@@ -45,7 +47,8 @@ _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
 
 /* A compiled user program. */
 typedef struct kn_program {
-    void *tcc; /* TCCState, owns the code */
+    void *tcc; /* TCCState, owns the code (tcc tier) */
+    void *dl;  /* dlopen handle, owns the code (cc tier: tier.c) */
     kn_setup_fn setup;
     kn_process_fn process;
     kn_event_fn event; /* NULL: the file defines no event() */
@@ -57,6 +60,38 @@ typedef struct kn_program {
 int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
                char *err, size_t errlen);
 void kn_program_free(kn_program *p);
+/* A display name safe to put inside a #line directive (compile.c). */
+void kn_line_name(const char *display, char *out, size_t n);
+/* Where kanon.h and kanon/NAME.h are (compile.c). */
+const char *kn_include_dir(void);
+
+/* The second tier (tier.c): the source built by the system C compiler. */
+#define KN_CC_MEM_MB  2048 /* the compiler's address space */
+#define KN_CC_FILE_MB 64   /* the largest file it may write */
+/* In a child: limits, no network, then exec cc building `so` from `src`
+ * (never returns). `kanon-cartridge cc` is this. The source is compiled
+ * from a copy beside `so` that starts with `#line 1 "display"`, as tcc
+ * compiles it: __FILE__ and diagnostics are the same in both builds. */
+void kn_cc_exec(const char *src, const char *display, const char *include_dir, const char *so,
+                double seconds) __attribute__((noreturn));
+/* Runs kn_cc_exec in a child and waits: 0, or -1 with err (its verdict). */
+int kn_cc_build(const char *src, const char *display, const char *include_dir, const char *so,
+                double seconds, char *err, size_t errlen);
+/* Loads a cc build: 0, or -1 with err. kn_program_free unloads it. */
+int kn_program_load(kn_program *p, const char *so, const char *display, char *err, size_t errlen);
+/* Frames a cc-tier cartridge compares (at least; whole blocks) */
+#define KN_TIER_COMPARE_FRAMES 8192
+/* `kanon render`'s tier: replaces the tcc build p of src by its cc build
+ * (1), or leaves it (0) with `note` saying why. Before the sandbox. */
+int kn_render_tier(kn_program *p, const char *src, const char *display, double seconds, char *note,
+                   size_t n);
+/* How two builds compare over `frames` frames: the largest difference,
+ * the first frame that differs (-1: none, bit-identical). */
+typedef struct kn_tier_diff {
+    double max;
+    int64_t first;
+    int frames;
+} kn_tier_diff;
 
 /* The Faust bridge (faust.c): 1 if the file is Faust source (.dsp), and
  * the C source that compiles it (malloc'd; NULL with err filled). */
@@ -140,8 +175,8 @@ void kn_params_snap(kn_cart *c);
 /* `kanon render SESSION.json` (session.c): the whole session offline. */
 typedef struct kn_session_opts {
     const char *path, *out, *input; /* input: a file played as the device input (or NULL) */
-    double seconds, rate, start; /* rate: unless the session says */
-    int channels, block;         /* likewise */
+    double seconds, rate, start;    /* rate: unless the session says */
+    int channels, block;            /* likewise */
     double state_mb, compile_seconds, mem_mb;
     const char *const *hide;
     int nhide, quiet;
@@ -160,6 +195,11 @@ extern uint64_t kn_state_need;
 extern void (*kn_fatal_hook)(const char *msg);
 
 int kn_cart_init(kn_cart *c, double rate, int channels, int block);
+/* Renders a and b from the same private copy of (state, params) at
+ * `frame` and compares them sample by sample; 0, or -1 without memory. */
+int kn_tier_compare(kn_cart *c, const kn_program *a, const kn_program *b, const kn_state_seg *state,
+                    size_t bytes, kn_param_seg *params, uint64_t frame, int frames,
+                    kn_tier_diff *d);
 /* Points the cartridge at these state and parameter segments and runs the
  * program's setup() against them (again), so its kn_state pointers follow. */
 void kn_cart_bind(kn_cart *c, const kn_program *p, kn_state_seg *state, size_t state_bytes,
@@ -246,6 +286,7 @@ typedef struct kn_live_opts {
     uint32_t id;
     int report_fd;
     const char *path, *display, *include_dir;
+    const char *so;  /* the cc tier: its build (tier.c), or NULL */
     int test_blocks; /* blocks rendered on a scratch copy before takeover */
     int restore;     /* a revert after a fault: start from the deck's snapshot */
     double compile_seconds;

@@ -9,6 +9,7 @@
  */
 #include "cartridge.h"
 
+#include <dlfcn.h>
 #include <libgen.h>
 #include <libtcc.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
  * the bin/ this executable is in (PREFIX/include installed, build/include
  * where `make` stages them), so no path of the checkout is compiled in.
  * Compiling precedes the sandbox, so /proc/self/exe is still readable. */
-static const char *kanon_include_dir(void) {
+const char *kn_include_dir(void) {
     static char dir[4096];
     const char *env = getenv("KANON_INCLUDE_DIR");
     if (env && env[0]) return env;
@@ -141,7 +142,7 @@ static char *read_source(const char *path, const char *display, diag *d) {
 }
 
 /* A display name safe to put inside a #line directive. */
-static void line_name(const char *display, char *out, size_t n) {
+void kn_line_name(const char *display, char *out, size_t n) {
     size_t j = 0;
     for (size_t i = 0; display[i] && j + 1 < n; i++)
         if (display[i] != '"' && display[i] != '\\' && display[i] != '\n') out[j++] = display[i];
@@ -155,7 +156,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     err[0] = 0;
     uint64_t t0 = kn_mono_ns();
     char name[256], dir[4096];
-    line_name(display, name, sizeof name);
+    kn_line_name(display, name, sizeof name);
     d.file = name;
     snprintf(dir, sizeof dir, "%s", path);
     const char *incdir = include_dir ? include_dir : dirname(dir);
@@ -183,7 +184,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
     TCCState *s = tcc_new();
     tcc_set_error_func(s, &d, on_tcc_message);
     tcc_set_lib_path(s, KN_TCC_LIB_DIR);
-    tcc_add_include_path(s, kanon_include_dir()); /* <kanon.h>, <kanon/nodes.h> */
+    tcc_add_include_path(s, kn_include_dir()); /* <kanon.h>, <kanon/nodes.h> */
     tcc_add_include_path(s, incdir);
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     int rc = tcc_compile_string(s, text);
@@ -226,7 +227,8 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
 
 void kn_program_free(kn_program *p) {
     if (p->tcc) tcc_delete(p->tcc);
-    p->tcc = NULL;
+    if (p->dl) dlclose(p->dl);
+    p->tcc = p->dl = NULL;
 }
 
 void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,

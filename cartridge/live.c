@@ -75,7 +75,9 @@ static void timeline_refresh(kn_cart *c, kn_ring_seg *ring) {
 }
 
 static uint64_t first_frame; /* where this cartridge took over */
-static int compiled_latency;  /* k->latency after the test render's setup() */
+static int compiled_latency; /* k->latency after the test render's setup() */
+static int cc_tier;          /* running a cc build (--so): "compiled" says how it compared */
+static kn_tier_diff cc_diff;
 
 /* One JSON object per line on the report pipe; "t" is the wall time at
  * which it happened (the conductor measures save-to-takeover with it).
@@ -92,6 +94,15 @@ static char *report_line(const char *event, const char *message, double ms, doub
     if (test_ms >= 0) cJSON_AddNumberToObject(o, KN_REPORT_TEST_MS, test_ms);
     if (!strcmp(event, KN_REPORT_COMPILED) && compiled_latency > 0)
         cJSON_AddNumberToObject(o, KN_REPORT_LATENCY, compiled_latency);
+    if (!strcmp(event, KN_REPORT_COMPILED) && cc_tier) {
+        cJSON_AddStringToObject(o, KN_REPORT_TIER, KN_TIER_CC);
+        cJSON_AddBoolToObject(o, KN_REPORT_SAME, cc_diff.first < 0);
+        cJSON_AddNumberToObject(o, KN_REPORT_COMPARED, cc_diff.frames);
+        if (cc_diff.first >= 0) {
+            cJSON_AddNumberToObject(o, KN_REPORT_DIFF, isfinite(cc_diff.max) ? cc_diff.max : 1e30);
+            cJSON_AddNumberToObject(o, KN_REPORT_DIFF_FRAME, (double)cc_diff.first);
+        }
+    }
     if (kn_state_need && (!strcmp(event, KN_REPORT_ERROR) || !strcmp(event, KN_REPORT_FATAL)))
         cJSON_AddNumberToObject(o, KN_REPORT_STATE_NEED, (double)kn_state_need);
     char *s = cJSON_PrintUnformatted(o);
@@ -430,6 +441,30 @@ static int test_render(kn_cart *c, const kn_program *p, deck *m, int restore, in
     return c->nonfinite || peak > KN_RUNAWAY ? -1 : 0;
 }
 
+/* The cc tier: its build and the tcc build render the same frames from
+ * one copy of the deck's state (tier.c); then the cc build replaces the
+ * tcc one in `prog`, which the test render and the run use. */
+static int tier_up(kn_cart *c, kn_program *prog, kn_program *cc, deck *m, char *why, size_t n) {
+    kn_sandbox_deadline(2); /* both setup()s and renders, as the test render's limit */
+    timeline_refresh(c, m->ring);
+    uint64_t frame = atomic_load(&m->ring->write_pos);
+    int frames = (KN_TIER_COMPARE_FRAMES / c->ctx.block + 1) * c->ctx.block;
+    int rc =
+        kn_tier_compare(c, prog, cc, m->state, m->state_bytes, m->params, frame, frames, &cc_diff);
+    kn_sandbox_deadline(0);
+    if (rc) {
+        snprintf(why, n, "%s: error: no memory to compare the cc build with the tcc build",
+                 c->display);
+        return -1;
+    }
+    cc_tier = 1;
+    double ms = prog->compile_ms;
+    kn_program_free(prog);
+    *prog = *cc;
+    prog->compile_ms = ms;
+    return 0;
+}
+
 /* Copies the used part of one state segment over another of the same size
  * (headers included: the region directory travels with the bytes). */
 static void state_copy(kn_state_seg *to, const kn_state_seg *from, size_t bytes) {
@@ -502,6 +537,10 @@ static void hand_over(kn_cart *c, const kn_program *p, deck *m, uint32_t success
     kn_deck_ctl *ctl = &m->ring->ctl;
     uint64_t at = m->v.pos;
     uint32_t fade = atomic_load(&ctl->fade), ch = m->v.channels, block = (uint32_t)c->ctx.block;
+    /* No fade (a tier swap of identical builds), but this cartridge is
+     * still fading in: the rest of its crossfade is what is heard, so the
+     * shadow carries it to the successor rather than cut it short. */
+    if (!fade && at < ls + lf) fade = (uint32_t)(ls + lf - at);
     if (fade > m->ring->lane_capacity) fade = m->ring->lane_capacity;
     atomic_store_explicit(&ctl->lane_for, 0, memory_order_relaxed);
     kn_sandbox_normal(); /* up to a second of rendering at once: not under the RT cap */
@@ -656,12 +695,15 @@ int kn_live_run(const kn_live_opts *o) {
     char err[8192];
     kn_sandbox_fpu();
     /* room for the state, its snapshot and a private copy, whatever --state-mb */
-    size_t mem = o->mem_bytes > 3 * m.state_bytes + ((size_t)512 << 20)
+    size_t copies = o->so ? 4 : 3; /* the cc tier compares on one more copy */
+    size_t mem = o->mem_bytes > copies * m.state_bytes + ((size_t)512 << 20)
                      ? o->mem_bytes
-                     : 3 * m.state_bytes + ((size_t)512 << 20);
+                     : copies * m.state_bytes + ((size_t)512 << 20);
     arm_compile_alarm(o);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
-    if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err)) {
+    kn_program cc = {0}; /* the cc tier (--so): loaded before the sandbox, as tcc compiles */
+    if (kn_compile(&prog, o->path, o->display, o->include_dir, err, sizeof err) ||
+        (o->so && kn_program_load(&cc, o->so, o->display, err, sizeof err))) {
         report(KN_REPORT_ERROR, err, -1, -1);
         return 1;
     }
@@ -682,6 +724,10 @@ int kn_live_run(const kn_live_opts *o) {
     c.fill = fill_inputs;
     routes_refresh();
     uint64_t t0 = kn_mono_ns();
+    if (o->so && tier_up(&c, &prog, &cc, &m, err, sizeof err)) {
+        report(KN_REPORT_ERROR, err, -1, -1);
+        return 1;
+    }
     if (test_render(&c, &prog, &m, o->restore, o->test_blocks, err, sizeof err)) {
         report(KN_REPORT_ERROR, err, -1, -1);
         return 1;

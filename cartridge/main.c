@@ -37,6 +37,7 @@
 #include <math.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -60,6 +61,8 @@ static void print_fatal(const char *msg) {
 
 typedef struct opts {
     const char *mode, *file, *display, *out, *instance, *include_dir, *events, *input;
+    const char *so; /* live: the cc tier's build */
+    int tier_tcc;   /* render --tier tcc */
     double seconds, rate, bpm, start;
     int bar;
     int channels, block, deck, report_fd;
@@ -108,6 +111,8 @@ static void parse(int argc, char **argv, opts *o) {
                                        {KN_OPT_HIDE, 1, 0, 'h'},
                                        {"force", 0, 0, 'F'},
                                        {KN_OPT_INPUT, 1, 0, 'A'},
+                                       {KN_OPT_SO, 1, 0, 'O'},
+                                       {KN_OPT_TIER, 1, 0, 't'},
                                        {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
@@ -135,6 +140,15 @@ static void parse(int argc, char **argv, opts *o) {
         case 'B': o->bar = (int)num(o, KN_ARG(KN_OPT_BAR), 1, KN_BAR_MAX, 1); break;
         case 'E': o->events = optarg; break;
         case 'A': o->input = optarg; break;
+        case 'O': o->so = optarg; break;
+        case 't':
+            if (strcmp(optarg, KN_TIER_TCC) && strcmp(optarg, KN_TIER_AUTO)) {
+                fprintf(stderr, "kanon %s: error: --tier is tcc or auto, not '%s'\n", o->mode,
+                        optarg);
+                exit(2);
+            }
+            o->tier_tcc = !strcmp(optarg, KN_TIER_TCC);
+            break;
         case 'T': o->start = num(o, KN_ARG(KN_OPT_START), 0, 1e9, 0); break;
         case 'I': o->instance = optarg; break;
         case 'D': o->deck = (int)num(o, "--deck", 0, KN_MAX_DECKS - 1, 1); break;
@@ -263,9 +277,10 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
     double xp = st->process_s > 0 ? o->seconds / st->process_s : 0;
     if (!o->json) {
         fprintf(stderr,
-                "rendered %s: %.3f s, %d Hz, %d ch, compile %.2f ms, %.0fx real time "
+                "rendered %s: %.3f s, %d Hz, %d ch, %s tier, compile %.2f ms, %.0fx real time "
                 "(process %.0fx)%s\n",
-                out, o->seconds, (int)c->ctx.rate, c->ctx.channels, p->compile_ms, x, xp,
+                out, o->seconds, (int)c->ctx.rate, c->ctx.channels,
+                p->dl ? KN_TIER_CC : KN_TIER_TCC, p->compile_ms, x, xp,
                 st->nonfinite ? ", NaN/Inf samples replaced by 0" : "");
         if (o->events && st->late)
             fprintf(stderr,
@@ -292,6 +307,7 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
     cJSON_AddNumberToObject(r, "channels", c->ctx.channels);
     cJSON_AddNumberToObject(r, "block", c->ctx.block);
     cJSON_AddNumberToObject(r, "compile_ms", p->compile_ms);
+    cJSON_AddStringToObject(r, KN_OPT_TIER, p->dl ? KN_TIER_CC : KN_TIER_TCC);
     cJSON_AddNumberToObject(r, "realtime_x", x);
     cJSON_AddNumberToObject(r, "process_x", xp);
     cJSON_AddNumberToObject(r, "nonfinite", (double)st->nonfinite);
@@ -411,8 +427,14 @@ static int run_render(const opts *o) {
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
         return report_compile_error(o, err);
+    char why[2048];
+    /* the optimized tier unless --tier tcc; tcc's diagnostics came first.
+     * The compile's deadline is tcc's: cc has its own, and falls back */
+    kn_sandbox_deadline(0);
+    if (!o->tier_tcc &&
+        !kn_render_tier(&prog, o->file, o->display, o->compile_seconds, why, sizeof why))
+        fprintf(stderr, "kanon render: note: rendering with tcc: %s\n", why);
     kn_sandbox_run_limits(mem);
-    char why[256];
     if (kn_sandbox_enter(o->hide, o->nhide, -1, why, sizeof why))
         fprintf(stderr, "kanon render: note: sandbox incomplete: %s\n", why);
     /* As live: relative paths in the code (samples) mean the patch's
@@ -555,6 +577,11 @@ int main(int argc, char **argv) {
     kn_fatal_hook = print_fatal;
     if (!strcmp(o.mode, "check")) return run_check(&o);
     if (!strcmp(o.mode, "render")) return run_render(&o);
+    if (!strcmp(o.mode, KN_MODE_CC)) {
+        if (!o.out) usage();
+        setpriority(PRIO_PROCESS, 0, 10); /* below the decks: a background job */
+        kn_cc_exec(o.file, o.display, o.include_dir, o.out, o.compile_seconds);
+    }
     if (!strcmp(o.mode, KN_MODE_LIVE)) {
         char inst[KN_NAME_MAX];
         if (kn_instance(o.instance, inst) || o.deck < 0 || o.deck >= KN_MAX_DECKS || !o.id ||
@@ -567,6 +594,7 @@ int main(int argc, char **argv) {
                            .path = o.file,
                            .display = o.display,
                            .include_dir = o.include_dir,
+                           .so = o.so,
                            .test_blocks = 16,
                            .restore = o.restore,
                            .compile_seconds = o.compile_seconds,

@@ -264,11 +264,12 @@ int cmd_revert(int argc, char **argv) {
 }
 
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"deck", 1, 0, 'd'},   {"no-wait", 0, 0, 'n'},  {"fade", 1, 0, 'f'},
-        {"follow", 0, 0, 'F'}, {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
-        {"quant", 1, 0, 'q'},  {"at", 1, 0, 'a'},       {0, 0, 0, 0}};
-    const char *deck = NULL;
+    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
+                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
+                                       {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
+                                       {"quant", 1, 0, 'q'},    {"at", 1, 0, 'a'},
+                                       {"tier", 1, 0, 't'},     {0, 0, 0, 0}};
+    const char *deck = NULL, *tier = NULL;
     int nowait = 0, c, follow_ = 0, watch = 1, json = 0;
     double fade = 20, compile_ms = -1, quant = 0, at = -1;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
@@ -289,6 +290,12 @@ int cmd_play(int argc, char **argv) {
                 return KN_EXIT_ERR;
         } else if (c == 'a') {
             if (kn_parse_num("play", "--at", optarg, 0, 1e12, 0, "beats", &at)) return KN_EXIT_ERR;
+        } else if (c == 't') {
+            if (strcmp(optarg, "tcc") && strcmp(optarg, "auto")) {
+                fprintf(stderr, "kanon play: error: --tier is tcc or auto, not '%s'\n", optarg);
+                return KN_EXIT_ERR;
+            }
+            tier = optarg;
         } else
             return KN_EXIT_ERR;
     }
@@ -325,6 +332,7 @@ int cmd_play(int argc, char **argv) {
     cJSON_AddBoolToObject(q, "watch", watch);
     if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     if (at >= 0) cJSON_AddNumberToObject(q, "start_beat", at);
+    if (tier) cJSON_AddStringToObject(q, "tier", tier);
     double since = follow_ ? print_events(name, 1e18) : 0; /* only what comes next */
     cJSON *r = request_version(q);
     int st = kn_reply_status(r, "play");
@@ -527,8 +535,8 @@ static void print_status(const cJSON *r) {
         printf("no decks; play one with `kanon play FILE.c`\n");
         return;
     }
-    printf("%-12s %-24s %5s %-9s %6s %5s %9s %6s %6s %6s  %s\n", "DECK", "FILE", "CART", "STATE",
-           "LOAD", "CPU", "UNDERRUNS", "NAN", "PEAK", "RMS", "LAST EVENT");
+    printf("%-12s %-24s %5s %-9s %-4s %6s %5s %9s %6s %6s %6s  %s\n", "DECK", "FILE", "CART",
+           "STATE", "TIER", "LOAD", "CPU", "UNDERRUNS", "NAN", "PEAK", "RMS", "LAST EVENT");
     cJSON_ArrayForEach(d, decks) {
         const cJSON *cart = cJSON_GetObjectItem(d, "cartridge");
         char pk[16], rms[16];
@@ -536,9 +544,9 @@ static void print_status(const cJSON *r) {
         const char *state = kn_jstr(cart, "state"),
                    *stage = kn_jstr(cJSON_GetObjectItem(d, "next"), "stage");
         if (!strcmp(state, "none") && stage && stage[0]) state = stage; /* a first version */
-        printf("%-12s %-24s %5.0f %-9s %5.1f%% %4.0f%% %9.0f %6.0f %6s %6s  %s\n",
+        printf("%-12s %-24s %5.0f %-9s %-4s %5.1f%% %4.0f%% %9.0f %6.0f %6s %6s  %s\n",
                kn_jstr(d, "name"), kn_jstr(d, "file"), kn_jnum(cart, "id"), shed ? "shed" : state,
-               kn_jnum(d, "load"), kn_jnum(d, "cpu"), kn_jnum(d, "underruns"),
+               kn_jstr(d, "tier"), kn_jnum(d, "load"), kn_jnum(d, "cpu"), kn_jnum(d, "underruns"),
                kn_jnum(d, "nonfinite"), kn_fmt_db(kn_jnum(d, "peak_db"), pk),
                kn_fmt_db(kn_jnum(d, "rms_db"), rms), kn_jstr(d, "last_event"));
     }

@@ -23,7 +23,8 @@ static const command commands[] = {
      "                [--latency MS] [--channels N] [--inputs N] [--no-limiter] [--state-mb MB]\n"
      "                [--compile-timeout SECONDS] [--debounce MS] [--history-dir DIR]\n"
      "                [--osc-port PORT] [--osc-host ADDR] [--osc-trust-udp] [--link]\n"
-     "                [--midi-ports N] [--midi-clock] [--json]\n"
+     "                [--midi-ports N] [--midi-clock] [--tier tcc|auto]\n"
+     "                [--json]\n"
      "Starts kanon-conductor in the background and prints the backend, rate, block,\n"
      "latency and socket it opened. `auto` tries jack, pulseaudio, alsa, dummy in order.\n"
      "--state-mb MB: the most state a deck may have (1..1024, default 256; a deck starts\n"
@@ -37,6 +38,9 @@ static const command commands[] = {
      "--midi-ports N: JACK MIDI inputs kanon:midi_in .. midi_in_N (0..8, default 1), and\n"
      "kanon:midi_out; off JACK the ALSA sequencer client kanon. --midi-clock sends MIDI\n"
      "clock from kanon:midi_out (24 a beat at the timeline's tempo). See `kanon midi`.\n"
+     "--tier auto (default): once a version plays on its tcc build, it is compiled again\n"
+     "with the system C compiler (cc -O2, sandboxed) and swapped in, without a fade when\n"
+     "the builds agree sample for sample; --tier tcc: tcc only. `kanon play --tier` per deck.\n"
      "example: kanon up --backend dummy --block 64\n"},
     {"down", cmd_down, "stop the conductor and every deck; leave nothing behind",
      "usage: kanon down [--json]\n"
@@ -47,7 +51,7 @@ static const command commands[] = {
      "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
      "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--quant N | --at BEAT] [--follow]\n"
-     "                  [--no-watch] [--no-wait] [--json]\n"
+     "                  [--no-watch] [--no-wait] [--tier tcc|auto] [--json]\n"
      "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
      "stem unless --deck is given (1-31 of A-Z a-z 0-9 _ -, not master; never shortened).\n"
      "The conductor then watches the file: every save starts a new cartridge that takes\n"
@@ -62,6 +66,8 @@ static const command commands[] = {
      "takes over there. --at BEAT: on beat BEAT's frame (if the deck is not ready by then,\n"
      "whole bars later, on the same place in the bar; the output says so): decks started\n"
      "--at the same beat start on the same sample.\n"
+     "--tier tcc keeps the deck on its tcc build; auto gives it the cc tier a moment after\n"
+     "each takeover (default: as `kanon up --tier` said; the deck keeps what play says).\n"
      "--json prints {\"deck\",\"id\",\"compile_ms\"} (with --follow, then one JSON line per\n"
      "event). Exits 1 with file:line: error: ... if the first version does not compile.\n"
      "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
@@ -273,7 +279,7 @@ static const command commands[] = {
     {"render", cmd_render, "render FILE.c (or a whole SESSION.json) offline to a WAV file",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"
-     "                    [--state-mb MB] [--input IN.wav] [--force] [--json]\n"
+     "                    [--state-mb MB] [--input IN.wav] [--tier tcc|auto] [--force] [--json]\n"
      "       kanon render SESSION.json -o OUT.wav [--seconds S] [--input IN.wav] ...\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
      "A session file (`kanon session save`) renders every deck with its routes and mixer\n"
@@ -285,8 +291,10 @@ static const command commands[] = {
      "until then); an OUT that is FILE.c, not a WAV file or not a regular file is refused\n"
      "unless --force. Over 4 GiB the file is RF64. --compile-timeout (default 10) and\n"
      "--state-mb (default 256) are the limits `kanon up` sets for decks.\n"
+     "--tier auto (default) renders the cc build (cc -O2, sandboxed; tcc if cc fails, with a\n"
+     "note); --tier tcc the tcc build. Builds that agree sample for sample render the same.\n"
      "--json prints {ok,file,output,seconds,frames,rate,channels,block,compile_ms,\n"
-     "realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
+     "tier,realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},
     {"check", cmd_check, "compile FILE.c only; report errors as file:line: error:",
      "usage: kanon check FILE.c [--compile-timeout SECONDS] [--json]\n"

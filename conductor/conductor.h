@@ -13,6 +13,7 @@
  *                  machine: token, takeovers, reverts (handover.c), fed by
  *                  the deck slots and the loop's reports and exits
  *                  (decks.c, segments.c) over the process layer (proc.c);
+ *                  the second tier: cc builds swapped in (optimize.c);
  *                  fault detection (faults.c); the machine's load and
  *                  shedding (load.c, proc_stat.c); saves (watch.c), the
  *                  history (history.c), levels (levels.c), recording
@@ -402,6 +403,7 @@ typedef struct kn_proc {
     int hog;              /* needed more than real time: kept at normal priority (load.c) */
     int told;             /* "still compiling" events said so far (a long compile's progress) */
     int grown;            /* times the deck's state grew for this version (handover.c) */
+    int cc;               /* runs the version's cc build (optimize.c: a tier swap) */
     char line[16384];     /* partial report line */
     size_t len;
 } kn_proc;
@@ -426,6 +428,28 @@ typedef struct kn_outcome {
     double compile_ms;
     char message[4096];
 } kn_outcome;
+
+/* The second tier of a deck (optimize.c has the transition table): the
+ * version playing on its tcc build, compiled by cc in a child process. */
+typedef enum kn_opt_state {
+    KN_OPT_IDLE,
+    KN_OPT_BUILDING,
+    KN_OPT_READY,
+    KN_OPT_LOADING
+} kn_opt_state;
+typedef struct kn_opt {
+    kn_opt_state st;
+    pid_t pid;         /* the compiler (its process group) while BUILDING */
+    int pidfd;         /* its exit, polled in the event loop (-1: none) */
+    int version;       /* the version compiled */
+    uint32_t id;       /* LOADING: the cartridge loading the build */
+    uint64_t hash;     /* of its source */
+    uint64_t start_ns; /* monotonic: the compile's start */
+    uint64_t asked_ns; /* wall time of the save that made the version (save -> cc running) */
+    double cc_ms;      /* the compile's duration */
+    char dir[4096];    /* private (0700): the build, the compiler's output */
+    char src[4400];    /* the version's file in the history */
+} kn_opt;
 
 typedef struct kn_deck {
     int used;
@@ -514,6 +538,14 @@ typedef struct kn_deck {
     uint64_t hold_ns;
     double start_beat, asked_beat; /* asked_beat: what a late start asked for */
     int start_late;
+    /* The tiers (optimize.c): whether the deck gets the cc tier (`--tier
+     * auto`), whether its producer runs a cc build (and its id), the hash
+     * of a source whose cc build failed or faulted (never tried again),
+     * and whether the last revert was to a faulty cc build's tcc build. */
+    kn_opt opt;
+    int tier_auto, tier_cc, revert_tier;
+    uint32_t tier_id;
+    uint64_t tier_hash, cc_bad_hash;
 } kn_deck;
 
 /* The event log behind `kanon log` and `kanon play --follow`. */
@@ -602,6 +634,7 @@ typedef struct kn_conductor {
     size_t state_bytes;     /* a new deck's state segment (KN_STATE_START_MB, or the cap) */
     uint64_t state_cap;     /* --state-mb: the most a deck's state segment grows to */
     double compile_timeout; /* --compile-timeout, s: a cartridge's limit (faust included) */
+    int tier_auto;          /* `kanon up --tier auto` (the default): new decks get the cc tier */
     kn_mix mix;
     kn_recorder *rec;
     kn_audio *audio;
@@ -719,12 +752,16 @@ typedef struct kn_play_opts {
      * has_start_beat); held until `start`; parameter values a new deck's
      * code starts with */
     const char *source;
+    int tier; /* --tier: KN_PLAY_TIER_TCC, _AUTO, or 0: as `kanon up` said */
     int has_start_beat;
     double start_beat;
     int hold;
     int npresets;
     const struct kn_preset *presets;
 } kn_play_opts;
+
+#define KN_PLAY_TIER_TCC  1
+#define KN_PLAY_TIER_AUTO 2
 
 typedef struct kn_preset {
     char name[KN_NAME_MAX];
@@ -831,9 +868,11 @@ typedef struct kn_report {
     double ms, test_ms; /* compiled: compile and test-render times */
     double latency;     /* compiled: the frames its code declares (k->latency) */
     double frame;       /* running: the first frame it rendered */
-    double state_need;  /* error: bytes of state the program needs (0: not said) */
-    char syscall[48];   /* blocked: the refused call */
-    char message[4096]; /* note, error */
+    int tier_cc, same;  /* compiled: a cc build, and whether it matched its tcc build */
+    double diff, diff_frame, compared; /* ... how far apart, from which frame, over how many */
+    double state_need;                 /* error: bytes of state the program needs (0: not said) */
+    char syscall[48];                  /* blocked: the refused call */
+    char message[4096];                /* note, error */
 } kn_report;
 /* How a cartridge ended (decks.c, from its siginfo). */
 typedef struct kn_exit {
@@ -920,6 +959,26 @@ kn_log_entry *kn_event_add(kn_conductor *c, kn_deck *d, const char *kind, const 
 void kn_outcome_add(kn_deck *d, uint32_t id, int ok, double ms, const char *msg);
 /* Cartridge outcome for `kanon play` to wait on: NULL for an unknown id. */
 const kn_outcome *kn_deck_outcome(const kn_deck *d, uint32_t id);
+
+/* -------------------------------------------- the second tier (optimize.c) */
+
+/* The origin of a tier swap (kn_handover_version): the deck's version,
+ * now its cc build; not a new version. */
+#define KN_ORIGIN_OPTIMIZE "optimize"
+/* A version took over on its tcc build: compile it with cc (if the deck's
+ * tier is auto and the source's cc build never failed). */
+void kn_opt_start(kn_conductor *c, kn_deck *d);
+/* Kills a compile in progress and drops its build; `why` is logged (NULL:
+ * silently: the build was used, or the deck goes). */
+void kn_opt_cancel(kn_conductor *c, kn_deck *d, const char *why);
+/* The compile's exit is polled with the cartridges'. */
+int kn_opt_pollfds(kn_conductor *c, struct pollfd *fds, int max);
+void kn_opt_handle(kn_conductor *c);
+/* The cc cartridge's "compiled": how its build compared (logged); the
+ * takeover fades only when the builds differ. */
+void kn_opt_compared(kn_conductor *c, kn_deck *d, const struct kn_report *r);
+/* A fault of the deck's cc build: its source is not optimized again. */
+int kn_opt_fault(kn_deck *d, uint32_t id);
 
 /* ------------------------------------------------ processes (proc.c) */
 

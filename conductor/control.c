@@ -9,7 +9,7 @@
  * CLI polls `result` for the compile outcome. Every command is idempotent
  * or names what it acts on (REQ may resend on reconnect).
  *
- *   ping | status | play{file,display,deck,fade_ms,watch,quant?,start_beat?,source_file?,
+ *   ping | status | play{file,display,deck,fade_ms,watch,quant?,tier?,start_beat?,source_file?,
  *   hold?,params?} | result{deck,id} | stop{deck,quant?,at_beat?} | set{deck,name,value}
  *   | params{deck} | record_start{path,display?,force?,stems?,deck?}
  *   record_stop | log{deck?,since?} | history{deck} | revert{deck,version?}
@@ -148,6 +148,17 @@ static cJSON *deck_json(kn_conductor *c, kn_deck *d) {
     cJSON_AddNumberToObject(o, "frames", (double)atomic_load(&m->frames));
     cJSON_AddNumberToObject(o, "buffered", atomic_load(&m->buffered));
     cJSON_AddNumberToObject(o, "load", d->load);
+    cJSON_AddStringToObject(o, KN_OPT_TIER, d->tier_cc ? KN_TIER_CC : KN_TIER_TCC);
+    cJSON_AddBoolToObject(o, "tier_auto", d->tier_auto);
+    if (d->opt.st != KN_OPT_IDLE) { /* the cc tier on its way (optimize.c) */
+        cJSON *opt = cJSON_AddObjectToObject(o, "optimizing");
+        cJSON_AddStringToObject(opt, "stage",
+                                d->opt.st == KN_OPT_BUILDING ? "compiling" : "loading");
+        cJSON_AddNumberToObject(opt, "version", d->opt.version);
+        cJSON_AddNumberToObject(opt, "pid", d->opt.st == KN_OPT_BUILDING ? d->opt.pid : 0);
+        cJSON_AddNumberToObject(opt, "seconds", (double)(kn_mono_ns() - d->opt.start_ns) / 1e9);
+    } else
+        cJSON_AddNullToObject(o, "optimizing");
     cJSON_AddNumberToObject(o, "cpu", d->cpu);
     cJSON_AddNumberToObject(o, "cpu_need", d->cpu_need);
     if (d->cpu_wait >= 0)
@@ -413,12 +424,18 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const cJSON *quant = cJSON_GetObjectItemCaseSensitive(req, "quant");
     if (quant && !cJSON_IsNumber(quant))
         return err_reply("\"quant\" must be a number of beats (0: at once)");
+    const char *tier = str_arg(req, KN_OPT_TIER);
+    if (tier && strcmp(tier, KN_TIER_TCC) && strcmp(tier, KN_TIER_AUTO))
+        return err_reply("\"tier\" is \"tcc\" or \"auto\"");
     kn_play_opts o = {.path = file,
                       .display = display && strlen(display) < 512 ? display : file,
                       .deck = deck,
                       .fade_ms = fade ? fade->valuedouble : 20,
                       .watch = watch ? cJSON_IsTrue(watch) : 1,
-                      .quant = quant ? quant->valuedouble : 0};
+                      .quant = quant ? quant->valuedouble : 0,
+                      .tier = !tier                        ? 0
+                              : !strcmp(tier, KN_TIER_TCC) ? KN_PLAY_TIER_TCC
+                                                           : KN_PLAY_TIER_AUTO};
     char err[1024];
     uint32_t id;
     static kn_preset presets[KN_MAX_PARAMS];
@@ -929,7 +946,7 @@ static cJSON *cmd_log(kn_conductor *c, const cJSON *req) {
         cJSON_AddStringToObject(o, "kind", e->kind);
         cJSON_AddStringToObject(o, "text", e->text);
         cJSON_AddNumberToObject(o, "version", e->version);
-        if (!strcmp(e->kind, "running")) {
+        if (!strcmp(e->kind, "running") || (!strcmp(e->kind, "tier") && e->swap_ms > 0)) {
             cJSON_AddNumberToObject(o, "compile_ms", e->compile_ms);
             cJSON_AddNumberToObject(o, "test_ms", e->test_ms);
             cJSON_AddNumberToObject(o, "swap_ms", e->swap_ms);

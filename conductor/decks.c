@@ -68,7 +68,8 @@ static kn_deck *deck_create(kn_conductor *c, const char *name, char *err, size_t
     }
     memset(d, 0, sizeof *d);
     d->cur.rfd = d->cur.pidfd = d->next.rfd = d->next.pidfd = d->watch_wd = -1;
-    d->dying.rfd = d->dying.pidfd = -1;
+    d->dying.rfd = d->dying.pidfd = d->opt.pidfd = -1;
+    d->tier_auto = c->tier_auto; /* `kanon up --tier`, until a play says otherwise */
     for (int k = 0; k <= KN_SEG_KINDS; k++) d->seg_fd[k] = -1;
     if (kn_deck_segments_create(c, d, err, errlen)) return NULL;
     snprintf(d->name, sizeof d->name, "%s", name);
@@ -121,6 +122,8 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     snprintf(d->path, sizeof d->path, "%s", o->path);
     snprintf(d->display, sizeof d->display, "%s", o->display);
     d->fade_ms = o->fade_ms;
+    if (o->tier) /* --tier; a new deck starts as `kanon up` said (deck_create) */
+        d->tier_auto = o->tier == KN_PLAY_TIER_AUTO;
     if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
     d->next_quant = o->quant > 0 ? o->quant : d->swap_quant;
     kn_unwatch_deck(c, d);
@@ -225,7 +228,7 @@ int kn_decks_pollfds(kn_conductor *c, struct pollfd *fds, int max) {
     }
     for (int i = 0; i < 64; i++)
         if (c->reap_fd[i] >= 0 && n < max) fds[n++] = (struct pollfd){c->reap_fd[i], POLLIN, 0};
-    return n;
+    return n + kn_opt_pollfds(c, fds + n, max - n); /* the cc tier's compiles */
 }
 
 void kn_decks_handle(kn_conductor *c) {
@@ -240,6 +243,7 @@ void kn_decks_handle(kn_conductor *c) {
         if (d->dying.st != KN_PROC_NONE && kn_proc_exited(d->dying.pidfd, d->dying.pid, &si))
             kn_handover_reaped(c, d);
     }
+    kn_opt_handle(c);
     for (int i = 0; i < 64; i++) {
         siginfo_t si;
         if (c->reap_pid[i] > 0 && kn_proc_exited(c->reap_fd[i], c->reap_pid[i], &si)) {
@@ -251,6 +255,7 @@ void kn_decks_handle(kn_conductor *c) {
 }
 
 static void deck_free(kn_conductor *c, kn_deck *d) {
+    kn_opt_cancel(c, d, NULL);
     kn_proc_kill(c, &d->cur);
     kn_proc_kill(c, &d->dying);
     if (d->next.st != KN_PROC_NONE) kn_history_discard(c, d, d->next.id);

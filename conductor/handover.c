@@ -193,6 +193,12 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
         snprintf(err, errlen, "busy: deck %s is switching versions; try again", d->name);
         return -EBUSY;
     }
+    int tier = !strcmp(origin, KN_ORIGIN_OPTIMIZE); /* optimize.c: the version's cc build */
+    if (!tier)
+        kn_opt_cancel(c, d,
+                      d->opt.st == KN_OPT_BUILDING || d->opt.st == KN_OPT_READY
+                          ? "a newer version came"
+                          : NULL);
     if (d->next.st != KN_PROC_NONE) { /* still compiling: the newer version wins */
         kn_outcome_add(d, d->next.id, 0, 0, "superseded by a newer version before taking over");
         kn_history_discard(c, d, d->next.id);
@@ -201,7 +207,8 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
     }
     uint32_t nid = ++c->next_id;
     char snap[4400];
-    int rc = kn_history_write(c, d, nid, src, len, snap, sizeof snap);
+    int rc = tier ? 0 : kn_history_write(c, d, nid, src, len, snap, sizeof snap);
+    if (tier) snprintf(snap, sizeof snap, "%s", d->opt.src); /* the version's own file */
     if (rc) {
         snprintf(err, errlen, "cannot keep a copy of %s in %s: %s", d->display, c->history_dir,
                  strerror(-rc));
@@ -210,14 +217,16 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
     atomic_store(&d->ring->ctl.fade, (uint32_t)(d->fade_ms * c->rate / 1000.0 + 0.5));
     d->next.id = nid;
     d->next.restore = restore;
+    d->next.cc = tier;
     rc = kn_proc_spawn(c, d, &d->next, snap, err, errlen);
     if (rc) {
-        kn_history_discard(c, d, nid);
+        if (!tier) kn_history_discard(c, d, nid);
         kn_proc_close(&d->next);
         return rc;
     }
-    d->next.hash = kn_fnv1a(src, len);
-    d->next.asked_rt_ns = asked_rt;
+    d->next.hash = tier ? d->opt.hash : kn_fnv1a(src, len);
+    if (tier) d->opt.id = nid;
+    d->next.asked_rt_ns = tier ? d->opt.asked_ns : asked_rt; /* tier: save -> cc running */
     snprintf(d->origin, sizeof d->origin, "%s", origin);
     *id = nid;
     switch (d->hs) {
@@ -226,7 +235,8 @@ int kn_handover_version(kn_conductor *c, kn_deck *d, const char *src, size_t len
     case KN_HS_SILENT: d->hs = KN_HS_RECOVERING; break;
     default: break; /* COMPILING, SWAPPING, RECOVERING: a successor replaced */
     }
-    kn_deck_event(c, d, "compiling", "cartridge %u compiling %s (%s)", nid, d->display, origin);
+    kn_deck_event(c, d, tier ? "tier" : "compiling", "cartridge %u compiling %s (%s)", nid,
+                  d->display, origin);
     return 0;
 }
 
@@ -306,7 +316,8 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
     (void)at_s;
     proven(d, kn_mono_ns());
     kn_outcome_add(d, d->next.id, 1, d->next.compile_ms, NULL);
-    int v = kn_history_commit(c, d, d->next.id, d->next.compile_ms);
+    int tier = d->next.cc; /* a tier swap: the same version, no new one */
+    int v = tier ? d->version : kn_history_commit(c, d, d->next.id, d->next.compile_ms);
     if (v < 0) { /* keep playing and counting; say why the history has a gap */
         kn_deck_event(c, d, "note", "cannot keep version in %s: %s", c->history_dir, strerror(-v));
         v = ++d->version;
@@ -314,12 +325,18 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
     double at = at_s > 0 ? at_s * 1e9 : (double)kn_real_ns(); /* when the cartridge took over */
     double swap_ms = (at - (double)d->next.asked_rt_ns) / 1e6;
     char text[512];
-    snprintf(
-        text, sizeof text,
-        "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after the %s", v,
-        d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
-        strcmp(d->origin, "save") ? "request" : "save");
-    kn_log_entry *e = kn_event_add(c, d, "running", text);
+    if (tier)
+        snprintf(text, sizeof text,
+                 "v%d runs its cc build (cartridge %u): cc %.0f ms, test %.2f ms, %.2f ms after "
+                 "the save or request",
+                 v, d->next.id, d->opt.cc_ms, d->next.test_ms, swap_ms);
+    else
+        snprintf(text, sizeof text,
+                 "v%d took over (cartridge %u, %s): compile %.2f ms, test %.2f ms, %.2f ms after "
+                 "the %s",
+                 v, d->next.id, d->origin, d->next.compile_ms, d->next.test_ms, swap_ms,
+                 strcmp(d->origin, "save") ? "request" : "save");
+    kn_log_entry *e = kn_event_add(c, d, tier ? "tier" : "running", text);
     e->version = v;
     e->compile_ms = d->next.compile_ms;
     e->test_ms = d->next.test_ms;
@@ -345,6 +362,13 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
     atomic_store(&d->ring->tl.handover_at, 0);
     d->pending_frame = 0;
     kn_timeline_deck_start(c, d); /* a new deck waits for its place on the timeline */
+    d->tier_cc = tier;
+    d->tier_id = d->cur.id;
+    d->tier_hash = d->cur.hash;
+    if (tier)
+        kn_opt_cancel(c, d, NULL); /* loaded: its directory goes */
+    else
+        kn_opt_start(c, d); /* on its tcc build: compile it with cc */
 }
 
 /* ------------------------------------------------------------ reports */
@@ -366,7 +390,7 @@ static void on_running(kn_conductor *c, kn_deck *d, double at_s) {
 static int grow_state(kn_conductor *c, kn_deck *d, kn_proc *p, uint64_t need) {
     int first = d->hs == KN_HS_COMPILING && d->cur.st == KN_PROC_NONE;
     int swap = d->hs == KN_HS_SWAPPING && d->cur.st == KN_PROC_RUNNING;
-    if (p != &d->next || p->st != KN_PROC_COMPILING || p->restore || !(first || swap) ||
+    if (p != &d->next || p->st != KN_PROC_COMPILING || p->restore || p->cc || !(first || swap) ||
         d->dying.st != KN_PROC_NONE || d->repair || need <= d->state_bytes || need > c->state_cap ||
         p->grown >= 4)
         return 0;
@@ -415,6 +439,7 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         break;
     case KN_REP_COMPILED:
         if (p != &d->next || p->st != KN_PROC_COMPILING) break;
+        if (p->cc && r->tier_cc) kn_opt_compared(c, d, r); /* the same samples: no fade */
         p->compile_ms = r->ms;
         p->test_ms = r->test_ms;
         p->ready_ms = r->t > 0 ? (r->t * 1e9 - (double)p->asked_rt_ns) / 1e6 : 0;
@@ -521,31 +546,38 @@ static void abandon_next(kn_conductor *c, kn_deck *d) {
     if (refile && !d->dirty_ns) d->dirty_ns = kn_mono_ns(); /* decks.c reloads after the revert */
 }
 
-/* Starts the last good version from the history, resuming from the
+/* Starts version `to` from the history (its tcc build), resuming from the
  * snapshot; returns its version or 0. */
-static int revert(kn_conductor *c, kn_deck *d) {
+static int revert(kn_conductor *c, kn_deck *d, int to) {
     char path[4400], origin[64], err[1024];
     size_t len;
-    if (kn_history_file(c, d, d->good_version, path, sizeof path)) return 0;
+    if (kn_history_file(c, d, to, path, sizeof path)) return 0;
     char *src = kn_slurp(path, &len);
     if (!src) return 0;
-    snprintf(origin, sizeof origin, "revert to v%d after a fault", d->good_version);
+    snprintf(origin, sizeof origin, "revert to v%d after a fault", to);
     d->next_quant = 0; /* the deck is silent: back at once, not on the grid */
     uint32_t id;
     int rc = kn_handover_version(c, d, src, len, origin, 1, &id, err, sizeof err);
     free(src);
     if (rc) kn_log("deck %s: revert failed: %s", d->name, err);
-    return rc ? 0 : d->good_version;
+    return rc ? 0 : to;
 }
 
 void kn_handover_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t id,
                        const char *what) {
+    /* A fault of a cc build (optimize.c) reverts to the same version's tcc
+     * build first: the cc tier is what changed. */
+    int tier_fault = kn_opt_fault(d, id);
+    kn_opt_cancel(c, d, "a fault");
     silence(c, d, culprit);
     uint64_t now = kn_mono_ns();
     /* Give up only when the version we reverted to fails again soon: an
-     * unrelated new save failing after a revert is reverted like any other. */
+     * unrelated new save failing after a revert is reverted like any other.
+     * (A tcc build reverted to after its cc build failed, failing too,
+     * leaves the last good version to revert to, unless it is that one.) */
     int again = id && id == d->revert_id && now - d->revert_started < GOOD_AFTER_MS * 1000000ull;
-    if (again) d->good_version = 0; /* don't loop on a version that fails */
+    if (again && (!d->revert_tier || d->good_version == d->version))
+        d->good_version = 0; /* don't loop on a version that fails */
     /* A version in progress (a save compiling or waiting for the token)
      * gives way: the revert comes first, so the deck plays again within
      * milliseconds whatever becomes of the save, which is compiled again
@@ -553,7 +585,9 @@ void kn_handover_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t i
     uint32_t pending = d->next.st != KN_PROC_NONE ? d->next.id : 0;
     abandon_next(c, d);
     d->hs = KN_HS_SILENT;
-    int v = d->good_version > 0 ? revert(c, d) : 0; /* SILENT -> RECOVERING */
+    int to = tier_fault ? d->version : d->good_version;
+    int v = to > 0 ? revert(c, d, to) : 0; /* SILENT -> RECOVERING */
+    d->revert_tier = tier_fault && v;
     if (v) {
         d->revert_started = now;
         d->revert_id = d->next.id;
@@ -562,7 +596,8 @@ void kn_handover_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t i
     if (pending)
         snprintf(also, sizeof also, "; cartridge %u (in progress) restarts after it", pending);
     if (v)
-        kn_deck_event(c, d, "fault", "%s; reverted to version %d%s", what, v, also);
+        kn_deck_event(c, d, "fault", "%s; reverted to version %d%s%s", what, v,
+                      tier_fault ? " (its tcc build: the cc build is not used again)" : "", also);
     else
         kn_deck_event(c, d, "fault", "%s; %s: silent until the next save", what,
                       again ? "the version reverted to failed again"
@@ -655,6 +690,7 @@ void kn_handover_reaped(kn_conductor *c, kn_deck *d) {
 /* ------------------------------------------------------------ the rest */
 
 void kn_handover_stop(kn_conductor *c, kn_deck *d) {
+    kn_opt_cancel(c, d, NULL);
     atomic_store(&d->ring->ctl.stop, 1);
     kn_futex_wake(&d->ring->ctl.wake);
     kn_proc_kill(c, &d->cur);

@@ -59,6 +59,8 @@ static void usage(FILE *f) {
           "                     a deck's state segment starts at 16 MB and grows, before the\n"
           "                     deck first plays, to what its program asks for\n"
           "  --compile-timeout S  a version's compile time limit, faust included (default 10)\n"
+          "  --tier tcc|auto      auto (default): a version playing on its tcc build is\n"
+          "                       compiled again with cc -O2 and swapped in; tcc: tcc only\n"
           "  --instance NAME    run a separate conductor (default $KANON_INSTANCE or 'default')\n"
           "  --debounce MS      wait this long after a save before compiling (default 0)\n"
           "  --history-dir DIR  where versions are kept (default $XDG_STATE_HOME/kanon/history)\n"
@@ -78,6 +80,7 @@ typedef struct opts {
     int osc_port, osc_explicit, osc_trust_udp;
     int no_limiter, ready_fd, link, midi_ports, midi_clock;
     double state_mb, debounce_ms, compile_timeout;
+    int tier_tcc;
 } opts;
 
 /* The first bad number on the command line, reported once --ready-fd is known. */
@@ -113,6 +116,7 @@ static int parse(int argc, char **argv, opts *o) {
                                        {"osc-host", 1, 0, 'o'},
                                        {"osc-trust-udp", 0, 0, 'U'},
                                        {"link", 0, 0, 'K'},
+                                       {KN_OPT_TIER, 1, 0, 'z'},
                                        {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'T'},
                                        {0, 0, 0, 0}};
     *o = (opts){.audio = {"auto", 48000, 2, 64, 0, 0, 0},
@@ -150,6 +154,14 @@ static int parse(int argc, char **argv, opts *o) {
         case 'o': o->osc_host = optarg; break;
         case 'U': o->osc_trust_udp = 1; break;
         case 'K': o->link = 1; break;
+        case 'z':
+            if (strcmp(optarg, KN_TIER_TCC) && strcmp(optarg, KN_TIER_AUTO)) {
+                fprintf(stderr, "kanon-conductor: error: --tier is tcc or auto, not '%s'\n",
+                        optarg);
+                exit(2);
+            }
+            o->tier_tcc = !strcmp(optarg, KN_TIER_TCC);
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -EINVAL;
         }
@@ -319,6 +331,7 @@ int main(int argc, char **argv) {
     c.state_cap = (uint64_t)(o.state_mb * 1024 * 1024);
     c.state_bytes = o.state_mb < KN_STATE_START_MB ? c.state_cap : (size_t)KN_STATE_START_MB << 20;
     c.compile_timeout = o.compile_timeout;
+    c.tier_auto = !o.tier_tcc;
     c.debounce_ns = (uint64_t)(o.debounce_ms * 1e6);
     kn_history_init(&c, o.history_dir);
     if (kn_history_check(&c, o.history_dir != NULL, err, sizeof err))

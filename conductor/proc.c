@@ -181,7 +181,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
                   size_t errlen) {
     char deck[16], id[16], dir[4096], report[16], timeout[32], state_mb[32];
     uint32_t nid = p->id;
-    int restore = p->restore;
+    int restore = p->restore, cc = p->cc;
     snprintf(deck, sizeof deck, "%d", (int)(d - c->deck));
     snprintf(id, sizeof id, "%u", nid);
     snprintf(report, sizeof report, "%d", KN_FD_REPORT);
@@ -189,28 +189,30 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
     snprintf(state_mb, sizeof state_mb, "%.17g", (double)c->state_cap / 1048576);
     snprintf(dir, sizeof dir, "%s", d->path);
     *strrchr(dir, '/') = 0; /* d->path is absolute */
-    /* --restore last: dropped from the count unless this is a revert */
-    char *args[] = {(char *)src_path,
-                    KN_ARG(KN_OPT_DISPLAY),
-                    d->display,
-                    KN_ARG(KN_OPT_INSTANCE),
-                    c->instance,
-                    KN_ARG(KN_OPT_DECK),
-                    deck,
-                    KN_ARG(KN_OPT_ID),
-                    id,
-                    KN_ARG(KN_OPT_REPORT),
-                    report,
-                    KN_ARG(KN_OPT_INCLUDE),
-                    dir[0] ? dir : "/",
-                    KN_ARG(KN_OPT_HIDE),
-                    c->history_dir,
-                    KN_ARG(KN_OPT_COMPILE_TIMEOUT),
-                    timeout,
-                    KN_ARG(KN_OPT_STATE_MB),
-                    state_mb,
-                    KN_ARG(KN_OPT_RESTORE)};
-    int nargs = (int)(sizeof args / sizeof args[0]) - (p->restore ? 0 : 1);
+    char so[4200];
+    snprintf(so, sizeof so, "%s/" KN_OPT_BUILD, d->opt.dir);
+    char *args[24] = {(char *)src_path,
+                      KN_ARG(KN_OPT_DISPLAY),
+                      d->display,
+                      KN_ARG(KN_OPT_INSTANCE),
+                      c->instance,
+                      KN_ARG(KN_OPT_DECK),
+                      deck,
+                      KN_ARG(KN_OPT_ID),
+                      id,
+                      KN_ARG(KN_OPT_REPORT),
+                      report,
+                      KN_ARG(KN_OPT_INCLUDE),
+                      dir[0] ? dir : "/",
+                      KN_ARG(KN_OPT_HIDE),
+                      c->history_dir,
+                      KN_ARG(KN_OPT_COMPILE_TIMEOUT),
+                      timeout,
+                      KN_ARG(KN_OPT_STATE_MB),
+                      state_mb};
+    int nargs = 19;
+    if (p->restore) args[nargs++] = KN_ARG(KN_OPT_RESTORE);           /* a revert */
+    if (p->cc) args[nargs++] = KN_ARG(KN_OPT_SO), args[nargs++] = so; /* a tier swap */
     /* a state that grows here has five descriptors: not a spare's job */
     int grown = d->grow_state && d->grow_for == nid;
     kn_spare_ensure(c);
@@ -219,6 +221,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
             *p = c->spare;
             p->id = nid;
             p->restore = restore;
+            p->cc = cc;
             p->spawned_ns = kn_mono_ns();
             memset(&c->spare, 0, sizeof c->spare);
             c->spare.rfd = c->spare.pidfd = -1;
@@ -231,6 +234,7 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
     int rc = start_process(c, argv, d, grown, p, NULL);
     p->id = nid;
     p->restore = restore;
+    p->cc = cc;
     if (rc) {
         snprintf(err, errlen, "cannot start %s: %s", c->cartridge_bin, strerror(-rc));
         return rc;
@@ -333,6 +337,12 @@ static void parse_report(const char *line, kn_report *r) {
     r->frame = number(o, KN_REPORT_FRAME);
     r->state_need = number(o, KN_REPORT_STATE_NEED);
     r->latency = number(o, KN_REPORT_LATENCY);
+    const char *tier = cJSON_GetStringValue(cJSON_GetObjectItem(o, KN_REPORT_TIER));
+    r->tier_cc = tier && !strcmp(tier, KN_TIER_CC);
+    r->same = cJSON_IsTrue(cJSON_GetObjectItem(o, KN_REPORT_SAME));
+    r->diff = number(o, KN_REPORT_DIFF);
+    r->diff_frame = number(o, KN_REPORT_DIFF_FRAME);
+    r->compared = number(o, KN_REPORT_COMPARED);
     copy_string(o, KN_REPORT_SYSCALL, r->syscall, sizeof r->syscall);
     copy_string(o, KN_REPORT_MESSAGE, r->message, sizeof r->message);
     cJSON_Delete(o);

@@ -36,6 +36,11 @@ the machine is shared and noisy: compare ratios, not absolute numbers.
               while idle, and how long `kanon tempo` on A takes to reach B's map
               and output, on a quiet machine and beside two busy loops (test_link
               checks only what holds on any machine: no tempo change, no jump)
+  tier        the second tier: CPU s per audio s of bench/p1_plain.c, p2_plain.c and
+              every example rendered on the tcc and on the cc tier (`kanon render
+              --tier tcc|auto`), their ratio, and whether the builds agree sample for
+              sample; live, save -> tcc takeover and save -> cc build running (p50,
+              p99) over N saves of p2_plain.c, the tier swaps' fades and underruns
   faust       every example of the installed Faust corpus rendered for 0.5 s
               (tests/e2e/test_faust_corpus.sh's list, a 120 s compile limit):
               the pass rate, the median and slowest compile times
@@ -704,6 +709,67 @@ def bench_faust():
     print()
 
 
+def render_cost(f, tier, seconds):
+    out = os.path.join(TMP, "tier-%s.wav" % tier)
+    r = json.loads(kanon("render", f, "--seconds", str(seconds), "--tier", tier, "-o", out,
+                         "--force", "--json").stdout)
+    return 1.0 / r["process_x"], r["tier"], out
+
+
+def bench_tier(seconds, saves):
+    print("## The second tier (issue 15)\n")
+    print("CPU s per audio s inside process() (`kanon render --json`, %d s, 48 kHz stereo, "
+          "block 64; median of 3); the cc tier is `cc -O2 -fPIC -shared -ffp-contract=off` "
+          "(gcc -O2 itself: no other code generation flags). *same*: the two renders are "
+          "bit-identical.\n" % seconds)
+    print("| patch | tcc | cc | tcc / cc | same |")
+    print("|---|---|---|---|---|")
+    for f in [os.path.join(ROOT, "bench", "p1_plain.c"), os.path.join(ROOT, "bench", "p2_plain.c")] + EXAMPLES:
+        cost, wavs = {}, {}
+        for tier in ("tcc", "auto"):
+            xs = []
+            for _ in range(3):
+                c, got, wavs[tier] = render_cost(f, tier, seconds)
+                xs.append(c)
+            cost[tier] = statistics.median(xs)
+            if tier == "auto" and got != "cc":
+                cost[tier] = float("nan")
+        same = open(wavs["tcc"], "rb").read() == open(wavs["auto"], "rb").read()
+        print("| %s | %.5f | %.5f | %.2fx | %s |" % (os.path.basename(f), cost["tcc"], cost["auto"],
+              cost["tcc"] / cost["auto"], "yes" if same else "no"))
+    print()
+    up()
+    path = os.path.join(TMP, "tier.c")
+    src = open(os.path.join(ROOT, "bench", "p2_plain.c")).read()
+    with open(path, "w") as f:
+        f.write(src)
+    kanon("play", path, "--deck", "tier")
+    def cc_runs():
+        return len([e for e in json.loads(kanon("log", "tier", "--json").stdout)
+                    if e["kind"] == "tier" and "runs its cc build" in e["text"]])
+    for i in range(-1, saves):  # -1: the play's own cc build first
+        n0 = cc_runs() if i >= 0 else 0
+        if i >= 0:
+            with open(path, "w") as f:
+                f.write("/* save %d */\n%s" % (i, src))
+        for _ in range(3000):  # until this version's cc build runs (or 30 s)
+            if cc_runs() > n0:
+                break
+            time.sleep(0.01)
+    ev = json.loads(kanon("log", "tier", "--json").stdout)
+    tcc = [e["swap_ms"] for e in ev if e["kind"] == "running" and "save)" in e["text"]]
+    cc = [e["swap_ms"] for e in ev if e["kind"] == "tier" and "runs its cc build" in e["text"]][1:]
+    fadeless = len([e for e in ev if e["kind"] == "tier" and "without a fade" in e["text"]])
+    faded = len([e for e in ev if e["kind"] == "tier" and "differs from the tcc build" in e["text"]])
+    d = [d for d in status()["decks"] if d["name"] == "tier"][0]
+    print("Live, bench/p2_plain.c, %d saves (ms: median / p99 / max): save -> tcc takeover %s; "
+          "save -> cc build running %s. Tier swaps: %d without a fade (bit-identical builds), "
+          "%d faded; deck underruns %d.\n" % (len(cc), fmt(tcc or [float("nan")]),
+                                             fmt(cc or [float("nan")]), fadeless, faded,
+                                             d["underruns"]))
+    kanon("down", check=False)
+
+
 def main():
     print("# kanon benchmarks\n")
     print("Machine: %d cores, %s; %s\n" % (os.cpu_count(), os.uname().release,
@@ -722,6 +788,7 @@ def main():
                 ("params", bench_params),
                 ("rates", lambda: bench_rates(3 if QUICK else 5, 5 if QUICK else 11)),
                 ("link", lambda: bench_link(10 if QUICK else 30, 2 if QUICK else 3)),
+                ("tier", lambda: bench_tier(10 if QUICK else 30, 5 if QUICK else 20)),
                 ("faust", bench_faust)]
     try:
         for name, fn in sections:

@@ -23,7 +23,13 @@
  *
  *   testing   compiled; test-rendering on a scratch copy   ms (compile)
  *   compiled  passed the test, waiting for the token       ms, test_ms, latency
- *             (the frames its code declares in k->latency, route.h)
+ *             (the frames its code declares in k->latency, route.h);
+ *             a cc-tier cartridge (--so) adds tier "cc" and how its build
+ *             compared with the tcc build of the same source over
+ *             `compared` frames from a copy of the state: same (true: sample
+ *             for sample, so the takeover needs no fade), and if not, diff
+ *             (the largest difference) and diff_frame (the first frame
+ *             that differs, counted from the copy's first)
  *   running   took over: its first frame is `frame`        frame
  *   note      something the user should know               message
  *   blocked   the sandbox refused a call of the user's code syscall
@@ -57,8 +63,22 @@
 #define KN_FD_FIRST_FREE (KN_FD_SRC(KN_FD_SRCS))
 
 /* modes and options (long options, without the leading "--") */
-#define KN_MODE_LIVE    "live"
-#define KN_MODE_SPARE   "spare"
+#define KN_MODE_LIVE  "live"
+#define KN_MODE_SPARE "spare"
+/* The second tier: `kanon-cartridge cc FILE --display NAME --include DIR
+ * --output SO --compile-timeout S` runs the system C compiler under limits (no network,
+ * its own process group: kill the group) to build SO; the conductor starts
+ * it with stdout and stderr on a file and reads the exit status. A live
+ * cartridge given --so SO loads that build (and compiles FILE with tcc
+ * too, to compare). `kanon render --tier tcc|auto` (auto: cc, or tcc if
+ * cc fails, with a note). */
+#define KN_MODE_CC      "cc"
+#define KN_OPT_SO       "so"
+#define KN_OPT_TIER     "tier"
+#define KN_TIER_TCC     "tcc"
+#define KN_TIER_CC      "cc"
+#define KN_TIER_AUTO    "auto"
+#define KN_OPT_BUILD    "patch.so" /* the build's name in the conductor's private directory */
 #define KN_OPT_DISPLAY  "display"
 #define KN_OPT_INSTANCE "instance"
 #define KN_OPT_DECK     "deck"
@@ -114,6 +134,11 @@
 #define KN_REPORT_SYSCALL    "syscall"
 #define KN_REPORT_STATE_NEED "state_need"
 #define KN_REPORT_LATENCY    "latency"
+#define KN_REPORT_TIER       "tier"
+#define KN_REPORT_SAME       "same"
+#define KN_REPORT_DIFF       "diff"
+#define KN_REPORT_DIFF_FRAME "diff_frame"
+#define KN_REPORT_COMPARED   "compared"
 
 /* events */
 #define KN_REPORT_TESTING  "testing"

@@ -2,6 +2,8 @@
 #include "input.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -65,4 +67,20 @@ const char *kn_signal_text(int sig, char *buf, size_t n) {
     else
         snprintf(buf, n, "signal %d (%s%s)", sig, d, why);
     return buf;
+}
+
+int kn_private_dir(char *out, size_t n) {
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/') tmp = "/tmp";
+    if (snprintf(out, n, "%s/kanon-cc-XXXXXX", tmp) >= (int)n) return -ENAMETOOLONG;
+    return mkdtemp(out) ? 0 : -errno; /* mode 0700 */
+}
+
+void kn_private_dir_remove(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(dirfd(d), e->d_name, 0);
+    if (d) closedir(d);
+    rmdir(dir);
 }

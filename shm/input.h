@@ -32,4 +32,10 @@ int kn_same_file(const char *a, const char *b);
  * system does not name, "signal 77 (unknown to this system)". Returns buf. */
 const char *kn_signal_text(int sig, char *buf, size_t n);
 
+/* A private directory for a compiler's output (the cc tier): a new 0700
+ * directory kanon-cc-XXXXXX under $TMPDIR or /tmp, its path in out.
+ * 0, or -errno. Removed, with every file in it, by kn_private_dir_remove. */
+int kn_private_dir(char *out, size_t n);
+void kn_private_dir_remove(const char *dir);
+
 #endif

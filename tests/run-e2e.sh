@@ -20,7 +20,7 @@ out=$(mktemp -d /tmp/kanon-e2e-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 # test_faults first: it is a quarter of the whole run; the heavy ones last.
-first="test_faults" last="test_faust test_faust_corpus test_faust_limits test_examples test_limits test_install"
+first="test_faults" last="test_faust test_faust_corpus test_faust_limits test_examples test_tier test_limits test_install"
 alone="test_overload test_starved"
 ordered=() solo=()
 for t in "${tests[@]}"; do [[ " $first " == *" $(basename "$t" .sh) "* ]] && ordered+=("$t"); done

@@ -48,7 +48,8 @@ ok "check and render --json"
 export P=$(free_port 0)
 expect 'j["ok"] and j["backend"]=="dummy" and j["rate"]==48000 and j["osc"]=="127.0.0.1:"+E["P"]' \
     kanon up --backend dummy --osc-port "$P" --json
-expect 'j["deck"]=="sine" and j["id"]==1' kanon play "$ROOT/examples/sine.c" --json
+# --tier tcc (the deck keeps it): no tier swap takes a cartridge id between these
+expect 'j["deck"]=="sine" and j["id"]==1' kanon play "$ROOT/examples/sine.c" --tier tcc --json
 expect 'j["deck"]=="sine" and j["id"]==2' kanon play "$ROOT/examples/sine.c" --deck sine --json
 expect 'j["deck"]=="sine" and j["id"]==3' kanon revert sine 1 --json
 expect 'j["name"]=="sine" and j["gain_db"]==-6' kanon gain sine -6 --json

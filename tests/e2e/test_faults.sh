@@ -65,9 +65,12 @@ save() { cp "$1" "$T/victim.c.tmp" && mv "$T/victim.c.tmp" "$T/victim.c"; }
 if [ "${KANON_FAULT_BACKEND:-dummy}" = jack ]; then # for the benchmarks (scripts/bench.py)
     start_jackd "${KANON_FAULT_JACK_PERIOD:-256}"
     trap 'kanon down >/dev/null 2>&1; stop_jackd; cleanup' EXIT
-    up --backend jack
+    up --backend jack --tier tcc
 else
-    up
+    # --tier tcc: the storm is about the tcc builds' faults, and counts the
+    # conductor's children and the revert's cartridge id; the cc tier's
+    # faults are tests/e2e/test_tier.sh's
+    up --tier tcc
 fi
 cp "$FAULTS/fault.h" "$FAULTS/escape.h" "$T/"
 cp "$FAULTS/silent.c" "$T/victim.c"

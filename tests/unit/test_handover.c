@@ -1,4 +1,4 @@
-// link: conductor/handover.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c conductor/timeline.c conductor/mixer.c conductor/routes.c
+// link: conductor/handover.c conductor/optimize.c conductor/events.c conductor/history.c conductor/files.c conductor/segments.c conductor/timeline.c conductor/mixer.c conductor/routes.c
 /*
  * test_handover.c - the deck's handover state machine (conductor/handover.c),
  * driven through every transition of its table with a fake process layer:
@@ -67,6 +67,18 @@ void kn_proc_sigkill(const kn_proc *p) {
 
 void kn_proc_priority(kn_conductor *c, kn_deck *d, const kn_proc *p) {
     (void)c, (void)d, (void)p;
+}
+
+/* optimize.c's compiles: none here (decks are --tier tcc: zeroed) */
+int kn_proc_exited(int pidfd, pid_t pid, siginfo_t *si) {
+    (void)pidfd, (void)pid, (void)si;
+    return 0;
+}
+
+const char *kn_proc_describe_exit(const siginfo_t *si, char *buf, size_t n) {
+    (void)si;
+    snprintf(buf, n, "exited");
+    return buf;
 }
 
 /* What timeline.c needs from the rest of the conductor. */
