@@ -297,7 +297,16 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
     /* published now: a knob at rest is not published again (advance) */
     atomic_store(&sl->current, kn_dbits(p->now));
     p->seq = atomic_load(&sl->seq);
-    p->step = p->now == target ? 0 : (target - p->now) / (KN_SMOOTH_MS * c->ctx.rate / 1000.0);
+    /* the glide in progress goes on at its pace (a step toward the target,
+     * as the last producer published it), else a new one of 10 ms */
+    double step = kn_bitsd(atomic_load(&sl->step));
+    if (p->now == target)
+        p->step = 0;
+    else if (isfinite(step) && step != 0 && (step > 0) == (target > p->now))
+        p->step = step;
+    else
+        p->step = (target - p->now) / (KN_SMOOTH_MS * c->ctx.rate / 1000.0);
+    atomic_store(&sl->step, kn_dbits(p->step));
     p->inc = 0;
     return p;
 }
@@ -386,6 +395,7 @@ void kn_params_snap(kn_cart *c) {
         p->step = p->inc = 0;
         atomic_store_explicit(&c->params->slot[p->slot].current, kn_dbits(p->now),
                               memory_order_relaxed);
+        atomic_store_explicit(&c->params->slot[p->slot].step, 0, memory_order_relaxed);
     }
 }
 
@@ -410,6 +420,7 @@ void kn_params_advance(kn_cart *c, int n) {
         p->s = p->value;
         p->inc = (p->now - p->value) / frames;
         atomic_store_explicit(&sl->current, kn_dbits(p->now), memory_order_relaxed);
+        atomic_store_explicit(&sl->step, kn_dbits(p->step), memory_order_relaxed);
     }
 }
 

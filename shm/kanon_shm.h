@@ -194,6 +194,10 @@ typedef struct kn_param_slot {
     _Atomic uint64_t min, max, def, value, current, ramp;
     _Atomic uint32_t declared_by; /* id of the last cartridge that declared it */
     _Atomic uint32_t seq;         /* bumped by every set */
+    /* the producer's glide in progress: its step per frame (double bits),
+     * 0 at rest; published with `current`, so that the next cartridge goes
+     * on at the same pace, not in the 10 ms a new glide would take */
+    _Atomic uint64_t step;
 } kn_param_slot;
 
 /* The queue of timed events (timeline.h) lives here rather than in the
