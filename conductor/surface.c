@@ -85,11 +85,17 @@ typedef struct surface {
     int nmodules, module_sel;
     page pages[MAX_PAGES];
     int npages, page_sel;
-    int shifted;                              /* the shift button is held */
-    binding held[MAX_BUTTONS];                /* what a held momentary button pressed */
-    double sent[MAX_KNOBS + MAX_BUTTONS + 1]; /* last value fed back per control */
-    char module_sent[MAX_MODULES][64];        /* last text sent to each module display */
-    layer declared[LAYERS];                   /* the decks' kn_bind, as last scanned */
+    int shifted;               /* the shift button is held */
+    binding held[MAX_BUTTONS]; /* what a held momentary button pressed */
+    /* What each control last showed (knobs, buttons, main): its value and
+     * its target, so that a binding that moves to another deck or goes
+     * away (a deck stopped) is shown even when the value is the same. */
+    struct shown {
+        double value;
+        char target[64]; /* "" = nothing (or "-") */
+    } sent[MAX_KNOBS + MAX_BUTTONS + 1];
+    char module_sent[MAX_MODULES][64]; /* last text sent to each module display */
+    layer declared[LAYERS];            /* the decks' kn_bind, as last scanned */
 } surface;
 
 static surface S;
@@ -274,17 +280,20 @@ static void send_text(const char *addr, const char *s) {
     kn_osc_send(&S.reply, addr, m);
 }
 
-/* Sends one control's value and display if it changed (or if forced). */
-static void refresh_control(kn_conductor *c, const control *ctl, const binding *b, double *sent,
-                            int force) {
+/* Sends one control's value and display if it or its target changed (or
+ * if forced); "-" when it has no target or the target does not resolve. */
+static void refresh_control(kn_conductor *c, const control *ctl, const binding *b,
+                            struct shown *sent, int force) {
     target t;
     if (!b || resolve(c, b->target, &t)) {
-        if (force) send_text(ctl->display, "-");
-        *sent = NAN;
+        if (force || sent->target[0]) send_text(ctl->display, "-");
+        sent->value = NAN;
+        sent->target[0] = 0;
         return;
     }
-    if (!force && t.value == *sent) return;
-    *sent = t.value;
+    if (!force && t.value == sent->value && !strcmp(b->target, sent->target)) return;
+    sent->value = t.value;
+    snprintf(sent->target, sizeof sent->target, "%s", b->target);
     send_float(ctl->value, to_unit(&t, t.value, b->log));
     char text[96];
     display_text(&t, text, sizeof text);
@@ -633,7 +642,7 @@ int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, in
     m = NULL;
     snprintf(loaded_path, sizeof loaded_path, "%s",
              origin && strlen(origin) < 4096 ? origin : path);
-    for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i] = NAN;
+    for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i].value = NAN;
     refresh_all(c, 1);
     rc = 0;
 out:

@@ -23,6 +23,9 @@
 #     `kanon mute h` turns module 2's display to "h muted"; selecting module
 #     2 swaps the values;
 #   - a map's "mode": "momentary" button (mute) mutes while held;
+#   - `kanon stop h` (the selected module's deck): module 2 shows "h off",
+#     and button 1 falls to g's declared gate, shown though its value (0) is
+#     the same as h's;
 #   - `kn_bind(p, "knob 99")` is refused with a message naming the controls.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/control/lib.sh"
@@ -69,6 +72,8 @@ wait_param g.gate 0 "the release (/surface/button/1 f 0) did not close g.gate"
 meter_wait 'd["g"]["peak_db"] <= -119' || fail "the meters never showed the gate closed: $(kanon meters)"
 t2=$(python3 "$CTL/wait.py" window 0.25 $W) || fail "$t2"
 rec_wait "$(add "$t2" $W)"
+kanon record stop --json >"$T/stop.json" || fail "record stop"
+[ "$(json_get 'j["dropped"]' <"$T/stop.json")" = 0 ] || fail "the recorder dropped frames: $(cat "$T/stop.json")"
 pk0=$(level "$T/g.wav" "$t0" "$(add "$t0" $W)" peak_dbfs)
 rms1=$(level "$T/g.wav" "$t1" "$(add "$t1" $W)" rms_dbfs)
 pk2=$(level "$T/g.wav" "$t2" "$(add "$t2" $W)" peak_dbfs)
@@ -165,6 +170,18 @@ python3 "$CTL/wait.py" status 'd["h"]["mix"]["mute"] is True' >"$T/w.out" || fai
 ctl /m/button/2 f 0
 python3 "$CTL/wait.py" status 'd["h"]["mix"]["mute"] is False' >"$T/w.out" || fail "/m/button/2 release: h still muted: $(cat "$T/w.out")"
 ok "a map's \"mode\": \"momentary\" mute: muted while held, unmuted on release"
+
+# stopping the selected deck: its switch shows "h off", and button 1, still
+# declared by g, moves to g (same value 0: shown because the target changed)
+s=$(mark)
+kanon stop h >"$T/stop.out" 2>&1 || fail "stop h: $(cat "$T/stop.out")"
+seen "$s" '/m/module/2/display s "h off"' || fail "kanon stop h: module 2 does not show \"h off\": $(since "$s")"
+seen "$s" '/m/button/1/display s "g.gate 0"' || fail "kanon stop h: button 1 does not show g's declared gate: $(since "$s")"
+ctl /m/button/1 f 1
+wait_param g.gate 1 "h stopped: /m/button/1 plays g's gate"
+ctl /m/button/1 f 0
+wait_param g.gate 0 "h stopped: /m/button/1 released"
+ok "kanon stop h: module 2 shows \"h off\"; button 1 falls to g (display \"g.gate 0\", press opens g.gate)"
 
 # ------------------------------------------------ a bad control name
 sed 's/"knob 1 log"/"knob 99"/' "$CTL/gated.c" >"$T/bad.c"
