@@ -264,6 +264,21 @@ static const binding *binding_for(int kind, int i) {
     return NULL;
 }
 
+/* kn_bind's words for a slot's code ("shift knob 3 log"); "" for none or
+ * a code that names no control. */
+void kn_surface_bind_name(uint32_t code, char *out, size_t n) {
+    int kind = (int)KN_BIND_KIND(code), num = (int)KN_BIND_NUM(code);
+    static const char *const kinds[] = {"", "knob", "button", "main"};
+    if (!code || !kind || (kind == KN_BIND_MAIN ? num != 0 : num < 1 || num > KN_BIND_MAX)) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    char number[8] = "";
+    if (kind != KN_BIND_MAIN) snprintf(number, sizeof number, " %d", num);
+    snprintf(out, n, "%s%s%s%s%s", code & KN_BIND_SHIFT ? "shift " : "", kinds[kind], number,
+             code & KN_BIND_LOG ? " log" : "", code & KN_BIND_MOMENTARY ? " momentary" : "");
+}
+
 /* ------------------------------------------------------------ feedback */
 
 static void send_float(const char *addr, double v) {

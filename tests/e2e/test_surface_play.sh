@@ -2,7 +2,8 @@
 # the controller's displays read by an oscdump listener. The DSP file
 # tests/e2e/control/gated.c (a sine 0.2 times its gate) binds its own knobs
 # with kn_bind: gate on "button 1 momentary", freq on "knob 1 log", amp on
-# "shift knob 1".
+# "shift knob 1"; `kanon params g --json` shows each one's "bind" (the
+# cartridge published them in the parameter segment) and `kanon get` says it.
 #   No map (the built-in surface, /surface/...):
 #   - a momentary press (/surface/button/1 f 1) takes g.gate to 1 and its
 #     release (f 0) back to 0 (`kanon get`); the recording is silent before
@@ -56,6 +57,15 @@ turn() {
 wait_param() { python3 "$CTL/wait.py" param "$1" "$2" >"$T/w.out" || fail "$3: $(cat "$T/w.out")"; }
 below() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$1" "$2"; }
 W=0.4 # analysis window, seconds: 176 whole periods of 440 Hz
+
+# ------------------------------------------------ kn_bind through shared memory
+kanon params g --json >"$T/params.json" || fail "params g"
+b=$(json_get '" / ".join("%s=%s" % (p["name"], p.get("bind")) for p in j)' <"$T/params.json")
+[ "$b" = "gate=button 1 momentary / freq=knob 1 log / amp=shift knob 1" ] ||
+    fail "kanon params g --json does not show the kn_bind codes the cartridge published: $b"
+kanon get g.freq >"$T/get.out" || fail "get g.freq"
+grep -q "on the surface's knob 1 log" "$T/get.out" || fail "kanon get g.freq: $(cat "$T/get.out")"
+ok "the cartridge published its kn_bind bindings in the parameter segment: $b"
 
 # ------------------------------------------------ momentary gate, no map
 rec_start "$T/g.wav"
