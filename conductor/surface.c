@@ -387,6 +387,14 @@ static void press(kn_conductor *c, const binding *b, enum press_to to) {
     apply(c, &t, v);
 }
 
+/* What a control that just moved is bound to: the declarations as they
+ * stand now (scanned only for a control of this surface: not for every
+ * OSC message that passes by). */
+static const binding *bound(kn_conductor *c, int kind, int i) {
+    declared_scan(c);
+    return binding_for(kind, i);
+}
+
 /* Button i: a toggle acts on press; a momentary one goes to max on press
  * and back to min on release, on the target it pressed (a page or layer
  * change in between does not strand a gate open). */
@@ -396,7 +404,7 @@ static void button(kn_conductor *c, int i, int down) {
         S.held[i].target[0] = 0;
         return;
     }
-    const binding *b = binding_for(KN_BIND_BUTTON, i);
+    const binding *b = bound(c, KN_BIND_BUTTON, i);
     if (b && b->momentary) S.held[i] = *b;
     press(c, b, b && b->momentary ? TO_MAX : TO_TOGGLE);
 }
@@ -431,14 +439,13 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
     double v = 0;
     int isnum = !num(types, argv, argc, &v);
     int down = !isnum || v != 0; /* a 0 is a release; no number, a press */
-    declared_scan(c);
     for (int i = 0; i < S.nknobs; i++) {
         if (!strcmp(path, S.knob[i].in)) {
-            if (isnum) turn(c, binding_for(KN_BIND_KNOB, i), v);
+            if (isnum) turn(c, bound(c, KN_BIND_KNOB, i), v);
             return 1;
         }
         if (S.knob[i].push[0] && !strcmp(path, S.knob[i].push)) {
-            if (down) press(c, binding_for(KN_BIND_KNOB, i), TO_DEFAULT);
+            if (down) press(c, bound(c, KN_BIND_KNOB, i), TO_DEFAULT);
             return 1;
         }
     }
@@ -448,11 +455,11 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
             return 1;
         }
     if (S.main.in[0] && !strcmp(path, S.main.in)) {
-        if (isnum) turn(c, binding_for(KN_BIND_MAIN, 0), v);
+        if (isnum) turn(c, bound(c, KN_BIND_MAIN, 0), v);
         return 1;
     }
     if (S.main.push[0] && !strcmp(path, S.main.push)) {
-        if (down) press(c, binding_for(KN_BIND_MAIN, 0), TO_DEFAULT); /* resets the default */
+        if (down) press(c, bound(c, KN_BIND_MAIN, 0), TO_DEFAULT); /* resets the default */
         return 1;
     }
     if (S.shift.in[0] && !strcmp(path, S.shift.in)) {

@@ -10,7 +10,8 @@
 #     the press (peak < -100 dBFS), holds the sine 0.2 while pressed (RMS
 #     -16.9897 dBFS within 0.01 dB over whole periods), silent again after;
 #   - kn_bind puts freq on knob 1: /surface/knob/1 f 0.5 sets g.freq to
-#     20*100^0.5 = 200 (log);
+#     20*100^0.5 = 200 (log); tilt on the main knob (f 0.75 -> 0.5 of -1..1),
+#     whose push resets its default;
 #   - shift layer: while /surface/shift is held, knob 1 drives amp
 #     (f 0.25 -> 0.25) and freq stays; released, knob 1 drives freq again;
 #   With a map (reply to oscdump) and a second deck h of the same file:
@@ -61,7 +62,7 @@ W=0.4 # analysis window, seconds: 176 whole periods of 440 Hz
 # ------------------------------------------------ kn_bind through shared memory
 kanon params g --json >"$T/params.json" || fail "params g"
 b=$(json_get '" / ".join("%s=%s" % (p["name"], p.get("bind")) for p in j)' <"$T/params.json")
-[ "$b" = "gate=button 1 momentary / freq=knob 1 log / amp=shift knob 1" ] ||
+[ "$b" = "gate=button 1 momentary / freq=knob 1 log / amp=shift knob 1 / tilt=main" ] ||
     fail "kanon params g --json does not show the kn_bind codes the cartridge published: $b"
 kanon get g.freq >"$T/get.out" || fail "get g.freq"
 grep -q "on the surface's knob 1 log" "$T/get.out" || fail "kanon get g.freq: $(cat "$T/get.out")"
@@ -97,6 +98,14 @@ ctl /surface/knob/1 f 0.5
 sync
 is_param g.freq "20 * 100 ** 0.5" "/surface/knob/1 f 0.5 with kn_bind(freq, \"knob 1 log\")"
 ok "no map: kn_bind puts g.freq on knob 1 (f 0.5 -> 200 Hz, log)"
+
+ctl /surface/main f 0.75
+sync
+is_param g.tilt 0.5 "/surface/main f 0.75 with kn_bind(tilt, \"main\") (-1..1)"
+ctl /surface/main/push i 1
+sync
+is_param g.tilt 0 "/surface/main/push resets tilt's default"
+ok "no map: kn_bind puts g.tilt on the main knob (f 0.75 -> 0.5); its push resets 0"
 
 # ------------------------------------------------ shift layer, no map
 ctl /surface/shift i 1
