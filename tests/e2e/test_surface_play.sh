@@ -14,6 +14,8 @@
 #     whose push resets its default;
 #   - shift layer: while /surface/shift is held, knob 1 drives amp
 #     (f 0.25 -> 0.25) and freq stays; released, knob 1 drives freq again;
+#   - a saved version of the file without kn_bind(freq) takes freq off knob
+#     1 (and `kanon params` shows no bind for it);
 #   With a map (reply to oscdump) and a second deck h of the same file:
 #   - the map overrides kn_bind: its page binds knob 1 to amp, so
 #     /m/knob/1 sets amp and not freq; the map's shift layer binds knob 1 to
@@ -34,7 +36,8 @@
 P=$(free_port 0)
 R=$(free_port 9) # the controller's reply port (oscdump)
 up --osc-port "$P"
-kanon play "$CTL/gated.c" --deck g >"$T/play1.out" 2>&1 || fail "play g: $(cat "$T/play1.out")"
+cp "$CTL/gated.c" "$T/g.c" # played from a copy: a later save drops a kn_bind
+kanon play "$T/g.c" --deck g >"$T/play1.out" 2>&1 || fail "play g: $(cat "$T/play1.out")"
 
 ctl() { oscsend 127.0.0.1 "$P" "$@" || fail "oscsend $*"; }
 # sync: once the conductor answers a probe, every OSC message sent before it
@@ -115,6 +118,21 @@ ctl /surface/shift i 0
 turn /surface/knob/1 1 g.freq 2000 "shift released: knob 1 is freq again" \
     g.amp 0.25 "shift released: knob 1 must not move amp"
 ok "shift layer: held, knob 1 drives amp (0.25) and not freq; released, freq (2000) and not amp"
+
+# ------------------------------------------------ a save without the kn_bind
+sed 's/    kn_bind(freq, "knob 1 log");//' "$CTL/gated.c" >"$T/g.c.tmp" && mv "$T/g.c.tmp" "$T/g.c"
+python3 -c "
+import sys; sys.path.insert(0, '$ROOT/tests/e2e/swap')
+from swaplib import *
+try:
+    wait_version('g', 2)
+except Fail as e:
+    sys.exit(str(e))" || fail "deck g never reached version 2 after the save: $(kanon log g)"
+turn /surface/knob/1 0 g.freq 2000 "v2 dropped kn_bind(freq): knob 1 must no longer move it" \
+    g.amp 0.25 "v2: knob 1 is bound to nothing"
+b=$(kanon params g --json | json_get '[p.get("bind") for p in j if p["name"] == "freq"]')
+[ "$b" = "[None]" ] || fail "v2 dropped kn_bind(freq), but kanon params still shows $b"
+ok "a saved version without kn_bind(freq) takes freq off knob 1 (knob 1 f 0: freq stays 2000)"
 
 # ------------------------------------------------ a map, two decks
 kanon play "$CTL/gated.c" --deck h >"$T/play2.out" 2>&1 || fail "play h: $(cat "$T/play2.out")"
