@@ -34,6 +34,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void (*kn_fatal_hook)(const char *msg);
@@ -286,9 +287,11 @@ kn_param *kn_param_decl(kn_ctx *k, const char *name, double min, double max, dou
                 "(parameters of earlier versions keep theirs until `kanon stop`)",
                 name, KN_MAX_PARAMS);
     }
+    atomic_store(&sl->bind, 0); /* until this version's kn_bind says otherwise */
     atomic_store(&sl->declared_by, c->id);
     c->local_of[idx] = (uint16_t)(c->nlocal + 1);
     kn_param *p = &c->local[c->nlocal++];
+    p->cart = c;
     double target = kn_bitsd(atomic_load(&sl->value));
     double now = kn_bitsd(atomic_load(&sl->current)); /* a glide in progress continues */
     p->slot = idx;
@@ -444,6 +447,63 @@ kn_param *kn_param_apply(kn_cart *c, uint32_t slot, double value, double ramp_ms
     p->target = v;
     p->step = (v - p->now) / (ramp_ms * c->ctx.rate / 1000.0);
     return p;
+}
+
+/* ------------------------------------------------------------ kn_bind */
+
+/* Parses "[shift] knob N|button N|main [log|momentary]" (words separated
+ * by spaces) into a KN_BIND_* code; 0 if it is not one. */
+static uint32_t bind_parse(const char *s) {
+    char w[4][16];
+    int n = 0;
+    while (*s) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        size_t len = strcspn(s, " ");
+        if (n == 4 || len >= sizeof w[0]) return 0;
+        snprintf(w[n++], sizeof w[0], "%.*s", (int)len, s);
+        s += len;
+    }
+    int i = 0;
+    uint32_t code = 0;
+    if (i < n && !strcmp(w[i], "shift")) code |= KN_BIND_SHIFT, i++;
+    if (i == n) return 0;
+    int kind = !strcmp(w[i], "knob")     ? KN_BIND_KNOB
+               : !strcmp(w[i], "button") ? KN_BIND_BUTTON
+               : !strcmp(w[i], "main")   ? KN_BIND_MAIN
+                                         : 0;
+    if (!kind) return 0;
+    i++;
+    int num = 0;
+    if (kind != KN_BIND_MAIN) {
+        char *end;
+        long v = i < n ? strtol(w[i], &end, 10) : 0;
+        if (i == n || *end || v < 1 || v > KN_BIND_MAX) return 0;
+        num = (int)v;
+        i++;
+    }
+    code |= KN_BIND_MAKE(kind, num);
+    if (i < n && kind != KN_BIND_BUTTON && !strcmp(w[i], "log"))
+        code |= KN_BIND_LOG, i++;
+    else if (i < n && kind == KN_BIND_BUTTON && !strcmp(w[i], "momentary"))
+        code |= KN_BIND_MOMENTARY, i++;
+    return i == n ? code : 0;
+}
+
+void kn_bind(kn_param *p, const char *control) {
+    if (!p || !p->cart) {
+        kn_fatal_hook("kn_bind: error: the knob is NULL (pass what kn_param_decl returned)");
+        return;
+    }
+    kn_cart *c = p->cart;
+    uint32_t code = control ? bind_parse(control) : 0;
+    if (!code)
+        kn_cart_fatal(c,
+                      "kn_bind(%.31s, \"%.40s\"): not a control; say \"knob N\", \"button N\" "
+                      "(N = 1..%d) or \"main\", optionally after \"shift\" and followed by "
+                      "\"log\" (knobs, main) or \"momentary\" (buttons)",
+                      c->params->slot[p->slot].name, control ? control : "(null)", KN_BIND_MAX);
+    atomic_store(&c->params->slot[p->slot].bind, code);
 }
 
 double kn_beat_at(kn_ctx *k, int i) {

@@ -116,6 +116,8 @@ struct kn_param {
     double s, inc; /* kn_smooth: next per-sample value and increment */
     uint32_t seq;  /* last `seq` seen in the slot */
     uint32_t slot; /* index in the parameter segment */
+    /* the cartridge whose knob it is (kn_bind finds the slot through it) */
+    struct kn_cart *cart;
 };
 
 /* Everything a cartridge needs to run a program against a deck's state and

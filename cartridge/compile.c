@@ -198,6 +198,7 @@ int kn_compile(kn_program *p, const char *path, const char *display, const char 
         tcc_add_symbol(s, "kn_beat_at", (const void *)kn_beat_at);
         tcc_add_symbol(s, "kn_in", (const void *)kn_in);
         tcc_add_symbol(s, "kn_midi_out", (const void *)kn_midi_out);
+        tcc_add_symbol(s, "kn_bind", (const void *)kn_bind);
         tcc_add_symbol(s, "kn_faust_soundfile", (const void *)kn_faust_soundfile); /* faust.c */
         rc = tcc_relocate(s, TCC_RELOCATE_AUTO);
     }

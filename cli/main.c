@@ -182,6 +182,8 @@ static const command commands[] = {
      "Binds a controller's OSC addresses to parameters and the mixer, with value and\n"
      "display feedback (see docs/control-surfaces.md). `show` names the map in force;\n"
      "--json prints {\"map\":null} or {\"map\":{\"path\",\"content\"}} (the map as loaded).\n"
+     "With no map, the built-in surface (/surface/knob/N, /surface/button/N, /surface/main,\n"
+     "/surface/shift) plays what the decks' code binds with kn_bind(p, \"knob 3\").\n"
      "example: kanon map load examples/maps/8knob.json\n"},
     {"session", cmd_session, "save the decks and their settings to a file; load them again",
      "usage: kanon session (save F.json [--force] | load F.json [--lead MS]) [--json]\n"

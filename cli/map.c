@@ -22,7 +22,9 @@ static int map_show(const kn_args *a) {
     else if (!st && cJSON_IsObject(m))
         printf("control surface map: %s\n", kn_jstr(m, "path"));
     else if (!st)
-        printf("no control surface map is loaded (`kanon map load FILE.json` loads one)\n");
+        printf("no control surface map is loaded (`kanon map load FILE.json` loads one); the\n"
+               "built-in surface (/surface/knob/N, /surface/button/N, /surface/main, "
+               "/surface/shift)\nplays the decks' kn_bind bindings\n");
     cJSON_Delete(r);
     return st;
 }

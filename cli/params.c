@@ -134,8 +134,10 @@ int cmd_get(int argc, char **argv) {
     } else if (!st) {
         printf("%s.%s = %g", deck, name, kn_jnum(p, "value"));
         if (gliding(p)) printf(" (gliding, now %g)", kn_jnum(p, "current"));
-        printf("  range %g..%g, default %g\n", kn_jnum(p, "min"), kn_jnum(p, "max"),
+        printf("  range %g..%g, default %g", kn_jnum(p, "min"), kn_jnum(p, "max"),
                kn_jnum(p, "default"));
+        if (kn_jstr(p, "bind")[0]) printf(", on the surface's %s", kn_jstr(p, "bind"));
+        printf("\n");
     }
     cJSON_Delete(r);
     return st;

@@ -568,6 +568,9 @@ static cJSON *param_json(kn_param_slot *s) {
     cJSON_AddNumberToObject(o, "min", kn_bitsd(atomic_load(&s->min)));
     cJSON_AddNumberToObject(o, "max", kn_bitsd(atomic_load(&s->max)));
     cJSON_AddNumberToObject(o, "default", kn_bitsd(atomic_load(&s->def)));
+    char bind[48];
+    kn_surface_bind_name(atomic_load(&s->bind), bind, sizeof bind);
+    if (bind[0]) cJSON_AddStringToObject(o, "bind", bind); /* kn_bind: its surface control */
     return o;
 }
 

@@ -65,5 +65,8 @@ cJSON *kn_surface_json(void);
 int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
                       int argc);
 void kn_surface_tick(kn_conductor *c);
+/* kn_bind's words for a parameter slot's `bind` ("shift knob 3 log"; ""
+ * when it names no control). */
+void kn_surface_bind_name(uint32_t code, char *out, size_t n);
 
 #endif

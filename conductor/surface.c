@@ -13,10 +13,25 @@
  *
  * A knob's 0..1 maps onto the target's range, linearly or logarithmically;
  * its push resets the default. A button toggles (mute/solo, or a parameter
- * between its min and max). The page knob picks the page and the module
- * switches pick the deck; both refresh every display. Whatever changes a
- * bound value (this surface, the CLI, a glide) is sent back as value
- * (0..1) and display text ("cutoff 1.20 kHz") on the next tick.
+ * between its min and max), or, "momentary", goes to max on press and back
+ * to min on release (a gate). The page knob picks the page and the module
+ * switches pick the deck; both refresh every display, and each switch shows
+ * its deck and the deck's state. Whatever changes a bound value (this
+ * surface, the CLI, a glide) is sent back as value (0..1) and display text
+ * ("cutoff 1.20 kHz") on the next tick.
+ *
+ * Layers. Every page has a normal and a shift layer; while the map's shift
+ * button is held, each control acts through its shift binding, falling
+ * back to its normal one when it has none.
+ *
+ * Declared bindings. A deck's code may put a knob on a control itself
+ * (kn_bind(p, "knob 3"): the parameter slot's `bind`, kanon_shm.h). A
+ * control takes, in this order: the page's binding for the layer, the
+ * declared binding for the layer (the selected module's deck first, then
+ * the other decks in slot order; within a deck the lowest slot), and the
+ * same two for the normal layer. So a map overrides what the code declares,
+ * and with no map at all a built-in surface (addresses /surface/...,
+ * without feedback: it has no reply address) plays the declared bindings.
  */
 #include "conductor.h"
 
@@ -31,8 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_KNOBS   16
-#define MAX_BUTTONS 16
+#define MAX_KNOBS   KN_BIND_MAX /* kn_bind's "knob N" and "button N" reach them all */
+#define MAX_BUTTONS KN_BIND_MAX
 #define MAX_PAGES   16
 #define MAX_MODULES 16
 #define ADDR        128
@@ -44,25 +59,43 @@ typedef struct control {
 typedef struct binding {
     char target[64]; /* "" = unbound */
     int log;         /* logarithmic scale */
+    int momentary;   /* a button: max on press, min on release */
 } binding;
+
+enum { LAYER_NORMAL, LAYER_SHIFT, LAYERS };
+
+typedef struct layer {
+    binding knob[MAX_KNOBS], button[MAX_BUTTONS], main;
+} layer;
 
 typedef struct page {
     char name[32];
-    binding knob[MAX_KNOBS], button[MAX_BUTTONS], main;
+    layer layer[LAYERS];
 } page;
 
 typedef struct surface {
-    int loaded;
+    int loaded;  /* a map (or the built-in surface) is in force */
+    int builtin; /* the built-in surface: no map loaded */
     char name[64];
-    struct sockaddr_in reply;
-    control knob[MAX_KNOBS], button[MAX_BUTTONS], main, page_knob;
+    struct sockaddr_in reply; /* port 0: no feedback */
+    control knob[MAX_KNOBS], button[MAX_BUTTONS], main, page_knob, shift;
     int nknobs, nbuttons;
     control module[MAX_MODULES];
     char module_deck[MAX_MODULES][KN_NAME_MAX];
     int nmodules, module_sel;
     page pages[MAX_PAGES];
     int npages, page_sel;
-    double sent[MAX_KNOBS + MAX_BUTTONS + 1]; /* last value fed back per control */
+    int shifted;               /* the shift button is held */
+    binding held[MAX_BUTTONS]; /* what a held momentary button pressed */
+    /* What each control last showed (knobs, buttons, main): its value and
+     * its target, so that a binding that moves to another deck or goes
+     * away (a deck stopped) is shown even when the value is the same. */
+    struct shown {
+        double value;
+        char target[64]; /* "" = nothing (or "-") */
+    } sent[MAX_KNOBS + MAX_BUTTONS + 1];
+    char module_sent[MAX_MODULES][64]; /* last text sent to each module display */
+    layer declared[LAYERS];            /* the decks' kn_bind, as last scanned */
 } surface;
 
 static surface S;
@@ -166,52 +199,154 @@ static void display_text(const target *t, char *out, size_t n) {
         snprintf(out, n, "%s %.3g", t->label, v);
 }
 
+/* ------------------------------------------------------------ bindings */
+
+/* The control of `kind` (KN_BIND_*) number i (from 0) in a layer. */
+static binding *layer_get(layer *l, int kind, int i) {
+    return kind == KN_BIND_KNOB ? &l->knob[i] : kind == KN_BIND_BUTTON ? &l->button[i] : &l->main;
+}
+
+/* Whether the deck's producing cartridge (or its successor, which
+ * declares while the producer plays on) declared the slot: a knob of an
+ * older version, or one a preset made, keeps no binding. */
+static int declared_now(const kn_deck *d, const kn_param_slot *sl) {
+    uint32_t by = atomic_load_explicit(&sl->declared_by, memory_order_relaxed);
+    return by && (by == d->cur.id || by == d->next.id);
+}
+
+/* Adds one deck's kn_bind bindings to the table, where it is still free. */
+static void declared_add(kn_deck *d) {
+    uint32_t n = atomic_load_explicit(&d->params->count, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < KN_MAX_PARAMS; i++) {
+        kn_param_slot *sl = &d->params->slot[i];
+        uint32_t code = atomic_load_explicit(&sl->bind, memory_order_relaxed);
+        int kind = (int)KN_BIND_KIND(code), num = (int)KN_BIND_NUM(code);
+        if (!code || !kind || !declared_now(d, sl)) continue;
+        /* never trusted: a number outside the surface is ignored */
+        if (kind == KN_BIND_MAIN ? num != 0 : num < 1 || num > KN_BIND_MAX) continue;
+        binding *b = layer_get(&S.declared[code & KN_BIND_SHIFT ? LAYER_SHIFT : LAYER_NORMAL], kind,
+                               kind == KN_BIND_MAIN ? 0 : num - 1);
+        if (b->target[0]) continue; /* an earlier deck or slot has it */
+        char name[KN_NAME_MAX];
+        memcpy(name, sl->name, sizeof name); /* one read of shared bytes */
+        name[KN_NAME_MAX - 1] = 0;
+        if (!name[0]) continue;
+        snprintf(b->target, sizeof b->target, "%s.%s", d->name, name);
+        b->log = !!(code & KN_BIND_LOG);
+        b->momentary = !!(code & KN_BIND_MOMENTARY);
+    }
+}
+
+/* Rebuilds S.declared from every deck's slots: the selected module's deck
+ * first, so it wins a control that several decks bind. Bounded by the
+ * declared knobs (at most KN_MAX_DECKS * KN_MAX_PARAMS slot reads). */
+static void declared_scan(kn_conductor *c) {
+    memset(S.declared, 0, sizeof S.declared);
+    kn_deck *sel = kn_deck_find(c, module_deck(c));
+    if (sel && sel->params) declared_add(sel);
+    for (int i = 0; i < KN_MAX_DECKS; i++) {
+        kn_deck *d = &c->deck[i];
+        if (d != sel && d->used && d->name[0] && d->params) declared_add(d);
+    }
+}
+
+/* What control `kind` number i does now: the page's binding for the
+ * current layer, else the declared one, then the same for the normal
+ * layer. NULL: unbound. */
+static const binding *binding_for(int kind, int i) {
+    page *p = &S.pages[S.page_sel];
+    for (int l = S.shifted ? LAYER_SHIFT : LAYER_NORMAL; l >= 0; l--) {
+        const binding *b = layer_get(&p->layer[l], kind, i);
+        if (b->target[0]) return b;
+        b = layer_get(&S.declared[l], kind, i);
+        if (b->target[0]) return b;
+    }
+    return NULL;
+}
+
+/* kn_bind's words for a slot's code ("shift knob 3 log"); "" for none or
+ * a code that names no control. */
+void kn_surface_bind_name(uint32_t code, char *out, size_t n) {
+    int kind = (int)KN_BIND_KIND(code), num = (int)KN_BIND_NUM(code);
+    static const char *const kinds[] = {"", "knob", "button", "main"};
+    if (!code || !kind || (kind == KN_BIND_MAIN ? num != 0 : num < 1 || num > KN_BIND_MAX)) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    char number[8] = "";
+    if (kind != KN_BIND_MAIN) snprintf(number, sizeof number, " %d", num);
+    snprintf(out, n, "%s%s%s%s%s", code & KN_BIND_SHIFT ? "shift " : "", kinds[kind], number,
+             code & KN_BIND_LOG ? " log" : "", code & KN_BIND_MOMENTARY ? " momentary" : "");
+}
+
 /* ------------------------------------------------------------ feedback */
 
 static void send_float(const char *addr, double v) {
-    if (!addr[0]) return;
+    if (!addr[0] || !S.reply.sin_port) return;
     lo_message m = lo_message_new();
     lo_message_add_float(m, (float)v);
     kn_osc_send(&S.reply, addr, m);
 }
 
 static void send_text(const char *addr, const char *s) {
-    if (!addr[0]) return;
+    if (!addr[0] || !S.reply.sin_port) return;
     lo_message m = lo_message_new();
     lo_message_add_string(m, s);
     kn_osc_send(&S.reply, addr, m);
 }
 
-/* Sends one control's value and display if it changed (or if forced). */
-static void refresh_control(kn_conductor *c, const control *ctl, const binding *b, double *sent,
-                            int force) {
+/* Sends one control's value and display if it or its target changed (or
+ * if forced); "-" when it has no target or the target does not resolve. */
+static void refresh_control(kn_conductor *c, const control *ctl, const binding *b,
+                            struct shown *sent, int force) {
     target t;
-    if (!b->target[0] || resolve(c, b->target, &t)) {
-        if (force) send_text(ctl->display, "-");
-        *sent = NAN;
+    if (!b || resolve(c, b->target, &t)) {
+        if (force || sent->target[0]) send_text(ctl->display, "-");
+        sent->value = NAN;
+        sent->target[0] = 0;
         return;
     }
-    if (!force && t.value == *sent) return;
-    *sent = t.value;
+    if (!force && t.value == sent->value && !strcmp(b->target, sent->target)) return;
+    sent->value = t.value;
+    snprintf(sent->target, sizeof sent->target, "%s", b->target);
     send_float(ctl->value, to_unit(&t, t.value, b->log));
     char text[96];
     display_text(&t, text, sizeof text);
     send_text(ctl->display, text);
 }
 
+/* "pad playing", "pad muted", "pad off" (no such deck): a module switch's
+ * display; its value is 1 while it is the selected one. */
+static void refresh_module(kn_conductor *c, int i, int force) {
+    char text[64];
+    kn_deck *d = kn_deck_find(c, S.module_deck[i]);
+    const char *st = !d ? "off" : d->mute && d->hs == KN_HS_PLAYING ? "muted" : kn_hs_name(d->hs);
+    snprintf(text, sizeof text, "%s %s", S.module_deck[i], st);
+    if (!force && !strcmp(text, S.module_sent[i])) return;
+    snprintf(S.module_sent[i], sizeof S.module_sent[i], "%s", text);
+    send_float(S.module[i].value, i == S.module_sel);
+    send_text(S.module[i].display, text);
+}
+
 static void refresh_all(kn_conductor *c, int force) {
-    if (!S.loaded || !S.npages) return;
-    page *p = &S.pages[S.page_sel];
+    if (!S.loaded || !S.npages || !S.reply.sin_port) return;
+    declared_scan(c);
     for (int i = 0; i < S.nknobs; i++)
-        refresh_control(c, &S.knob[i], &p->knob[i], &S.sent[i], force);
+        refresh_control(c, &S.knob[i], binding_for(KN_BIND_KNOB, i), &S.sent[i], force);
     for (int i = 0; i < S.nbuttons; i++)
-        refresh_control(c, &S.button[i], &p->button[i], &S.sent[MAX_KNOBS + i], force);
-    refresh_control(c, &S.main, &p->main, &S.sent[MAX_KNOBS + MAX_BUTTONS], force);
+        refresh_control(c, &S.button[i], binding_for(KN_BIND_BUTTON, i), &S.sent[MAX_KNOBS + i],
+                        force);
+    refresh_control(c, &S.main, binding_for(KN_BIND_MAIN, 0), &S.sent[MAX_KNOBS + MAX_BUTTONS],
+                    force);
+    for (int i = 0; i < S.nmodules; i++) refresh_module(c, i, force);
     if (force) {
+        page *p = &S.pages[S.page_sel];
         char text[96];
         snprintf(text, sizeof text, "%s%s%s", p->name, S.nmodules ? " / " : "",
                  S.nmodules ? S.module_deck[S.module_sel] : "");
         send_text(S.page_knob.display, text);
+        send_float(S.shift.value, S.shifted);
+        send_text(S.shift.display, S.shifted ? "shift" : "");
     }
 }
 
@@ -236,42 +371,103 @@ static int num(const char *types, lo_arg **argv, int argc, double *v) {
 
 static void turn(kn_conductor *c, const binding *b, double x) {
     target t;
-    if (b->target[0] && !resolve(c, b->target, &t)) apply(c, &t, from_unit(&t, x, b->log));
+    if (b && !resolve(c, b->target, &t)) apply(c, &t, from_unit(&t, x, b->log));
 }
 
-static void press(kn_conductor *c, const binding *b, int reset) {
+/* What a press or release does to its target. */
+enum press_to { TO_DEFAULT, TO_TOGGLE, TO_MAX, TO_MIN };
+
+static void press(kn_conductor *c, const binding *b, enum press_to to) {
     target t;
-    if (!b->target[0] || resolve(c, b->target, &t)) return;
-    apply(c, &t, reset ? t.def : (t.value > (t.min + t.max) / 2 ? t.min : t.max));
+    if (!b || resolve(c, b->target, &t)) return;
+    double v = to == TO_DEFAULT ? t.def
+               : to == TO_MAX   ? t.max
+               : to == TO_MIN   ? t.min
+                                : (t.value > (t.min + t.max) / 2 ? t.min : t.max);
+    apply(c, &t, v);
+}
+
+/* What a control that just moved is bound to: the declarations as they
+ * stand now (scanned only for a control of this surface: not for every
+ * OSC message that passes by). */
+static const binding *bound(kn_conductor *c, int kind, int i) {
+    declared_scan(c);
+    return binding_for(kind, i);
+}
+
+/* Button i: a toggle acts on press; a momentary one goes to max on press
+ * and back to min on release, on the target it pressed (a page or layer
+ * change in between does not strand a gate open). */
+static void button(kn_conductor *c, int i, int down) {
+    if (!down) {
+        if (S.held[i].target[0]) press(c, &S.held[i], TO_MIN);
+        S.held[i].target[0] = 0;
+        return;
+    }
+    const binding *b = bound(c, KN_BIND_BUTTON, i);
+    if (b && b->momentary) S.held[i] = *b;
+    press(c, b, b && b->momentary ? TO_MAX : TO_TOGGLE);
+}
+
+/* The built-in surface, in force while no map is loaded: every control at
+ * /surface/..., one page with no bindings of its own (so the decks'
+ * kn_bind bindings play), no feedback. */
+static void builtin_init(void) {
+    memset(&S, 0, sizeof S);
+    S.loaded = S.builtin = 1;
+    snprintf(S.name, sizeof S.name, "built-in");
+    S.nknobs = MAX_KNOBS;
+    S.nbuttons = MAX_BUTTONS;
+    for (int i = 0; i < MAX_KNOBS; i++) {
+        snprintf(S.knob[i].in, ADDR, "/surface/knob/%d", i + 1);
+        snprintf(S.knob[i].push, ADDR, "/surface/knob/%d/push", i + 1);
+    }
+    for (int i = 0; i < MAX_BUTTONS; i++)
+        snprintf(S.button[i].in, ADDR, "/surface/button/%d", i + 1);
+    snprintf(S.main.in, ADDR, "/surface/main");
+    snprintf(S.main.push, ADDR, "/surface/main/push");
+    snprintf(S.shift.in, ADDR, "/surface/shift");
+    S.npages = 1;
+    snprintf(S.pages[0].name, sizeof S.pages[0].name, "declared");
 }
 
 int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
                       int argc) {
-    if (!S.loaded || !S.npages) return 0;
-    page *p = &S.pages[S.page_sel];
+    if (!S.loaded) builtin_init();
+    if (S.builtin && strncmp(path, "/surface/", 9)) return 0; /* the usual case: not ours */
+    if (!S.npages) return 0;
     double v = 0;
     int isnum = !num(types, argv, argc, &v);
+    int down = !isnum || v != 0; /* a 0 is a release; no number, a press */
     for (int i = 0; i < S.nknobs; i++) {
         if (!strcmp(path, S.knob[i].in)) {
-            if (isnum) turn(c, &p->knob[i], v);
+            if (isnum) turn(c, bound(c, KN_BIND_KNOB, i), v);
             return 1;
         }
         if (S.knob[i].push[0] && !strcmp(path, S.knob[i].push)) {
-            if (!isnum || v != 0) press(c, &p->knob[i], 1);
+            if (down) press(c, bound(c, KN_BIND_KNOB, i), TO_DEFAULT);
             return 1;
         }
     }
     for (int i = 0; i < S.nbuttons; i++)
         if (!strcmp(path, S.button[i].in)) {
-            if (!isnum || v != 0) press(c, &p->button[i], 0); /* act on press, not release */
+            button(c, i, down);
             return 1;
         }
     if (S.main.in[0] && !strcmp(path, S.main.in)) {
-        if (isnum) turn(c, &p->main, v);
+        if (isnum) turn(c, bound(c, KN_BIND_MAIN, 0), v);
         return 1;
     }
     if (S.main.push[0] && !strcmp(path, S.main.push)) {
-        if (!isnum || v != 0) press(c, &p->main, 1); /* push resets the default */
+        if (down) press(c, bound(c, KN_BIND_MAIN, 0), TO_DEFAULT); /* resets the default */
+        return 1;
+    }
+    if (S.shift.in[0] && !strcmp(path, S.shift.in)) {
+        int held = isnum ? v != 0 : !S.shifted; /* held while down; no number: a latch */
+        if (held != S.shifted) {
+            S.shifted = held;
+            refresh_all(c, 1);
+        }
         return 1;
     }
     if (S.page_knob.in[0] && !strcmp(path, S.page_knob.in)) {
@@ -285,7 +481,7 @@ int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_a
     }
     for (int i = 0; i < S.nmodules; i++)
         if (!strcmp(path, S.module[i].in)) {
-            if (!isnum || v != 0) {
+            if (down) {
                 S.module_sel = i;
                 refresh_all(c, 1);
             }
@@ -327,6 +523,10 @@ static int load_binding(const cJSON *o, binding *b) {
     if (copy_str(o, "target", b->target, sizeof b->target) != 1) return -EINVAL;
     const char *sc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "scale"));
     b->log = sc && !strcmp(sc, "log");
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
+    const char *md = cJSON_GetStringValue(mode);
+    if (mode && (!md || (strcmp(md, "toggle") && strcmp(md, "momentary")))) return -EINVAL;
+    b->momentary = md && !strcmp(md, "momentary");
     return 0;
 }
 
@@ -345,22 +545,33 @@ static int load_controls(const cJSON *arr, control *out, int max, const char *wh
     return k;
 }
 
-static int load_page(const cJSON *o, page *p, char *err, size_t n) {
-    copy_str(o, "name", p->name, sizeof p->name);
+static int load_layer(const cJSON *o, layer *l) {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "knobs"), *b;
     int k = 0;
-    cJSON_ArrayForEach(b, arr) if (k < MAX_KNOBS && load_binding(b, &p->knob[k++])) goto bad;
+    cJSON_ArrayForEach(b, arr) if (k < MAX_KNOBS && load_binding(b, &l->knob[k++])) return -EINVAL;
     k = 0;
     arr = cJSON_GetObjectItemCaseSensitive(o, "buttons");
-    cJSON_ArrayForEach(b, arr) if (k < MAX_BUTTONS && load_binding(b, &p->button[k++])) goto bad;
-    if (load_binding(cJSON_GetObjectItemCaseSensitive(o, "main"), &p->main)) goto bad;
+    cJSON_ArrayForEach(b,
+                       arr) if (k < MAX_BUTTONS && load_binding(b, &l->button[k++])) return -EINVAL;
+    return load_binding(cJSON_GetObjectItemCaseSensitive(o, "main"), &l->main);
+}
+
+static int load_page(const cJSON *o, page *p, char *err, size_t n) {
+    copy_str(o, "name", p->name, sizeof p->name);
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shift");
+    if (sh && !cJSON_IsObject(sh)) {
+        snprintf(err, n, "page '%s': \"shift\" is an object like a page: {\"knobs\": [...], ...}",
+                 p->name);
+        return -EINVAL;
+    }
+    if (load_layer(o, &p->layer[LAYER_NORMAL]) || (sh && load_layer(sh, &p->layer[LAYER_SHIFT]))) {
+        snprintf(err, n,
+                 "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
+                 "\"master.gain\"), and its \"mode\" is \"toggle\" or \"momentary\"",
+                 p->name);
+        return -EINVAL;
+    }
     return 0;
-bad:
-    snprintf(err, n,
-             "page '%s': a binding needs \"target\" (e.g. \"freq\", \"bass.cutoff\", "
-             "\"master.gain\")",
-             p->name);
-    return -EINVAL;
 }
 
 /* The map in force as it was loaded (for `map`, session files): its
@@ -420,6 +631,8 @@ int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, in
     if (o && load_control(o, &s.main, "main", err, n)) goto out;
     o = cJSON_GetObjectItemCaseSensitive(m, "page");
     if (o && load_control(o, &s.page_knob, "page", err, n)) goto out;
+    o = cJSON_GetObjectItemCaseSensitive(m, "shift");
+    if (o && load_control(o, &s.shift, "shift", err, n)) goto out;
     const cJSON *mods = cJSON_GetObjectItemCaseSensitive(m, "modules");
     cJSON_ArrayForEach(o, mods) {
         if (s.nmodules == MAX_MODULES || load_control(o, &s.module[s.nmodules], "modules", err, n))
@@ -451,7 +664,7 @@ int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, in
     m = NULL;
     snprintf(loaded_path, sizeof loaded_path, "%s",
              origin && strlen(origin) < 4096 ? origin : path);
-    for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i] = NAN;
+    for (size_t i = 0; i < sizeof S.sent / sizeof S.sent[0]; i++) S.sent[i].value = NAN;
     refresh_all(c, 1);
     rc = 0;
 out:

@@ -37,14 +37,16 @@
  * Layout version 3 added the timeline: kn_ring_seg.tl (after the control
  * block, so the frames start later) and kn_param_seg.evq (after the slots).
  * Version 4 raised KN_MAX_PARAMS from 64 to 1024 (a Faust mixer or matrix
- * has hundreds of sliders), so the slots take 90,112 bytes and the event
+ * has hundreds of sliders), so the slots took 90,112 bytes and the event
  * queue starts after them; the state segment's size is no longer fixed
  * (it grows to what the deck's program asks for, contract.h).
  * Version 5 added routing (route.h): kn_deck_ctl.latency, and the routes
  * segment; every deck slot's ring is made once and shared read-only with
  * every cartridge, so decks can read each other.
  * Version 6 added MIDI out (midi.h): kn_param_seg.midi_out, after the
- * event queue.
+ * event queue; kn_param_slot.bind (kn_bind: the control-surface control
+ * the deck's code puts the knob on) and kn_param_slot.step (a glide's pace,
+ * for the next cartridge), so a slot takes 104 bytes.
  *
  * This directory depends on nothing but libc.
  */
@@ -66,7 +68,7 @@
 #define KN_NAME_MAX     32 /* deck, parameter and state-region names, with NUL */
 /* Parameters per deck. A cartridge's per-block work is bounded by the
  * knobs it declared (api.c: two loads and two compares for a knob at rest),
- * and the cartridge finds names through a hash, so the limit costs memory (88 bytes a
+ * and the cartridge finds names through a hash, so the limit costs memory (96 bytes a
  * slot, shared), not time. */
 #define KN_MAX_PARAMS  1024
 #define KN_MAX_REGIONS 64
@@ -194,11 +196,30 @@ typedef struct kn_param_slot {
     _Atomic uint64_t min, max, def, value, current, ramp;
     _Atomic uint32_t declared_by; /* id of the last cartridge that declared it */
     _Atomic uint32_t seq;         /* bumped by every set */
+    _Atomic uint32_t bind;        /* kn_bind's control (KN_BIND_*), 0 = none; cleared by
+                                   * every declaration, so a version that drops its
+                                   * kn_bind unbinds the knob */
+    uint32_t reserved;
     /* the producer's glide in progress: its step per frame (double bits),
      * 0 at rest; published with `current`, so that the next cartridge goes
      * on at the same pace, not in the 10 ms a new glide would take */
     _Atomic uint64_t step;
 } kn_param_slot;
+
+/* kn_param_slot.bind: which control of a control surface the deck's code
+ * puts the knob on (`kn_bind(p, "shift button 2 momentary")`, parsed by the
+ * cartridge; docs/control-surfaces.md). Bits 0-7: the control's number
+ * (knob N and button N count from 1 to KN_BIND_MAX; the main knob is 0);
+ * bits 8-9: its kind; then flags. The conductor checks every field before
+ * using it. */
+enum { KN_BIND_KNOB = 1, KN_BIND_BUTTON = 2, KN_BIND_MAIN = 3 };
+#define KN_BIND_MAX        16 /* knobs and buttons of a surface: 1..16 */
+#define KN_BIND_NUM(b)     ((b)&0xffu)
+#define KN_BIND_KIND(b)    (((b) >> 8) & 3u)
+#define KN_BIND_MAKE(k, n) (((uint32_t)(k) << 8) | ((uint32_t)(n)&0xffu))
+#define KN_BIND_SHIFT      (1u << 10) /* on the shift layer */
+#define KN_BIND_LOG        (1u << 11) /* a knob's logarithmic scale */
+#define KN_BIND_MOMENTARY  (1u << 12) /* a button that acts on press and release */
 
 /* The queue of timed events (timeline.h) lives here rather than in the
  * ring segment because it belongs with the parameters it changes: the next

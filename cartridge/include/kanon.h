@@ -117,4 +117,13 @@ double pow(double, double), sqrt(double), fabs(double), floor(double), fmod(doub
 #define M_PI 3.14159265358979323846
 #endif
 
+/* Puts the knob on a control of the control surface, with no map needed
+ * (docs/control-surfaces.md): "knob N", "button N" (N from 1) or "main",
+ * after "shift" for the shift layer, followed by "log" (a knob's scale) or
+ * "momentary" (a button that sets max on press, min on release: a gate).
+ * E.g. kn_bind(cutoff, "knob 3 log"), kn_bind(gate, "button 1 momentary").
+ * Call it from setup(), after kn_param_decl. A map's binding for the same
+ * control overrides it. */
+void kn_bind(kn_param *p, const char *control);
+
 #endif

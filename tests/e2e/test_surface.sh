@@ -170,7 +170,7 @@ ctl /ctl/knob/3 f 0
 python3 "$CTL/wait.py" param sine.freq 20 >"$T/w.out" || fail "after the refused maps the loaded one no longer works: $(cat "$T/w.out")"
 ok "malformed maps are refused with a reason; the loaded map stays in force"
 
-# ------------------------------------------------------------ main push (last: it fails today)
+# ------------------------------------------------------------ main push
 kanon gain master -27 >/dev/null || fail "gain master"
 ctl /ctl/main/push i 1
 python3 "$CTL/wait.py" --timeout 5 status 's["master"]["gain_db"] == 0' >"$T/w.out" ||

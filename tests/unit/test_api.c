@@ -19,6 +19,12 @@
  *     set's ramp), one step per block for kn_get and per sample for
  *     kn_smooth, arrives exactly, never overshoots; the smoothed value is
  *     published to the slot (`current`) for feedback and successors.
+ *   - kn_bind: each control name ("knob N", "button N", "main", after
+ *     "shift", with "log" or "momentary") is published in the slot's `bind`
+ *     as its KN_BIND_* code; a re-declaration clears it (a version without
+ *     the kn_bind unbinds); names outside the grammar ("knob 0", "knob 17",
+ *     "button 1 log", "main 2", "", extra words) are fatal errors naming
+ *     the parameter and the controls.
  */
 #include "cartridge.h"
 #include "segment.h"
@@ -219,6 +225,55 @@ static void test_params(world *w) {
     kn_cart_free(&b);
 }
 
+static void test_bind(world *w) {
+    kn_cart a, b;
+    new_cart(&a, w, 5);
+    kn_param *p = kn_param_decl(&a.ctx, "cut", 0, 1, 0.5);
+    kn_param_slot *slot = &w->params->slot[p->slot];
+    CHECK(atomic_load(&slot->bind) == 0);
+    static const struct {
+        const char *name;
+        uint32_t code;
+    } ok[] = {
+        {"knob 3", KN_BIND_MAKE(KN_BIND_KNOB, 3)},
+        {"knob 16", KN_BIND_MAKE(KN_BIND_KNOB, 16)},
+        {"  knob   1 log ", KN_BIND_MAKE(KN_BIND_KNOB, 1) | KN_BIND_LOG},
+        {"button 2", KN_BIND_MAKE(KN_BIND_BUTTON, 2)},
+        {"button 1 momentary", KN_BIND_MAKE(KN_BIND_BUTTON, 1) | KN_BIND_MOMENTARY},
+        {"main", KN_BIND_MAKE(KN_BIND_MAIN, 0)},
+        {"main log", KN_BIND_MAKE(KN_BIND_MAIN, 0) | KN_BIND_LOG},
+        {"shift knob 4", KN_BIND_MAKE(KN_BIND_KNOB, 4) | KN_BIND_SHIFT},
+        {"shift button 5 momentary",
+         KN_BIND_MAKE(KN_BIND_BUTTON, 5) | KN_BIND_SHIFT | KN_BIND_MOMENTARY},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        kn_bind(p, ok[i].name);
+        if (atomic_load(&slot->bind) != ok[i].code) printf("  kn_bind \"%s\"\n", ok[i].name);
+        CHECK(atomic_load(&slot->bind) == ok[i].code);
+    }
+    new_cart(&b, w, 6); /* the next version declares the knob without kn_bind */
+    kn_param *q = kn_param_decl(&b.ctx, "cut", 0, 1, 0.5);
+    CHECK(q->slot == p->slot && atomic_load(&slot->bind) == 0);
+    static const char *const bad[] = {
+        "knob 0",         "knob 17", "knob",   "button 1 log", "main 2",          "",
+        "knob 1 log log", "shift",   "dial 1", "knob 1x",      "knob 1 momentary"};
+    kn_fatal_hook = on_fatal;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fatal_msg[0] = 0;
+        if (!setjmp(fatal_jump)) {
+            kn_bind(q, bad[i]);
+            printf("  kn_bind \"%s\" was accepted\n", bad[i]);
+            CHECK(!"a bad control name must be refused");
+        } else {
+            CHECK(strstr(fatal_msg, "test.c: error: kn_bind(cut, ") &&
+                  strstr(fatal_msg, "not a control; say \"knob N\", \"button N\" (N = 1..16)"));
+        }
+    }
+    CHECK(atomic_load(&slot->bind) == 0);
+    kn_cart_free(&a);
+    kn_cart_free(&b);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* the checks that failed show even if a later one crashes */
     world w = {calloc(1, STATE_BYTES), calloc(1, sizeof(kn_param_seg))};
@@ -227,6 +282,7 @@ int main(void) {
     test_state(&w);
     test_state_refused();
     test_params(&w);
+    test_bind(&w);
     free(w.state);
     free(w.params);
     printf("test_api: %s\n", failures ? "FAILED" : "ok");
