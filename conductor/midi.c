@@ -36,6 +36,7 @@
  */
 #include "conductor.h"
 #include "midi.h"
+#include "osc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -136,7 +137,10 @@ void kn_midi_dispatch(kn_conductor *c, int port, uint64_t frame, const uint8_t *
         m->ignored++;
         return;
     }
-    if (len >= 3) kn_learn_midi(c, port, msg[0], msg[1], msg[2], frame); /* learn.c */
+    if (len >= 3) {
+        kn_learn_midi(c, port, msg[0], msg[1], msg[2], frame); /* learn.c */
+        kn_surface_midi(c, port, msg[0], msg[1], msg[2]);      /* a map's MIDI controls */
+    }
     if (!m->nroutes) {
         kn_deck *d = only_deck(c);
         if (d)

@@ -61,6 +61,9 @@ int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, in
                        char *err, size_t n);
 /* The map in force: {"path", "content"} as loaded, or JSON null. */
 cJSON *kn_surface_json(void);
+/* A MIDI message (status, data bytes) from input port `port`: moves the
+ * map's controls that are this controller's (surface.c); 1 if any. */
+int kn_surface_midi(kn_conductor *c, int port, int status, int d1, int d2);
 /* 1 if the address belongs to the loaded map (and was handled). */
 int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
                       int argc);

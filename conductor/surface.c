@@ -32,10 +32,20 @@
  * same two for the normal layer. So a map overrides what the code declares,
  * and with no map at all a built-in surface (addresses /surface/...,
  * without feedback: it has no reply address) plays the declared bindings.
+ *
+ * MIDI controls. Any control of a map may be a MIDI controller's instead
+ * of (or as well as) an OSC address: "midi": {"cc": N} or {"note": N},
+ * with "channel" 1..16 and "from" (a MIDI input port) to narrow it. A CC
+ * moves a knob, the main knob or the page knob over 0..127 as OSC's 0..1,
+ * and presses a button, the shift or a module switch while it is above 0;
+ * a note presses while it is down. Every MIDI message passes here
+ * (kn_surface_midi, from the conductor's MIDI dispatch); feedback stays
+ * OSC's.
  */
 #include "conductor.h"
 
 #include <errno.h>
+#include "midi.h"
 #include "osc.h"
 
 #include <arpa/inet.h>
@@ -52,9 +62,24 @@
 #define MAX_MODULES 16
 #define ADDR        128
 
+enum { MIDI_NONE, MIDI_CC, MIDI_NOTE };
+
 typedef struct control {
     char in[ADDR], push[ADDR], value[ADDR], display[ADDR];
+    int midi, midi_num, midi_ch, midi_port; /* MIDI_*; channel and port -1: any */
 } control;
+
+/* What a control is, for acting on it whichever way it moved. */
+enum {
+    CTL_KNOB,
+    CTL_KNOB_PUSH,
+    CTL_BUTTON,
+    CTL_MAIN,
+    CTL_MAIN_PUSH,
+    CTL_SHIFT,
+    CTL_PAGE,
+    CTL_MODULE
+};
 
 typedef struct binding {
     char target[64]; /* "" = unbound */
@@ -431,63 +456,109 @@ static void builtin_init(void) {
     snprintf(S.pages[0].name, sizeof S.pages[0].name, "declared");
 }
 
+/* One control moved: a number (isnum, v: 0..1 for a knob, or a page's
+ * index with `page_index`) or a press (down) or release. */
+static void act(kn_conductor *c, int what, int i, int isnum, double v, int down, int page_index) {
+    switch (what) {
+    case CTL_KNOB:
+        if (isnum) turn(c, bound(c, KN_BIND_KNOB, i), v);
+        break;
+    case CTL_KNOB_PUSH:
+        if (down) press(c, bound(c, KN_BIND_KNOB, i), TO_DEFAULT);
+        break;
+    case CTL_BUTTON: button(c, i, down); break;
+    case CTL_MAIN:
+        if (isnum) turn(c, bound(c, KN_BIND_MAIN, 0), v);
+        break;
+    case CTL_MAIN_PUSH:
+        if (down) press(c, bound(c, KN_BIND_MAIN, 0), TO_DEFAULT); /* resets the default */
+        break;
+    case CTL_SHIFT: {
+        int held = isnum ? v != 0 : !S.shifted; /* held while down; no number: a latch */
+        if (held != S.shifted) {
+            S.shifted = held;
+            refresh_all(c, 1);
+        }
+        break;
+    }
+    case CTL_PAGE:
+        if (isnum) {
+            double x = page_index ? v : floor(v * S.npages); /* clamp before any cast */
+            S.page_sel = x < 0 ? 0 : x >= S.npages ? S.npages - 1 : (int)x;
+            refresh_all(c, 1);
+        }
+        break;
+    case CTL_MODULE:
+        if (down) {
+            S.module_sel = i;
+            refresh_all(c, 1);
+        }
+        break;
+    }
+}
+
 int kn_surface_handle(kn_conductor *c, const char *path, const char *types, lo_arg **argv,
                       int argc) {
     if (!S.loaded) builtin_init();
     if (S.builtin && strncmp(path, "/surface/", 9)) return 0; /* the usual case: not ours */
     if (!S.npages) return 0;
     double v = 0;
-    int isnum = !num(types, argv, argc, &v);
+    int isnum = !num(types, argv, argc, &v), pidx = isnum && types[0] == 'i';
     int down = !isnum || v != 0; /* a 0 is a release; no number, a press */
+#define ON(addr) ((addr)[0] && !strcmp(path, (addr)))
     for (int i = 0; i < S.nknobs; i++) {
-        if (!strcmp(path, S.knob[i].in)) {
-            if (isnum) turn(c, bound(c, KN_BIND_KNOB, i), v);
-            return 1;
-        }
-        if (S.knob[i].push[0] && !strcmp(path, S.knob[i].push)) {
-            if (down) press(c, bound(c, KN_BIND_KNOB, i), TO_DEFAULT);
-            return 1;
-        }
+        if (ON(S.knob[i].in)) return act(c, CTL_KNOB, i, isnum, v, down, 0), 1;
+        if (ON(S.knob[i].push)) return act(c, CTL_KNOB_PUSH, i, isnum, v, down, 0), 1;
     }
     for (int i = 0; i < S.nbuttons; i++)
-        if (!strcmp(path, S.button[i].in)) {
-            button(c, i, down);
-            return 1;
-        }
-    if (S.main.in[0] && !strcmp(path, S.main.in)) {
-        if (isnum) turn(c, bound(c, KN_BIND_MAIN, 0), v);
-        return 1;
-    }
-    if (S.main.push[0] && !strcmp(path, S.main.push)) {
-        if (down) press(c, bound(c, KN_BIND_MAIN, 0), TO_DEFAULT); /* resets the default */
-        return 1;
-    }
-    if (S.shift.in[0] && !strcmp(path, S.shift.in)) {
-        int held = isnum ? v != 0 : !S.shifted; /* held while down; no number: a latch */
-        if (held != S.shifted) {
-            S.shifted = held;
-            refresh_all(c, 1);
-        }
-        return 1;
-    }
-    if (S.page_knob.in[0] && !strcmp(path, S.page_knob.in)) {
-        if (isnum) {
-            double x = types[0] == 'i' ? v : floor(v * S.npages); /* clamp before any cast */
-            int pg = x < 0 ? 0 : x >= S.npages ? S.npages - 1 : (int)x;
-            S.page_sel = pg;
-            refresh_all(c, 1);
-        }
-        return 1;
-    }
+        if (ON(S.button[i].in)) return act(c, CTL_BUTTON, i, isnum, v, down, 0), 1;
+    if (ON(S.main.in)) return act(c, CTL_MAIN, 0, isnum, v, down, 0), 1;
+    if (ON(S.main.push)) return act(c, CTL_MAIN_PUSH, 0, isnum, v, down, 0), 1;
+    if (ON(S.shift.in)) return act(c, CTL_SHIFT, 0, isnum, v, down, 0), 1;
+    if (ON(S.page_knob.in)) return act(c, CTL_PAGE, 0, isnum, v, down, pidx), 1;
     for (int i = 0; i < S.nmodules; i++)
-        if (!strcmp(path, S.module[i].in)) {
-            if (down) {
-                S.module_sel = i;
-                refresh_all(c, 1);
-            }
-            return 1;
-        }
+        if (ON(S.module[i].in)) return act(c, CTL_MODULE, i, isnum, v, down, 0), 1;
+#undef ON
     return 0;
+}
+
+/* Whether a MIDI message moves control `ctl`: *v its 0..1 (a CC), *down
+ * pressed or not. */
+static int midi_match(const control *ctl, int port, int st, int d1, int d2, double *v, int *down) {
+    int kind = st & 0xf0, ch = st & 0x0f;
+    if (!ctl->midi || (ctl->midi_ch >= 0 && ctl->midi_ch != ch) ||
+        (ctl->midi_port >= 0 && ctl->midi_port != port) || d1 != ctl->midi_num)
+        return 0;
+    if (ctl->midi == MIDI_CC && kind == 0xb0) {
+        *v = d2 / 127.0;
+        *down = d2 > 0;
+        return 1;
+    }
+    if (ctl->midi == MIDI_NOTE && (kind == 0x90 || kind == 0x80)) {
+        *down = kind == 0x90 && d2 > 0;
+        *v = *down;
+        return 1;
+    }
+    return 0;
+}
+
+int kn_surface_midi(kn_conductor *c, int port, int st, int d1, int d2) {
+    if (!S.loaded || S.builtin || !S.npages) return 0;
+    double v = 0;
+    int down = 0, hit = 0;
+#define MIDI(ctl, what, i)                                                                         \
+    if (midi_match(&(ctl), port, st, d1, d2, &v, &down)) {                                         \
+        act(c, what, i, (ctl).midi == MIDI_CC, v, down, 0);                                        \
+        hit = 1;                                                                                   \
+    }
+    for (int i = 0; i < S.nknobs; i++) MIDI(S.knob[i], CTL_KNOB, i)
+    for (int i = 0; i < S.nbuttons; i++) MIDI(S.button[i], CTL_BUTTON, i)
+    MIDI(S.main, CTL_MAIN, 0)
+    MIDI(S.shift, CTL_SHIFT, 0)
+    MIDI(S.page_knob, CTL_PAGE, 0)
+    for (int i = 0; i < S.nmodules; i++) MIDI(S.module[i], CTL_MODULE, i)
+#undef MIDI
+    return hit;
 }
 
 /* --------------------------------------------------------------- load */
@@ -500,9 +571,45 @@ static int copy_str(const cJSON *o, const char *key, char *out, size_t n) {
     return 1;
 }
 
-static int load_control(const cJSON *o, control *ctl, const char *what, char *err, size_t n) {
-    if (!cJSON_IsObject(o) || copy_str(o, "in", ctl->in, ADDR) != 1 || ctl->in[0] != '/') {
-        snprintf(err, n, "%s needs \"in\": an OSC address starting with /", what);
+/* A control's "midi": {"cc": N | "note": N, "channel": 1..16, "from": PORT}. */
+static int load_midi(kn_conductor *c, const cJSON *o, control *ctl, const char *what, char *err,
+                     size_t n) {
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "midi");
+    ctl->midi_ch = ctl->midi_port = -1;
+    if (!m) return 0;
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(m, "cc");
+    const cJSON *note = cJSON_GetObjectItemCaseSensitive(m, "note");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(m, "channel");
+    const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "from"));
+    const cJSON *num = cc ? cc : note;
+    if (!cJSON_IsObject(m) || !!cc == !!note || !cJSON_IsNumber(num) || num->valueint < 0 ||
+        num->valueint > 127 || num->valuedouble != num->valueint ||
+        (ch && (!cJSON_IsNumber(ch) || ch->valueint < 1 || ch->valueint > 16))) {
+        snprintf(err, n,
+                 "%s: \"midi\" is {\"cc\": 0..127} or {\"note\": 0..127}, with \"channel\" "
+                 "1..16 and \"from\" (a MIDI input port) if it must be only those",
+                 what);
+        return -EINVAL;
+    }
+    if (from && kn_midi_port_parse(from, kn_midi_ports(c), &ctl->midi_port, err, n)) return -EINVAL;
+    ctl->midi = cc ? MIDI_CC : MIDI_NOTE;
+    ctl->midi_num = num->valueint;
+    if (ch) ctl->midi_ch = ch->valueint - 1;
+    return 0;
+}
+
+static int load_control(kn_conductor *c, const cJSON *o, control *ctl, const char *what, char *err,
+                        size_t n) {
+    if (!cJSON_IsObject(o) || load_midi(c, o, ctl, what, err, n)) {
+        if (!cJSON_IsObject(o)) snprintf(err, n, "%s: each is an object {\"in\": ...}", what);
+        return -EINVAL;
+    }
+    int has_in = copy_str(o, "in", ctl->in, ADDR);
+    if (has_in < 0 || (has_in && ctl->in[0] != '/') || (!has_in && !ctl->midi)) {
+        snprintf(err, n,
+                 "%s needs \"in\": an OSC address starting with /, or \"midi\": a MIDI "
+                 "controller",
+                 what);
         return -EINVAL;
     }
     if (copy_str(o, "push", ctl->push, ADDR) < 0 || copy_str(o, "value", ctl->value, ADDR) < 0 ||
@@ -530,8 +637,8 @@ static int load_binding(const cJSON *o, binding *b) {
     return 0;
 }
 
-static int load_controls(const cJSON *arr, control *out, int max, const char *what, char *err,
-                         size_t n) {
+static int load_controls(kn_conductor *c, const cJSON *arr, control *out, int max, const char *what,
+                         char *err, size_t n) {
     int k = 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, arr) {
@@ -539,7 +646,7 @@ static int load_controls(const cJSON *arr, control *out, int max, const char *wh
             snprintf(err, n, "at most %d %s", max, what);
             return -EINVAL;
         }
-        if (load_control(o, &out[k], what, err, n)) return -EINVAL;
+        if (load_control(c, o, &out[k], what, err, n)) return -EINVAL;
         k++;
     }
     return k;
@@ -622,20 +729,21 @@ int kn_surface_load_as(kn_conductor *c, const char *path, const char *origin, in
     }
     s.reply.sin_port = htons((uint16_t)port->valueint);
     copy_str(m, "name", s.name, sizeof s.name);
-    if ((s.nknobs = load_controls(cJSON_GetObjectItemCaseSensitive(m, "knobs"), s.knob, MAX_KNOBS,
-                                  "knobs", err, n)) < 0 ||
-        (s.nbuttons = load_controls(cJSON_GetObjectItemCaseSensitive(m, "buttons"), s.button,
+    if ((s.nknobs = load_controls(c, cJSON_GetObjectItemCaseSensitive(m, "knobs"), s.knob,
+                                  MAX_KNOBS, "knobs", err, n)) < 0 ||
+        (s.nbuttons = load_controls(c, cJSON_GetObjectItemCaseSensitive(m, "buttons"), s.button,
                                     MAX_BUTTONS, "buttons", err, n)) < 0)
         goto out;
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(m, "main");
-    if (o && load_control(o, &s.main, "main", err, n)) goto out;
+    if (o && load_control(c, o, &s.main, "main", err, n)) goto out;
     o = cJSON_GetObjectItemCaseSensitive(m, "page");
-    if (o && load_control(o, &s.page_knob, "page", err, n)) goto out;
+    if (o && load_control(c, o, &s.page_knob, "page", err, n)) goto out;
     o = cJSON_GetObjectItemCaseSensitive(m, "shift");
-    if (o && load_control(o, &s.shift, "shift", err, n)) goto out;
+    if (o && load_control(c, o, &s.shift, "shift", err, n)) goto out;
     const cJSON *mods = cJSON_GetObjectItemCaseSensitive(m, "modules");
     cJSON_ArrayForEach(o, mods) {
-        if (s.nmodules == MAX_MODULES || load_control(o, &s.module[s.nmodules], "modules", err, n))
+        if (s.nmodules == MAX_MODULES ||
+            load_control(c, o, &s.module[s.nmodules], "modules", err, n))
             goto out;
         if (copy_str(o, "deck", s.module_deck[s.nmodules], KN_NAME_MAX) != 1) {
             snprintf(err, n, "each module needs \"deck\": the deck it selects");

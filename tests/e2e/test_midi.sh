@@ -33,6 +33,9 @@
 #    next; the same CC on another channel does not; after --forget, nothing.
 #    Errors are clear, a learn with no CC times out and says so, and the
 #    bindings go into the session file and come back from it (section 2).
+# 4c. A control-surface map whose knob is CC 22 on channel 1 and whose
+#    momentary button is note 36: the CC moves gate.lv over its range (and
+#    the same CC on channel 2 does not), the note holds it at max while down.
 # 5. MIDI clock (`kanon up --midi-clock`): ticks (0xF8) exactly 1000 frames
 #    apart at 120 bpm (24 a beat of 24000 frames), 1200 after `kanon tempo
 #    100`; `kanon down` sends a stop (0xFC) as its last message.
@@ -255,6 +258,34 @@ take "learned CC again" "[(0, 127/512), (1, 0.0)]" --to kanon:midi_in --send 300
 expect 0 kanon learn --forget gate.lv
 take "forgotten" "[]" --to kanon:midi_in --send 600:0xB2,21,100
 ok "MIDI learn: the next CC bound gate.lv, which then moved on each CC's frame + $L; other channels and a forgotten binding move nothing"
+
+# --- 4c. a control-surface map with MIDI controls: a knob on CC 22 (channel 1), a
+# momentary button on note 36 (any channel), both on gate.lv
+cat >"$T/midimap.json" <<'EOF'
+{"name": "midi test", "reply": {"host": "127.0.0.1", "port": 9},
+ "knobs": [{"midi": {"cc": 22, "channel": 1}}],
+ "buttons": [{"midi": {"note": 36}, "in": "/b/1"}],
+ "pages": [{"name": "one", "knobs": ["gate.lv"], "buttons": [{"target": "gate.lv", "mode": "momentary"}]}]}
+EOF
+expect 0 kanon map load "$T/midimap.json"
+lv_near() { kanon get gate.lv --json | python3 -c 'import json,sys; sys.exit(0 if abs(json.load(sys.stdin)["value"] - float(sys.argv[1])) < 1e-9 else 1)' "$1"; }
+received() { status_field 's["midi"]["received"]'; }
+send() { kn_jack_midi --to kanon:midi_in "$@" --seconds 0.1 >"$T/send.out" 2>&1 || fail "kn_jack_midi: $(cat "$T/send.out")"; }
+send --send 100:0xB0,22,127
+wait_for lv_near 127 || fail "CC 22 = 127 on the map's MIDI knob: gate.lv is $(kanon get gate.lv)"
+r0=$(received)
+send --send 100:0xB0,22,64 --send 200:0xB1,22,0
+wait_for sh -c "[ \"\$(kanon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"midi\"][\"received\"])')\" -ge $((r0 + 2)) ]" ||
+    fail "the two CCs were not received"
+lv_near 64 || fail "CC 22 = 64 on channel 1, then 0 on channel 2: gate.lv is $(kanon get gate.lv), want 64 (channel 2 is not the knob's)"
+send --send 100:0x95,36,100
+wait_for lv_near 127 || fail "note 36 pressed on the map's momentary MIDI button: gate.lv is $(kanon get gate.lv)"
+send --send 100:0x85,36,0
+wait_for lv_near 0 || fail "note 36 released: gate.lv is $(kanon get gate.lv)"
+echo '{"reply": {"port": 9}, "knobs": [{"midi": {"cc": 200}}], "pages": [{}]}' >"$T/badmap.json"
+expect 1 kanon map load "$T/badmap.json"
+says '"midi" is {"cc": 0..127}'
+ok "a map's MIDI controls: a knob on CC 22 (channel 1 only) moves gate.lv over its range, a momentary button on note 36 holds it at max while down"
 
 # --- 5. MIDI clock -------------------------------------------------------------------------
 # ticks BPM: a take of kanon:midi_out; its clock ticks are 28.8e6/BPM/24 frames apart exactly
