@@ -96,6 +96,9 @@ typedef struct kn_tier_diff {
 /* The Faust bridge (faust.c): 1 if the file is Faust source (.dsp), and
  * the C source that compiles it (malloc'd; NULL with err filled). */
 int kn_is_faust(const char *name);
+/* `--voices N`: the polyphony of the Faust program compiled next, in place
+ * of its [nvoices:N] (0: the program's own). */
+void kn_faust_set_voices(int n);
 char *kn_faust_source(const char *path, const char *display, const char *include_dir, char *err,
                       size_t errlen);
 /* Faust's `soundfile`: the sound (a Faust Soundfile) for a widget's label

@@ -511,10 +511,19 @@ static int check_headers(const char *gen, const char *path, const char *display,
     return 0;
 }
 
-/* A polyphonic instrument: the N of `declare options "[nvoices:N]"` (its
- * C declares the options in its metadata), at most FAUST_VOICES_MAX (saying
- * so); 0 for any other program, which stays one instance as before. */
+static int voices_option; /* --voices N; 0: the program's [nvoices:N] */
+
+void kn_faust_set_voices(int n) {
+    voices_option = n;
+}
+
+/* A polyphonic instrument: the N of --voices N, else of `declare options
+ * "[nvoices:N]"` (its C declares the options in its metadata), at most
+ * FAUST_VOICES_MAX (saying so); 0 for any other program, which stays one
+ * instance as before. */
 static int faust_voices(const char *gen, const char *display) {
+    if (voices_option > 0)
+        return voices_option < FAUST_VOICES_MAX ? voices_option : FAUST_VOICES_MAX;
     const char *o = strstr(gen, "\"options\", \""), *end = o ? strchr(o + 12, '"') : NULL;
     const char *nv = o ? strstr(o + 12, "[nvoices:") : NULL;
     if (!nv || nv > end) return 0;

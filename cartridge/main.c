@@ -87,33 +87,21 @@ static double num(const opts *o, const char *what, double lo, double hi, int who
 }
 
 static void parse(int argc, char **argv, opts *o) {
-    static const struct option lo[] = {{KN_OPT_DISPLAY, 1, 0, 'd'},
-                                       {KN_OPT_OUTPUT, 1, 0, 'o'},
-                                       {KN_OPT_SECONDS, 1, 0, 's'},
-                                       {KN_OPT_RATE, 1, 0, 'r'},
-                                       {KN_OPT_CHANNELS, 1, 0, 'c'},
-                                       {KN_OPT_BLOCK, 1, 0, 'b'},
-                                       {KN_OPT_SET, 1, 0, 'S'},
-                                       {KN_OPT_BPM, 1, 0, 'P'},
-                                       {KN_OPT_BAR, 1, 0, 'B'},
-                                       {KN_OPT_EVENTS, 1, 0, 'E'},
-                                       {KN_OPT_START, 1, 0, 'T'},
-                                       {KN_OPT_INSTANCE, 1, 0, 'I'},
-                                       {KN_OPT_DECK, 1, 0, 'D'},
-                                       {KN_OPT_ID, 1, 0, 'i'},
-                                       {KN_OPT_REPORT, 1, 0, 'f'},
-                                       {KN_OPT_INCLUDE, 1, 0, 'n'},
-                                       {KN_OPT_RESTORE, 0, 0, 'R'},
-                                       {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'C'},
-                                       {KN_OPT_STATE_MB, 1, 0, 'm'},
-                                       {"mem-mb", 1, 0, 'M'},
-                                       {"json", 0, 0, 'j'},
-                                       {KN_OPT_HIDE, 1, 0, 'h'},
-                                       {"force", 0, 0, 'F'},
-                                       {KN_OPT_INPUT, 1, 0, 'A'},
-                                       {KN_OPT_SO, 1, 0, 'O'},
-                                       {KN_OPT_TIER, 1, 0, 't'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {KN_OPT_DISPLAY, 1, 0, 'd'},  {KN_OPT_OUTPUT, 1, 0, 'o'},
+        {KN_OPT_SECONDS, 1, 0, 's'},  {KN_OPT_RATE, 1, 0, 'r'},
+        {KN_OPT_CHANNELS, 1, 0, 'c'}, {KN_OPT_BLOCK, 1, 0, 'b'},
+        {KN_OPT_SET, 1, 0, 'S'},      {KN_OPT_BPM, 1, 0, 'P'},
+        {KN_OPT_BAR, 1, 0, 'B'},      {KN_OPT_EVENTS, 1, 0, 'E'},
+        {KN_OPT_START, 1, 0, 'T'},    {KN_OPT_INSTANCE, 1, 0, 'I'},
+        {KN_OPT_DECK, 1, 0, 'D'},     {KN_OPT_ID, 1, 0, 'i'},
+        {KN_OPT_REPORT, 1, 0, 'f'},   {KN_OPT_INCLUDE, 1, 0, 'n'},
+        {KN_OPT_RESTORE, 0, 0, 'R'},  {KN_OPT_COMPILE_TIMEOUT, 1, 0, 'C'},
+        {KN_OPT_STATE_MB, 1, 0, 'm'}, {KN_OPT_VOICES, 1, 0, 'V'},
+        {"mem-mb", 1, 0, 'M'},        {"json", 0, 0, 'j'},
+        {KN_OPT_HIDE, 1, 0, 'h'},     {"force", 0, 0, 'F'},
+        {KN_OPT_INPUT, 1, 0, 'A'},    {KN_OPT_SO, 1, 0, 'O'},
+        {KN_OPT_TIER, 1, 0, 't'},     {0, 0, 0, 0}};
     *o = (opts){.rate = 48000,
                 .channels = 2,
                 .block = 64,
@@ -163,6 +151,9 @@ static void parse(int argc, char **argv, opts *o) {
                 num(o, KN_ARG(KN_OPT_COMPILE_TIMEOUT), 1, KN_COMPILE_TIMEOUT_MAX, 0);
             break;
         case 'm': o->state_mb = num(o, KN_ARG(KN_OPT_STATE_MB), 1, KN_STATE_MB_MAX, 0); break;
+        case 'V': /* a Faust program's polyphony: read where the program is (faust.c) */
+            kn_faust_set_voices((int)num(o, KN_ARG(KN_OPT_VOICES), 0, KN_VOICES_OPT_MAX, 1));
+            break;
         case 'M': o->mem_mb = num(o, "--mem-mb", 64, 65536, 0); break;
         case 'S':
             if (o->nsets < KN_MAX_PARAMS) o->sets[o->nsets++] = optarg;

@@ -264,12 +264,19 @@ int cmd_revert(int argc, char **argv) {
 }
 
 int cmd_play(int argc, char **argv) {
-    static const struct option lo[] = {{"deck", 1, 0, 'd'},     {"no-wait", 0, 0, 'n'},
-                                       {"fade", 1, 0, 'f'},     {"follow", 0, 0, 'F'},
-                                       {"no-watch", 0, 0, 'W'}, {"json", 0, 0, 'j'},
-                                       {"quant", 1, 0, 'q'},    {"at", 1, 0, 'a'},
-                                       {"tier", 1, 0, 't'},     {0, 0, 0, 0}};
+    static const struct option lo[] = {{"deck", 1, 0, 'd'},
+                                       {"no-wait", 0, 0, 'n'},
+                                       {"fade", 1, 0, 'f'},
+                                       {"follow", 0, 0, 'F'},
+                                       {"no-watch", 0, 0, 'W'},
+                                       {"json", 0, 0, 'j'},
+                                       {"quant", 1, 0, 'q'},
+                                       {"at", 1, 0, 'a'},
+                                       {"tier", 1, 0, 't'},
+                                       {"voices", 1, 0, 'v'},
+                                       {0, 0, 0, 0}};
     const char *deck = NULL, *tier = NULL;
+    double voices = -1;
     int nowait = 0, c, follow_ = 0, watch = 1, json = 0;
     double fade = 20, compile_ms = -1, quant = 0, at = -1;
     while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1) {
@@ -296,6 +303,8 @@ int cmd_play(int argc, char **argv) {
                 return KN_EXIT_ERR;
             }
             tier = optarg;
+        } else if (c == 'v') {
+            if (kn_parse_num("play", "--voices", optarg, 0, 32, 1, "", &voices)) return KN_EXIT_ERR;
         } else
             return KN_EXIT_ERR;
     }
@@ -333,6 +342,7 @@ int cmd_play(int argc, char **argv) {
     if (quant > 0) cJSON_AddNumberToObject(q, "quant", quant);
     if (at >= 0) cJSON_AddNumberToObject(q, "start_beat", at);
     if (tier) cJSON_AddStringToObject(q, "tier", tier);
+    if (voices >= 0) cJSON_AddNumberToObject(q, "voices", voices);
     double since = follow_ ? print_events(name, 1e18) : 0; /* only what comes next */
     cJSON *r = request_version(q);
     int st = kn_reply_status(r, "play");

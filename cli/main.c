@@ -51,7 +51,7 @@ static const command commands[] = {
      "example: kanon down\n"},
     {"play", cmd_play, "play FILE.c on a deck and swap in every save of it",
      "usage: kanon play FILE.c [--deck NAME] [--fade MS] [--quant N | --at BEAT] [--follow]\n"
-     "                  [--no-watch] [--no-wait] [--tier tcc|auto] [--json]\n"
+     "                  [--no-watch] [--no-wait] [--tier tcc|auto] [--voices N] [--json]\n"
      "Compiles FILE.c in a new cartridge and plays it. The deck is named after the file's\n"
      "stem unless --deck is given (1-31 of A-Z a-z 0-9 _ -, not master; never shortened).\n"
      "The conductor then watches the file: every save starts a new cartridge that takes\n"
@@ -68,6 +68,9 @@ static const command commands[] = {
      "--at the same beat start on the same sample.\n"
      "--tier tcc keeps the deck on its tcc build; auto gives it the cc tier a moment after\n"
      "each takeover (default: as `kanon up --tier` said; the deck keeps what play says).\n"
+     "--voices N (1..32; 0: the program's own) makes a Faust .dsp polyphonic: N voices\n"
+     "that notes (MIDI, kanon note, OSC) drive through its freq, gain and gate, in place\n"
+     "of its [nvoices:N]; the deck keeps it for every save.\n"
      "--json prints {\"deck\",\"id\",\"compile_ms\"} (with --follow, then one JSON line per\n"
      "event). Exits 1 with file:line: error: ... if the first version does not compile.\n"
      "example: kanon play examples/noise.c --deck hiss --fade 50 --follow\n"},
@@ -281,7 +284,8 @@ static const command commands[] = {
     {"render", cmd_render, "render FILE.c (or a whole SESSION.json) offline to a WAV file",
      "usage: kanon render FILE.c [-o OUT.wav] [--seconds S] [--rate HZ] [--channels N]\n"
      "                    [--block N] [--set NAME=VALUE]... [--compile-timeout SECONDS]\n"
-     "                    [--state-mb MB] [--input IN.wav] [--tier tcc|auto] [--force] [--json]\n"
+     "                    [--state-mb MB] [--input IN.wav] [--tier tcc|auto] [--voices N]\n"
+     "                    [--force] [--json]\n"
      "       kanon render SESSION.json -o OUT.wav [--seconds S] [--input IN.wav] ...\n"
      "Same compiler and block renderer as a live deck: same input, same samples.\n"
      "A session file (`kanon session save`) renders every deck with its routes and mixer\n"
@@ -295,6 +299,8 @@ static const command commands[] = {
      "--state-mb (default 256) are the limits `kanon up` sets for decks.\n"
      "--tier auto (default) renders the cc build (cc -O2, sandboxed; tcc if cc fails, with a\n"
      "note); --tier tcc the tcc build. Builds that agree sample for sample render the same.\n"
+     "--voices N (1..32; 0: the program's own): a Faust .dsp plays N voices, notes driving\n"
+     "its freq, gain and gate, in place of its [nvoices:N] (docs/faust.md).\n"
      "--json prints {ok,file,output,seconds,frames,rate,channels,block,compile_ms,\n"
      "tier,realtime_x,process_x,nonfinite} (a compile error: as for kanon check --json).\n"
      "example: kanon render examples/sine.c --seconds 2 --set freq=220 --rate 44100 -o low.wav\n"},

@@ -63,7 +63,8 @@ int cmd_render(int argc, char **argv) {
                                    KN_ARG(KN_OPT_INPUT),
                                    KN_ARG(KN_OPT_COMPILE_TIMEOUT),
                                    KN_ARG(KN_OPT_STATE_MB),
-                                   KN_ARG(KN_OPT_TIER)};
+                                   KN_ARG(KN_OPT_TIER),
+                                   KN_ARG(KN_OPT_VOICES)};
     const char *file = NULL;
     int has_out = 0, has_seconds = 0;
     for (int i = 1; i < argc; i++) {

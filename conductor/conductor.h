@@ -456,6 +456,7 @@ typedef struct kn_deck {
     char name[KN_NAME_MAX];
     char gone[KN_NAME_MAX]; /* a stopping deck's name, until its slot is free (routes.c) */
     char path[4096], display[512];
+    int voices; /* `play --voices N`: a Faust program's polyphony (0: its own) */
     kn_ring_seg *ring;
     kn_state_seg *state;
     kn_param_seg *params;
@@ -727,7 +728,7 @@ int kn_midi_route(kn_conductor *c, const char *deck, const char *from, int chann
                   char *err, size_t n);
 cJSON *kn_midi_routes_json(kn_conductor *c);
 int kn_midi_ports(const kn_conductor *c); /* input ports (0: MIDI off) */
-cJSON *kn_midi_json(kn_conductor *c); /* status's "midi" */
+cJSON *kn_midi_json(kn_conductor *c);     /* status's "midi" */
 
 /* A note (note.c): pitch and velocity 0..127, dur in beats (0: no note
  * off), at_beat (-1: none) or quant (0: none) or a timeline frame (an OSC
@@ -752,7 +753,8 @@ typedef struct kn_play_opts {
      * has_start_beat); held until `start`; parameter values a new deck's
      * code starts with */
     const char *source;
-    int tier; /* --tier: KN_PLAY_TIER_TCC, _AUTO, or 0: as `kanon up` said */
+    int tier;   /* --tier: KN_PLAY_TIER_TCC, _AUTO, or 0: as `kanon up` said */
+    int voices; /* --voices N (a Faust program's polyphony); 0: the program's own */
     int has_start_beat;
     double start_beat;
     int hold;

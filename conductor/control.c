@@ -427,6 +427,11 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
     const char *tier = str_arg(req, KN_OPT_TIER);
     if (tier && strcmp(tier, KN_TIER_TCC) && strcmp(tier, KN_TIER_AUTO))
         return err_reply("\"tier\" is \"tcc\" or \"auto\"");
+    const cJSON *voices = cJSON_GetObjectItemCaseSensitive(req, KN_OPT_VOICES);
+    if (voices && (!cJSON_IsNumber(voices) || voices->valuedouble < 0 ||
+                   voices->valuedouble > KN_VOICES_OPT_MAX ||
+                   voices->valuedouble != (int)voices->valuedouble))
+        return err_reply("\"voices\" is a whole number 0..32 (0: the program's own)");
     kn_play_opts o = {.path = file,
                       .display = display && strlen(display) < 512 ? display : file,
                       .deck = deck,
@@ -435,7 +440,8 @@ static cJSON *cmd_play(kn_conductor *c, const cJSON *req) {
                       .quant = quant ? quant->valuedouble : 0,
                       .tier = !tier                        ? 0
                               : !strcmp(tier, KN_TIER_TCC) ? KN_PLAY_TIER_TCC
-                                                           : KN_PLAY_TIER_AUTO};
+                                                           : KN_PLAY_TIER_AUTO,
+                      .voices = voices ? voices->valueint : -1};
     char err[1024];
     uint32_t id;
     static kn_preset presets[KN_MAX_PARAMS];

@@ -124,6 +124,7 @@ int kn_deck_play(kn_conductor *c, const kn_play_opts *o, uint32_t *id, char *err
     d->fade_ms = o->fade_ms;
     if (o->tier) /* --tier; a new deck starts as `kanon up` said (deck_create) */
         d->tier_auto = o->tier == KN_PLAY_TIER_AUTO;
+    if (o->voices >= 0) d->voices = o->voices; /* kept for the saves that follow */
     if (d->hs == KN_HS_IDLE || d->hs == KN_HS_COMPILING) d->start_quant = o->quant; /* new */
     d->next_quant = o->quant > 0 ? o->quant : d->swap_quant;
     kn_unwatch_deck(c, d);

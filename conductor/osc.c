@@ -361,7 +361,8 @@ static int on_play(const char *path, const char *types, lo_arg **argv, int argc,
         snprintf(stem, sizeof stem, "%s", base ? base + 1 : file);
         stem[strcspn(stem, ".")] = 0;
     }
-    kn_play_opts o = {.path = file, .display = file, .deck = deck, .fade_ms = 20, .watch = 1};
+    kn_play_opts o = {
+        .path = file, .display = file, .deck = deck, .fade_ms = 20, .watch = 1, .voices = -1};
     uint32_t id;
     char err[1024];
     if (kn_cmd_play(cond, &o, &id, err, sizeof err)) reply_error("%s", err);

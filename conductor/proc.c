@@ -179,7 +179,7 @@ static int spare_send_job(kn_conductor *c, const kn_deck *d, char **args, int na
 
 int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path, char *err,
                   size_t errlen) {
-    char deck[16], id[16], dir[4096], report[16], timeout[32], state_mb[32];
+    char deck[16], id[16], dir[4096], report[16], timeout[32], state_mb[32], voices[16];
     uint32_t nid = p->id;
     int restore = p->restore, cc = p->cc;
     snprintf(deck, sizeof deck, "%d", (int)(d - c->deck));
@@ -191,7 +191,8 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
     *strrchr(dir, '/') = 0; /* d->path is absolute */
     char so[4200];
     snprintf(so, sizeof so, "%s/" KN_OPT_BUILD, d->opt.dir);
-    char *args[24] = {(char *)src_path,
+    snprintf(voices, sizeof voices, "%d", d->voices);
+    char *args[28] = {(char *)src_path,
                       KN_ARG(KN_OPT_DISPLAY),
                       d->display,
                       KN_ARG(KN_OPT_INSTANCE),
@@ -211,8 +212,9 @@ int kn_proc_spawn(kn_conductor *c, kn_deck *d, kn_proc *p, const char *src_path,
                       KN_ARG(KN_OPT_STATE_MB),
                       state_mb};
     int nargs = 19;
-    if (p->restore) args[nargs++] = KN_ARG(KN_OPT_RESTORE);           /* a revert */
-    if (p->cc) args[nargs++] = KN_ARG(KN_OPT_SO), args[nargs++] = so; /* a tier swap */
+    if (p->restore) args[nargs++] = KN_ARG(KN_OPT_RESTORE);                       /* a revert */
+    if (p->cc) args[nargs++] = KN_ARG(KN_OPT_SO), args[nargs++] = so;             /* a tier swap */
+    if (d->voices) args[nargs++] = KN_ARG(KN_OPT_VOICES), args[nargs++] = voices; /* Faust */
     /* a state that grows here has five descriptors: not a spare's job */
     int grown = d->grow_state && d->grow_for == nid;
     kn_spare_ensure(c);

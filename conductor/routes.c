@@ -44,7 +44,6 @@ static const char *slot_name(kn_conductor *c, int i) {
     return !d->used ? NULL : d->name[0] ? d->name : d->gone[0] ? d->gone : NULL;
 }
 
-
 /* Splits "deck:port" (port "in" if not given); "master" has no port. */
 static int parse_dst(const char *s, char deck[KN_NAME_MAX], char port[KN_NAME_MAX], char *err,
                      size_t n) {

@@ -96,10 +96,14 @@
 #define KN_COMPILE_TIMEOUT_DEFAULT 10
 #define KN_COMPILE_TIMEOUT_MAX     3600
 #define KN_OPT_STATE_MB            "state-mb" /* MiB */
-#define KN_STATE_MB_DEFAULT        256
-#define KN_STATE_MB_MAX            1024
-#define KN_STATE_START_MB          16 /* a new deck's state segment, or the cap if smaller */
-#define KN_ARG(opt)                "--" opt
+/* A Faust program's voices (`play` and `render --voices N`): overrides its
+ * [nvoices:N]; 0 keeps the program's own. */
+#define KN_OPT_VOICES       "voices"
+#define KN_VOICES_OPT_MAX   32
+#define KN_STATE_MB_DEFAULT 256
+#define KN_STATE_MB_MAX     1024
+#define KN_STATE_START_MB   16 /* a new deck's state segment, or the cap if smaller */
+#define KN_ARG(opt)         "--" opt
 
 /* `kanon render` options that `kanon` passes to `kanon-cartridge render`
  * (the CLI must know which ones take a value to find FILE among them) */

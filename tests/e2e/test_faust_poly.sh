@@ -106,3 +106,36 @@ names = [q["name"] for q in json.load(sys.stdin)]
 sys.exit(0 if names == ["cutoff"] else print("FAIL: parameters", names) or 1)' ||
     fail "live: the polyphonic deck's parameters are not just [cutoff]"
 ok "live: the polyphonic deck's knobs are its other sliders (cutoff); freq, gain and gate are the voices'"
+
+# --voices N: the polyphony of a program that does not declare it, or in
+# place of what it declares (render and play alike)
+grep -v '^declare options' poly.dsp >plain.dsp
+render plain.dsp plain.wav "$CHORD" --seconds 2 --voices 4
+set -- 127 64 100
+for n in 60 64 67; do
+    got=$(db plain.wav 0.5 0.9 "$n")
+    want=$(python3 -c "import math; print('%.2f' % (20 * math.log10(0.8 * $1 / 127)))")
+    shift
+    near "$got" "$want" 0.2 || fail "render --voices 4: note $n at $got dBFS, want $want"
+done
+render poly.dsp v2.wav '[{"beat": 0, "note": 60, "dur": 4}, {"beat": 0, "note": 64, "dur": 4},
+                        {"beat": 1, "note": 67, "dur": 4}]' --seconds 1.5 --voices 2
+l60=$(db v2.wav 0.7 0.95 60)
+below "$l60" -60 || fail "[nvoices:4] --voices 2: note 60 still heard ($l60 dBFS) after a third note"
+ok "render --voices N: a plain program plays a 3-note chord on 4 voices; --voices 2 overrides [nvoices:4] (a third note steals)"
+kanon play "$T/plain.dsp" --deck fv --voices 4 --no-wait >play.out 2>&1 || fail "play --voices 4: $(cat play.out)"
+wait_for sh -c 'kanon status --json | grep -q "\"name\":\"fv\".*\"state\":\"running\""' || fail "fv did not start: $(kanon log fv)"
+kanon params fv --json | python3 -c '
+import json, sys
+names = [q["name"] for q in json.load(sys.stdin)]
+sys.exit(0 if names == ["cutoff"] else print("FAIL: parameters", names) or 1)' ||
+    fail "live --voices 4: the deck's parameters are not just [cutoff]"
+kanon record start "$T/fv.wav" >/dev/null || fail "record start"
+expect 0 kanon note fv 69 100 --dur 2
+python3 "$ROOT/tests/e2e/swap/swaplib.py" advance fv 24000 || fail "fv does not play"
+kanon record stop >/dev/null || fail "record stop"
+p=$(wav "$T/fv.wav" peak)
+python3 -c "import sys; sys.exit(0 if $p > 0.3 else 1)" || fail "live --voices 4: kanon note 69 gave a peak of $p"
+expect 1 kanon play "$T/plain.dsp" --deck fw --voices 40
+says "--voices"
+ok "live: kanon play --voices 4 makes a plain program polyphonic (knobs: cutoff; kanon note sounds, peak $p)"
