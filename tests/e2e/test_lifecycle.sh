@@ -115,7 +115,7 @@ expect_no=$(kanon status 2>&1)
 ok "after down: no segment, no process (of $(echo $procs | wc -w)), no socket"
 
 # --- kill -9: cartridges follow, the next up reclaims
-up
+up --tier tcc # its cartridge pid is checked among the family: no tier swap may replace it
 kanon play "$ROOT/examples/sine.c" >/dev/null || fail "play"
 cpid=$(status_field 's["pid"]')
 cart=$(status_field 's["decks"][0]["cartridge"]["pid"]')

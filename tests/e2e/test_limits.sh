@@ -58,7 +58,7 @@ ok "16 decks play; the 17th is refused: $(echo "$out" | head -1)"
 kanon down >/dev/null
 
 # --- --latency sets the device buffer (the ring's target follows it)
-up --latency 50
+up --latency 50 --tier tcc # its cartridge's CPU is read by pid below: no tier swap may replace it
 kanon status --json >"$T/lat.json" || fail "status"
 python3 - "$T/lat.json" <<'PY' || fail "--latency 50: $(cat "$T/lat.json")"
 import json, sys

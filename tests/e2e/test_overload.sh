@@ -200,14 +200,24 @@ rt = s["audio_rt"]
 assert rt["policy"] == "fifo" and rt["priority"] > rt["cartridge_priority"] >= 1, rt
 # status says it was granted, and how: root takes it itself
 assert rt["granted"] is True and rt["via"] == "rlimit" and rt["cartridge_via"] == "rlimit", rt
-def threads(pid):  # [(class, rt priority)] of each of its threads
-    out = subprocess.check_output(["ps", "-L", "-o", "cls=,rtprio=", "-p", str(pid)], text=True)
+def threads(pid):  # [(class, rt priority)] of each of its threads; [] if it is gone
+    out = subprocess.run(["ps", "-L", "-o", "cls=,rtprio=", "-p", str(pid)], capture_output=True,
+                         text=True).stdout
     return [(c, int(p) if p != "-" else 0) for c, p in (l.split() for l in out.splitlines())]
 audio = max(p for c, p in threads(s["pid"]) if c == "FF")
 assert audio == rt["priority"], (audio, rt)
-carts = [x["cartridge"]["pid"] for x in s["decks"] if x["cartridge"]["pid"]]
-assert carts
-ranks = [t for pid in carts for t in threads(pid)]
+# the decks' cartridges as status names them now (the cc tier replaces a
+# deck's cartridge a moment after it starts: a pid read earlier may be gone)
+import time
+for _ in range(50):
+    s = json.loads(subprocess.check_output(["kanon", "status", "--json"]))
+    carts = [x["cartridge"]["pid"] for x in s["decks"] if x["cartridge"]["pid"]]
+    found = [threads(pid) for pid in carts]
+    if carts and all(found):
+        break
+    time.sleep(0.1)
+assert carts and all(found), ("cartridges gone under the check", carts)
+ranks = [t for f in found for t in f]
 assert all(p < audio for c, p in ranks), ("a cartridge outranks the audio thread", audio, ranks)
 print("  ok: audio thread SCHED_FIFO %d; cartridges %s" %
       (audio, ", ".join("%s %d" % t for t in ranks)))
@@ -226,9 +236,18 @@ s = json.load(open(sys.argv[1]))
 rt = s["audio_rt"]
 assert rt["policy"] == "other" and rt["cartridge_policy"] == "other", rt
 assert rt["granted"] is False and rt["via"] == "none" and rt["cartridge_via"] == "none", rt
-pid = s["decks"][0]["cartridge"]["pid"]
-cls = subprocess.check_output(["ps", "-L", "-o", "cls=", "-p", str(pid)], text=True).split()
-assert cls and all(c == "TS" for c in cls), ("cartridge scheduling", cls)
+# the deck's cartridge as status names it now: the cc tier replaces the
+# first one a moment after it starts, so a pid read earlier may be gone
+import time
+for _ in range(50):
+    st = json.loads(subprocess.check_output(["kanon", "status", "--json"], text=True))
+    pid = st["decks"][0]["cartridge"]["pid"]
+    r = subprocess.run(["ps", "-L", "-o", "cls=", "-p", str(pid)], capture_output=True, text=True)
+    cls = r.stdout.split()
+    if cls:
+        break
+    time.sleep(0.1)
+assert cls and all(c == "TS" for c in cls), ("cartridge scheduling", pid, cls)
 PY
 grep -q "audio thread: normal priority" "$(status_field 's["log"]')" ||
     fail "the log does not say the audio thread runs at normal priority"
