@@ -30,7 +30,7 @@
  *   TAKING      died       silence, revert (fault)                       RECOVERING|SILENT
  *   PLAYING     version    spawn a successor                             SWAPPING
  *   PLAYING     died       silence, revert (fault)                       RECOVERING|SILENT
- *   PLAYING     shed       silence, kill                                 SILENT
+ *   PLAYING     shed       silence, kill (and a cc build on its way)     SILENT
  *   SWAPPING    version    supersede                                     SWAPPING
  *   SWAPPING    compiled   name it next_owner                            HANDING
  *   SWAPPING    refused    say why; the producer plays on                PLAYING
@@ -607,6 +607,14 @@ void kn_handover_fault(kn_conductor *c, kn_deck *d, kn_proc *culprit, uint32_t i
 void kn_handover_shed(kn_conductor *c, kn_deck *d, const char *what) {
     silence(c, d, &d->cur);
     d->shed = 1;
+    /* the version's cc build is not a save: it must not bring the deck back */
+    if (d->opt.st == KN_OPT_LOADING && d->next.id == d->opt.id && d->next.st != KN_PROC_NONE &&
+        d->next.st != KN_PROC_READY) {
+        kn_outcome_add(d, d->next.id, 0, 0, "superseded: the deck was shed");
+        kn_proc_kill(c, &d->next);
+        next_gone(d);
+    }
+    kn_opt_cancel(c, d, "the deck was shed");
     /* a version in progress goes on: it may be lighter (granted once reaped) */
     d->hs = d->next.st != KN_PROC_NONE ? KN_HS_RECOVERING : KN_HS_SILENT;
     kn_deck_event(c, d, "shed", "%s", what);
