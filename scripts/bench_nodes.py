@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchargs import QUICK, arg
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
 LIB = os.path.join(ROOT, "build", "lib")
@@ -36,13 +38,6 @@ TMP = tempfile.mkdtemp(prefix="kanon-bench-nodes.")
 SCSYNTH = {"P1": 0.0065, "P2": 0.0060}  # CPU s per audio s, for scale (from the issue)
 
 
-def arg(name, default):
-    if name in sys.argv:
-        return type(default)(sys.argv[sys.argv.index(name) + 1])
-    return default
-
-
-QUICK = "--quick" in sys.argv
 RUNS = arg("--runs", 1 if QUICK else 3)
 SECONDS = arg("--seconds", 10.0 if QUICK else 60.0)
 GCC = ["gcc", "-std=c11", "-O2", "-I" + os.path.join(ROOT, "cartridge", "include"),

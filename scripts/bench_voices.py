@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchargs import QUICK, arg
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KANON = os.path.join(ROOT, "build", "bin", "kanon")
 POLY = os.path.join(ROOT, "examples", "poly.c")
@@ -37,13 +39,6 @@ TMP = tempfile.mkdtemp(prefix="kanon-bench-voices.")
 COUNTS = (0, 1, 8, 32)
 
 
-def arg(name, default):
-    if name in sys.argv:
-        return type(default)(sys.argv[sys.argv.index(name) + 1])
-    return default
-
-
-QUICK = "--quick" in sys.argv
 RUNS = arg("--runs", 1 if QUICK else 3)
 SECONDS = arg("--seconds", 4.0 if QUICK else 20.0)
 
