@@ -30,8 +30,11 @@
  * time (stopped, or blocked) is killed too.
  *
  * Quiet: the deck plays this version and nothing else is under way (no
- * successor, no stop scheduled), the last takeover's crossfade is over (a fadeless swap in
- * the middle of one would cut it short), and no knob is gliding (a new
+ * successor, no stop scheduled), the producer has rendered all of the last
+ * takeover's crossfade (a fadeless swap in the middle of one would cut it
+ * short; measured in frames on the ring, kn_ring_fade_in_done, so it holds
+ * a few milliseconds after the takeover, however far ahead the producer
+ * runs), and no knob is gliding (a new
  * cartridge takes a glide under way only as a short glide to its target:
  * the tier swap must not be the one to do that unasked).
  *
@@ -65,7 +68,6 @@
 #endif
 
 #define COMPILE_SLACK_S 5
-#define FADE_RUNWAY_NS  250000000ull /* a producer renders up to a ring ahead of the device */
 #define CC_LOG          "cc.log"
 
 extern char **environ;
@@ -205,13 +207,12 @@ static int gliding(const kn_deck *d) {
 
 /* READY: the same version takes over with the build once the deck is
  * quiet (see the top); a deck that moved on to another version drops it. */
-static void cc_swap(kn_conductor *c, kn_deck *d, uint64_t now) {
+static void cc_swap(kn_conductor *c, kn_deck *d) {
     if (d->version != d->opt.version || d->hs == KN_HS_STOPPING) {
         opt_clear(d);
         return;
     }
-    uint64_t fade_ns = (uint64_t)(d->fade_ms * 1e6) + FADE_RUNWAY_NS; /* rendered ahead */
-    if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || now - d->running_since < fade_ns ||
+    if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || !kn_ring_fade_in_done(d->ring) ||
         d->stop_frame || gliding(d))
         return; /* checked again on the next iteration */
     d->opt.st = KN_OPT_LOADING;
@@ -246,7 +247,7 @@ void kn_opt_handle(kn_conductor *c) {
     for (int i = 0; i < KN_MAX_DECKS; i++) {
         kn_deck *d = &c->deck[i];
         if (d->used && d->opt.st == KN_OPT_LOADING) check_loading(c, d);
-        if (d->used && d->opt.st == KN_OPT_READY) cc_swap(c, d, now);
+        if (d->used && d->opt.st == KN_OPT_READY) cc_swap(c, d);
         if (!d->used || d->opt.st != KN_OPT_BUILDING) continue;
         siginfo_t si = {0};
         /* ended? (peeked: cc1, as or ld left in its group are killed while
@@ -268,7 +269,7 @@ void kn_opt_handle(kn_conductor *c) {
         if (si.si_code == CLD_EXITED && si.si_status == 0) {
             d->opt.cc_ms = (double)(now - d->opt.start_ns) / 1e6;
             d->opt.st = KN_OPT_READY;
-            cc_swap(c, d, now);
+            cc_swap(c, d);
             continue;
         }
         char how[160], said[1024], what[1400];

@@ -123,6 +123,23 @@ static inline void kn_ring_read(kn_ring_view *v, float *dst, uint32_t frames) {
     atomic_store_explicit(&v->seg->read_pos, v->pos, memory_order_release);
 }
 
+/* ---- conductor side: the hand-over ---- */
+
+/* Whether the owner has published every frame of its fade-in: the lane
+ * made for it (the predecessor's shadow) starts at lane_start and lasts
+ * lane_frames, and a hand-over at an earlier frame would cut that
+ * crossfade short. An owner that took over without a lane (a first start,
+ * a fadeless swap) has none to finish. Reads only; may be stale by one
+ * hand-over, so a caller acts on it only while it owns the next one. */
+static inline int kn_ring_fade_in_done(kn_ring_seg *r) {
+    uint32_t owner = atomic_load_explicit(&r->ctl.owner, memory_order_acquire);
+    if (!owner || atomic_load_explicit(&r->ctl.lane_for, memory_order_acquire) != owner) return 1;
+    uint32_t n = atomic_load_explicit(&r->ctl.lane_frames, memory_order_relaxed);
+    if (n > r->lane_capacity) n = r->lane_capacity;
+    uint64_t end = atomic_load_explicit(&r->ctl.lane_start, memory_order_relaxed) + n;
+    return atomic_load_explicit(&r->write_pos, memory_order_acquire) >= end;
+}
+
 /* ---- producer side ---- */
 
 /* Producer: adopt the ring's current write position (the frame right after
