@@ -56,7 +56,7 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
 COND_LIBS := -lsoundio -ljack -lasound -lnng -llo -lcjson -lsndfile -lsystemd -lstdc++ -pthread -lm
 CART_LIBS := -ltcc -ldl -lcjson -lsndfile -lsamplerate -lm
-CLI_LIBS  := -lnng -lcjson -lpthread -lm
+CLI_LIBS  := -lnng -lcjson -ltcc -ldl -lpthread -Wl,--no-as-needed -lm -Wl,--as-needed
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps demo test unit e2e faults fuzz-short fuzz soak valgrind bench format clean tools \
@@ -99,8 +99,18 @@ $(B)/include/kanon/%.h: nodes-c/include/kanon/%.h
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(BIN)/kanon: $(CLI_SRC) $(SHM_SRC) $(SHM_HDR) $(wildcard cli/*.h) | $(BIN)
-	$(CC) $(ALLCFLAGS) -Icli $(CLI_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
+# `kanon check` compiles in the CLI's own process with the cartridge's
+# front end (cartridge/front.h); the names nodes-c exports are listed from
+# the built library, so the check links what a deck links.
+CHECK_SRC := cartridge/front.c cartridge/check.c cartridge/limits.c
+$(BIN)/kanon: $(CLI_SRC) $(CHECK_SRC) $(SHM_SRC) $(SHM_HDR) $(wildcard cli/*.h) cartridge/front.h \
+              $(B)/gen/node_symbols.h | $(BIN)
+	$(CC) $(ALLCFLAGS) -Icli -Icartridge -I$(B)/gen $(CLI_SRC) $(CHECK_SRC) $(SHM_SRC) -o $@ $(CLI_LIBS)
+
+$(B)/gen/node_symbols.h: $(NODELIB)
+	@mkdir -p $(@D)
+	nm -D --defined-only $< | awk '$$2 ~ /^[TWiDBR]$$/ && $$3 ~ /^kn_/ { print "KN_NODE_SYMBOL(" $$3 ")" }' > $@.tmp
+	mv $@.tmp $@
 
 $(B)/tools/%: tests/tools/%.c | $(B)/tools
 	$(CC) $(ALLCFLAGS) $< -o $@ -lsndfile -ljack -lm -lpthread

@@ -2,7 +2,10 @@
  * cartridge.h - internals of kanon-cartridge, the disposable process that
  * compiles one user file with libtcc and renders it block by block.
  *
- *   compile.c  libtcc in memory; errors in file:line: error: form
+ *   front.c    libtcc in memory; errors in file:line: error: form, and
+ *   check.c    the check command, limits.c the compile's limits: shared
+ *              with `kanon check` (front.h)
+ *   compile.c  a deck's compile: the API's addresses, Faust's translation
  *   faust.c    .dsp files: faust -lang c plus a wrapper
  *   api.c      kn_state / kn_param_decl / kn_get / kn_beat_at behind kanon.h
  *   render.c   the block renderer shared by live and offline modes: the
@@ -28,11 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "front.h"
 #include "include/kanon.h"
 
-typedef void (*kn_setup_fn)(kn_ctx *);
-typedef void (*kn_process_fn)(kn_ctx *, float **, int);
-typedef void (*kn_event_fn)(kn_ctx *, const kn_event *);
 
 _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
                    KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG &&
@@ -40,30 +41,13 @@ _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
                    KN_EV_PRESSURE == KN_EVQ_PRESSURE && KN_EV_PROGRAM == KN_EVQ_PROGRAM,
                "kanon.h's event types are the queue's");
 
-/* libtcc's runtime and its own headers (include/ below it) */
-#ifndef KN_TCC_LIB_DIR
-#define KN_TCC_LIB_DIR "/usr/lib/x86_64-linux-gnu/tcc"
-#endif
 
-/* A compiled user program. */
-typedef struct kn_program {
-    void *tcc; /* TCCState, owns the code (tcc tier) */
-    void *dl;  /* dlopen handle, owns the code (cc tier: tier.c) */
-    kn_setup_fn setup;
-    kn_process_fn process;
-    kn_event_fn event; /* NULL: the file defines no event() */
-    double compile_ms;
-} kn_program;
 
-/* Compiles `path` (shown to the user as `display`). On failure returns -1
- * and leaves a message in err ("display:LINE: error: ..."). */
+/* Compiles `path` (shown to the user as `display`; a .dsp through Faust)
+ * against kanon's API. On failure returns -1 and leaves a message in err
+ * ("display:LINE: error: ..."). */
 int kn_compile(kn_program *p, const char *path, const char *display, const char *include_dir,
                char *err, size_t errlen);
-void kn_program_free(kn_program *p);
-/* A display name safe to put inside a #line directive (compile.c). */
-void kn_line_name(const char *display, char *out, size_t n);
-/* Where kanon.h and kanon/NAME.h are (compile.c). */
-const char *kn_include_dir(void);
 
 /* The second tier (tier.c): the source built by the system C compiler. */
 #define KN_CC_MEM_MB  2048 /* the compiler's address space */
@@ -104,10 +88,6 @@ char *kn_faust_source(const char *path, const char *display, const char *include
 /* Faust's `soundfile`: the sound (a Faust Soundfile) for a widget's label
  * and URL, loaded once per process; label NULL: Faust's defaultsound. */
 struct kn_faust_sound *kn_faust_soundfile(kn_ctx *k, const char *label, const char *url);
-/* While faust runs (a child process), and its output file: the compile's
- * time limit says which compiler it stopped, and removes the file. */
-extern volatile sig_atomic_t kn_faust_running;
-extern char kn_faust_tmp[64];
 
 #define KN_PARAM_HASH (2 * KN_MAX_PARAMS) /* a power of two, at most half full */
 
@@ -219,11 +199,6 @@ void kn_cart_free(kn_cart *c);
  * (c->tempo, c->epoch), applying the events of the bound parameter
  * segment's queue that are due before its end; returns the nanoseconds
  * spent in the user's code. Real-time safe. */
-/* The error a compile that hit its time limit reports (made before the
- * limit is armed: a signal handler only writes it): names the limit, who
- * was at work (faust or the C compiler) and `how` to raise it. */
-void kn_compile_limit_text(char *buf, size_t n, const char *display, double seconds, int faust,
-                           const char *how);
 /* A user-code error in "FILE: error: ..." form, through kn_fatal_hook
  * (does not come back). */
 void kn_cart_fatal(const kn_cart *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -301,12 +276,6 @@ typedef struct kn_live_opts {
     int nhide;
 } kn_live_opts;
 
-void kn_sandbox_compile_limits(double seconds, size_t mem_bytes);
-void kn_sandbox_run_limits(size_t mem_bytes);
-void kn_sandbox_deadline(double seconds);
-/* Until kn_sandbox_run_limits: the compile's limit writes `tcc_text`, or
- * `faust_text` while faust runs, on fd and exits 1. */
-void kn_sandbox_compile_alarm(int fd, const char *tcc_text, const char *faust_text);
 int kn_sandbox_seccomp(void);
 /* The whole sandbox (sandbox.c), entered once the code is compiled and
  * before any of it runs; `hide` names directories to hide besides the

@@ -302,9 +302,6 @@ static void faust_errors(const char *text, const char *display, char *err, size_
     while (used && used <= errlen && err[used - 1] == '\n') err[--used] = 0;
 }
 
-volatile sig_atomic_t kn_faust_running;
-char kn_faust_tmp[64];
-
 /* Runs faust; returns its C output (malloc'd) or NULL with err filled. */
 static char *run_faust(const char *path, const char *display, const char *include_dir, char *err,
                        size_t errlen) {

@@ -170,98 +170,6 @@ static void parse(int argc, char **argv, opts *o) {
     if (!o->display) o->display = o->file;
 }
 
-/* One line of compiler output, "PATH:LINE[:COL]: KIND: MESSAGE", as an
- * object; NULL for a line of another shape (e.g. "In file included"). */
-static cJSON *diagnostic(const char *line, size_t len) {
-    static const char *kinds[] = {"error", "warning", "note"};
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-        char tag[16];
-        snprintf(tag, sizeof tag, ": %s: ", kinds[k]);
-        char *at = strstr(buf, tag);
-        if (!at) continue;
-        *at = 0; /* buf is now PATH:LINE[:COL]; the numbers are read from the end */
-        long nums[2] = {0, 0};
-        int n = 0;
-        char *colon;
-        while (n < 2 && (colon = strrchr(buf, ':')) && colon[1] >= '0' && colon[1] <= '9' &&
-               colon[1 + strspn(colon + 1, "0123456789")] == 0) {
-            nums[n++] = strtol(colon + 1, NULL, 10);
-            *colon = 0;
-        }
-        if (n == 0) return NULL;
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "file", buf);
-        cJSON_AddNumberToObject(d, "line", (double)nums[n - 1]);
-        if (n == 2) cJSON_AddNumberToObject(d, "column", (double)nums[0]);
-        cJSON_AddStringToObject(d, "kind", kinds[k]);
-        cJSON_AddStringToObject(d, "message", at + strlen(tag));
-        return d;
-    }
-    return NULL;
-}
-
-/* Prints o (and frees it) as the one line of --json output. */
-static void print_json(cJSON *o) {
-    char *text = cJSON_PrintUnformatted(o);
-    if (text) puts(text);
-    free(text);
-    cJSON_Delete(o);
-}
-
-/* A compile failure as printed: the compiler's text (with a newline), or
- * with --json an object with every diagnostic line split into its parts.
- * malloc'd. */
-static char *compile_error_text(const opts *o, const char *err) {
-    if (!o->json) {
-        size_t n = strlen(err) + 2;
-        char *t = malloc(n);
-        if (t) snprintf(t, n, "%s\n", err);
-        return t;
-    }
-    cJSON *r = cJSON_CreateObject(), *list = cJSON_CreateArray();
-    cJSON_AddBoolToObject(r, "ok", 0);
-    cJSON_AddStringToObject(r, "file", o->display);
-    for (const char *line = err; *line;) {
-        size_t len = strcspn(line, "\n");
-        cJSON *d = diagnostic(line, len);
-        if (d) cJSON_AddItemToArray(list, d);
-        line += len + (line[len] == '\n');
-    }
-    cJSON_AddItemToObject(r, "diagnostics", list);
-    cJSON_AddStringToObject(r, "text", err);
-    char *text = cJSON_PrintUnformatted(r);
-    cJSON_Delete(r);
-    size_t n = text ? strlen(text) : 0;
-    char *t = text ? realloc(text, n + 2) : NULL;
-    if (t) t[n] = '\n', t[n + 1] = 0;
-    return t ? t : text;
-}
-
-/* A compile failure, on stderr or (--json) stdout. */
-static int report_compile_error(const opts *o, const char *err) {
-    char *t = compile_error_text(o, err);
-    if (t) fputs(t, o->json ? stdout : stderr);
-    free(t);
-    return 1;
-}
-
-/* What the compile's time limit says when it strikes (sandbox.c), made
- * now: a compile error naming the limit and how to raise it. */
-static void arm_compile_alarm(const opts *o) {
-    char m[2][1024], *t[2];
-    for (int k = 0; k < 2; k++) {
-        kn_compile_limit_text(m[k], sizeof m[k], o->display, o->compile_seconds, k,
-                              "--compile-timeout SECONDS");
-        t[k] = compile_error_text(o, m[k]);
-    }
-    fflush(NULL); /* nothing of ours may be half-buffered when the handler writes */
-    kn_sandbox_compile_alarm(o->json ? 1 : 2, t[0] ? t[0] : "", t[1] ? t[1] : "");
-    free(t[0]);
-    free(t[1]);
-}
-
 static void report_render(const opts *o, const char *out, const kn_program *p, const kn_cart *c,
                           const kn_render_stats *st, const kn_infile *in) {
     double x = st->wall_s > 0 ? o->seconds / st->wall_s : 0;
@@ -312,7 +220,7 @@ static void report_render(const opts *o, const char *out, const kn_program *p, c
         cJSON_AddNumberToObject(r, "input_frames", (double)kn_infile_frames(in));
         cJSON_AddNumberToObject(r, "input_channels", kn_infile_channels(in));
     }
-    print_json(r);
+    kn_json_line(r);
 }
 
 /* An error that is the input's, not the code's (the events file): on
@@ -326,7 +234,7 @@ static int report_input_error(const opts *o, const char *msg) {
     cJSON_AddBoolToObject(r, "ok", 0);
     cJSON_AddStringToObject(r, "file", o->display);
     cJSON_AddStringToObject(r, "error", msg);
-    print_json(r);
+    kn_json_line(r);
     return 1;
 }
 
@@ -414,10 +322,10 @@ static int run_render(const opts *o) {
     size_t mem = (size_t)(o->mem_mb * 1048576);
     if (mem < 2 * state_bytes + ((size_t)512 << 20)) mem = 2 * state_bytes + ((size_t)512 << 20);
     kn_sandbox_fpu(); /* as in live mode: the same samples */
-    arm_compile_alarm(o);
+    kn_arm_compile_alarm(o->display, o->compile_seconds, o->json);
     kn_sandbox_compile_limits(o->compile_seconds, mem);
     if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
-        return report_compile_error(o, err);
+        return kn_report_compile_error(o->display, err, o->json);
     char why[2048];
     /* the optimized tier unless --tier tcc; tcc's diagnostics came first.
      * The compile's deadline is tcc's: cc has its own, and falls back */
@@ -461,29 +369,6 @@ static int run_render(const opts *o) {
     free(state);
     free(params);
     return rc;
-}
-
-static int run_check(const opts *o) {
-    kn_program prog;
-    char err[8192];
-    arm_compile_alarm(o);
-    kn_sandbox_compile_limits(o->compile_seconds, (size_t)(o->mem_mb * 1048576));
-    if (kn_compile(&prog, o->file, o->display, o->include_dir, err, sizeof err))
-        return report_compile_error(o, err);
-    kn_sandbox_deadline(0);
-    if (o->json) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddBoolToObject(r, "ok", 1);
-        cJSON_AddStringToObject(r, "file", o->display);
-        cJSON_AddNumberToObject(r, "compile_ms", prog.compile_ms);
-        cJSON_AddBoolToObject(r, "setup", prog.setup != NULL);
-        print_json(r);
-    } else {
-        printf("%s: ok (compiled in %.2f ms%s)\n", o->display, prog.compile_ms,
-               prog.setup ? "" : ", no setup()");
-    }
-    kn_program_free(&prog);
-    return 0;
 }
 
 /* Where the job's i-th descriptor goes: the deck's four segments, the
@@ -566,7 +451,11 @@ int main(int argc, char **argv) {
         parse(argc, argv, &o);
     }
     kn_fatal_hook = print_fatal;
-    if (!strcmp(o.mode, "check")) return run_check(&o);
+    if (!strcmp(o.mode, "check")) {
+        kn_check_opts c = {o.file, o.display,         o.include_dir,
+                           o.json, o.compile_seconds, (size_t)(o.mem_mb * 1048576)};
+        return kn_check(&c, kn_compile);
+    }
     if (!strcmp(o.mode, "render")) return run_render(&o);
     if (!strcmp(o.mode, KN_MODE_CC)) {
         if (!o.out) usage();

@@ -119,6 +119,9 @@ int cmd_pan(int argc, char **argv);
 int cmd_meters(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+/* Runs kanon-cartridge with argv (argv[0] is set here) and waits: its
+ * exit status in the CLI's terms (offline.c). */
+int kn_run_cartridge(char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_revert(int argc, char **argv);

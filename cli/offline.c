@@ -1,7 +1,8 @@
 /*
- * offline.c - `kanon render` and `kanon check`: no conductor, no device.
+ * offline.c - `kanon render`: no conductor, no device (`kanon check` is
+ * check.c).
  *
- * Both run kanon-cartridge directly, so they use exactly the compile and
+ * It runs kanon-cartridge directly, so it uses exactly the compile and
  * block-render code of a live deck (same input, same output, bit for bit).
  * kanon-cartridge exits 2 for bad arguments, which for `kanon` would mean
  * "no conductor": the child's status is translated, so scripts can rely on
@@ -19,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int run_cartridge(char **argv) {
+int kn_run_cartridge(char **argv) {
     char bin[4200];
     snprintf(bin, sizeof bin, "%s/kanon-cartridge", kn_bindir());
     argv[0] = bin;
@@ -96,36 +97,7 @@ int cmd_render(int argc, char **argv) {
     for (int i = 1; i < argc; i++) a[n++] = argv[i];
     if (!has_out) a[n++] = "-o", a[n++] = out;
     if (!has_seconds) a[n++] = KN_ARG(KN_OPT_SECONDS), a[n++] = "10";
-    int rc = run_cartridge(a);
+    int rc = kn_run_cartridge(a);
     free(a);
     return rc;
-}
-
-/* kanon check FILE [--json]  ->  kanon-cartridge check FILE [--json] */
-int cmd_check(int argc, char **argv) {
-    /* --compile-timeout S goes to the cartridge as it is (it checks S) */
-    const char *timeout = NULL, *opt = KN_ARG(KN_OPT_COMPILE_TIMEOUT);
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        size_t len = strlen(opt);
-        if (!strcmp(argv[i], opt)) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "kanon check: error: %s needs SECONDS\n", opt);
-                return KN_EXIT_ERR;
-            }
-            timeout = argv[++i];
-        } else if (!strncmp(argv[i], opt, len) && argv[i][len] == '=') {
-            timeout = argv[i] + len + 1;
-        } else {
-            argv[n++] = argv[i];
-        }
-    }
-    kn_args a;
-    int st = kn_args_parse(&a, n, argv, KN_OPT_JSON, 1, 1);
-    if (st) return st;
-    char *cart[7] = {NULL, "check", (char *)a.pos[0]};
-    int k = 3;
-    if (a.json) cart[k++] = "--json";
-    if (timeout) cart[k++] = (char *)opt, cart[k++] = (char *)timeout;
-    return run_cartridge(cart);
 }
