@@ -2,8 +2,9 @@
  * driver.c - renders a kanon patch compiled by gcc instead of tcc, for
  * scripts/bench_nodes.py: 60 s (or argv[1] seconds) at 48 kHz, stereo,
  * block 64, into memory (interleaved, as kanon render does before writing
- * the file), with stand-ins for kn_state and the parameter API. FTZ/DAZ
- * on, as in the cartridge. Prints "cpu_s_per_audio_s X" (process CPU time
+ * the file), with stand-ins for kn_state, the parameter API and the rest
+ * of kanon.h (a steady 120 bpm timeline, silent inputs, MIDI out dropped),
+ * so every example builds. FTZ/DAZ on, as in the cartridge. Prints "cpu_s_per_audio_s X" (process CPU time
  * of the render loop) and a checksum that keeps the work alive.
  *   gcc -O2 -Icartridge/include bench/driver.c bench/p1_plain.c -lm
  */
@@ -38,6 +39,25 @@ double kn_get(const kn_param *p) {
 double kn_smooth(kn_param *p) {
     return p->value;
 }
+double kn_target(const kn_param *p) {
+    return p->value;
+}
+void kn_bind(kn_param *p, const char *control) {
+    (void)p, (void)control;
+}
+double kn_beat_at(kn_ctx *k, int i) {
+    return k->beat + i * k->bpm / 60 / k->rate;
+}
+const float *const *kn_in(kn_ctx *k, const char *port) {
+    static const float zero[8192];
+    static const float *const in[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
+    (void)k, (void)port;
+    return in;
+}
+int kn_midi_out(kn_ctx *k, int offset, int status, int data1, int data2) {
+    (void)k, (void)offset, (void)status, (void)data1, (void)data2;
+    return 0;
+}
 
 static double cpu_now(void) {
     struct timespec t;
@@ -49,7 +69,7 @@ int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 60;
     enum { CH = 2, BLOCK = 64 };
     _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
-    kn_ctx k = {.rate = 48000, .channels = CH, .block = BLOCK};
+    kn_ctx k = {.rate = 48000, .channels = CH, .block = BLOCK, .bpm = 120, .bar = 4};
     long total = (long)(seconds * k.rate);
     float *buf = malloc((size_t)total * CH * sizeof(float)), l[BLOCK], r[BLOCK];
     float *out[CH] = {l, r};
@@ -57,7 +77,8 @@ int main(int argc, char **argv) {
     double t0 = cpu_now();
     for (long done = 0; done < total; done += BLOCK) {
         memset(l, 0, sizeof l), memset(r, 0, sizeof r);
-        k.frame = (uint64_t)done;
+        k.frame = k.now = (uint64_t)done;
+        k.beat = done * k.bpm / 60 / k.rate;
         process(&k, out, BLOCK);
         long n = total - done < BLOCK ? total - done : BLOCK;
         for (long i = 0; i < n; i++) buf[(done + i) * CH] = l[i], buf[(done + i) * CH + 1] = r[i];
