@@ -805,6 +805,23 @@ def bench_tier(seconds, saves):
           "%d faded; deck underruns %d.\n" % (len(cc), fmt(tcc or [float("nan")]),
                                              fmt(cc or [float("nan")]), fadeless, faded,
                                              d["underruns"]))
+    # the test's measure (tests/e2e/test_tier.sh): DSP load of one file on
+    # both tiers, side by side in one conductor
+    held = os.path.join(TMP, "held.c")
+    with open(held, "w") as f:
+        f.write(src)
+    kanon("play", held, "--deck", "held", "--tier", "tcc")
+    time.sleep(2)
+    loads = {"tier": [], "held": []}
+    for _ in range(20 if QUICK else 40):  # a load window is 0.5 s
+        time.sleep(0.5)
+        for d in status()["decks"]:
+            if d["name"] in loads:
+                loads[d["name"]].append(d["load"])
+    mc, mt = statistics.median(loads["tier"]), statistics.median(loads["held"])
+    print("DSP load of bench/p2_plain.c side by side (median of %d windows of 0.5 s): cc tier "
+          "%.3f%%, held at --tier tcc %.3f%%: cc / tcc = %.2f (goal <= 0.5: %s).\n"
+          % (len(loads["tier"]), mc, mt, mc / mt, "met" if mc / mt <= 0.5 else "NOT met"))
     kanon("down", check=False)
 
 

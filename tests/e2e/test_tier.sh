@@ -4,8 +4,12 @@
 #     default, --tier auto) and "held" (`play --tier tcc`): fast reaches the
 #     cc tier (status "tier": "cc", a "tier" event "v1 runs its cc build"),
 #     held stays on tcc and never optimizes; over 12 load windows of both
-#     decks side by side, fast's median DSP load is below held's (the ratio
-#     is printed; `make bench` measures it properly);
+#     decks side by side, fast's median DSP load is at most 0.6 of held's
+#     (cc at least 1.67x faster; the ratio is printed). The goal,
+#     at most half, is a timing figure: `make bench` (section tier)
+#     measures it, 0.48 on the 2-core VM; p2_plain.c's filters are a
+#     recursion that gcc cannot make more than ~2x faster than tcc, so a
+#     test holding 0.5 would fail on a busy machine by chance;
 #   - bit-exact: every example that makes sound alone, whose tcc and cc
 #     renders are bit-identical offline, swaps tiers live with the log saying
 #     "takeover without a fade", and the deck's stem recorded across the
@@ -55,8 +59,8 @@ try:
     if [e for e in events("held") if e["kind"] == "tier"]:
         raise Fail("deck held (--tier tcc) has tier events: %s" % events("held"))
     mf, mh = statistics.median(loads["fast"]), statistics.median(loads["held"])
-    if not mf < mh:
-        raise Fail("cc tier not faster: median DSP load %.2f%% (cc) against %.2f%% (tcc): %s" % (mf, mh, loads))
+    if not mf <= 0.6 * mh:
+        raise Fail("cc tier not 1.67x faster: median DSP load %.2f%% (cc) against %.2f%% (tcc): %s" % (mf, mh, loads))
     print("  ok: p2_plain.c reached the cc tier; median DSP load %.2f%% (cc) against %.2f%% (tcc held): %.2fx"
           % (mf, mh, mh / mf if mf else 0))
 except Fail as e:
