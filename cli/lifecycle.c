@@ -67,6 +67,21 @@ static cJSON *read_ready(int fd) {
     return len ? cJSON_Parse(buf) : NULL;
 }
 
+/* A conductor that wrote no ready line but still runs (stuck opening its
+ * device, say) is stopped, so `kanon up` never waits for it for ever and no
+ * half-started conductor keeps the instance: SIGTERM, and SIGKILL if it is
+ * still there 2 s later. Returns whether it had to. */
+static int stop_unready(pid_t pid) {
+    if (waitpid(pid, NULL, WNOHANG) != 0) return 0; /* gone (reaped now) */
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(pid, NULL, WNOHANG) != 0) return 1;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    return 1; /* the caller's waitpid reaps it */
+}
+
 int cmd_up(int argc, char **argv) {
     char log[KN_PATH_MAX], bin[4200];
     if (kn_runtime_path(kn_cli_instance, "log", log)) {
@@ -109,7 +124,8 @@ int cmd_up(int argc, char **argv) {
     close(pfd[0]);
     int st = KN_EXIT_OK;
     if (!r) {
-        fprintf(stderr, "kanon up: error: the conductor did not start; see %s\n", log);
+        fprintf(stderr, "kanon up: error: the conductor did not start%s; see %s\n",
+                stop_unready(pid) ? " (it had not answered within 10 s: stopped)" : "", log);
         st = KN_EXIT_INTERNAL;
     } else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
         fprintf(stderr, "kanon up: error: %s\n", kn_jstr(r, "error"));
@@ -119,7 +135,7 @@ int cmd_up(int argc, char **argv) {
     } else {
         print_up(r);
     }
-    if (st) waitpid(pid, NULL, 0); /* it exited: don't leave a zombie behind */
+    if (st) waitpid(pid, NULL, 0); /* it exited (or was stopped): no zombie left behind */
     cJSON_Delete(r);
     return st;
 }
