@@ -68,7 +68,7 @@ from tones import amplitude  # noqa: E402  (a Hann-windowed DFT at one frequency
 
 RATE = 48000
 BLOCK = 64  # scsynth's default -z
-SCALAR, CONTROL, AUDIO = 0, 1, 2  # UGen calculation rates
+CONTROL, AUDIO = 1, 2  # UGen calculation rates (0 is scalar)
 OP_ADD, OP_MUL, OP_POW = 0, 2, 25  # BinaryOpUGen special indices
 MISSING = ("scsynth is not installed: the scsynth columns are skipped "
            "(apt-get install supercollider-server adds them)")
@@ -125,8 +125,8 @@ def mix(g, voices, voice):
     if len(voices) == 1:
         return voice(voices[0])
     n = len(voices)
-    parts = [mix(g, voices[k * n // 4:(k + 1) * n // 4], voice) for k in range(4)
-             if voices[k * n // 4:(k + 1) * n // 4]]
+    quarters = [voices[k * n // 4:(k + 1) * n // 4] for k in range(4)]
+    parts = [mix(g, q, voice) for q in quarters if q]
     if len(parts) == 2:
         return [g.ugen("BinaryOpUGen", AUDIO, parts[0][c], parts[1][c], special=OP_ADD)
                 for c in range(2)]
