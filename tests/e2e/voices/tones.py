@@ -42,4 +42,5 @@ def main():
         print("%s %.2f" % (spec, 20 * math.log10(amp + 1e-12)))
 
 
-main()
+if __name__ == "__main__":
+    main()
