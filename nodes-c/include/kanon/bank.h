@@ -1,0 +1,62 @@
+/*
+ * kanon/bank.h - banks: 8 voices of an oscillator or a filter in one node,
+ * computed side by side (one AVX2 vector holds one sample of each of the
+ * 8 voices), and a mix of the 8 voices to stereo.
+ *
+ * Why: a recursive filter (kn_svf) waits on its last sample, so one voice
+ * leaves the CPU idle most of the time; 8 voices in vector lanes run in
+ * the time of about one. A bank also saves the glue its calls and its
+ * passes over memory: one call per 8 voices, one pass to mix them.
+ *
+ * Same samples: voice v of a bank gives exactly (bit for bit) the samples
+ * of the scalar node with voice v's parameters (kn_sine, kn_saw, kn_svf),
+ * block after block; only the number of voices per call differs.
+ *
+ * Bank buffers are frame-major: the sample of voice v at frame i is
+ * buf[i * KN_BANK + v], so a block of n frames is n * KN_BANK floats.
+ * Per-voice parameters are arrays of KN_BANK floats (freq[v], cutoff[v],
+ * ...). More than 8 voices: several banks.
+ */
+#ifndef KANON_NODES_BANK_H
+#define KANON_NODES_BANK_H
+
+#include <kanon.h>
+
+#define KN_BANK 8 /* voices per bank */
+
+/* Phases of 8 oscillators (double, as kn_phasor's), each in [0, 1). */
+typedef struct kn_phasor8 {
+    double phase[KN_BANK];
+    double rate; /* 0 until init */
+} kn_phasor8;
+
+/* 8 sines: voice v is kn_sine at freq[v], amp[v]. phase: 8 start phases,
+ * or NULL for 0. */
+typedef kn_phasor8 kn_sine8;
+void kn_sine8_init(kn_sine8 *s, double rate, const double *phase);
+void kn_sine8_compute(kn_sine8 *s, float *out, int frames, const float *freq, const float *amp);
+
+/* 8 polyBLEP saws: voice v is kn_saw at freq[v], amp[v]. */
+typedef kn_phasor8 kn_saw8;
+void kn_saw8_init(kn_saw8 *s, double rate, const double *phase);
+void kn_saw8_compute(kn_saw8 *s, float *out, int frames, const float *freq, const float *amp);
+
+/* 8 state-variable filters: voice v is kn_svf at cutoff[v], q[v], one mode
+ * for the bank (KN_LP, KN_BP, KN_HP, KN_NOTCH). Coefficients glide across
+ * the block as kn_svf's do. `in` may equal `out`. */
+typedef struct kn_svf8 {
+    double ic1[KN_BANK], ic2[KN_BANK];
+    double rate;
+    float c[KN_BANK][9]; /* each voice's last coefficients, as kn_svf's c */
+} kn_svf8;
+void kn_svf8_init(kn_svf8 *s, double rate);
+void kn_svf8_compute(kn_svf8 *s, float *out, const float *in, int frames, const float *cutoff,
+                     const float *q, int mode);
+
+/* Equal-power pan of each voice, added into a stereo pair: exactly 8
+ * kn_buf_pan_stereo calls, voice 0 first (the same sums in the same order),
+ * pan[v] and gain[v] each voice's. */
+void kn_bank_pan_stereo(float *outL, float *outR, const float *in, int frames, const float *pan,
+                        const float *gain);
+
+#endif
