@@ -9,9 +9,9 @@
  * from the double every chunk keeps float rounding (< 4e-6 of a cycle)
  * from accumulating.
  */
-#include "knphase.h"
+#include "knmath.h"
 
-#define CHUNK KN_PHASE_CHUNK
+#define CHUNK 64
 
 /* The block loop of every oscillator, written once: in each chunk the
  * float phase T of sample i is FRAC(first + i*inc) (kn_frac, or
@@ -36,14 +36,16 @@ void kn_phasor_init(kn_phasor *s, double rate, double phase) {
     s->phase = phase - kn_floor(phase);
 }
 
-/* Phase increment per sample, limited to +-Nyquist (knphase.h). */
+/* Phase increment per sample, limited to +-Nyquist. */
 static double increment(const kn_phasor *s, float freq) {
-    return kn_phase_inc(s->rate, freq);
+    double inc = s->rate > 0 ? freq / s->rate : 0.0;
+    return inc > 0.5 ? 0.5 : inc < -0.5 ? -0.5 : inc;
 }
 
 /* Advance the double phase by n samples, wrapped into [0, 1). */
 static void advance(kn_phasor *s, double inc, int n) {
-    s->phase = kn_phase_advance(s->phase, inc, n);
+    double p = s->phase + inc * n;
+    s->phase = p - kn_floor(p);
 }
 
 KN_SIMD void kn_phasor_compute(kn_phasor *s, float *out, int frames, float freq) {
@@ -98,10 +100,25 @@ KN_SIMD void kn_sine_of_phase(float *out, const float *phase, int frames) {
  * The selects below are written as arithmetic plus ?: on values computed
  * anyway, which gcc if-converts and vectorizes. */
 
-/* kn_blep_down (knphase.h): the correction for a -2 step (saw wrap) at t = 0. */
+/* Correction to add for a -2 step (saw wrap) at t = 0, t the phase:
+ * a = 1 - u is > 0 exactly in the sample after the wrap (t < dt), b = 1 + u
+ * (u < 0) in the one before, so clamping at 0 selects the residuals with
+ * no compare. b is formed from t - 1, exact, rather than from t idt, which
+ * would lose its precision at low frequencies (idt large). */
+static inline float blep_down(float t, float idt) {
+    float a = 1.0f - t * idt, b = 1.0f + (t - 1.0f) * idt;
+    a = a > 0.0f ? a : 0.0f;
+    b = b > 0.0f ? b : 0.0f;
+    return a * a - b * b;
+}
+
+static float blep_dt(double inc) {
+    return inc < 1e-7 ? 1e-7f : (float)inc;
+}
 
 static double pos_increment(const kn_phasor *s, float freq) {
-    return kn_phase_inc_pos(s->rate, freq); /* BLEP shapes run forwards only */
+    double inc = increment(s, freq);
+    return inc < 0 ? 0 : inc; /* BLEP shapes run forwards only */
 }
 
 void kn_saw_init(kn_saw *s, double rate, double phase) {
@@ -110,15 +127,16 @@ void kn_saw_init(kn_saw *s, double rate, double phase) {
 
 KN_SIMD void kn_saw_compute(kn_saw *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), idt = 1.0f / dt;
-    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * kn_saw_shape(t, idt));
+    float dt = blep_dt(inc), idt = 1.0f / dt;
+    PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t,
+               amp * (2.0f * t - 1.0f + blep_down(t, idt)));
 }
 
 float kn_saw_tick(kn_saw *s, float freq) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), t = (float)s->phase;
+    float dt = blep_dt(inc), t = (float)s->phase;
     advance(s, inc, 1);
-    return kn_saw_shape(t, 1.0f / dt);
+    return 2.0f * t - 1.0f + blep_down(t, 1.0f / dt);
 }
 
 /* Pulse: +1 for t < width, else -1; a +2 step at 0 and a -2 step at width. */
@@ -126,7 +144,7 @@ static inline float pulse(float t, float w, float idt) {
     float naive = t < w ? 1.0f : -1.0f;
     float tw = t - w;
     tw += tw < 0.0f ? 1.0f : 0.0f;
-    return naive - kn_blep_down(t, idt) + kn_blep_down(tw, idt);
+    return naive - blep_down(t, idt) + blep_down(tw, idt);
 }
 
 static float pulse_width(float w, float dt) {
@@ -141,13 +159,13 @@ void kn_square_init(kn_square *s, double rate, double phase) {
 KN_SIMD void kn_square_compute(kn_square *s, float *out, int frames, float freq, float width,
                                float amp) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
+    float dt = blep_dt(inc), idt = 1.0f / dt, w = pulse_width(width, dt);
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * pulse(t, w, idt));
 }
 
 float kn_square_tick(kn_square *s, float freq, float width) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), t = (float)s->phase;
+    float dt = blep_dt(inc), t = (float)s->phase;
     advance(s, inc, 1);
     return pulse(t, pulse_width(width, dt), 1.0f / dt);
 }
@@ -172,13 +190,13 @@ void kn_tri_init(kn_tri *s, double rate, double phase) {
 
 KN_SIMD void kn_tri_compute(kn_tri *s, float *out, int frames, float freq, float amp) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), idt = 1.0f / dt;
+    float dt = blep_dt(inc), idt = 1.0f / dt;
     PHASE_LOOP(s, inc, out, frames, s->phase, kn_frac_pos, t, amp * triangle(t, dt, idt));
 }
 
 float kn_tri_tick(kn_tri *s, float freq) {
     double inc = pos_increment(s, freq);
-    float dt = kn_blep_dt(inc), t = (float)s->phase;
+    float dt = blep_dt(inc), t = (float)s->phase;
     advance(s, inc, 1);
     return triangle(t, dt, 1.0f / dt);
 }

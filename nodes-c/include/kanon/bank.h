@@ -1,21 +1,23 @@
 /*
  * kanon/bank.h - banks: 8 voices of an oscillator or a filter in one node,
- * computed side by side (one AVX2 vector holds one sample of each of the
- * 8 voices), and a mix of the 8 voices to stereo.
+ * and a mix of the 8 voices to stereo.
  *
  * Why: a recursive filter (kn_svf) waits on its last sample, so one voice
- * leaves the CPU idle most of the time; 8 voices in vector lanes run in
- * the time of about one. A bank also saves the glue its calls and its
- * passes over memory: one call per 8 voices, one pass to mix them.
+ * leaves the CPU idle most of the time; kn_svf8 steps 8 voices side by
+ * side in vector lanes, in about the time of two. A bank also saves the
+ * glue its calls and its passes over memory: one call per 8 voices, and
+ * one pass to mix them into the stereo pair.
  *
  * Same samples: voice v of a bank gives exactly (bit for bit) the samples
  * of the scalar node with voice v's parameters (kn_sine, kn_saw, kn_svf),
- * block after block; only the number of voices per call differs.
+ * block after block, and kn_bank_pan_stereo adds exactly what 8
+ * kn_buf_pan_stereo calls add, in voice order.
  *
- * Bank buffers are frame-major: the sample of voice v at frame i is
- * buf[i * KN_BANK + v], so a block of n frames is n * KN_BANK floats.
- * Per-voice parameters are arrays of KN_BANK floats (freq[v], cutoff[v],
- * ...). More than 8 voices: several banks.
+ * A bank buffer holds KN_BANK planes of `frames` samples: voice v's block
+ * is buf + v * frames (float buf[KN_BANK * frames]), so any scalar node
+ * or kn_buf_* helper can work on one voice (an envelope, a gain). Per-voice
+ * parameters are arrays of KN_BANK floats (freq[v], cutoff[v], ...). More
+ * than 8 voices: several banks.
  */
 #ifndef KANON_NODES_BANK_H
 #define KANON_NODES_BANK_H
@@ -43,7 +45,8 @@ void kn_saw8_compute(kn_saw8 *s, float *out, int frames, const float *freq, cons
 
 /* 8 state-variable filters: voice v is kn_svf at cutoff[v], q[v], one mode
  * for the bank (KN_LP, KN_BP, KN_HP, KN_NOTCH). Coefficients glide across
- * the block as kn_svf's do. `in` may equal `out`. */
+ * the block as kn_svf's do. `in` may equal `out`. Real-time safe: 2 KiB
+ * of stack, no allocation. */
 typedef struct kn_svf8 {
     double ic1[KN_BANK], ic2[KN_BANK];
     double rate;
