@@ -89,18 +89,16 @@ static void bank_costs(void) {
         cut[v] = 500.0f + 100.0f * v;
     }
     for (int i = 0; i < BLOCK * KN_BANK; i++) bank_in[i] = in[i % BLOCK];
-    MEASURE_PER("sine8 (per voice)", KN_BANK, kn_sine8_init(&s8, RATE, NULL),
-                kn_sine8_compute(&s8, bank_out, BLOCK, freq, amp));
-    MEASURE_PER("sine 8x scalar (per voice)", KN_BANK,
-                for (int v = 0; v < KN_BANK; v++) kn_sine_init(&ph[v], RATE, 0),
-                for (int v = 0; v < KN_BANK; v++)
-                    kn_sine_compute(&ph[v], bank_out + v * BLOCK, BLOCK, freq[v], amp[v]));
-    MEASURE_PER("saw8 (per voice)", KN_BANK, kn_saw8_init(&s8, RATE, NULL),
-                kn_saw8_compute(&s8, bank_out, BLOCK, freq, amp));
-    MEASURE_PER("saw 8x scalar (per voice)", KN_BANK,
-                for (int v = 0; v < KN_BANK; v++) kn_saw_init(&ph[v], RATE, 0),
-                for (int v = 0; v < KN_BANK; v++)
-                    kn_saw_compute(&ph[v], bank_out + v * BLOCK, BLOCK, freq[v], amp[v]));
+/* An oscillator bank, then the same 8 voices as scalar nodes. */
+#define BANK_OSC(X)                                                                                \
+    MEASURE_PER(#X "8 (per voice)", KN_BANK, kn_##X##8_init(&s8, RATE, NULL),                      \
+                kn_##X##8_compute(&s8, bank_out, BLOCK, freq, amp));                               \
+    MEASURE_PER(#X " 8x scalar (per voice)", KN_BANK,                                              \
+                for (int v = 0; v < KN_BANK; v++) kn_##X##_init(&ph[v], RATE, 0),                  \
+                for (int v = 0; v < KN_BANK; v++)                                                  \
+                    kn_##X##_compute(&ph[v], bank_out + v * BLOCK, BLOCK, freq[v], amp[v]))
+    BANK_OSC(sine);
+    BANK_OSC(saw);
     MEASURE_PER(
         "svf8 LP (per voice)", KN_BANK, kn_svf8_init(&f8, RATE),
         (cut[0] = 500 + (b & 255), kn_svf8_compute(&f8, bank_out, bank_in, BLOCK, cut, q, KN_LP)));

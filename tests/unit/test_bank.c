@@ -25,7 +25,7 @@
  *   - All of this three times: in the unit build (-O1, sanitizers), and in
  *     bank.c compiled here twice more with renamed functions at -O2 with
  *     vectorization, once for AVX2 and once with KN_SIMD empty (SSE2, the
- *     library's default build), as test_nodes_osc.c does. Each is compared
+ *     library's default build): simd_builds.h. Each is compared
  *     with the unit build's scalar nodes, which test_nodes_osc.c shows to
  *     equal theirs in every build. The two -O2 builds are skipped on a CPU
  *     without AVX2.
@@ -194,7 +194,7 @@ static void test_build(const bank_build *bb) {
     test_pan(bb);
 }
 
-/* ---- bank.c twice more, renamed, at -O2: AVX2 and SSE2 (as test_nodes_osc.c) ---- */
+/* ---- bank.c twice more, renamed, at -O2: AVX2 and SSE2 (simd_builds.h) ---- */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HAVE_CLONES        1
 #define kn_sine8_init      PFX(sine8_init)
@@ -212,26 +212,8 @@ static void test_build(const bank_build *bb) {
 #define transpose8         PFX(transpose8)
 #define to_frames          PFX(to_frames)
 #define to_planes          PFX(to_planes)
-#define CAT(a, b)          a##b
-#define XCAT(a, b)         CAT(a, b)
-#define PFX(name)          XCAT(PREFIX, name)
-#define VECTORIZE                                                                                  \
-    __attribute__((optimize("O2", "tree-vectorize", "no-trapping-math"),                           \
-                   no_sanitize("address", "undefined")))
-/* The inline helpers (knmath.h, knphase.h, knfilter.h) built with the same
- * options, or gcc does not inline them and the loops stay scalar. */
-#define inline inline VECTORIZE
-#undef KN_SIMD
-#define KN_SIMD VECTORIZE __attribute__((target("avx2")))
-#define PREFIX  avx2_
-#include "../../nodes-c/bank.c"
-#undef KN_SIMD
-#undef PREFIX
-#define KN_SIMD VECTORIZE
-#define PREFIX  sse2_
-#include "../../nodes-c/bank.c"
-#undef PREFIX
-#undef inline
+#define SIMD_BUILDS_SRC    "../../nodes-c/bank.c"
+#include "simd_builds.h"
 #undef kn_sine8_init
 #undef kn_sine8_compute
 #undef kn_saw8_init
