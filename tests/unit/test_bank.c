@@ -8,8 +8,8 @@
  *     frequency, amplitude and start phase: 8 different frequencies
  *     (negative, 0, near and beyond Nyquist), start phases that wrap at
  *     once (0.9999999), frequencies changing every block, block sizes 1,
- *     63, 64, 65 and more (a chunk boundary inside a block, and not), each
- *     voice in its plane.
+ *     63, 64, 65 and more (a chunk boundary inside a block, and not) and
+ *     an empty block, each voice in its plane.
  *   - kn_svf8: each voice's output and its state (ic1, ic2, the stored
  *     coefficients) are exactly kn_svf's, with a different input, cutoff
  *     and q per voice, the cutoffs swept every block (the glide), q below
@@ -52,7 +52,7 @@ typedef struct {
     void (*pan)(float *, float *, const float *, int, const float *, const float *);
 } bank_build;
 
-static const int lens[] = {1, 63, 64, 65, 1, 200, 7, 64, 129, 2, 65, 64};
+static const int lens[] = {1, 63, 64, 65, 1, 200, 7, 0, 64, 129, 2, 65, 64};
 #define NLENS ((int)(sizeof lens / sizeof lens[0]))
 
 static long compared; /* samples compared, for the report */
@@ -121,7 +121,7 @@ static const float cut0[B] = {200.0f, 1000.0f, 5000.0f, 0.5f, 30000.0f, 440.0f, 
 static const float qs[B] = {0.707f, 4.0f, 0.5f, 2.0f, 0.3f, 20.0f, 1.0f, 8.0f};
 /* Modes block by block: low-pass runs (the shortcut), a switch out and
  * back in (the first low-pass block after another mode is not a shortcut). */
-static const int modes[NLENS] = {KN_LP, KN_LP, KN_LP,    KN_BP, KN_BP, KN_LP,
+static const int modes[NLENS] = {KN_LP, KN_LP, KN_LP,    KN_BP, KN_BP, KN_LP, KN_LP,
                                  KN_LP, KN_HP, KN_NOTCH, KN_LP, KN_LP, KN_HP};
 
 static void test_svf(const bank_build *bb) {

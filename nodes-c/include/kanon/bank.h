@@ -4,7 +4,7 @@
  *
  * Why: a recursive filter (kn_svf) waits on its last sample, so one voice
  * leaves the CPU idle most of the time; kn_svf8 steps 8 voices side by
- * side in vector lanes, in about the time of two. A bank also saves the
+ * side in vector lanes, in about the time of three. A bank also saves the
  * glue its calls and its passes over memory: one call per 8 voices, and
  * one pass to mix them into the stereo pair.
  *
@@ -45,8 +45,8 @@ void kn_saw8_compute(kn_saw8 *s, float *out, int frames, const float *freq, cons
 
 /* 8 state-variable filters: voice v is kn_svf at cutoff[v], q[v], one mode
  * for the bank (KN_LP, KN_BP, KN_HP, KN_NOTCH). Coefficients glide across
- * the block as kn_svf's do. `in` may equal `out`. Real-time safe: 2 KiB
- * of stack, no allocation. */
+ * the block as kn_svf's do. `in` may equal `out`. Real-time safe: about
+ * 3 KiB of stack, no allocation. */
 typedef struct kn_svf8 {
     double ic1[KN_BANK], ic2[KN_BANK];
     double rate;
