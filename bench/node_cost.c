@@ -8,6 +8,8 @@
  * changing every block where the node ramps them (so the ramps are paid
  * for); the figure is the best of 5 runs of 2 s of audio (the minimum
  * filters out interruptions on a shared machine). Prints "name ns" lines.
+ * The 8-voice banks (kanon/bank.h) print ns per voice-sample (a block's
+ * time over frames * 8), to compare with their scalar nodes.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <kanon/nodes.h>
@@ -27,6 +29,7 @@ void *kn_state(kn_ctx *k, const char *name, size_t bytes) {
 }
 
 static float in[BLOCK], in2[BLOCK], out[BLOCK], out2[BLOCK];
+static float bank_in[BLOCK * KN_BANK], bank_out[BLOCK * KN_BANK];
 static double sink;
 
 static double now(void) {
@@ -35,8 +38,10 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Runs body for BLOCKS blocks (b = block index), 5 times; prints the best. */
-#define MEASURE(name, setup, body)                                                                 \
+/* Runs body for BLOCKS blocks (b = block index), 5 times; prints the
+ * best, per sample of `per` voices. */
+#define MEASURE(name, setup, body) MEASURE_PER(name, 1, setup, body)
+#define MEASURE_PER(name, per, setup, body)                                                        \
     do {                                                                                           \
         double best = 1e9;                                                                         \
         for (int rep = 0; rep < 5; rep++) {                                                        \
@@ -49,7 +54,7 @@ static double now(void) {
             double dt = now() - t0;                                                                \
             if (dt < best) best = dt;                                                              \
         }                                                                                          \
-        printf("%s %.3f\n", name, best * 1e9 / ((double)BLOCKS * BLOCK));                          \
+        printf("%s %.3f\n", name, best * 1e9 / ((double)BLOCKS * BLOCK * (per)));                  \
         fflush(stdout);                                                                            \
     } while (0)
 
@@ -69,6 +74,46 @@ static void voices_block(kn_voices *vc, int b) {
 static void voices_fill(kn_voices *vc) {
     kn_voices_init(vc, RATE, KN_VOICES_MAX, KN_VOICES_POLY, KN_STEAL_QUIETEST);
     for (int i = 0; i < KN_VOICES_MAX; i++) kn_voices_note_on(vc, 30 + i, 100, 0);
+}
+
+/* The banks, per voice-sample; "8x scalar" is the same work done by 8
+ * scalar nodes one after another, for comparison in the same run. */
+static void bank_costs(void) {
+    static kn_sine8 s8;
+    static kn_svf8 f8;
+    static kn_phasor ph[KN_BANK];
+    static kn_svf sv[KN_BANK];
+    float freq[KN_BANK], amp[KN_BANK], cut[KN_BANK], q[KN_BANK], pan[KN_BANK];
+    for (int v = 0; v < KN_BANK; v++) {
+        freq[v] = 110.0f + 37.0f * v, amp[v] = 0.125f, q[v] = 4, pan[v] = -1 + 2 * v / 7.0f;
+        cut[v] = 500.0f + 100.0f * v;
+    }
+    for (int i = 0; i < BLOCK * KN_BANK; i++) bank_in[i] = in[i % BLOCK];
+/* An oscillator bank, then the same 8 voices as scalar nodes. */
+#define BANK_OSC(X)                                                                                \
+    MEASURE_PER(#X "8 (per voice)", KN_BANK, kn_##X##8_init(&s8, RATE, NULL),                      \
+                kn_##X##8_compute(&s8, bank_out, BLOCK, freq, amp));                               \
+    MEASURE_PER(#X " 8x scalar (per voice)", KN_BANK,                                              \
+                for (int v = 0; v < KN_BANK; v++) kn_##X##_init(&ph[v], RATE, 0),                  \
+                for (int v = 0; v < KN_BANK; v++)                                                  \
+                    kn_##X##_compute(&ph[v], bank_out + v * BLOCK, BLOCK, freq[v], amp[v]))
+    BANK_OSC(sine);
+    BANK_OSC(saw);
+    MEASURE_PER(
+        "svf8 LP (per voice)", KN_BANK, kn_svf8_init(&f8, RATE),
+        (cut[0] = 500 + (b & 255), kn_svf8_compute(&f8, bank_out, bank_in, BLOCK, cut, q, KN_LP)));
+    MEASURE_PER(
+        "svf8 BP (per voice)", KN_BANK, kn_svf8_init(&f8, RATE),
+        (cut[0] = 500 + (b & 255), kn_svf8_compute(&f8, bank_out, bank_in, BLOCK, cut, q, KN_BP)));
+    MEASURE_PER("svf 8x scalar (per voice)", KN_BANK,
+                for (int v = 0; v < KN_BANK; v++) kn_svf_init(&sv[v], RATE),
+                for (int v = 0; v < KN_BANK; v++) kn_svf_compute(
+                    &sv[v], bank_out + v * BLOCK, in, BLOCK, cut[v] + (b & 255), 4, KN_LP));
+    MEASURE_PER("bank_pan (stereo, per voice)", KN_BANK, (void)0,
+                kn_bank_pan_stereo(out, out2, bank_in, BLOCK, pan, amp));
+    MEASURE_PER("pan 8x scalar (stereo, per voice)", KN_BANK, (void)0,
+                for (int v = 0; v < KN_BANK; v++)
+                    kn_buf_pan_stereo(out, out2, bank_in + v * BLOCK, BLOCK, pan[v], amp[v]));
 }
 
 int main(void) {
@@ -164,6 +209,7 @@ int main(void) {
     static kn_voices vc;
     MEASURE("voices (32 held: a stealing note on, a note off and 32 voices read per block)",
             voices_fill(&vc), voices_block(&vc, b));
+    bank_costs();
     fprintf(stderr, "(sink %g)\n", sink);
     return 0;
 }

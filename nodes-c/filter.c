@@ -8,28 +8,7 @@
  * the unit tests compare against the analytic bilinear response. tan() is
  * called once per block, never per sample.
  */
-#include "knmath.h"
-
-/* tan(x) for 0 < x <= 0.49 pi: Lambert's continued fraction cut after
- * 17, as one rational function of x^2 (relative error < 5e-12). Its two
- * short polynomials evaluate side by side; a libm tan() call costs more
- * than a whole block of some filters, and polyphonic patches pay it per
- * voice per block. */
-static double tan_small(double x) {
-    double y = x * x;
-    double p = 34459425 + y * (-4729725 + y * (135135 + y * (-990 + y)));
-    double q = 34459425 + y * (-16216200 + y * (945945 + y * (-13860 + y * 45)));
-    return x * p / q;
-}
-
-/* g = tan(pi * fc / fs), the prewarped integrator gain; fc kept inside
- * (1 Hz, 0.49 fs) so g stays finite and positive. The one-pole, SVF and
- * ladder pass the rate as a float: the value they always computed with. */
-static double prewarp(double rate, float cutoff) {
-    double fc = cutoff < 1.0f ? 1.0 : cutoff, top = 0.49 * rate;
-    if (fc > top) fc = top;
-    return tan_small(3.141592653589793 * fc / rate);
-}
+#include "knfilter.h"
 
 /* ---- one-pole ---- */
 
@@ -59,28 +38,7 @@ float kn_onepole_tick(kn_onepole *s, float x, float cutoff, int mode) {
     return (float)(mode == KN_HP ? x - lp : lp);
 }
 
-/* ---- state-variable filter ----
- * Simper's SVF per sample, with v0 the input and (ic1, ic2) the state:
- *   v1 = a1 ic1 + a2 (v0 - ic2),  v2 = ic2 + a2 ic1 + a3 (v0 - ic2)
- *   ic1' = 2 v1 - ic1,            ic2' = 2 v2 - ic2
- * a1 = 1/(1 + g(g + k)), a2 = g a1, a3 = g a2, k = 1/q. It is linear, so
- * the update is written as a 2x2 matrix on the state plus the input
- * (c[0..5]) and every output mode as one row (c[6..8]) on (v0, ic1, ic2).
- * That shortens the serial dependency per sample from about five
- * operations to three (a subtract, a multiply and an add): about twice as
- * fast. The output rows follow v1 = (a2, a1, -a2) and v2 = (a3, a2, 1 - a3)
- * on (v0, ic1, ic2): LP v2, BP k v1, HP v0 - k v1 - v2, notch v0 - k v1. */
-static void svf_coefs(double g, double q, int mode, double *c) {
-    double k = 1.0 / (q < 0.5 ? 0.5 : q), a1 = 1.0 / (1.0 + g * (g + k)), a2 = g * a1, a3 = g * a2;
-    c[0] = 2 * a1 - 1, c[1] = -2 * a2, c[2] = 2 * a2; /* ic1' */
-    c[3] = 2 * a2, c[4] = 1 - 2 * a3, c[5] = 2 * a3;  /* ic2' */
-    switch (mode) {
-    case KN_LP: c[6] = a3, c[7] = a2, c[8] = 1 - a3; break;
-    case KN_BP: c[6] = k * a2, c[7] = k * a1, c[8] = k * -a2; break; /* k v1: 0 dB at the peak */
-    case KN_HP: c[6] = 1 - k * a2 - a3, c[7] = -k * a1 - a2, c[8] = k * a2 - (1 - a3); break;
-    default: c[6] = 1 - k * a2, c[7] = -k * a1, c[8] = k * a2; /* notch */
-    }
-}
+/* ---- state-variable filter: svf_coefs in knfilter.h ---- */
 
 void kn_svf_init(kn_svf *s, double rate) {
     *s = (kn_svf){.rate = rate};
@@ -129,22 +87,8 @@ static void svf_loop_lp(kn_svf *s, const float *in, float *out, int frames, cons
 
 void kn_svf_compute(kn_svf *s, float *out, const float *in, int frames, float cutoff, float q,
                     int mode) {
-    double c[9], c0[9], dc[9];
-    svf_coefs(prewarp((float)s->rate, cutoff), q, mode, c);
-    int glide = s->c[2] > 0 && frames > 0;
-    /* Is the stored row the low-pass one, (a3, a2, 1 - a3)? Exactly so in
-     * its first two (halving a float is exact); every other mode's row has
-     * c[7] < 0 or c[8] < 0. */
-    int lp = mode == KN_LP &&
-             (!glide || (s->c[6] == 0.5f * s->c[5] && s->c[7] == 0.5f * s->c[2] && s->c[8] > 0));
-    if (glide) {
-        double inv = 1.0 / frames;
-        for (int j = 0; j < 9; j++) c0[j] = s->c[j], dc[j] = (c[j] - c0[j]) * inv;
-    } else {
-        for (int j = 0; j < 9; j++) c0[j] = c[j], dc[j] = 0;
-    }
-    for (int j = 0; j < 9; j++) s->c[j] = (float)c[j];
-    if (lp)
+    double c0[9], dc[9];
+    if (svf_block(s->c, s->rate, frames, cutoff, q, mode, c0, dc))
         svf_loop_lp(s, in, out, frames, c0, dc);
     else
         svf_loop(s, in, out, frames, c0, dc);

@@ -138,4 +138,12 @@ static inline float kn_clampf(float x, float lo, float hi) {
     return x < lo ? lo : x > hi ? hi : x;
 }
 
+/* Equal-power pan: left = gain cos(theta), right = gain sin(theta),
+ * theta = (pan + 1) pi/4, pan clamped to -1..1 (kn_buf_pan_stereo and the
+ * bank's kn_bank_pan_stereo). */
+static inline void kn_pan_gains(float pan, float gain, float *l, float *r) {
+    float th = (kn_clampf(pan, -1.0f, 1.0f) + 1.0f) * 0.125f; /* in cycles: 0 .. 1/4 */
+    *l = gain * kn_sin2pi(th + 0.25f), *r = gain * kn_sin2pi(th);
+}
+
 #endif

@@ -30,8 +30,8 @@ KN_SIMD void kn_buf_mul(float *out, const float *a, const float *b, int frames) 
 /* Equal power: left = cos(theta), right = sin(theta), theta = (pan+1) pi/4. */
 KN_SIMD void kn_buf_pan_stereo(float *outL, float *outR, const float *in, int frames, float pan,
                                float gain) {
-    float th = (kn_clampf(pan, -1.0f, 1.0f) + 1.0f) * 0.125f; /* in cycles: 0 .. 1/4 */
-    float l = gain * kn_sin2pi(th + 0.25f), r = gain * kn_sin2pi(th);
+    float l, r;
+    kn_pan_gains(pan, gain, &l, &r);
     for (int i = 0; i < frames; i++) {
         outL[i] += l * in[i];
         outR[i] += r * in[i];

@@ -310,28 +310,8 @@ static void test_noise(void) {
 #define build_levels         PFX(build_levels)
 #define wt_lookup            PFX(wt_lookup)
 #define wt_level             PFX(wt_level)
-#define CAT(a, b)            a##b
-#define XCAT(a, b)           CAT(a, b)
-#define PFX(name)            XCAT(PREFIX, name)
-#define VECTORIZE                                                                                  \
-    __attribute__((optimize("O2", "tree-vectorize", "no-trapping-math"),                           \
-                   no_sanitize("address", "undefined")))
-
-/* The inline helpers of the loops (kn_frac, blep_down, ...) must be built
- * with the same options, or gcc does not inline them and the loops stay
- * scalar: `inline` is given the attributes too, for these two includes. */
-#define inline inline VECTORIZE
-#undef KN_SIMD
-#define KN_SIMD VECTORIZE __attribute__((target("avx2")))
-#define PREFIX  avx2_
-#include "../../nodes-c/oscillator.c"
-#undef KN_SIMD
-#undef PREFIX
-#define KN_SIMD VECTORIZE
-#define PREFIX  sse2_
-#include "../../nodes-c/oscillator.c"
-#undef PREFIX
-#undef inline
+#define SIMD_BUILDS_SRC      "../../nodes-c/oscillator.c"
+#include "simd_builds.h"
 /* from here on the names are the library's again */
 #undef kn_phasor_init
 #undef kn_phasor_compute

@@ -139,26 +139,8 @@ static void test_pan(void) {
 #define kn_dbtoa            PFX(dbtoa)
 #define kn_atodb            PFX(atodb)
 #define smooth_coef         PFX(smooth_coef)
-#define CAT(a, b)           a##b
-#define XCAT(a, b)          CAT(a, b)
-#define PFX(name)           XCAT(PREFIX, name)
-/* As the library builds them: -O2, vectorized, and without the unit
- * build's sanitizers, whose per-access checks stop the vectorizer (the
- * sanitized kn_* above are plain scalar loops). */
-#define VECTORIZE                                                                                  \
-    __attribute__((optimize("O2", "tree-vectorize", "no-trapping-math"),                           \
-                   no_sanitize("address", "undefined")))
-
-#undef KN_SIMD
-#define KN_SIMD VECTORIZE __attribute__((target("avx2")))
-#define PREFIX  avx2_
-#include "../../nodes-c/util.c"
-#undef KN_SIMD
-#undef PREFIX
-#define KN_SIMD VECTORIZE
-#define PREFIX  sse2_
-#include "../../nodes-c/util.c"
-#undef PREFIX
+#define SIMD_BUILDS_SRC     "../../nodes-c/util.c"
+#include "simd_builds.h"
 /* from here on kn_* are the library's again (target_clones, dispatched) */
 #undef kn_buf_clear
 #undef kn_buf_copy

@@ -61,5 +61,6 @@
 #include "clock.h"
 #include "sample.h"
 #include "voices.h"
+#include "bank.h"
 
 #endif
