@@ -109,6 +109,11 @@ static void bank_costs(void) {
                 for (int v = 0; v < KN_BANK; v++) kn_svf_init(&sv[v], RATE),
                 for (int v = 0; v < KN_BANK; v++) kn_svf_compute(
                     &sv[v], bank_out + v * BLOCK, in, BLOCK, cut[v] + (b & 255), 4, KN_LP));
+    MEASURE_PER("sine8_pan (stereo, per voice)", KN_BANK, kn_sine8_init(&s8, RATE, NULL),
+                kn_sine8_pan(&s8, out, out2, BLOCK, freq, amp, pan, amp));
+    MEASURE_PER("sine8 + bank_pan (stereo, per voice)", KN_BANK, kn_sine8_init(&s8, RATE, NULL),
+                (kn_sine8_compute(&s8, bank_out, BLOCK, freq, amp),
+                 kn_bank_pan_stereo(out, out2, bank_out, BLOCK, pan, amp)));
     MEASURE_PER("bank_pan (stereo, per voice)", KN_BANK, (void)0,
                 kn_bank_pan_stereo(out, out2, bank_in, BLOCK, pan, amp));
     MEASURE_PER("pan 8x scalar (stereo, per voice)", KN_BANK, (void)0,

@@ -1,8 +1,9 @@
 /* p1_nodes.c - benchmark patch P1 with nodes-c: 64 sine oscillators at
  * different frequencies, summed, stereo (each panned). The glue (this
  * file, compiled by tcc) only calls nodes block by block: 8 banks of 8
- * sines (kanon/bank.h), each mixed to stereo in one call. The same
- * samples as 64 kn_sine + kn_pan calls (voice 0 first).
+ * sines (kanon/bank.h), each computed and mixed to stereo in one pass
+ * (kn_sine8_pan). The same samples as 64 kn_sine + kn_pan calls (voice 0
+ * first).
  *   kanon render bench/p1_nodes.c --seconds 60 -o /tmp/p1.wav */
 #include <kanon/nodes.h>
 
@@ -14,7 +15,6 @@ typedef struct {
     kn_sine8 osc[BANKS];
 } P1;
 static P1 *p;
-static float buf[8192 * KN_BANK]; /* scratch: k->block is at most 8192 */
 
 void setup(kn_ctx *k) {
     p = kn_state(k, "p1", sizeof *p);
@@ -32,7 +32,6 @@ void process(kn_ctx *k, float **out, int frames) {
             freq[v] = 110.0f + 37.0f * i, amp[v] = 1.0f / N;
             pan[v] = -1.0f + 2.0f * i / (N - 1), gain[v] = 1.0f;
         }
-        kn_sine8_compute(&p->osc[b], buf, frames, freq, amp);
-        kn_bank_pan_stereo(out[0], out[1], buf, frames, pan, gain);
+        kn_sine8_pan(&p->osc[b], out[0], out[1], frames, freq, amp, pan, gain);
     }
 }

@@ -63,6 +63,66 @@ void kn_sine8_compute(kn_sine8 *s, float *out, int frames, const float *freq, co
     }
 }
 
+/* kn_sine8_compute and kn_bank_pan_stereo in one pass, for when only the
+ * mix is wanted: no plane is written and read back, and the stereo pair is
+ * read and written once per 8 frames for all 8 voices. Each sample is
+ * kn_sine_compute's (the phase of frame i of a chunk computed from the
+ * chunk's start, PHASE_LOOP) and is added as kn_bank_pan_stereo adds it,
+ * voice 0 first: the same IEEE operations in the same order. */
+/* *x = kn_frac(*x), lane by lane. (Vectors go by pointer: a vector
+ * argument or result would differ between the AVX2 and default builds.) */
+static inline __attribute__((always_inline)) void frac8(v8f *x) {
+    const v8i one = {0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000,
+                     0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000}; /* 1.0f */
+    v8f t = __builtin_convertvector(__builtin_convertvector(*x, v8i), v8f);
+    t -= (v8f)((*x < t) & one); /* 1 where truncation went up, else 0 */
+    *x -= t;
+}
+
+/* *u = kn_sin_shifted(*u), lane by lane. */
+static inline __attribute__((always_inline)) void sin_shifted8(v8f *u) {
+    const v8i abs = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff,
+                     0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+    v8f t = 4.0f * (v8f)((v8i)(*u - 0.5f) & abs) - 1.0f, t2 = t * t;
+    *u = t * (1.57079629498f +
+              t2 * (-0.645963357306f +
+                    t2 * (0.0796883292424f + t2 * (-0.0046718950459f + t2 * 0.000150628416461f))));
+}
+
+KN_SIMD void kn_sine8_pan(kn_sine8 *s, float *outL, float *outR, int frames, const float *freq,
+                          const float *amp, const float *pan, const float *gain) {
+    float l[B], r[B], p0[B], d[B];
+    double inc[B];
+    for (int v = 0; v < B; v++) {
+        kn_pan_gains(pan[v], gain[v], &l[v], &r[v]);
+        inc[v] = kn_phase_inc(s->rate, freq[v]);
+    }
+    const v8f iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int c = 0; c < frames; c += KN_PHASE_CHUNK) {
+        int n = frames - c < KN_PHASE_CHUNK ? frames - c : KN_PHASE_CHUNK, i = 0;
+        float *L = outL + c, *R = outR + c;
+        for (int v = 0; v < B; v++) p0[v] = (float)(s->phase[v] - 0.25), d[v] = (float)inc[v];
+        for (; i + B <= n; i += B) {
+            v8f Lv, Rv, fi = iota + (float)i;
+            memcpy(&Lv, L + i, sizeof Lv), memcpy(&Rv, R + i, sizeof Rv);
+            for (int v = 0; v < B; v++) {
+                v8f x = p0[v] + fi * d[v];
+                frac8(&x);
+                sin_shifted8(&x);
+                x = amp[v] * x;
+                Lv += l[v] * x, Rv += r[v] * x;
+            }
+            memcpy(L + i, &Lv, sizeof Lv), memcpy(R + i, &Rv, sizeof Rv);
+        }
+        for (; i < n; i++) /* the chunk's last frames, one by one, in the same order */
+            for (int v = 0; v < B; v++) {
+                float x = amp[v] * kn_sin_shifted(kn_frac(p0[v] + (float)i * d[v]));
+                L[i] += l[v] * x, R[i] += r[v] * x;
+            }
+        for (int v = 0; v < B; v++) kn_phase_advance(&s->phase[v], inc[v], n);
+    }
+}
+
 void kn_saw8_compute(kn_saw8 *s, float *out, int frames, const float *freq, const float *amp) {
     for (int v = 0; v < B; v++) {
         kn_phasor one = {s->phase[v], s->rate};

@@ -141,6 +141,23 @@ static inline float kn_clampf(float x, float lo, float hi) {
 /* Equal-power pan: left = gain cos(theta), right = gain sin(theta),
  * theta = (pan + 1) pi/4, pan clamped to -1..1 (kn_buf_pan_stereo and the
  * bank's kn_bank_pan_stereo). */
+/* The oscillators' phase is a double, advanced once per chunk of this many
+ * frames; inside a chunk sample i's phase is computed in float from the
+ * chunk's start (oscillator.c's PHASE_LOOP; bank.c's kn_sine8_pan). */
+#define KN_PHASE_CHUNK 64
+
+/* A phasor's increment per sample at `freq` Hz, limited to +-Nyquist. */
+static inline double kn_phase_inc(double rate, float freq) {
+    double inc = rate > 0 ? freq / rate : 0.0;
+    return inc > 0.5 ? 0.5 : inc < -0.5 ? -0.5 : inc;
+}
+
+/* Advances a phasor's double phase by n samples, wrapped into [0, 1). */
+static inline void kn_phase_advance(double *phase, double inc, int n) {
+    double p = *phase + inc * n;
+    *phase = p - kn_floor(p);
+}
+
 static inline void kn_pan_gains(float pan, float gain, float *l, float *r) {
     float th = (kn_clampf(pan, -1.0f, 1.0f) + 1.0f) * 0.125f; /* in cycles: 0 .. 1/4 */
     *l = gain * kn_sin2pi(th + 0.25f), *r = gain * kn_sin2pi(th);

@@ -11,7 +11,7 @@
  */
 #include "knmath.h"
 
-#define CHUNK 64
+#define CHUNK KN_PHASE_CHUNK
 
 /* The block loop of every oscillator, written once: in each chunk the
  * float phase T of sample i is FRAC(first + i*inc) (kn_frac, or
@@ -36,16 +36,12 @@ void kn_phasor_init(kn_phasor *s, double rate, double phase) {
     s->phase = phase - kn_floor(phase);
 }
 
-/* Phase increment per sample, limited to +-Nyquist. */
 static double increment(const kn_phasor *s, float freq) {
-    double inc = s->rate > 0 ? freq / s->rate : 0.0;
-    return inc > 0.5 ? 0.5 : inc < -0.5 ? -0.5 : inc;
+    return kn_phase_inc(s->rate, freq);
 }
 
-/* Advance the double phase by n samples, wrapped into [0, 1). */
 static void advance(kn_phasor *s, double inc, int n) {
-    double p = s->phase + inc * n;
-    s->phase = p - kn_floor(p);
+    kn_phase_advance(&s->phase, inc, n);
 }
 
 KN_SIMD void kn_phasor_compute(kn_phasor *s, float *out, int frames, float freq) {

@@ -22,6 +22,9 @@
  *     first, into a pair that already holds signal, pans out of range too;
  *     at every length 1..40 (every tail of its 32- and 8-frame steps),
  *     63..65, 200. The planes of a bank buffer are `frames` apart.
+ *   - kn_sine8_pan: exactly 8 kn_sine voices added by kn_buf_pan_stereo
+ *     in voice order (and the same phases after every block), at the
+ *     oscillators' block sizes, into a pair that holds signal.
  *   - All of this three times: in the unit build (-O1, sanitizers), and in
  *     bank.c compiled here twice more with renamed functions at -O2 with
  *     vectorization, once for AVX2 and once with KN_SIMD empty (SSE2, the
@@ -50,6 +53,8 @@ typedef struct {
     void (*svf8_init)(kn_svf8 *, double);
     void (*svf8)(kn_svf8 *, float *, const float *, int, const float *, const float *, int);
     void (*pan)(float *, float *, const float *, int, const float *, const float *);
+    void (*sine8_pan)(kn_sine8 *, float *, float *, int, const float *, const float *,
+                      const float *, const float *);
 } bank_build;
 
 static const int lens[] = {1, 63, 64, 65, 1, 200, 7, 0, 64, 129, 2, 65, 64};
@@ -187,11 +192,45 @@ static void test_pan(const bank_build *bb) {
     CHECK(ok);
 }
 
+/* kn_sine8_pan: exactly 8 kn_sine voices, each added by kn_buf_pan_stereo
+ * in voice order, into a pair that holds signal; every block's
+ * frequencies differ, the block sizes cross the 64-frame phase chunks. */
+static void test_sine_pan(const bank_build *bb) {
+    static const float pans[B] = {-1.0f, -0.75f, -0.3f, 0.0f, 0.123f, 0.5f, -3.0f, 2.0f};
+    static const float gains[B] = {1.0f, 0.5f, 0.25f, 0.9f, 1.3f, 0.0f, 0.7f, 0.01f};
+    static float l1[MAXF], r1[MAXF], l2[MAXF], r2[MAXF], sout[MAXF];
+    kn_sine8 bank;
+    kn_phasor one[B];
+    bb->sine8_init(&bank, RATE, phases);
+    for (int v = 0; v < B; v++) kn_phasor_init(&one[v], RATE, phases[v]);
+    int ok = 1;
+    for (int b = 0; b < NLENS; b++) {
+        int n = lens[b];
+        float f[B];
+        for (int v = 0; v < B; v++) f[v] = freqs[v] * (1.0f + 0.137f * (float)b);
+        for (int i = 0; i < MAXF; i++)
+            l1[i] = l2[i] = signal(11 + b, i), r1[i] = r2[i] = signal(12 + b, i);
+        bb->sine8_pan(&bank, l1, r1, n, f, amps, pans, gains);
+        for (int v = 0; v < B; v++) {
+            kn_sine_compute(&one[v], sout, n, f[v], amps[v]);
+            kn_buf_pan_stereo(l2, r2, sout, n, pans[v], gains[v]);
+            ok &= bank.phase[v] == one[v].phase;
+        }
+        for (int i = 0; i < MAXF; i++) /* past n: untouched */
+            ok &= same_bits(l1[i], l2[i]) && same_bits(r1[i], r2[i]);
+        compared += 2 * n;
+    }
+    printf("%s: sine8_pan == 8 kn_sine + kn_buf_pan_stereo: %s\n", bb->name,
+           ok ? "bit-identical" : "DIFFER");
+    CHECK(ok);
+}
+
 static void test_build(const bank_build *bb) {
     test_osc(bb, 0);
     test_osc(bb, 1);
     test_svf(bb);
     test_pan(bb);
+    test_sine_pan(bb);
 }
 
 /* ---- bank.c twice more, renamed, at -O2: AVX2 and SSE2 (simd_builds.h) ---- */
@@ -204,6 +243,9 @@ static void test_build(const bank_build *bb) {
 #define kn_svf8_init       PFX(svf8_init)
 #define kn_svf8_compute    PFX(svf8_compute)
 #define kn_bank_pan_stereo PFX(bank_pan_stereo)
+#define kn_sine8_pan       PFX(sine8_pan)
+#define frac8              PFX(frac8)
+#define sin_shifted8       PFX(sin_shifted8)
 #define svf4               PFX(svf4)
 #define svf4_gather        PFX(svf4_gather)
 #define svf4_scatter       PFX(svf4_scatter)
@@ -221,21 +263,22 @@ static void test_build(const bank_build *bb) {
 #undef kn_svf8_init
 #undef kn_svf8_compute
 #undef kn_bank_pan_stereo
+#undef kn_sine8_pan
 #endif
 
 int main(void) {
-    static const bank_build unit = {"unit build",    kn_sine8_init,     kn_sine8_compute,
-                                    kn_saw8_init,    kn_saw8_compute,   kn_svf8_init,
-                                    kn_svf8_compute, kn_bank_pan_stereo};
+    static const bank_build unit = {"unit build",    kn_sine8_init,      kn_sine8_compute,
+                                    kn_saw8_init,    kn_saw8_compute,    kn_svf8_init,
+                                    kn_svf8_compute, kn_bank_pan_stereo, kn_sine8_pan};
     test_build(&unit);
 #ifdef HAVE_CLONES
     if (__builtin_cpu_supports("avx2")) {
-        static const bank_build avx2 = {"AVX2 -O2",        avx2_sine8_init,     avx2_sine8_compute,
-                                        avx2_saw8_init,    avx2_saw8_compute,   avx2_svf8_init,
-                                        avx2_svf8_compute, avx2_bank_pan_stereo};
-        static const bank_build sse2 = {"SSE2 -O2",        sse2_sine8_init,     sse2_sine8_compute,
-                                        sse2_saw8_init,    sse2_saw8_compute,   sse2_svf8_init,
-                                        sse2_svf8_compute, sse2_bank_pan_stereo};
+        static const bank_build avx2 = {"AVX2 -O2",        avx2_sine8_init,      avx2_sine8_compute,
+                                        avx2_saw8_init,    avx2_saw8_compute,    avx2_svf8_init,
+                                        avx2_svf8_compute, avx2_bank_pan_stereo, avx2_sine8_pan};
+        static const bank_build sse2 = {"SSE2 -O2",        sse2_sine8_init,      sse2_sine8_compute,
+                                        sse2_saw8_init,    sse2_saw8_compute,    sse2_svf8_init,
+                                        sse2_svf8_compute, sse2_bank_pan_stereo, sse2_sine8_pan};
         test_build(&avx2);
         test_build(&sse2);
     } else {

@@ -38,6 +38,13 @@ typedef kn_phasor8 kn_sine8;
 void kn_sine8_init(kn_sine8 *s, double rate, const double *phase);
 void kn_sine8_compute(kn_sine8 *s, float *out, int frames, const float *freq, const float *amp);
 
+/* The same 8 sines mixed straight into a stereo pair, panned (pan[v]
+ * -1..1, equal power) with gain[v]: exactly kn_sine8_compute followed by
+ * kn_bank_pan_stereo, in one pass with no bank buffer (faster, when only
+ * the mix is wanted). */
+void kn_sine8_pan(kn_sine8 *s, float *outL, float *outR, int frames, const float *freq,
+                  const float *amp, const float *pan, const float *gain);
+
 /* 8 polyBLEP saws: voice v is kn_saw at freq[v], amp[v]. */
 typedef kn_phasor8 kn_saw8;
 void kn_saw8_init(kn_saw8 *s, double rate, const double *phase);
