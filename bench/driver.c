@@ -4,8 +4,9 @@
  * block 64, into memory (interleaved, as kanon render does before writing
  * the file), with stand-ins for kn_state, the parameter API and the rest
  * of kanon.h (a steady 120 bpm timeline, silent inputs, MIDI out dropped),
- * so every example builds. FTZ/DAZ on, as in the cartridge. Prints "cpu_s_per_audio_s X" (process CPU time
- * of the render loop) and a checksum that keeps the work alive.
+ * so every example builds. FTZ/DAZ on, as in the cartridge. Prints
+ * "cpu_s_per_audio_s X" (process CPU time of the render loop) and a
+ * checksum that keeps the work alive.
  *   gcc -O2 -Icartridge/include bench/driver.c bench/p1_plain.c -lm
  */
 #define _POSIX_C_SOURCE 200809L

@@ -34,14 +34,11 @@
 #include "front.h"
 #include "include/kanon.h"
 
-
 _Static_assert(KN_EV_PARAM == KN_EVQ_PARAM && KN_EV_NOTE_ON == KN_EVQ_NOTE_ON &&
                    KN_EV_NOTE_OFF == KN_EVQ_NOTE_OFF && KN_EV_TRIG == KN_EVQ_TRIG &&
                    KN_EV_CC == KN_EVQ_CC && KN_EV_BEND == KN_EVQ_BEND &&
                    KN_EV_PRESSURE == KN_EVQ_PRESSURE && KN_EV_PROGRAM == KN_EVQ_PROGRAM,
                "kanon.h's event types are the queue's");
-
-
 
 /* Compiles `path` (shown to the user as `display`; a .dsp through Faust)
  * against kanon's API. On failure returns -1 and leaves a message in err
