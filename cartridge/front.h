@@ -48,11 +48,11 @@ typedef struct kn_symbol {
 /* kanon.h's functions that the cartridge itself implements (api.c,
  * faust.c), added to every compile by address. One list: the cartridge
  * gives their addresses, `kanon check` stands-ins (it never runs the code). */
-#define KN_API_SYMBOLS(X)                                                                          \
-    X(kn_state)                                                                                    \
-    X(kn_param_decl)                                                                               \
-    X(kn_get) X(kn_smooth) X(kn_target) X(kn_beat_at) X(kn_in) X(kn_midi_out) X(kn_bind)           \
-        X(kn_faust_soundfile)
+// clang-format off
+#define KN_API_SYMBOLS(X) \
+    X(kn_state) X(kn_param_decl) X(kn_get) X(kn_smooth) X(kn_target) X(kn_beat_at) \
+    X(kn_in) X(kn_midi_out) X(kn_bind) X(kn_faust_soundfile)
+// clang-format on
 
 /* Compiles `path` (shown to the user as `display`), or `text` if not NULL
  * (made by a translator, e.g. Faust's; it is freed). Symbols resolve
