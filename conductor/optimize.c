@@ -36,7 +36,10 @@
  * a few milliseconds after the takeover, however far ahead the producer
  * runs), and no knob is gliding (a new
  * cartridge takes a glide under way only as a short glide to its target:
- * the tier swap must not be the one to do that unasked).
+ * the tier swap must not be the one to do that unasked). And the machine
+ * is calm: not overloaded, its cartridges not moved to normal priority
+ * (load.c). A tier swap is optional, and a new cartridge started in an
+ * overload would be starved until it looked hung; the build waits.
  *
  * The tier swap (handover.c, origin KN_ORIGIN_OPTIMIZE): no new version in
  * the history, the cartridge loads the build and compiles the source with
@@ -213,7 +216,7 @@ static void cc_swap(kn_conductor *c, kn_deck *d) {
         return;
     }
     if (d->hs != KN_HS_PLAYING || d->next.st != KN_PROC_NONE || !kn_ring_fade_in_done(d->ring) ||
-        d->stop_frame || gliding(d))
+        d->stop_frame || gliding(d) || c->ov.overloaded || c->ov.demoted)
         return; /* checked again on the next iteration */
     d->opt.st = KN_OPT_LOADING;
     uint32_t id;

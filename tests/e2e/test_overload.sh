@@ -8,7 +8,9 @@
 #      "cpu_wait", and "overload" with "cpu_total", "cores", "underflows"
 #      and the state "overloaded"; the text status has an OVERLOAD line;
 #      nothing is shed and no deck is faulted (starved cartridges are not
-#      "hung").
+#      "hung"); no deck's cc build starts to take over while it is (a
+#      tier swap waits for a calm machine: a new cartridge would be
+#      starved; one already under way goes on).
 #   2. With shedding (the default): the heavy deck is shed first (the one
 #      that needs the most CPU), with an event that says so; it is not
 #      reverted (shed, no cartridge); at least one deck keeps playing; no
@@ -68,6 +70,7 @@ KANON_SHED=0 up
 play_all
 pwait 's["overload"]["state"] == "overloaded"' >"$T/w.out" || fail "not overloaded: $(cat "$T/w.out")"
 cp "$T/s.json" "$T/over.json"
+cp "$T/ev.json" "$T/over_ev.json"
 for _ in $(seq 1 100); do # the text while it is (the last 0.5 s may just have been below)
     kanon status >"$T/over.txt"
     grep -q "^OVERLOAD for" "$T/over.txt" && break
@@ -75,10 +78,13 @@ for _ in $(seq 1 100); do # the text while it is (the last 0.5 s may just have b
 done
 sleep 3
 pwait 'True' >/dev/null || fail "status"
-python3 - "$T/over.json" "$T/ev.json" "$cores" "$T/s.json" <<'PY' ||
+python3 - "$T/over.json" "$T/ev.json" "$cores" "$T/s.json" "$T/over_ev.json" <<'PY' ||
 import json, sys
 s, ev, cores = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
 later = json.load(open(sys.argv[4]))
+seen = max([e["seq"] for e in json.load(open(sys.argv[5]))] or [0])
+swaps = [e for e in ev if e["seq"] > seen and e["kind"] == "tier" and "(optimize)" in e["text"]]
+assert not swaps, ("a tier swap started while the machine was overloaded", swaps)
 assert later["overload"]["last"]["time"] > s["overload"]["last"]["time"], "not held overloaded"
 assert later["overload"]["shed"] == [], later["overload"]
 o = s["overload"]
