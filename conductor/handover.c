@@ -297,9 +297,14 @@ static void proceed(kn_conductor *c, kn_deck *d) {
 
 /* The producer's run ends (at `end`, monotonic): a version that played
  * fault-free for GOOD_AFTER_MS is good to revert to. Checked when its run
- * ends as well as every tick, so a late tick cannot miss it. */
+ * ends as well as every tick, so a late tick cannot miss it. A run ends
+ * when the successor's takeover is read (on_running), even if the old
+ * producer, having passed the token, exited before that was read: so the
+ * run is still counted while the token is on its way (HANDING, TAKING).
+ * A fault ends it at once (running_since = 0). */
 static void proven(kn_deck *d, uint64_t end) {
-    if (d->cur.st == KN_PROC_RUNNING && d->running_since && end > d->running_since &&
+    int counting = d->cur.st == KN_PROC_RUNNING || d->hs == KN_HS_HANDING || d->hs == KN_HS_TAKING;
+    if (counting && d->running_since && end > d->running_since &&
         end - d->running_since >= GOOD_AFTER_MS * 1000000ull && d->good_version != d->version) {
         d->good_version = d->version;
         d->revert_id = 0;

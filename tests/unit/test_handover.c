@@ -299,6 +299,24 @@ static void test_swap_left_first(void) {
     CHECK(d->hs == KN_HS_PLAYING);
 }
 
+/* The run of a version ends when its successor's takeover is read, also
+ * when the old producer left (after passing the token) before that: a
+ * version 0.99 s old when it left and 1.5 s old when the report is read
+ * (a busy machine) has played a second, as the log's times say. */
+static void test_left_first_proven(void) {
+    playing(0);
+    version_as("save");
+    report(&d->next, KN_REP_COMPILED, 0);
+    pass_token();
+    d->running_since = kn_mono_ns() - 990000000ull;
+    exited(&d->cur, "exited with status 0");
+    CHECK(d->good_version == 0);                     /* not a second yet */
+    d->running_since = kn_mono_ns() - 1500000000ull; /* the report is read 0.51 s later */
+    report(&d->next, KN_REP_RUNNING, 4096);
+    CHECK(d->hs == KN_HS_PLAYING);
+    CHECK(d->good_version == 1);
+}
+
 static void test_swap_refused(void) {
     playing(0);
     uint32_t prod = d->cur.id;
@@ -767,6 +785,7 @@ int main(void) {
     test_fault_reaped_first();
     test_producer_died();
     test_no_good_version();
+    test_left_first_proven();
     test_revert_fails_again();
     test_revert_refused();
     test_fault_during_fade();
