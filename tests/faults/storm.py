@@ -533,6 +533,21 @@ class Storm:
                 border.append(cur[0])
         return ([good] if good else []) + border
 
+    def runs_text(self, evs, t, last=6):
+        """The deck's last runs before t, as expected_good sees them: version, seconds
+        played, the slack it allows, and what ended it (for a failure's message)."""
+        runs, cur = [], None
+        for e in evs:
+            if e["time"] > t:
+                break
+            if e["kind"] in ("running", "fault", "stop"):
+                if cur:
+                    b = 0.06 + (WAITS.waited(cur[1] + GOOD_S - 0.1, e["time"]) if WAITS else 0)
+                    runs.append("v%d %.3f s (slack %.3f) to %s" % (cur[0], e["time"] - cur[1], b,
+                                                                    e["kind"]))
+                cur = (e["version"], e["time"]) if e["kind"] == "running" else None
+        return "; ".join(runs[-last:])
+
     def version_tag(self, v):
         """0 if version v of the deck is good code (VICTIM_GOOD), 1 for a fault file."""
         try:
@@ -710,7 +725,8 @@ class Storm:
             return
         v = int(m.group(1))
         if v not in expect:
-            prob("reverted to version %d, want the last good version %s" % (v, expect))
+            prob("reverted to version %d, want the last good version %s; runs: %s" % (
+                v, expect, self.runs_text(log(self.name), e["time"])))
         run = wait_for(lambda: [x for x in new_events(self.name, e["seq"])
                                 if x["kind"] == "running" and
                                 "revert to v%d after a fault" % v in x["text"]], 5)
