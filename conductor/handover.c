@@ -478,7 +478,8 @@ kn_proc *kn_handover_report(kn_conductor *c, kn_deck *d, kn_proc *p, const kn_re
         /* only a successor holding the token takes over (a report is not proof) */
         if (p != &d->next || p->st != KN_PROC_READY || atomic_load(&d->ring->ctl.owner) != p->id)
             break;
-        if (r->frame > 0) { /* frame 0: a new deck, not a swap */
+        /* frame 0: a new deck, not a swap; a tier swap brings no new sound */
+        if (r->frame > 0 && !d->next.cc) {
             d->audible_pending = 1;
             d->audible_asked_rt_ns = d->next.asked_rt_ns;
             atomic_store_explicit(&mix_of(c, d)->mark_frame, (uint64_t)r->frame,
