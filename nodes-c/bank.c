@@ -84,9 +84,7 @@ static inline __attribute__((always_inline)) void sin_shifted8(v8f *u) {
     const v8i abs = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff,
                      0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
     v8f t = 4.0f * (v8f)((v8i)(*u - 0.5f) & abs) - 1.0f, t2 = t * t;
-    *u = t * (1.57079629498f +
-              t2 * (-0.645963357306f +
-                    t2 * (0.0796883292424f + t2 * (-0.0046718950459f + t2 * 0.000150628416461f))));
+    *u = KN_SIN_QUARTER_POLY(t, t2);
 }
 
 KN_SIMD void kn_sine8_pan(kn_sine8 *s, float *outL, float *outR, int frames, const float *freq,

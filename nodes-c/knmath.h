@@ -53,11 +53,17 @@ static inline float kn_frac_pos(float x) {
 
 /* sin(pi/2 * t) for t in [-1, 1]: odd degree-9 least-squares polynomial,
  * error 5e-9 (2e-7 once evaluated in float). */
+/* The polynomial itself, for t and t2 = t * t of any float type (bank.c
+ * evaluates it on vectors of 8): one copy of the coefficients. */
+#define KN_SIN_QUARTER_POLY(t, t2)                                                                 \
+    ((t) *                                                                                         \
+     (1.57079629498f +                                                                             \
+      (t2) * (-0.645963357306f +                                                                   \
+              (t2) * (0.0796883292424f + (t2) * (-0.0046718950459f + (t2)*0.000150628416461f)))))
+
 static inline float kn_sin_quarter(float t) {
     float t2 = t * t;
-    return t * (1.57079629498f +
-                t2 * (-0.645963357306f + t2 * (0.0796883292424f + t2 * (-0.0046718950459f +
-                                                                        t2 * 0.000150628416461f))));
+    return KN_SIN_QUARTER_POLY(t, t2);
 }
 
 /* sin(2*pi*x) given u = frac(x - 1/4): the triangle 4|u - 1/2| - 1 is 0 at
