@@ -74,9 +74,8 @@ typedef struct kn_tier_diff {
     int frames;
 } kn_tier_diff;
 
-/* The Faust bridge (faust.c): 1 if the file is Faust source (.dsp), and
- * the C source that compiles it (malloc'd; NULL with err filled). */
-int kn_is_faust(const char *name);
+/* The Faust bridge (faust.c): the C source that compiles a .dsp file
+ * (malloc'd; NULL with err filled). kn_is_faust is front.h's. */
 /* `--voices N`: the polyphony of the Faust program compiled next, in place
  * of its [nvoices:N] (0: the program's own). */
 void kn_faust_set_voices(int n);

@@ -268,11 +268,6 @@ static const char wrapper[] =
     "        for (int i = 0; i < frames; i++) out[c][i] = out[c % no][i];\n"
     "}\n";
 
-int kn_is_faust(const char *display) {
-    size_t n = strlen(display);
-    return n > 4 && !strcmp(display + n - 4, ".dsp");
-}
-
 /* Rewrites faust's "path : 3 : ERROR : msg" lines as "display:3: error: msg". */
 static void faust_errors(const char *text, const char *display, char *err, size_t errlen) {
     size_t used = 0;

@@ -148,6 +148,11 @@ static char *read_source(const char *path, const char *display, diag *d) {
     return src;
 }
 
+int kn_is_faust(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".dsp");
+}
+
 /* A display name safe to put inside a #line directive. */
 void kn_line_name(const char *display, char *out, size_t n) {
     size_t j = 0;

@@ -64,6 +64,8 @@ int kn_front_compile(kn_program *p, const char *path, const char *display, const
  * include_dir, else the file's (in buf). */
 const char *kn_front_incdir(const char *path, const char *include_dir, char *buf, size_t n);
 void kn_program_free(kn_program *p);
+/* 1 if the file is Faust source (.dsp): compiled through faust.c. */
+int kn_is_faust(const char *name);
 /* A display name safe to put inside a #line directive. */
 void kn_line_name(const char *display, char *out, size_t n);
 /* Where kanon.h and kanon/NAME.h are. */

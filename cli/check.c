@@ -34,11 +34,6 @@ static int check_compile(kn_program *p, const char *path, const char *display,
                             sizeof names / sizeof *names, err, errlen);
 }
 
-static int is_faust(const char *file) {
-    size_t n = strlen(file);
-    return n > 4 && !strcmp(file + n - 4, ".dsp");
-}
-
 int cmd_check(int argc, char **argv) {
     const char *timeout = NULL, *opt = KN_ARG(KN_OPT_COMPILE_TIMEOUT);
     int n = 0;
@@ -66,7 +61,7 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "kanon check: error: %s\n", msg);
         return KN_EXIT_ERR;
     }
-    if (is_faust(a.pos[0])) {
+    if (kn_is_faust(a.pos[0])) {
         char *cart[7] = {NULL, "check", (char *)a.pos[0]};
         int k = 3;
         if (a.json) cart[k++] = "--json";
