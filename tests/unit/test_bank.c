@@ -169,23 +169,34 @@ static void test_svf(const bank_build *bb) {
 
 /* ---- mix ---- */
 
+static const float pans[B] = {-1.0f, -0.75f, -0.3f, 0.0f, 0.123f, 0.5f, -3.0f, 2.0f};
+static const float gains[B] = {1.0f, 0.5f, 0.25f, 0.9f, 1.3f, 0.0f, 0.7f, 0.01f};
+/* Two stereo pairs: the bank adds into the first, the scalar nodes into
+ * the second; both already hold signal (seed s). */
+static float l1[MAXF], r1[MAXF], l2[MAXF], r2[MAXF];
+
+static void pairs_fill(int s) {
+    for (int i = 0; i < MAXF; i++) l1[i] = l2[i] = signal(s, i), r1[i] = r2[i] = signal(s + 1, i);
+}
+
+/* The pairs are the same bits, also past the n frames written (untouched). */
+static int pairs_same(int n) {
+    int ok = 1;
+    for (int i = 0; i < MAXF; i++) ok &= same_bits(l1[i], l2[i]) && same_bits(r1[i], r2[i]);
+    compared += 2 * n;
+    return ok;
+}
+
 static void test_pan(const bank_build *bb) {
-    static const float pans[B] = {-1.0f, -0.75f, -0.3f, 0.0f, 0.123f, 0.5f, -3.0f, 2.0f};
-    static const float gains[B] = {1.0f, 0.5f, 0.25f, 0.9f, 1.3f, 0.0f, 0.7f, 0.01f};
-    static float in[MAXF * B], l1[MAXF], r1[MAXF], l2[MAXF], r2[MAXF];
+    static float in[MAXF * B];
     int ok = 1;
     for (int n = 1; n <= MAXF; n = n == 40 ? 63 : n == 65 ? MAXF : n + 1) {
         for (int v = 0; v < B; v++)
             for (int i = 0; i < n; i++) in[v * n + i] = signal(v, i);
-        for (int i = 0; i < MAXF; i++) /* the pair already holds signal */
-            l1[i] = l2[i] = signal(11, i), r1[i] = r2[i] = signal(12, i);
+        pairs_fill(11);
         bb->pan(l1, r1, in, n, pans, gains);
-        for (int v = 0; v < B; v++) {
-            kn_buf_pan_stereo(l2, r2, in + v * n, n, pans[v], gains[v]);
-        }
-        for (int i = 0; i < MAXF; i++) /* past n: untouched */
-            ok &= same_bits(l1[i], l2[i]) && same_bits(r1[i], r2[i]);
-        compared += 2 * n;
+        for (int v = 0; v < B; v++) kn_buf_pan_stereo(l2, r2, in + v * n, n, pans[v], gains[v]);
+        ok &= pairs_same(n);
     }
     printf("%s: bank_pan_stereo == 8 kn_buf_pan_stereo: %s\n", bb->name,
            ok ? "bit-identical" : "DIFFER");
@@ -196,9 +207,7 @@ static void test_pan(const bank_build *bb) {
  * in voice order, into a pair that holds signal; every block's
  * frequencies differ, the block sizes cross the 64-frame phase chunks. */
 static void test_sine_pan(const bank_build *bb) {
-    static const float pans[B] = {-1.0f, -0.75f, -0.3f, 0.0f, 0.123f, 0.5f, -3.0f, 2.0f};
-    static const float gains[B] = {1.0f, 0.5f, 0.25f, 0.9f, 1.3f, 0.0f, 0.7f, 0.01f};
-    static float l1[MAXF], r1[MAXF], l2[MAXF], r2[MAXF], sout[MAXF];
+    static float sout[MAXF];
     kn_sine8 bank;
     kn_phasor one[B];
     bb->sine8_init(&bank, RATE, phases);
@@ -208,17 +217,14 @@ static void test_sine_pan(const bank_build *bb) {
         int n = lens[b];
         float f[B];
         for (int v = 0; v < B; v++) f[v] = freqs[v] * (1.0f + 0.137f * (float)b);
-        for (int i = 0; i < MAXF; i++)
-            l1[i] = l2[i] = signal(11 + b, i), r1[i] = r2[i] = signal(12 + b, i);
+        pairs_fill(11 + b);
         bb->sine8_pan(&bank, l1, r1, n, f, amps, pans, gains);
         for (int v = 0; v < B; v++) {
             kn_sine_compute(&one[v], sout, n, f[v], amps[v]);
             kn_buf_pan_stereo(l2, r2, sout, n, pans[v], gains[v]);
             ok &= bank.phase[v] == one[v].phase;
         }
-        for (int i = 0; i < MAXF; i++) /* past n: untouched */
-            ok &= same_bits(l1[i], l2[i]) && same_bits(r1[i], r2[i]);
-        compared += 2 * n;
+        ok &= pairs_same(n);
     }
     printf("%s: sine8_pan == 8 kn_sine + kn_buf_pan_stereo: %s\n", bb->name,
            ok ? "bit-identical" : "DIFFER");
