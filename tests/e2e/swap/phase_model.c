@@ -12,6 +12,16 @@
 #define TREM 0
 #endif
 
+/* The tremolo's gain at deck frame f: the files' expression, to the bit. */
+static float trem(uint64_t f) {
+#if TREM
+    return 1.0f - TREM * (0.5f + 0.5f * cosf((float)(f % 24000u) * (2 * (float)M_PI / 24000.0f)));
+#else
+    (void)f;
+    return 1.0f;
+#endif
+}
+
 static double pa, pb;
 static kn_param *start;
 
@@ -26,19 +36,13 @@ void process(kn_ctx *k, float **out, int frames) {
         uint64_t f = k->frame + (uint64_t)i;
         if (f == s0) pb = pa;
         float v = 0.2f * sinf(2 * (float)M_PI * (float)pa);
-#if TREM
-        v *= 1.0f -
-             TREM * (0.5f + 0.5f * cosf((float)((f) % 24000u) * (2 * (float)M_PI / 24000.0f)));
-#endif
+        v *= trem(f);
         out[0][i] = v;
         pa += ia;
         if (pa >= 1) pa -= 1;
         if (f >= s0) {
             float w = 0.2f * sinf(2 * (float)M_PI * (float)pb);
-#if TREM
-            w *= 1.0f -
-                 TREM * (0.5f + 0.5f * cosf((float)((f) % 24000u) * (2 * (float)M_PI / 24000.0f)));
-#endif
+            w *= trem(f);
             out[1][i] = w;
             pb += ib;
             if (pb >= 1) pb -= 1;
