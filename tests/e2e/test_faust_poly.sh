@@ -43,17 +43,23 @@ render() { # DSP OUT EVENTS-JSON ARGS...
 }
 below() { python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
 
+# chord_levels WAV WHAT: $CHORD's three notes each at gain velocity/127 x
+# sustain 0.8, within 0.2 dB
+chord_levels() {
+    set -- "$1" "$2" 127 64 100
+    local n got want
+    for n in 60 64 67; do
+        got=$(db "$1" 0.5 0.9 "$n")
+        want=$(python3 -c "import math; print('%.2f' % (20 * math.log10(0.8 * $3 / 127)))")
+        near "$got" "$want" 0.2 || fail "$2: note $n at $got dBFS, want $want"
+        set -- "$1" "$2" "${@:4}"
+    done
+}
 CHORD='[{"beat": 0, "note": 60, "velocity": 127, "dur": 2}, {"beat": 0, "note": 64, "velocity": 64, "dur": 2},
         {"beat": 0, "note": 67, "velocity": 100, "dur": 2}]'
 render poly.dsp chord.wav "$CHORD" --seconds 2
 grep -q "events: 6 applied at their exact frames" render.out || fail "chord: $(cat render.out)"
-set -- 127 64 100
-for n in 60 64 67; do
-    got=$(db chord.wav 0.5 0.9 "$n")
-    want=$(python3 -c "import math; print('%.2f' % (20 * math.log10(0.8 * $1 / 127)))")
-    shift
-    near "$got" "$want" 0.2 || fail "chord: note $n at $got dBFS, want $want"
-done
+chord_levels chord.wav chord
 for n in 61 62 63 65 66 68; do
     l=$(db chord.wav 0.5 0.9 "$n")
     below "$l" -60 || fail "chord: note $n heard at $l dBFS"
@@ -111,13 +117,7 @@ ok "live: the polyphonic deck's knobs are its other sliders (cutoff); freq, gain
 # place of what it declares (render and play alike)
 grep -v '^declare options' poly.dsp >plain.dsp
 render plain.dsp plain.wav "$CHORD" --seconds 2 --voices 4
-set -- 127 64 100
-for n in 60 64 67; do
-    got=$(db plain.wav 0.5 0.9 "$n")
-    want=$(python3 -c "import math; print('%.2f' % (20 * math.log10(0.8 * $1 / 127)))")
-    shift
-    near "$got" "$want" 0.2 || fail "render --voices 4: note $n at $got dBFS, want $want"
-done
+chord_levels plain.wav "render --voices 4"
 render poly.dsp v2.wav '[{"beat": 0, "note": 60, "dur": 4}, {"beat": 0, "note": 64, "dur": 4},
                         {"beat": 1, "note": 67, "dur": 4}]' --seconds 1.5 --voices 2
 l60=$(db v2.wav 0.7 0.95 60)
