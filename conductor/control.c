@@ -1052,6 +1052,13 @@ static cJSON *cmd_map(kn_conductor *c, const cJSON *req) {
 /* {"cmd":"learn","deck":D,"param":P,"timeout":S,"log":B}: arms learning;
  * with "cc" (and "from": a port, "channel": 1..16) binds at once instead;
  * {"cmd":"learn","cancel":true}. Replies with the bindings. */
+/* ok, and the bindings as they are now (learn, unlearn, learned). */
+static cJSON *learn_reply(void) {
+    cJSON *r = ok_reply();
+    cJSON_AddItemToObject(r, "learn", kn_learn_json());
+    return r;
+}
+
 static cJSON *cmd_learn(kn_conductor *c, const cJSON *req) {
     char err[512];
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(req, "cc");
@@ -1072,9 +1079,7 @@ static cJSON *cmd_learn(kn_conductor *c, const cJSON *req) {
                          tmo ? tmo->valuedouble : 10, log, err, sizeof err);
     }
     if (e) return err_reply(err);
-    cJSON *r = ok_reply();
-    cJSON_AddItemToObject(r, "learn", kn_learn_json());
-    return r;
+    return learn_reply();
 }
 
 static cJSON *cmd_unlearn(kn_conductor *c, const cJSON *req) {
@@ -1082,17 +1087,13 @@ static cJSON *cmd_unlearn(kn_conductor *c, const cJSON *req) {
     char err[512];
     if (kn_learn_forget(str_arg(req, "deck"), str_arg(req, "param"), err, sizeof err))
         return err_reply(err);
-    cJSON *r = ok_reply();
-    cJSON_AddItemToObject(r, "learn", kn_learn_json());
-    return r;
+    return learn_reply();
 }
 
 static cJSON *cmd_learned(kn_conductor *c, const cJSON *req) {
     (void)c;
     (void)req;
-    cJSON *r = ok_reply();
-    cJSON_AddItemToObject(r, "learn", kn_learn_json());
-    return r;
+    return learn_reply();
 }
 
 static cJSON *cmd_down(kn_conductor *c, const cJSON *req) {
