@@ -46,13 +46,19 @@ static int route_ok(const kn_swhere *w, const cJSON *r, int i) {
     return 0;
 }
 
-int kn_smidi_parse(const kn_swhere *w, const cJSON *midi) {
-    if (!cJSON_IsArray(midi))
-        return kn_session_fail(w, "midi: must be an array of {\"deck\", \"from\", \"channel\"}");
-    const cJSON *r;
+/* A session's list `key`: an array whose every item passes item_ok (which
+ * names the first that does not). */
+static int each_ok(const kn_swhere *w, const cJSON *list, const char *key, const char *shape,
+                   int (*item_ok)(const kn_swhere *, const cJSON *, int)) {
+    if (!cJSON_IsArray(list)) return kn_session_fail(w, "%s: must be an array of %s", key, shape);
+    const cJSON *x;
     int i = 0;
-    cJSON_ArrayForEach(r, midi) if (route_ok(w, r, i++)) return KN_EXIT_ERR;
+    cJSON_ArrayForEach(x, list) if (item_ok(w, x, i++)) return KN_EXIT_ERR;
     return 0;
+}
+
+int kn_smidi_parse(const kn_swhere *w, const cJSON *midi) {
+    return each_ok(w, midi, "midi", "{\"deck\", \"from\", \"channel\"}", route_ok);
 }
 
 cJSON *kn_smidi_query(void) {
@@ -120,12 +126,7 @@ static int binding_ok(const kn_swhere *w, const cJSON *b, int i) {
 }
 
 int kn_slearn_parse(const kn_swhere *w, const cJSON *learn) {
-    if (!cJSON_IsArray(learn))
-        return kn_session_fail(w, "learn: must be an array of {\"deck\", \"param\", \"cc\", ...}");
-    const cJSON *b;
-    int i = 0;
-    cJSON_ArrayForEach(b, learn) if (binding_ok(w, b, i++)) return KN_EXIT_ERR;
-    return 0;
+    return each_ok(w, learn, "learn", "{\"deck\", \"param\", \"cc\", ...}", binding_ok);
 }
 
 cJSON *kn_slearn_query(void) {
