@@ -179,6 +179,15 @@ def assess(argv):
     return r
 
 
+def underruns_blamed(r):
+    """Underruns were told: (0, why) if the machine explains them, else (1, why)."""
+    if r["machine"]:
+        return 0, "%s, put down to the machine: %s (%s)" % (r["told"], "; ".join(r["machine"]),
+                                                            "; ".join(r["facts"]))
+    return 1, ("%s while the audio thread kept time (0 device underflows, 0 frames lost) and no "
+               "cartridge waited long for a CPU (%s)" % (r["told"], "; ".join(r["facts"])))
+
+
 def judge(argv):
     r = assess(argv)
     if r["missing"]:
@@ -187,13 +196,9 @@ def judge(argv):
     if not any(r["under"].values()):
         print("0 underruns (%s)" % ", ".join(r["names"]))
         return 0
-    if r["machine"]:
-        print("%s, put down to the machine: %s (%s)" % (r["told"], "; ".join(r["machine"]),
-                                                         "; ".join(r["facts"])))
-        return 0
-    print("%s while the audio thread kept time (0 device underflows, 0 frames lost) and no "
-          "cartridge waited long for a CPU: kanon's fault (%s)" % (r["told"], "; ".join(r["facts"])))
-    return 1
+    rc, why = underruns_blamed(r)
+    print(why if rc == 0 else why + ": kanon's fault")
+    return rc
 
 
 def excuse(argv):
@@ -203,13 +208,9 @@ def excuse(argv):
         print("no deck %s in status: cannot tell what the machine did" % ", ".join(r["missing"]))
         return 1
     if any(r["under"].values()):
-        if r["machine"]:
-            print("the machine: %s, put down to it: %s (%s)" % (r["told"], "; ".join(r["machine"]),
-                                                                "; ".join(r["facts"])))
-            return 0
-        print("not the machine: %s while the audio thread kept time and no cartridge waited "
-              "long for a CPU (%s)" % (r["told"], "; ".join(r["facts"])))
-        return 1
+        rc, why = underruns_blamed(r)
+        print(("the machine: " if rc == 0 else "not the machine: ") + why)
+        return rc
     if r["audio"]:
         print("the machine: the audio thread was late: %s" % "; ".join(r["audio"]))
         return 0
