@@ -86,6 +86,12 @@ typedef struct session {
     const cJSON *map_content; /* or NULL: read map_path */
 } session;
 
+int kn_session_known(const char *key, const char *const *keys) {
+    for (int i = 0; keys[i]; i++)
+        if (!strcmp(key, keys[i])) return 1;
+    return 0;
+}
+
 int kn_session_fail(const kn_swhere *w, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

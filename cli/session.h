@@ -28,6 +28,8 @@ typedef struct kn_swhere {
     const char *file;
 } kn_swhere;
 
+/* 1 if key is one of keys (NULL-terminated): a field a list item may have. */
+int kn_session_known(const char *key, const char *const *keys);
 /* Prints "kanon session: error: F: WHAT" and returns KN_EXIT_ERR. */
 int kn_session_fail(const kn_swhere *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -22,15 +22,8 @@ static const char *const midi_keys[] = {"deck", "from", "channel", NULL};
 static int route_ok(const kn_swhere *w, const cJSON *r, int i) {
     const cJSON *k;
     if (!cJSON_IsObject(r)) return kn_session_fail(w, "midi[%d]: must be {\"deck\", ...}", i);
-    cJSON_ArrayForEach(k, r) {
-        int known = 0;
-        for (int j = 0; midi_keys[j]; j++) known |= !strcmp(k->string, midi_keys[j]);
-        if (!known)
-            return kn_session_fail(w,
-                                   "midi[%d]: unknown key \"%.40s\" (a MIDI route has deck, "
-                                   "from, channel)",
-                                   i, k->string);
-    }
+    cJSON_ArrayForEach(k, r) if (!kn_session_known(k->string, midi_keys)) return kn_session_fail(
+        w, "midi[%d]: unknown key \"%.40s\" (a MIDI route has deck, from, channel)", i, k->string);
     const cJSON *deck = cJSON_GetObjectItemCaseSensitive(r, "deck");
     const cJSON *from = cJSON_GetObjectItemCaseSensitive(r, "from");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(r, "channel");
@@ -97,15 +90,9 @@ static int whole(const cJSON *v, double lo, double hi) {
 static int binding_ok(const kn_swhere *w, const cJSON *b, int i) {
     const cJSON *k;
     if (!cJSON_IsObject(b)) return kn_session_fail(w, "learn[%d]: must be {\"deck\", ...}", i);
-    cJSON_ArrayForEach(k, b) {
-        int known = 0;
-        for (int j = 0; learn_keys[j]; j++) known |= !strcmp(k->string, learn_keys[j]);
-        if (!known)
-            return kn_session_fail(w,
-                                   "learn[%d]: unknown key \"%.40s\" (a binding has deck, param, "
-                                   "from, channel, cc, log)",
-                                   i, k->string);
-    }
+    cJSON_ArrayForEach(k, b) if (!kn_session_known(k->string, learn_keys)) return kn_session_fail(
+        w, "learn[%d]: unknown key \"%.40s\" (a binding has deck, param, from, channel, cc, log)",
+        i, k->string);
     static const char *const names[] = {"deck", "param"};
     for (int j = 0; j < 2; j++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, names[j]);

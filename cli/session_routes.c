@@ -23,12 +23,6 @@
 
 static const char *const route_keys[] = {"src", "dst", "port", "gain_db", "pre", NULL};
 
-static int known(const char *key, const char *const *keys) {
-    for (int i = 0; keys[i]; i++)
-        if (!strcmp(key, keys[i])) return 1;
-    return 0;
-}
-
 static int is_deck(const char *s, const char (*names)[KN_NAME_MAX], int n) {
     for (int i = 0; i < n; i++)
         if (!strcmp(s, names[i])) return 1;
@@ -64,9 +58,14 @@ int kn_sroutes_parse(const kn_swhere *w, const cJSON *routes, const char (*names
         if (!cJSON_IsObject(r))
             return kn_session_fail(w, "routes[%d]: must be an object {\"src\", \"dst\", ...}", i);
         const cJSON *f;
-        cJSON_ArrayForEach(f, r) if (!known(f->string, route_keys)) return kn_session_fail(
-            w, "routes[%d].%s: unknown field (a route has src, dst, port, gain_db, pre)", i,
-            f->string);
+        cJSON_ArrayForEach(
+            f,
+            r) if (!kn_session_known(f->string,
+                                     route_keys)) return kn_session_fail(w,
+                                                                         "routes[%d].%s: unknown "
+                                                                         "field (a route has src, "
+                                                                         "dst, port, gain_db, pre)",
+                                                                         i, f->string);
         if (*nout >= KN_SESSION_ROUTES)
             return kn_session_fail(w, "routes: at most %d routes", KN_SESSION_ROUTES);
         kn_sroute *o = &out[*nout];
