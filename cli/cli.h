@@ -34,6 +34,9 @@ cJSON *kn_request_quiet(cJSON *req, int timeout_ms);
 cJSON *kn_cmd(const char *cmd);
 /* Prints the reply's error (if any) and returns the exit code for it. */
 int kn_reply_status(cJSON *reply, const char *what);
+/* Sends req (consumed) when only the outcome matters: kn_reply_status of
+ * its reply, which is freed. */
+int kn_request_status(cJSON *req, const char *what);
 const char *kn_jstr(const cJSON *o, const char *key);
 double kn_jnum(const cJSON *o, const char *key);
 /* One line of compact JSON on stdout (flushed: scripts read it at once). */

@@ -119,6 +119,13 @@ int kn_reply_status(cJSON *reply, const char *what) {
     return KN_EXIT_ERR;
 }
 
+int kn_request_status(cJSON *req, const char *what) {
+    cJSON *reply = kn_request(req);
+    int st = kn_reply_status(reply, what);
+    cJSON_Delete(reply);
+    return st;
+}
+
 const char *kn_bindir(void) {
     static char dir[4096];
     if (!dir[0]) {

@@ -70,9 +70,7 @@ int kn_smidi_apply(const cJSON *midi) {
         cJSON_AddStringToObject(q, "deck", kn_jstr(r, "deck"));
         if (from && strcmp(from, "any")) cJSON_AddStringToObject(q, "from", from);
         cJSON_AddNumberToObject(q, "channel", kn_jnum(r, "channel"));
-        cJSON *rep = kn_request(q);
-        int st = kn_reply_status(rep, "session");
-        cJSON_Delete(rep);
+        int st = kn_request_status(q, "session");
         if (st) return st;
     }
     return 0;
@@ -137,9 +135,7 @@ int kn_slearn_apply(const cJSON *learn) {
         cJSON_AddNumberToObject(q, "channel", kn_jnum(b, "channel"));
         cJSON_AddNumberToObject(q, "cc", kn_jnum(b, "cc"));
         cJSON_AddBoolToObject(q, "log", cJSON_IsTrue(cJSON_GetObjectItem(b, "log")));
-        cJSON *rep = kn_request(q);
-        int st = kn_reply_status(rep, "session");
-        cJSON_Delete(rep);
+        int st = kn_request_status(q, "session");
         if (st) return st;
     }
     return 0;
